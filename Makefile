@@ -1,0 +1,35 @@
+# The newcomer's commands. Each does its own set-up first (scripts/setup.sh).
+#   make demo    run the store on this machine and say what runs
+#   make test    lint, type-check and the whole test suite
+#   make bench   the benchmarks (one JSON line per figure)
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.edge-agent-installed
+
+.PHONY: demo test lint typecheck bench setup clean
+
+demo: setup
+	$(BIN)/edge-agent demo
+
+test: setup lint typecheck
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python bench/codes.py
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	VENV=$(VENV) scripts/setup.sh
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info

@@ -1,0 +1,171 @@
+"""``edge-agent``: the command line. Thin: parse arguments, call the core, print, exit.
+
+Exit codes: 0 success, 2 bad input or bad configuration (argparse's usage errors too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from edge_agent import __version__
+from edge_agent.codes import CodeError, ParseError, encode_sgtin96, encode_sgtin198, identity_link, parse
+
+if TYPE_CHECKING:
+    from edge_agent.config import Config
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+
+
+def _result(code: str) -> tuple[dict[str, Any], bool]:
+    try:
+        return parse(code).to_dict(), True
+    except ParseError as e:
+        return {"ok": False, "error": e.to_dict(), "error_code": e.code}, False
+
+
+def _print_human(out: TextIO, result: dict[str, Any]) -> None:
+    if not result["ok"]:
+        err = result["error"]
+        out.write(f"error {err['code']} at {err['position']}: {err['message']}\n")
+        return
+    for key in ("kind", "gtin", "serial", "ki", "layout", "candidate_groups", "crypto", "extra", "epc_uri"):
+        value = result[key]
+        if value in (None, {}, []):
+            continue
+        if isinstance(value, list):
+            value = ", ".join(value)
+        elif isinstance(value, dict):
+            value = " ".join(f"{k}={v}" for k, v in value.items())
+        out.write(f"{key + ':':<18}{value}\n")
+    if result["separators_inferred"]:
+        out.write(f"{'note:':<18}no GS separators in the input; placed by structure\n")
+
+
+def _lines(stream: Iterable[bytes]) -> Iterable[str]:
+    for raw in stream:
+        # surrogateescape keeps a raw 0xE8 (FNC1) byte visible to the parser
+        yield raw.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
+
+
+def cmd_code_parse(args: argparse.Namespace, out: TextIO) -> int:
+    codes: Iterable[str]
+    codes = _lines(sys.stdin.buffer) if args.code == "-" else [args.code]
+    status = EXIT_OK
+    for code in codes:
+        result, ok = _result(code)
+        if not ok:
+            status = EXIT_BAD_INPUT
+        if args.json:
+            out.write(json.dumps(result) + "\n")
+        else:
+            _print_human(out, result)
+        out.flush()
+    return status
+
+
+def cmd_code_epc(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        if args.scheme == "sgtin-96":
+            hex_ = encode_sgtin96(args.gtin, args.serial, args.company_prefix_length, args.filter)
+        else:
+            hex_ = encode_sgtin198(args.gtin, args.serial, args.company_prefix_length, args.filter)
+    except CodeError as e:
+        out.write(json.dumps({"ok": False, "error": e.to_dict()}) + "\n")
+        return EXIT_BAD_INPUT
+    out.write(hex_ + "\n")
+    return EXIT_OK
+
+
+def cmd_code_link(args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        uri = identity_link(parse(args.code), args.base, with_verification=not args.ki_only)
+    except CodeError as e:
+        out.write(json.dumps({"ok": False, "error": e.to_dict()}) + "\n")
+        return EXIT_BAD_INPUT
+    out.write(uri + "\n")
+    return EXIT_OK
+
+
+def _load_config(args: argparse.Namespace) -> Config | None:
+    """The validated configuration, or None after printing why it is unusable."""
+    from edge_agent.config import ConfigError, load  # pydantic: only for commands that need it
+
+    try:
+        return load(Path(args.config) if args.config else None)
+    except ConfigError as e:
+        print(f"edge-agent: configuration error: {e}", file=sys.stderr)
+        return None
+
+
+def cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
+    config = _load_config(args)
+    if config is None:
+        return EXIT_BAD_INPUT
+    out.write(config.model_dump_json(indent=2) + "\n")
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from edge_agent.demo import run
+
+    config = _load_config(args)
+    return EXIT_BAD_INPUT if config is None else run(config, out)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="edge-agent", description="Self-checkout edge daemon.")
+    p.add_argument("--version", action="version", version=f"edge-agent {__version__}")
+    p.add_argument("--config", help="configuration file (default: $EDGE_AGENT_CONFIG or config/edge-agent.toml)")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    code = sub.add_parser("code", help="mark codes, EPCs and Digital Links").add_subparsers(
+        dest="code_command", required=True, metavar="SUBCOMMAND"
+    )
+    parse_p = code.add_parser("parse", help="parse one code, or one per stdin line with '-'")
+    parse_p.add_argument("code", help="a DataMatrix mark code, a hex EPC, a Digital Link URI, or '-'")
+    parse_p.add_argument("--json", action="store_true", help="one JSON object per code (DESIGN.md §3)")
+    parse_p.set_defaults(func=cmd_code_parse)
+
+    epc_p = code.add_parser("epc", help="encode an SGTIN EPC (hex) for a GTIN and serial")
+    epc_p.add_argument("--gtin", required=True)
+    epc_p.add_argument("--serial", required=True)
+    epc_p.add_argument("--company-prefix-length", type=int, required=True, help="digits of the GS1 company prefix")
+    epc_p.add_argument("--scheme", choices=("sgtin-96", "sgtin-198"), default="sgtin-198")
+    epc_p.add_argument("--filter", type=int, default=1, help="EPC filter value (1: point-of-sale item)")
+    epc_p.set_defaults(func=cmd_code_epc)
+
+    link_p = code.add_parser("link", help="the GS1 Digital Link of any code")
+    link_p.add_argument("code")
+    link_p.add_argument("--base", default="https://id.gs1.org", help="scheme and host (and path prefix)")
+    link_p.add_argument("--ki-only", action="store_true", help="leave the verification part out")
+    link_p.set_defaults(func=cmd_code_link)
+
+    config = sub.add_parser("config", help="configuration").add_subparsers(
+        dest="config_command", required=True, metavar="SUBCOMMAND"
+    )
+    check_p = config.add_parser("check", help="validate and print the effective configuration")
+    check_p.set_defaults(func=cmd_config_check)
+
+    demo_p = sub.add_parser("demo", help="run the whole store on this machine (what is built so far)")
+    demo_p.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.func(args, sys.stdout)
+    except BrokenPipeError:  # `edge-agent code parse - | head`
+        sys.stderr.close()
+        return EXIT_OK
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+"""GS1 Digital Link URIs for serialised items: ``https://<host>/01/<gtin>/21/<serial>[?93=..]``.
+
+Syntax per the GS1 Digital Link standard (URI syntax 1.2): the primary key ``01`` may be
+preceded by any path prefix, GTIN-8/12/13 are padded to 14 digits, values are
+percent-encoded, and data attributes such as the verification part ride in the query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+from urllib.parse import quote, unquote
+
+from edge_agent.codes.errors import EncodeError, ParseError
+from edge_agent.codes.gs1 import FIXED_AIS, VARIABLE_AIS, check_gtin, first_non_cset82, gtin_is_valid, is_cset82
+from edge_agent.codes.identity import Identity
+from edge_agent.codes.markcode import check_value, identity_from_elements
+
+_SCHEMES: Final = ("http://", "https://")
+# AIs a mark code may carry as data attributes, in the order a КМ lists them.
+_ATTRIBUTE_ORDER: Final = (
+    "240",
+    "91",
+    "92",
+    "93",
+    "3100",
+    "3101",
+    "3102",
+    "3103",
+    "3104",
+    "3105",
+    "3350",
+    "3351",
+    "3352",
+    "3353",
+    "3354",
+    "3355",
+    "8005",
+    "17",
+    "7003",
+)
+
+
+def is_digital_link(text: str) -> bool:
+    return text[:8].lower().startswith(_SCHEMES)
+
+
+def parse_digital_link(uri: str) -> Identity:
+    """Parse a Digital Link URI of one serialised item."""
+    lower = uri[:8].lower()
+    if not lower.startswith(_SCHEMES):
+        raise ParseError("invalid_uri", "a Digital Link starts with http:// or https://", 0)
+    start = uri.find("/", len("https://") if lower.startswith("https") else len("http://"))
+    if start < 0:
+        raise ParseError("invalid_uri", "the URI has no path: /01/<gtin>/21/<serial> expected", len(uri))
+    end = len(uri)
+    for stop in ("#", "?"):
+        i = uri.find(stop, start)
+        if 0 <= i < end:
+            end = i
+    path = uri[start:end]
+    key = path.find("/01/")
+    if key < 0:
+        raise ParseError("invalid_uri", "no /01/<gtin> in the path", start)
+    parts = path[key + 1 :].split("/")
+    pos = start + key + 4  # where the GTIN starts
+    if len(parts) < 4 or parts[2] != "21":
+        raise ParseError("invalid_uri", "the path needs /01/<gtin>/21/<serial> for one item", pos)
+    if len(parts) > 4:
+        raise ParseError("invalid_uri", f"unexpected path after the serial: /{'/'.join(parts[4:])}", pos)
+    gtin = parts[1]
+    if len(gtin) not in (8, 12, 13, 14) or not (gtin.isascii() and gtin.isdigit()):
+        raise ParseError("invalid_uri", "the GTIN in a Digital Link is 8, 12, 13 or 14 digits", pos)
+    gtin = gtin.zfill(14)
+    check_gtin(gtin, pos - (14 - len(parts[1])))
+    pos += len(parts[1]) + 4
+    serial = unquote(parts[3], errors="strict") if "%" in parts[3] else parts[3]
+    if not serial or len(serial) > VARIABLE_AIS["21"]:
+        raise ParseError("bad_length", "the serial is 1 to 20 characters", pos)
+    bad = first_non_cset82(serial)
+    if bad >= 0:
+        raise ParseError("invalid_character", f"{serial[bad]!r} is not in GS1 character set 82", pos)
+    elements = _attributes(uri, end)
+    return identity_from_elements("digital_link", gtin, serial, elements, len(uri))
+
+
+def _attributes(uri: str, path_end: int) -> list[tuple[str, str]]:
+    if path_end >= len(uri) or uri[path_end] != "?":
+        return []
+    query_end = uri.find("#", path_end)
+    query = uri[path_end + 1 : query_end if query_end >= 0 else len(uri)]
+    found: dict[str, str] = {}
+    pos = path_end + 1
+    for pair in query.split("&"):
+        name, _, raw = pair.partition("=")
+        if name.isascii() and name.isdigit():  # a GS1 AI; other keys (linkType, ...) are not ours
+            if (name not in FIXED_AIS and name not in VARIABLE_AIS) or name in ("01", "21"):
+                raise ParseError("unknown_ai", f"AI {name} is not a mark-code attribute", pos)
+            if name in found:
+                raise ParseError("duplicate_ai", f"AI {name} appears twice", pos)
+            value = unquote(raw, errors="strict")  # not unquote_plus: '+' is Base64 in AI 92
+            if not is_cset82(value):
+                raise ParseError("invalid_character", f"AI {name} has characters outside CSET 82", pos)
+            if name in FIXED_AIS:
+                if len(value) != FIXED_AIS[name] or not value.isdigit():
+                    raise ParseError("bad_length", f"AI {name} takes {FIXED_AIS[name]} digits", pos)
+            else:
+                check_value(name, value, pos)
+            found[name] = value
+        pos += len(pair) + 1
+    return [(ai, found[ai]) for ai in _ATTRIBUTE_ORDER if ai in found]
+
+
+def build_digital_link(
+    gtin: str,
+    serial: str,
+    base: str = "https://id.gs1.org",
+    attributes: Mapping[str, str] | None = None,
+) -> str:
+    """The Digital Link URI of one item; ``attributes`` (e.g. the 93 code) go in the query."""
+    if not gtin_is_valid(gtin):
+        raise EncodeError("gtin_check_digit", f"{gtin!r} is not a valid GTIN-14")
+    if not 1 <= len(serial) <= 20 or not is_cset82(serial):
+        raise EncodeError("invalid_character", f"{serial!r} is not a 1-20 character CSET 82 serial")
+    if not base.lower().startswith(_SCHEMES):
+        raise EncodeError("invalid_uri", f"{base!r} is not an http(s) base URI")
+    uri = f"{base.rstrip('/')}/01/{gtin}/21/{quote(serial, safe='')}"
+    if attributes:
+        uri += "?" + "&".join(f"{ai}={quote(value, safe='')}" for ai, value in attributes.items())
+    return uri
+
+
+def identity_link(identity: Identity, base: str, with_verification: bool = True) -> str:
+    """The Digital Link of an Identity, carrying its verification part unless told not to."""
+    attributes = dict(identity.elements) if with_verification else None
+    return build_digital_link(identity.gtin, identity.serial, base, attributes)

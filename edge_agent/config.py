@@ -1,0 +1,148 @@
+"""Configuration: one TOML file plus environment overrides, validated on load.
+
+``EDGE_AGENT_CONFIG`` names the file (default ``config/edge-agent.toml``). Any key can be
+overridden as ``EDGE_AGENT__<SECTION>__<KEY>=value`` (value read as a TOML value when it is
+one, else as a string), e.g. ``EDGE_AGENT__MQTT__PORT=1884``. A bad file or override raises
+:class:`ConfigError` naming the key and the reason; the CLI prints it and exits 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_PATH: Final = Path("config/edge-agent.toml")
+ENV_FILE: Final = "EDGE_AGENT_CONFIG"
+ENV_PREFIX: Final = "EDGE_AGENT__"
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+
+
+class ConfigError(Exception):
+    """A configuration that cannot be used: ``where`` (file or variable), ``key``, ``reason``."""
+
+    def __init__(self, where: str, key: str, reason: str) -> None:
+        super().__init__(f"{where}: {key}: {reason}" if key else f"{where}: {reason}")
+        self.where = where
+        self.key = key
+        self.reason = reason
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Store(_Section):
+    id: Name = "store-001"
+    name: str = "Demo store"
+    timezone: str = "Europe/Moscow"
+    #: Russian region code: local alcohol hours differ by region
+    region: Annotated[str, Field(pattern=r"^\d{2,3}$")] = "77"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Moscow)") from None
+        return value
+
+
+class Agent(_Section):
+    id: Name = "agent-1"
+    data_dir: Path = Path("var")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Http(_Section):
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    #: base of the GS1 Digital Link URIs written to NFC tags and served to phones
+    public_base_url: Annotated[str, Field(pattern=r"^https?://[^/\s]+")] = "http://127.0.0.1:8080"
+
+
+class Mqtt(_Section):
+    host: str = "127.0.0.1"
+    port: Port = 1883
+    username: str | None = None
+    password: str | None = None
+    keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+
+
+class Verify(_Section):
+    backend: Literal["ts_piot", "true_api", "local_module"] = "ts_piot"
+    #: the legal wait for the online answer before the offline check decides
+    online_timeout_s: Annotated[float, Field(gt=0, le=1.5)] = 1.5
+
+
+class Config(_Section):
+    store: Store = Store()
+    agent: Agent = Agent()
+    http: Http = Http()
+    mqtt: Mqtt = Mqtt()
+    verify: Verify = Verify()
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _overrides(env: Mapping[str, str]) -> tuple[dict[str, dict[str, Any]], dict[tuple[str, ...], str]]:
+    tree: dict[str, dict[str, Any]] = {}
+    source: dict[tuple[str, ...], str] = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(name, "", "overrides are named EDGE_AGENT__<SECTION>__<KEY>")
+        tree.setdefault(parts[0], {})[parts[1]] = _env_value(raw)
+        source[tuple(parts)] = name
+    return tree, source
+
+
+def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read, merge and validate the configuration."""
+    env = os.environ if env is None else env
+    if path is None:
+        path = Path(env.get(ENV_FILE, str(DEFAULT_PATH)))
+    where = str(path)
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(where, "", "file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(where, "", f"cannot read: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(where, "", f"not valid TOML: {e}") from None
+    tree, source = _overrides(env)
+    for section, values in tree.items():
+        current = data.setdefault(section, {})
+        if isinstance(current, dict):
+            current.update(values)
+    try:
+        return Config.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = tuple(str(p) for p in first["loc"])
+        key = ".".join(loc)
+        reason = first["msg"]
+        if first["type"] == "extra_forbidden":
+            reason = "unknown key"
+        elif "input" in first and first["type"] != "missing":
+            reason += f" (got {first['input']!r})"
+        more = len(e.errors()) - 1
+        if more:
+            reason += f"; and {more} more problem{'s' if more > 1 else ''}"
+        raise ConfigError(source.get(loc, where), key, reason) from None

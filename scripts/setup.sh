@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# One-time (idempotent) set-up for `make demo`, `make test` and `make bench`:
+#   1. the Debian packages the project needs (skipped when present),
+#   2. a virtual environment in .venv with the project and its [dev] extra.
+# Safe to run again; fast when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+# mosquitto: MQTT broker for tests; pcscd + vsmartcard-vpcd: PC/SC with a virtual reader;
+# libpcsclite-dev + swig: to build pyscard; python3-venv: the virtual environment.
+DEBIAN_PACKAGES=(mosquitto pcscd libpcsclite-dev swig vsmartcard-vpcd python3-venv)
+
+say() { printf 'setup: %s\n' "$*"; }
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+    for pkg in "${DEBIAN_PACKAGES[@]}"; do
+        status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+        [[ $status == "install ok installed" ]] || missing+=("$pkg")
+    done
+else
+    say "not a Debian-like system (no dpkg-query): make sure these are installed: ${DEBIAN_PACKAGES[*]}"
+fi
+
+if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]]; then
+        sudo=()
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        sudo=(sudo -n)
+    else
+        say "these Debian packages are missing: ${missing[*]}"
+        say "installing them needs root. Run:  sudo apt-get install ${missing[*]}"
+        exit 1
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update -qq
+    # policy-rc.d 101: packages must not start their services here; tests start their own.
+    policy=/usr/sbin/policy-rc.d
+    if [[ ! -e $policy ]]; then
+        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+        "${sudo[@]}" chmod +x "$policy"
+        trap '"${sudo[@]}" rm -f "$policy"' EXIT
+    fi
+    "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    say "Debian packages installed"
+else
+    say "Debian packages present"
+fi
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    say "Python 3.11 or newer is needed; $PYTHON is $("$PYTHON" --version 2>&1)"
+    exit 1
+fi
+if [[ ! -x $VENV/bin/python ]]; then
+    say "creating $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+say "installing edge-agent and its [dev] extra into $VENV"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+say "ready"

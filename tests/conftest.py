@@ -1,0 +1,61 @@
+"""Shared test fixtures: where the vectors are, and how to run the CLI as a user does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+_COPY = ROOT / "tests" / "data" / "vectors"
+_SHARED = ROOT.parent / "shared" / "vectors"
+
+
+def _vectors_dir() -> Path:
+    """The shared vectors when this checkout sits beside shared/, else the in-repo copy.
+
+    When both exist they must be identical: a stale copy fails the run loudly.
+    """
+    if (_SHARED / "markcodes.json").exists():
+        if (_SHARED / "markcodes.json").read_bytes() != (_COPY / "markcodes.json").read_bytes():
+            raise RuntimeError("tests/data/vectors/markcodes.json differs from shared/vectors: copy it again")
+        return _SHARED
+    return _COPY
+
+
+VECTORS = _vectors_dir()
+MARKCODE_VECTORS: list[dict[str, Any]] = json.loads((VECTORS / "markcodes.json").read_text(encoding="utf-8"))
+
+# Property tests: `make test` runs the thorough profile (over 100,000 generated inputs in all).
+settings.register_profile("thorough", deadline=None, print_blob=True)
+settings.register_profile("quick", deadline=None, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "thorough"))
+QUICK = os.environ.get("HYPOTHESIS_PROFILE") == "quick"
+
+
+def examples(n: int) -> int:
+    """How many examples a property runs: ``n``, or a few hundred in the quick profile."""
+    return 200 if QUICK else n
+
+
+def run_cli(
+    *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """``edge-agent ARGS`` in a subprocess, exactly as a user runs it."""
+    exe = Path(sys.executable).parent / "edge-agent"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "edge_agent.cli"]
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [*cmd, *args], input=stdin, capture_output=True, cwd=ROOT, env=full_env, timeout=60, check=False
+    )
+
+
+@pytest.fixture
+def cli() -> Any:
+    return run_cli

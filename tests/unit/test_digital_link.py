@@ -1,0 +1,67 @@
+"""GS1 Digital Link: parse what an NFC tag or a phone hands us, build what we write."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge_agent.codes import ParseError, build_digital_link, identity_link, parse
+
+LP_44 = "0104669000322220215t*NH>t:ngCfH\x1d91FFD0\x1d92dGVzdBL8SAtwRqhp7H9rfyI59GoJ8ec6X9GhckDf8JE="
+
+
+def test_link_with_path_prefix_gtin13_and_encoded_serial() -> None:
+    item = parse("HTTPS://Shop.Example/p/01/4610053149777/21/5d%2FwuU?linkType=gs1:pip&93=dGVz#top")
+    assert (item.kind, item.gtin, item.serial) == ("digital_link", "04610053149777", "5d/wuU")
+    assert item.crypto == {"93": "dGVz"}
+
+
+def test_link_carrying_91_92_gives_the_full_mark_code() -> None:
+    item = parse(LP_44)
+    uri = identity_link(item, "https://id.example")
+    assert "+" not in uri.split("?")[1]  # Base64 '+' is percent-encoded, never sent raw
+    back = parse(uri)
+    assert back.mark_code == LP_44
+    assert back.ki == item.ki
+
+
+def test_raw_plus_in_92_is_kept_not_turned_into_space() -> None:
+    uri = "https://x/01/04669000322220/21/5t*NH%3Et:ngCfH?91=FFD0&92=dGVzdBL8SAtwRqhp7H9rfyI59GoJ8ec6X9Ghck+f8JE="
+    assert parse(uri).crypto == {"91": "FFD0", "92": "dGVzdBL8SAtwRqhp7H9rfyI59GoJ8ec6X9Ghck+f8JE="}
+
+
+def test_link_without_verification_part_still_identifies_the_item() -> None:
+    item = parse("https://x/01/04610053149777/21/5d%2FwuU")
+    assert item.crypto is None and item.mark_code is None
+    assert item.ki == "0104610053149777215d/wuU"
+
+
+def test_build_percent_encodes_every_reserved_character() -> None:
+    uri = build_digital_link("04669000322220", "5t*NH>t:ngCfH", "https://id.example/")
+    assert uri == "https://id.example/01/04669000322220/21/5t%2ANH%3Et%3AngCfH"
+    assert parse(uri).serial == "5t*NH>t:ngCfH"
+
+
+@pytest.mark.parametrize(
+    ("uri", "code"),
+    [
+        ("https://x", "invalid_uri"),
+        ("https://x/01/04610053149777", "invalid_uri"),
+        ("https://x/gtin/04610053149777/21/abc", "invalid_uri"),
+        ("https://x/01/04610053149777/21/abc/22/x", "invalid_uri"),
+        ("https://x/01/04610053149/21/abc", "invalid_uri"),
+        ("https://x/01/04610053149778/21/abc", "gtin_check_digit"),
+        ("https://x/01/04610053149777/21/a%20b", "invalid_character"),
+        ("https://x/01/04610053149777/21/", "bad_length"),
+        ("https://x/01/04610053149777/21/abc?93=dG", "bad_length"),
+        ("https://x/01/04610053149777/21/abc?93=dGVz&93=dGVz", "duplicate_ai"),
+        ("https://x/01/04610053149777/21/abc?10=LOT1", "unknown_ai"),
+        ("https://x/01/04610053149777/21/abc?3103=12", "bad_length"),
+        ("https://x/01/04610053149777/21/abc?91=FFD0", "truncated"),
+        ("ftp://x/01/04610053149777/21/abc", "unknown_layout"),
+        ("http:/x", "invalid_uri"),
+    ],
+)
+def test_bad_link_gives_typed_error(uri: str, code: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse(uri)
+    assert info.value.code == code, info.value.message
