@@ -74,7 +74,7 @@ def parse_digital_link(uri: str) -> Identity:
     gtin = gtin.zfill(14)
     check_gtin(gtin, pos - (14 - len(parts[1])))
     pos += len(parts[1]) + 4
-    serial = unquote(parts[3], errors="strict") if "%" in parts[3] else parts[3]
+    serial = _unquote(parts[3], pos) if "%" in parts[3] else parts[3]
     if not serial or len(serial) > VARIABLE_AIS["21"]:
         raise ParseError("bad_length", "the serial is 1 to 20 characters", pos)
     bad = first_non_cset82(serial)
@@ -82,6 +82,13 @@ def parse_digital_link(uri: str) -> Identity:
         raise ParseError("invalid_character", f"{serial[bad]!r} is not in GS1 character set 82", pos)
     elements = _attributes(uri, end)
     return identity_from_elements("digital_link", gtin, serial, elements, len(uri))
+
+
+def _unquote(value: str, position: int) -> str:
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise ParseError("invalid_uri", f"percent-encoding in {value!r} is not UTF-8", position) from None
 
 
 def _attributes(uri: str, path_end: int) -> list[tuple[str, str]]:
@@ -98,7 +105,7 @@ def _attributes(uri: str, path_end: int) -> list[tuple[str, str]]:
                 raise ParseError("unknown_ai", f"AI {name} is not a mark-code attribute", pos)
             if name in found:
                 raise ParseError("duplicate_ai", f"AI {name} appears twice", pos)
-            value = unquote(raw, errors="strict")  # not unquote_plus: '+' is Base64 in AI 92
+            value = _unquote(raw, pos)  # not unquote_plus: '+' is Base64 in AI 92
             if not is_cset82(value):
                 raise ParseError("invalid_character", f"AI {name} has characters outside CSET 82", pos)
             if name in FIXED_AIS:

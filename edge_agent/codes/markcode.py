@@ -198,13 +198,15 @@ def _tail_without_separators(text: str, pos: int) -> list[tuple[str, str]] | Non
 
 
 def _parse_without_separators(text: str, gtin: str) -> Identity:
+    """A code whose scanner dropped every GS: try the serial lengths Chestny Znak issues first,
+    then any other, and take the first split whose tail is a complete verification part."""
     rest = len(text) - 18
     candidates = [*_SERIAL_LENGTHS, *(n for n in range(20, 0, -1) if n not in _SERIAL_LENGTHS)]
     for length in candidates:
         if length >= rest:
             continue
         elements = _tail_without_separators(text, 18 + length)
-        if elements is None:
+        if elements is None or not any(ai in CRYPTO_LENGTHS for ai, _ in elements):
             continue
         try:
             return identity_from_elements("datamatrix", gtin, text[18 : 18 + length], elements, len(text), True, text)

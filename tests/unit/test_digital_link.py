@@ -65,3 +65,10 @@ def test_bad_link_gives_typed_error(uri: str, code: str) -> None:
     with pytest.raises(ParseError) as info:
         parse(uri)
     assert info.value.code == code, info.value.message
+
+
+def test_percent_encoding_that_is_not_utf8_is_a_typed_error() -> None:
+    # found by the property tests: urllib raised UnicodeDecodeError here
+    with pytest.raises(ParseError) as info:
+        parse("http://shop.example/01/04610053149777/21/5d%AFwuU?93=dGVz")
+    assert info.value.code == "invalid_uri"

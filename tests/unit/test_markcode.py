@@ -191,3 +191,12 @@ def test_error_position_counts_leading_blanks_and_prefix() -> None:
 def test_parse_rejects_non_text_with_type_error() -> None:
     with pytest.raises(TypeError):
         parse(b"0104610053149777215d/wuU\x1d93dGVz")  # type: ignore[arg-type]
+
+
+def test_literal_gs_text_inside_a_value_reads_as_a_separator() -> None:
+    # "<GS>" is four CSET 82 characters; we read it as the written-out separator, so a
+    # serial that really contains it cannot be typed that way (the real GS byte works).
+    code = "0104610053149777215d<GS>wU\x1d93dGVz"
+    with pytest.raises(ParseError):
+        parse(code)
+    assert parse(code.replace("<GS>", "<GX>")).serial == "5d<GX>wU"
