@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Final
 
 from edge_agent.codes.errors import EncodeError, ParseError
-from edge_agent.codes.gs1 import check_digit, gtin_is_valid, is_cset82
+from edge_agent.codes.gs1 import CSET82, check_digit, gtin_is_valid, is_cset82
 from edge_agent.codes.identity import EpcFields, Identity
 
 SGTIN96_HEADER: Final = 0x30
@@ -35,10 +35,14 @@ _POW10: Final = tuple(10**i for i in range(13))
 _SERIAL96_MAX: Final = (1 << 38) - 1
 _MASK44: Final = (1 << 44) - 1
 # Two 7-bit characters per 14-bit chunk: ten look-ups decode a 20-character serial.
-_PAIRS: Final = tuple(chr(x >> 7) + chr(x & 0x7F) for x in range(1 << 14))
-_SHIFTS198: Final = tuple(range(126, -1, -14))
+# A character outside CSET 82 (other than the NUL padding) decodes as DEL, which is
+# outside CSET 82 too, so one substring test finds any bad character.
+_DEL: Final = "\x7f"
+_CHARS7: Final = tuple(chr(c) if c == 0 or chr(c) in CSET82 else _DEL for c in range(128))
+_PAIRS: Final = tuple(_CHARS7[x >> 7] + _CHARS7[x & 0x7F] for x in range(1 << 14))
 
 _TOP_CACHE_SIZE: Final = 1 << 16
+# top 58 bits -> (GTIN, fields); the key holds the header, so one table serves both schemes
 _top_cache: dict[int, tuple[str, EpcFields]] = {}
 
 
@@ -69,11 +73,22 @@ def _gtin_part(top: int, header: int) -> tuple[str, EpcFields]:
     return hit
 
 
+def _not_hex(hex_: str) -> ParseError:
+    bad = next((i for i, c in enumerate(hex_) if c not in "0123456789abcdefABCDEF"), 0)
+    return ParseError("invalid_epc", f"an EPC is hexadecimal digits, found {hex_[bad]!r}", bad)
+
+
 def decode_sgtin96(hex_: str) -> Identity:
     """An SGTIN-96 EPC (24 hex digits) as an Identity."""
     if len(hex_) != 24:
         raise ParseError("invalid_epc", f"SGTIN-96 is 24 hex digits, found {len(hex_)}", 0)
-    v = int(hex_, 16)
+    # isascii + isalnum first: int() alone would accept "_", Unicode digits and whitespace
+    try:
+        if not (hex_.isascii() and hex_.isalnum()):
+            raise ValueError
+        v = int(hex_, 16)
+    except ValueError:
+        raise _not_hex(hex_) from None
     gtin, fields = _gtin_part(v >> 38, SGTIN96_HEADER)
     serial = str(v & _SERIAL96_MAX)
     return Identity("sgtin-96", gtin, serial, "sgtin-96", (), (), None, None, fields, None, False, hex_)
@@ -84,11 +99,19 @@ def decode_sgtin198(hex_: str) -> Identity:
     n = len(hex_)
     if n not in (50, 52):
         raise ParseError("invalid_epc", f"SGTIN-198 is 50 or 52 hex digits, found {n}", 0)
-    v = int(hex_, 16) >> (4 * n - 198)
+    try:
+        if not (hex_.isascii() and hex_.isalnum()):
+            raise ValueError
+        v = int(hex_, 16) >> (4 * n - 198)
+    except ValueError:
+        raise _not_hex(hex_) from None
     gtin, fields = _gtin_part(v >> 140, SGTIN198_HEADER)
-    p = _PAIRS
-    serial = "".join([p[(v >> s) & 0x3FFF] for s in _SHIFTS198]).rstrip("\0")
-    if not serial or not is_cset82(serial):
+    p, m = _PAIRS, 0x3FFF
+    serial = "".join([
+        p[v >> 126 & m], p[v >> 112 & m], p[v >> 98 & m], p[v >> 84 & m], p[v >> 70 & m],
+        p[v >> 56 & m], p[v >> 42 & m], p[v >> 28 & m], p[v >> 14 & m], p[v & m],
+    ]).rstrip("\0")  # fmt: skip
+    if not serial or _DEL in serial or "\0" in serial:
         raise ParseError("invalid_epc", _bad_serial198(serial), 14)
     return Identity("sgtin-198", gtin, serial, "sgtin-198", (), (), None, None, fields, None, False, hex_)
 
@@ -96,9 +119,9 @@ def decode_sgtin198(hex_: str) -> Identity:
 def _bad_serial198(serial: str) -> str:
     if not serial:
         return "SGTIN-198 serial is empty"
-    bad = next(i for i, c in enumerate(serial) if not is_cset82(c))
-    what = "NUL" if serial[bad] == "\0" else repr(serial[bad])
-    return f"SGTIN-198 serial character {bad + 1} is {what}, not GS1 CSET 82"
+    bad = next(i for i, c in enumerate(serial) if c in (_DEL, "\0"))
+    what = "NUL" if serial[bad] == "\0" else "a character outside GS1 CSET 82"
+    return f"SGTIN-198 serial character {bad + 1} is {what}"
 
 
 def _check_parts(gtin: str, company_prefix_length: int, filter_: int) -> int:

@@ -66,13 +66,14 @@ def parse(text: str) -> Identity:
 
 def _parse_stripped(code: str) -> Identity:
     n = len(code)
-    if n in (24, 50, 52) and not code.strip(_HEX):
+    if n in {24, 50, 52}:
         header = code[:2]
         if header == "30":
             return decode_sgtin96(code)
         if header == "36":
             return decode_sgtin198(code)
-        if header != "01":  # "01..." is a mark code whose scanner dropped the separators
+        # "01..." of this length is a mark code whose scanner dropped the separators
+        if header != "01" and not code.strip(_HEX):
             raise ParseError("unsupported_epc", f"EPC header 0x{header.upper()} is neither SGTIN-96 nor SGTIN-198", 0)
     if (code[0] == "h" or code[0] == "H") and code[:4].lower() == "http":
         return parse_digital_link(code)

@@ -1,0 +1,23 @@
+"""The benchmark still runs and still compares like with like (no timing is asserted here)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def test_codes_bench_prints_one_json_line_per_figure_with_both_rates_and_the_ratio() -> None:
+    proc = subprocess.run(
+        [sys.executable, "bench/codes.py", "--quick"], cwd=ROOT, capture_output=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr.decode()  # includes: both libraries agree on every input
+    figures = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    names = {(f["figure"], f["workload"]) for f in figures}
+    assert ("markcode_parse", "store") in names and ("epc_parse_sgtin-96", "cold") in names
+    for f in figures:
+        peer = f.get("biip", f.get("pyepc"))
+        assert f["ours"] > 0 and peer > 0
+        assert f["ratio"] == round(f["ours"] / peer, 1)
