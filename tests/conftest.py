@@ -23,8 +23,10 @@ def _vectors_dir() -> Path:
     When both exist they must be identical: a stale copy fails the run loudly.
     """
     if (_SHARED / "markcodes.json").exists():
-        if (_SHARED / "markcodes.json").read_bytes() != (_COPY / "markcodes.json").read_bytes():
-            raise RuntimeError("tests/data/vectors/markcodes.json differs from shared/vectors: copy it again")
+        for shared in [_SHARED / "markcodes.json", *sorted((_SHARED / "llrp").glob("*"))]:
+            copy = _COPY / shared.relative_to(_SHARED)
+            if not copy.exists() or copy.read_bytes() != shared.read_bytes():
+                raise RuntimeError(f"{copy} differs from shared/vectors: copy the vectors again")
         return _SHARED
     return _COPY
 

@@ -20,4 +20,4 @@ def test_codes_bench_prints_one_json_line_per_figure_with_both_rates_and_the_rat
     for f in figures:
         peer = f.get("biip", f.get("pyepc"))
         assert f["ours"] > 0 and peer > 0
-        assert f["ratio"] == round(f["ours"] / peer, 1)
+        assert abs(f["ratio"] - f["ours"] / peer) <= 0.06  # rates are printed rounded
