@@ -24,6 +24,7 @@ typecheck: setup
 
 bench: setup
 	$(BIN)/python bench/codes.py
+	$(BIN)/python bench/llrp.py
 
 setup: $(STAMP)
 

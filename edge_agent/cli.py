@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 bad input or bad configuration (argparse's usage errors
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Iterable, Sequence
@@ -13,7 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from edge_agent import __version__
-from edge_agent.codes import CodeError, ParseError, encode_sgtin96, encode_sgtin198, identity_link, parse
+from edge_agent.codes import (
+    CodeError,
+    ParseError,
+    check_digit,
+    encode_sgtin96,
+    encode_sgtin198,
+    identity_link,
+    parse,
+)
 from edge_agent.llrp import HEADER_SIZE, Framer, LLRPError, decode_body, decode_tag_reports
 from edge_agent.llrp.codec import decode_header
 from edge_agent.llrp.schema import MESSAGE_TYPES, MESSAGES
@@ -154,6 +163,28 @@ def cmd_llrp_decode(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_sim_llrp(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+    import random
+
+    from sim.llrp_reader import LLRPReaderSim, serve_forever
+
+    sim = LLRPReaderSim(args.host, args.port, args.antennas, args.reads_per_s, args.miss_rate, args.seed)
+    rng = random.Random(args.seed)
+    for i in range(args.tags):
+        body = f"46{rng.randrange(10**10):010d}"
+        gtin = "0" + body + str(check_digit("0" + body))
+        sim.place(encode_sgtin96(gtin, str(rng.randrange(1, 2**38)), 7), antenna=1 + i % args.antennas)
+
+    def ready(s: LLRPReaderSim) -> None:
+        out.write(f"llrp sim listening on {s.host}:{s.port} with {len(s.tags)} tags on {s.antennas} antennas\n")
+        out.flush()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve_forever(sim, ready))
+    return EXIT_OK
+
+
 def _load_config(args: argparse.Namespace) -> Config | None:
     """The validated configuration, or None after printing why it is unusable."""
     from edge_agent.config import ConfigError, load  # pydantic: only for commands that need it
@@ -216,6 +247,19 @@ def build_parser() -> argparse.ArgumentParser:
     decode_p.add_argument("--hex", action="store_true", help="the input is hex text (whitespace ignored)")
     decode_p.add_argument("--body", metavar="TYPE", help="the input is one message body of TYPE, without header")
     decode_p.set_defaults(func=cmd_llrp_decode)
+
+    sim = sub.add_parser("sim", help="run a simulated device").add_subparsers(
+        dest="sim_command", required=True, metavar="DEVICE"
+    )
+    llrp_sim = sim.add_parser("llrp", help="a UHF RFID reader speaking LLRP over TCP")
+    llrp_sim.add_argument("--host", default="127.0.0.1")
+    llrp_sim.add_argument("--port", type=int, default=5084)
+    llrp_sim.add_argument("--antennas", type=int, default=4)
+    llrp_sim.add_argument("--tags", type=int, default=10, help="random SGTIN-96 tags placed in the field")
+    llrp_sim.add_argument("--reads-per-s", type=float, default=500, help="at most 1500")
+    llrp_sim.add_argument("--miss-rate", type=float, default=0.05)
+    llrp_sim.add_argument("--seed", type=int, default=None)
+    llrp_sim.set_defaults(func=cmd_sim_llrp)
 
     config = sub.add_parser("config", help="configuration").add_subparsers(
         dest="config_command", required=True, metavar="SUBCOMMAND"

@@ -1,0 +1,185 @@
+"""One interface for every reader: ``Reader``, the ``TagRead`` it yields, and its ``Health``.
+
+Everything above the drivers sees only ``TagRead``. A driver runs its own supervisor task:
+it connects, reads, and when the hardware (or pcscd, or the network) goes away it reports
+``offline`` with the reason and reconnects with exponential backoff and jitter, on its
+own, so a lost reader never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Final, Literal
+
+log = logging.getLogger(__name__)
+
+ReadKind = Literal["epc", "ndef_uri", "ndef_text", "uid", "barcode"]
+
+
+@dataclass(frozen=True, slots=True)
+class TagRead:
+    """One observation of one tag (or one scan) by one reader."""
+
+    reader_id: str
+    antenna: int
+    kind: ReadKind
+    #: the identity as the carrier gave it: EPC hex, NDEF URI/text, UID hex, scanned code
+    raw: str
+    rssi: int | None = None
+    #: wall-clock seconds (time.time()) when the reader saw it
+    timestamp: float = field(default_factory=time.time)
+    tid: bytes | None = None
+    user_memory: bytes | None = None
+    seen_count: int = 1
+
+
+class HealthState(StrEnum):
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    OFFLINE = "offline"
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    state: HealthState
+    reason: str = ""
+    #: wall-clock seconds since this state began
+    since: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"state": self.state.value, "reason": self.reason, "since": self.since}
+
+
+class Backoff:
+    """Exponential backoff with full jitter, capped; ``reset()`` after a good connection."""
+
+    def __init__(
+        self, initial: float = 0.5, maximum: float = 30.0, factor: float = 2.0, rng: random.Random | None = None
+    ):
+        self.initial, self.maximum, self.factor = initial, maximum, factor
+        self._attempt = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        ceiling = min(self.maximum, self.initial * self.factor**self._attempt)
+        self._attempt += 1
+        return ceiling / 2 + self._rng.uniform(0, ceiling / 2)
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+
+class ReaderGone(Exception):
+    """The reader (or its stack) went away; the reason is the message."""
+
+
+QUEUE_SIZE: Final = 10_000
+
+
+class Reader(ABC):
+    """A reader driver. Subclasses implement ``_session()``: connect, then push reads until
+    the connection ends (return) or fails (raise). The base class supervises, reconnects,
+    tracks health and hands out the read stream."""
+
+    def __init__(self, reader_id: str, backoff: Backoff | None = None) -> None:
+        self.reader_id = reader_id
+        self.health = Health(HealthState.OFFLINE, "not started")
+        self.dropped_reads = 0
+        self._queue: asyncio.Queue[TagRead] = asyncio.Queue(QUEUE_SIZE)
+        self._backoff = backoff or Backoff()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._listeners: list[Callable[[Health], None]] = []
+
+    # -- for the daemon -----------------------------------------------------------------
+    async def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(self._supervise(), name=f"reader {self.reader_id}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._close()
+        self._set_health(HealthState.OFFLINE, "stopped")
+
+    async def reads(self) -> AsyncIterator[TagRead]:
+        while True:
+            yield await self._queue.get()
+
+    def on_health(self, listener: Callable[[Health], None]) -> None:
+        self._listeners.append(listener)
+
+    # -- for subclasses -----------------------------------------------------------------
+    @abstractmethod
+    async def _session(self) -> None:
+        """One connection's life: set ONLINE when ready, ``_emit`` reads, return or raise."""
+
+    @abstractmethod
+    async def _close(self) -> None:
+        """Release the connection; called after every session and on stop."""
+
+    def _emit(self, read: TagRead) -> None:
+        try:
+            self._queue.put_nowait(read)
+        except asyncio.QueueFull:  # nobody is consuming: keep the newest, count the loss
+            self._queue.get_nowait()
+            self._queue.put_nowait(read)
+            self.dropped_reads += 1
+
+    def _set_health(self, state: HealthState, reason: str = "") -> None:
+        if self.health.state == state and self.health.reason == reason:
+            return
+        self.health = Health(state, reason)
+        log.info("reader %s: %s %s", self.reader_id, state.value, reason)
+        for listener in self._listeners:
+            listener(self.health)
+
+    async def _supervise(self) -> None:
+        while not self._stopping:
+            self._set_health(HealthState.CONNECTING)
+            try:
+                await self._session()
+                reason = "connection closed"
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # any failure of one reader stays with that reader
+                reason = str(e) or type(e).__name__
+                log.warning("reader %s failed: %s", self.reader_id, reason)
+            await self._close()
+            if self._stopping:
+                return
+            if self.health.state in (HealthState.ONLINE, HealthState.DEGRADED):
+                self._backoff.reset()
+            self._set_health(HealthState.OFFLINE, reason)
+            await asyncio.sleep(self._backoff.next_delay())
+
+
+async def merge(readers: list[Reader]) -> AsyncIterator[TagRead]:
+    """All readers' reads as one stream, in arrival order."""
+    queue: asyncio.Queue[TagRead] = asyncio.Queue()
+
+    async def pump(reader: Reader) -> None:
+        async for read in reader.reads():
+            await queue.put(read)
+
+    tasks = [asyncio.create_task(pump(r)) for r in readers]
+    try:
+        while True:
+            yield await queue.get()
+    finally:
+        for t in tasks:
+            t.cancel()

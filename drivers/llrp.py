@@ -1,0 +1,118 @@
+"""UHF RFID readers over LLRP (TCP, port 5084): the ``Reader`` around the sans-I/O session.
+
+The session (``edge_agent.llrp.session``) decides what to send and what the reader said;
+this file only moves bytes: connect, feed frames, write replies, watch the keepalive, and
+turn tag reports into ``TagRead``s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Final
+
+from drivers.base import Backoff, HealthState, Reader, ReaderGone, TagRead
+from edge_agent.llrp import Framer
+from edge_agent.llrp.session import (
+    AntennaChanged,
+    ClientSession,
+    Closed,
+    Event,
+    Failed,
+    InventoryConfig,
+    InventoryRunning,
+    Send,
+    Tags,
+)
+
+DEFAULT_PORT: Final = 5084
+CONNECT_TIMEOUT_S: Final = 5.0
+HANDSHAKE_TIMEOUT_S: Final = 10.0
+
+
+class LLRPReader(Reader):
+    def __init__(
+        self,
+        reader_id: str,
+        host: str,
+        port: int = DEFAULT_PORT,
+        config: InventoryConfig | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        super().__init__(reader_id, backoff)
+        self.host, self.port = host, port
+        self.config = config or InventoryConfig()
+        self.reads_total = 0
+        self._writer: asyncio.StreamWriter | None = None
+        self._session_state: ClientSession | None = None
+        self._antennas_down: set[int] = set()
+
+    async def _session(self) -> None:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as e:
+            raise ReaderGone(f"cannot connect to {self.host}:{self.port}: {e or 'timeout'}") from None
+        self._writer = writer
+        session = self._session_state = ClientSession(self.config)
+        framer = Framer()
+        # silence longer than three keepalive periods means the reader or the network is gone
+        watchdog = max(3 * self.config.keepalive_ms / 1000, 1.0)
+        while True:
+            timeout = watchdog if session.state == "inventory" else HANDSHAKE_TIMEOUT_S
+            try:
+                data = await asyncio.wait_for(reader.read(65536), timeout)
+            except TimeoutError:
+                raise ReaderGone(f"no message from the reader for {timeout:.0f} s") from None
+            except OSError as e:
+                raise ReaderGone(f"connection lost: {e}") from None
+            if not data:
+                raise ReaderGone("the reader closed the connection")
+            framer.feed(data)
+            for frame in framer.frames():
+                for event in session.receive_frame(frame):
+                    if self._handle(event, writer):
+                        return
+
+    def _handle(self, event: Event, writer: asyncio.StreamWriter) -> bool:
+        """Act on one session event; True when the connection is over."""
+        if isinstance(event, Tags):
+            now = time.time()
+            for r in event.reports:
+                seen = r.first_seen_us / 1e6 if r.first_seen_us else now
+                self._emit(TagRead(self.reader_id, r.antenna or 0, "epc", r.epc.hex().upper(), r.peak_rssi, seen,
+                                   seen_count=r.seen_count or 1))  # fmt: skip
+            self.reads_total += len(event.reports)
+        elif isinstance(event, Send):
+            writer.write(event.frame)
+        elif isinstance(event, InventoryRunning):
+            self._set_health(HealthState.ONLINE, f"inventory running on {self.host}:{self.port}")
+        elif isinstance(event, AntennaChanged):
+            (self._antennas_down.discard if event.connected else self._antennas_down.add)(event.antenna)
+            if self._antennas_down:
+                down = ", ".join(map(str, sorted(self._antennas_down)))
+                self._set_health(HealthState.DEGRADED, f"antenna {down} disconnected")
+            else:
+                self._set_health(HealthState.ONLINE, "all antennas connected")
+        elif isinstance(event, Failed):
+            raise ReaderGone(event.reason)
+        elif isinstance(event, Closed):
+            if self._stopping:
+                return True
+            raise ReaderGone(event.reason)
+        return False
+
+    async def _close(self) -> None:
+        writer, self._writer = self._writer, None
+        session, self._session_state = self._session_state, None
+        if writer is None:
+            return
+        if session is not None and not writer.is_closing():
+            with contextlib.suppress(OSError):
+                for event in session.close():
+                    if isinstance(event, Send):
+                        writer.write(event.frame)
+                await asyncio.wait_for(writer.drain(), 1.0)
+        writer.close()
+        with contextlib.suppress(OSError, TimeoutError):
+            await asyncio.wait_for(writer.wait_closed(), 1.0)

@@ -1,0 +1,232 @@
+"""The agent's side of an LLRP connection, sans-I/O.
+
+``ClientSession`` is fed whole frames from the reader and answers with events: frames to
+send, "inventory running", tag reports, antenna changes, failure or close. It walks the
+standard start-up (LLRP §17 / the order real readers expect):
+
+    ConnectionAttemptEvent → GET_READER_CAPABILITIES → SET_READER_CONFIG (keepalive, report
+    contents) → DELETE_ACCESSSPEC(all) → DELETE_ROSPEC(all) → ADD_ROSPEC → ENABLE_ROSPEC →
+    START_ROSPEC → inventory
+
+and shuts down with STOP_ROSPEC, DELETE_ROSPEC, CLOSE_CONNECTION. It answers KEEPALIVE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from edge_agent.llrp.codec import HEADER_SIZE, Message, decode_header, decode_message, encode_body, encode_message
+from edge_agent.llrp.reports import TagReport, decode_tag_reports
+from edge_agent.llrp.schema import MESSAGE_TYPES
+
+RO_ACCESS_REPORT: Final = MESSAGE_TYPES["RO_ACCESS_REPORT"]
+AIR_PROTOCOL_C1G2: Final = 1
+# ROSpec triggers (LLRP §16.2.4.1): start 0 = null (START_ROSPEC), stop 0 = null (STOP_ROSPEC)
+# ROReportTrigger 2: upon N TagReportData parameters or end of ROSpec
+REPORT_UPON_N_TAGS: Final = 2
+KEEPALIVE_PERIODIC: Final = 1
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryConfig:
+    rospec_id: int = 1
+    #: antenna numbers to read on; 0 alone means every antenna
+    antennas: tuple[int, ...] = (0,)
+    #: a report per N tag reads (1 = lowest latency)
+    report_every_n_tags: int = 1
+    keepalive_ms: int = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    frame: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryRunning:
+    capabilities: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Tags:
+    reports: list[TagReport]
+
+
+@dataclass(frozen=True, slots=True)
+class AntennaChanged:
+    antenna: int
+    connected: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Closed:
+    reason: str
+
+
+Event = Send | InventoryRunning | Tags | AntennaChanged | Failed | Closed
+
+# request state -> (expected response, next state)
+_STEPS: Final = {
+    "capabilities": "GET_READER_CAPABILITIES_RESPONSE",
+    "config": "SET_READER_CONFIG_RESPONSE",
+    "delete_access": "DELETE_ACCESSSPEC_RESPONSE",
+    "delete_rospec": "DELETE_ROSPEC_RESPONSE",
+    "add": "ADD_ROSPEC_RESPONSE",
+    "enable": "ENABLE_ROSPEC_RESPONSE",
+    "start": "START_ROSPEC_RESPONSE",
+}
+
+
+class ClientSession:
+    def __init__(self, config: InventoryConfig | None = None) -> None:
+        self.config = config or InventoryConfig()
+        self.state = "await_connection"
+        self.capabilities: dict[str, Any] = {}
+        self._next_id = 1
+
+    # -- outgoing -----------------------------------------------------------------------
+    def _send(self, type_: str, body: dict[str, Any] | None = None) -> Send:
+        msg = Message(type_, self._next_id, body or {})
+        self._next_id += 1
+        return Send(encode_message(msg))
+
+    def _request(self, state: str) -> Send:
+        self.state = state
+        c = self.config
+        if state == "capabilities":
+            return self._send("GET_READER_CAPABILITIES", {"RequestedData": 0})
+        if state == "config":
+            return self._send("SET_READER_CONFIG", self._reader_config())
+        if state == "delete_access":
+            return self._send("DELETE_ACCESSSPEC", {"AccessSpecID": 0})
+        if state == "delete_rospec":
+            return self._send("DELETE_ROSPEC", {"ROSpecID": 0})
+        if state == "add":
+            return self._send("ADD_ROSPEC", {"ROSpec": self.rospec()})
+        if state == "enable":
+            return self._send("ENABLE_ROSPEC", {"ROSpecID": c.rospec_id})
+        return self._send("START_ROSPEC", {"ROSpecID": c.rospec_id})
+
+    def _reader_config(self) -> dict[str, Any]:
+        events = [{"ReaderEventType": t, "NotificationEnabled": True} for t in (2, 5, 6, 7, 8)]
+        return {
+            "ResetToFactoryDefaults": False,
+            "ReaderEventNotificationSpec": {"EventNotificationStates": events},
+            "ROReportSpec": self._report_spec(),
+            "KeepAliveSpec": {"Trigger": KEEPALIVE_PERIODIC, "Interval": self.config.keepalive_ms},
+            "EventsAndReports": False,
+        }
+
+    def _report_spec(self) -> dict[str, Any]:
+        selector = dict.fromkeys(
+            ("EnableROSpecID", "EnableSpecIndex", "EnableInventoryParamSpecID", "EnableChannelIndex",
+             "EnableLastSeenTimestamp", "EnableAccessSpecID"), False,
+        )  # fmt: skip
+        selector.update(
+            EnableAntennaID=True, EnablePeakRSSI=True, EnableFirstSeenTimestamp=True, EnableTagSeenCount=True
+        )
+        return {
+            "Trigger": REPORT_UPON_N_TAGS,
+            "N": self.config.report_every_n_tags,
+            "TagReportContentSelector": selector,
+        }
+
+    def rospec(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "ROSpecID": c.rospec_id,
+            "Priority": 0,
+            "CurrentState": 0,
+            "ROBoundarySpec": {
+                "StartTrigger": {"Trigger": 0},
+                "StopTrigger": {"Trigger": 0, "DurationTriggerValue": 0},
+            },
+            "AISpecs": [
+                {
+                    "AntennaIDs": list(c.antennas),
+                    "StopTrigger": {"Trigger": 0, "DurationTriggerValue": 0},
+                    "InventoryParameterSpecs": [{"InventoryParameterSpecID": 1, "AirProtocolID": AIR_PROTOCOL_C1G2}],
+                }
+            ],
+            "ROReportSpec": self._report_spec(),
+        }
+
+    def close(self) -> list[Event]:
+        """Stop the inventory and close the connection politely."""
+        if self.state in ("closing", "closed", "failed"):
+            return []
+        events: list[Event] = []
+        if self.state == "inventory":
+            events.append(self._send("STOP_ROSPEC", {"ROSpecID": self.config.rospec_id}))
+            events.append(self._send("DELETE_ROSPEC", {"ROSpecID": self.config.rospec_id}))
+        events.append(self._send("CLOSE_CONNECTION"))
+        self.state = "closing"
+        return events
+
+    # -- incoming -----------------------------------------------------------------------
+    def receive_frame(self, frame: bytes) -> list[Event]:
+        """React to one whole frame from the reader (LLRPError if it is malformed)."""
+        _, type_, _, _ = decode_header(frame)
+        if type_ == RO_ACCESS_REPORT:  # the hot path: no generic decoding
+            reports = decode_tag_reports(frame[HEADER_SIZE:])
+            return [Tags(reports)] if reports else []
+        return self.receive(decode_message(frame))
+
+    def receive(self, msg: Message) -> list[Event]:
+        body = msg.body
+        if msg.type == "KEEPALIVE":
+            return [self._send("KEEPALIVE_ACK")]
+        if msg.type == "READER_EVENT_NOTIFICATION":
+            return self._event(body.get("ReaderEventNotificationData", {}))
+        if msg.type == "ERROR_MESSAGE":
+            self.state = "failed"
+            return [Failed(f"reader error: {_status_text(body)}")]
+        if msg.type == "RO_ACCESS_REPORT":
+            return [Tags(decode_tag_reports(encode_body(RO_ACCESS_REPORT, body)))]
+        if self.state == "closing" and msg.type == "CLOSE_CONNECTION_RESPONSE":
+            self.state = "closed"
+            return [Closed("closed by us")]
+        expected = _STEPS.get(self.state)
+        if expected is None or msg.type != expected:
+            return []  # e.g. the responses to STOP/DELETE while closing
+        status = body.get("LLRPStatus", {})
+        if status.get("Status", 0) != 0:
+            self.state = "failed"
+            return [Failed(f"{msg.type}: {_status_text(body)}")]
+        if self.state == "capabilities":
+            self.capabilities = body
+        order = list(_STEPS)
+        if self.state == "start":
+            self.state = "inventory"
+            return [InventoryRunning(self.capabilities)]
+        return [self._request(order[order.index(self.state) + 1])]
+
+    def _event(self, data: dict[str, Any]) -> list[Event]:
+        if "ConnectionAttemptEvent" in data:
+            status = data["ConnectionAttemptEvent"]
+            if self.state != "await_connection":
+                return []
+            if status != 0:
+                self.state = "failed"
+                return [Failed(f"reader refused the connection (ConnectionAttemptEvent status {status})")]
+            return [self._request("capabilities")]
+        if "ConnectionCloseEvent" in data:
+            self.state = "closed"
+            return [Closed("the reader closed the connection")]
+        if "AntennaEvent" in data:
+            ev = data["AntennaEvent"]
+            return [AntennaChanged(ev["AntennaID"], ev["Trigger"] == 1)]
+        if "ReaderExceptionEvent" in data:
+            return [Failed(f"reader exception: {data['ReaderExceptionEvent'].get('Message', '')}")]
+        return []
+
+
+def _status_text(body: dict[str, Any]) -> str:
+    status = body.get("LLRPStatus", {})
+    return f"status {status.get('Status')} {status.get('ErrorDescription', '')}".strip()

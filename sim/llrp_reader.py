@@ -1,0 +1,415 @@
+"""A simulated UHF RFID reader speaking LLRP over TCP (port 5084 by default).
+
+It has antennas, a tag population (each tag visible on some antennas within an RSSI
+range), a read rate of up to 1,500 reads/s, missed reads, strays from a neighbouring lane
+(weak reads of tags that are not in this box), and scripted disconnects. It implements
+the reader side of the LLRP start-up any client uses (capabilities, config, ROSpec and
+AccessSpec lifecycle, keepalives, events, close), so our driver and sllurp both run their
+inventory against it.
+
+Run alone: ``edge-agent sim llrp --port 5084 --tags 20``. In tests: ``async with
+LLRPReaderSim(...) as sim:`` then ``sim.port``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from edge_agent.llrp import Framer, LLRPError, Message, TagReport, decode_message, encode_message, encode_tag_reports
+from edge_agent.llrp.codec import HEADER, HEADER_SIZE
+from edge_agent.llrp.schema import MESSAGE_TYPES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT: Final = 5084
+MAX_READS_PER_S: Final = 1500
+TICK_S: Final = 0.01
+RO_ACCESS_REPORT: Final = MESSAGE_TYPES["RO_ACCESS_REPORT"]
+# LLRP status codes (§16.2.8.1)
+OK, P_FIELD_ERROR, M_UNSUPPORTED = 0, 101, 108
+A_INVALID = 400  # "Invalid" (e.g. unknown ROSpec id)
+
+
+@dataclass
+class SimTag:
+    epc: bytes
+    #: antenna -> (min, max) RSSI in dBm where the tag is visible
+    antennas: dict[int, tuple[int, int]]
+    stray: bool = False
+
+
+def _ok() -> dict[str, Any]:
+    return {"LLRPStatus": {"Status": OK, "ErrorDescription": ""}}
+
+
+def _error(status: int, text: str) -> dict[str, Any]:
+    return {"LLRPStatus": {"Status": status, "ErrorDescription": text}}
+
+
+class InventoryModel:
+    """Pure: which tags a running inventory reports in a time step."""
+
+    def __init__(self, rng: random.Random, reads_per_s: float, miss_rate: float) -> None:
+        self.rng = rng
+        self.reads_per_s = min(reads_per_s, MAX_READS_PER_S)
+        self.miss_rate = miss_rate
+        self._carry = 0.0
+
+    def step(self, tags: list[SimTag], antennas: tuple[int, ...], dt: float, now_us: int) -> list[TagReport]:
+        visible = [(t, a) for t in tags for a in t.antennas if not antennas or 0 in antennas or a in antennas]
+        self._carry += self.reads_per_s * dt
+        n, self._carry = int(self._carry), self._carry - int(self._carry)
+        out = []
+        for _ in range(n if visible else 0):
+            tag, antenna = self.rng.choice(visible)
+            if self.rng.random() < self.miss_rate:
+                continue
+            low, high = tag.antennas[antenna]
+            out.append(TagReport(tag.epc, antenna, self.rng.randint(low, high), now_us, seen_count=1))
+        return out
+
+
+class LLRPReaderSim:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        antennas: int = 4,
+        reads_per_s: float = 500,
+        miss_rate: float = 0.05,
+        seed: int | None = None,
+        disconnect_after_s: float | None = None,
+    ) -> None:
+        self.host, self._port = host, port
+        self.antennas = antennas
+        self.model = InventoryModel(random.Random(seed), reads_per_s, miss_rate)
+        self.disconnect_after_s = disconnect_after_s
+        self.tags: list[SimTag] = []
+        self.reports_sent = 0
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+        self._client: asyncio.StreamWriter | None = None
+        self._inventory: asyncio.Task[None] | None = None
+        self._keepalive: asyncio.Task[None] | None = None
+        self._rospecs: dict[int, dict[str, Any]] = {}
+        self._rospec_state: dict[int, str] = {}
+        self._accessspecs: dict[int, dict[str, Any]] = {}
+        self._report_spec: dict[str, Any] = {"Trigger": 2, "N": 1}
+        self._keepalive_spec: dict[str, Any] = {"Trigger": 0, "Interval": 0}
+        self._next_id = 1
+
+    # -- the store's side: what is in the box -------------------------------------------
+    def place(self, epc: str | bytes, antenna: int = 1, rssi: tuple[int, int] = (-55, -45)) -> SimTag:
+        raw = bytes.fromhex(epc) if isinstance(epc, str) else epc
+        tag = next((t for t in self.tags if t.epc == raw), None)
+        if tag is None:
+            tag = SimTag(raw, {})
+            self.tags.append(tag)
+        tag.antennas[antenna] = rssi
+        return tag
+
+    def stray(self, epc: str | bytes, antenna: int = 1, rssi: tuple[int, int] = (-80, -70)) -> SimTag:
+        """A tag from the neighbouring lane: read now and then, weakly."""
+        tag = self.place(epc, antenna, rssi)
+        tag.stray = True
+        return tag
+
+    def remove(self, epc: str | bytes) -> None:
+        raw = bytes.fromhex(epc) if isinstance(epc, str) else epc
+        self.tags = [t for t in self.tags if t.epc != raw]
+
+    # -- lifecycle ----------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            return self._port
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self._port)
+        self._port = self.port  # keep the port across stop()/start(): a reader that reboots
+
+    async def stop(self) -> None:
+        """Power off: the server goes away and the client's connection drops."""
+        await self.drop_client()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def drop_client(self) -> None:
+        """The network cable is pulled: the connection ends without a goodbye."""
+        self._stop_tasks()
+        if self._client is not None:
+            self._client.transport.abort()
+            self._client = None
+
+    async def __aenter__(self) -> LLRPReaderSim:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- the connection ----------------------------------------------------------------
+    def _frame(self, type_: str, body: dict[str, Any] | None = None, msg_id: int | None = None) -> bytes:
+        if msg_id is None:
+            msg_id, self._next_id = self._next_id, self._next_id + 1
+        return encode_message(Message(type_, msg_id, body or {}))
+
+    def _event(self, **data: Any) -> bytes:
+        return self._frame(
+            "READER_EVENT_NOTIFICATION", {"ReaderEventNotificationData": {"UTCTimestamp": _now_us(), **data}}
+        )
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        if self._client is not None:  # LLRP: one client at a time
+            writer.write(self._event(ConnectionAttemptEvent=4))  # "another connection attempted"
+            await writer.drain()
+            writer.close()
+            return
+        self._client = writer
+        writer.write(self._event(ConnectionAttemptEvent=0))
+        framer = Framer()
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                framer.feed(data)
+                for frame in framer.frames():
+                    replies, close = self._handle(frame)
+                    for reply in replies:
+                        writer.write(reply)
+                    await writer.drain()
+                    if close:
+                        return
+        except (ConnectionError, LLRPError) as e:
+            log.info("llrp sim: connection ended: %s", e)
+        finally:
+            if self._client is writer:
+                self._stop_tasks()
+                self._client = None
+            writer.close()
+
+    def _handle(self, frame: bytes) -> tuple[list[bytes], bool]:
+        try:
+            msg = decode_message(frame)
+        except LLRPError as e:
+            _, _, _, msg_id = _header(frame)
+            return [self._frame("ERROR_MESSAGE", _error(M_UNSUPPORTED, e.message), msg_id)], False
+        reply = self._respond(msg)
+        if msg.type == "CLOSE_CONNECTION":
+            self._stop_tasks()
+            return [self._frame("CLOSE_CONNECTION_RESPONSE", _ok(), msg.id)], True
+        return ([] if reply is None else [self._frame(reply[0], reply[1], msg.id)]), False
+
+    def _respond(self, msg: Message) -> tuple[str, dict[str, Any]] | None:
+        body, t = msg.body, msg.type
+        if t == "GET_READER_CAPABILITIES":
+            return "GET_READER_CAPABILITIES_RESPONSE", {**_ok(), **self._capabilities()}
+        if t == "GET_READER_CONFIG":
+            return "GET_READER_CONFIG_RESPONSE", {**_ok(), **self._config()}
+        if t == "SET_READER_CONFIG":
+            if body.get("ROReportSpec"):
+                self._report_spec = body["ROReportSpec"]
+            if body.get("KeepAliveSpec"):
+                self._keepalive_spec = body["KeepAliveSpec"]
+                self._restart_keepalive()
+            return "SET_READER_CONFIG_RESPONSE", _ok()
+        if t == "ADD_ROSPEC":
+            spec = body.get("ROSpec", {})
+            rid = spec.get("ROSpecID", 0)
+            if rid == 0 or rid in self._rospecs:
+                return "ADD_ROSPEC_RESPONSE", _error(P_FIELD_ERROR, f"ROSpecID {rid} is 0 or in use")
+            self._rospecs[rid] = spec
+            self._rospec_state[rid] = "disabled"
+            return "ADD_ROSPEC_RESPONSE", _ok()
+        if t in ("DELETE_ROSPEC", "ENABLE_ROSPEC", "START_ROSPEC", "STOP_ROSPEC", "DISABLE_ROSPEC"):
+            return t + "_RESPONSE", self._rospec_command(t, body.get("ROSpecID", 0))
+        if t == "GET_ROSPECS":
+            specs = [{**s, "CurrentState": {"disabled": 0, "inactive": 1, "active": 2}[self._rospec_state[i]]}
+                     for i, s in self._rospecs.items()]  # fmt: skip
+            return "GET_ROSPECS_RESPONSE", {**_ok(), "ROSpecs": specs}
+        if t == "ADD_ACCESSSPEC":
+            spec = body.get("AccessSpec", {})
+            self._accessspecs[spec.get("AccessSpecID", 0)] = spec
+            return "ADD_ACCESSSPEC_RESPONSE", _ok()
+        if t in ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC"):
+            if t == "DELETE_ACCESSSPEC":
+                aid = body.get("AccessSpecID", 0)
+                self._accessspecs = {} if aid == 0 else {k: v for k, v in self._accessspecs.items() if k != aid}
+            return t + "_RESPONSE", _ok()
+        if t == "GET_ACCESSSPECS":
+            return "GET_ACCESSSPECS_RESPONSE", {**_ok(), "AccessSpecs": list(self._accessspecs.values())}
+        if t in ("KEEPALIVE_ACK", "ENABLE_EVENTS_AND_REPORTS", "GET_REPORT", "CLOSE_CONNECTION"):
+            return None
+        return "ERROR_MESSAGE", _error(M_UNSUPPORTED, f"{t} is not supported by this reader")
+
+    def _rospec_command(self, t: str, rid: int) -> dict[str, Any]:
+        ids = list(self._rospecs) if rid == 0 and t in ("DELETE_ROSPEC", "DISABLE_ROSPEC") else [rid]
+        if any(i not in self._rospecs for i in ids):
+            return _error(A_INVALID, f"no ROSpec {rid}")
+        for i in ids:
+            state = self._rospec_state[i]
+            if t == "START_ROSPEC":
+                if state != "inactive":
+                    return _error(A_INVALID, f"ROSpec {i} is {state}")
+                self._rospec_state[i] = "active"
+                self._start_inventory(i)
+            elif t == "ENABLE_ROSPEC":
+                if state == "disabled":
+                    self._rospec_state[i] = "inactive"
+                    if self._rospecs[i].get("ROBoundarySpec", {}).get("StartTrigger", {}).get("Trigger") == 1:
+                        self._rospec_state[i] = "active"  # immediate start trigger
+                        self._start_inventory(i)
+            else:
+                if state == "active":
+                    self._stop_tasks(keepalive=False)
+                if t == "DELETE_ROSPEC":
+                    del self._rospecs[i], self._rospec_state[i]
+                else:
+                    self._rospec_state[i] = "inactive" if t == "STOP_ROSPEC" else "disabled"
+        return _ok()
+
+    # -- inventory ---------------------------------------------------------------------
+    def _start_inventory(self, rid: int) -> None:
+        if self._inventory is None or self._inventory.done():
+            self._inventory = asyncio.create_task(self._run_inventory(rid))
+
+    async def _run_inventory(self, rid: int) -> None:
+        spec = self._rospecs[rid]
+        antennas = tuple(a for ai in spec.get("AISpecs", []) for a in ai.get("AntennaIDs", []))
+        report = spec.get("ROReportSpec") or self._report_spec
+        n = max(1, int(report.get("N", 1)))
+        selector = report.get("TagReportContentSelector", {})
+        started = time.monotonic()
+        pending: list[TagReport] = []
+        while self._client is not None:
+            await asyncio.sleep(TICK_S)
+            if self.disconnect_after_s is not None and time.monotonic() - started > self.disconnect_after_s:
+                log.info("llrp sim: scripted disconnect")
+                self.disconnect_after_s = None
+                await self.drop_client()
+                return
+            reads = self.model.step(self.tags, antennas, TICK_S, _now_us())
+            pending += [_select(r, selector, rid) for r in reads]
+            while len(pending) >= n:
+                batch, pending = pending[:n], pending[n:]
+                self._send_report(batch)
+
+    def _send_report(self, batch: list[TagReport]) -> None:
+        if self._client is None:
+            return
+        body = encode_tag_reports(batch)
+        msg_id, self._next_id = self._next_id, self._next_id + 1
+        self._client.write(HEADER.pack(1 << 10 | RO_ACCESS_REPORT, HEADER_SIZE + len(body), msg_id) + body)
+        self.reports_sent += len(batch)
+
+    def _restart_keepalive(self) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+        interval = self._keepalive_spec.get("Interval", 0)
+        if self._keepalive_spec.get("Trigger") == 1 and interval > 0:
+            self._keepalive = asyncio.create_task(self._send_keepalives(interval / 1000))
+
+    async def _send_keepalives(self, every: float) -> None:
+        while self._client is not None:
+            await asyncio.sleep(every)
+            if self._client is not None:
+                self._client.write(self._frame("KEEPALIVE"))
+
+    def _stop_tasks(self, keepalive: bool = True) -> None:
+        tasks = [self._inventory, self._keepalive] if keepalive else [self._inventory]
+        for task in tasks:
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
+        self._inventory = None
+        if keepalive:
+            self._keepalive = None
+
+    # -- what the reader says about itself -----------------------------------------------
+    def _capabilities(self) -> dict[str, Any]:
+        return {
+            "GeneralDeviceCapabilities": {
+                "MaxSupportedAntennas": self.antennas, "CanSetAntennaProperties": False, "HasUTCClock": True,
+                "DeviceManufacturer": 0, "Model": 1, "FirmwareVersion": "edge-agent-sim 1",
+                "ReceiveSensitivities": [{"Index": 1, "ReceiveSensitivity": 0}],
+                "GPIOCapabilities": {"NumGPIs": 0, "NumGPOs": 0},
+                "PerAntennaAirProtocols": [{"AntennaID": a, "AirProtocolIDs": b"\x01"}
+                                           for a in range(1, self.antennas + 1)],
+            },
+            "LLRPCapabilities": {
+                "CanReportBufferFillWarning": False, "SupportsEventsAndReportHolding": False,
+                "MaxPriorityLevelSupported": 1, "MaxROSpecs": 1, "MaxSpecsPerROSpec": 1,
+                "MaxInventoryParameterSpecsPerAISpec": 1, "MaxAccessSpecs": 8, "MaxOpSpecsPerAccessSpec": 2,
+            },
+            "RegulatoryCapabilities": {
+                "CountryCode": 643, "CommunicationsStandard": 2,  # Russia, ETSI 302 208
+                "UHFBandCapabilities": {
+                    "TransmitPowerLevels": [{"Index": i + 1, "TransmitPowerValue": 1000 + 25 * i} for i in range(81)],
+                    "FrequencyInformation": {"Hopping": False, "FixedFrequencyTable": {
+                        "Frequencies": [865700, 866300, 866900, 867500]}},
+                    "C1G2RFModes": {"UHFC1G2RFModeTableEntries": [{
+                        "ModeID": 1, "DivideRatio": 1, "IsEPCHagConformant": False, "Modulation": 2,
+                        "ForwardLinkModulation": 2, "SpectralMask": 2, "BackscatterDataRate": 160000,
+                        "PIERatio": 2000, "MinTariTime": 25000, "MaxTariTime": 25000, "StepTariTime": 0}]},
+                },
+            },
+            "C1G2LLRPCapabilities": {"SupportsBlockWrite": True, "MaxSelectFiltersPerQuery": 2},
+        }  # fmt: skip
+
+    def _config(self) -> dict[str, Any]:
+        return {
+            "Identification": {"IDType": 0, "ReaderID": b"\x00\x16\x25\xff\xff\x11\x25\xd6"},
+            "AntennaProperties": [{"AntennaConnected": True, "AntennaID": a, "AntennaGain": 0}
+                                  for a in range(1, self.antennas + 1)],
+            "AntennaConfigurations": [{"AntennaID": a, "RFReceiver": 1,
+                                       "RFTransmitter": {"HopTableID": 1, "ChannelIndex": 1, "TransmitPowerIndex": 81}}
+                                      for a in range(1, self.antennas + 1)],
+            "ROReportSpec": self._report_spec,
+            "KeepAliveSpec": self._keepalive_spec,
+            "EventsAndReports": False,
+        }  # fmt: skip
+
+
+def _select(r: TagReport, selector: dict[str, Any], rospec_id: int) -> TagReport:
+    """Keep only what the client's TagReportContentSelector asked for."""
+    if not selector:
+        return r
+    return TagReport(
+        r.epc,
+        antenna=r.antenna if selector.get("EnableAntennaID") else None,
+        peak_rssi=r.peak_rssi if selector.get("EnablePeakRSSI") else None,
+        first_seen_us=r.first_seen_us if selector.get("EnableFirstSeenTimestamp") else None,
+        last_seen_us=r.first_seen_us if selector.get("EnableLastSeenTimestamp") else None,
+        seen_count=r.seen_count if selector.get("EnableTagSeenCount") else None,
+        rospec_id=rospec_id if selector.get("EnableROSpecID") else None,
+    )
+
+
+def _header(frame: bytes) -> tuple[int, int, int, int]:
+    from edge_agent.llrp.codec import decode_header
+
+    return decode_header(frame) if len(frame) >= HEADER_SIZE else (0, 0, 0, 0)
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+async def serve_forever(sim: LLRPReaderSim, on_ready: Callable[[LLRPReaderSim], None] | None = None) -> None:
+    async with sim:
+        if on_ready is not None:
+            on_ready(sim)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.Event().wait()

@@ -1,0 +1,204 @@
+"""Our LLRP driver and sllurp against the simulated reader, over real TCP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from drivers.base import Backoff, HealthState, TagRead, merge
+from drivers.llrp import LLRPReader
+from edge_agent.llrp.session import InventoryConfig
+from sim.llrp_reader import LLRPReaderSim
+
+EPC_A = "3034257BF7194E4000003039"
+EPC_B = "3034257BF7194E400000303A"
+STRAY = "3034257BF7194E40000030FF"
+FAST = Backoff(initial=0.05, maximum=0.2)
+
+
+def run(coro: Awaitable[Any]) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 30))  # type: ignore[arg-type]
+
+
+async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+async def collect(reader: LLRPReader, seconds: float) -> list[TagRead]:
+    reads: list[TagRead] = []
+
+    async def pump() -> None:
+        async for r in reader.reads():
+            reads.append(r)
+
+    task = asyncio.create_task(pump())
+    await asyncio.sleep(seconds)
+    task.cancel()
+    return reads
+
+
+def test_driver_inventories_the_tags_in_the_box_with_antenna_and_rssi() -> None:
+    async def scenario() -> None:
+        async with LLRPReaderSim(reads_per_s=400, seed=1) as sim:
+            sim.place(EPC_A, antenna=1, rssi=(-50, -45))
+            sim.place(EPC_B, antenna=2, rssi=(-60, -55))
+            reader = LLRPReader("box-1", "127.0.0.1", sim.port, backoff=FAST)
+            await reader.start()
+            await until(lambda: reader.health.state is HealthState.ONLINE)
+            reads = await collect(reader, 0.6)
+            await reader.stop()
+            assert {r.raw for r in reads} == {EPC_A, EPC_B}
+            assert all(r.kind == "epc" and r.reader_id == "box-1" for r in reads)
+            by_epc = {r.raw: r for r in reads}
+            assert by_epc[EPC_A].antenna == 1 and -50 <= (by_epc[EPC_A].rssi or 0) <= -45
+            assert by_epc[EPC_B].antenna == 2 and -60 <= (by_epc[EPC_B].rssi or 0) <= -55
+            assert abs(by_epc[EPC_A].timestamp - time.time()) < 5
+            assert reader.health.state is HealthState.OFFLINE and reader.health.reason == "stopped"
+
+    run(scenario())
+
+
+def test_reader_killed_mid_inventory_goes_offline_with_reason_then_recovers() -> None:
+    async def scenario() -> None:
+        sim = LLRPReaderSim(reads_per_s=300, seed=2)
+        await sim.start()
+        sim.place(EPC_A)
+        reader = LLRPReader("box-1", "127.0.0.1", sim.port, backoff=FAST)
+        states: list[HealthState] = []
+        reader.on_health(lambda h: states.append(h.state))
+        await reader.start()
+        await until(lambda: reader.health.state is HealthState.ONLINE)
+        await sim.stop()  # power cut
+        await until(lambda: reader.health.state is HealthState.OFFLINE)
+        assert reader.health.reason  # says why
+        await asyncio.sleep(0.3)  # it keeps trying, and fails, while the reader is down
+        assert reader.health.state in (HealthState.OFFLINE, HealthState.CONNECTING)
+        await sim.start()  # the reader boots again on the same address
+        await until(lambda: reader.health.state is HealthState.ONLINE)
+        reads = await collect(reader, 0.4)
+        await reader.stop()
+        await sim.stop()
+        assert reads and {r.raw for r in reads} == {EPC_A}  # nothing invented
+        assert states.count(HealthState.ONLINE) >= 2
+
+    run(scenario())
+
+
+def test_network_drop_and_silence_are_detected_and_recovered() -> None:
+    async def scenario() -> None:
+        async with LLRPReaderSim(reads_per_s=200, seed=3, disconnect_after_s=0.3) as sim:
+            sim.place(EPC_A)
+            reader = LLRPReader("box-1", "127.0.0.1", sim.port, InventoryConfig(keepalive_ms=300), backoff=FAST)
+            await reader.start()
+            await until(lambda: reader.health.state is HealthState.ONLINE)
+            await until(lambda: reader.health.state is not HealthState.ONLINE)  # the scripted drop
+            await until(lambda: reader.health.state is HealthState.ONLINE)  # and back
+            assert sim.connections >= 2
+            await reader.stop()
+
+    run(scenario())
+
+
+def test_second_client_is_refused_and_says_so() -> None:
+    async def scenario() -> None:
+        async with LLRPReaderSim(seed=4) as sim:
+            first = LLRPReader("box-1", "127.0.0.1", sim.port, backoff=FAST)
+            await first.start()
+            await until(lambda: first.health.state is HealthState.ONLINE)
+            second = LLRPReader("intruder", "127.0.0.1", sim.port, backoff=Backoff(initial=5, maximum=5))
+            await second.start()
+            await until(lambda: second.health.state is HealthState.OFFLINE and "refused" in second.health.reason)
+            assert first.health.state is HealthState.ONLINE
+            await second.stop()
+            await first.stop()
+
+    run(scenario())
+
+
+def test_a_lost_reader_never_stops_the_others() -> None:
+    async def scenario() -> None:
+        async with LLRPReaderSim(seed=5, reads_per_s=200) as good, LLRPReaderSim(seed=6, reads_per_s=200) as bad:
+            good.place(EPC_A)
+            bad.place(EPC_B)
+            readers = [
+                LLRPReader("good", "127.0.0.1", good.port, backoff=FAST),
+                LLRPReader("bad", "127.0.0.1", bad.port, backoff=FAST),
+            ]
+            for r in readers:
+                await r.start()
+            await until(lambda: all(r.health.state is HealthState.ONLINE for r in readers))
+            await bad.stop()
+            seen: list[TagRead] = []
+
+            async def pump() -> None:
+                async for read in merge(readers):
+                    seen.append(read)
+
+            task = asyncio.create_task(pump())
+            await asyncio.sleep(0.2)
+            seen.clear()
+            await asyncio.sleep(0.5)
+            task.cancel()
+            assert seen and {r.reader_id for r in seen} == {"good"}
+            assert readers[1].health.state is not HealthState.ONLINE
+            for r in readers:
+                await r.stop()
+
+    run(scenario())
+
+
+def test_strays_from_the_next_lane_arrive_weak_for_the_pipeline_to_reject() -> None:
+    async def scenario() -> None:
+        async with LLRPReaderSim(seed=7, reads_per_s=500) as sim:
+            sim.place(EPC_A, rssi=(-50, -45))
+            sim.stray(STRAY, rssi=(-80, -72))
+            reader = LLRPReader("box-1", "127.0.0.1", sim.port, backoff=FAST)
+            await reader.start()
+            await until(lambda: reader.health.state is HealthState.ONLINE)
+            reads = await collect(reader, 0.5)
+            await reader.stop()
+            strays = [r for r in reads if r.raw == STRAY]
+            assert strays and all((r.rssi or 0) <= -72 for r in strays)
+
+    run(scenario())
+
+
+def test_sllurp_inventories_the_simulated_reader() -> None:
+    """sllurp (GPL-3.0) is a test-only peer: a real third-party LLRP client."""
+    from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig
+
+    loop = asyncio.new_event_loop()
+    sim = LLRPReaderSim(reads_per_s=300, seed=8)
+    sim.place(EPC_A, antenna=1)
+    sim.place(EPC_B, antenna=1)
+    loop.run_until_complete(sim.start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    seen: set[str] = set()
+
+    def on_tags(_reader: object, reports: list[dict[str, Any]]) -> None:
+        for report in reports:
+            epc = report.get("EPC") or report.get("EPC-96")
+            seen.add(epc.decode().upper() if isinstance(epc, bytes) else str(epc).upper())
+
+    client = LLRPReaderClient("127.0.0.1", sim.port, LLRPReaderConfig({"antennas": [1], "report_every_n_tags": 1}))
+    client.add_tag_report_callback(on_tags)
+    try:
+        client.connect()
+        deadline = time.monotonic() + 10
+        while seen != {EPC_A, EPC_B} and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        client.disconnect()
+        client.join(5)
+        asyncio.run_coroutine_threadsafe(sim.stop(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+    assert seen == {EPC_A, EPC_B}
