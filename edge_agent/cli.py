@@ -185,6 +185,57 @@ def cmd_sim_llrp(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _wait_for_interrupt() -> None:
+    import signal
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+
+
+def cmd_sim_pcsc(args: argparse.Namespace, out: TextIO) -> int:
+    from sim.pcsc_card import PcscCardSim, VirtualNtag
+
+    uid = bytes.fromhex(args.uid)
+    tag = VirtualNtag.with_uri(uid, args.uri) if args.uri else VirtualNtag.with_text(uid, args.text or "")
+    sim = PcscCardSim(args.port, args.host)
+    sim.place(tag)
+    out.write(f"pcsc sim: tag {args.uid} on the vpcd reader at {args.host}:{args.port}; Ctrl-C lifts it\n")
+    out.flush()
+    _wait_for_interrupt()
+    sim.lift()
+    return EXIT_OK
+
+
+def cmd_sim_nfc(args: argparse.Namespace, out: TextIO) -> int:
+    from sim.nfc_tag import NfcTagSim
+
+    sim = NfcTagSim(args.port, args.host)
+    sim.place(uri=args.uri) if args.uri else sim.place(text=args.text or "")
+    out.write(f"nfc sim: Type 3 tag on {sim.path}; Ctrl-C lifts it\n")
+    out.flush()
+    _wait_for_interrupt()
+    sim.lift()
+    return EXIT_OK
+
+
+def cmd_sim_scanner(args: argparse.Namespace, out: TextIO) -> int:
+    from sim.scanner import ScannerSim
+
+    sim = ScannerSim(Path(args.link))
+    sim.plug()
+    out.write(f"scanner sim on {args.link}: one code per stdin line (\\x1d or <GS> for GS)\n")
+    out.flush()
+    try:
+        for line in _lines(sys.stdin.buffer):
+            sim.scan(line.replace("\\x1d", "\x1d").replace("<GS>", "\x1d").encode("latin-1", "replace"))
+    finally:
+        sim.unplug()
+    return EXIT_OK
+
+
 def _load_config(args: argparse.Namespace) -> Config | None:
     """The validated configuration, or None after printing why it is unusable."""
     from edge_agent.config import ConfigError, load  # pydantic: only for commands that need it
@@ -260,6 +311,27 @@ def build_parser() -> argparse.ArgumentParser:
     llrp_sim.add_argument("--miss-rate", type=float, default=0.05)
     llrp_sim.add_argument("--seed", type=int, default=None)
     llrp_sim.set_defaults(func=cmd_sim_llrp)
+
+    pcsc_sim = sim.add_parser("pcsc", help="an NTAG on a vpcd reader slot (pcscd with vsmartcard-vpcd)")
+    pcsc_sim.add_argument("--host", default="127.0.0.1")
+    pcsc_sim.add_argument("--port", type=int, default=35963, help="the vpcd slot's port")
+    pcsc_sim.add_argument("--uid", default="04A1B2C3D4E5F6", help="7-byte UID in hex")
+    content = pcsc_sim.add_mutually_exclusive_group(required=True)
+    content.add_argument("--uri", help="NDEF URI record, e.g. a GS1 Digital Link")
+    content.add_argument("--text", help="NDEF Text record, e.g. a mark code")
+    pcsc_sim.set_defaults(func=cmd_sim_pcsc)
+
+    nfc_sim = sim.add_parser("nfc", help="a Type 3 tag over nfcpy's UDP frontend")
+    nfc_sim.add_argument("--host", default="127.0.0.1")
+    nfc_sim.add_argument("--port", type=int, default=54321)
+    content = nfc_sim.add_mutually_exclusive_group(required=True)
+    content.add_argument("--uri")
+    content.add_argument("--text")
+    nfc_sim.set_defaults(func=cmd_sim_nfc)
+
+    scanner_sim = sim.add_parser("scanner", help="a 2D scanner on a pseudo-terminal, scanning stdin lines")
+    scanner_sim.add_argument("--link", default="/tmp/edge-agent-scanner", help="stable path to the pty")
+    scanner_sim.set_defaults(func=cmd_sim_scanner)
 
     config = sub.add_parser("config", help="configuration").add_subparsers(
         dest="config_command", required=True, metavar="SUBCOMMAND"

@@ -88,3 +88,38 @@ def test_sim_llrp_runs_alone_and_our_driver_reads_its_tags() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_sim_scanner_turns_stdin_lines_into_scans_our_driver_reads(tmp_path: Path) -> None:
+    from drivers.scanner import ScannerReader
+
+    link = tmp_path / "scanner"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge_agent.cli", "sim", "scanner", "--link", str(link)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        assert b"scanner sim on" in proc.stdout.readline()
+
+        async def scan() -> str:
+            reader = ScannerReader("scanner", str(link))
+            await reader.start()
+            try:
+                for _ in range(100):
+                    if reader.health.state is HealthState.ONLINE:
+                        break
+                    await asyncio.sleep(0.05)
+                proc.stdin.write(b"0104610053149777215d/wuU<GS>93dGVz\n")  # type: ignore[union-attr]
+                proc.stdin.flush()  # type: ignore[union-attr]
+                read = await asyncio.wait_for(anext(reader.reads()), 10)
+                return read.raw
+            finally:
+                await reader.stop()
+
+        assert asyncio.run(scan()) == "0104610053149777215d/wuU\x1d93dGVz"
+    finally:
+        proc.stdin.close()  # type: ignore[union-attr]
+        proc.wait(10)

@@ -1,0 +1,115 @@
+"""nfcpy → its UDP frontend → emulated tags and phones: taps in both directions."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+
+from drivers.base import Backoff, HealthState, TagRead
+from drivers.nfc import KioskTag, NfcReader
+from edge_agent.codes import parse
+from edge_agent.codes.ndef import parse_message
+from sim.nfc_tag import NfcTagSim, phone_tap
+
+LINK = "https://shop.example/01/04610053149777/21/5d%2FwuU?93=dGVz"
+MARK_CODE = "0104653820923088215GoNfWgdcBeVZ\x1d93dGVz"
+FAST = Backoff(initial=0.1, maximum=0.5)
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run(port: int, scenario: Callable[[NfcReader], Awaitable[None]]) -> None:
+    async def main() -> None:
+        reader = NfcReader("nfc-pad", f"udp:127.0.0.1:{port}", backoff=FAST)
+        await reader.start()
+        try:
+            await until(lambda: reader.health.state is HealthState.ONLINE)
+            await scenario(reader)
+        finally:
+            await reader.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+async def next_read(reader: NfcReader, timeout: float = 15.0) -> TagRead:
+    return await asyncio.wait_for(anext(reader.reads()), timeout)
+
+
+def test_tag_with_a_digital_link_is_read_once_while_it_stays() -> None:
+    port = free_udp_port()
+    tag = NfcTagSim(port)
+
+    async def scenario(reader: NfcReader) -> None:
+        tag.place(uri=LINK)
+        try:
+            read = await next_read(reader)
+            assert (read.kind, read.raw, read.reader_id) == ("ndef_uri", LINK, "nfc-pad")
+            assert read.tid and len(read.tid) == 8  # the Type 3 tag's IDm
+            assert parse(read.raw).ki == "0104610053149777215d/wuU"
+            await asyncio.sleep(2.0)  # still on the pad
+            assert reader._queue.empty()
+        finally:
+            await asyncio.to_thread(tag.lift)
+
+    run(port, scenario)
+
+
+def test_text_record_with_mark_code_and_a_second_tap_after_lifting() -> None:
+    port = free_udp_port()
+    tag = NfcTagSim(port)
+
+    async def scenario(reader: NfcReader) -> None:
+        try:
+            tag.place(text=MARK_CODE)
+            first = await next_read(reader)
+            assert first.kind == "ndef_text" and parse(first.raw).mark_code == MARK_CODE
+            await asyncio.to_thread(tag.lift)
+            await asyncio.sleep(1.0)  # the customer takes the item away, then taps the next
+            tag.place(uri=LINK)
+            second = await next_read(reader)
+            assert second.raw == LINK
+        finally:
+            await asyncio.to_thread(tag.lift)
+
+    run(port, scenario)
+
+
+def test_a_phone_tapping_the_kiosk_reads_the_uri_it_is_given() -> None:
+    path = f"udp:127.0.0.1:{free_udp_port()}"
+    kiosk = KioskTag(path, "https://kiosk.example/pay/basket-1")
+    kiosk.start()
+    try:
+        raw = phone_tap(path, timeout=10)
+        assert raw is not None and parse_message(raw)[0].uri == "https://kiosk.example/pay/basket-1"
+        kiosk.uri = "https://kiosk.example/pay/basket-2"
+        time.sleep(0.5)
+        raw = phone_tap(path, timeout=10)
+        assert raw is not None and parse_message(raw)[0].uri == "https://kiosk.example/pay/basket-2"
+    finally:
+        kiosk.stop()
+
+
+def test_a_device_that_is_not_there_is_offline_with_the_reason() -> None:
+    async def main() -> None:
+        reader = NfcReader("nfc-pad", "usb:072f:2200", backoff=Backoff(initial=5, maximum=5))
+        await reader.start()
+        try:
+            await until(lambda: reader.health.state is HealthState.OFFLINE and "usb:072f:2200" in reader.health.reason)
+        finally:
+            await reader.stop()
+
+    asyncio.run(main())

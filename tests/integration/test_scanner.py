@@ -1,0 +1,76 @@
+"""pyserial → pseudo-terminal → simulated 2D scanner: scans, quirks, unplug and replug."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from drivers.base import Backoff, HealthState, TagRead
+from drivers.scanner import ScannerReader
+from edge_agent.codes import parse
+from sim.scanner import ScannerSim
+
+MILK = "0104610053149777215d/wuU\x1d93dGVz"
+FAST = Backoff(initial=0.05, maximum=0.2)
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+async def take(reader: ScannerReader, n: int) -> list[TagRead]:
+    stream = reader.reads()
+    return [await asyncio.wait_for(anext(stream), 5) for _ in range(n)]
+
+
+def test_scans_with_gs_prefixes_and_fnc1_reach_the_identity_layer_intact(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        sim = ScannerSim(tmp_path / "scanner")
+        sim.plug()
+        reader = ScannerReader("sco-1-scanner", str(sim.link), backoff=FAST)
+        await reader.start()
+        try:
+            await until(lambda: reader.health.state is HealthState.ONLINE)
+            sim.scan(MILK)
+            sim.scan(MILK, prefix=b"]d2")
+            sim.scan(MILK, prefix=b"\xe8", suffix=b"\r\n")
+            sim.scan("04603731175212JEIjNYDAAAAtFwS")
+            reads = await take(reader, 4)
+        finally:
+            await reader.stop()
+            sim.unplug()
+        assert [r.kind for r in reads] == ["barcode"] * 4
+        assert [parse(r.raw).ki for r in reads[:3]] == ["0104610053149777215d/wuU"] * 3
+        assert parse(reads[0].raw).mark_code == MILK
+        assert parse(reads[3].raw).kind == "tobacco_pack"
+
+    asyncio.run(scenario())
+
+
+def test_unplugged_scanner_goes_offline_and_comes_back_on_the_same_path(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        sim = ScannerSim(tmp_path / "scanner")
+        sim.plug()
+        reader = ScannerReader("sco-1-scanner", str(sim.link), backoff=FAST)
+        await reader.start()
+        try:
+            await until(lambda: reader.health.state is HealthState.ONLINE)
+            sim.unplug()
+            await until(lambda: reader.health.state is HealthState.OFFLINE)
+            assert str(sim.link) in reader.health.reason
+            sim.plug()
+            await until(lambda: reader.health.state is HealthState.ONLINE)
+            sim.scan(MILK)
+            (read,) = await take(reader, 1)
+        finally:
+            await reader.stop()
+            sim.unplug()
+        assert read.raw == MILK
+
+    asyncio.run(scenario())
