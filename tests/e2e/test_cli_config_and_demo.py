@@ -56,4 +56,5 @@ def test_demo_says_what_it_runs_and_that_all_carriers_agree() -> None:
     out = proc.stdout.decode()
     assert "store store-001" in out
     assert "all three resolve to the same КИ: yes" in out
+    assert "every item and the stray were seen: yes" in out
     assert "Not built yet" in out
