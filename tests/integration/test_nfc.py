@@ -113,3 +113,21 @@ def test_a_device_that_is_not_there_is_offline_with_the_reason() -> None:
             await reader.stop()
 
     asyncio.run(main())
+
+
+def test_type_2_and_type_4_tags_are_read_too() -> None:
+    port = free_udp_port()
+    tag = NfcTagSim(port)
+
+    async def scenario(reader: NfcReader) -> None:
+        try:
+            for tag_type in (2, 4):
+                uid = tag.place(uri=LINK, tag_type=tag_type)
+                read = await next_read(reader)
+                assert (read.kind, read.raw, read.tid) == ("ndef_uri", LINK, uid), tag_type
+                await asyncio.to_thread(tag.lift)
+                await asyncio.sleep(1.0)
+        finally:
+            await asyncio.to_thread(tag.lift)
+
+    run(port, scenario)
