@@ -15,6 +15,8 @@ from typing import Final
 from drivers.base import Backoff, HealthState, Reader, ReaderGone, TagRead
 from edge_agent.llrp import Framer
 from edge_agent.llrp.session import (
+    OP_READ_TID,
+    OP_READ_USER,
     AntennaChanged,
     ClientSession,
     Closed,
@@ -80,7 +82,9 @@ class LLRPReader(Reader):
             now = time.time()
             for r in event.reports:
                 seen = r.first_seen_us / 1e6 if r.first_seen_us else now
+                memory = {op: data for op, result, data in r.reads if result == 0}  # 0: read succeeded
                 self._emit(TagRead(self.reader_id, r.antenna or 0, "epc", r.epc.hex().upper(), r.peak_rssi, seen,
+                                   tid=memory.get(OP_READ_TID), user_memory=memory.get(OP_READ_USER),
                                    seen_count=r.seen_count or 1))  # fmt: skip
             self.reads_total += len(event.reports)
         elif isinstance(event, Send):

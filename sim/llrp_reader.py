@@ -43,6 +43,11 @@ class SimTag:
     #: antenna -> (min, max) RSSI in dBm where the tag is visible
     antennas: dict[int, tuple[int, int]]
     stray: bool = False
+    tid: bytes = b""
+    user: bytes = b""
+
+    def memory(self, bank: int) -> bytes:
+        return {1: self.epc, 2: self.tid, 3: self.user}.get(bank, b"")
 
 
 def _ok() -> dict[str, Any]:
@@ -61,18 +66,22 @@ class InventoryModel:
         self.reads_per_s = min(reads_per_s, MAX_READS_PER_S)
         self.miss_rate = miss_rate
         self._carry = 0.0
+        self.last_tags: list[SimTag] = []
 
     def step(self, tags: list[SimTag], antennas: tuple[int, ...], dt: float, now_us: int) -> list[TagReport]:
         visible = [(t, a) for t in tags for a in t.antennas if not antennas or 0 in antennas or a in antennas]
         self._carry += self.reads_per_s * dt
         n, self._carry = int(self._carry), self._carry - int(self._carry)
         out = []
+        self.last_tags = []
         for _ in range(n if visible else 0):
             tag, antenna = self.rng.choice(visible)
             if self.rng.random() < self.miss_rate:
                 continue
             low, high = tag.antennas[antenna]
-            out.append(TagReport(tag.epc, antenna, self.rng.randint(low, high), now_us, seen_count=1))
+            report = TagReport(tag.epc, antenna, self.rng.randint(low, high), now_us, seen_count=1)
+            out.append(report)
+            self.last_tags.append(tag)
         return out
 
 
@@ -106,11 +115,18 @@ class LLRPReaderSim:
         self._next_id = 1
 
     # -- the store's side: what is in the box -------------------------------------------
-    def place(self, epc: str | bytes, antenna: int = 1, rssi: tuple[int, int] = (-55, -45)) -> SimTag:
+    def place(
+        self,
+        epc: str | bytes,
+        antenna: int = 1,
+        rssi: tuple[int, int] = (-55, -45),
+        tid: bytes = b"",
+        user: bytes = b"",
+    ) -> SimTag:
         raw = bytes.fromhex(epc) if isinstance(epc, str) else epc
         tag = next((t for t in self.tags if t.epc == raw), None)
         if tag is None:
-            tag = SimTag(raw, {})
+            tag = SimTag(raw, {}, tid=tid, user=user)
             self.tags.append(tag)
         tag.antennas[antenna] = rssi
         return tag
@@ -242,12 +258,21 @@ class LLRPReaderSim:
             return "GET_ROSPECS_RESPONSE", {**_ok(), "ROSpecs": specs}
         if t == "ADD_ACCESSSPEC":
             spec = body.get("AccessSpec", {})
-            self._accessspecs[spec.get("AccessSpecID", 0)] = spec
+            aid = spec.get("AccessSpecID", 0)
+            if aid == 0 or aid in self._accessspecs:
+                return "ADD_ACCESSSPEC_RESPONSE", _error(P_FIELD_ERROR, f"AccessSpecID {aid} is 0 or in use")
+            self._accessspecs[aid] = {**spec, "IsActive": False}
             return "ADD_ACCESSSPEC_RESPONSE", _ok()
         if t in ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC"):
-            if t == "DELETE_ACCESSSPEC":
-                aid = body.get("AccessSpecID", 0)
-                self._accessspecs = {} if aid == 0 else {k: v for k, v in self._accessspecs.items() if k != aid}
+            aid = body.get("AccessSpecID", 0)
+            if aid != 0 and aid not in self._accessspecs:
+                return t + "_RESPONSE", _error(A_INVALID, f"no AccessSpec {aid}")
+            ids = list(self._accessspecs) if aid == 0 else [aid]
+            for i in ids:
+                if t == "DELETE_ACCESSSPEC":
+                    del self._accessspecs[i]
+                else:
+                    self._accessspecs[i]["IsActive"] = t == "ENABLE_ACCESSSPEC"
             return t + "_RESPONSE", _ok()
         if t == "GET_ACCESSSPECS":
             return "GET_ACCESSSPECS_RESPONSE", {**_ok(), "AccessSpecs": list(self._accessspecs.values())}
@@ -302,7 +327,12 @@ class LLRPReaderSim:
                 await self.drop_client()
                 return
             reads = self.model.step(self.tags, antennas, TICK_S, _now_us())
-            pending += [_select(r, selector, rid) for r in reads]
+            access = next((a for a in self._accessspecs.values() if a["IsActive"] and a.get("ROSpecID") in (0, rid)),
+                          None)  # fmt: skip
+            pending += [
+                _select(_with_memory(r, tag, access), selector, rid)
+                for r, tag in zip(reads, self.model.last_tags, strict=True)
+            ]
             while len(pending) >= n:
                 batch, pending = pending[:n], pending[n:]
                 self._send_report(batch)
@@ -382,6 +412,25 @@ class LLRPReaderSim:
         }  # fmt: skip
 
 
+MEMORY_OVERRUN: Final = 4  # C1G2ReadOpSpecResult: the tag has fewer words than asked
+
+
+def _with_memory(report: TagReport, tag: SimTag, access: dict[str, Any] | None) -> TagReport:
+    """Run an enabled AccessSpec's C1G2Read operations on the tag the reader just saw."""
+    if access is None:
+        return report
+    reads = []
+    for op in access.get("AccessCommand", {}).get("C1G2Read", []):
+        memory = tag.memory(op["MB"])
+        start, count = 2 * op["WordPtr"], 2 * op["WordCount"]
+        data = memory[start : start + count]
+        ok = len(data) == count and count > 0
+        reads.append((op["OpSpecID"], 0 if ok else MEMORY_OVERRUN, data if ok else b""))
+    report.access_spec_id = access["AccessSpecID"]
+    report.reads = tuple(reads)
+    return report
+
+
 def _select(r: TagReport, selector: dict[str, Any], rospec_id: int) -> TagReport:
     """Keep only what the client's TagReportContentSelector asked for."""
     if not selector:
@@ -394,6 +443,8 @@ def _select(r: TagReport, selector: dict[str, Any], rospec_id: int) -> TagReport
         last_seen_us=r.first_seen_us if selector.get("EnableLastSeenTimestamp") else None,
         seen_count=r.seen_count if selector.get("EnableTagSeenCount") else None,
         rospec_id=rospec_id if selector.get("EnableROSpecID") else None,
+        access_spec_id=r.access_spec_id if selector.get("EnableAccessSpecID") else None,
+        reads=r.reads,
     )
 
 

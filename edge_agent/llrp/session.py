@@ -36,6 +36,13 @@ class InventoryConfig:
     #: a report per N tag reads (1 = lowest latency)
     report_every_n_tags: int = 1
     keepalive_ms: int = 5000
+    #: with every EPC, also read this many 16-bit words of TID / User memory (an AccessSpec)
+    read_tid_words: int = 0
+    read_user_words: int = 0
+
+    @property
+    def reads_memory(self) -> bool:
+        return self.read_tid_words > 0 or self.read_user_words > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +78,28 @@ class Closed:
 
 Event = Send | InventoryRunning | Tags | AntennaChanged | Failed | Closed
 
-# request state -> (expected response, next state)
+# start-up step -> the response that completes it, in order
 _STEPS: Final = {
     "capabilities": "GET_READER_CAPABILITIES_RESPONSE",
     "config": "SET_READER_CONFIG_RESPONSE",
     "delete_access": "DELETE_ACCESSSPEC_RESPONSE",
     "delete_rospec": "DELETE_ROSPEC_RESPONSE",
     "add": "ADD_ROSPEC_RESPONSE",
+    "add_access": "ADD_ACCESSSPEC_RESPONSE",
+    "enable_access": "ENABLE_ACCESSSPEC_RESPONSE",
     "enable": "ENABLE_ROSPEC_RESPONSE",
     "start": "START_ROSPEC_RESPONSE",
 }
+ACCESS_SPEC_ID: Final = 1
+OP_READ_TID, OP_READ_USER = 1, 2
+MB_TID, MB_USER = 2, 3
 
 
 class ClientSession:
     def __init__(self, config: InventoryConfig | None = None) -> None:
         self.config = config or InventoryConfig()
         self.state = "await_connection"
+        self._steps = [s for s in _STEPS if self.config.reads_memory or s not in ("add_access", "enable_access")]
         self.capabilities: dict[str, Any] = {}
         self._next_id = 1
 
@@ -109,6 +122,10 @@ class ClientSession:
             return self._send("DELETE_ROSPEC", {"ROSpecID": 0})
         if state == "add":
             return self._send("ADD_ROSPEC", {"ROSpec": self.rospec()})
+        if state == "add_access":
+            return self._send("ADD_ACCESSSPEC", {"AccessSpec": self.access_spec()})
+        if state == "enable_access":
+            return self._send("ENABLE_ACCESSSPEC", {"AccessSpecID": ACCESS_SPEC_ID})
         if state == "enable":
             return self._send("ENABLE_ROSPEC", {"ROSpecID": c.rospec_id})
         return self._send("START_ROSPEC", {"ROSpecID": c.rospec_id})
@@ -129,7 +146,11 @@ class ClientSession:
              "EnableLastSeenTimestamp", "EnableAccessSpecID"), False,
         )  # fmt: skip
         selector.update(
-            EnableAntennaID=True, EnablePeakRSSI=True, EnableFirstSeenTimestamp=True, EnableTagSeenCount=True
+            EnableAntennaID=True,
+            EnablePeakRSSI=True,
+            EnableFirstSeenTimestamp=True,
+            EnableTagSeenCount=True,
+            EnableAccessSpecID=self.config.reads_memory,
         )
         return {
             "Trigger": REPORT_UPON_N_TAGS,
@@ -155,6 +176,27 @@ class ClientSession:
                 }
             ],
             "ROReportSpec": self._report_spec(),
+        }
+
+    def access_spec(self) -> dict[str, Any]:
+        """Read TID and/or User memory of every tag the ROSpec sees (any EPC matches)."""
+        c = self.config
+        reads = [
+            {"OpSpecID": op, "AccessPassword": 0, "MB": bank, "WordPtr": 0, "WordCount": words}
+            for op, bank, words in ((OP_READ_TID, MB_TID, c.read_tid_words), (OP_READ_USER, MB_USER, c.read_user_words))
+            if words > 0
+        ]
+        match_any = {"MB": 1, "Match": True, "Pointer": 32, "TagMaskNumBits": 0, "TagMask": b"",
+                     "TagDataNumBits": 0, "TagData": b""}  # fmt: skip
+        return {
+            "AccessSpecID": ACCESS_SPEC_ID,
+            "AntennaID": 0,
+            "AirProtocolID": AIR_PROTOCOL_C1G2,
+            "IsActive": False,
+            "ROSpecID": c.rospec_id,
+            "StopTrigger": {"Trigger": 0, "OperationCountValue": 0},
+            "AccessCommand": {"C1G2TagSpec": {"TargetTags": [match_any]}, "C1G2Read": reads},
+            "AccessReportSpec": 0,  # results ride in the RO reports
         }
 
     def close(self) -> list[Event]:
@@ -201,11 +243,10 @@ class ClientSession:
             return [Failed(f"{msg.type}: {_status_text(body)}")]
         if self.state == "capabilities":
             self.capabilities = body
-        order = list(_STEPS)
         if self.state == "start":
             self.state = "inventory"
             return [InventoryRunning(self.capabilities)]
-        return [self._request(order[order.index(self.state) + 1])]
+        return [self._request(self._steps[self._steps.index(self.state) + 1])]
 
     def _event(self, data: dict[str, Any]) -> list[Event]:
         if "ConnectionAttemptEvent" in data:

@@ -202,3 +202,29 @@ def test_sllurp_inventories_the_simulated_reader() -> None:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
     assert seen == {EPC_A, EPC_B}
+
+
+def test_access_spec_reads_tid_and_user_memory_with_each_epc() -> None:
+    from edge_agent.codes import parse
+
+    tid = bytes.fromhex("E2801130200020A1B2C3D4E5")  # 96-bit TID
+    mark_code = b"0104653820923088215GoNfWgdcBeVZ\x1d93dGVz"
+    user = mark_code + b"\x00" * (-len(mark_code) % 2)
+
+    async def scenario() -> None:
+        async with LLRPReaderSim(reads_per_s=300, seed=9) as sim:
+            sim.place(EPC_A, tid=tid, user=user)
+            sim.place(EPC_B, tid=tid[:4])  # a tag whose TID is shorter than asked: no TID in the read
+            config = InventoryConfig(read_tid_words=6, read_user_words=len(user) // 2)
+            reader = LLRPReader("box-1", "127.0.0.1", sim.port, config, backoff=FAST)
+            await reader.start()
+            await until(lambda: reader.health.state is HealthState.ONLINE)
+            reads = await collect(reader, 0.5)
+            await reader.stop()
+        a = [r for r in reads if r.raw == EPC_A]
+        b = [r for r in reads if r.raw == EPC_B]
+        assert a and all(r.tid == tid and r.user_memory == user for r in a)
+        assert parse((a[0].user_memory or b"").rstrip(b"\x00").decode("latin-1")).ki == parse(mark_code.decode()).ki
+        assert b and all(r.tid is None and r.user_memory is None for r in b)
+
+    run(scenario())

@@ -100,3 +100,28 @@ def test_backoff_grows_with_jitter_up_to_the_cap_and_resets() -> None:
     assert len({round(d, 6) for d in delays}) > 1
     b.reset()
     assert 0.5 <= b.next_delay() <= 1
+
+
+def test_memory_reads_add_and_enable_an_access_spec_before_starting() -> None:
+    from edge_agent.llrp.session import InventoryConfig
+
+    s = ClientSession(InventoryConfig(read_tid_words=6, read_user_words=8))
+    s.receive_frame(event(ConnectionAttemptEvent=0))
+    requests = []
+    for response in [
+        "GET_READER_CAPABILITIES_RESPONSE",
+        "SET_READER_CONFIG_RESPONSE",
+        "DELETE_ACCESSSPEC_RESPONSE",
+        "DELETE_ROSPEC_RESPONSE",
+        "ADD_ROSPEC_RESPONSE",
+        "ADD_ACCESSSPEC_RESPONSE",
+        "ENABLE_ACCESSSPEC_RESPONSE",
+        "ENABLE_ROSPEC_RESPONSE",
+    ]:
+        requests += sent(s.receive_frame(ok(response)))
+    assert requests[4:7] == ["ADD_ACCESSSPEC", "ENABLE_ACCESSSPEC", "ENABLE_ROSPEC"]
+    reads = s.access_spec()["AccessCommand"]["C1G2Read"]
+    assert [(r["MB"], r["WordCount"]) for r in reads] == [(2, 6), (3, 8)]
+    # the AccessSpec survives the codec byte for byte
+    frame_ = frame("ADD_ACCESSSPEC", {"AccessSpec": s.access_spec()})
+    assert encode_message(decode_message(frame_)) == frame_
