@@ -12,12 +12,15 @@ import asyncio
 import contextlib
 import logging
 import random
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final, Literal
+
+from edge_agent.codes.ndef import NdefError, parse_message
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +169,51 @@ class Reader(ABC):
                 self._backoff.reset()
             self._set_health(HealthState.OFFLINE, reason)
             await asyncio.sleep(self._backoff.next_delay())
+
+
+class ThreadedReader(Reader):
+    """A driver whose library blocks (pyscard, nfcpy, pyserial): ``_run`` does one session in
+    a worker thread, checks ``_halt`` often, and hands reads back with ``_emit_threadsafe``."""
+
+    def __init__(self, reader_id: str, backoff: Backoff | None = None) -> None:
+        super().__init__(reader_id, backoff)
+        self._halt = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @abstractmethod
+    def _run(self) -> None:
+        """One connection's life, in the worker thread; return or raise ReaderGone."""
+
+    async def _session(self) -> None:
+        self._halt.clear()
+        self._loop = asyncio.get_running_loop()
+        await asyncio.to_thread(self._run)
+
+    async def _close(self) -> None:
+        self._halt.set()
+
+    def _emit_threadsafe(self, read: TagRead) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._emit, read)
+
+    def _health_threadsafe(self, state: HealthState, reason: str) -> None:
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._set_health, state, reason)
+
+
+def nfc_tag_read(reader_id: str, uid: bytes, ndef_message: bytes | None) -> TagRead:
+    """What an NFC tap gives: the first URI or Text record, else the tag's UID."""
+    now = time.time()
+    if ndef_message:
+        try:
+            for record in parse_message(ndef_message):
+                if record.uri is not None:
+                    return TagRead(reader_id, 0, "ndef_uri", record.uri, None, now, tid=uid)
+                if record.text is not None:
+                    return TagRead(reader_id, 0, "ndef_text", record.text, None, now, tid=uid)
+        except NdefError as e:
+            log.info("%s: tag %s has bad NDEF: %s", reader_id, uid.hex(), e.message)
+    return TagRead(reader_id, 0, "uid", uid.hex().upper(), None, now, tid=uid)
 
 
 async def merge(readers: list[Reader]) -> AsyncIterator[TagRead]:

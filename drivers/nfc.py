@@ -12,19 +12,17 @@ nfcpy can emulate) that hands a phone an NDEF URI, e.g. the basket's payment pag
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import struct
 import threading
-import time
 from collections.abc import Callable
 from typing import Any, Final
 
 import nfc
 import nfc.clf
 
-from drivers.base import Backoff, HealthState, Reader, ReaderGone, TagRead
-from edge_agent.codes.ndef import NdefError, build_message, parse_message, uri_record
+from drivers.base import Backoff, HealthState, ReaderGone, ThreadedReader, nfc_tag_read
+from edge_agent.codes.ndef import build_message, uri_record
 
 log = logging.getLogger(__name__)
 
@@ -107,28 +105,20 @@ class KioskTag:
             self._thread = None
 
 
-class NfcReader(Reader):
+class NfcReader(ThreadedReader):
     def __init__(self, reader_id: str, path: str, backoff: Backoff | None = None) -> None:
         super().__init__(reader_id, backoff)
         self.path = path
-        self._halt = threading.Event()
 
-    async def _session(self) -> None:
-        self._halt.clear()
-        await asyncio.to_thread(self._run, asyncio.get_running_loop())
-
-    async def _close(self) -> None:
-        self._halt.set()
-
-    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _run(self) -> None:
         try:
             clf = nfc.ContactlessFrontend(self.path)
         except (OSError, ValueError) as e:
             raise ReaderGone(f"cannot open NFC device {self.path}: {e}") from None
-        loop.call_soon_threadsafe(self._set_health, HealthState.ONLINE, f"nfcpy {clf.device}")
+        self._health_threadsafe(HealthState.ONLINE, f"nfcpy {clf.device}")
         try:
             while not self._halt.is_set():
-                options = {"on-connect": lambda tag: self._on_tag(tag, loop), "targets": TARGETS,
+                options = {"on-connect": self._on_tag, "targets": TARGETS,
                            "beep-on-connect": False}  # fmt: skip
                 try:
                     clf.connect(rdwr=options, terminate=self._halt.is_set)
@@ -137,23 +127,7 @@ class NfcReader(Reader):
         finally:
             clf.close()
 
-    def _on_tag(self, tag: Any, loop: asyncio.AbstractEventLoop) -> bool:
-        uid = bytes(tag.identifier)
-        octets = bytes(tag.ndef.octets) if tag.ndef is not None else b""
-        read = _to_read(self.reader_id, uid, octets)
-        loop.call_soon_threadsafe(self._emit, read)
+    def _on_tag(self, tag: Any) -> bool:
+        octets = bytes(tag.ndef.octets) if tag.ndef is not None else None
+        self._emit_threadsafe(nfc_tag_read(self.reader_id, bytes(tag.identifier), octets))
         return True  # hold the tag: read again only after it has left the field
-
-
-def _to_read(reader_id: str, uid: bytes, octets: bytes) -> TagRead:
-    now = time.time()
-    if octets:
-        try:
-            for record in parse_message(octets):
-                if record.uri is not None:
-                    return TagRead(reader_id, 0, "ndef_uri", record.uri, None, now, tid=uid)
-                if record.text is not None:
-                    return TagRead(reader_id, 0, "ndef_text", record.text, None, now, tid=uid)
-        except NdefError as e:
-            log.info("nfc %s: tag %s has bad NDEF: %s", reader_id, uid.hex(), e.message)
-    return TagRead(reader_id, 0, "uid", uid.hex().upper(), None, now, tid=uid)

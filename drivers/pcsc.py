@@ -15,16 +15,13 @@ round, so an unplugged and re-plugged reader comes back by itself.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-import time
 from typing import Any, Final
 
 from smartcard import scard
 
-from drivers.base import Backoff, HealthState, Reader, ReaderGone, TagRead
-from edge_agent.codes.ndef import NdefError, find_ndef_tlv, parse_message
+from drivers.base import Backoff, HealthState, ReaderGone, ThreadedReader, nfc_tag_read
+from edge_agent.codes.ndef import NdefError, find_ndef_tlv
 
 log = logging.getLogger(__name__)
 
@@ -75,36 +72,23 @@ def read_tag(card: Any, protocol: int) -> tuple[bytes, bytes | None]:
         data += _transmit(card, protocol, [0xFF, 0xB0, page >> 8, page & 0xFF, READ_CHUNK])
 
 
-class PCSCReader(Reader):
+class PCSCReader(ThreadedReader):
     def __init__(self, reader_id: str, name_filter: str = "", backoff: Backoff | None = None) -> None:
         super().__init__(reader_id, backoff)
         self.name_filter = name_filter
         self.readers: list[str] = []
         self.failed_reads = 0
-        self._halt = threading.Event()
 
-    async def _session(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._halt.clear()
-        await asyncio.to_thread(self._watch, loop)
-
-    async def _close(self) -> None:
-        self._halt.set()
-
-    # -- worker thread ------------------------------------------------------------------
-    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _run(self) -> None:
         hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
         if hresult != scard.SCARD_S_SUCCESS:
             raise ReaderGone(f"pcscd not available: {scard.SCardGetErrorMessage(hresult)}")
         try:
-            self._watch_context(context, loop)
+            self._watch(context)
         finally:
             scard.SCardReleaseContext(context)
 
-    def _health(self, loop: asyncio.AbstractEventLoop, state: HealthState, reason: str) -> None:
-        loop.call_soon_threadsafe(self._set_health, state, reason)
-
-    def _watch_context(self, context: Any, loop: asyncio.AbstractEventLoop) -> None:
+    def _watch(self, context: Any) -> None:
         known: dict[str, int] = {}
         listed: list[str] | None = None  # None: nothing reported yet in this session
         while not self._halt.is_set():
@@ -116,9 +100,9 @@ class PCSCReader(Reader):
                 self.readers = listed = names
                 known = {n: known.get(n, scard.SCARD_STATE_UNAWARE) for n in names}
                 if names:
-                    self._health(loop, HealthState.ONLINE, f"{len(names)} PC/SC reader(s): {', '.join(names)}")
+                    self._health_threadsafe(HealthState.ONLINE, f"{len(names)} PC/SC reader(s): {', '.join(names)}")
                 else:
-                    self._health(loop, HealthState.DEGRADED, "pcscd is up but no PC/SC reader is attached")
+                    self._health_threadsafe(HealthState.DEGRADED, "pcscd is up but no PC/SC reader is attached")
             if not names:
                 if self._halt.wait(POLL_MS / 1000):
                     return
@@ -139,9 +123,9 @@ class PCSCReader(Reader):
                 # even when the removal in between was too quick to be seen
                 new_card = not before & scard.SCARD_STATE_PRESENT or (before >> 16) != (event >> 16)
                 if event & scard.SCARD_STATE_PRESENT and new_card:
-                    self._on_card(context, name, loop)
+                    self._on_card(context, name)
 
-    def _on_card(self, context: Any, name: str, loop: asyncio.AbstractEventLoop) -> None:
+    def _on_card(self, context: Any, name: str) -> None:
         hresult, card, protocol = scard.SCardConnect(
             context, name, scard.SCARD_SHARE_SHARED, scard.SCARD_PROTOCOL_T0 | scard.SCARD_PROTOCOL_T1
         )
@@ -155,20 +139,4 @@ class PCSCReader(Reader):
         finally:
             if hresult == scard.SCARD_S_SUCCESS:
                 scard.SCardDisconnect(card, scard.SCARD_LEAVE_CARD)
-        read = _to_read(f"{self.reader_id}:{name}", uid, message)
-        loop.call_soon_threadsafe(self._emit, read)
-
-
-def _to_read(reader_id: str, uid: bytes, message: bytes | None) -> TagRead:
-    now = time.time()
-    if message is not None:
-        try:
-            records = parse_message(message)
-        except NdefError:
-            records = []
-        for record in records:
-            if record.uri is not None:
-                return TagRead(reader_id, 0, "ndef_uri", record.uri, None, now, tid=uid)
-            if record.text is not None:
-                return TagRead(reader_id, 0, "ndef_text", record.text, None, now, tid=uid)
-    return TagRead(reader_id, 0, "uid", uid.hex().upper(), None, now, tid=uid)
+        self._emit_threadsafe(nfc_tag_read(f"{self.reader_id}:{name}", uid, message))

@@ -12,19 +12,16 @@ is back.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from typing import Final
 
 import serial
 
-from drivers.base import Backoff, HealthState, Reader, ReaderGone, TagRead
+from drivers.base import Backoff, HealthState, ReaderGone, TagRead, ThreadedReader
 
 MAX_SCAN: Final = 4096  # bytes; a longer "line" is noise, not a code
 
 
-class ScannerReader(Reader):
+class ScannerReader(ThreadedReader):
     def __init__(
         self,
         reader_id: str,
@@ -36,21 +33,13 @@ class ScannerReader(Reader):
         super().__init__(reader_id, backoff)
         self.port, self.baudrate, self.suffix = port, baudrate, suffix
         self.discarded = 0
-        self._halt = threading.Event()
 
-    async def _session(self) -> None:
-        self._halt.clear()
-        await asyncio.to_thread(self._run, asyncio.get_running_loop())
-
-    async def _close(self) -> None:
-        self._halt.set()
-
-    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _run(self) -> None:
         try:
             port = serial.Serial(self.port, self.baudrate, timeout=0.2)
         except (serial.SerialException, OSError) as e:
             raise ReaderGone(f"cannot open scanner {self.port}: {e}") from None
-        loop.call_soon_threadsafe(self._set_health, HealthState.ONLINE, f"scanner on {self.port}")
+        self._health_threadsafe(HealthState.ONLINE, f"scanner on {self.port}")
         buffer = b""
         try:
             while not self._halt.is_set():
@@ -62,16 +51,10 @@ class ScannerReader(Reader):
                     continue
                 buffer += chunk
                 *scans, buffer = buffer.replace(b"\r\n", b"\r").replace(b"\n", self.suffix).split(self.suffix)
-                for scan in scans:
-                    self._scan(scan, loop)
+                for scan in filter(None, scans):
+                    self._emit_threadsafe(TagRead(self.reader_id, 0, "barcode", scan.decode("latin-1")))
                 if len(buffer) > MAX_SCAN:
                     self.discarded += 1
                     buffer = b""
         finally:
             port.close()
-
-    def _scan(self, scan: bytes, loop: asyncio.AbstractEventLoop) -> None:
-        if not scan:
-            return
-        read = TagRead(self.reader_id, 0, "barcode", scan.decode("latin-1"), None, time.time())
-        loop.call_soon_threadsafe(self._emit, read)

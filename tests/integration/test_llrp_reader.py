@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from drivers.base import Backoff, HealthState, TagRead, merge
 from drivers.llrp import LLRPReader
 from edge_agent.llrp.session import InventoryConfig
 from sim.llrp_reader import LLRPReaderSim
+from tests.conftest import until
 
 EPC_A = "3034257BF7194E4000003039"
 EPC_B = "3034257BF7194E400000303A"
@@ -21,14 +22,6 @@ FAST = Backoff(initial=0.05, maximum=0.2)
 
 def run(coro: Awaitable[Any]) -> Any:
     return asyncio.run(asyncio.wait_for(coro, 30))  # type: ignore[arg-type]
-
-
-async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 async def collect(reader: LLRPReader, seconds: float) -> list[TagRead]:

@@ -12,6 +12,7 @@ from drivers.nfc import KioskTag, NfcReader
 from edge_agent.codes import parse
 from edge_agent.codes.ndef import parse_message
 from sim.nfc_tag import NfcTagSim, phone_tap
+from tests.conftest import until
 
 LINK = "https://shop.example/01/04610053149777/21/5d%2FwuU?93=dGVz"
 MARK_CODE = "0104653820923088215GoNfWgdcBeVZ\x1d93dGVz"
@@ -35,14 +36,6 @@ def run(port: int, scenario: Callable[[NfcReader], Awaitable[None]]) -> None:
             await reader.stop()
 
     asyncio.run(asyncio.wait_for(main(), 60))
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def next_read(reader: NfcReader, timeout: float = 15.0) -> TagRead:

@@ -13,6 +13,7 @@ from drivers.base import Backoff, HealthState, TagRead
 from drivers.pcsc import PCSCReader
 from edge_agent.codes import parse
 from sim.pcsc_card import PcscCardSim, VirtualNtag
+from tests.conftest import until
 from tests.integration.pcscd import Pcscd
 
 LINK = "https://shop.example/01/04610053149777/21/5d%2FwuU?93=dGVz"
@@ -54,14 +55,6 @@ def wait_until_empty(timeout: float = 5.0) -> None:
             time.sleep(0.1)
     finally:
         scard.SCardReleaseContext(context)
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def next_read(reader: PCSCReader, timeout: float = 10.0) -> TagRead:

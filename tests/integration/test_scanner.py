@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from drivers.base import Backoff, HealthState, TagRead
 from drivers.scanner import ScannerReader
 from edge_agent.codes import parse
 from sim.scanner import ScannerSim
+from tests.conftest import until
 
 MILK = "0104610053149777215d/wuU\x1d93dGVz"
 FAST = Backoff(initial=0.05, maximum=0.2)
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 async def take(reader: ScannerReader, n: int) -> list[TagRead]:
