@@ -1,0 +1,77 @@
+"""The permissive-mode chain: online within 1.5 s, else the Local Module, else unavailable.
+
+The online service (TS PIoT or True API) and the Local Module are asked at the same time;
+the online answer wins if it comes within the budget (1.5 s, connection set-up included),
+otherwise the Local Module's answer decides, as TS PIoT itself does. Neither → every item is
+UNAVAILABLE (the basket later raises ``MARKING_CHECK_UNAVAILABLE``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from edge_agent.codes import Identity
+from edge_agent.verify.backends import Backend, CheckResult, VerifyError
+from edge_agent.verify.policy import Verdict, decide, unavailable
+
+log = logging.getLogger(__name__)
+
+ONLINE_BUDGET_S: Final = 1.5
+LOCAL_GRACE_S: Final = 0.1  # how long past the budget the Local Module may still take
+
+
+class Verifier:
+    def __init__(
+        self,
+        online: Backend | None,
+        local: Backend | None,
+        tz: ZoneInfo,
+        budget_s: float = ONLINE_BUDGET_S,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.online, self.local, self.tz, self.budget_s, self.clock = online, local, tz, budget_s, clock
+
+    async def verify(self, items: Sequence[Identity], unit_prices: Sequence[int | None] | None = None) -> list[Verdict]:
+        """One verdict per item, in order, within about ``budget_s`` + 0.1 s."""
+        prices: list[int | None] = list(unit_prices) if unit_prices is not None else [None] * len(items)
+        online = asyncio.create_task(self.online.check(items)) if self.online else None
+        local = asyncio.create_task(self.local.check(items)) if self.local else None
+        why: list[str] = []
+        try:
+            if online is not None:
+                try:
+                    results = await asyncio.wait_for(asyncio.shield(online), self.budget_s)
+                    return self._decide(items, results, prices)
+                except TimeoutError:
+                    why.append(f"online: no answer within {self.budget_s} s")
+                except VerifyError as e:
+                    why.append(f"online: {e.message}")
+            if local is not None:
+                try:
+                    results = await asyncio.wait_for(local, LOCAL_GRACE_S if online else self.budget_s)
+                    return self._decide(items, results, prices)
+                except TimeoutError:
+                    why.append("Local Module: no answer in time")
+                except VerifyError as e:
+                    why.append(f"Local Module: {e.message}")
+            reason = "; ".join(why) or "no verification service configured"
+            return [unavailable(item.mark_code or item.ki, reason) for item in items]
+        finally:
+            for task in (online, local):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, VerifyError):
+                        await task
+
+    def _decide(self, items: Sequence[Identity], results: list[CheckResult], prices: list[int | None]) -> list[Verdict]:
+        now = self.clock()
+        return [
+            decide(item.mark_code or item.ki, r.answer, r.context, now, self.tz, price)
+            for item, r, price in zip(items, results, prices, strict=True)
+        ]
