@@ -236,6 +236,65 @@ def cmd_sim_scanner(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+EXIT_BLOCKED = 1
+EXIT_UNAVAILABLE = 3
+
+
+def cmd_code_check(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from edge_agent.verify.service import verifier_from_config
+
+    config = _load_config(args)
+    if config is None:
+        return EXIT_BAD_INPUT
+    try:
+        item = parse(args.code)
+    except ParseError as e:
+        out.write(json.dumps({"ok": False, "error": e.to_dict()}) + "\n")
+        return EXIT_BAD_INPUT
+
+    async def check() -> dict[str, Any]:
+        verifier = await verifier_from_config(config.verify, config.store.timezone, args.backend)
+        try:
+            (verdict,) = await verifier.verify([item], [args.price])
+        finally:
+            await verifier.aclose()
+        return {"ki": item.ki, **verdict.to_dict()}
+
+    result = asyncio.run(check())
+    if args.json:
+        out.write(json.dumps(result) + "\n")
+    else:
+        out.write(f"{result['outcome']} via {result['source'] or 'nothing'}: {item.ki}\n")
+        for reason in result["reasons"]:
+            out.write(f"  {reason['code']}: {reason['message']}\n")
+    return {"ALLOWED": EXIT_OK, "BLOCKED": EXIT_BLOCKED}.get(result["outcome"], EXIT_UNAVAILABLE)
+
+
+def cmd_sim_crpt(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from sim.crpt import STATES, CrptSim
+
+    async def serve() -> None:
+        async with CrptSim(base_port=args.base_port) as sim:
+            for line in args.code or ():
+                state, _, code = line.partition("=")
+                sim.registry.add(code.replace("<GS>", "\x1d").replace("\\x1d", "\x1d"), state)
+            sim.ts_piot.latency_s = sim.lm.latency_s = args.latency_ms / 1000
+            for host in sim.hosts:
+                host.latency_s = args.latency_ms / 1000
+            urls = {name: sim.url(name) for name in ("ts_piot", "cdn", "lm")}
+            out.write(json.dumps({"crpt_sim": urls, "hosts": sim.host_urls, "states": sorted(STATES)}) + "\n")
+            out.flush()
+            await asyncio.Event().wait()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return EXIT_OK
+
+
 def _load_config(args: argparse.Namespace) -> Config | None:
     """The validated configuration, or None after printing why it is unusable."""
     from edge_agent.config import ConfigError, load  # pydantic: only for commands that need it
@@ -283,6 +342,18 @@ def build_parser() -> argparse.ArgumentParser:
     epc_p.add_argument("--scheme", choices=("sgtin-96", "sgtin-198"), default="sgtin-198")
     epc_p.add_argument("--filter", type=int, default=1, help="EPC filter value (1: point-of-sale item)")
     epc_p.set_defaults(func=cmd_code_epc)
+
+    check_code = code.add_parser("check", help="ask the national system whether this item may be sold")
+    check_code.add_argument("code")
+    check_code.add_argument(
+        "--backend",
+        choices=("ts_piot", "true_api", "local", "chain"),
+        default="chain",
+        help="one service, or the chain: online (verify.backend) then the Local Module",
+    )
+    check_code.add_argument("--price", type=int, help="unit price in kopecks (tobacco price range)")
+    check_code.add_argument("--json", action="store_true")
+    check_code.set_defaults(func=cmd_code_check)
 
     link_p = code.add_parser("link", help="the GS1 Digital Link of any code")
     link_p.add_argument("code")
@@ -332,6 +403,13 @@ def build_parser() -> argparse.ArgumentParser:
     scanner_sim = sim.add_parser("scanner", help="a 2D scanner on a pseudo-terminal, scanning stdin lines")
     scanner_sim.add_argument("--link", default="/tmp/edge-agent-scanner", help="stable path to the pty")
     scanner_sim.set_defaults(func=cmd_sim_scanner)
+
+    crpt_sim = sim.add_parser("crpt", help="TS PIoT, True API (CDN + hosts) and Local Module over HTTP")
+    crpt_sim.add_argument("--base-port", type=int, default=18080, help="TS PIoT, CDN, Local Module, hosts from here")
+    crpt_sim.add_argument("--code", action="append", metavar="STATE=CODE",
+                          help="register a code, e.g. sellable='0104...<GS>93dGVz' (repeatable)")  # fmt: skip
+    crpt_sim.add_argument("--latency-ms", type=float, default=0)
+    crpt_sim.set_defaults(func=cmd_sim_crpt)
 
     config = sub.add_parser("config", help="configuration").add_subparsers(
         dest="config_command", required=True, metavar="SUBCOMMAND"

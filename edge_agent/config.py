@@ -77,10 +77,22 @@ class Mqtt(_Section):
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
 
 
+Url = Annotated[str, Field(pattern=r"^https?://[^/\s]+")]
+
+
 class Verify(_Section):
-    backend: Literal["ts_piot", "true_api", "local_module"] = "ts_piot"
+    #: the online service: the TS PIoT gateway (mandatory for checkouts since 2026) or True API
+    backend: Literal["ts_piot", "true_api"] = "ts_piot"
     #: the legal wait for the online answer before the offline check decides
     online_timeout_s: Annotated[float, Field(gt=0, le=1.5)] = 1.5
+    ts_piot_url: Url = "http://127.0.0.1:18080"
+    true_api_cdn_url: Url = "http://127.0.0.1:18081"
+    true_api_key: str = "sim-api-key"
+    local_module_url: Url | None = "http://127.0.0.1:18082"
+    local_module_user: str = "admin"
+    local_module_password: str = "admin"
+    #: the fiscal drive number, sent as X-ClientId to the Local Module
+    client_id: Annotated[str, Field(pattern=r"^\d{16}$")] = "9999078900012345"
 
 
 class Config(_Section):

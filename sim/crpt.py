@@ -104,7 +104,8 @@ def _stamp() -> tuple[str, int]:
 
 
 class CrptSim:
-    def __init__(self, cdn_hosts: int = 3, host: str = "127.0.0.1") -> None:
+    def __init__(self, cdn_hosts: int = 3, host: str = "127.0.0.1", base_port: int = 0) -> None:
+        """Ports: all free ones, or from ``base_port``: TS PIoT, CDN info, Local Module, hosts."""
         self.registry = Registry()
         self.ts_piot = Behaviour()
         self.cdn = Behaviour()
@@ -113,11 +114,15 @@ class CrptSim:
         self.lm_status = "ready"
         self.lm_last_sync_ms = int(time.time() * 1000)
         self.lm_inst, self.lm_version = "lm-sim-1", "2.1.0"
+
+        def port(offset: int) -> int:
+            return base_port + offset if base_port else 0
+
         self._servers = {
-            "ts_piot": JsonServer(self._ts_piot, host),
-            "cdn": JsonServer(self._cdn, host),
-            "lm": JsonServer(self._lm, host),
-            **{f"host{i}": JsonServer(self._host_handler(i), host) for i in range(cdn_hosts)},
+            "ts_piot": JsonServer(self._ts_piot, host, port(0)),
+            "cdn": JsonServer(self._cdn, host, port(1)),
+            "lm": JsonServer(self._lm, host, port(2)),
+            **{f"host{i}": JsonServer(self._host_handler(i), host, port(3 + i)) for i in range(cdn_hosts)},
         }
 
     # -- lifecycle --------------------------------------------------------------------------

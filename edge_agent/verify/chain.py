@@ -59,7 +59,7 @@ class Verifier:
                 except TimeoutError:
                     why.append("Local Module: no answer in time")
                 except VerifyError as e:
-                    why.append(f"Local Module: {e.message}")
+                    why.append(e.message)
             reason = "; ".join(why) or "no verification service configured"
             return [unavailable(item.mark_code or item.ki, reason) for item in items]
         finally:

@@ -20,19 +20,20 @@ PID_FILE = Path("/run/pcscd/pcscd.pid")
 LOCK_FILE = Path("/tmp/edge-agent-pcscd.lock")
 
 
-def free_port_pair() -> int:
-    """A port p with p and p+1 free (vpcd opens two reader slots)."""
+def free_port_pair(count: int = 2) -> int:
+    """A port p with p .. p+count-1 free (vpcd opens two reader slots; sim crpt six ports)."""
     for _ in range(50):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
+            port = int(s.getsockname()[1])
         try:
-            with socket.socket() as s:
-                s.bind(("0.0.0.0", port + 1))
+            for offset in range(1, count):
+                with socket.socket() as s:
+                    s.bind(("0.0.0.0", port + offset))
         except OSError:
             continue
-        return int(port)
-    raise RuntimeError("no two consecutive free TCP ports")
+        return port
+    raise RuntimeError(f"no {count} consecutive free TCP ports")
 
 
 class Pcscd:
