@@ -25,6 +25,7 @@ typecheck: setup
 bench: setup
 	$(BIN)/python bench/codes.py
 	$(BIN)/python bench/llrp.py
+	$(BIN)/python bench/verify.py
 
 setup: $(STAMP)
 

@@ -285,6 +285,10 @@ def cmd_sim_crpt(args: argparse.Namespace, out: TextIO) -> int:
             sim.ts_piot.latency_s = sim.lm.latency_s = args.latency_ms / 1000
             for host in sim.hosts:
                 host.latency_s = args.latency_ms / 1000
+            for name in args.hang or ():
+                behaviour = {"ts_piot": sim.ts_piot, "lm": sim.lm}.get(name)
+                for b in [behaviour] if behaviour else sim.hosts if name == "true_api" else []:
+                    b.hang = True
             urls = {name: sim.url(name) for name in ("ts_piot", "cdn", "lm")}
             out.write(json.dumps({"crpt_sim": urls, "hosts": sim.host_urls, "states": sorted(STATES)}) + "\n")
             out.flush()
@@ -409,6 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     crpt_sim.add_argument("--code", action="append", metavar="STATE=CODE",
                           help="register a code, e.g. sellable='0104...<GS>93dGVz' (repeatable)")  # fmt: skip
     crpt_sim.add_argument("--latency-ms", type=float, default=0)
+    crpt_sim.add_argument("--hang", action="append", choices=("ts_piot", "true_api", "lm"),
+                          help="this service accepts requests and never answers")  # fmt: skip
     crpt_sim.set_defaults(func=cmd_sim_crpt)
 
     config = sub.add_parser("config", help="configuration").add_subparsers(

@@ -1,9 +1,11 @@
 """The permissive-mode chain: online within 1.5 s, else the Local Module, else unavailable.
 
-The online service (TS PIoT or True API) and the Local Module are asked at the same time;
-the online answer wins if it comes within the budget (1.5 s, connection set-up included),
-otherwise the Local Module's answer decides, as TS PIoT itself does. Neither → every item is
-UNAVAILABLE (the basket later raises ``MARKING_CHECK_UNAVAILABLE``).
+The online service (TS PIoT or True API) is asked first. If it fails, the Local Module is
+asked at once; if it is still silent ``local_head_start_s`` before the budget (1.5 s,
+connection set-up included) runs out, the Local Module is asked in parallel, so that its
+answer is ready when the budget ends. The online answer wins if it comes in time; else the
+Local Module decides. Neither → every item is UNAVAILABLE (the basket later raises
+``MARKING_CHECK_UNAVAILABLE``). In the common case only one service is asked.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ log = logging.getLogger(__name__)
 
 ONLINE_BUDGET_S: Final = 1.5
 LOCAL_GRACE_S: Final = 0.1  # how long past the budget the Local Module may still take
+LOCAL_HEAD_START_S: Final = 0.4  # ask the Local Module this long before the budget ends
 
 
 class Verifier:
@@ -40,21 +43,30 @@ class Verifier:
     async def verify(self, items: Sequence[Identity], unit_prices: Sequence[int | None] | None = None) -> list[Verdict]:
         """One verdict per item, in order, within about ``budget_s`` + 0.1 s."""
         prices: list[int | None] = list(unit_prices) if unit_prices is not None else [None] * len(items)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.budget_s
         online = asyncio.create_task(self.online.check(items)) if self.online else None
-        local = asyncio.create_task(self.local.check(items)) if self.local else None
+        local: asyncio.Task[list[CheckResult]] | None = None
         why: list[str] = []
         try:
             if online is not None:
+                head_start = max(0.0, self.budget_s - LOCAL_HEAD_START_S)
+                done, _ = await asyncio.wait({online}, timeout=head_start)
+                if not done and self.local is not None:
+                    local = asyncio.create_task(self.local.check(items))
                 try:
-                    results = await asyncio.wait_for(asyncio.shield(online), self.budget_s)
+                    results = await asyncio.wait_for(asyncio.shield(online), max(0.0, deadline - loop.time()))
                     return self._decide(items, results, prices)
                 except TimeoutError:
                     why.append(f"online: no answer within {self.budget_s} s")
                 except VerifyError as e:
                     why.append(f"online: {e.message}")
-            if local is not None:
+            if self.local is not None:
+                if local is None:
+                    local = asyncio.create_task(self.local.check(items))
                 try:
-                    results = await asyncio.wait_for(local, LOCAL_GRACE_S if online else self.budget_s)
+                    limit = max(LOCAL_GRACE_S, deadline - loop.time()) if online else self.budget_s
+                    results = await asyncio.wait_for(local, limit)
                     return self._decide(items, results, prices)
                 except TimeoutError:
                     why.append("Local Module: no answer in time")
@@ -64,10 +76,12 @@ class Verifier:
             return [unavailable(item.mark_code or item.ki, reason) for item in items]
         finally:
             for task in (online, local):
-                if task is not None and not task.done():
+                if task is None:
+                    continue
+                if not task.done():
                     task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, VerifyError):
-                        await task
+                with contextlib.suppress(asyncio.CancelledError, VerifyError):
+                    await task  # also collects an exception that came after we stopped waiting
 
     def _decide(self, items: Sequence[Identity], results: list[CheckResult], prices: list[int | None]) -> list[Verdict]:
         now = self.clock()
