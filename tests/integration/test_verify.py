@@ -231,3 +231,40 @@ def test_an_epc_without_its_mark_code_cannot_be_checked_online() -> None:
         assert verdict.outcome is Outcome.UNAVAILABLE and "DataMatrix" in verdict.reasons[0].message
 
     run(scenario)
+
+
+def test_true_api_refreshes_its_host_ranking_in_the_background(monkeypatch: pytest.MonkeyPatch) -> None:
+    from edge_agent.verify import backends
+
+    monkeypatch.setattr(backends, "REFRESH_S", (0.05, 0.1))  # instead of 6-7 h
+
+    async def scenario(sim: CrptSim) -> None:
+        sim.hosts[0].healthy = False
+        backend = await true_api(sim)
+        assert sim.host_urls[0] not in backend.hosts
+        sim.hosts[0].healthy, sim.hosts[0].avg_time_ms = True, 1
+        deadline = time.monotonic() + 5
+        while backend.hosts[:1] != [sim.host_urls[0]] and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await backend.aclose()
+        assert backend.hosts[0] == sim.host_urls[0]  # back, and now the fastest
+
+    run(scenario)
+
+
+def test_a_slow_tail_never_holds_a_check_past_the_budget() -> None:
+    async def scenario(sim: CrptSim) -> None:
+        sim.registry.add(MILK)
+        sim.ts_piot.latency_s, sim.ts_piot.tail_share, sim.ts_piot.tail_s = 0.02, 0.3, 2.5
+        verifier = Verifier(ts_piot(sim), lm(sim), MSK)
+        sources, slowest = [], 0.0
+        for _ in range(12):
+            started = time.monotonic()
+            (verdict,) = await verifier.verify(items(MILK))
+            slowest = max(slowest, time.monotonic() - started)
+            assert verdict.allowed and verdict.context is not None
+            sources.append(verdict.context.source)
+        assert slowest < 1.7
+        assert Source.TS_PIOT in sources and Source.LOCAL_MODULE in sources  # the tail went offline
+
+    run(scenario)
