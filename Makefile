@@ -26,6 +26,7 @@ bench: setup
 	$(BIN)/python bench/codes.py
 	$(BIN)/python bench/llrp.py
 	$(BIN)/python bench/verify.py
+	$(BIN)/python bench/pipeline.py
 
 setup: $(STAMP)
 

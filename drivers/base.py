@@ -18,30 +18,14 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Final
 
 from edge_agent.codes.ndef import NdefError, parse_message
+from edge_agent.reads import ReadKind, TagRead
+
+__all__ = ["Backoff", "Health", "HealthState", "ReadKind", "Reader", "ReaderGone", "TagRead", "ThreadedReader"]
 
 log = logging.getLogger(__name__)
-
-ReadKind = Literal["epc", "ndef_uri", "ndef_text", "uid", "barcode"]
-
-
-@dataclass(frozen=True, slots=True)
-class TagRead:
-    """One observation of one tag (or one scan) by one reader."""
-
-    reader_id: str
-    antenna: int
-    kind: ReadKind
-    #: the identity as the carrier gave it: EPC hex, NDEF URI/text, UID hex, scanned code
-    raw: str
-    rssi: int | None = None
-    #: wall-clock seconds (time.time()) when the reader saw it
-    timestamp: float = field(default_factory=time.time)
-    tid: bytes | None = None
-    user_memory: bytes | None = None
-    seen_count: int = 1
 
 
 class HealthState(StrEnum):

@@ -1,0 +1,187 @@
+"""The read pipeline, pure: reads in, presence events out (DESIGN.md §5).
+
+``Pipeline.feed(read)`` assigns a read to a lane by its reader/antenna zone, rejects it when
+it is too weak for that zone (a stray from the neighbouring lane) or when the tag is held
+more strongly by another lane, and de-duplicates it per (lane, identity): a tag becomes
+``Arrived`` once however many times it is read. ``Pipeline.tick(now)`` lets time pass: in a
+**box** lane a tag not read for ``depart_after_s`` has ``Departed``, and after
+``settle_s`` without arrivals or departures the lane is ``Settled`` with the set of tags in
+the box; in a **tap** lane every new tap (after the tag has been away ``depart_after_s``)
+is an ``Arrived``, and removal is the basket's explicit action.
+
+Identity here is the carrier's text (``kind`` + ``raw``): parsing costs time and happens
+once per item, on arrival, above this layer. No I/O, no clock: times come with the reads
+and with ``tick``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from edge_agent.reads import TagRead
+
+Mode = Literal["box", "tap"]
+Key = tuple[str, str]  # (kind, raw)
+NO_EVENTS: Final[tuple[()]] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """Reads of ``reader_id`` on ``antennas`` (None: any antenna) belong to ``lane``."""
+
+    reader_id: str
+    lane: str
+    antennas: frozenset[int] | None = None
+    #: reads weaker than this (dBm) are strays from elsewhere; None: no floor
+    min_rssi: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LaneConfig:
+    lane: str
+    mode: Mode = "box"
+    #: a box tag not read for this long has left; a tap tag must be away this long to tap again
+    depart_after_s: float = 1.0
+    #: a box is settled after this long without arrivals or departures
+    settle_s: float = 0.5
+    #: a tag held by another lane moves here when read stronger than its best there by more
+    #: than this (0: any stronger read; each lane's best only grows, so it cannot flap forever)
+    hysteresis_db: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    lane: str
+    key: Key
+    read: TagRead
+
+
+@dataclass(frozen=True, slots=True)
+class Departed:
+    lane: str
+    key: Key
+    last_seen: float
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    lane: str
+    present: frozenset[Key]
+    at: float
+
+
+Event = Arrived | Departed | Settled
+
+
+class _Presence:
+    __slots__ = ("best_rssi", "count", "first_seen", "last_seen")
+
+    def __init__(self, now: float, rssi: int) -> None:
+        self.first_seen = self.last_seen = now
+        self.best_rssi = rssi
+        self.count = 1
+
+
+class _Lane:
+    __slots__ = ("changed_at", "config", "present", "settled")
+
+    def __init__(self, config: LaneConfig) -> None:
+        self.config = config
+        self.present: dict[Key, _Presence] = {}
+        self.changed_at: float | None = None  # last arrival/departure not yet settled
+        self.settled: frozenset[Key] = frozenset()
+
+
+@dataclass
+class Counters:
+    reads: int = 0
+    no_zone: int = 0
+    too_weak: int = 0
+    other_lane: int = 0
+
+
+class Pipeline:
+    def __init__(self, zones: Iterable[Zone], lanes: Iterable[LaneConfig]) -> None:
+        self.lanes: dict[str, _Lane] = {c.lane: _Lane(c) for c in lanes}
+        self._by_reader: dict[str, list[Zone]] = {}
+        for z in zones:
+            if z.lane not in self.lanes:
+                raise ValueError(f"zone of {z.reader_id} names unknown lane {z.lane!r}")
+            self._by_reader.setdefault(z.reader_id, []).append(z)
+        self._zone_cache: dict[tuple[str, int], Zone | None] = {}
+        #: which lane holds each tag, so that a neighbour's weaker reads do not steal it
+        self.owner: dict[Key, str] = {}
+        self.counters = Counters()
+
+    def zone_of(self, reader_id: str, antenna: int) -> Zone | None:
+        try:
+            return self._zone_cache[reader_id, antenna]
+        except KeyError:
+            zone = next((z for z in self._by_reader.get(reader_id, ()) if z.antennas is None or antenna in z.antennas),
+                        None)  # fmt: skip
+            self._zone_cache[reader_id, antenna] = zone
+            return zone
+
+    def feed(self, read: TagRead) -> tuple[Event, ...]:
+        """One read: usually no event (a duplicate), an ``Arrived``, or a move between lanes."""
+        self.counters.reads += 1
+        zone = self._zone_cache.get((read.reader_id, read.antenna)) or self.zone_of(read.reader_id, read.antenna)
+        if zone is None:
+            self.counters.no_zone += 1
+            return NO_EVENTS
+        rssi = read.rssi if read.rssi is not None else 0
+        if zone.min_rssi is not None and rssi < zone.min_rssi:
+            self.counters.too_weak += 1
+            return NO_EVENTS
+        key = (read.kind, read.raw)
+        lane = self.lanes[zone.lane]
+        now = read.timestamp
+        seen = lane.present.get(key)
+        if seen is not None:
+            seen.last_seen = now
+            seen.count += 1
+            seen.best_rssi = max(seen.best_rssi, rssi)
+            return NO_EVENTS
+        owner_name = self.owner.get(key)
+        events: tuple[Event, ...] = NO_EVENTS
+        if owner_name is not None and owner_name != zone.lane:
+            owner = self.lanes[owner_name]
+            held = owner.present.get(key)
+            if held is not None:
+                if rssi <= held.best_rssi + lane.config.hysteresis_db:
+                    self.counters.other_lane += 1
+                    return NO_EVENTS
+                del owner.present[key]  # carried over to this lane
+                owner.changed_at = now
+                events = (Departed(owner_name, key, held.last_seen),)
+        lane.present[key] = _Presence(now, rssi)
+        lane.changed_at = now
+        self.owner[key] = zone.lane
+        return (*events, Arrived(zone.lane, key, read))
+
+    def tick(self, now: float) -> list[Event]:
+        """Let time pass: departures from boxes, settled boxes, tap tags that left the pad."""
+        events: list[Event] = []
+        for name, lane in self.lanes.items():
+            cfg = lane.config
+            gone = [k for k, p in lane.present.items() if now - p.last_seen > cfg.depart_after_s]
+            for key in gone:
+                presence = lane.present.pop(key)
+                if self.owner.get(key) == name:
+                    del self.owner[key]
+                if cfg.mode == "box":
+                    lane.changed_at = now
+                    events.append(Departed(name, key, presence.last_seen))
+            if cfg.mode == "box" and lane.changed_at is not None and now - lane.changed_at >= cfg.settle_s:
+                current = frozenset(lane.present)
+                lane.changed_at = None
+                if current != lane.settled:
+                    lane.settled = current
+                    events.append(Settled(name, current, now))
+        return events
+
+    def present(self, lane: str) -> Mapping[Key, float]:
+        """The tags a lane holds now, with when each was first seen."""
+        return {k: p.first_seen for k, p in self.lanes[lane].present.items()}

@@ -1,0 +1,26 @@
+"""``TagRead``: the one event every reader driver yields (DESIGN.md §2.3). Plain data."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+ReadKind = Literal["epc", "ndef_uri", "ndef_text", "uid", "barcode"]
+
+
+@dataclass(frozen=True, slots=True)
+class TagRead:
+    """One observation of one tag (or one scan) by one reader."""
+
+    reader_id: str
+    antenna: int
+    kind: ReadKind
+    #: the identity as the carrier gave it: EPC hex, NDEF URI/text, UID hex, scanned code
+    raw: str
+    rssi: int | None = None
+    #: wall-clock seconds (time.time()) when the reader saw it
+    timestamp: float = field(default_factory=time.time)
+    tid: bytes | None = None
+    user_memory: bytes | None = None
+    seen_count: int = 1
