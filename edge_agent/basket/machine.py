@@ -1,0 +1,275 @@
+"""The basket as a pure state machine (DESIGN.md §5; reference/flows.md §3.1, §4.4).
+
+States: OPEN → SCANNING → (NEEDS_ASSISTANCE) → CHECKOUT → READY_TO_PAY → PAYMENT_PENDING →
+PAID → CLOSED, and CANCELLED from any state before payment. Problems (AGE_RESTRICTED,
+ALCOHOL_HOURS, MARKING_BLOCKED, MARKING_CHECK_UNAVAILABLE, ALREADY_SOLD, UNKNOWN_ITEM,
+QTY_LIMIT, PAYMENT_DECLINED) have a level, MEDIUM (staff approve) or CRITICAL (the line must
+go), and a resolution (staff id, device, time). Payment is impossible while a problem is
+open, and a marked line must have an ALLOWED verdict before checkout.
+
+Every method takes the time it happens at; nothing here reads a clock, a file or the network,
+so a journal of the calls replays the basket exactly. Money is integer kopecks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, time
+from enum import StrEnum
+from typing import Final, Literal
+from zoneinfo import ZoneInfo
+
+Level = Literal["MEDIUM", "CRITICAL"]
+
+
+class State(StrEnum):
+    OPEN = "OPEN"
+    SCANNING = "SCANNING"
+    NEEDS_ASSISTANCE = "NEEDS_ASSISTANCE"
+    CHECKOUT = "CHECKOUT"
+    READY_TO_PAY = "READY_TO_PAY"
+    PAYMENT_PENDING = "PAYMENT_PENDING"
+    PAID = "PAID"
+    CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
+
+
+BEFORE_PAYMENT: Final = frozenset(
+    {State.OPEN, State.SCANNING, State.NEEDS_ASSISTANCE, State.CHECKOUT, State.READY_TO_PAY}
+)
+
+
+class BasketError(Exception):
+    """A command that the basket's state does not allow (``code`` stable, ``message`` human)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    gtin: str
+    name: str
+    price: int  # kopecks
+    vat: int = 20  # percent
+    category: str = ""
+    group: str | None = None  # Chestny Znak product group, when marked
+    marked: bool = False
+    min_age: int = 0
+    alcohol: bool = False
+    qty_limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlcoholHours:
+    """No alcohol sale from ``start`` to ``end`` local time (171-FZ: 23:00-08:00; regions may widen)."""
+
+    start: time = time(23, 0)
+    end: time = time(8, 0)
+
+    def forbidden(self, local: time) -> bool:
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    tz: ZoneInfo
+    alcohol_hours: AlcoholHours = AlcoholHours()
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    by: str  # staff id, or "customer" / "system"
+    device: str
+    at: datetime
+    action: str  # approved, line_removed, paid_otherwise, ...
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    id: int
+    code: str
+    level: Level
+    line_id: int | None
+    message: str
+    resolution: Resolution | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.resolution is None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    id: int
+    key: str  # the item's identity: КИ for serialized items, else GTIN
+    gtin: str
+    name: str
+    price: int
+    serialized: bool
+    marked: bool
+    mark_code: str | None = None
+    verdict: str | None = None  # ALLOWED / BLOCKED / UNAVAILABLE once checked
+    fiscal_1265: str | None = None
+
+
+@dataclass
+class Basket:
+    id: str
+    lane: str
+    rules: Rules
+    state: State = State.OPEN
+    lines: dict[int, Line] = field(default_factory=dict)
+    problems: dict[int, Problem] = field(default_factory=dict)
+    payment_id: str | None = None
+    _next: int = 1
+
+    # -- queries ----------------------------------------------------------------------------
+    @property
+    def total(self) -> int:
+        return sum(line.price for line in self.lines.values())
+
+    def open_problems(self) -> list[Problem]:
+        return [p for p in self.problems.values() if p.open]
+
+    def line_by_key(self, key: str) -> Line | None:
+        return next((line for line in self.lines.values() if line.key == key and line.serialized), None)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _id(self) -> int:
+        self._next += 1
+        return self._next - 1
+
+    def _require(self, *states: State) -> None:
+        if self.state not in states:
+            allowed = ", ".join(s.value for s in states)
+            raise BasketError("wrong_state", f"basket is {self.state.value}; this needs {allowed}")
+
+    def _problem(self, code: str, level: Level, line_id: int | None, message: str) -> Problem:
+        problem = Problem(self._id(), code, level, line_id, message)
+        self.problems[problem.id] = problem
+        if self.state in (State.SCANNING, State.CHECKOUT, State.READY_TO_PAY, State.OPEN):
+            self.state = State.NEEDS_ASSISTANCE
+        return problem
+
+    def _after_change(self) -> None:
+        if self.state is State.NEEDS_ASSISTANCE and not self.open_problems():
+            self.state = State.SCANNING
+        if self.state is State.OPEN and self.lines:
+            self.state = State.SCANNING
+
+    # -- the customer ----------------------------------------------------------------------
+    def add(
+        self,
+        product: Product | None,
+        gtin: str,
+        now: datetime,
+        ki: str | None = None,
+        mark_code: str | None = None,
+        sold_here: bool = False,
+    ) -> Line | None:
+        """An item arrives (box, tap or scan). A serialized item (``ki``) already in the basket
+        adds nothing; returns the new line, or None."""
+        self._require(State.OPEN, State.SCANNING, State.NEEDS_ASSISTANCE, State.CHECKOUT, State.READY_TO_PAY)
+        key = ki or gtin
+        if ki is not None and self.line_by_key(ki) is not None:
+            return None
+        if self.state in (State.CHECKOUT, State.READY_TO_PAY):
+            self.state = State.SCANNING  # back to scanning: the total changed
+        if product is None:
+            line = Line(self._id(), key, gtin, "unknown item", 0, ki is not None, False, mark_code)
+            self.lines[line.id] = line
+            self._problem("UNKNOWN_ITEM", "CRITICAL", line.id, f"GTIN {gtin} is not in the catalogue")
+            return line
+        line = Line(self._id(), key, gtin, product.name, product.price, ki is not None, product.marked, mark_code)
+        self.lines[line.id] = line
+        if sold_here:
+            self._problem("ALREADY_SOLD", "CRITICAL", line.id, f"{key} was already sold in this store")
+        if product.alcohol and self.rules.alcohol_hours.forbidden(now.astimezone(self.rules.tz).time()):
+            h = self.rules.alcohol_hours
+            self._problem("ALCOHOL_HOURS", "CRITICAL", line.id, f"no alcohol sale {h.start:%H:%M}-{h.end:%H:%M}")
+        if product.min_age:
+            self._problem("AGE_RESTRICTED", "MEDIUM", line.id, f"{product.name}: buyer must be {product.min_age}+")
+        if product.qty_limit is not None:
+            count = sum(1 for line_ in self.lines.values() if line_.gtin == gtin)
+            if count > product.qty_limit:
+                self._problem("QTY_LIMIT", "MEDIUM", line.id, f"at most {product.qty_limit} of {product.name}")
+        self._after_change()
+        return line
+
+    def remove(self, line_id: int, by: str, device: str, now: datetime) -> None:
+        """A line goes (the item left the box, or staff voided it); its problems are resolved."""
+        self._require(*BEFORE_PAYMENT)
+        if line_id not in self.lines:
+            raise BasketError("no_line", f"no line {line_id}")
+        del self.lines[line_id]
+        for p in list(self.problems.values()):
+            if p.line_id == line_id and p.open:
+                self.problems[p.id] = replace(p, resolution=Resolution(by, device, now, "line_removed"))
+        if self.state in (State.CHECKOUT, State.READY_TO_PAY):
+            self.state = State.SCANNING
+        self._after_change()
+
+    def verdict(self, line_id: int, outcome: str, reason: str = "", fiscal_1265: str | None = None) -> None:
+        """The mark-code check answered for a line."""
+        line = self.lines.get(line_id)
+        if line is None:
+            return  # the item left before the answer came
+        self.lines[line_id] = replace(line, verdict=outcome, fiscal_1265=fiscal_1265)
+        if outcome == "BLOCKED":
+            self._problem("MARKING_BLOCKED", "CRITICAL", line_id, reason or "the mark code check refused the sale")
+        elif outcome == "UNAVAILABLE":
+            self._problem("MARKING_CHECK_UNAVAILABLE", "CRITICAL", line_id,
+                          reason or "the mark code could not be checked: assisted till")  # fmt: skip
+
+    def checkout(self) -> None:
+        self._require(State.SCANNING, State.NEEDS_ASSISTANCE)
+        if not self.lines:
+            raise BasketError("empty", "nothing to pay for")
+        if self.open_problems():
+            self.state = State.NEEDS_ASSISTANCE
+            raise BasketError("open_problems", f"{len(self.open_problems())} problem(s) need staff")
+        unchecked = [line.id for line in self.lines.values() if line.marked and line.verdict != "ALLOWED"]
+        if unchecked:
+            raise BasketError("unverified", f"mark codes of lines {unchecked} are not verified yet")
+        self.state = State.READY_TO_PAY
+
+    def start_payment(self, payment_id: str) -> None:
+        self._require(State.READY_TO_PAY)
+        if self.open_problems():  # belt and braces: READY_TO_PAY is left on any new problem
+            raise BasketError("open_problems", "a problem is open")
+        self.payment_id = payment_id
+        self.state = State.PAYMENT_PENDING
+
+    def payment_result(self, approved: bool, now: datetime, message: str = "") -> None:
+        self._require(State.PAYMENT_PENDING)
+        if approved:
+            self.state = State.PAID
+            return
+        problem = self._problem("PAYMENT_DECLINED", "MEDIUM", None, message or "payment declined")
+        # kept for the record, resolved at once: the customer may pay again, another way
+        self.problems[problem.id] = replace(problem, resolution=Resolution("system", "", now, "retry_allowed"))
+        self.state = State.READY_TO_PAY
+
+    def close(self) -> None:
+        self._require(State.PAID)
+        self.state = State.CLOSED
+
+    def cancel(self) -> None:
+        self._require(*BEFORE_PAYMENT)
+        self.state = State.CANCELLED
+
+    # -- staff -----------------------------------------------------------------------------
+    def resolve(self, problem_id: int, staff_id: str, device: str, now: datetime) -> None:
+        """Staff approve a MEDIUM problem (age seen, quantity allowed). CRITICAL ones go with
+        their line (``remove``)."""
+        problem = self.problems.get(problem_id)
+        if problem is None or not problem.open:
+            raise BasketError("no_problem", f"no open problem {problem_id}")
+        if problem.level == "CRITICAL":
+            raise BasketError("critical", f"{problem.code} is resolved by removing line {problem.line_id}")
+        self.problems[problem_id] = replace(problem, resolution=Resolution(staff_id, device, now, "approved"))
+        self._after_change()
