@@ -1,0 +1,59 @@
+"""The store under kill -9: a checkout process killed at random instants, 50 times."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from edge_agent.basket import Product, State
+from edge_agent.store import Store
+from tests.conftest import ROOT
+
+MSK = ZoneInfo("Europe/Moscow")
+
+
+def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "edge.db"
+    rng = random.Random(20261123)
+    runs = 50
+    for run in range(runs):
+        proc = subprocess.Popen([sys.executable, "-m", "tests.integration.programs.checkout_loop", str(db), str(run)],
+                                cwd=ROOT)  # fmt: skip
+        time.sleep(rng.uniform(0.15, 0.4))  # some runs die while starting, most mid-checkout
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert proc.returncode == -signal.SIGKILL  # it was still running: the kill really interrupted it
+
+    store = Store(db, MSK)
+    conn = store.db.conn
+    restored = store.restore()  # every open basket replays from its journal
+    assert len(restored) <= runs  # at most one open basket per killed run
+    journal = conn.execute("SELECT basket_id, seq, op FROM journal").fetchall()
+    outbox = conn.execute("SELECT basket_id, journal_seq, payload FROM outbox WHERE journal_seq > 0").fetchall()
+    # every journal row announced exactly once, nothing announced that is not journaled
+    assert sorted((b, s) for b, s, _ in journal) == sorted((b, s) for b, s, _ in outbox)
+    assert all(json.loads(p)["type"] == f"basket.{op}" for (_, _, op), (_, _, p) in
+               zip(sorted(journal), sorted(outbox, key=lambda r: (r[0], r[1])), strict=True))  # fmt: skip
+    # no serialized line doubled, in any basket, restored or finished
+    for basket in restored:
+        keys = [line.key for line in basket.lines.values() if line.serialized]
+        assert len(keys) == len(set(keys))
+        assert basket.state is not State.PAID or not basket.open_problems()
+    # the sold set is exactly the serialized lines of paid baskets
+    paid = {b for (b,) in conn.execute("SELECT id FROM baskets WHERE state IN ('PAID', 'CLOSED')")}
+    sold = {(b, ki) for ki, b in conn.execute("SELECT ki, basket_id FROM sold")}
+    assert {b for b, _ in sold} <= paid and len(paid) > 10
+    # and the store keeps working after all that
+    basket = store.open_basket("after", "lane-1", "t")
+    store.apply(basket, "add", {"product": {f: getattr(BREAD, f) for f in BREAD.__dataclass_fields__},
+                                "gtin": BREAD.gtin, "at": "2026-11-23T12:00:00+00:00"}, "t")  # fmt: skip
+    assert store.restore()[-1].total == BREAD.price
+
+
+BREAD = Product("04600000000017", "Bread", 5_500, 10, "bakery")
