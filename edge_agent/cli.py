@@ -318,6 +318,16 @@ def cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from edge_agent.daemon import run_forever
+
+    config = _load_config(args)
+    if config is None:
+        return EXIT_BAD_INPUT
+    run_forever(config)
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from edge_agent.demo import run
 
@@ -422,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check_p = config.add_parser("check", help="validate and print the effective configuration")
     check_p.set_defaults(func=cmd_config_check)
+
+    run_p = sub.add_parser("run", help="run the daemon (readers, lanes, baskets) until SIGTERM")
+    run_p.set_defaults(func=cmd_run)
 
     demo_p = sub.add_parser("demo", help="run the whole store on this machine (what is built so far)")
     demo_p.set_defaults(func=cmd_demo)

@@ -59,6 +59,8 @@ class Store(_Section):
 class Agent(_Section):
     id: Name = "agent-1"
     data_dir: Path = Path("var")
+    #: products to load into the catalogue at start (JSON list); central sync replaces it later
+    catalog_file: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
@@ -95,12 +97,38 @@ class Verify(_Section):
     client_id: Annotated[str, Field(pattern=r"^\d{16}$")] = "9999078900012345"
 
 
+class ReaderConfig(_Section):
+    id: Name
+    driver: Literal["llrp", "pcsc", "nfc", "scanner"]
+    host: str = "127.0.0.1"  # llrp
+    port: Port = 5084  # llrp
+    path: str = ""  # nfc: nfcpy path (usb:, tty:, udp:host:port); scanner: serial device; pcsc: name filter
+    read_tid_words: Annotated[int, Field(ge=0, le=16)] = 0  # llrp: AccessSpec
+    read_user_words: Annotated[int, Field(ge=0, le=64)] = 0
+
+
+class ZoneConfig(_Section):
+    reader: Name
+    antennas: list[Annotated[int, Field(ge=0)]] | None = None
+    min_rssi: Annotated[int, Field(ge=-128, le=0)] | None = None
+
+
+class LaneSettings(_Section):
+    id: Name
+    mode: Literal["box", "tap"] = "box"
+    depart_after_s: Annotated[float, Field(gt=0, le=60)] = 1.5
+    settle_s: Annotated[float, Field(gt=0, le=10)] = 0.5
+    zones: list[ZoneConfig] = []
+
+
 class Config(_Section):
     store: Store = Store()
     agent: Agent = Agent()
     http: Http = Http()
     mqtt: Mqtt = Mqtt()
     verify: Verify = Verify()
+    readers: list[ReaderConfig] = []
+    lanes: list[LaneSettings] = []
 
 
 def _env_value(raw: str) -> Any:
@@ -144,17 +172,30 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         if isinstance(current, dict):
             current.update(values)
     try:
-        return Config.model_validate(data)
+        config = Config.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = tuple(str(p) for p in first["loc"])
-        key = ".".join(loc)
-        reason = first["msg"]
-        if first["type"] == "extra_forbidden":
-            reason = "unknown key"
-        elif "input" in first and first["type"] != "missing":
-            reason += f" (got {first['input']!r})"
-        more = len(e.errors()) - 1
-        if more:
-            reason += f"; and {more} more problem{'s' if more > 1 else ''}"
-        raise ConfigError(source.get(loc, where), key, reason) from None
+        raise _config_error(e, source, where) from None
+    lanes = {lane.id for lane in config.lanes}
+    readers = {r.id for r in config.readers}
+    for lane in config.lanes:
+        for zone in lane.zones:
+            if zone.reader not in readers:
+                raise ConfigError(where, f"lanes.{lane.id}.zones", f"reader {zone.reader!r} is not in [[readers]]")
+    if len(lanes) != len(config.lanes) or len(readers) != len(config.readers):
+        raise ConfigError(where, "lanes/readers", "ids must be unique")
+    return config
+
+
+def _config_error(e: ValidationError, source: dict[tuple[str, ...], str], where: str) -> ConfigError:
+    """The first problem, named by its dotted key and its source (file or variable)."""
+    first = e.errors()[0]
+    loc = tuple(str(p) for p in first["loc"])
+    reason = first["msg"]
+    if first["type"] == "extra_forbidden":
+        reason = "unknown key"
+    elif "input" in first and first["type"] != "missing":
+        reason += f" (got {first['input']!r})"
+    more = len(e.errors()) - 1
+    if more:
+        reason += f"; and {more} more problem{'s' if more > 1 else ''}"
+    return ConfigError(source.get(loc, where), ".".join(loc), reason)

@@ -1,0 +1,93 @@
+"""The daemon end to end: simulated LLRP reader and CRPT services, real TCP and HTTP, SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from edge_agent.basket import State
+from edge_agent.codes import encode_sgtin198, parse
+from edge_agent.config import Config, LaneSettings, ReaderConfig, Verify, ZoneConfig
+from edge_agent.daemon import Daemon
+from sim.crpt import CrptSim
+from sim.llrp_reader import LLRPReaderSim
+from tests.conftest import until
+
+MILK = [f"01046100531497772150000{i:02d}\x1d93dGVz" for i in range(3)]
+BREAD_EPC_GTIN = "04600000000015"
+
+
+def catalog(tmp_path: Path) -> Path:
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps({
+        "products": [
+            {"gtin": "04610053149777", "name": "Milk 1 l", "price": 8990, "vat": 10, "group": "milk", "marked": True},
+            {"gtin": BREAD_EPC_GTIN, "name": "Bread", "price": 5500, "vat": 10},
+        ],
+        "received_codes": {parse(code).ki: code for code in MILK},  # КИ -> КМ, as acceptance documents bring them
+    }))  # fmt: skip
+    return path
+
+
+def config(tmp_path: Path, reader_port: int, crpt: CrptSim) -> Config:
+    return Config(
+        agent={"data_dir": tmp_path / "var", "catalog_file": catalog(tmp_path)},  # type: ignore[arg-type]
+        verify=Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")),
+        readers=[ReaderConfig(id="box-1", driver="llrp", port=reader_port)],
+        lanes=[LaneSettings(id="lane-1", mode="box", depart_after_s=0.6, settle_s=0.3,
+                            zones=[ZoneConfig(reader="box-1", antennas=[1, 2], min_rssi=-70)])],
+    )  # fmt: skip
+
+
+def epc(code: str) -> str:
+    item = parse(code)
+    return encode_sgtin198(item.gtin, item.serial, 7)
+
+
+async def wait(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    await until(check, timeout)
+
+
+def test_a_box_of_marked_items_becomes_verified_lines_and_survives_a_restart(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with CrptSim() as crpt, LLRPReaderSim(reads_per_s=600, seed=1) as reader:
+            for code in MILK:
+                crpt.registry.add(code)
+                reader.place(epc(code), antenna=1)
+            reader.place(encode_sgtin198(BREAD_EPC_GTIN, "B1", 7), antenna=2)
+            reader.stray(epc("0104610053149777215000099\x1d93dGVz"), rssi=(-85, -78))  # next lane's item
+            cfg = config(tmp_path, reader.port, crpt)
+
+            stop = asyncio.Event()
+            daemon = Daemon(cfg)
+            task = asyncio.create_task(daemon.run(stop))
+            await daemon.ready.wait()
+            lane = daemon.lanes["lane-1"]
+
+            def lines() -> list[tuple[str, str | None]]:
+                b = lane.basket
+                return sorted((line.name, line.verdict) for line in b.lines.values()) if b else []
+
+            await wait(lambda: lines() == [("Bread", None), ("Milk 1 l", "ALLOWED"), ("Milk 1 l", "ALLOWED"),
+                                           ("Milk 1 l", "ALLOWED")])  # fmt: skip
+            basket_id = lane.basket.id if lane.basket else ""
+            reader.remove(epc(MILK[0]))  # the customer takes one bottle out of the box
+            await wait(lambda: len(lines()) == 3)
+            stop.set()
+            await task
+
+            # the kiosk restarts: the same basket, the same lines, none doubled by the re-reads
+            stop2 = asyncio.Event()
+            again = Daemon(cfg)
+            task2 = asyncio.create_task(again.run(stop2))
+            await again.ready.wait()
+            lane2 = again.lanes["lane-1"]
+            assert lane2.basket is not None and lane2.basket.id == basket_id
+            await asyncio.sleep(1.0)  # reads keep coming
+            assert len(lane2.basket.lines) == 3 and lane2.basket.state is State.SCANNING
+            stop2.set()
+            await task2
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
