@@ -27,6 +27,7 @@ bench: setup
 	$(BIN)/python bench/llrp.py
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/daemon.py
 
 setup: $(STAMP)
 

@@ -96,10 +96,14 @@ class Reader(ABC):
     async def stop(self) -> None:
         self._stopping = True
         task, self._task = self._task, None
-        if task is not None:
+        # cancel until it is done: on Python 3.11 a cancellation that races a completing
+        # wait_for() can be swallowed, and a busy reader completes reads all the time
+        while task is not None and not task.done():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=1.0)
+        if task is not None and not task.cancelled():
+            with contextlib.suppress(Exception):
+                task.exception()
         await self._close()
         self._set_health(HealthState.OFFLINE, "stopped")
 

@@ -60,10 +60,11 @@ class LLRPReader(Reader):
         framer = Framer()
         # silence longer than three keepalive periods means the reader or the network is gone
         watchdog = max(3 * self.config.keepalive_ms / 1000, 1.0)
-        while True:
+        while not self._stopping:
             timeout = watchdog if session.state == "inventory" else HANDSHAKE_TIMEOUT_S
             try:
-                data = await asyncio.wait_for(reader.read(65536), timeout)
+                async with asyncio.timeout(timeout):
+                    data = await reader.read(65536)
             except TimeoutError:
                 raise ReaderGone(f"no message from the reader for {timeout:.0f} s") from None
             except OSError as e:

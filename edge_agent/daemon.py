@@ -35,7 +35,7 @@ from edge_agent.verify.chain import Verifier
 from edge_agent.verify.service import verifier_from_config
 
 log = logging.getLogger("edge_agent.daemon")
-TICK_S = 0.1
+TICK_S = 0.02  # how often time passes for the pipeline: bounds how late a box is seen settled
 
 
 def build_reader(cfg: ReaderConfig) -> Reader:
