@@ -438,6 +438,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo_p = sub.add_parser("demo", help="run the whole store on this machine (what is built so far)")
     demo_p.set_defaults(func=cmd_demo)
+    for needs_config in (run_p, check_p, check_code, demo_p):
+        # `edge-agent run --config FILE` as well as `edge-agent --config FILE run`
+        needs_config.add_argument("--config", default=argparse.SUPPRESS, help="configuration file")
     return p
 
 

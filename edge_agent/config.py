@@ -45,6 +45,10 @@ class Store(_Section):
     timezone: str = "Europe/Moscow"
     #: Russian region code: local alcohol hours differ by region
     region: Annotated[str, Field(pattern=r"^\d{2,3}$")] = "77"
+    #: no alcohol sale in this local window (171-FZ: 23:00-08:00; e.g. St Petersburg 22:00-11:00)
+    alcohol_forbidden: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")] = (
+        "23:00-08:00"
+    )
 
     @field_validator("timezone")
     @classmethod

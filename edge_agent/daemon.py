@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from drivers.base import Reader, merge
-from edge_agent.basket import Basket, BasketError, Product, State
+from edge_agent.basket import AlcoholHours, Basket, BasketError, Product, Rules, State
 from edge_agent.codes import Identity, ParseError, parse
 from edge_agent.config import Config, LaneSettings, ReaderConfig
 from edge_agent.pipeline import Arrived, Departed, Key, LaneConfig, Pipeline, Settled, Zone
@@ -163,8 +163,11 @@ class LaneController:
             if basket is not self.basket or line_id not in basket.lines:
                 continue  # the item left while it was being checked
             reason = verdict.reasons[0].message if verdict.reasons else ""
+            ctx = verdict.context
             args = {"line_id": line_id, "outcome": verdict.outcome.value, "reason": reason,
-                    "fiscal_1265": verdict.tag_1265}  # fmt: skip
+                    "fiscal_1265": verdict.tag_1265, "fiscal": verdict.fiscal(),
+                    "source": ctx.source.value if ctx else None, "req_id": ctx.req_id if ctx else None,
+                    "req_timestamp": ctx.req_timestamp if ctx else None}  # fmt: skip
             self.store.apply(basket, "verdict", args, self.topic)
 
 
@@ -181,7 +184,9 @@ class Daemon:
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.config
         tz = ZoneInfo(cfg.store.timezone)
-        store = self.store = Store(cfg.agent.data_dir / "edge-agent.db", tz)
+        start, end = (datetime.strptime(t, "%H:%M").time() for t in cfg.store.alcohol_forbidden.split("-"))
+        rules = Rules(tz, AlcoholHours(start, end))
+        store = self.store = Store(cfg.agent.data_dir / "edge-agent.db", tz, rules)
         if cfg.agent.catalog_file is not None:
             load_catalog(store, cfg.agent.catalog_file)
         verifier = await verifier_from_config(cfg.verify, cfg.store.timezone)

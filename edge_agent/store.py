@@ -69,7 +69,7 @@ _OPS: Final[dict[str, Callable[[Basket, dict[str, Any]], Any]]] = {
 
 
 class Store:
-    def __init__(self, path: Path | str, tz: ZoneInfo) -> None:
+    def __init__(self, path: Path | str, tz: ZoneInfo, rules: Rules | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -78,6 +78,7 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         self.db = sqlite_utils.Database(conn)
         self.tz = tz
+        self.rules = rules or Rules(tz)
         self.migrate()
 
     # -- schema -----------------------------------------------------------------------------
@@ -138,7 +139,7 @@ class Store:
             conn.execute("INSERT INTO baskets (id, lane, state, opened_at) VALUES (?, ?, 'OPEN', ?)",
                          (basket_id, lane, time.time()))  # fmt: skip
             self._announce(conn, topic, {"type": "basket.opened", "basket": basket_id, "lane": lane}, basket_id, 0)
-        return Basket(basket_id, lane, Rules(self.tz))
+        return Basket(basket_id, lane, self.rules)
 
     def apply(self, basket: Basket, op: str, args: dict[str, Any], topic: str, announce: bool = True) -> Any:
         """Apply one command; if the basket accepts it, journal it and announce it atomically.
@@ -153,6 +154,11 @@ class Store:
             closed = time.time() if basket.state.value in ("CLOSED", "CANCELLED") else None
             conn.execute("UPDATE baskets SET state = ?, closed_at = ? WHERE id = ?",
                          (basket.state.value, closed, basket.id))  # fmt: skip
+            if op == "verdict":
+                line = basket.lines.get(args["line_id"])
+                row = (basket.id, args["line_id"], line.key if line else "", args["outcome"], args.get("source"),
+                       args.get("req_id"), args.get("req_timestamp"), json.dumps(args.get("fiscal")))  # fmt: skip
+                conn.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
             if op == "payment_result" and basket.state.value == "PAID":
                 conn.executemany("INSERT OR IGNORE INTO sold (ki, basket_id, sold_at) VALUES (?, ?, ?)",
                                  [(line.key, basket.id, time.time()) for line in basket.lines.values()
@@ -175,7 +181,7 @@ class Store:
             "SELECT id, lane FROM baskets WHERE state NOT IN ('CLOSED', 'CANCELLED') ORDER BY opened_at"
         ).fetchall()
         for basket_id, lane in rows:
-            basket = Basket(basket_id, lane, Rules(self.tz))
+            basket = Basket(basket_id, lane, self.rules)
             for op, args in self.db.conn.execute(
                 "SELECT op, args FROM journal WHERE basket_id = ? ORDER BY seq", (basket_id,)
             ):

@@ -89,5 +89,56 @@ def test_a_box_of_marked_items_becomes_verified_lines_and_survives_a_restart(tmp
             assert len(lane2.basket.lines) == 3 and lane2.basket.state is State.SCANNING
             stop2.set()
             await task2
+        # the receipt data of every verdict is kept with the basket
+        import sqlite3
+
+        db = sqlite3.connect(tmp_path / "var" / "edge-agent.db")
+        rows = db.execute("SELECT outcome, source, req_id, fiscal FROM verdicts WHERE basket_id = ?", (basket_id,))
+        verdicts = rows.fetchall()
+        assert len(verdicts) == 3 and all(o == "ALLOWED" and s == "ts_piot" and r for o, s, r, _ in verdicts)
+        assert all(json.loads(f)["1260"]["1262"] == "030" for *_, f in verdicts)
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_tap_lane_over_nfc_adds_a_verified_line_once_per_item(tmp_path: Path) -> None:
+    from sim.nfc_tag import NfcTagSim
+    from tests.integration.test_nfc import free_udp_port
+
+    link = "https://id.example/01/04610053149777/21/5000000?93=dGVz"  # what the bottle's NFC tag holds
+    code = parse(link)
+
+    async def scenario() -> None:
+        port = free_udp_port()
+        tag = NfcTagSim(port)
+        async with CrptSim() as crpt:
+            crpt.registry.add(code.mark_code or "")
+            cfg = Config(
+                agent={"data_dir": tmp_path / "var", "catalog_file": catalog(tmp_path)},  # type: ignore[arg-type]
+                verify=Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")),
+                readers=[ReaderConfig(id="pad", driver="nfc", path=f"udp:127.0.0.1:{port}")],
+                lanes=[LaneSettings(id="lane-2", mode="tap", depart_after_s=0.5, zones=[ZoneConfig(reader="pad")])],
+            )  # fmt: skip
+            stop = asyncio.Event()
+            daemon = Daemon(cfg)
+            task = asyncio.create_task(daemon.run(stop))
+            await daemon.ready.wait()
+            lane = daemon.lanes["lane-2"]
+            try:
+                tag.place(uri=link)
+
+                def verdicts() -> list[str | None]:
+                    return [ln.verdict for ln in lane.basket.lines.values()] if lane.basket else []
+
+                await wait(lambda: verdicts() == ["ALLOWED"], 30)
+                await asyncio.to_thread(tag.lift)
+                await asyncio.sleep(1.0)
+                tag.place(uri=link)  # the same bottle tapped again: still one line
+                await asyncio.sleep(4.0)
+                assert lane.basket is not None and len(lane.basket.lines) == 1
+            finally:
+                await asyncio.to_thread(tag.lift)
+                stop.set()
+                await task
+
+    asyncio.run(asyncio.wait_for(scenario(), 90))
