@@ -137,7 +137,8 @@ class LaneController:
             return None
         self.lines[event.key] = line.id
         if line.marked:
-            self.identities[line.id] = parse(mark_code) if mark_code else identity
+            # the tag or scan may have carried the КМ already; else it came from received codes
+            self.identities[line.id] = parse(mark_code) if mark_code and identity.mark_code is None else identity
             self.unverified.add(line.id)
         return int(line.id)
 
