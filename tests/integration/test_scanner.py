@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from drivers.base import Backoff, HealthState, TagRead
@@ -20,48 +21,48 @@ async def take(reader: ScannerReader, n: int) -> list[TagRead]:
     return [await asyncio.wait_for(anext(stream), 5) for _ in range(n)]
 
 
-def test_scans_with_gs_prefixes_and_fnc1_reach_the_identity_layer_intact(tmp_path: Path) -> None:
-    async def scenario() -> None:
+def run(tmp_path: Path, scenario: Callable[[ScannerSim, ScannerReader], Awaitable[None]]) -> None:
+    """A plugged-in simulated scanner and an online driver on it; both cleaned up after."""
+
+    async def main() -> None:
         sim = ScannerSim(tmp_path / "scanner")
         sim.plug()
         reader = ScannerReader("sco-1-scanner", str(sim.link), backoff=FAST)
         await reader.start()
         try:
             await until(lambda: reader.health.state is HealthState.ONLINE)
-            sim.scan(MILK)
-            sim.scan(MILK, prefix=b"]d2")
-            sim.scan(MILK, prefix=b"\xe8", suffix=b"\r\n")
-            sim.scan("04603731175212JEIjNYDAAAAtFwS")
-            reads = await take(reader, 4)
+            await scenario(sim, reader)
         finally:
             await reader.stop()
             sim.unplug()
+
+    asyncio.run(main())
+
+
+def test_scans_with_gs_prefixes_and_fnc1_reach_the_identity_layer_intact(tmp_path: Path) -> None:
+    async def scenario(sim: ScannerSim, reader: ScannerReader) -> None:
+        sim.scan(MILK)
+        sim.scan(MILK, prefix=b"]d2")
+        sim.scan(MILK, prefix=b"\xe8", suffix=b"\r\n")
+        sim.scan("04603731175212JEIjNYDAAAAtFwS")
+        reads = await take(reader, 4)
         assert [r.kind for r in reads] == ["barcode"] * 4
         assert [parse(r.raw).ki for r in reads[:3]] == ["0104610053149777215d/wuU"] * 3
         assert parse(reads[0].raw).mark_code == MILK
         assert parse(reads[3].raw).kind == "tobacco_pack"
 
-    asyncio.run(scenario())
+    run(tmp_path, scenario)
 
 
 def test_unplugged_scanner_goes_offline_and_comes_back_on_the_same_path(tmp_path: Path) -> None:
-    async def scenario() -> None:
-        sim = ScannerSim(tmp_path / "scanner")
+    async def scenario(sim: ScannerSim, reader: ScannerReader) -> None:
+        sim.unplug()
+        await until(lambda: reader.health.state is HealthState.OFFLINE)
+        assert str(sim.link) in reader.health.reason
         sim.plug()
-        reader = ScannerReader("sco-1-scanner", str(sim.link), backoff=FAST)
-        await reader.start()
-        try:
-            await until(lambda: reader.health.state is HealthState.ONLINE)
-            sim.unplug()
-            await until(lambda: reader.health.state is HealthState.OFFLINE)
-            assert str(sim.link) in reader.health.reason
-            sim.plug()
-            await until(lambda: reader.health.state is HealthState.ONLINE)
-            sim.scan(MILK)
-            (read,) = await take(reader, 1)
-        finally:
-            await reader.stop()
-            sim.unplug()
+        await until(lambda: reader.health.state is HealthState.ONLINE)
+        sim.scan(MILK)
+        (read,) = await take(reader, 1)
         assert read.raw == MILK
 
-    asyncio.run(scenario())
+    run(tmp_path, scenario)
