@@ -81,6 +81,26 @@ class Mqtt(_Section):
     username: str | None = None
     password: str | None = None
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
+    #: false: no sync at all (the outbox keeps everything until it is turned on)
+    enabled: bool = True
+    #: "5" or "3.1.1" (the embedded demo broker speaks 3.1.1; metadata travels in the payload)
+    protocol: Literal["5", "3.1.1"] = "5"
+    #: TLS: the CA that signed the broker's certificate; client certificate and key if the broker asks
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: unacknowledged outbox messages in flight at once
+    window: Annotated[int, Field(ge=1, le=20_000)] = 2000
+
+
+class Checkout(_Section):
+    #: how long the kiosk waits for the customer to pay (card tap, SBP QR) before giving up
+    customer_timeout_s: Annotated[float, Field(gt=0, le=600)] = 90.0
+    #: deadline of one request to central, and how many times it is sent before the outcome is unknown
+    request_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    request_attempts: Annotated[int, Field(ge=1, le=50)] = 5
+    #: how often a pending payment is asked for its state
+    poll_s: Annotated[float, Field(gt=0, le=10)] = 0.1
 
 
 Url = Annotated[str, Field(pattern=r"^https?://[^/\s]+")]
@@ -131,6 +151,7 @@ class Config(_Section):
     http: Http = Http()
     mqtt: Mqtt = Mqtt()
     verify: Verify = Verify()
+    checkout: Checkout = Checkout()
     readers: list[ReaderConfig] = []
     lanes: list[LaneSettings] = []
 

@@ -73,3 +73,13 @@ async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A real Mosquitto with persistence, passwords, the generated ACL and TLS (see broker.py)."""
+    from tests.integration.broker import Mosquitto
+
+    broker = Mosquitto(tmp_path / "mosquitto").start()
+    yield broker
+    broker.kill()

@@ -114,6 +114,12 @@ class Line:
     mark_code: str | None = None
     verdict: str | None = None  # ALLOWED / BLOCKED / UNAVAILABLE once checked
     fiscal_1265: str | None = None
+    category: str = ""
+    discount: int = 0  # kopecks of loyalty redemption allocated to this line
+
+    @property
+    def amount(self) -> int:
+        return self.price - self.discount
 
 
 @dataclass
@@ -125,12 +131,19 @@ class Basket:
     lines: dict[int, Line] = field(default_factory=dict)
     problems: dict[int, Problem] = field(default_factory=dict)
     payment_id: str | None = None
+    customer: str | None = None  # the loyalty customer id, once identified
+    hold_id: str | None = None  # the loyalty hold behind the line discounts
     _next: int = 1
 
     # -- queries ----------------------------------------------------------------------------
     @property
     def total(self) -> int:
-        return sum(line.price for line in self.lines.values())
+        """What the customer pays: line prices less their loyalty discounts (kopecks)."""
+        return sum(line.amount for line in self.lines.values())
+
+    @property
+    def discount(self) -> int:
+        return sum(line.discount for line in self.lines.values())
 
     def open_problems(self) -> list[Problem]:
         return [p for p in self.problems.values() if p.open]
@@ -154,6 +167,12 @@ class Basket:
         if self.state in (State.SCANNING, State.CHECKOUT, State.READY_TO_PAY, State.OPEN):
             self.state = State.NEEDS_ASSISTANCE
         return problem
+
+    def _drop_discounts(self) -> None:
+        """The lines changed: an allocation made for the old lines no longer holds."""
+        if self.hold_id is not None or any(line.discount for line in self.lines.values()):
+            self.lines = {i: replace(line, discount=0) for i, line in self.lines.items()}
+            self.hold_id = None
 
     def _after_change(self) -> None:
         if self.state is State.NEEDS_ASSISTANCE and not self.open_problems():
@@ -179,12 +198,14 @@ class Basket:
             return None
         if self.state in (State.CHECKOUT, State.READY_TO_PAY):
             self.state = State.SCANNING  # back to scanning: the total changed
+        self._drop_discounts()
         if product is None:
             line = Line(self._id(), key, gtin, "unknown item", 0, ki is not None, False, mark_code)
             self.lines[line.id] = line
             self._problem("UNKNOWN_ITEM", "CRITICAL", line.id, f"GTIN {gtin} is not in the catalogue")
             return line
-        line = Line(self._id(), key, gtin, product.name, product.price, ki is not None, product.marked, mark_code)
+        line = Line(self._id(), key, gtin, product.name, product.price, ki is not None, product.marked, mark_code,
+                    category=product.category)  # fmt: skip
         self.lines[line.id] = line
         if sold_here:
             self._problem("ALREADY_SOLD", "CRITICAL", line.id, f"{key} was already sold in this store")
@@ -206,6 +227,7 @@ class Basket:
         if line_id not in self.lines:
             raise BasketError("no_line", f"no line {line_id}")
         del self.lines[line_id]
+        self._drop_discounts()
         for p in list(self.problems.values()):
             if p.line_id == line_id and p.open:
                 self.problems[p.id] = replace(p, resolution=Resolution(by, device, now, "line_removed"))
@@ -253,6 +275,28 @@ class Basket:
         # kept for the record, resolved at once: the customer may pay again, another way
         self.problems[problem.id] = replace(problem, resolution=Resolution("system", "", now, "retry_allowed"))
         self.state = State.READY_TO_PAY
+
+    def identify(self, customer: str) -> None:
+        """The customer identified for loyalty (phone, card or app QR, resolved centrally)."""
+        self._require(*BEFORE_PAYMENT)
+        self.customer = customer
+
+    def apply_discount(self, allocation: dict[int, int], hold_id: str) -> None:
+        """Loyalty redemption held centrally, as line-level discounts (flows.md R4)."""
+        self._require(State.READY_TO_PAY)
+        for line_id, kop in allocation.items():
+            line = self.lines.get(line_id)
+            if line is None:
+                raise BasketError("no_line", f"no line {line_id}")
+            if not 0 <= kop <= line.price:
+                raise BasketError("bad_discount", f"discount {kop} on line {line_id} priced {line.price}")
+        self.lines = {i: replace(line, discount=allocation.get(i, 0)) for i, line in self.lines.items()}
+        self.hold_id = hold_id
+
+    def drop_discount(self) -> None:
+        """The hold was released (declined payment, cancel): full prices again."""
+        self._require(*BEFORE_PAYMENT)
+        self._drop_discounts()
 
     def close(self) -> None:
         self._require(State.PAID)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -72,6 +73,59 @@ def test_outbox_drains_in_order(tmp_path: Path) -> None:
     store.open_basket("b1", "lane-1", "t1")
     store.open_basket("b2", "lane-2", "t2")
     rows = store.unsent()
-    assert [t for _, t, _ in rows] == ["t1", "t2"]
+    assert [t for _, t, _ in rows] == ["t1/basket.opened", "t2/basket.opened"]
     store.mark_sent([rows[0][0]])
-    assert [t for _, t, _ in store.unsent()] == ["t2"]
+    assert [t for _, t, _ in store.unsent()] == ["t2/basket.opened"] and store.outbox_depth() == 1
+
+
+def test_outbox_rows_are_cloudevents_and_a_paid_basket_posts_its_sale_and_epcis(tmp_path: Path) -> None:
+    from edge_agent.sync import envelope
+
+    store = Store(
+        tmp_path / "a.db", MSK, epcis_topic="sco/v1/s1/trace/epcis", read_point="urn:epc:id:sgln:4600000.00042.0"
+    )
+    lane = "sco/v1/s1/lane-1/evt"
+    woken: list[int] = []
+    store.outbox_listeners.append(lambda: woken.append(1))
+    basket = store.open_basket("b1", "lane-1", lane)
+    line = store.apply(basket, "add", {"product": product_args(MILK), "gtin": MILK.gtin, "ki": KI, "at": AT}, lane)
+    store.apply(basket, "verdict", {"line_id": line.id, "outcome": "ALLOWED"}, lane)
+    store.apply(basket, "checkout", {}, lane)
+    store.apply(basket, "identify", {"customer": "C-0001"}, lane)
+    store.apply(basket, "discount", {"allocation": {str(line.id): 990}, "hold_id": "H-1"}, lane)
+    assert basket.total == 8_000
+    store.apply(basket, "start_payment", {"payment_id": "pay-1"}, lane)
+    tender = {"method": "card", "payment_id": "P-1", "amount": 8_000}
+    store.apply(basket, "payment_result", {"approved": True, "at": AT, "tender": tender}, lane)
+    rows = store.unsent(limit=100)
+    events = [envelope.decode(json.dumps(p)) for _, _, p in rows]
+    assert len(woken) == 8  # one wake-up per commit that wrote outbox rows (open + 7 commands)
+    assert len({e.id for e in events}) == len(events)  # every event has its own id
+    assert all(e.source == "sco://s1/lane-1" for e in events)
+    topics = [t for _, t, _ in rows]
+    assert topics[-3:] == [f"{lane}/basket.payment_result", f"{lane}/transaction.posted", "sco/v1/s1/trace/epcis"]
+    posted = events[-2].data
+    assert posted["transactionId"] == "b1" and posted["totalKop"] == 8_000 and posted["discountKop"] == 990
+    assert posted["lines"][0]["markingCode"] is None and posted["tender"] == tender
+    doc = events[-1].data
+    event = doc["epcisBody"]["eventList"][0]
+    assert doc["schemaVersion"] == "2.0" and event["bizStep"] == "retail_selling"
+    assert event["disposition"] == "retail_sold" and event["epcList"] == [
+        "https://id.gs1.org/01/04610053149777/21/5d%2FwuU"
+    ]
+    assert [e.seq for e in events[1:]] == sorted(e.seq for e in events[1:])  # seq follows the journal
+    restored = Store(tmp_path / "a.db", MSK).restore()
+    assert restored[0].total == 8_000 and restored[0].customer == "C-0001"  # discount and customer replay
+
+
+def test_catalog_and_codes_streams_replace_on_snapshot_and_patch_on_delta(tmp_path: Path) -> None:
+    store = Store(tmp_path / "a.db", MSK)
+    assert store.stream_version("catalog") == -1
+    store.apply_stream("catalog", 3, True, {"products": [product_args(MILK)]})
+    store.apply_stream("catalog", 4, False, {"products": [{**product_args(MILK), "price": 9_490}]})
+    assert store.product(MILK.gtin).price == 9_490 and store.stream_version("catalog") == 4  # type: ignore[union-attr]
+    store.apply_stream("catalog", 5, False, {"delete": [MILK.gtin]})
+    assert store.product(MILK.gtin) is None
+    store.apply_stream("codes", 1, True, {"codes": {KI: KI + "\x1d93dGVz"}})
+    store.apply_stream("codes", 2, True, {"codes": {}})  # a snapshot replaces everything
+    assert store.mark_code_for(KI) is None and store.stream_version("codes") == 2

@@ -1,0 +1,110 @@
+"""The agent's side of the MQTT contract, wired: one connection, the outbox publisher, the
+request/response client, the retained status (birth, Last Will, graceful offline) and the
+central → edge streams (catalog, received codes) applied to the store in order."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from edge_agent.config import Config
+from edge_agent.store import Store
+from edge_agent.sync import envelope
+from edge_agent.sync.mqtt import LinkSettings, MqttLink
+from edge_agent.sync.publisher import OutboxPublisher
+from edge_agent.sync.rpc import Requester
+from edge_agent.sync.status import status_payload
+from edge_agent.sync.streams import STREAMS, StreamState
+from edge_agent.sync.topics import StoreTopics
+
+log = logging.getLogger("edge_agent.sync")
+
+
+def link_settings(config: Config, subscriptions: Sequence[str] = (), will: tuple[str, bytes, bool] | None = None,
+                  ) -> LinkSettings:  # fmt: skip
+    m = config.mqtt
+    return LinkSettings(host=m.host, port=m.port, client_id=f"{config.store.id}.{config.agent.id}", username=m.username,
+                        password=m.password, protocol=m.protocol, keepalive_s=m.keepalive_s, tls_ca=m.tls_ca,
+                        tls_cert=m.tls_cert, tls_key=m.tls_key, will=will,
+                        subscriptions=tuple(subscriptions))  # fmt: skip
+
+
+class Sync:
+    def __init__(self, config: Config, store: Store, readers: Callable[[], dict[str, Any]] | None = None,
+                 settings: LinkSettings | None = None) -> None:  # fmt: skip
+        self.store = store
+        self.topics = StoreTopics(config.store.id)
+        self.agent = config.agent.id
+        self.source = f"sco://{config.store.id}/{config.agent.id}"
+        self.readers = readers or dict
+        self.status_topic = self.topics.status(self.agent)
+        self.resp_topic = self.topics.resp(self.agent)
+        will = (self.status_topic, status_payload(self.source, "offline", reason="connection lost"), True)
+        base = settings or link_settings(config)
+        subs = (self.resp_topic, *self.topics.inbound_filters)
+        self.link = MqttLink(
+            LinkSettings(**{**_fields(base), "will": will, "subscriptions": subs}),
+            on_message=self._on_message,
+            birth=lambda: [(self.status_topic, status_payload(self.source, "online", self.readers()), True)],
+        )
+        self.publisher = OutboxPublisher(store, self.link, window=config.mqtt.window)
+        self.requester = Requester(self.link, store, self.source, self.resp_topic)
+        self.streams = {name: StreamState(store.stream_version(name)) for name in STREAMS}
+        self.bad_messages = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.store.outbox_listeners.append(self.publisher.kick)
+        await self.link.start()
+        self._task = asyncio.create_task(self.publisher.run(), name="outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        offline = status_payload(self.source, "offline", self.readers(), reason="stopped")
+        await self.link.stop([(self.status_topic, offline, True)])
+        with contextlib.suppress(ValueError):
+            self.store.outbox_listeners.remove(self.publisher.kick)
+
+    def publish_status(self) -> None:
+        """Refresh the retained status (readers' health changed, or periodically)."""
+        if self.link.connected.is_set():
+            payload = status_payload(self.source, "online", self.readers(), outbox=self.store.outbox_depth())
+            self.link.publish(self.status_topic, payload, retain=True)
+
+    def _on_message(self, topic: str, payload: bytes) -> None:
+        try:
+            ev = envelope.decode(payload)
+        except envelope.EnvelopeError as e:
+            self.bad_messages += 1
+            log.warning("dropped a message on %s: %s", topic, e.message)
+            return
+        if topic == self.resp_topic:
+            self.requester.on_response(ev)
+            return
+        stream, _, kind = topic.rpartition("/")
+        stream = stream.rpartition("/")[2]
+        data = ev.data if isinstance(ev.data, dict) else {}
+        version = data.get("version")
+        if stream not in self.streams or kind not in ("snapshot", "delta") or not isinstance(version, int):
+            self.bad_messages += 1
+            log.warning("dropped a message on %s: not a catalog/codes snapshot or delta with a version", topic)
+            return
+        for step in self.streams[stream].offer("snapshot" if kind == "snapshot" else "delta", version, data):
+            try:
+                self.store.apply_stream(stream, step.version, step.snapshot, step.data)
+            except (TypeError, ValueError, KeyError) as e:
+                self.bad_messages += 1
+                log.error("%s %s v%d could not be applied: %s", stream, kind, step.version, e)
+                self.streams[stream] = StreamState(self.store.stream_version(stream))  # what is really there
+                return
+            log.info("%s %s v%d applied", stream, "snapshot" if step.snapshot else "delta", step.version)
+
+
+def _fields(settings: LinkSettings) -> dict[str, Any]:
+    return {name: getattr(settings, name) for name in settings.__dataclass_fields__}

@@ -1,0 +1,142 @@
+"""CloudEvents 1.0 in structured JSON mode: the envelope of every MQTT payload (DESIGN.md §6).
+
+Pure. ``Event`` is the envelope; ``encode``/``decode`` turn it into bytes and back, and
+``decode`` refuses a malformed payload with an ``EnvelopeError`` (stable ``code``, human
+``message``) instead of raising anything else. Extensions: ``correlationid`` and ``replyto``
+on requests and responses (MQTT 3.1.1 has no properties for them), ``seq`` (per basket) on
+basket events and ``idempotencykey`` on requests that move money or points. ``Deduper``
+remembers the last N ``(source, id)`` pairs: consumers drop what they have seen.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+
+SPECVERSION: Final = "1.0"
+CONTENT_TYPE: Final = "application/json"
+_REQUIRED: Final = ("specversion", "id", "source", "type")
+_EXTENSIONS: Final = ("subject", "correlationid", "replyto", "seq", "idempotencykey")
+
+
+class EnvelopeError(ValueError):
+    """A payload that is not a CloudEvent we can use (``code`` stable, ``message`` human)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message = code, message
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    source: str
+    type: str
+    time: str
+    data: Any = None
+    subject: str | None = None
+    correlationid: str | None = None
+    replyto: str | None = None
+    seq: int | None = None
+    idempotencykey: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What consumers de-duplicate on."""
+        return (self.source, self.id)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"specversion": SPECVERSION, "id": self.id, "source": self.source, "type": self.type,
+                               "time": self.time, "datacontenttype": CONTENT_TYPE}  # fmt: skip
+        for name in _EXTENSIONS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        out.update(self.extra)
+        out["data"] = self.data
+        return out
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event(
+    source: str,
+    type_: str,
+    data: Any,
+    *,
+    id_: str | None = None,
+    time: str | None = None,
+    subject: str | None = None,
+    correlationid: str | None = None,
+    replyto: str | None = None,
+    seq: int | None = None,
+    idempotencykey: str | None = None,
+) -> Event:
+    """A new event; ``id`` and ``time`` are made up unless given (replays pass them)."""
+    return Event(id_ or new_id(), source, type_, time or now_iso(), data, subject, correlationid, replyto, seq,
+                 idempotencykey)  # fmt: skip
+
+
+def encode(ev: Event) -> bytes:
+    return json.dumps(ev.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(payload: bytes | str) -> Event:
+    """Bytes from the wire → ``Event``, or ``EnvelopeError`` saying what is wrong."""
+    try:
+        obj = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise EnvelopeError("not_json", f"payload is not JSON: {e}") from None
+    if not isinstance(obj, dict):
+        raise EnvelopeError("not_object", "a CloudEvent is a JSON object")
+    for name in _REQUIRED:
+        value = obj.get(name)
+        if not isinstance(value, str) or not value:
+            raise EnvelopeError("missing_attribute", f"attribute {name!r} must be a non-empty string")
+    if obj["specversion"] != SPECVERSION:
+        raise EnvelopeError("specversion", f"specversion {obj['specversion']!r} is not {SPECVERSION}")
+    ctype = obj.get("datacontenttype", CONTENT_TYPE)
+    if ctype != CONTENT_TYPE:
+        raise EnvelopeError("content_type", f"datacontenttype {ctype!r} is not {CONTENT_TYPE}")
+    seq = obj.get("seq")
+    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
+        raise EnvelopeError("seq", "seq must be a non-negative integer")
+    for name in ("subject", "correlationid", "replyto", "idempotencykey", "time"):
+        value = obj.get(name)
+        if value is not None and not isinstance(value, str):
+            raise EnvelopeError("attribute_type", f"attribute {name!r} must be a string")
+    known = {*_REQUIRED, *_EXTENSIONS, "time", "datacontenttype", "data"}
+    extra = {k: v for k, v in obj.items() if k not in known}
+    return Event(obj["id"], obj["source"], obj["type"], obj.get("time") or "", obj.get("data"), obj.get("subject"),
+                 obj.get("correlationid"), obj.get("replyto"), seq, obj.get("idempotencykey"), extra)  # fmt: skip
+
+
+class Deduper:
+    """The last ``capacity`` (source, id) pairs seen; ``seen(ev)`` is True for a repeat."""
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self.duplicates = 0
+
+    def seen(self, ev: Event) -> bool:
+        key = ev.key
+        if key in self._seen:
+            self._seen.move_to_end(key)
+            self.duplicates += 1
+            return True
+        self._seen[key] = None
+        if len(self._seen) > self.capacity:
+            self._seen.popitem(last=False)
+        return False

@@ -1,0 +1,102 @@
+"""Drain the store's outbox to the broker with QoS 1; a row is delivered only on its PUBACK.
+
+Rows are published oldest first through a bounded window of unacknowledged messages. A
+broker restart or a WAN outage only stalls the window: paho sends the unacknowledged
+messages again after it reconnects, and the rows behind them wait in SQLite, not in memory.
+A crash loses nothing either: a row published but not acknowledged is still unsent and goes
+again at the next start (consumers drop the repeat by its CloudEvents ``id``). A row the
+broker refuses (PUBACK >= 0x80, e.g. not authorised) is counted and left for an operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from edge_agent.store import Store
+from edge_agent.sync.mqtt import MqttLink
+
+log = logging.getLogger("edge_agent.sync.publisher")
+
+
+class OutboxPublisher:
+    def __init__(self, store: Store, link: MqttLink, window: int = 2000, batch: int = 500,
+                 poll_s: float = 0.25) -> None:  # fmt: skip
+        self.store, self.link = store, link
+        self.window, self.batch, self.poll_s = window, batch, poll_s
+        self.delivered = 0
+        self.refused = 0
+        self._cursor = 0  # highest row id handed to the link in this run
+        self._inflight: set[int] = set()
+        self._acked: list[int] = []
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._flush_scheduled = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def kick(self) -> None:
+        """New rows are in the outbox (thread-safe; the store calls it after a commit)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    @property
+    def depth(self) -> int:
+        return self.store.outbox_depth()
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        try:
+            while True:
+                await self.link.connected.wait()
+                room = self.window - len(self._inflight)
+                if room <= 0:
+                    self._room.clear()
+                    await self._room.wait()
+                    continue
+                rows = self.store.unsent_raw(min(room, self.batch), self._cursor)
+                if not rows:
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_s)
+                    continue
+                for row_id, topic, payload in rows:
+                    self._inflight.add(row_id)
+                    self.link.publish(topic, payload).add_done_callback(
+                        lambda fut, row_id=row_id: self._on_ack(row_id, fut)
+                    )
+                self._cursor = rows[-1][0]
+                await asyncio.sleep(0)
+        finally:
+            self._flush()
+
+    def _on_ack(self, row_id: int, fut: asyncio.Future[int]) -> None:
+        self._inflight.discard(row_id)
+        if fut.cancelled() or fut.exception() is not None:
+            return  # the link stopped: the row is still unsent in SQLite
+        if fut.result() >= 0x80:
+            self.refused += 1
+            log.error("broker refused outbox row %d (reason code 0x%02x); left unsent", row_id, fut.result())
+        else:
+            self._acked.append(row_id)
+        self._room.set()
+        if not self._flush_scheduled and self._loop is not None:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._acked:
+            acked, self._acked = self._acked, []
+            self.store.mark_sent(acked)
+            self.delivered += len(acked)
+
+    async def drained(self, timeout_s: float) -> bool:
+        """Wait until the outbox is empty (tests, graceful shutdown)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.store.outbox_depth() == 0:
+                return True
+            await asyncio.sleep(0.02)
+        return False

@@ -1,0 +1,104 @@
+"""Request/response with central over MQTT: correlation ids, reply topics, deadlines, and
+idempotency keys persisted before the first send (DESIGN.md §6, flows.md R1-R2).
+
+``Requester.call(service, op, data, key)`` writes the request under its key, then sends it to
+``svc/v1/{service}/cmd/{op}`` with ``replyto`` (this agent's response topic) and a
+``correlationid``. No answer before the deadline, or an answer that says "retry" (a 500 after
+the service may have committed): it is sent again with the same key and data, and the service
+answers from its record, so the money moves once. The answer is stored under the key: calling
+again with an answered key (after a restart, say) returns the stored answer without sending.
+After ``attempts`` without an answer the outcome is unknown: ``OutcomeUnknown``, and the
+caller decides (query the object, or try again later), never a second payment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from edge_agent.store import Store
+from edge_agent.sync import envelope
+from edge_agent.sync.mqtt import MqttLink
+from edge_agent.sync.topics import cmd
+
+log = logging.getLogger("edge_agent.sync.rpc")
+
+
+class OutcomeUnknown(Exception):
+    def __init__(self, key: str, service: str, op: str) -> None:
+        super().__init__(f"{service}.{op} {key}: no answer; the outcome is unknown")
+        self.key = key
+
+
+class ServiceError(Exception):
+    """Central answered, and the answer is a refusal (``code`` stable, ``message`` human)."""
+
+    def __init__(self, code: str, message: str, result: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code, self.message, self.result = code, message, result
+
+
+class Requester:
+    def __init__(self, link: MqttLink, store: Store, source: str, reply_topic: str) -> None:
+        self.link, self.store, self.source, self.reply_topic = link, store, source, reply_topic
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.sent = 0
+        self.retries = 0
+        self.late = 0  # answers that came after their call ended
+
+    def on_response(self, ev: envelope.Event) -> None:
+        fut = self._pending.get(ev.correlationid or "")
+        if fut is None or fut.done():
+            self.late += 1
+            return
+        if isinstance(ev.data, dict):
+            fut.set_result(ev.data)
+
+    async def call(self, service: str, op: str, data: dict[str, Any], key: str, *, basket_id: str | None = None,
+                   timeout_s: float = 2.0, attempts: int = 5) -> dict[str, Any]:  # fmt: skip
+        """The service's ``result``; ``ServiceError`` for a refusal; ``OutcomeUnknown`` for silence."""
+        record = self.store.request_record(key)
+        if record is not None and record[3] is not None:
+            return _result(record[3])
+        if record is None:
+            self.store.record_request(key, service, op, data, basket_id)  # before the first send
+        else:
+            data = record[2]  # a key always travels with the data it was first sent with
+        loop = asyncio.get_running_loop()
+        correlation = envelope.new_id()
+        response: dict[str, Any] | None = None
+        for attempt in range(attempts):
+            fut: asyncio.Future[dict[str, Any]] = loop.create_future()
+            self._pending[correlation] = fut
+            ev = envelope.event(self.source, f"{service}.{op}", data, correlationid=correlation,
+                                replyto=self.reply_topic, idempotencykey=key)  # fmt: skip
+            try:
+                await asyncio.wait_for(self.link.connected.wait(), timeout_s)
+                self.link.publish(cmd(service, op), envelope.encode(ev))
+                self.sent += 1
+                answer = await asyncio.wait_for(fut, timeout_s)
+            except TimeoutError:
+                self.retries += 1
+                log.info("%s.%s %s: no answer in %.1f s (attempt %d)", service, op, key, timeout_s, attempt + 1)
+                continue
+            finally:
+                self._pending.pop(correlation, None)
+            if not answer.get("ok") and (answer.get("error") or {}).get("retryable"):
+                self.retries += 1
+                await asyncio.sleep(min(0.05 * 2**attempt, 1.0))
+                continue
+            response = answer
+            break
+        if response is None:
+            raise OutcomeUnknown(key, service, op)
+        self.store.record_response(key, response)
+        return _result(response)
+
+
+def _result(response: dict[str, Any]) -> dict[str, Any]:
+    if response.get("ok"):
+        result: dict[str, Any] = response.get("result") or {}
+        return result
+    error = response.get("error") or {}
+    raise ServiceError(str(error.get("code", "error")), str(error.get("message", "")), error.get("result"))

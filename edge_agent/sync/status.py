@@ -1,0 +1,20 @@
+"""The agent's retained status on ``sco/v1/{store}/{agent}/status``: a birth message on every
+connect, the same topic as the Last Will (``offline``, published by the broker if we vanish)
+and a graceful ``offline`` on shutdown. Pure: builds payloads only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge_agent import __version__
+from edge_agent.sync import envelope
+
+
+def status_payload(source: str, state: str, readers: dict[str, Any] | None = None, reason: str = "",
+                   outbox: int | None = None) -> bytes:  # fmt: skip
+    data: dict[str, Any] = {"state": state, "version": __version__, "readers": readers or {}}
+    if reason:
+        data["reason"] = reason
+    if outbox is not None:
+        data["outbox"] = outbox
+    return envelope.encode(envelope.event(source, "agent.status", data))

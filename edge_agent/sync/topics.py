@@ -1,0 +1,102 @@
+"""The MQTT topic layout of DESIGN.md §6, built and parsed in one place. Pure.
+
+| topic | direction |
+|---|---|
+| ``sco/v1/{store}/{lane}/evt/{type}`` | edge → central |
+| ``sco/v1/{store}/trace/epcis`` | edge → central |
+| ``sco/v1/{store}/{agent}/status`` (retained) | edge → all |
+| ``svc/v1/{service}/cmd/{op}`` | edge → central; services share ``$share/{service}/svc/v1/{service}/cmd/+`` |
+| ``sco/v1/{store}/{agent}/resp`` | central → edge |
+| ``sco/v1/{store}/catalog/{snapshot,delta}``, ``sco/v1/{store}/codes/{snapshot,delta}`` | central → edge |
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Final
+
+_LEVEL: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+RESERVED_LANES: Final = frozenset({"trace", "catalog", "codes"})
+
+
+class TopicError(ValueError):
+    pass
+
+
+def _level(value: str, what: str) -> str:
+    if not _LEVEL.match(value):
+        raise TopicError(f"{what} {value!r} cannot be a topic level (letters, digits, _ . - only)")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class StoreTopics:
+    store: str
+
+    def __post_init__(self) -> None:
+        _level(self.store, "store id")
+
+    @property
+    def prefix(self) -> str:
+        return f"sco/v1/{self.store}"
+
+    def lane_prefix(self, lane: str) -> str:
+        """``sco/v1/{store}/{lane}/evt``: a lane's events are this plus ``/{type}``."""
+        if _level(lane, "lane id") in RESERVED_LANES:
+            raise TopicError(f"lane id {lane!r} is reserved")
+        return f"{self.prefix}/{lane}/evt"
+
+    def status(self, agent: str) -> str:
+        return f"{self.prefix}/{_level(agent, 'agent id')}/status"
+
+    def resp(self, agent: str) -> str:
+        return f"{self.prefix}/{_level(agent, 'agent id')}/resp"
+
+    @property
+    def epcis(self) -> str:
+        return f"{self.prefix}/trace/epcis"
+
+    def inbound(self, stream: str, kind: str) -> str:
+        """``catalog`` or ``codes``; ``snapshot`` (retained) or ``delta``."""
+        return f"{self.prefix}/{stream}/{kind}"
+
+    @property
+    def inbound_filters(self) -> list[str]:
+        return [f"{self.prefix}/catalog/+", f"{self.prefix}/codes/+"]
+
+
+def event_topic(lane_prefix: str, type_: str) -> str:
+    return f"{lane_prefix}/{_level(type_, 'event type')}"
+
+
+def source_of(lane_prefix: str) -> str:
+    """The CloudEvents ``source`` of a lane's events: ``sco://{store}/{lane}``."""
+    parts = lane_prefix.split("/")
+    if len(parts) == 5 and parts[:2] == ["sco", "v1"] and parts[4] == "evt":
+        return f"sco://{parts[2]}/{parts[3]}"
+    return f"sco://local/{lane_prefix}"
+
+
+def cmd(service: str, op: str) -> str:
+    return f"svc/v1/{_level(service, 'service')}/cmd/{_level(op, 'operation')}"
+
+
+def shared_cmd(service: str) -> str:
+    return f"$share/{_level(service, 'service')}/svc/v1/{service}/cmd/+"
+
+
+def parse_cmd(topic: str) -> tuple[str, str]:
+    """``svc/v1/{service}/cmd/{op}`` → (service, op)."""
+    parts = topic.split("/")
+    if len(parts) != 5 or parts[:2] != ["svc", "v1"] or parts[3] != "cmd":
+        raise TopicError(f"{topic!r} is not a command topic")
+    return parts[2], parts[4]
+
+
+def parse_lane_event(topic: str) -> tuple[str, str, str]:
+    """``sco/v1/{store}/{lane}/evt/{type}`` → (store, lane, type)."""
+    parts = topic.split("/")
+    if len(parts) != 6 or parts[:2] != ["sco", "v1"] or parts[4] != "evt":
+        raise TopicError(f"{topic!r} is not a lane event topic")
+    return parts[2], parts[3], parts[5]

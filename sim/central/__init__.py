@@ -1,0 +1,1 @@
+"""Central loyalty and payment services over MQTT (simulated, real protocol and semantics)."""

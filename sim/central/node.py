@@ -1,0 +1,147 @@
+"""One instance of the central services on MQTT: loyalty, payment and the event sink.
+
+Each service consumes its commands through a shared subscription
+(``$share/{service}/svc/v1/{service}/cmd/+``), so N instances split the load and each request
+reaches one of them; they share one database, and ``db.once`` makes a request that is
+delivered twice (or to two instances) take effect once. Responses go to the request's
+``replyto`` with its ``correlationid``. The event sink shares
+``$share/events/sco/v1/+/+/evt/#`` and the EPCIS topic, keeps each event once by
+(source, id) and each ``transaction.posted`` once by transaction id, and counts duplicates.
+
+Faults armed in the database (``db.arm_fault``) are acted out after the handler commits:
+``500`` (answer "internal error, retry"), ``drop`` (no answer), ``duplicate`` (answer twice).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from edge_agent.sync import envelope
+from edge_agent.sync.topics import parse_cmd, shared_cmd
+from sim.central import db, loyalty, payment
+
+log = logging.getLogger("sim.central")
+SERVICES = ("loyalty", "payment")
+EVENT_FILTERS = ("$share/events/sco/v1/+/+/evt/#", "$share/events/sco/v1/+/trace/epcis")
+
+
+class CentralNode:
+    def __init__(self, db_path: Path | str, host: str = "127.0.0.1", port: int = 1883, *, instance: str = "central-1",
+                 username: str | None = None, password: str | None = None, program: str = "magnit_like",
+                 services: tuple[str, ...] = SERVICES, events: bool = True, protocol: str = "5",
+                 tls_ca: Path | None = None, settings: payment.Settings | None = None) -> None:  # fmt: skip
+        self.instance = instance
+        self.conn = db.connect(db_path)
+        with db.tx(self.conn):
+            loyalty.seed(self.conn, program)
+        self.settings = settings or payment.Settings()
+        self.source = f"central://{instance}"
+        self.filters = [shared_cmd(s) for s in services] + (list(EVENT_FILTERS) if events else [])
+        self.handled = 0
+        self.ready = threading.Event()
+        self._lock = threading.Lock()
+        v5 = protocol == "5"
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{instance}-{id(self):x}",
+                                  protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+                                  )  # fmt: skip
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        if tls_ca is not None:
+            self.client.tls_set(ca_certs=str(tls_ca))
+        self.client.max_inflight_messages_set(1000)
+        self.client.reconnect_delay_set(1, 2)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_subscribe = lambda *a: self.ready.set()
+        self.host, self.port = host, port
+
+    def start(self) -> None:
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.conn.close()
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if not reason.is_failure:
+            client.subscribe([(f, 1) for f in self.filters])
+
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        try:
+            ev = envelope.decode(msg.payload)
+        except envelope.EnvelopeError as e:
+            log.warning("%s: dropped a bad message on %s: %s", self.instance, msg.topic, e)
+            with self._lock, db.tx(self.conn):
+                db.bump(self.conn, "bad_messages")
+            return
+        with self._lock:
+            if msg.topic.startswith("svc/"):
+                self._command(msg.topic, ev)
+            else:
+                self._event(msg.topic, ev)
+
+    def _command(self, topic: str, ev: envelope.Event) -> None:
+        service, op = parse_cmd(topic)
+        data = ev.data if isinstance(ev.data, dict) else {}
+        now = time.time()
+
+        def handler(conn: sqlite3.Connection) -> dict[str, Any]:
+            if service == "loyalty":
+                return loyalty.handle(conn, op, data, now)
+            return payment.handle(conn, op, data, now, self.settings)
+
+        key = ev.idempotencykey if op not in ("get", "identify", "quote", "balance") else None
+        response, fault = db.once(self.conn, service, op, key, data, self.instance, handler, now)
+        self.handled += 1
+        if ev.replyto is None:
+            return
+        if fault == "drop":
+            return
+        if fault == "500":
+            response = {"ok": False, "error": {"code": "internal", "message": "internal error (after commit)",
+                                               "retryable": True}}  # fmt: skip
+        reply = envelope.encode(envelope.event(self.source, f"{service}.{op}.result", response,
+                                               correlationid=ev.correlationid))  # fmt: skip
+        self.client.publish(ev.replyto, reply, qos=1)
+        if fault == "duplicate":
+            self.client.publish(ev.replyto, reply, qos=1)
+
+    def _event(self, topic: str, ev: envelope.Event) -> None:
+        now = time.time()
+        with db.tx(self.conn):
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO events (source, id, type, topic, seq, data, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (ev.source, ev.id, ev.type, topic, ev.seq, json.dumps(ev.data), now),
+            )
+            if cur.rowcount == 0:
+                db.bump(self.conn, "events.duplicates_dropped")
+                return
+            if ev.type == "transaction.posted" and isinstance(ev.data, dict):
+                row = (
+                    ev.data.get("transactionId"),
+                    ev.data.get("lane", ""),
+                    ev.data.get("totalKop", 0),
+                    json.dumps(ev.data),
+                    now,
+                )
+                cur = self.conn.execute("INSERT OR IGNORE INTO transactions (id, lane, total, data, at) "
+                                        "VALUES (?, ?, ?, ?, ?)", row)  # fmt: skip
+                if cur.rowcount == 0:
+                    db.bump(self.conn, "transactions.duplicates_dropped")
+
+
+def publish_stream(client: paho.Client, store: str, stream: str, kind: str, version: int, data: dict[str, Any]) -> None:
+    """Central → edge: a catalog or codes snapshot (retained) or delta, as a CloudEvent."""
+    ev = envelope.event(f"central://{stream}", f"{stream}.{kind}", {"version": version, **data})
+    client.publish(f"sco/v1/{store}/{stream}/{kind}", envelope.encode(ev), qos=1, retain=kind == "snapshot")

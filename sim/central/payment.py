@@ -1,0 +1,138 @@
+"""The central payment service, YooKassa-shaped (reference/flows.md §2.1, §2.4).
+
+Normalized states CREATED → PENDING_CUSTOMER → AUTHORIZED → CAPTURED | CANCELED, with the
+provider's names beside them (pending, waiting_for_capture, succeeded, canceled) and
+cancellation reasons. Cards are two-stage (capture or cancel an authorization); SBP is
+one-stage with a QR payload and a one-hour life; refunds are child objects of a captured
+payment. The customer is simulated by the payment's ``instrument``:
+``ok`` (pays after ``customer_delay_s``), ``decline:<reason>``, ``timeout`` (never pays),
+``late:<seconds>`` (pays after that long, even if the kiosk gave up). States advance lazily
+when a payment is read, so every instance sees the same payment."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from typing import Any, Final
+
+from sim.central.db import Refusal, bump
+
+PROVIDER: Final = {"PENDING_CUSTOMER": "pending", "AUTHORIZED": "waiting_for_capture", "CAPTURED": "succeeded",
+                   "CANCELED": "canceled"}  # fmt: skip
+REASONS: Final = frozenset({"3d_secure_failed", "call_issuer", "card_expired", "country_forbidden", "fraud_suspected",
+    "general_decline", "identification_required", "insufficient_funds", "invalid_card_number", "invalid_csc",
+    "issuer_unavailable", "payment_method_limit_exceeded", "payment_method_restricted", "permission_revoked",
+    "internal_timeout", "canceled_by_merchant", "expired_on_confirmation", "expired_on_capture"})  # fmt: skip
+SBP_LIFETIME_S: Final = 3600.0
+_COLS: Final = ("id", "basket", "method", "amount", "instrument", "status", "reason", "created_at", "expires_at",
+                "captured_at", "captures", "refunded", "qr")  # fmt: skip
+
+
+class Settings:
+    customer_delay_s: float = 0.05
+    card_confirmation_s: float = 120.0  # an unpaid card payment expires (expired_on_confirmation)
+
+
+def _row(conn: sqlite3.Connection, payment_id: str) -> dict[str, Any]:
+    row = conn.execute(f"SELECT {', '.join(_COLS)} FROM payments WHERE id = ?", (payment_id,)).fetchone()
+    if row is None:
+        raise Refusal("not_found", f"no payment {payment_id}")
+    return dict(zip(_COLS, row, strict=True))
+
+
+def _advance(conn: sqlite3.Connection, p: dict[str, Any], now: float, settings: Settings) -> dict[str, Any]:
+    """Let the simulated customer act: what they did by ``now`` becomes the stored state."""
+    if p["status"] != "PENDING_CUSTOMER":
+        return p
+    kind, _, arg = p["instrument"].partition(":")
+    paid_at = p["created_at"] + (float(arg) if kind == "late" else settings.customer_delay_s)
+    new, reason = None, None
+    if kind in ("ok", "late") and now >= paid_at:
+        new = "CAPTURED" if p["method"] == "sbp" else "AUTHORIZED"
+    elif kind == "decline" and now >= p["created_at"] + settings.customer_delay_s:
+        new, reason = "CANCELED", arg if arg in REASONS else "general_decline"
+    elif now >= p["expires_at"]:
+        new, reason = "CANCELED", "expired_on_confirmation"
+    if new is None:
+        return p
+    captured = now if new == "CAPTURED" else None
+    conn.execute("UPDATE payments SET status = ?, reason = ?, captured_at = ?, captures = captures + ? WHERE id = ?",
+                 (new, reason, captured, int(new == "CAPTURED"), p["id"]))  # fmt: skip
+    if new == "CAPTURED":
+        bump(conn, "payment.captures")
+    return _row(conn, p["id"])
+
+
+def public(p: dict[str, Any]) -> dict[str, Any]:
+    out = {"id": p["id"], "basket": p["basket"], "method": p["method"], "amount": p["amount"], "status": p["status"],
+           "provider_status": PROVIDER[p["status"]], "paid": p["status"] in ("AUTHORIZED", "CAPTURED"),
+           "refunded_amount": p["refunded"], "created_at": p["created_at"], "expires_at": p["expires_at"]}  # fmt: skip
+    if p["reason"]:
+        party = "merchant" if p["reason"] == "canceled_by_merchant" else "payment_network"
+        out["cancellation_details"] = {"party": party, "reason": p["reason"]}
+    if p["qr"]:
+        out["confirmation"] = {"type": "qr", "confirmation_data": p["qr"]}
+    return out
+
+
+def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, settings: Settings) -> dict[str, Any]:
+    if op == "create":
+        method, amount = data.get("method"), data.get("amount")
+        if method not in ("card", "sbp"):
+            raise Refusal("bad_request", "method is card or sbp")
+        if not isinstance(amount, int) or amount <= 0 or (method == "sbp" and not 100 <= amount <= 70_000_000):
+            raise Refusal("bad_request", "amount is a positive number of kopecks (SBP: 1-700,000 RUB)")
+        payment_id = f"P-{uuid.uuid4().hex[:16]}"
+        lifetime = SBP_LIFETIME_S if method == "sbp" else settings.card_confirmation_s
+        qr = (
+            f"https://qr.nspk.ru/AD{uuid.uuid4().hex[:30].upper()}?type=02&sum={amount}&cur=RUB"
+            if method == "sbp"
+            else None
+        )
+        conn.execute("INSERT INTO payments (id, basket, method, amount, instrument, status, created_at, expires_at, "
+                     "qr) "
+                     "VALUES (?, ?, ?, ?, ?, 'PENDING_CUSTOMER', ?, ?, ?)",
+                     (payment_id, str(data.get("basket", "")), method, amount, str(data.get("instrument", "ok")), now,
+                      now + lifetime, qr))  # fmt: skip
+        return public(_row(conn, payment_id))
+    if op == "refund":
+        p = _advance(conn, _row(conn, str(data.get("payment_id", ""))), now, settings)
+        amount = int(data.get("amount", p["amount"] - p["refunded"]))
+        if p["status"] != "CAPTURED":
+            raise Refusal(
+                "invalid_state", f"only a succeeded payment is refunded; this one is {p['status']}", public(p)
+            )
+        if not 0 < amount <= p["amount"] - p["refunded"]:
+            raise Refusal("bad_request", "refund amount exceeds what is left", public(p))
+        refund_id = f"R-{uuid.uuid4().hex[:16]}"
+        conn.execute("INSERT INTO refunds (id, payment_id, amount, status, at) VALUES (?, ?, ?, 'succeeded', ?)",
+                     (refund_id, p["id"], amount, now))  # fmt: skip
+        conn.execute("UPDATE payments SET refunded = refunded + ? WHERE id = ?", (amount, p["id"]))
+        return {"id": refund_id, "payment_id": p["id"], "amount": amount, "status": "succeeded",
+                "payment": public(_row(conn, p["id"]))}  # fmt: skip
+    p = _advance(conn, _row(conn, str(data.get("id", ""))), now, settings)
+    if op == "get":
+        return public(p)
+    if op == "capture":
+        if p["status"] == "CAPTURED" and p["method"] == "card":
+            return public(p)  # capturing a captured card payment again changes nothing
+        if p["status"] != "AUTHORIZED":
+            raise Refusal(
+                "invalid_state", f"capture needs waiting_for_capture; it is {PROVIDER[p['status']]}", public(p)
+            )
+        conn.execute("UPDATE payments SET status = 'CAPTURED', captured_at = ?, captures = captures + 1 WHERE id = ?",
+                     (now, p["id"]))  # fmt: skip
+        bump(conn, "payment.captures")
+        return public(_row(conn, p["id"]))
+    if op == "cancel":
+        if p["status"] == "CANCELED":
+            return public(p)
+        if p["status"] != "AUTHORIZED":  # YooKassa cancels only waiting_for_capture
+            raise Refusal(
+                "invalid_state", f"cancel needs waiting_for_capture; it is {PROVIDER[p['status']]}", public(p)
+            )
+        conn.execute(
+            "UPDATE payments SET status = 'CANCELED', reason = 'canceled_by_merchant' WHERE id = ?", (p["id"],)
+        )
+        return public(_row(conn, p["id"]))
+    raise Refusal("unknown_op", f"payment has no operation {op!r}")

@@ -1,0 +1,101 @@
+"""A real Mosquitto for the tests: persistence on, password file, the generated ACL, and a TLS
+listener with a CA made for the run. ``restart()`` keeps the persistence file, as a broker
+restart in a store does; ``kill()`` is a crash."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from edge_agent.sync.acl import acl, agent_user
+from tests.integration.pcscd import free_port_pair
+
+PASSWORD = "s3cret-for-tests"
+STORES: dict[str, dict[str, list[str]]] = {"store-001": {f"agent-{i}": [f"lane-{i}"] for i in range(1, 11)}}
+
+
+def make_certs(directory: Path) -> Path:
+    """A CA and a server certificate for 127.0.0.1 (openssl, as an operator would)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    if (directory / "server.crt").exists():
+        return directory
+    run = lambda *a: subprocess.run(a, check=True, capture_output=True, cwd=directory)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
+        "-days", "2", "-subj", "/CN=edge-agent test CA")  # fmt: skip
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=127.0.0.1")  # fmt: skip
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.crt", "-days", "2", "-extfile", "san.ext")  # fmt: skip
+    return directory
+
+
+class Mosquitto:
+    def __init__(self, workdir: Path, stores: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+                 anonymous: bool = False) -> None:  # fmt: skip
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        base = free_port_pair(2)
+        self.port, self.tls_port = base, base + 1
+        self.certs = make_certs(self.dir / "certs")
+        self.stores = stores or STORES
+        self.users = [agent_user(s, a) for s, agents in self.stores.items() for a in agents] + ["central", "bench"]
+        passwd = self.dir / "passwd"
+        passwd.write_text("")
+        for user in self.users:
+            subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, PASSWORD], check=True, capture_output=True)
+        text = acl(self.stores)
+        text += "\nuser bench\ntopic readwrite #\n"
+        (self.dir / "acl").write_text(text)
+        (self.dir / "data").mkdir(exist_ok=True)
+        conf = [
+            "per_listener_settings false", f"allow_anonymous {'true' if anonymous else 'false'}",
+            f"password_file {passwd}", f"acl_file {self.dir / 'acl'}", "persistence true",
+            f"persistence_location {self.dir / 'data'}/", "autosave_interval 1", "max_queued_messages 500000",
+            "max_inflight_messages 100", f"user {getpass.getuser()}", "log_type error", "log_type warning",
+            f"listener {self.port} 127.0.0.1", f"listener {self.tls_port} 127.0.0.1",
+            f"cafile {self.certs / 'ca.crt'}", f"certfile {self.certs / 'server.crt'}",
+            f"keyfile {self.certs / 'server.key'}",
+        ]  # fmt: skip
+        (self.dir / "mosquitto.conf").write_text("\n".join(conf) + "\n")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Mosquitto:
+        exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        log = (self.dir / "mosquitto.log").open("ab")
+        self.proc = subprocess.Popen([exe, "-c", str(self.dir / "mosquitto.conf")], stdout=log, stderr=log)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"mosquitto exited: {(self.dir / 'mosquitto.log').read_text()[-2000:]}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop(self) -> None:
+        """A clean stop: mosquitto writes its persistence file first."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(10)
+        self.proc = None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+    def restart(self, down_s: float = 0.0) -> None:
+        self.stop()
+        time.sleep(down_s)
+        self.start()
