@@ -63,7 +63,7 @@ MIGRATIONS: Final[list[str]] = [
     CREATE TABLE payments (id TEXT PRIMARY KEY, basket_id TEXT NOT NULL, method TEXT NOT NULL,
                            amount INTEGER NOT NULL, step TEXT NOT NULL, provider_id TEXT, status TEXT,
                            detail TEXT NOT NULL DEFAULT '{}', created_at REAL NOT NULL, updated_at REAL NOT NULL);
-    CREATE INDEX payments_open ON payments (basket_id) WHERE step NOT IN ('done', 'failed');
+    CREATE INDEX payments_open ON payments (basket_id) WHERE step NOT IN ('done', 'failed', 'refunded');
     CREATE TABLE sync_state (stream TEXT PRIMARY KEY, version INTEGER NOT NULL, updated_at REAL NOT NULL);
     """,
 ]
@@ -181,10 +181,12 @@ class Store:
             self._announce(conn, topic, "basket.opened", {"basket": basket_id, "lane": lane}, basket_id, 0)
         return Basket(basket_id, lane, self.rules)
 
-    def apply(self, basket: Basket, op: str, args: dict[str, Any], topic: str, announce: bool = True) -> Any:
+    def apply(self, basket: Basket, op: str, args: dict[str, Any], topic: str, announce: bool = True,
+              also: Callable[[sqlite3.Connection], None] | None = None) -> Any:  # fmt: skip
         """Apply one command; if the basket accepts it, journal it and announce it atomically.
 
-        A command the basket refuses (BasketError) leaves no trace and is re-raised."""
+        ``also`` writes more in the same transaction (a payment attempt's step, say). A command
+        the basket refuses (BasketError) leaves no trace and is re-raised."""
         result = _OPS[op](basket, args)  # may raise BasketError: then nothing is written
         with self.transaction() as conn:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE basket_id = ?",
@@ -212,6 +214,8 @@ class Store:
                 if self.epcis_topic is not None and any(line.serialized for line in basket.lines.values()):
                     doc = epcis_sold(basket, self.tz, self.read_point)
                     self._announce(conn, topic, "epcis.document", doc, basket.id, seq, self.epcis_topic)
+            if also is not None:
+                also(conn)
         return result
 
     def _announce(self, conn: sqlite3.Connection, lane_prefix: str, type_: str, data: dict[str, Any], basket_id: str,
@@ -291,6 +295,13 @@ class Store:
             conn.execute("UPDATE requests SET response = ?, answered_at = ? WHERE key = ?",
                          (json.dumps(response), time.time(), key))  # fmt: skip
 
+    def answers(self, basket_id: str, service: str, op: str) -> list[tuple[str, dict[str, Any]]]:
+        """Answered requests of one kind for a basket: (key, response)."""
+        rows = self.db.conn.execute(
+            "SELECT key, response FROM requests WHERE basket_id = ? AND service = ? AND op = ? "
+            "AND response IS NOT NULL ORDER BY created_at", (basket_id, service, op))  # fmt: skip
+        return [(k, json.loads(r)) for k, r in rows]
+
     # -- payment attempts ------------------------------------------------------------------
     def payment_row(self, payment_id: str) -> dict[str, Any] | None:
         row = self.db.conn.execute("SELECT id, basket_id, method, amount, step, provider_id, status, detail "
@@ -302,24 +313,33 @@ class Store:
         out["detail"] = json.loads(out["detail"])
         return out
 
+    def payments_of(self, basket_id: str) -> list[dict[str, Any]]:
+        ids = [r[0] for r in self.db.conn.execute("SELECT id FROM payments WHERE basket_id = ? ORDER BY created_at",
+                                                  (basket_id,))]  # fmt: skip
+        return [row for i in ids if (row := self.payment_row(i)) is not None]
+
     def open_payments(self) -> list[dict[str, Any]]:
         ids = [r[0] for r in self.db.conn.execute(
-            "SELECT id FROM payments WHERE step NOT IN ('done', 'failed') ORDER BY created_at")]  # fmt: skip
+            "SELECT id FROM payments WHERE step NOT IN ('done', 'failed', 'refunded') "
+            "ORDER BY created_at")]  # fmt: skip
         return [row for i in ids if (row := self.payment_row(i)) is not None]
 
     def save_payment(self, payment_id: str, basket_id: str, method: str, amount: int, step: str,
                      provider_id: str | None = None, status: str | None = None,
-                     detail: dict[str, Any] | None = None) -> None:  # fmt: skip
+                     detail: dict[str, Any] | None = None, conn: sqlite3.Connection | None = None) -> None:  # fmt: skip
+        """Insert or move a payment attempt; inside ``conn``'s transaction when given."""
+        if conn is None:
+            with self.transaction() as tx:
+                self.save_payment(payment_id, basket_id, method, amount, step, provider_id, status, detail, tx)
+            return
         now = time.time()
-        with self.transaction() as conn:
-            conn.execute(
-                "INSERT INTO payments (id, basket_id, method, amount, step, provider_id, status, detail, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET step = excluded.step,"
-                " provider_id = COALESCE(excluded.provider_id, provider_id),"
-                " status = COALESCE(excluded.status, status),"
-                " detail = excluded.detail, updated_at = excluded.updated_at",
-                (payment_id, basket_id, method, amount, step, provider_id, status, json.dumps(detail or {}), now, now),
-            )
+        conn.execute(
+            "INSERT INTO payments (id, basket_id, method, amount, step, provider_id, status, detail, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET step = excluded.step,"
+            " provider_id = COALESCE(excluded.provider_id, provider_id), status = COALESCE(excluded.status, status),"
+            " detail = excluded.detail, updated_at = excluded.updated_at",
+            (payment_id, basket_id, method, amount, step, provider_id, status, json.dumps(detail or {}), now, now),
+        )
 
     # -- central → edge streams ------------------------------------------------------------
     def stream_version(self, stream: str) -> int:

@@ -55,16 +55,20 @@ class Requester:
         if isinstance(ev.data, dict):
             fut.set_result(ev.data)
 
-    async def call(self, service: str, op: str, data: dict[str, Any], key: str, *, basket_id: str | None = None,
-                   timeout_s: float = 2.0, attempts: int = 5) -> dict[str, Any]:  # fmt: skip
-        """The service's ``result``; ``ServiceError`` for a refusal; ``OutcomeUnknown`` for silence."""
-        record = self.store.request_record(key)
-        if record is not None and record[3] is not None:
-            return _result(record[3])
-        if record is None:
-            self.store.record_request(key, service, op, data, basket_id)  # before the first send
-        else:
-            data = record[2]  # a key always travels with the data it was first sent with
+    async def call(self, service: str, op: str, data: dict[str, Any], key: str | None, *,
+                   basket_id: str | None = None, timeout_s: float = 2.0,
+                   attempts: int = 5) -> dict[str, Any]:  # fmt: skip
+        """The service's ``result``; ``ServiceError`` for a refusal; ``OutcomeUnknown`` for silence.
+
+        ``key`` None: a query (get, quote) that moves nothing; it is neither keyed nor stored."""
+        if key is not None:
+            record = self.store.request_record(key)
+            if record is not None and record[3] is not None:
+                return _result(record[3])
+            if record is None:
+                self.store.record_request(key, service, op, data, basket_id)  # before the first send
+            else:
+                data = record[2]  # a key always travels with the data it was first sent with
         loop = asyncio.get_running_loop()
         correlation = envelope.new_id()
         response: dict[str, Any] | None = None
@@ -91,8 +95,9 @@ class Requester:
             response = answer
             break
         if response is None:
-            raise OutcomeUnknown(key, service, op)
-        self.store.record_response(key, response)
+            raise OutcomeUnknown(key or "(query)", service, op)
+        if key is not None:
+            self.store.record_response(key, response)
         return _result(response)
 
 

@@ -1,0 +1,71 @@
+"""An agent's sync side (store, MQTT link, outbox publisher, checkout) against a real broker
+and the central simulators, for the integration tests and the crash program."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from edge_agent.basket import Basket, Product
+from edge_agent.config import Agent, Checkout, Config, Mqtt, Store as StoreSection
+from edge_agent.payment import Checkout as CheckoutFlow
+from edge_agent.store import Store
+from edge_agent.sync.agent import Sync
+from edge_agent.sync.topics import StoreTopics
+from tests.integration.broker import PASSWORD
+
+MSK = ZoneInfo("Europe/Moscow")
+AT = "2026-11-23T09:00:00+00:00"
+BREAD = Product("04607001234560", "Bread", 5_500, 10, "bakery")
+MILK = Product("04610053149777", "Milk 1 l", 8_990, 10, "dairy")
+CIGS = Product("04600439931256", "Cigarettes", 25_000, 20, "tobacco")
+
+
+def config(port: int, agent: str = "agent-1", protocol: str = "5", data_dir: Path | None = None, **mqtt: Any) -> Config:
+    return Config(
+        store=StoreSection(id="store-001"),
+        agent=Agent(id=agent, data_dir=data_dir or Path("var")),
+        mqtt=Mqtt(port=port, username=f"store-001.{agent}", password=PASSWORD, protocol=protocol, **mqtt),  # type: ignore[arg-type]
+        checkout=Checkout(customer_timeout_s=3.0, request_timeout_s=1.0, request_attempts=4, poll_s=0.02),
+    )
+
+
+class Edge:
+    def __init__(self, cfg: Config, db: Path) -> None:
+        self.cfg = cfg
+        topics = StoreTopics(cfg.store.id)
+        self.store = Store(db, MSK, epcis_topic=topics.epcis)
+        self.sync = Sync(cfg, self.store)
+        self.baskets: dict[str, tuple[Basket, str]] = {}
+        self.checkout = CheckoutFlow(self.store, self.sync.requester, cfg.checkout, self.baskets.get)
+        self.topics = topics
+        for basket in self.store.restore():
+            self.baskets[basket.id] = (basket, topics.lane_prefix(basket.lane))
+
+    async def start(self, connected: bool = True) -> Edge:
+        await self.sync.start()
+        if connected:
+            await self.sync.link.wait_connected(10)
+        return self
+
+    async def stop(self) -> None:
+        await self.sync.stop()
+        self.store.db.conn.close()
+
+    def basket(self, lane: str, products: list[Product], basket_id: str | None = None, ready: bool = True) -> Basket:
+        prefix = self.topics.lane_prefix(lane)
+        basket = self.store.open_basket(basket_id or f"{lane}-{uuid.uuid4().hex[:10]}", lane, prefix)
+        for n, p in enumerate(products):
+            args = {"product": {f.name: getattr(p, f.name) for f in fields(p)}, "gtin": p.gtin, "at": AT,
+                    "ki": f"01{p.gtin}21S{n}"}  # fmt: skip
+            self.store.apply(basket, "add", args, prefix)
+        if ready:
+            self.store.apply(basket, "checkout", {}, prefix)
+        self.baskets[basket.id] = (basket, prefix)
+        return basket
+
+    def prefix(self, basket: Basket) -> str:
+        return self.topics.lane_prefix(basket.lane)
