@@ -299,6 +299,53 @@ def cmd_sim_crpt(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_sim_central(args: argparse.Namespace, out: TextIO) -> int:
+    import signal
+    import threading
+
+    from sim.central.node import CentralNode
+    from sim.central.payment import Settings
+
+    settings = Settings()
+    settings.customer_delay_s = args.customer_delay_s
+    nodes = [CentralNode(args.db, args.host, args.port, instance=f"{args.name}-{i + 1}", username=args.username,
+                         password=args.password, program=args.program, protocol=args.protocol,
+                         tls_ca=Path(args.tls_ca) if args.tls_ca else None, settings=settings,
+                         events=not args.no_events) for i in range(args.instances)]  # fmt: skip
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for node in nodes:
+        node.start()
+    ready = all(node.ready.wait(10) for node in nodes)
+    out.write(json.dumps({"central_sim": [n.instance for n in nodes], "broker": f"{args.host}:{args.port}",
+                          "db": str(args.db), "program": args.program, "subscribed": ready}) + "\n")  # fmt: skip
+    out.flush()
+    with contextlib.suppress(KeyboardInterrupt):
+        stop.wait()
+    for node in nodes:
+        node.stop()
+    return EXIT_OK
+
+
+def cmd_broker_acl(args: argparse.Namespace, out: TextIO) -> int:
+    from edge_agent.sync.acl import acl
+
+    stores: dict[str, dict[str, list[str]]] = {}
+    for spec in args.agent:
+        store, _, rest = spec.partition("/")
+        agent, _, lanes = rest.partition("=")
+        if not (store and agent and lanes):
+            print(f"edge-agent: --agent {spec!r}: write STORE/AGENT=LANE[,LANE...]", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        stores.setdefault(store, {})[agent] = lanes.split(",")
+    try:
+        out.write(acl(stores, args.central_user))
+    except ValueError as e:
+        print(f"edge-agent: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
 def _load_config(args: argparse.Namespace) -> Config | None:
     """The validated configuration, or None after printing why it is unusable."""
     from edge_agent.config import ConfigError, load  # pydantic: only for commands that need it
@@ -426,6 +473,32 @@ def build_parser() -> argparse.ArgumentParser:
     crpt_sim.add_argument("--hang", action="append", choices=("ts_piot", "true_api", "lm"),
                           help="this service accepts requests and never answers")  # fmt: skip
     crpt_sim.set_defaults(func=cmd_sim_crpt)
+
+    central_sim = sim.add_parser(
+        "central", help="central loyalty and payment services over MQTT (shared subscriptions)"
+    )
+    central_sim.add_argument("--host", default="127.0.0.1")
+    central_sim.add_argument("--port", type=int, default=1883)
+    central_sim.add_argument("--username", default=None)
+    central_sim.add_argument("--password", default=None)
+    central_sim.add_argument("--protocol", choices=("5", "3.1.1"), default="5")
+    central_sim.add_argument("--tls-ca", default=None, help="CA file: connect with TLS")
+    central_sim.add_argument("--db", default="var/central.db", help="the services' database (instances share it)")
+    central_sim.add_argument("--instances", type=int, default=1, help="instances in this process")
+    central_sim.add_argument("--name", default="central", help="instance name prefix")
+    central_sim.add_argument("--program", choices=("magnit_like", "x5_legacy"), default="magnit_like")
+    central_sim.add_argument("--customer-delay-s", type=float, default=0.05, help="how long a customer takes to pay")
+    central_sim.add_argument("--no-events", action="store_true", help="do not consume the agents' events")
+    central_sim.set_defaults(func=cmd_sim_central)
+
+    broker = sub.add_parser("broker", help="MQTT broker set-up").add_subparsers(
+        dest="broker_command", required=True, metavar="SUBCOMMAND"
+    )
+    acl_p = broker.add_parser("acl", help="print a Mosquitto acl_file: one user per agent, one for central")
+    acl_p.add_argument("--agent", action="append", required=True, metavar="STORE/AGENT=LANE[,LANE]",
+                       help="an agent and the lanes it owns (repeatable)")  # fmt: skip
+    acl_p.add_argument("--central-user", default="central")
+    acl_p.set_defaults(func=cmd_broker_acl)
 
     config = sub.add_parser("config", help="configuration").add_subparsers(
         dest="config_command", required=True, metavar="SUBCOMMAND"

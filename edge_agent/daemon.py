@@ -31,6 +31,7 @@ from edge_agent.config import Config, LaneSettings, ReaderConfig
 from edge_agent.pipeline import Arrived, Departed, Key, LaneConfig, Pipeline, Settled, Zone
 from edge_agent.reads import TagRead
 from edge_agent.store import Store
+from edge_agent.sync.topics import StoreTopics
 from edge_agent.verify.chain import Verifier
 from edge_agent.verify.service import verifier_from_config
 
@@ -179,30 +180,51 @@ class Daemon:
         self.lanes: dict[str, LaneController] = {}
         self.pipeline = pipeline_for(config)
         self.store: Store | None = None
+        self.sync: Any = None  # edge_agent.sync.agent.Sync when MQTT is enabled
+        self.checkout: Any = None  # edge_agent.payment.Checkout, with sync
         self.ready = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
+
+    def lookup(self, basket_id: str) -> tuple[Basket, str] | None:
+        """A live basket by id, with its lane's topic prefix (the checkout flow resumes with it)."""
+        for lane in self.lanes.values():
+            if lane.basket is not None and lane.basket.id == basket_id:
+                return lane.basket, lane.topic
+        return None
+
+    def readers_health(self) -> dict[str, Any]:
+        return {r.id: r.health.to_dict() for r in self.readers}
 
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.config
         tz = ZoneInfo(cfg.store.timezone)
         start, end = (datetime.strptime(t, "%H:%M").time() for t in cfg.store.alcohol_forbidden.split("-"))
         rules = Rules(tz, AlcoholHours(start, end))
-        store = self.store = Store(cfg.agent.data_dir / "edge-agent.db", tz, rules)
-        if cfg.agent.catalog_file is not None:
-            load_catalog(store, cfg.agent.catalog_file)
+        topics = StoreTopics(cfg.store.id)
+        store = self.store = Store(cfg.agent.data_dir / "edge-agent.db", tz, rules, epcis_topic=topics.epcis)
+        if cfg.agent.catalog_file is not None and store.stream_version("catalog") < 0:
+            load_catalog(store, cfg.agent.catalog_file)  # until central has sent a catalogue
         verifier = await verifier_from_config(cfg.verify, cfg.store.timezone)
         for lane in cfg.lanes:
-            topic = f"sco/v1/{cfg.store.id}/{lane.id}/evt"
-            self.lanes[lane.id] = LaneController(lane, store, verifier, topic)
+            self.lanes[lane.id] = LaneController(lane, store, verifier, topics.lane_prefix(lane.id))
         for basket in store.restore():
             if basket.lane in self.lanes:
                 self.lanes[basket.lane].adopt(basket)
                 log.info("restored basket %s on %s: %d lines, %s", basket.id, basket.lane, len(basket.lines),
                          basket.state.value)  # fmt: skip
         self.readers = [build_reader(r) for r in cfg.readers]
+        if cfg.mqtt.enabled:
+            from edge_agent.payment import Checkout
+            from edge_agent.sync.agent import Sync
+
+            self.sync = Sync(cfg, store, self.readers_health)
+            self.checkout = Checkout(store, self.sync.requester, cfg.checkout, self.lookup)
+            await self.sync.start()
         for reader in self.readers:
             await reader.start()
         tasks = [asyncio.create_task(self._consume(), name="reads"), asyncio.create_task(self._tick(), name="tick")]
+        if self.sync is not None:
+            tasks.append(asyncio.create_task(self._housekeeping(), name="housekeeping"))
         self.ready.set()
         try:
             await stop.wait()
@@ -212,8 +234,24 @@ class Daemon:
             await asyncio.gather(*tasks, return_exceptions=True)
             for reader in self.readers:
                 await reader.stop()
+            if self.sync is not None:
+                await self.sync.stop()
             await verifier.aclose()
             store.db.conn.close()
+
+    async def _housekeeping(self) -> None:
+        """Resume unfinished payments (after a restart, or waiting on central), and refresh the
+        retained status with the readers' health."""
+        last_status = 0.0
+        while True:
+            try:
+                await self.checkout.resume()
+            except Exception:
+                log.exception("resuming payments failed")
+            if time.monotonic() - last_status > 30:
+                self.sync.publish_status()
+                last_status = time.monotonic()
+            await asyncio.sleep(1.0)
 
     async def _consume(self) -> None:
         async for read in merge(self.readers):

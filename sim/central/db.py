@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,8 @@ CREATE TABLE IF NOT EXISTS idem (service TEXT NOT NULL, key TEXT NOT NULL, op TE
                                  response TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (service, key));
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (op TEXT PRIMARY KEY, kind TEXT NOT NULL, remaining INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS handled (service TEXT NOT NULL, key TEXT NOT NULL, instance TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS handled (service TEXT NOT NULL, key TEXT NOT NULL, instance TEXT NOT NULL, at REAL NOT NULL,
+                                    replay INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS customers (id TEXT PRIMARY KEY, phone TEXT UNIQUE, card TEXT UNIQUE, qr TEXT UNIQUE,
                                       program TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, customer TEXT NOT NULL, kind TEXT NOT NULL,
@@ -49,11 +51,19 @@ class Refusal(Exception):
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
+    """Open (and create) the database; instances starting together may race to create it."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    conn.executescript(SCHEMA)
+    for attempt in range(50):
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA journal_mode=WAL")  # needs a moment alone with a new file
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(SCHEMA)
+            return conn
+        except sqlite3.OperationalError:
+            if attempt == 49:
+                raise
+            time.sleep(0.05)
     return conn
 
 
@@ -102,6 +112,8 @@ def once(conn: sqlite3.Connection, service: str, op: str, key: str | None, data:
                                (service, key)).fetchone()  # fmt: skip
             if row is not None:
                 bump(conn, f"{service}.replayed")
+                conn.execute("INSERT INTO handled (service, key, instance, at, replay) VALUES (?, ?, ?, ?, 1)",
+                             (service, key, instance, now))  # fmt: skip
                 if (row[0], row[1]) != (op, digest):
                     return _error("key_reused", f"idempotency key {key} was used for other data"), None
                 return dict(json.loads(row[2])), None

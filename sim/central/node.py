@@ -4,9 +4,14 @@ Each service consumes its commands through a shared subscription
 (``$share/{service}/svc/v1/{service}/cmd/+``), so N instances split the load and each request
 reaches one of them; they share one database, and ``db.once`` makes a request that is
 delivered twice (or to two instances) take effect once. Responses go to the request's
-``replyto`` with its ``correlationid``. The event sink shares
-``$share/events/sco/v1/+/+/evt/#`` and the EPCIS topic, keeps each event once by
+``replyto`` with its ``correlationid``. The event sink (one instance per deployment: ``events=True``) subscribes
+``sco/v1/+/+/evt/#`` and the EPCIS topic with a durable session, keeps each event once by
 (source, id) and each ``transaction.posted`` once by transaction id, and counts duplicates.
+
+Why events are not shared: Mosquitto 2.0.11 (Debian 12) does not restore shared
+subscriptions from its persistence file, so after a broker restart events published before
+the service resubscribes would be dropped; an event has no sender-side retry to cover that.
+A lost command is covered: the agent sends it again with the same idempotency key.
 
 Faults armed in the database (``db.arm_fault``) are acted out after the handler commits:
 ``500`` (answer "internal error, retry"), ``drop`` (no answer), ``duplicate`` (answer twice).
@@ -31,7 +36,7 @@ from sim.central import db, loyalty, payment
 
 log = logging.getLogger("sim.central")
 SERVICES = ("loyalty", "payment")
-EVENT_FILTERS = ("$share/events/sco/v1/+/+/evt/#", "$share/events/sco/v1/+/trace/epcis")
+EVENT_FILTERS = ("sco/v1/+/+/evt/#", "sco/v1/+/trace/epcis")
 
 
 class CentralNode:
@@ -50,7 +55,10 @@ class CentralNode:
         self.ready = threading.Event()
         self._lock = threading.Lock()
         v5 = protocol == "5"
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{instance}-{id(self):x}",
+        # a persistent session: while an instance is away (or the broker restarts) the broker
+        # keeps its share of commands and events instead of dropping them
+        self.v5 = v5
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=instance, clean_session=None if v5 else False,
                                   protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
                                   )  # fmt: skip
         if username is not None:
@@ -65,7 +73,15 @@ class CentralNode:
         self.host, self.port = host, port
 
     def start(self) -> None:
-        self.client.connect_async(self.host, self.port, keepalive=30)
+        props = None
+        if self.v5:
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = 86_400
+        self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False if self.v5 else 3,
+                                  properties=props)  # fmt: skip
         self.client.loop_start()
 
     def stop(self) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge_agent.basket import Basket, Product
-from edge_agent.config import Agent, Checkout, Config, Mqtt, Store as StoreSection
+from edge_agent.config import Agent, Checkout, Config, Mqtt
+from edge_agent.config import Store as StoreSection
 from edge_agent.payment import Checkout as CheckoutFlow
 from edge_agent.store import Store
 from edge_agent.sync.agent import Sync
