@@ -96,10 +96,10 @@ class Checkout:
                         frozenset(program["excluded_categories"]), balance=quote["balance"])  # fmt: skip
         if plan.points == 0:
             return plan
-        await self._release_stale_holds(basket)
         # stable for the same basket content and attempt: a retry after a crash finds the same hold
         n = len(self.store.payments_of(basket.id)) + 1
         key = f"{basket.id}:hold:{n}:{plan.points}:{plan.kopecks}"
+        await self._release_stale_holds(basket, keep=key)
         hold = await self._call("loyalty", "hold", {"customer": basket.customer, "points": plan.points,
                                                     "basket": basket.id}, key, basket.id)  # fmt: skip
         self.store.apply(basket, "discount", {"allocation": {str(k): v for k, v in plan.lines.items()},
@@ -118,12 +118,13 @@ class Checkout:
             await self._release_stale_holds(basket)
             self.store.apply(basket, "cancel", {}, prefix)
 
-    async def _release_stale_holds(self, basket: Basket) -> None:
+    async def _release_stale_holds(self, basket: Basket, keep: str | None = None) -> None:
         """Holds taken for this basket that its lines no longer carry (the basket changed after
-        redemption) are released, so no points stay blocked until the TTL."""
-        for _key, response in self.store.answers(basket.id, "loyalty", "hold"):
+        redemption) are released, so no points stay blocked until the TTL. ``keep``: the key of
+        the hold about to be (re)used."""
+        for key, response in self.store.answers(basket.id, "loyalty", "hold"):
             hold_id = (response.get("result") or {}).get("hold_id")
-            if hold_id and hold_id != basket.hold_id:
+            if hold_id and hold_id != basket.hold_id and key != keep:
                 await self._call("loyalty", "release", {"hold_id": hold_id}, f"{hold_id}:release", basket.id)
 
     # -- payment ------------------------------------------------------------------------------

@@ -1,0 +1,113 @@
+"""One customer's checkout, from an empty basket to a closed sale, that can be killed with -9
+after its N-th step and carries on when started again.
+
+A step is a committed SQLite transaction of the agent (journal, request key, payment step)
+or a command sent to central. ``CRASH_AT=N`` sends SIGKILL to this process right after step
+N. Started again without it, the program restores the basket and the payment from the store
+and finishes them. The last line of stdout is a JSON summary (including how many steps ran).
+
+Usage: pay_crash.py DATA_DIR BROKER_PORT BASKET_ID
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from edge_agent.basket import State
+from edge_agent.store import Store
+from edge_agent.sync.mqtt import MqttLink
+from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config
+
+STEPS = 0
+CRASH_AT = int(os.environ.get("CRASH_AT", "0"))
+_quiet = False  # the publisher's bookkeeping is not a step (its timing is not deterministic)
+
+
+def step() -> None:
+    global STEPS
+    STEPS += 1
+    if STEPS == CRASH_AT:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+_transaction = Store.transaction
+_mark_sent = Store.mark_sent
+_publish = MqttLink.publish
+
+
+@contextlib.contextmanager
+def counted_transaction(self: Store) -> Iterator[Any]:
+    with _transaction(self) as conn:
+        yield conn
+    if not _quiet:
+        step()
+
+
+def quiet_mark_sent(self: Store, ids: Any) -> None:
+    global _quiet
+    _quiet = True
+    try:
+        _mark_sent(self, ids)
+    finally:
+        _quiet = False
+
+
+def counted_publish(self: MqttLink, topic: str, payload: Any, qos: int = 1, retain: bool = False) -> Any:
+    fut = _publish(self, topic, payload, qos, retain)
+    if topic.startswith("svc/"):
+        step()
+    return fut
+
+
+Store.transaction = counted_transaction  # type: ignore[assignment,method-assign]
+Store.mark_sent = quiet_mark_sent  # type: ignore[method-assign]
+MqttLink.publish = counted_publish  # type: ignore[method-assign]
+
+
+async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
+    edge = await Edge(config(port, data_dir=data_dir), data_dir / "edge.db").start()
+    found = edge.baskets.get(basket_id)
+    closed = edge.store.db.conn.execute("SELECT state FROM baskets WHERE id = ?", (basket_id,)).fetchone()
+    if found is None and closed is None:
+        edge.basket("lane-1", [], basket_id=basket_id, ready=False)
+        found = edge.baskets[basket_id]
+    if found is not None:
+        basket, prefix = found
+        for n, product in enumerate((BREAD, MILK, CIGS)):  # whatever lines are not there yet
+            ki = f"01{product.gtin}21S{n}"
+            if basket.line_by_key(ki) is None and basket.state in (State.OPEN, State.SCANNING):
+                fields = {f: getattr(product, f) for f in product.__dataclass_fields__}
+                edge.store.apply(basket, "add", {"product": fields, "gtin": product.gtin, "ki": ki,
+                                                 "at": "2026-11-23T09:00:00+00:00"}, prefix)  # fmt: skip
+        if basket.state is State.SCANNING:
+            edge.store.apply(basket, "checkout", {}, prefix)
+        while basket.state not in (State.CLOSED, State.CANCELLED):
+            if edge.store.open_payments():
+                await edge.checkout.resume()
+            elif basket.state is State.READY_TO_PAY:
+                if basket.customer is None:
+                    await edge.checkout.identify(basket, prefix, "phone", "+79990000002")
+                if basket.hold_id is None:
+                    await edge.checkout.redeem(basket, prefix)
+                await edge.checkout.pay(basket, prefix, "card")
+            else:
+                await asyncio.sleep(0.05)
+    await edge.sync.publisher.drained(10)
+    row = edge.store.db.conn.execute("SELECT state FROM baskets WHERE id = ?", (basket_id,)).fetchone()
+    payments = edge.store.payments_of(basket_id)
+    await edge.stop()
+    return {"basket": basket_id, "state": row[0] if row else None, "payments": [p["step"] for p in payments],
+            "steps": STEPS}  # fmt: skip
+
+
+if __name__ == "__main__":
+    summary = asyncio.run(main(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))
+    print(json.dumps(summary))

@@ -1,0 +1,204 @@
+"""Loyalty and payment with the central simulators over a real Mosquitto: the happy paths
+(card two-stage, SBP one-stage), declines, a customer who walks away and pays late, central
+faults (500 after commit, lost and doubled answers), cancellation, and kill -9 of the agent
+at every step of a payment."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edge_agent.basket import State
+from sim.central import db, loyalty
+from sim.central.node import CentralNode
+from tests.conftest import ROOT
+from tests.integration.broker import PASSWORD, Mosquitto
+from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config
+
+
+@pytest.fixture
+def central(mosquitto: Mosquitto, tmp_path: Path):  # type: ignore[no-untyped-def]
+    node = CentralNode(tmp_path / "central.db", port=mosquitto.port, username="central", password=PASSWORD)
+    node.start()
+    assert node.ready.wait(10)
+    yield node
+    node.stop()
+
+
+def rows(node: CentralNode, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    return node.conn.execute(sql, args).fetchall()
+
+
+def settle(node: CentralNode, predicate: Any, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.05)
+    assert predicate()
+
+
+def run(mosquitto: Mosquitto, tmp_path: Path, scenario: Any, **checkout: Any) -> Any:
+    async def main() -> Any:
+        cfg = config(mosquitto.port)
+        if checkout:
+            cfg = cfg.model_copy(update={"checkout": cfg.checkout.model_copy(update=checkout)})
+        edge = await Edge(cfg, tmp_path / "edge.db").start()
+        try:
+            result = await scenario(edge)
+            await edge.sync.publisher.drained(10)
+            return result
+        finally:
+            await edge.stop()
+
+    return asyncio.run(main())
+
+
+def test_card_sale_with_loyalty_posts_once_and_keeps_tobacco_undiscounted(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    async def scenario(edge: Edge) -> Any:
+        basket = edge.basket("lane-1", [BREAD, MILK, CIGS])
+        prefix = edge.prefix(basket)
+        who = await edge.checkout.identify(basket, prefix, "phone", "+79990000002")
+        plan = await edge.checkout.redeem(basket, prefix)
+        outcome = await edge.checkout.pay(basket, prefix, "card")
+        return basket, who, plan, outcome, edge.store.sold_here(f"01{CIGS.gtin}21S2")
+
+    basket, who, plan, outcome, sold = run(mosquitto, tmp_path, scenario)
+    assert who["customer"] == "C-0002" and outcome.result == "paid" and basket.state is State.CLOSED and sold
+    cigs = next(line for line in basket.lines.values() if line.gtin == CIGS.gtin)
+    assert cigs.discount == 0 and plan.kopecks == 7_200 == basket.discount  # 50 % of bread + milk, whole roubles
+    assert basket.total == 5_500 + 8_990 + 25_000 - 7_200
+    payment = rows(central, "SELECT status, amount, captures FROM payments WHERE basket = ?", basket.id)
+    assert payment == [("CAPTURED", basket.total, 1)]
+    ledger = rows(central, "SELECT kind, points FROM ledger WHERE transaction_id = ? ORDER BY id", basket.id)
+    assert ledger == [("spend", -72), ("accrue", 0)]  # magnit_like: no accrual when redeeming
+    settle(
+        central, lambda: rows(central, "SELECT total FROM transactions WHERE id = ?", basket.id) == [(basket.total,)]
+    )
+    settle(central, lambda: rows(central, "SELECT COUNT(*) FROM events WHERE type = 'epcis.document'") == [(1,)])
+    assert loyalty.ledger_balanced(central.conn)
+
+
+def test_sbp_is_one_stage_and_a_declined_card_lets_the_customer_pay_another_way(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    async def scenario(edge: Edge) -> Any:
+        basket = edge.basket("lane-1", [BREAD, MILK])
+        prefix = edge.prefix(basket)
+        declined = await edge.checkout.pay(basket, prefix, "card", "decline:insufficient_funds")
+        state_after_decline = basket.state
+        paid = await edge.checkout.pay(basket, prefix, "sbp")
+        return basket, declined, state_after_decline, paid
+
+    basket, declined, after, paid = run(mosquitto, tmp_path, scenario)
+    assert declined.result == "declined" and declined.message == "insufficient_funds" and after is State.READY_TO_PAY
+    assert paid.result == "paid" and paid.payment["confirmation"]["type"] == "qr" and basket.state is State.CLOSED
+    assert any(p.code == "PAYMENT_DECLINED" for p in basket.problems.values())  # kept for the record
+    payments = rows(central, "SELECT method, status, reason, captures FROM payments WHERE basket = ? ORDER BY created_at",
+                    basket.id)  # fmt: skip
+    assert payments == [("card", "CANCELED", "insufficient_funds", 0), ("sbp", "CAPTURED", None, 1)]
+    assert rows(central, "SELECT COUNT(*) FROM handled WHERE key LIKE '%:capture'") == [(0,)]  # SBP: no capture call
+
+
+def test_a_customer_who_pays_after_the_kiosk_gave_up_is_refunded_and_alerted(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    async def scenario(edge: Edge) -> Any:
+        basket = edge.basket("lane-1", [BREAD])
+        prefix = edge.prefix(basket)
+        sbp = await edge.checkout.pay(basket, prefix, "sbp", "late:1.0")  # pays at 1.0 s; kiosk waits 0.4 s
+        card = await edge.checkout.pay(basket, prefix, "card", "late:1.0")
+        state = basket.state
+        await asyncio.sleep(1.2)
+        resumed = await edge.checkout.resume()
+        return basket, sbp, card, state, resumed, edge.store.payments_of(basket.id)
+
+    basket, sbp, card, state, resumed, attempts = run(mosquitto, tmp_path, scenario, customer_timeout_s=0.4)
+    assert sbp.result == card.result == "timeout" and state is State.READY_TO_PAY and resumed == 2
+    assert [a["step"] for a in attempts] == ["refunded", "failed"]  # SBP money came back; the card hold cancelled
+    payments = rows(central, "SELECT method, status, refunded, reason FROM payments ORDER BY created_at")
+    assert payments == [("sbp", "CAPTURED", BREAD.price, None), ("card", "CANCELED", 0, "canceled_by_merchant")]
+    settle(central, lambda: rows(central, "SELECT COUNT(*) FROM events WHERE type = 'alert.late_payment_refunded'")
+           == [(1,)])  # fmt: skip
+
+
+def test_central_faults_never_move_money_twice(mosquitto: Mosquitto, tmp_path: Path, central: CentralNode) -> None:
+    db.arm_fault(central.conn, "payment.capture", "500", 1)  # committed, then "internal error, retry"
+    db.arm_fault(central.conn, "payment.create", "drop", 1)  # committed, answer lost
+    db.arm_fault(central.conn, "loyalty.commit", "duplicate", 1)  # the answer arrives twice
+
+    async def scenario(edge: Edge) -> Any:
+        basket = edge.basket("lane-1", [BREAD, MILK])
+        prefix = edge.prefix(basket)
+        await edge.checkout.identify(basket, prefix, "card", "2900000000024")
+        await edge.checkout.redeem(basket, prefix, points=50)
+        outcome = await edge.checkout.pay(basket, prefix, "card")
+        return basket, outcome, edge.sync.requester.retries, edge.sync.requester.late
+
+    basket, outcome, retries, late = run(mosquitto, tmp_path, scenario)
+    assert outcome.result == "paid" and basket.state is State.CLOSED and retries >= 2 and late >= 1
+    assert rows(central, "SELECT COUNT(*), SUM(captures) FROM payments") == [(1, 1)]
+    assert db.counter(central.conn, "payment.replayed") >= 2  # the re-sends were answered from the record
+    ledger = rows(central, "SELECT kind, points FROM ledger WHERE transaction_id = ? ORDER BY id", basket.id)
+    assert ledger == [("spend", -50), ("accrue", 0)]
+
+
+def test_cancel_releases_the_hold_and_the_points_come_back(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    async def scenario(edge: Edge) -> Any:
+        basket = edge.basket("lane-1", [MILK])
+        prefix = edge.prefix(basket)
+        await edge.checkout.identify(basket, prefix, "qr", "LOY:C-0001")
+        await edge.checkout.redeem(basket, prefix)
+        held = await edge.sync.requester.call("loyalty", "balance", {"customer": "C-0001"}, None)
+        await edge.checkout.cancel(basket, prefix)
+        after = await edge.sync.requester.call("loyalty", "balance", {"customer": "C-0001"}, None)
+        return basket, held, after
+
+    basket, held, after = run(mosquitto, tmp_path, scenario)
+    assert basket.state is State.CANCELLED and held["available"] == 500 - 44 and after["available"] == 500
+    assert rows(central, "SELECT state FROM holds") == [("released",)]
+    assert rows(central, "SELECT COUNT(*) FROM ledger WHERE kind = 'spend'") == [(0,)]
+
+
+def test_kill_9_at_every_step_of_a_payment_captures_once_and_books_points_once(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    program = [sys.executable, "-m", "tests.integration.programs.pay_crash"]
+
+    def attempt(n: int, crash_at: int) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "CRASH_AT": str(crash_at)}
+        args = [str(tmp_path / f"run-{n}"), str(mosquitto.port), f"crash-{n}"]
+        return subprocess.run([*program, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+
+    baseline = attempt(0, 0)
+    assert baseline.returncode == 0, baseline.stderr[-2000:]
+    total = json.loads(baseline.stdout.splitlines()[-1])["steps"]
+    assert total >= 25  # open, 3 lines, checkout, identify, hold, discount, create, capture, commit, accrue, close
+    for n in range(1, total + 1):
+        killed = attempt(n, n)
+        assert killed.returncode == -9, f"step {n}: {killed.stderr[-1000:]}"
+        done = attempt(n, 0)
+        assert done.returncode == 0, f"step {n}: {done.stderr[-2000:]}"
+        summary = json.loads(done.stdout.splitlines()[-1])
+        assert summary["state"] == "CLOSED" and summary["payments"][-1] == "done", f"step {n}: {summary}"
+    for n in range(total + 1):
+        basket = f"crash-{n}"
+        captured = rows(central, "SELECT captures FROM payments WHERE basket = ? AND status = 'CAPTURED'", basket)
+        assert captured == [(1,)], f"step {n}: {captured}"  # one capture, whatever the instant of the kill
+        other = rows(central, "SELECT status FROM payments WHERE basket = ? AND status != 'CAPTURED'", basket)
+        assert all(s == ("CANCELED",) for s in other)
+        ledger = rows(central, "SELECT kind, COUNT(*) FROM ledger WHERE transaction_id = ? GROUP BY kind", basket)
+        assert sorted(ledger) == [("accrue", 1), ("spend", 1)], f"step {n}: {ledger}"
+    assert loyalty.ledger_balanced(central.conn)
+    holds = rows(central, "SELECT state, COUNT(*) FROM holds GROUP BY state")
+    assert dict(holds).get("held", 0) == 0  # no points left blocked by a crash
