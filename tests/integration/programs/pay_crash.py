@@ -26,15 +26,14 @@ from edge_agent.store import Store
 from edge_agent.sync.mqtt import MqttLink
 from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config
 
-STEPS = 0
 CRASH_AT = int(os.environ.get("CRASH_AT", "0"))
-_quiet = False  # the publisher's bookkeeping is not a step (its timing is not deterministic)
+#: steps so far; "quiet" while the publisher does its bookkeeping (not a step: its timing varies)
+COUNT = {"steps": 0, "quiet": 0}
 
 
 def step() -> None:
-    global STEPS
-    STEPS += 1
-    if STEPS == CRASH_AT:
+    COUNT["steps"] += 1
+    if COUNT["steps"] == CRASH_AT:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -47,17 +46,16 @@ _publish = MqttLink.publish
 def counted_transaction(self: Store) -> Iterator[Any]:
     with _transaction(self) as conn:
         yield conn
-    if not _quiet:
+    if not COUNT["quiet"]:
         step()
 
 
 def quiet_mark_sent(self: Store, ids: Any) -> None:
-    global _quiet
-    _quiet = True
+    COUNT["quiet"] += 1
     try:
         _mark_sent(self, ids)
     finally:
-        _quiet = False
+        COUNT["quiet"] -= 1
 
 
 def counted_publish(self: MqttLink, topic: str, payload: Any, qos: int = 1, retain: bool = False) -> Any:
@@ -105,7 +103,7 @@ async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
     payments = edge.store.payments_of(basket_id)
     await edge.stop()
     return {"basket": basket_id, "state": row[0] if row else None, "payments": [p["step"] for p in payments],
-            "steps": STEPS}  # fmt: skip
+            "steps": COUNT["steps"]}  # fmt: skip
 
 
 if __name__ == "__main__":
