@@ -1,0 +1,148 @@
+"""The pure parts of sync and loyalty: the CloudEvents envelope, the topic layout, ordered
+stream application, and the redemption allocation, with properties over generated input."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from edge_agent.loyalty import ALWAYS_EXCLUDED, allocate, redeemable_points
+from edge_agent.sync import envelope
+from edge_agent.sync.acl import acl
+from edge_agent.sync.streams import StreamState
+from edge_agent.sync.topics import StoreTopics, TopicError, cmd, parse_cmd, parse_lane_event, shared_cmd, source_of
+from sim.central.programs import PRESETS
+from tests.conftest import examples
+
+text = st.text(min_size=1, max_size=30)
+scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=20)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=examples(3_000))
+@given(text, text, text, json_values, st.none() | text, st.none() | st.integers(0, 2**40), st.none() | text)
+def test_an_event_survives_the_wire(source: str, type_: str, subject: str, data: object, corr: str | None,
+                                    seq: int | None, key: str | None) -> None:  # fmt: skip
+    ev = envelope.event(source, type_, data, subject=subject, correlationid=corr, seq=seq, idempotencykey=key)
+    back = envelope.decode(envelope.encode(ev))
+    assert back == ev and back.key == (source, ev.id)
+
+
+@settings(max_examples=examples(5_000))
+@given(st.binary(max_size=200) | json_values.map(lambda v: json.dumps(v).encode()))
+def test_any_payload_decodes_or_says_why(payload: bytes) -> None:
+    try:
+        ev = envelope.decode(payload)
+    except envelope.EnvelopeError as e:
+        assert e.code and e.message
+    else:
+        assert ev.id and ev.source and ev.type
+
+
+@pytest.mark.parametrize(("payload", "code"), [
+    (b"not json", "not_json"), (b"[]", "not_object"), (b'{"specversion": "1.0"}', "missing_attribute"),
+    (b'{"specversion": "0.3", "id": "1", "source": "s", "type": "t"}', "specversion"),
+    (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "seq": -1}', "seq"),
+    (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "datacontenttype": "text/xml"}', "content_type"),
+])  # fmt: skip
+def test_bad_envelopes_are_named(payload: bytes, code: str) -> None:
+    with pytest.raises(envelope.EnvelopeError) as e:
+        envelope.decode(payload)
+    assert e.value.code == code
+
+
+def test_deduper_drops_repeats_and_forgets_the_oldest() -> None:
+    d = envelope.Deduper(capacity=2)
+    a, b, c = (envelope.event("s", "t", None) for _ in range(3))
+    assert [d.seen(a), d.seen(a), d.seen(b), d.seen(c), d.seen(a)] == [False, True, False, False, False]
+    assert d.duplicates == 1
+
+
+def test_topic_layout_of_the_design() -> None:
+    t = StoreTopics("store-001")
+    assert t.lane_prefix("lane-1") == "sco/v1/store-001/lane-1/evt" and t.epcis == "sco/v1/store-001/trace/epcis"
+    assert t.status("agent-1") == "sco/v1/store-001/agent-1/status" and t.resp("a") == "sco/v1/store-001/a/resp"
+    assert cmd("payment", "create") == "svc/v1/payment/cmd/create" and parse_cmd(cmd("loyalty", "hold")) == (
+        "loyalty", "hold")  # fmt: skip
+    assert shared_cmd("loyalty") == "$share/loyalty/svc/v1/loyalty/cmd/+"
+    assert parse_lane_event("sco/v1/s/l/evt/basket.opened") == ("s", "l", "basket.opened")
+    assert source_of(t.lane_prefix("lane-1")) == "sco://store-001/lane-1"
+    for bad in ("a/b", "+", "#", "", "trace"):
+        with pytest.raises(TopicError):
+            t.lane_prefix(bad)
+    with pytest.raises(TopicError):
+        parse_cmd("sco/v1/x")
+
+
+def test_acl_names_each_agents_lanes_only() -> None:
+    text_ = acl({"s1": {"a1": ["l1", "l2"], "a2": ["l3"]}})
+    a1 = text_.split("user s1.a1\n")[1].split("\n\n")[0]
+    assert "topic write sco/v1/s1/l1/evt/#" in a1 and "topic write sco/v1/s1/l2/evt/#" in a1 and "l3" not in a1
+    assert "topic read sco/v1/s1/a1/resp" in a1 and "a2" not in a1 and "user central" in text_
+
+
+def _deltas(n: int) -> list[tuple[str, int, dict[str, object]]]:
+    return [("delta", v, {"v": v}) for v in range(1, n + 1)]
+
+
+@settings(max_examples=examples(3_000))
+@given(st.integers(1, 12), st.randoms(use_true_random=False), st.integers(0, 5), st.integers(0, 12))
+def test_streams_apply_in_order_whatever_the_delivery(n: int, rnd: random.Random, repeats: int, snap_at: int) -> None:
+    """Deltas 1..n (and a snapshot at some version) delivered shuffled and repeated end in the
+    same state as in-order delivery: every version applied once, in increasing order."""
+    messages = [("snapshot", 0, {"v": 0}), *_deltas(n)]
+    snap = min(snap_at, n)
+    messages.append(("snapshot", snap, {"v": snap}))
+    messages += [rnd.choice(messages) for _ in range(repeats)]
+    rnd.shuffle(messages)
+    state = StreamState()
+    applied: list[int] = []
+    for kind, version, data in messages:
+        for step in state.offer(kind, version, data):  # type: ignore[arg-type]
+            assert not applied or step.version > applied[-1]  # strictly increasing
+            if not step.snapshot:
+                assert step.version == (applied[-1] if applied else -1) + 1  # a delta only on its predecessor
+            applied.append(step.version)
+    assert state.version == n and not state.held  # everything arrived: nothing is left waiting
+
+
+lines_st = st.lists(st.tuples(st.integers(0, 500_000), st.sampled_from(["dairy", "bakery", "tobacco", "nicotine",
+                                                                         "alcohol_mrp", "lottery", ""])),
+                    min_size=0, max_size=30)  # fmt: skip
+
+
+@settings(max_examples=examples(10_000))
+@given(lines_st, st.integers(0, 10**6), st.sampled_from([1, 10, 100]), st.integers(0, 100),
+       st.frozensets(st.sampled_from(["alcohol_mrp", "lottery", "dairy"])))  # fmt: skip
+def test_redemption_is_exact_capped_and_never_touches_excluded_lines(
+    raw: list[tuple[int, str]], points: int, value: int, pct: int, excluded: frozenset[str]
+) -> None:
+    lines = [(i + 1, price, cat) for i, (price, cat) in enumerate(raw)]
+    plan = allocate(lines, points, value, pct, excluded)
+    assert sum(plan.lines.values()) == plan.kopecks == plan.points * value  # discounts add up exactly
+    assert plan.points <= min(points, redeemable_points(lines, points, value, pct, excluded))
+    eligible = sum(p for _, p, c in lines if c not in excluded | ALWAYS_EXCLUDED)
+    assert plan.kopecks <= eligible * pct // 100  # the program's cap
+    prices = {i: (p, c) for i, p, c in lines}
+    for line_id, kop in plan.lines.items():
+        price, cat = prices[line_id]
+        assert 0 < kop <= price and cat not in excluded | ALWAYS_EXCLUDED  # no tobacco, nothing below zero
+    assert allocate(list(reversed(lines)), points, value, pct, excluded) == plan  # order does not matter
+
+
+def test_program_presets_of_the_flows_reference() -> None:
+    magnit, x5 = PRESETS["magnit_like"], PRESETS["x5_legacy"]
+    assert magnit.accrual(100_000, 100_000, False) == 10 and magnit.accrual(100_000, 100_000, True) == 0
+    assert x5.accrual(50_000, 50_000, False) == 25 and x5.accrual(60_000, 60_000, False) == 60  # 1/20 RUB, 1/10 RUB
+    assert (
+        allocate([(1, 10_000, "dairy")], 10_000, x5.point_value_kop, x5.max_redeem_pct, x5.excluded_categories).kopecks
+        == 10_000
+    )  # fmt: skip  (x5: up to 100 %, 10 points = 1 RUB)
