@@ -193,7 +193,7 @@ class Daemon:
         return None
 
     def readers_health(self) -> dict[str, Any]:
-        return {r.id: r.health.to_dict() for r in self.readers}
+        return {r.reader_id: r.health.to_dict() for r in self.readers}
 
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.config

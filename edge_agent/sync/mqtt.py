@@ -111,7 +111,7 @@ class MqttLink:
         props = None
         clean_start: Any = paho.MQTT_CLEAN_START_FIRST_ONLY
         if s.protocol == "5":
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = s.session_expiry_s if s.persistent else 0
             clean_start = not s.persistent
         self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=clean_start,
@@ -194,7 +194,7 @@ class MqttLink:
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         if self.on_message is not None and self._loop is not None:
-            self._loop.call_soon_threadsafe(self.on_message, msg.topic, msg.payload)
+            self._loop.call_soon_threadsafe(self.on_message, msg.topic, bytes(msg.payload))
 
     # -- the loop's side --------------------------------------------------------------------
     def _drain_acks(self) -> None:

@@ -11,6 +11,7 @@ broker refuses (PUBACK >= 0x80, e.g. not authorised) is counted and left for an 
 from __future__ import annotations
 
 import asyncio
+import functools
 import contextlib
 import logging
 import time
@@ -63,9 +64,7 @@ class OutboxPublisher:
                     continue
                 for row_id, topic, payload in rows:
                     self._inflight.add(row_id)
-                    self.link.publish(topic, payload).add_done_callback(
-                        lambda fut, row_id=row_id: self._on_ack(row_id, fut)
-                    )
+                    self.link.publish(topic, payload).add_done_callback(functools.partial(self._on_ack, row_id))
                 self._cursor = rows[-1][0]
                 await asyncio.sleep(0)
         finally:

@@ -140,4 +140,4 @@ def ledger_balanced(conn: sqlite3.Connection) -> bool:
                            "NULL GROUP BY kind, transaction_id HAVING COUNT(*) > 1)").fetchone()[0]  # fmt: skip
     orphan = conn.execute("SELECT COUNT(*) FROM holds h WHERE state = 'committed' AND NOT EXISTS (SELECT 1 FROM ledger "
                           "l WHERE l.kind = 'spend' AND l.hold_id = h.id)").fetchone()[0]  # fmt: skip
-    return negative == 0 and doubled == 0 and orphan == 0
+    return bool(negative == 0 and doubled == 0 and orphan == 0)

@@ -78,7 +78,7 @@ class CentralNode:
             from paho.mqtt.packettypes import PacketTypes
             from paho.mqtt.properties import Properties
 
-            props = Properties(PacketTypes.CONNECT)
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = 86_400
         self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False if self.v5 else 3,
                                   properties=props)  # fmt: skip
@@ -95,7 +95,7 @@ class CentralNode:
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         try:
-            ev = envelope.decode(msg.payload)
+            ev = envelope.decode(bytes(msg.payload))
         except envelope.EnvelopeError as e:
             log.warning("%s: dropped a bad message on %s: %s", self.instance, msg.topic, e)
             with self._lock, db.tx(self.conn):
