@@ -28,6 +28,7 @@ bench: setup
 	$(BIN)/python bench/verify.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/daemon.py
+	$(BIN)/python bench/sync.py
 
 setup: $(STAMP)
 

@@ -311,7 +311,8 @@ def cmd_sim_central(args: argparse.Namespace, out: TextIO) -> int:
     nodes = [CentralNode(args.db, args.host, args.port, instance=f"{args.name}-{i + 1}", username=args.username,
                          password=args.password, program=args.program, protocol=args.protocol,
                          tls_ca=Path(args.tls_ca) if args.tls_ca else None, settings=settings,
-                         events=not args.no_events) for i in range(args.instances)]  # fmt: skip
+                         events=not args.no_events, shared=not args.no_shared)
+             for i in range(args.instances)]  # fmt: skip
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     for node in nodes:
@@ -489,6 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
     central_sim.add_argument("--program", choices=("magnit_like", "x5_legacy"), default="magnit_like")
     central_sim.add_argument("--customer-delay-s", type=float, default=0.05, help="how long a customer takes to pay")
     central_sim.add_argument("--no-events", action="store_true", help="do not consume the agents' events")
+    central_sim.add_argument("--no-shared", action="store_true",
+                             help="plain subscriptions (one instance; brokers without $share, like the embedded one)")  # fmt: skip
     central_sim.set_defaults(func=cmd_sim_central)
 
     broker = sub.add_parser("broker", help="MQTT broker set-up").add_subparsers(

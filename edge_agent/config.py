@@ -83,6 +83,9 @@ class Mqtt(_Section):
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
     #: false: no sync at all (the outbox keeps everything until it is turned on)
     enabled: bool = True
+    #: "external": connect to the store broker; "embedded": run an in-process broker (amqtt,
+    #: MQTT 3.1.1, no persistence, no ACL) on host:port, for the demo and trials only
+    broker: Literal["external", "embedded"] = "external"
     #: "5" or "3.1.1" (the embedded demo broker speaks 3.1.1; metadata travels in the payload)
     protocol: Literal["5", "3.1.1"] = "5"
     #: TLS: the CA that signed the broker's certificate; client certificate and key if the broker asks

@@ -213,6 +213,11 @@ class Daemon:
                 log.info("restored basket %s on %s: %d lines, %s", basket.id, basket.lane, len(basket.lines),
                          basket.state.value)  # fmt: skip
         self.readers = [build_reader(r) for r in cfg.readers]
+        embedded = None
+        if cfg.mqtt.enabled and cfg.mqtt.broker == "embedded":
+            from edge_agent.sync.embedded import EmbeddedBroker
+
+            embedded = await EmbeddedBroker(cfg.mqtt.host, cfg.mqtt.port).start()
         if cfg.mqtt.enabled:
             from edge_agent.payment import Checkout
             from edge_agent.sync.agent import Sync
@@ -236,6 +241,8 @@ class Daemon:
                 await reader.stop()
             if self.sync is not None:
                 await self.sync.stop()
+            if embedded is not None:
+                await embedded.stop()
             await verifier.aclose()
             store.db.conn.close()
 

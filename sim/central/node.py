@@ -31,6 +31,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge_agent.sync import envelope
+from edge_agent.sync.mqtt import nodelay
 from edge_agent.sync.topics import parse_cmd, shared_cmd
 from sim.central import db, loyalty, payment
 
@@ -43,14 +44,18 @@ class CentralNode:
     def __init__(self, db_path: Path | str, host: str = "127.0.0.1", port: int = 1883, *, instance: str = "central-1",
                  username: str | None = None, password: str | None = None, program: str = "magnit_like",
                  services: tuple[str, ...] = SERVICES, events: bool = True, protocol: str = "5",
-                 tls_ca: Path | None = None, settings: payment.Settings | None = None) -> None:  # fmt: skip
+                 tls_ca: Path | None = None, settings: payment.Settings | None = None,
+                 shared: bool = True) -> None:  # fmt: skip
         self.instance = instance
         self.conn = db.connect(db_path)
         with db.tx(self.conn):
             loyalty.seed(self.conn, program)
         self.settings = settings or payment.Settings()
         self.source = f"central://{instance}"
-        self.filters = [shared_cmd(s) for s in services] + (list(EVENT_FILTERS) if events else [])
+        # shared: N instances split the commands; plain (one instance) for brokers without
+        # shared subscriptions, such as the embedded demo broker
+        commands = [shared_cmd(s) if shared else f"svc/v1/{s}/cmd/+" for s in services]
+        self.filters = commands + (list(EVENT_FILTERS) if events else [])
         self.handled = 0
         self.ready = threading.Event()
         self._lock = threading.Lock()
@@ -91,6 +96,7 @@ class CentralNode:
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if not reason.is_failure:
+            nodelay(client)
             client.subscribe([(f, 1) for f in self.filters])
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:

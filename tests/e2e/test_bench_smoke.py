@@ -21,3 +21,16 @@ def test_codes_bench_prints_one_json_line_per_figure_with_both_rates_and_the_rat
         peer = f.get("biip", f.get("pyepc"))
         assert f["ours"] > 0 and peer > 0
         assert abs(f["ratio"] - f["ours"] / peer) <= 0.06  # rates are printed rounded
+
+
+def test_sync_bench_runs_against_mosquitto_and_delivers_its_backlog() -> None:
+    proc = subprocess.run([sys.executable, "bench/sync.py", "--quick"], cwd=ROOT, capture_output=True, timeout=300,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    figures = {f["figure"]: f for f in map(json.loads, proc.stdout.decode().splitlines())}
+    assert set(figures) == {"event_to_central", "request_roundtrip", "outbox_drain", "backlog_delivered"}
+    assert figures["backlog_delivered"]["complete"] and figures["outbox_drain"]["drained"]
+    drain = figures["outbox_drain"]
+    assert (
+        drain["ours"] > 0 and drain["bare_paho"] > 0 and abs(drain["ratio"] - drain["ours"] / drain["bare_paho"]) < 0.02
+    )
