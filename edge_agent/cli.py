@@ -491,7 +491,8 @@ def build_parser() -> argparse.ArgumentParser:
     central_sim.add_argument("--customer-delay-s", type=float, default=0.05, help="how long a customer takes to pay")
     central_sim.add_argument("--no-events", action="store_true", help="do not consume the agents' events")
     central_sim.add_argument("--no-shared", action="store_true",
-                             help="plain subscriptions (one instance; brokers without $share, like the embedded one)")  # fmt: skip
+                             help="plain subscriptions: one instance, for brokers without $share "
+                                  "(the embedded one)")  # fmt: skip
     central_sim.set_defaults(func=cmd_sim_central)
 
     broker = sub.add_parser("broker", help="MQTT broker set-up").add_subparsers(

@@ -11,8 +11,8 @@ broker refuses (PUBACK >= 0x80, e.g. not authorised) is counted and left for an 
 from __future__ import annotations
 
 import asyncio
-import functools
 import contextlib
+import functools
 import logging
 import time
 
