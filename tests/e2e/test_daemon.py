@@ -132,7 +132,11 @@ def test_tap_lane_over_nfc_adds_a_verified_line_once_per_item(tmp_path: Path) ->
                 def verdicts() -> list[str | None]:
                     return [ln.verdict for ln in lane.basket.lines.values()] if lane.basket else []
 
-                await wait(lambda: verdicts() == ["ALLOWED"], 30)
+                try:
+                    await wait(lambda: verdicts() == ["ALLOWED"], 30)
+                except AssertionError:
+                    health = {r.reader_id: r.health.to_dict() for r in daemon.readers}
+                    raise AssertionError(f"verdicts {verdicts()}, reader {health}, tag {tag.__dict__}") from None
                 await asyncio.to_thread(tag.lift)
                 await asyncio.sleep(1.0)
                 tag.place(uri=link)  # the same bottle tapped again: still one line

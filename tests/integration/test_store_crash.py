@@ -12,7 +12,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge_agent.basket import Product, State
-from edge_agent.store import Store
+from edge_agent.store import EVENT_TYPES, Store
 from tests.conftest import ROOT
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -35,11 +35,18 @@ def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path) -> 
     restored = store.restore()  # every open basket replays from its journal
     assert len(restored) <= runs  # at most one open basket per killed run
     journal = conn.execute("SELECT basket_id, seq, op FROM journal").fetchall()
-    outbox = conn.execute("SELECT basket_id, journal_seq, payload FROM outbox WHERE journal_seq > 0").fetchall()
+    rows = conn.execute("SELECT basket_id, journal_seq, payload FROM outbox WHERE journal_seq > 0").fetchall()
+    outbox = [r for r in rows if json.loads(r[2])["type"].startswith("basket.")]
+    posted = [(b, s) for b, s, p in rows if json.loads(p)["type"] == "transaction.posted"]
     # every journal row announced exactly once, nothing announced that is not journaled
     assert sorted((b, s) for b, s, _ in journal) == sorted((b, s) for b, s, _ in outbox)
-    assert all(json.loads(p)["type"] == f"basket.{op}" for (_, _, op), (_, _, p) in
+    assert all(json.loads(p)["type"] == EVENT_TYPES[op] for (_, _, op), (_, _, p) in
                zip(sorted(journal), sorted(outbox, key=lambda r: (r[0], r[1])), strict=True))  # fmt: skip
+    # and each paid basket's sale is posted once, with the journal row that made it PAID
+    paid = [(b, s) for b, s, op in journal if op == "payment_result"
+            and json.loads(conn.execute("SELECT args FROM journal WHERE basket_id = ? AND seq = ?",
+                                        (b, s)).fetchone()[0])["approved"]]  # fmt: skip
+    assert sorted(posted) == sorted(paid)
     # no serialized line doubled, in any basket, restored or finished
     for basket in restored:
         keys = [line.key for line in basket.lines.values() if line.serialized]

@@ -15,7 +15,8 @@ DEMO = ROOT / "config" / "edge-agent.toml"
 def test_demo_and_production_example_files_are_valid() -> None:
     assert load(DEMO, env={}).verify.online_timeout_s == 1.5
     prod = load(ROOT / "config" / "production.example.toml", env={})
-    assert prod.mqtt.username == "sco-1"
+    assert prod.mqtt.username == "store-0042.sco-1" and prod.mqtt.broker == "external"
+    assert load(DEMO, env={}).mqtt.broker == "embedded"
 
 
 def test_override_values_are_typed_as_toml() -> None:
