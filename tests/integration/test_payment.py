@@ -202,5 +202,10 @@ def test_kill_9_at_every_step_of_a_payment_captures_once_and_books_points_once(
         ledger = rows(central, "SELECT kind, COUNT(*) FROM ledger WHERE transaction_id = ? GROUP BY kind", basket)
         assert sorted(ledger) == [("accrue", 1), ("spend", 1)], f"step {n}: {ledger}"
     assert loyalty.ledger_balanced(central.conn)
+    # each sale reached central's records once, however often a restart sent it again
+    sales = [f"crash-{n}" for n in range(total + 1)]
+    marks = ",".join("?" * len(sales))
+    settle(central, lambda: rows(central, f"SELECT COUNT(*) FROM transactions WHERE id IN ({marks})", *sales)
+           == [(len(sales),)])  # fmt: skip
     holds = rows(central, "SELECT state, COUNT(*) FROM holds GROUP BY state")
     assert dict(holds).get("held", 0) == 0  # no points left blocked by a crash
