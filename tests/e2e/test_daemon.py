@@ -132,11 +132,19 @@ def test_tap_lane_over_nfc_adds_a_verified_line_once_per_item(tmp_path: Path) ->
                 def verdicts() -> list[str | None]:
                     return [ln.verdict for ln in lane.basket.lines.values()] if lane.basket else []
 
-                try:
-                    await wait(lambda: verdicts() == ["ALLOWED"], 30)
-                except AssertionError:
-                    health = {r.reader_id: r.health.to_dict() for r in daemon.readers}
-                    raise AssertionError(f"verdicts {verdicts()}, reader {health}, tag {tag.__dict__}") from None
+                # a customer taps again when nothing happens; so does this test (under a loaded
+                # machine nfcpy's UDP emulation sometimes misses the first activation)
+                for attempt in range(3):
+                    try:
+                        await wait(lambda: verdicts() == ["ALLOWED"], 10)
+                        break
+                    except AssertionError:
+                        if attempt == 2:
+                            health = {r.reader_id: r.health.to_dict() for r in daemon.readers}
+                            raise AssertionError(f"verdicts {verdicts()}, reader {health}") from None
+                        if not verdicts():
+                            await asyncio.to_thread(tag.lift)
+                            tag.place(uri=link)
                 await asyncio.to_thread(tag.lift)
                 await asyncio.sleep(1.0)
                 tag.place(uri=link)  # the same bottle tapped again: still one line
