@@ -380,7 +380,9 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from edge_agent.demo import run
 
     config = _load_config(args)
-    return EXIT_BAD_INPUT if config is None else run(config, out)
+    if config is None:
+        return EXIT_BAD_INPUT
+    return run(config, out, headless=args.headless, shoppers=args.shoppers, seed=args.seed, as_json=args.json)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -513,7 +515,11 @@ def build_parser() -> argparse.ArgumentParser:
     run_p = sub.add_parser("run", help="run the daemon (readers, lanes, baskets) until SIGTERM")
     run_p.set_defaults(func=cmd_run)
 
-    demo_p = sub.add_parser("demo", help="run the whole store on this machine (what is built so far)")
+    demo_p = sub.add_parser("demo", help="run the whole store on this machine: simulators, daemon, pages")
+    demo_p.add_argument("--headless", action="store_true", help="no pages to play with: run automated shoppers")
+    demo_p.add_argument("--shoppers", type=int, default=20, help="how many shoppers (headless)")
+    demo_p.add_argument("--seed", type=int, default=7, help="the shoppers' random seed")
+    demo_p.add_argument("--json", action="store_true", help="only the JSON summary (its last line either way)")
     demo_p.set_defaults(func=cmd_demo)
     for needs_config in (run_p, check_p, check_code, demo_p):
         # `edge-agent run --config FILE` as well as `edge-agent --config FILE run`

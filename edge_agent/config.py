@@ -69,8 +69,13 @@ class Agent(_Section):
 
 
 class Http(_Section):
+    #: false: no HTTP server (kiosk, staff and product pages, /healthz, /metrics)
+    enabled: bool = True
     host: str = "127.0.0.1"
-    port: Port = 8080
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080  # 0: any free port (tests)
+    #: the public product page: requests per second per client address, and the burst allowed
+    public_rate_per_s: Annotated[float, Field(gt=0)] = 5.0
+    public_burst: Annotated[int, Field(ge=1)] = 20
     #: base of the GS1 Digital Link URIs written to NFC tags and served to phones
     public_base_url: Annotated[str, Field(pattern=r"^https?://[^/\s]+")] = "http://127.0.0.1:8080"
 
@@ -148,6 +153,15 @@ class LaneSettings(_Section):
     zones: list[ZoneConfig] = []
 
 
+class StaffConfig(_Section):
+    id: Name
+    name: str
+    #: SHA-256 (hex) of the PIN: `printf %s 1234 | sha256sum`
+    pin_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    #: the staff badge as a reader reports it: the tag's UID in hex, or its NDEF text
+    badge: str | None = None
+
+
 class Config(_Section):
     store: Store = Store()
     agent: Agent = Agent()
@@ -155,6 +169,7 @@ class Config(_Section):
     mqtt: Mqtt = Mqtt()
     verify: Verify = Verify()
     checkout: Checkout = Checkout()
+    staff: list[StaffConfig] = []
     readers: list[ReaderConfig] = []
     lanes: list[LaneSettings] = []
 

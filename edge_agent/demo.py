@@ -1,91 +1,237 @@
-"""``edge-agent demo``: run the store on this machine and say what runs.
+"""``edge-agent demo``: the whole store on this machine, no hardware.
 
-Each capability joins the demo as it is built; the demo names what is not there yet
-rather than pretending.
+It starts the simulated Chestny Znak services (HTTP), the central loyalty and payment
+services (on the agent's embedded MQTT broker), an LLRP reader per box lane, and the daemon
+with its pages on http://127.0.0.1:8080, then says what runs where and how to play.
+``--headless --shoppers N --seed S --json`` runs N automated shoppers through the same paths
+and prints one JSON summary, computed from central's and the agent's records, as its last line.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TextIO
+import contextlib
+import hashlib
+import json
+import shutil
+import signal
+import socket
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, TextIO
 
-from edge_agent.codes import encode_sgtin198, identity_link, parse
 from edge_agent.config import Config
 
-# One item of the demo catalogue: a bottle of water (public Chestny Znak test vector).
-_DEMO_CODE = "0104653820923088215GoNfWgdcBeVZ\x1d93dGVz"
-_COMPANY_PREFIX_LENGTH = 7
 
-_NOT_YET = (
-    "mark-code verification (TS PIoT, True API, Local Module simulators)",
-    "the daemon: read pipeline, lanes, basket engine, durable store",
-    "MQTT sync with the central loyalty and payment services",
-    "kiosk, staff and phone pages and the HTTP API",
-)
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-def run(config: Config, out: TextIO) -> int:
-    w = out.write
-    w(f"edge-agent demo: store {config.store.id} ({config.store.name}, {config.store.timezone}), ")
-    w(f"agent {config.agent.id}\n\n")
-    w("Running: the identity layer. One item, three carriers, one КИ:\n")
-    item = parse(_DEMO_CODE)
-    carriers = {
-        "DataMatrix (2D scanner)": _DEMO_CODE.replace("\x1d", "<GS>"),
-        "UHF RFID EPC (SGTIN-198)": encode_sgtin198(item.gtin, item.serial, _COMPANY_PREFIX_LENGTH),
-        "NFC tag (GS1 Digital Link)": identity_link(item, config.http.public_base_url),
-    }
-    kis = set()
-    for name, carrier in carriers.items():
-        identity = parse(carrier)
-        kis.add(identity.ki)
-        w(f"  {name:<28}{carrier}\n  {'':<28}-> {identity.kind}, КИ {identity.ki}\n")
-    w(f"  all three resolve to the same КИ: {'yes' if len(kis) == 1 else 'NO'}\n")
-    w(f"  forms for the checks: True API {item.true_api_code!r}, Local Module {item.local_module_code!r},\n")
-    w(f"                        TS PIoT {item.ts_piot_code!r}\n\n")
-    w(_readers(item.gtin))
-    w("Not built yet (open issues), so not running:\n")
-    for part in _NOT_YET:
-        w(f"  - {part}\n")
-    return 0 if len(kis) == 1 else 1
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))], 1)
 
 
-def _readers(gtin: str) -> str:
-    """A simulated UHF reader with a basket in its box, inventoried by our LLRP driver."""
-    return asyncio.run(_inventory(gtin))
+class DemoStore:
+    """The simulators and the daemon, started and stopped together."""
+
+    def __init__(self, config: Config, http_port: int, data_dir: Path, lanes: int = 2) -> None:
+        self.base, self.http_port, self.data_dir, self.lane_count = config, http_port, data_dir, lanes
+        self.box_lanes = [f"lane-{i}" for i in range(1, lanes + 1)]
+        self.depart_s = 0.6
+        self.readers: dict[str, Any] = {}
+        self.url = ""
+
+    async def __aenter__(self) -> DemoStore:
+        from edge_agent.config import Checkout, LaneSettings, Mqtt, ReaderConfig, StaffConfig, Verify, ZoneConfig
+        from edge_agent.daemon import Daemon
+        from sim.central.node import CentralNode
+        from sim.crpt import CrptSim
+        from sim.llrp_reader import LLRPReaderSim
+        from sim.scenarios import PRODUCTS, STAFF_BADGE, STAFF_PIN
+
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+        self.data_dir.mkdir(parents=True)
+        self.crpt = await CrptSim().__aenter__()
+        for lane in self.box_lanes:
+            self.readers[lane] = await LLRPReaderSim(
+                reads_per_s=800, seed=hash(lane) % 1000, miss_rate=0.02
+            ).__aenter__()
+        catalog = self.data_dir / "catalog.json"
+        catalog.write_text(json.dumps({"products": [{f: getattr(p, f) for f in p.__dataclass_fields__}
+                                                    for p in PRODUCTS]}))  # fmt: skip
+        broker_port = _free_port()
+        cfg = self.base.model_copy(update={
+            "agent": self.base.agent.model_copy(update={"data_dir": self.data_dir, "catalog_file": catalog}),
+            "http": self.base.http.model_copy(update={"port": self.http_port, "public_rate_per_s": 1000.0,
+                                                      "public_burst": 1000}),
+            "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=broker_port),
+            "verify": Verify(ts_piot_url=self.crpt.url("ts_piot"), local_module_url=self.crpt.url("lm")),
+            "checkout": Checkout(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),
+            "staff": [StaffConfig(id="s-1", name="Анна (демо)",
+                                  pin_sha256=hashlib.sha256(STAFF_PIN.encode()).hexdigest(),
+                                  badge=STAFF_BADGE)],
+            "readers": [ReaderConfig(id=f"box-{lane}", driver="llrp", port=r.port) for lane, r in self.readers.items()],
+            "lanes": [LaneSettings(id=lane, mode="box", settle_s=0.3, depart_after_s=self.depart_s,
+                                   zones=[ZoneConfig(reader=f"box-{lane}", min_rssi=-70)]) for lane in self.box_lanes],
+        })  # fmt: skip
+        self.config = cfg
+        self.daemon = Daemon(cfg)
+        self.stop = asyncio.Event()
+        self.task = asyncio.create_task(self.daemon.run(self.stop))
+        await asyncio.wait_for(self.daemon.ready.wait(), 30)
+        self.central = CentralNode(self.data_dir / "central.db", port=broker_port, protocol="3.1.1", shared=False)
+        self.central.start()
+        await asyncio.to_thread(self.central.ready.wait, 10)
+        self.url = f"http://127.0.0.1:{self.daemon.http_port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop.set()
+        await self.task
+        self.central.stop()
+        for reader in self.readers.values():
+            await reader.__aexit__()
+        await self.crpt.__aexit__()
+
+    def summary(self, outcomes: list[Any]) -> dict[str, Any]:
+        """The run as the records say it: the agent's SQLite and central's, cross-checked."""
+        from sim.central import db as central_db
+        from sim.central import loyalty
+
+        agent = sqlite3.connect(self.data_dir / "edge-agent.db")
+        central = central_db.connect(self.data_dir / "central.db")
+        closed = dict(agent.execute("SELECT id, state FROM baskets").fetchall())
+        paid_ids = {b for b, s in closed.items() if s == "CLOSED"}
+        verdicts = dict(agent.execute("SELECT outcome, COUNT(*) FROM verdicts GROUP BY outcome").fetchall())
+        items_sold = agent.execute("SELECT COUNT(*) FROM sold").fetchone()[0]
+        depth = agent.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        posted = dict(central.execute("SELECT id, total FROM transactions").fetchall())
+        payments = central.execute("SELECT basket, status, amount, captures, refunded FROM payments").fetchall()
+        captured = [p for p in payments if p[1] == "CAPTURED"]
+        kept: dict[str, int] = {}  # basket -> captured money that was not refunded
+        for basket, _status, amount, _captures, refunded in captured:
+            kept[basket] = kept.get(basket, 0) + amount - refunded
+        double = sum(1 for p in captured if p[3] > 1) + sum(
+            1 for b in {p[0] for p in captured} if sum(1 for p in captured if p[0] == b and p[4] < p[2]) > 1
+        )
+        agent_totals = {}
+        for basket_id in paid_ids:
+            row = agent.execute("SELECT payload FROM outbox WHERE basket_id = ? AND topic LIKE '%/transaction.posted'",
+                                (basket_id,)).fetchone()  # fmt: skip
+            agent_totals[basket_id] = json.loads(row[0])["data"]["totalKop"] if row else None
+        sold_lines = sum(sum(1 for ln in json.loads(d)["lines"] if ln["ki"]) for (d,) in
+                         central.execute("SELECT data FROM transactions"))  # fmt: skip
+        balanced = loyalty.ledger_balanced(central)
+        problems: dict[str, int] = {}
+        for o in outcomes:
+            for code, n in o.problems.items():
+                problems[code] = problems.get(code, 0) + n
+        checks = {
+            "every_paid_basket_posted_once": set(posted) == paid_ids,
+            "totals_agree": all(posted.get(b) == agent_totals.get(b) == kept.get(b) for b in paid_ids),
+            "no_money_kept_for_unpaid_baskets": all(v == 0 for b, v in kept.items() if b not in paid_ids),
+            "no_double_capture": double == 0,
+            "sold_set_matches_posted_items": items_sold == sold_lines,
+            "ledger_balanced": balanced,
+            "outbox_drained": depth == 0,
+            "every_shopper_finished": all(not o.error for o in outcomes),
+        }
+        m = self.daemon.metrics
+        return {
+            "invariants_ok": all(checks.values()), "checks": checks,
+            "baskets_paid": len(paid_ids), "baskets_cancelled": sum(1 for s in closed.values() if s == "CANCELLED"),
+            "items_sold": items_sold,
+            "verdicts": {"allowed": verdicts.get("ALLOWED", 0), "blocked": verdicts.get("BLOCKED", 0),
+                         "unavailable": verdicts.get("UNAVAILABLE", 0)},
+            "problems": problems,
+            "central": {"transactions_posted": len(posted),
+                        "duplicates_dropped": central_db.counter(central, "events.duplicates_dropped")},
+            "payments": {"captured": len(captured), "cancelled": sum(1 for p in payments if p[1] == "CANCELED"),
+                         "refunded": central.execute("SELECT COUNT(*) FROM refunds").fetchone()[0],
+                         "double_captures": double},
+            "loyalty_ledger_balanced": balanced,
+            "latency_ms": {"tag_to_basket_p99": _pct([s * 1000 for s in m.samples["tag_to_basket"]], 99),
+                           "check_p99": _pct([s * 1000 for s in m.samples["check"]], 99),
+                           "pay_p99": _pct([o.pay_ms for o in outcomes if o.pay_ms is not None], 99)},
+            "errors": [o.error for o in outcomes if o.error][:5],
+        }  # fmt: skip
 
 
-async def _inventory(gtin: str) -> str:
-    from drivers.base import HealthState
-    from drivers.llrp import LLRPReader
-    from sim.llrp_reader import LLRPReaderSim
+def run(config: Config, out: TextIO, headless: bool = False, shoppers: int = 20, seed: int = 7,
+        as_json: bool = False) -> int:  # fmt: skip
+    return asyncio.run(_run(config, out, headless, shoppers, seed, as_json))
 
-    serials = ("5GoNfWgdcBeVZ", "5QxRtU2mNbVcX", "5AbCdEfGhIjKl")
-    lines = ["Running: a simulated LLRP reader (TCP, loopback) with 3 tagged items and a stray from the",
-             "next lane; the agent's LLRP driver inventories it for 1 s:"]  # fmt: skip
-    async with LLRPReaderSim(reads_per_s=600, seed=1) as sim:
-        for i, serial in enumerate(serials):
-            sim.place(encode_sgtin198(gtin, serial, _COMPANY_PREFIX_LENGTH), antenna=1 + i % 2)
-        sim.stray(encode_sgtin198(gtin, "5StrayNextLan", _COMPANY_PREFIX_LENGTH), rssi=(-82, -74))
-        reader = LLRPReader("box-1", "127.0.0.1", sim.port)
-        await reader.start()
-        reads = []
 
-        async def pump() -> None:
-            async for read in reader.reads():
-                reads.append(read)
+async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed: int, as_json: bool) -> int:
+    import logging
 
-        task = asyncio.create_task(pump())
-        await asyncio.sleep(1.0)
-        task.cancel()
-        health = reader.health
-        await reader.stop()
-    best: dict[str, int] = {}
-    for read in reads:
-        best[read.raw] = max(best.get(read.raw, -999), read.rssi or -999)
-    lines.append(f"  reader health while running: {health.state.value} ({health.reason}); {len(reads)} reads")
-    for epc, rssi in sorted(best.items(), key=lambda kv: -kv[1]):
-        lines.append(f"  {parse(epc).ki:<36} best RSSI {rssi} dBm{'   <- stray' if rssi < -70 else ''}")
-    ok = health.state is HealthState.ONLINE and len(best) == 4
-    lines.append(f"  every item and the stray were seen: {'yes' if ok else 'NO'}\n")
-    return "\n".join(lines) + "\n"
+    from sim.scenarios import PRODUCTS, STAFF_BADGE, STAFF_PIN, Shoppers
+
+    logging.basicConfig(level=logging.WARNING)
+    data_dir = Path(config.agent.data_dir) / "demo"
+    port = 0 if headless else config.http.port
+    async with DemoStore(config, port, data_dir) as store:
+        if headless:
+            started = time.monotonic()
+            outcomes = await Shoppers(store, seed).run(shoppers)
+            await store.daemon.sync.publisher.drained(20)
+            await asyncio.sleep(1.0)  # central's sink takes the last events
+            summary = store.summary(outcomes)
+            summary["seconds"] = round(time.monotonic() - started, 1)
+            if not as_json:
+                out.write(f"{shoppers} shoppers, seed {seed}: {summary['baskets_paid']} paid, "
+                          f"{summary['baskets_cancelled']} cancelled, invariants "
+                          f"{'OK' if summary['invariants_ok'] else 'BROKEN'}\n")  # fmt: skip
+            out.write(json.dumps(summary, ensure_ascii=False) + "\n")
+            return 0 if summary["invariants_ok"] else 1
+        w = out.write
+        w(
+            f"edge-agent demo: store {config.store.id}, {len(store.box_lanes)} self-checkout lanes, "
+            "all on this machine\n\n"
+        )
+        w(f"  kiosk pages      {store.url}/kiosk/lane-1   {store.url}/kiosk/lane-2\n")
+        w(f"  staff handheld   {store.url}/staff   (staff id s-1, PIN {STAFF_PIN}; or badge {STAFF_BADGE})\n")
+        w(f"  API              {store.url}/docs   health {store.url}/healthz   metrics {store.url}/metrics\n")
+        w(f"  MQTT (embedded)  127.0.0.1:{store.config.mqtt.port}   central loyalty + payment simulators\n")
+        w(f"  Chestny Znak     TS PIoT {store.crpt.url('ts_piot')}   Local Module {store.crpt.url('lm')}\n")
+        for lane, reader in store.readers.items():
+            w(f"  LLRP reader      {lane}: 127.0.0.1:{reader.port}\n")
+        w("\nHow to play: items arrive in lane-1's box every few seconds; watch the kiosk page, identify\n"
+          "with phone +79990000002, press 'Go to payment', then pay by card or SBP. Staff approve the\n"
+          "age check on the staff page. A phone's view of an item: any link on the receipt.\n"
+          "Products: " + ", ".join(p.name for p in PRODUCTS) + "\nCtrl-C stops the store.\n")  # fmt: skip
+        out.flush()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        feeder = asyncio.create_task(_feed(store))
+        await stop.wait()
+        feeder.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await feeder
+    return 0
+
+
+async def _feed(store: DemoStore) -> None:
+    """Interactive mode: a customer puts an item in lane-1's box now and then, up to five."""
+    from sim.scenarios import PRODUCTS, Shoppers
+
+    helper = Shoppers(store, 1)
+    reader = store.readers["lane-1"]
+    while True:
+        lane = store.daemon.lanes["lane-1"]
+        basket = lane.basket
+        if basket is None or (basket.state.value in ("OPEN", "SCANNING", "NEEDS_ASSISTANCE") and len(basket.lines) < 5):
+            item = helper.new_item(PRODUCTS[helper.rng.randrange(len(PRODUCTS) - 1)])
+            helper.register(item)
+            reader.place(item.epc, antenna=1)
+        elif basket.state.value == "CLOSED":
+            reader.tags.clear()  # the customer leaves with the items
+        await asyncio.sleep(4.0)

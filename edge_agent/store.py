@@ -66,6 +66,10 @@ MIGRATIONS: Final[list[str]] = [
     CREATE INDEX payments_open ON payments (basket_id) WHERE step NOT IN ('done', 'failed', 'refunded');
     CREATE TABLE sync_state (stream TEXT PRIMARY KEY, version INTEGER NOT NULL, updated_at REAL NOT NULL);
     """,
+    # 3: the price with a loyalty card (shown on the product page)
+    """
+    ALTER TABLE catalog ADD COLUMN loyalty_price INTEGER;
+    """,
 ]
 
 #: journal op -> the event type announcing it on ``sco/v1/{store}/{lane}/evt/{type}``
@@ -114,6 +118,8 @@ class Store:
         self.read_point = read_point  # the EPCIS readPoint/bizLocation id of this store
         #: called after a commit that wrote outbox rows (the publisher wakes up); must not block
         self.outbox_listeners: list[Callable[[], None]] = []
+        #: called with the basket after each of its commands is committed (screens refresh)
+        self.basket_listeners: list[Callable[[Basket], None]] = []
         self._announced = False
         self.migrate()
 
@@ -148,7 +154,7 @@ class Store:
     def upsert_products(self, products: Iterable[Product]) -> None:
         rows = [{"gtin": p.gtin, "name": p.name, "price": p.price, "vat": p.vat, "category": p.category,
                  "grp": p.group, "marked": int(p.marked), "min_age": p.min_age, "alcohol": int(p.alcohol),
-                 "qty_limit": p.qty_limit} for p in products]  # fmt: skip
+                 "qty_limit": p.qty_limit, "loyalty_price": p.loyalty_price} for p in products]  # fmt: skip
         with self.transaction():
             self.db.table("catalog").upsert_all(rows, pk="gtin")
 
@@ -156,8 +162,9 @@ class Store:
         row = self.db.conn.execute("SELECT * FROM catalog WHERE gtin = ?", (gtin,)).fetchone()
         if row is None:
             return None
-        gtin_, name, price, vat, category, grp, marked, min_age, alcohol, qty_limit = row
-        return Product(gtin_, name, price, vat, category, grp, bool(marked), min_age, bool(alcohol), qty_limit)
+        gtin_, name, price, vat, category, grp, marked, min_age, alcohol, qty_limit, loyalty_price = row
+        return Product(gtin_, name, price, vat, category, grp, bool(marked), min_age, bool(alcohol), qty_limit,
+                       loyalty_price)  # fmt: skip
 
     def receive_codes(self, pairs: Iterable[tuple[str, str]]) -> None:
         now = time.time()
@@ -216,6 +223,8 @@ class Store:
                     self._announce(conn, topic, "epcis.document", doc, basket.id, seq, self.epcis_topic)
             if also is not None:
                 also(conn)
+        for listener in self.basket_listeners:
+            listener(basket)
         return result
 
     def _announce(self, conn: sqlite3.Connection, lane_prefix: str, type_: str, data: dict[str, Any], basket_id: str,
@@ -357,9 +366,9 @@ class Store:
                 rows = [Product(**p) for p in data.get("products", [])]
                 conn.executemany(
                     "INSERT OR REPLACE INTO catalog (gtin, name, price, vat, category, grp, marked, min_age, alcohol,"
-                    " qty_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " qty_limit, loyalty_price) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(p.gtin, p.name, p.price, p.vat, p.category, p.group, int(p.marked), p.min_age, int(p.alcohol),
-                      p.qty_limit) for p in rows],
+                      p.qty_limit, p.loyalty_price) for p in rows],
                 )  # fmt: skip
             else:
                 if snapshot:

@@ -59,6 +59,7 @@ class Product:
     min_age: int = 0
     alcohol: bool = False
     qty_limit: int | None = None
+    loyalty_price: int | None = None  # kopecks with a loyalty card (a catalogue promotion), if any
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,92 @@
+"""The page a customer's phone opens after tapping a product's NFC tag: GS1 Digital Link
+``/01/{gtin}/21/{serial}`` → a mobile HTML page, or JSON with ``Accept: application/json``.
+Rate-limited per client; it shows the product and its authenticity verdict, nothing else."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from edge_agent.api.views import product_view
+from edge_agent.codes import ParseError, parse
+
+router = APIRouter(tags=["public"])
+
+
+async def product(request: Request, gtin: str, serial: str) -> dict[str, Any]:
+    daemon = request.app.state.daemon
+    link = f"https://id.gs1.org/01/{gtin}/21/{serial}"
+    if request.url.query:
+        link += "?" + request.url.query
+    try:
+        identity = parse(link)
+    except ParseError as e:
+        raise HTTPException(404, {"code": e.code, "message": e.message}) from None
+    item = daemon.store.product(identity.gtin)
+    verdict = await daemon.authenticity(identity) if item is not None and item.marked else None
+    loyalty = daemon.loyalty_price(item) if item is not None else None
+    return product_view(item, identity.gtin, identity.serial, verdict, daemon.store.sold_here(identity.ki), loyalty)
+
+
+@router.get("/01/{gtin}/21/{serial}", summary="GS1 Digital Link: the product page (HTML, or JSON on request)",
+            response_model=None)  # fmt: skip
+async def digital_link(gtin: str, serial: str, request: Request) -> Response:
+    daemon = request.app.state.daemon
+    client = request.client.host if request.client else "?"
+    if not daemon.public_limiter.allow(client):
+        return JSONResponse({"detail": {"code": "rate_limited", "message": "too many requests"}}, 429,
+                            {"Retry-After": "1"})  # fmt: skip
+    data = await product(request, gtin, serial)
+    headers = {"Cache-Control": "no-store", "Vary": "Accept"}
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse(data, headers=headers)
+    return HTMLResponse(render(data, request.headers.get("accept-language", "")), headers=headers)
+
+
+TEXTS = {
+    "ru": {"title": "Товар", "price": "Цена", "loyalty": "С картой", "genuine": "Подлинный: проверен в Честном ЗНАКе",
+           "blocked": "Продажа запрещена", "unavailable": "Проверка сейчас недоступна", "unknown": "Товар не найден",
+           "sold": "Этот экземпляр уже продан", "checked": "Проверено", "source": "Источник", "not_marked":
+           "Товар не маркируется", "rub": "₽"},
+    "en": {"title": "Product", "price": "Price", "loyalty": "With card",
+           "genuine": "Genuine: checked with Chestny ZNAK",
+           "blocked": "Sale not allowed", "unavailable": "Check not available right now", "unknown": "Unknown product",
+           "sold": "This item was already sold", "checked": "Checked", "source": "Source", "not_marked":
+           "Not a marked product", "rub": "RUB"},
+}  # fmt: skip
+
+
+def rub(kop: int | None, unit: str) -> str:
+    return "" if kop is None else f"{kop // 100}.{kop % 100:02d} {unit}"
+
+
+def render(data: dict[str, Any], accept_language: str) -> str:
+    lang = "en" if accept_language.lower().startswith("en") else "ru"
+    t = TEXTS[lang]
+    e = html.escape
+    if not data["known"]:
+        body = f"<h1>{e(t['unknown'])}</h1><p class=muted>GTIN {e(data['gtin'])}</p>"
+    else:
+        verdict = data["authenticity"]
+        if verdict is None:
+            badge = f"<p class='badge muted'>{e(t['not_marked'])}</p>"
+        else:
+            key = {"ALLOWED": "genuine", "BLOCKED": "blocked"}.get(verdict["outcome"], "unavailable")
+            reasons = "".join(f"<li>{e(r['message'])}</li>" for r in verdict.get("reasons", []))
+            badge = (f"<p class='badge {key}' data-outcome='{e(verdict['outcome'])}'>{e(t[key])}</p>"
+                     f"<p class=muted>{e(t['checked'])}: {e(str(verdict.get('checked_at') or ''))} · {e(t['source'])}: "
+                     f"{e(str(verdict.get('source') or ''))}</p><ul>{reasons}</ul>")  # fmt: skip
+        sold = f"<p class='badge blocked'>{e(t['sold'])}</p>" if data["sold_here"] else ""
+        loyalty = ""
+        if data["loyalty_price"] is not None and data["loyalty_price"] != data["price"]:
+            loyalty = f"<p>{e(t['loyalty'])}: <b>{e(rub(data['loyalty_price'], t['rub']))}</b></p>"
+        body = (f"<h1>{e(data['name'])}</h1><p class=price>{e(t['price'])}: <b>{e(rub(data['price'], t['rub']))}</b>"
+                f"</p>{loyalty}{badge}{sold}"
+                f"<p class=muted>GTIN {e(data['gtin'])} · {e(data['serial'])}</p>")  # fmt: skip
+    return (f"<!doctype html><html lang={lang}><head><meta charset=utf-8><meta name=viewport "
+            f"content='width=device-width,initial-scale=1'><title>{e(t['title'])}</title>"
+            "<link rel=stylesheet href=/static/app.css></head>"
+            f"<body class=product><main>{body}</main></body></html>")  # fmt: skip

@@ -1,0 +1,59 @@
+"""What the screens see: JSON views of baskets, problems, payments and products. Pure.
+
+Texts for customers live in the pages (Russian and English); the views carry stable codes.
+The product view for phones carries no basket, customer or payment data at all."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from edge_agent.basket import Basket, Product
+
+
+def digital_link(base: str, gtin: str, serial: str) -> str:
+    return f"{base.rstrip('/')}/01/{gtin}/21/{quote(serial, safe='')}"
+
+
+def basket_view(
+    basket: Basket | None, lane: str, base_url: str, payment: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    if basket is None:
+        return {"lane": lane, "id": None, "state": "EMPTY", "lines": [], "problems": [], "total": 0, "discount": 0,
+                "customer": None, "payment": None}  # fmt: skip
+    lines = []
+    for line in basket.lines.values():
+        link = digital_link(base_url, line.gtin, line.key[18:]) if line.serialized else None
+        lines.append({"id": line.id, "gtin": line.gtin, "name": line.name, "price": line.price,
+                      "discount": line.discount, "amount": line.amount, "marked": line.marked,
+                      "verdict": line.verdict, "category": line.category, "link": link})  # fmt: skip
+    problems = [{"id": p.id, "code": p.code, "level": p.level, "line_id": p.line_id, "message": p.message,
+                 "open": p.open, "resolution": None if p.resolution is None else
+                 {"by": p.resolution.by, "device": p.resolution.device, "at": p.resolution.at.isoformat(),
+                  "action": p.resolution.action}} for p in basket.problems.values()]  # fmt: skip
+    return {"lane": lane, "id": basket.id, "state": basket.state.value, "lines": lines, "problems": problems,
+            "total": basket.total, "discount": basket.discount, "customer": basket.customer is not None,
+            "payment": payment_view(payment)}  # fmt: skip
+
+
+def payment_view(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A payment attempt for the kiosk: step, method, amount, QR for SBP; no card data."""
+    if row is None:
+        return None
+    payment = row["detail"].get("payment") or {}
+    confirmation = payment.get("confirmation") or {}
+    return {"id": row["id"], "method": row["method"], "amount": row["amount"], "step": row["step"],
+            "status": row.get("status"), "qr": confirmation.get("confirmation_data"),
+            "message": row["detail"].get("message", "")}  # fmt: skip
+
+
+def product_view(product: Product | None, gtin: str, serial: str, verdict: dict[str, Any] | None,
+                 sold_here: bool, loyalty_price: int | None) -> dict[str, Any]:  # fmt: skip
+    """The phone's product page: name, price, loyalty price, authenticity with time, source
+    and reasons. Nothing about any basket or customer."""
+    return {
+        "gtin": gtin, "serial": serial, "known": product is not None,
+        "name": product.name if product else None, "price": product.price if product else None,
+        "loyalty_price": loyalty_price, "marked": product.marked if product else None,
+        "authenticity": verdict, "sold_here": sold_here,
+    }  # fmt: skip

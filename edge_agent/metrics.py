@@ -1,0 +1,41 @@
+"""Prometheus metrics of one daemon (``/metrics``): reads per reader, tag-to-basket and
+check latencies, verdicts by outcome, payments, outbox depth, MQTT (re)connections."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+_LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        r = self.registry = CollectorRegistry()
+        self.reads = Counter("edge_agent_reads", "Tag reads received, per reader", ["reader"], registry=r)
+        self.parse_errors = Counter("edge_agent_parse_errors", "Reads that are not an item", registry=r)
+        self.tag_to_basket = Histogram("edge_agent_tag_to_basket_seconds", "First read of an item to its basket line",
+                                       buckets=_LATENCY, registry=r)  # fmt: skip
+        self.check = Histogram("edge_agent_check_seconds", "Mark-code check of a batch", buckets=_LATENCY, registry=r)
+        self.verdicts = Counter("edge_agent_verdicts", "Mark-code verdicts", ["outcome"], registry=r)
+        self.payments = Counter("edge_agent_payments", "Payment attempts by result", ["result"], registry=r)
+        self.pay = Histogram("edge_agent_pay_seconds", "Pay request to its outcome",
+                             buckets=(*_LATENCY, 10.0, 30.0, 60.0), registry=r)  # fmt: skip
+        self.outbox = Gauge("edge_agent_outbox_depth", "Events not yet acknowledged by the broker", registry=r)
+        self.connects = Gauge("edge_agent_mqtt_connects", "MQTT connections made (1 + reconnects)", registry=r)
+        self.readers_online = Gauge("edge_agent_reader_online", "1 when the reader is online", ["reader"], registry=r)
+        #: the last raw samples of the latencies (the demo's percentiles)
+        self.samples: dict[str, deque[float]] = {"tag_to_basket": deque(maxlen=10_000), "check": deque(maxlen=10_000)}
+
+    def latency(self, name: str, seconds: float) -> None:
+        {"tag_to_basket": self.tag_to_basket, "check": self.check}[name].observe(seconds)
+        self.samples[name].append(seconds)
+
+    def bind(self, outbox: Callable[[], float], connects: Callable[[], float]) -> None:
+        self.outbox.set_function(outbox)
+        self.connects.set_function(connects)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

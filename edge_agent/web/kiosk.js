@@ -1,0 +1,63 @@
+import { TEXTS, lang, toggle, rub, esc } from "/static/i18n.js";
+const t = TEXTS[lang()];
+const lane = decodeURIComponent(location.pathname.split("/").pop());
+const api = (path, body) => fetch(`/api/kiosk/${encodeURIComponent(lane)}${path}`, body === undefined ? {} :
+  { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
+  .then(async r => { const d = await r.json(); if (!r.ok) throw d.detail || d; return d; });
+const $ = id => document.getElementById(id);
+document.title = t.title; $("title").textContent = `${t.title} · ${lane}`; $("lang").textContent = t.lang; $("lang").onclick = toggle;
+for (const [id, key] of [["identify", "identify"], ["redeem", "points"], ["checkout", "checkout"], ["card", "card"], ["sbp", "sbp"], ["cancel", "cancel"]]) $(id).textContent = t[key];
+$("ref").placeholder = t.phone; document.querySelectorAll("[data-t]").forEach(e => e.textContent = t[e.dataset.t]);
+let basket = null;
+function say(message) { $("payment").textContent = message; }
+function verdict(line) {
+  if (!line.marked) return "";
+  const v = line.verdict || "pending";
+  const word = { ALLOWED: t.verified, BLOCKED: t.blocked, UNAVAILABLE: t.unavailable, pending: t.checking }[v];
+  return `<span class="badge ${v}">${esc(word)}</span>`;
+}
+function render(b) {
+  basket = b;
+  $("state").textContent = t.states[b.state] || b.state;
+  $("empty").textContent = b.lines.length ? "" : t.empty;
+  $("lines").innerHTML = b.lines.length ? `<tr><th>${t.item}</th><th></th><th class="num">${t.price}</th><th class="num">${t.discount}</th></tr>` +
+    b.lines.map(l => `<tr data-line="${l.id}"><td>${esc(l.name)}</td><td>${verdict(l)}</td><td class="num">${rub(l.price)}</td><td class="num">${l.discount ? "−" + rub(l.discount) : ""}</td></tr>`).join("") : "";
+  $("problems").innerHTML = b.problems.filter(p => p.open).map(p =>
+    `<div class="problem ${p.level}" data-problem="${esc(p.code)}"><b>${esc(t.staff_needed)}:</b> ${esc(t.problems[p.code] || p.message)}</div>`).join("");
+  $("total").textContent = rub(b.total);
+  const s = b.state;
+  $("checkout").disabled = !["SCANNING", "NEEDS_ASSISTANCE"].includes(s) || !b.lines.length;
+  $("card").disabled = $("sbp").disabled = s !== "READY_TO_PAY";
+  $("identify").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
+  $("redeem").disabled = s !== "READY_TO_PAY" || !b.customer;
+  $("cancel").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
+  const p = b.payment;
+  if (s === "PAYMENT_PENDING" && p && p.method === "sbp" && p.qr) {
+    $("qr").innerHTML = `<p>${esc(t.scan_qr)}</p><img alt="QR" src="/api/kiosk/${encodeURIComponent(lane)}/payment/qr.svg?p=${encodeURIComponent(p.id)}">`;
+  } else { $("qr").innerHTML = ""; }
+  if (s === "PAYMENT_PENDING") say(t.paying);
+  else if (p && ["failed", "abandoned"].includes(p.step) && s === "READY_TO_PAY") say(`${t.declined}: ${p.message}`);
+  else if (!["PAID", "CLOSED"].includes(s)) say("");
+  if (["PAID", "CLOSED"].includes(s)) receipt(b); else $("receipt").hidden = true;
+}
+function receipt(b) {
+  $("receipt").hidden = false;
+  $("receipt").innerHTML = `<h2>${t.receipt}</h2><p>${t.thanks}</p><table>` + b.lines.map(l =>
+    `<tr><td>${l.link ? `<a href="${esc(l.link)}">${esc(l.name)}</a>` : esc(l.name)}</td><td class="num">${rub(l.amount)}</td></tr>`).join("") +
+    `</table><p class="total">${t.total}: ${rub(b.total)}</p>`;
+}
+async function act(fn) { try { const r = await fn(); if (r && r.lines) render(r); else if (r && r.basket) render(r.basket); } catch (e) { say(e.message || JSON.stringify(e)); } }
+$("identify").onclick = () => act(async () => { const ref = $("ref").value.trim();
+  const kind = ref.startsWith("LOY:") ? "qr" : ref.startsWith("+") ? "phone" : "card";
+  const r = await api("/identify", { kind, ref }); $("loyalty").textContent = `${r.program}: ${r.balance}`; return r; });
+$("redeem").onclick = () => act(() => api("/redeem", {}));
+$("checkout").onclick = () => act(() => api("/checkout", {}));
+$("card").onclick = () => act(() => api("/pay", { method: "card" }));
+$("sbp").onclick = () => act(() => api("/pay", { method: "sbp" }));
+$("cancel").onclick = () => act(() => api("/cancel", {}));
+function connect() {
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/kiosk/${encodeURIComponent(lane)}/ws`);
+  ws.onmessage = m => { const d = JSON.parse(m.data); render(d.basket); window.lastUpdate = d; };
+  ws.onclose = () => setTimeout(connect, 1000);
+}
+connect();

@@ -1,0 +1,44 @@
+import { TEXTS, lang, toggle, rub, esc } from "/static/i18n.js";
+const t = TEXTS[lang()];
+const $ = id => document.getElementById(id);
+let token = sessionStorage.getItem("staff-token");
+$("title").textContent = t.staff; $("lang").textContent = t.lang; $("lang").onclick = toggle;
+$("pinbtn").textContent = t.sign_in; $("badgebtn").textContent = t.badge; $("lookup").textContent = t.lookup;
+async function call(path, method = "GET", body) {
+  const r = await fetch(path, { method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body) });
+  const d = await r.json();
+  if (r.status === 401 && token) { token = null; sessionStorage.removeItem("staff-token"); show(); }
+  if (!r.ok) throw d.detail || d;
+  return d;
+}
+function signedIn(tok) { token = tok; sessionStorage.setItem("staff-token", tok); show(); }
+$("pinbtn").onclick = async () => { try { signedIn((await call("/api/staff/token", "POST", { staff_id: $("staff_id").value, pin: $("pin").value, device: "handheld" })).token); }
+  catch (e) { $("msg").textContent = e.message; } };
+$("badgebtn").onclick = async () => {
+  const { challenge } = await call("/api/staff/badge", "POST"); $("msg").textContent = t.badge_wait;
+  for (let i = 0; i < 60 && !token; i++) { await new Promise(r => setTimeout(r, 1000));
+    try { signedIn((await call(`/api/staff/badge/${challenge}`)).token); } catch (e) { /* still waiting */ } } };
+$("lookup").onclick = async () => { try { $("codeinfo").textContent = JSON.stringify(await call(`/api/staff/codes/${encodeURIComponent($("code").value)}?check=true`), null, 2); }
+  catch (e) { $("codeinfo").textContent = e.message; } };
+async function refresh() {
+  if (!token) return;
+  try {
+    const d = await call("/api/staff/lanes"); $("who").textContent = d.staff;
+    $("lanes").innerHTML = d.lanes.map(l => {
+      const b = l.basket; const readers = Object.entries(l.readers).map(([r, h]) => `${esc(r)}: ${esc(h ? h.state : "?")}`).join(", ");
+      const problems = b.problems.filter(p => p.open).map(p => `<div class="problem ${p.level}" data-problem="${esc(p.code)}">${esc(t.problems[p.code] || p.message)}
+        ${p.level === "MEDIUM" ? `<button data-approve="${esc(l.lane)}/${p.id}">${t.approve}</button>` : ""}
+        ${p.line_id ? `<button data-void="${esc(l.lane)}/${p.line_id}">${t.void}</button>` : ""}</div>`).join("");
+      const lines = b.lines.map(x => `<tr><td>${esc(x.name)}</td><td class="num">${rub(x.amount)}</td><td><button data-void="${esc(l.lane)}/${x.id}">${t.void}</button></td></tr>`).join("");
+      return `<section data-lane="${esc(l.lane)}"><h3>${esc(l.lane)} · ${esc(t.states[b.state] || b.state)}</h3><p class="muted">${t.readers}: ${readers}</p>${problems}<table>${lines}</table><p class="total">${rub(b.total)}</p></section>`;
+    }).join("");
+  } catch (e) { /* shown on next refresh */ }
+}
+document.addEventListener("click", async ev => {
+  const a = ev.target.dataset.approve, v = ev.target.dataset.void;
+  if (a) { const [lane, id] = a.split("/"); await call(`/api/staff/lanes/${lane}/problems/${id}/approve`, "POST"); refresh(); }
+  if (v) { const [lane, id] = v.split("/"); await call(`/api/staff/lanes/${lane}/lines/${id}/void`, "POST"); refresh(); }
+});
+function show() { $("signin").hidden = !!token; $("work").hidden = !token; refresh(); }
+show(); setInterval(refresh, 1000);

@@ -1,0 +1,201 @@
+"""The demo store's catalogue, items and shoppers (``edge-agent demo``).
+
+Every shopper goes through the real protocol paths: items are tags placed in a simulated LLRP
+reader's field, their mark codes are checked by the simulated Chestny Znak services over
+HTTP, problems are resolved through the staff API, payment goes through the kiosk API to the
+central payment simulator over MQTT. Some shoppers carry trouble: a counterfeit, an item
+already sold here, an expired one, an age-restricted one that staff approve, a declined card,
+an outage of the online check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import httpx
+
+from edge_agent.basket import Product
+from edge_agent.codes import encode_sgtin198
+
+CPL: Final = 7  # company prefix length of the demo GTINs
+PRODUCTS: Final = (
+    Product("04610053149777", "Молоко 3,2 % 1 л", 8_990, 10, "dairy", "milk", marked=True, loyalty_price=8_490),
+    Product("04653820923088", "Вода питьевая 0,5 л", 4_900, 20, "water", "water", marked=True),
+    Product("04607001234562", "Хлеб бородинский", 5_500, 10, "bakery"),
+    Product("04600000000015", "Шоколад тёмный", 12_900, 20, "sweets", loyalty_price=9_900),
+    Product("04600000000022", "Энергетический напиток 0,45 л", 11_900, 20, "drinks", min_age=18),
+    Product("04600000000039", "Кроссовки беговые", 549_000, 20, "shoes", "shoes", marked=True),
+    Product("04600000000046", "Сигареты (блок)", 229_000, 20, "tobacco", min_age=18),
+)  # fmt: skip
+STAFF_PIN: Final = "1234"
+STAFF_BADGE: Final = "04A1B2C3D4E5F6"
+TROUBLE: Final = ("counterfeit", "already_sold", "expired", "age", "declined_card", "outage")
+
+
+@dataclass
+class Item:
+    product: Product
+    serial: str
+
+    @property
+    def ki(self) -> str:
+        return f"01{self.product.gtin}21{self.serial}"
+
+    @property
+    def mark_code(self) -> str:
+        return f"{self.ki}\x1d93{self.serial[-4:]}"
+
+    @property
+    def epc(self) -> str:
+        return encode_sgtin198(self.product.gtin, self.serial, CPL)
+
+
+@dataclass
+class Outcome:
+    shopper: int
+    lane: str
+    trouble: str | None
+    paid: bool = False
+    cancelled: bool = False
+    problems: dict[str, int] = field(default_factory=dict)
+    pay_ms: float | None = None
+    basket: str | None = None
+    error: str = ""
+
+
+class Shoppers:
+    """Runs shoppers on the box lanes of a running demo store."""
+
+    def __init__(self, store: Any, seed: int) -> None:
+        self.store = store  # edge_agent.demo.DemoStore
+        self.rng = random.Random(seed)
+        self.sold: list[Item] = []
+        self.serial = 0
+        self.pay_ms: list[float] = []
+
+    def new_item(self, product: Product) -> Item:
+        self.serial += 1
+        return Item(product, f"D{self.rng.randrange(10**6):06d}{self.serial:04d}")
+
+    def register(self, item: Item, state: str = "sellable") -> None:
+        if item.product.marked:
+            self.store.crpt.registry.add(item.mark_code, state)
+            self.store.daemon.store.receive_codes([(item.ki, item.mark_code)])
+
+    async def run(self, n: int) -> list[Outcome]:
+        lanes = self.store.box_lanes
+        queues: dict[str, list[int]] = {lane: [] for lane in lanes}
+        for i in range(n):
+            queues[lanes[i % len(lanes)]].append(i)
+        staff = await self.staff_token()
+        results = await asyncio.gather(*(self.lane_loop(lane, ids, staff) for lane, ids in queues.items()))
+        return sorted((o for r in results for o in r), key=lambda o: o.shopper)
+
+    async def staff_token(self) -> str:
+        async with httpx.AsyncClient(base_url=self.store.url) as http:
+            r = await http.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN, "device": "demo"})
+            r.raise_for_status()
+            return str(r.json()["token"])
+
+    async def lane_loop(self, lane: str, ids: list[int], staff: str) -> list[Outcome]:
+        out = []
+        async with httpx.AsyncClient(base_url=self.store.url, timeout=30) as http:
+            for i in ids:
+                trouble = TROUBLE[(i // 3) % len(TROUBLE)] if i % 3 == 1 else None
+                try:
+                    out.append(await self.shop(http, lane, i, trouble, staff))
+                except httpx.HTTPStatusError as e:
+                    out.append(Outcome(i, lane, trouble, error=f"{e.request.url.path}: {e.response.text}"))
+                except Exception as e:
+                    out.append(Outcome(i, lane, trouble, error=f"{type(e).__name__}: {e}"))
+        return out
+
+    async def shop(self, http: httpx.AsyncClient, lane: str, i: int, trouble: str | None, staff: str) -> Outcome:
+        outcome = Outcome(i, lane, trouble)
+        reader = self.store.readers[lane]
+        items = [self.new_item(p) for p in self.rng.sample(PRODUCTS[:4], self.rng.randint(2, 4))]
+        for item in items:
+            self.register(item)
+        if trouble == "counterfeit":
+            items.append(self.new_item(PRODUCTS[0]))  # a mark code the national system never issued
+            self.store.daemon.store.receive_codes([(items[-1].ki, items[-1].mark_code)])
+        elif trouble == "already_sold" and self.sold:
+            items.append(self.sold[self.rng.randrange(len(self.sold))])
+        elif trouble == "expired":
+            items.append(self.new_item(PRODUCTS[0]))
+            self.register(items[-1], "expired")
+        elif trouble == "age":
+            items.append(self.new_item(PRODUCTS[4]))
+        if trouble == "outage":
+            self.store.crpt.ts_piot.hang = True  # the online check hangs: the Local Module decides
+        try:
+            for item in items:
+                reader.place(item.epc, antenna=1)
+            basket = await self.settled(http, lane, len(items))
+        finally:
+            self.store.crpt.ts_piot.hang = False
+        outcome.basket = basket["id"]
+        for p in basket["problems"]:
+            outcome.problems[p["code"]] = outcome.problems.get(p["code"], 0) + 1
+        headers = {"authorization": f"Bearer {staff}"}
+        for p in [p for p in basket["problems"] if p["open"]]:
+            if p["level"] == "MEDIUM":
+                r = await http.post(f"/api/staff/lanes/{lane}/problems/{p['id']}/approve", headers=headers)
+            else:  # staff take the item away
+                line = next(ln for ln in basket["lines"] if ln["id"] == p["line_id"])
+                item = next(it for it in items if (line["link"] or "").endswith(f"/21/{it.serial}"))
+                reader.remove(item.epc)
+                items.remove(item)
+                r = await http.post(f"/api/staff/lanes/{lane}/lines/{p['line_id']}/void", headers=headers)
+            r.raise_for_status()
+        if not items:
+            (await http.post(f"/api/kiosk/{lane}/cancel")).raise_for_status()
+            outcome.cancelled = True
+            return outcome
+        if self.rng.random() < 0.5:
+            await http.post(f"/api/kiosk/{lane}/identify", json={"kind": "phone", "ref": "+79990000002"})
+        r = await http.post(f"/api/kiosk/{lane}/checkout")
+        r.raise_for_status()
+        if self.rng.random() < 0.3 and r.json()["customer"]:
+            await http.post(f"/api/kiosk/{lane}/redeem", json={})
+        started = time.perf_counter()
+        if trouble == "declined_card":
+            await http.post(
+                f"/api/kiosk/{lane}/pay", json={"method": "card", "instrument": "decline:insufficient_funds"}
+            )
+            await self.wait_state(http, lane, {"READY_TO_PAY"})
+        method = "sbp" if self.rng.random() < 0.4 else "card"
+        (await http.post(f"/api/kiosk/{lane}/pay", json={"method": method})).raise_for_status()
+        final = await self.wait_state(http, lane, {"CLOSED", "READY_TO_PAY"})
+        outcome.pay_ms = (time.perf_counter() - started) * 1000
+        outcome.paid = final["state"] == "CLOSED"
+        for item in items:
+            reader.remove(item.epc)
+        if outcome.paid:
+            self.sold.extend(items)
+        await asyncio.sleep(self.store.depart_s + 0.3)  # the customer leaves; the box empties
+        return outcome
+
+    async def settled(self, http: httpx.AsyncClient, lane: str, n: int, timeout_s: float = 20) -> dict[str, Any]:
+        """The new basket once every item is a line and every marked line has its verdict."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            b = (await http.get(f"/api/kiosk/{lane}/basket")).json()
+            fresh = b["state"] not in ("CLOSED", "CANCELLED", "EMPTY")
+            if fresh and len(b["lines"]) >= n and all(ln["verdict"] for ln in b["lines"] if ln["marked"]):
+                return dict(b)
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"{lane}: the basket did not settle: {b}")
+
+    async def wait_state(self, http: httpx.AsyncClient, lane: str, states: set[str], timeout_s: float = 30) -> Any:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            b = (await http.get(f"/api/kiosk/{lane}/basket")).json()
+            if b["state"] in states and (b["payment"] is None or b["payment"]["step"] not in ("creating", "pending")):
+                return b
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"{lane}: basket stuck in {b['state']}")
