@@ -68,8 +68,9 @@ class DemoStore:
         broker_port = _free_port()
         cfg = self.base.model_copy(update={
             "agent": self.base.agent.model_copy(update={"data_dir": self.data_dir, "catalog_file": catalog}),
-            "http": self.base.http.model_copy(update={"port": self.http_port, "public_rate_per_s": 1000.0,
-                                                      "public_burst": 1000}),
+            "http": self.base.http.model_copy(update={
+                "port": self.http_port, "public_rate_per_s": max(self.base.http.public_rate_per_s, 1000.0),
+                "public_burst": max(self.base.http.public_burst, 1000)}),
             "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=broker_port),
             "verify": Verify(ts_piot_url=self.crpt.url("ts_piot"), local_module_url=self.crpt.url("lm")),
             "checkout": Checkout(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),

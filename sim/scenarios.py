@@ -32,7 +32,7 @@ PRODUCTS: Final = (
     Product("04600000000046", "Сигареты (блок)", 229_000, 20, "tobacco", min_age=18),
 )  # fmt: skip
 STAFF_PIN: Final = "1234"
-STAFF_BADGE: Final = "04A1B2C3D4E5F6"
+STAFF_BADGE: Final = "E28011700000020F1A2B3C4D"  # a UHF staff card: put it in any box
 TROUBLE: Final = ("counterfeit", "already_sold", "expired", "age", "declined_card", "outage")
 
 

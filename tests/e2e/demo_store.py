@@ -1,0 +1,80 @@
+"""The demo store (simulators, daemon, HTTP) on a background thread, for tests that talk to
+it the way browsers and handhelds do: over HTTP and WebSocket from the outside."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from edge_agent.config import Config
+from edge_agent.demo import DemoStore
+
+T = TypeVar("T")
+
+
+class RunningStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.store: DemoStore | None = None
+        self.error: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._main, args=(data_dir,), daemon=True)
+
+    def _main(self, data_dir: Path) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._serve(data_dir))
+
+    async def _serve(self, data_dir: Path) -> None:
+        self._stop = asyncio.Event()
+        try:
+            async with DemoStore(Config(), 0, data_dir) as store:
+                self.store = store
+                self.ready.set()
+                await self._stop.wait()
+        except BaseException as e:  # noqa: BLE001 (reported to the test thread)
+            self.error = e
+            self.ready.set()
+
+    def start(self) -> RunningStore:
+        self.thread.start()
+        self.ready.wait(60)
+        if self.error is not None or self.store is None:
+            raise RuntimeError(f"the demo store did not start: {self.error!r}")
+        return self
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(30)
+
+    @property
+    def url(self) -> str:
+        assert self.store is not None
+        return self.store.url
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the store's loop (the simulators are not thread-safe) and return its result."""
+
+        async def run() -> T:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+    def place(self, lane: str, epc: str) -> None:
+        assert self.store is not None
+        reader = self.store.readers[lane]
+        self.call(lambda: reader.place(epc, antenna=1))
+
+    def remove(self, lane: str, epc: str) -> None:
+        assert self.store is not None
+        reader = self.store.readers[lane]
+        self.call(lambda: reader.remove(epc))
+
+    @property
+    def daemon(self) -> Any:
+        assert self.store is not None
+        return self.store.daemon
