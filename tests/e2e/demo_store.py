@@ -35,7 +35,7 @@ class RunningStore:
                 self.store = store
                 self.ready.set()
                 await self._stop.wait()
-        except BaseException as e:  # noqa: BLE001 (reported to the test thread)
+        except BaseException as e:
             self.error = e
             self.ready.set()
 
