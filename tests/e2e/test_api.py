@@ -262,11 +262,11 @@ def test_schemathesis_finds_no_server_error(shop: RunningStore) -> None:
     schema = schemathesis.openapi.from_url(f"{shop.url}/openapi.json")
     failures: list[str] = []
     calls: dict[str, int] = {}
-    for operation in schema.get_all_operations():
-        op = operation.ok()
-        strategy = op.as_strategy()
+    from hypothesis import given
 
+    def checker(op: Any) -> Any:
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @given(op.as_strategy())
         def check(case: Any) -> None:
             response = case.call(base_url=shop.url, timeout=10)
             calls[op.path] = calls.get(op.path, 0) + 1
@@ -275,8 +275,9 @@ def test_schemathesis_finds_no_server_error(shop: RunningStore) -> None:
             except Exception as e:
                 failures.append(f"{op.method.upper()} {op.path}: {e}")
 
-        from hypothesis import given
+        return check
 
-        given(strategy)(check)()
+    for operation in schema.get_all_operations():
+        checker(operation.ok())()
     assert failures == []
     assert len(calls) >= 15 and sum(calls.values()) >= 200  # every route was exercised
