@@ -29,6 +29,7 @@ bench: setup
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/daemon.py
 	$(BIN)/python bench/sync.py
+	$(BIN)/python bench/api.py
 
 setup: $(STAMP)
 

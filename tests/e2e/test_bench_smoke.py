@@ -34,3 +34,14 @@ def test_sync_bench_runs_against_mosquitto_and_delivers_its_backlog() -> None:
     assert (
         drain["ours"] > 0 and drain["bare_paho"] > 0 and abs(drain["ratio"] - drain["ours"] / drain["bare_paho"]) < 0.02
     )
+
+
+def test_api_bench_measures_the_websocket_and_the_product_page() -> None:
+    proc = subprocess.run([sys.executable, "bench/api.py", "--quick"], cwd=ROOT, capture_output=True, timeout=300,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    figures = {f["figure"]: f for f in map(json.loads, proc.stdout.decode().splitlines())}
+    ws, page = figures["ws_tag_to_browser"], figures["product_page_rps"]
+    assert ws["n"] + ws["unmeasured"] == 40 and ws["p99"] >= ws["p50"] > 0
+    assert page["ours"] > 0 and page["smallest_route"] > 0
+    assert abs(page["ratio"] - page["ours"] / page["smallest_route"]) < 0.02
