@@ -90,6 +90,9 @@ class DemoStore:
         self.central.start()
         await asyncio.to_thread(self.central.ready.wait, 10)
         self.url = f"http://127.0.0.1:{self.daemon.http_port}"
+        if cfg.http.public_base_url.startswith("http://127.0.0.1"):  # receipts link back to this demo server
+            http = cfg.http.model_copy(update={"public_base_url": self.url})
+            self.daemon.config = cfg.model_copy(update={"http": http})
         return self
 
     async def __aexit__(self, *exc: object) -> None:

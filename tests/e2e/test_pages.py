@@ -1,0 +1,96 @@
+"""The kiosk, staff and phone pages in a real headless Chromium (Debian's, driven by
+Playwright with an explicit executable path). Screenshots are kept in test-artifacts/."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.scenarios import PRODUCTS, STAFF_PIN, Item
+from tests.conftest import ROOT
+from tests.e2e.demo_store import RunningStore
+
+ARTIFACTS = ROOT / "test-artifacts"
+MILK, BREAD = PRODUCTS[0], PRODUCTS[2]
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        raise RuntimeError("Debian's chromium is not installed: `make test` installs it (scripts/setup.sh)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
+    store = RunningStore(tmp_path_factory.mktemp("pages") / "var").start()
+    yield store
+    store.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(shop: RunningStore,
+                                                                               browser: Any) -> None:  # fmt: skip
+    lane = "lane-2"
+    milk, fake = Item(MILK, "P0000001"), Item(MILK, "P0000002")
+    shop.call(lambda: shop.store.crpt.registry.add(milk.mark_code))  # type: ignore[union-attr]
+    shop.daemon.store.receive_codes([(milk.ki, milk.mark_code), (fake.ki, fake.mark_code)])
+    kiosk = browser.new_page(locale="en-US", viewport={"width": 1024, "height": 900})
+    kiosk.goto(f"{shop.url}/kiosk/{lane}")
+    kiosk.wait_for_selector("text=Put your items in the box")
+    shop.place(lane, milk.epc)
+    shop.place(lane, fake.epc)
+    kiosk.wait_for_selector("[data-problem=MARKING_BLOCKED]")
+    assert "Chestny ZNAK does not allow this item to be sold" in kiosk.inner_text("#problems")
+    assert kiosk.is_disabled("#checkout") is False and kiosk.is_disabled("#card")
+    kiosk.screenshot(path=str(ARTIFACTS / "kiosk-blocked.png"), full_page=True)
+
+    staff = browser.new_page(locale="ru-RU", viewport={"width": 420, "height": 900})
+    staff.goto(f"{shop.url}/staff")
+    staff.fill("#staff_id", "s-1")
+    staff.fill("#pin", STAFF_PIN)
+    staff.click("#pinbtn")
+    staff.wait_for_selector(f"section[data-lane={lane}] [data-problem=MARKING_BLOCKED]")
+    staff.screenshot(path=str(ARTIFACTS / "staff-problem.png"), full_page=True)
+    shop.remove(lane, fake.epc)  # staff take the item away
+    staff.click(f"section[data-lane={lane}] [data-problem=MARKING_BLOCKED] button[data-void]")
+
+    kiosk.wait_for_selector("[data-problem]", state="detached")
+    kiosk.click("#checkout")
+    kiosk.wait_for_selector("text=Ready to pay")
+    shop.call(lambda: setattr(shop.store.central.settings, "customer_delay_s", 1.5))  # type: ignore[union-attr]
+    try:
+        kiosk.click("#sbp")
+        kiosk.wait_for_selector("#qr img")
+        kiosk.screenshot(path=str(ARTIFACTS / "kiosk-sbp-qr.png"), full_page=True)
+    finally:
+        shop.call(lambda: setattr(shop.store.central.settings, "customer_delay_s", 0.05))  # type: ignore[union-attr]
+    kiosk.wait_for_selector("text=Thank you!", timeout=20_000)
+    links = kiosk.eval_on_selector_all("#receipt a", "els => els.map(e => e.href)")
+    assert links and links[0].endswith(f"/01/{MILK.gtin}/21/{milk.serial}")
+    kiosk.screenshot(path=str(ARTIFACTS / "kiosk-receipt.png"), full_page=True)
+    shop.remove(lane, milk.epc)
+
+    phone = browser.new_page(locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True,
+                             extra_http_headers={"accept-language": "ru-RU"})  # fmt: skip
+    phone.goto(links[0])
+    assert MILK.name in phone.inner_text("h1")
+    assert phone.get_attribute(".badge", "data-outcome") == "ALLOWED"
+    assert "Подлинный" in phone.inner_text("main") and "Этот экземпляр уже продан" in phone.inner_text("main")
+    phone.screenshot(path=str(ARTIFACTS / "phone-product.png"), full_page=True)
+    time.sleep(0.1)
