@@ -51,6 +51,7 @@ async def box(tmp: Path) -> dict[str, object]:
             agent={"data_dir": tmp / "var", "catalog_file": catalog},  # type: ignore[arg-type]
             verify=Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")),
             mqtt={"enabled": False},  # type: ignore[arg-type]
+            http={"enabled": False},  # type: ignore[arg-type]
             readers=[ReaderConfig(id="box", driver="llrp", port=reader.port)],
             lanes=[LaneSettings(id="lane", settle_s=SETTLE_S, depart_after_s=5, zones=[ZoneConfig(reader="box")])],
         )  # fmt: skip
@@ -96,7 +97,8 @@ def rss(seconds: float, tmp: Path) -> dict[str, object]:
             assert proc.stdout is not None
             ports.append(int(proc.stdout.readline().split("127.0.0.1:")[1].split()[0]))
         config = tmp / "rss.toml"
-        text = f'[agent]\ndata_dir = "{tmp / "rss"}"\nlog_level = "WARNING"\n[mqtt]\nenabled = false\n'
+        text = f'[agent]\ndata_dir = "{tmp / "rss"}"\nlog_level = "WARNING"\n'
+        text += "[mqtt]\nenabled = false\n[http]\nenabled = false\n"
         for i, port in enumerate(ports):
             text += f'[[readers]]\nid = "box-{i}"\ndriver = "llrp"\nport = {port}\n'
         for i in range(8):

@@ -173,9 +173,36 @@ class ThreadedReader(Reader):
         """One connection's life, in the worker thread; return or raise ReaderGone."""
 
     async def _session(self) -> None:
+        """``_run`` on a daemon thread of its own (never the loop's default executor, whose
+        shutdown waits for every thread: a driver stuck in its library must not hang the
+        daemon's exit); a cancelled session tells the thread to halt at once."""
         self._halt.clear()
-        self._loop = asyncio.get_running_loop()
-        await asyncio.to_thread(self._run)
+        loop = self._loop = asyncio.get_running_loop()
+        finished: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if finished.done():
+                return
+            if error is None:
+                finished.set_result(None)
+            else:
+                finished.set_exception(error)
+
+        def target() -> None:
+            error: BaseException | None = None
+            try:
+                self._run()
+            except BaseException as e:
+                error = e
+            with contextlib.suppress(RuntimeError):  # the loop may be closed already
+                loop.call_soon_threadsafe(settle, error)
+
+        threading.Thread(target=target, name=f"reader {self.reader_id}", daemon=True).start()
+        try:
+            await finished
+        except asyncio.CancelledError:
+            self._halt.set()
+            raise
 
     async def _close(self) -> None:
         self._halt.set()

@@ -36,6 +36,7 @@ def config(tmp_path: Path, reader_port: int, crpt: CrptSim) -> Config:
         agent={"data_dir": tmp_path / "var", "catalog_file": catalog(tmp_path)},  # type: ignore[arg-type]
         verify=Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")),
         mqtt={"enabled": False},  # type: ignore[arg-type]  (sync has its own tests against Mosquitto)
+        http={"enabled": False},  # type: ignore[arg-type]  (the API has its own tests)
         readers=[ReaderConfig(id="box-1", driver="llrp", port=reader_port)],
         lanes=[LaneSettings(id="lane-1", mode="box", depart_after_s=0.6, settle_s=0.3,
                             zones=[ZoneConfig(reader="box-1", antennas=[1, 2], min_rssi=-70)])],
@@ -118,6 +119,7 @@ def test_tap_lane_over_nfc_adds_a_verified_line_once_per_item(tmp_path: Path) ->
                 agent={"data_dir": tmp_path / "var", "catalog_file": catalog(tmp_path)},  # type: ignore[arg-type]
                 verify=Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")),
                 mqtt={"enabled": False},  # type: ignore[arg-type]
+                http={"enabled": False},  # type: ignore[arg-type]
                 readers=[ReaderConfig(id="pad", driver="nfc", path=f"udp:127.0.0.1:{port}")],
                 lanes=[LaneSettings(id="lane-2", mode="tap", depart_after_s=0.5, zones=[ZoneConfig(reader="pad")])],
             )  # fmt: skip

@@ -27,7 +27,7 @@ def test_daemon_killed_at_random_instants_restores_the_basket_exactly(tmp_path: 
         config = tmp_path / "edge-agent.toml"
         config.write_text(
             f'[agent]\ndata_dir = "{tmp_path / "var"}"\nlog_level = "WARNING"\n'
-            "[mqtt]\nenabled = false\n"
+            "[mqtt]\nenabled = false\n[http]\nenabled = false\n"
             '[verify]\nlocal_module_url = "http://127.0.0.1:9"\nts_piot_url = "http://127.0.0.1:9"\n'
             f'[[readers]]\nid = "box-1"\ndriver = "llrp"\nport = {port}\n'
             '[[lanes]]\nid = "lane-1"\nmode = "box"\nsettle_s = 0.3\ndepart_after_s = 30\n'

@@ -183,7 +183,7 @@ def test_birth_and_last_will_on_the_retained_status(mosquitto: Mosquitto, tmp_pa
     watcher.loop_start()
     cfg = tmp_path / "agent.toml"
     cfg.write_text(f'[store]\nid = "store-001"\n[agent]\nid = "agent-1"\ndata_dir = "{tmp_path / "var"}"\n'
-                   f'[mqtt]\nport = {mosquitto.port}\nusername = "store-001.agent-1"\n'
+                   f'[http]\nport = 0\n[mqtt]\nport = {mosquitto.port}\nusername = "store-001.agent-1"\n'
                    f'password = "{PASSWORD}"\n')  # fmt: skip
     agent = subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "--config", str(cfg), "run"], cwd=ROOT,
                              stderr=subprocess.DEVNULL)  # fmt: skip
