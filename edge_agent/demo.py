@@ -30,6 +30,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _pct(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -40,9 +46,12 @@ def _pct(values: list[float], q: float) -> float | None:
 class DemoStore:
     """The simulators and the daemon, started and stopped together."""
 
-    def __init__(self, config: Config, http_port: int, data_dir: Path, lanes: int = 2) -> None:
+    def __init__(self, config: Config, http_port: int, data_dir: Path, lanes: int = 2, nfc_pad: bool = False) -> None:
         self.base, self.http_port, self.data_dir, self.lane_count = config, http_port, data_dir, lanes
         self.box_lanes = [f"lane-{i}" for i in range(1, lanes + 1)]
+        #: an NFC pad lane (nfcpy over UDP) where a simulated tag is tapped: the interactive demo
+        self.nfc_port = _free_udp_port() if nfc_pad else None
+        self.pad: Any = None
         self.depart_s = 0.6
         self.readers: dict[str, Any] = {}
         self.url = ""
@@ -77,15 +86,23 @@ class DemoStore:
             "staff": [StaffConfig(id="s-1", name="Анна (демо)",
                                   pin_sha256=hashlib.sha256(STAFF_PIN.encode()).hexdigest(),
                                   badge=STAFF_BADGE)],
-            "readers": [ReaderConfig(id=f"box-{lane}", driver="llrp", port=r.port) for lane, r in self.readers.items()],
+            "readers": [ReaderConfig(id=f"box-{lane}", driver="llrp", port=r.port) for lane, r in self.readers.items()]
+            + ([ReaderConfig(id="nfc-pad", driver="nfc", path=f"udp:127.0.0.1:{self.nfc_port}")]
+               if self.nfc_port else []),
             "lanes": [LaneSettings(id=lane, mode="box", settle_s=0.3, depart_after_s=self.depart_s,
-                                   zones=[ZoneConfig(reader=f"box-{lane}", min_rssi=-70)]) for lane in self.box_lanes],
+                                   zones=[ZoneConfig(reader=f"box-{lane}", min_rssi=-70)]) for lane in self.box_lanes]
+            + ([LaneSettings(id="lane-3", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="nfc-pad")])]
+               if self.nfc_port else []),
         })  # fmt: skip
         self.config = cfg
         self.daemon = Daemon(cfg)
         self.stop = asyncio.Event()
         self.task = asyncio.create_task(self.daemon.run(self.stop))
         await asyncio.wait_for(self.daemon.ready.wait(), 30)
+        if self.nfc_port:
+            from sim.nfc_tag import NfcTagSim
+
+            self.pad = NfcTagSim(self.nfc_port)
         self.central = CentralNode(self.data_dir / "central.db", port=broker_port, protocol="3.1.1", shared=False)
         self.central.start()
         await asyncio.to_thread(self.central.ready.wait, 10)
@@ -99,6 +116,8 @@ class DemoStore:
         self.stop.set()
         await self.task
         self.central.stop()
+        if self.pad is not None:
+            await asyncio.to_thread(self.pad.lift)
         for reader in self.readers.values():
             await reader.__aexit__()
         await self.crpt.__aexit__()
@@ -180,7 +199,7 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
     logging.basicConfig(level=logging.WARNING)
     data_dir = Path(config.agent.data_dir) / "demo"
     port = 0 if headless else config.http.port
-    async with DemoStore(config, port, data_dir) as store:
+    async with DemoStore(config, port, data_dir, nfc_pad=not headless) as store:
         if headless:
             started = time.monotonic()
             outcomes = await Shoppers(store, seed).run(shoppers)
@@ -206,9 +225,12 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
         w(f"  Chestny Znak     TS PIoT {store.crpt.url('ts_piot')}   Local Module {store.crpt.url('lm')}\n")
         for lane, reader in store.readers.items():
             w(f"  LLRP reader      {lane}: 127.0.0.1:{reader.port}\n")
-        w("\nHow to play: items arrive in lane-1's box every few seconds; watch the kiosk page, identify\n"
-          "with phone +79990000002, press 'Go to payment', then pay by card or SBP. Staff approve the\n"
-          "age check on the staff page. A phone's view of an item: any link on the receipt.\n"
+        if store.nfc_port:
+            w(f"  NFC pad          lane-3: nfcpy udp:127.0.0.1:{store.nfc_port}   kiosk {store.url}/kiosk/lane-3\n")
+        w("\nHow to play: items arrive in lane-1's box every few seconds (watch /kiosk/lane-1), and a\n"
+          "bottle of water is tapped on lane-3's NFC pad now and then (/kiosk/lane-3). Identify with\n"
+          "phone +79990000002, press 'Go to payment', then pay by card or SBP. Staff approve the age\n"
+          "check of the energy drink on the staff page. A phone's view of an item: any receipt link.\n"
           "Products: " + ", ".join(p.name for p in PRODUCTS) + "\nCtrl-C stops the store.\n")  # fmt: skip
         out.flush()
         stop = asyncio.Event()
@@ -229,7 +251,16 @@ async def _feed(store: DemoStore) -> None:
 
     helper = Shoppers(store, 1)
     reader = store.readers["lane-1"]
+    tick = 0
     while True:
+        tick += 1
+        if store.pad is not None and tick % 3 == 0:  # a customer taps a bottle of water on the pad
+            water = helper.new_item(PRODUCTS[1])
+            helper.register(water)
+            link = f"{store.daemon.config.http.public_base_url}/01/{water.product.gtin}/21/{water.serial}"
+            store.pad.place(uri=f"{link}?93={water.serial[-4:]}")
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(store.pad.lift)
         lane = store.daemon.lanes["lane-1"]
         basket = lane.basket
         if basket is None or (basket.state.value in ("OPEN", "SCANNING", "NEEDS_ASSISTANCE") and len(basket.lines) < 5):
