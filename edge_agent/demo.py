@@ -197,6 +197,7 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
     from sim.scenarios import PRODUCTS, STAFF_BADGE, STAFF_PIN, Shoppers
 
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("nfc").setLevel(logging.WARNING)
     data_dir = Path(config.agent.data_dir) / "demo"
     port = 0 if headless else config.http.port
     async with DemoStore(config, port, data_dir, nfc_pad=not headless) as store:
@@ -215,10 +216,10 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
             return 0 if summary["invariants_ok"] else 1
         w = out.write
         w(
-            f"edge-agent demo: store {config.store.id}, {len(store.box_lanes)} self-checkout lanes, "
-            "all on this machine\n\n"
+            f"edge-agent demo: store {config.store.id}, {len(store.daemon.lanes)} self-checkout lanes "
+            f"({len(store.box_lanes)} RFID boxes{', 1 NFC pad' if store.nfc_port else ''}), all on this machine\n\n"
         )
-        w(f"  kiosk pages      {store.url}/kiosk/lane-1   {store.url}/kiosk/lane-2\n")
+        w("  kiosk pages      " + "   ".join(f"{store.url}/kiosk/{lane}" for lane in store.daemon.lanes) + "\n")
         w(f"  staff handheld   {store.url}/staff   (staff id s-1, PIN {STAFF_PIN}; or badge {STAFF_BADGE})\n")
         w(f"  API              {store.url}/docs   health {store.url}/healthz   metrics {store.url}/metrics\n")
         w(f"  MQTT (embedded)  127.0.0.1:{store.config.mqtt.port}   central loyalty + payment simulators\n")
