@@ -84,37 +84,33 @@ async def lanes(request: Request, staff: Staff) -> dict[str, Any]:
     return {"staff": staff.staff.name, "lanes": out}
 
 
-@router.post("/lanes/{lane}/problems/{problem_id}/approve", summary="Approve a MEDIUM problem (age seen, quantity)")
-async def approve(lane: str, problem_id: int, request: Request, staff: Staff) -> dict[str, Any]:
+def _staff_command(request: Request, lane: str, staff: Session, op: str, key: str, target: int,
+                   action: str) -> dict[str, Any]:  # fmt: skip
+    """One staff command on a lane's basket: journaled, audited, pushed to the screens."""
     daemon = _daemon(request)
     controller = lane_of(daemon, lane)
     if controller.basket is None:
         raise HTTPException(404, {"code": "no_basket", "message": "no basket on this lane"})
-    args = {"problem_id": problem_id, "by": staff.staff.id, "device": staff.device, "at": datetime.now(UTC).isoformat()}
+    args = {key: target, "by": staff.staff.id, "device": staff.device, "at": datetime.now(UTC).isoformat()}
     try:
-        daemon.store.apply(controller.basket, "resolve", args, controller.topic)
+        daemon.store.apply(controller.basket, op, args, controller.topic)
     except BasketError as e:
         raise refused(e) from None
-    daemon.store.audit(staff.staff.id, staff.device, "approve_problem", controller.basket.id, {"problem": problem_id})
+    if op == "remove":
+        controller.forget(target)
+    daemon.store.audit(staff.staff.id, staff.device, action, controller.basket.id, {key: target})
     daemon.hub.notify(lane)
     return view(daemon, lane)
+
+
+@router.post("/lanes/{lane}/problems/{problem_id}/approve", summary="Approve a MEDIUM problem (age seen, quantity)")
+async def approve(lane: str, problem_id: int, request: Request, staff: Staff) -> dict[str, Any]:
+    return _staff_command(request, lane, staff, "resolve", "problem_id", problem_id, "approve_problem")
 
 
 @router.post("/lanes/{lane}/lines/{line_id}/void", summary="Remove a line (and its problems)")
 async def void(lane: str, line_id: int, request: Request, staff: Staff) -> dict[str, Any]:
-    daemon = _daemon(request)
-    controller = lane_of(daemon, lane)
-    if controller.basket is None:
-        raise HTTPException(404, {"code": "no_basket", "message": "no basket on this lane"})
-    args = {"line_id": line_id, "by": staff.staff.id, "device": staff.device, "at": datetime.now(UTC).isoformat()}
-    try:
-        daemon.store.apply(controller.basket, "remove", args, controller.topic)
-    except BasketError as e:
-        raise refused(e) from None
-    controller.forget(line_id)
-    daemon.store.audit(staff.staff.id, staff.device, "void_line", controller.basket.id, {"line": line_id})
-    daemon.hub.notify(lane)
-    return view(daemon, lane)
+    return _staff_command(request, lane, staff, "remove", "line_id", line_id, "void_line")
 
 
 @router.get("/codes/{code:path}", summary="Any code's status: identity, sold here, verdict history")
