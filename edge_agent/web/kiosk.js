@@ -26,7 +26,7 @@ function render(b) {
     `<div class="problem ${p.level}" data-problem="${esc(p.code)}"><b>${esc(t.staff_needed)}:</b> ${esc(t.problems[p.code] || p.message)}</div>`).join("");
   $("total").textContent = rub(b.total);
   const s = b.state;
-  $("checkout").disabled = !["SCANNING", "NEEDS_ASSISTANCE"].includes(s) || !b.lines.length;
+  $("checkout").disabled = !["SCANNING", "NEEDS_ASSISTANCE"].includes(s) || !b.lines.length || b.problems.some(p => p.open);
   $("card").disabled = $("sbp").disabled = s !== "READY_TO_PAY";
   $("identify").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
   $("redeem").disabled = s !== "READY_TO_PAY" || !b.customer;
