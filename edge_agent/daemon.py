@@ -317,6 +317,7 @@ class Daemon:
 
             self.sync = Sync(cfg, store, self.readers_health)
             self.checkout = Checkout(store, self.sync.requester, cfg.checkout, self.lookup)
+            self.sync.on_notification = self.checkout.notified
             await self.sync.start()
         for reader in self.readers:
             await reader.start()

@@ -61,7 +61,19 @@ class Checkout:
     def __init__(self, store: Store, requester: Requester, settings: CheckoutSettings, lookup: Lookup) -> None:
         self.store, self.requester, self.settings, self.lookup = store, requester, settings, lookup
         self._locks: dict[str, asyncio.Lock] = {}
+        self._news: dict[str, asyncio.Event] = {}  # provider payment id -> "a notification came"
+        self._latest: dict[str, dict[str, Any]] = {}
         self.alerts = 0
+        self.notifications = 0
+
+    def notified(self, ev: Any) -> None:
+        """Central says a payment moved (``payment.status_changed``): wake its waiter now
+        rather than at the next poll. Duplicates were dropped by the caller."""
+        if ev.type != "payment.status_changed" or not isinstance(ev.data, dict) or "id" not in ev.data:
+            return
+        self.notifications += 1
+        self._latest[ev.data["id"]] = ev.data
+        self._news.setdefault(ev.data["id"], asyncio.Event()).set()
 
     def _lock(self, basket_id: str) -> asyncio.Lock:
         return self._locks.setdefault(basket_id, asyncio.Lock())
@@ -266,10 +278,20 @@ class Checkout:
         provider = row["detail"]["payment"]["id"]
         deadline = row["detail"].get("started", time.time()) + self.settings.customer_timeout_s
         payment: dict[str, Any] = row["detail"]["payment"]
-        while payment["status"] == "PENDING_CUSTOMER" and time.time() < deadline:
-            await asyncio.sleep(self.settings.poll_s)
-            payment = await self._call("payment", "get", {"id": provider}, None, row["basket_id"])
-        return payment
+        news = self._news.setdefault(provider, asyncio.Event())
+        try:
+            while payment["status"] == "PENDING_CUSTOMER" and time.time() < deadline:
+                try:  # a notification, or the next poll, whichever comes first
+                    await asyncio.wait_for(news.wait(), min(self.settings.poll_s, max(0.0, deadline - time.time())))
+                except TimeoutError:
+                    payment = await self._call("payment", "get", {"id": provider}, None, row["basket_id"])
+                    continue
+                news.clear()
+                payment = self._latest.get(provider, payment)
+            return payment
+        finally:
+            self._news.pop(provider, None)
+            self._latest.pop(provider, None)
 
     def _journal(self, found: tuple[Basket, str] | None, op: str, args: dict[str, Any],
                  also: Callable[[Any], None]) -> None:  # fmt: skip

@@ -54,6 +54,9 @@ class Sync:
         self.requester = Requester(self.link, store, self.source, self.resp_topic)
         self.streams = {name: StreamState(store.stream_version(name)) for name in STREAMS}
         self.bad_messages = 0
+        #: central's notifications (payment.status_changed), de-duplicated by (source, id)
+        self.deduper = envelope.Deduper(10_000)
+        self.on_notification: Callable[[envelope.Event], None] | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -85,6 +88,10 @@ class Sync:
             log.warning("dropped a message on %s: %s", topic, e.message)
             return
         if topic == self.resp_topic:
+            if ev.correlationid is None:  # not an answer: a notification
+                if not self.deduper.seen(ev) and self.on_notification is not None:
+                    self.on_notification(ev)
+                return
             self.requester.on_response(ev)
             return
         stream, _, kind = topic.rpartition("/")

@@ -59,6 +59,9 @@ class CentralNode:
         self.handled = 0
         self.ready = threading.Event()
         self._lock = threading.Lock()
+        self._halt = threading.Event()
+        self._notify_thread: threading.Thread | None = None
+        self.services = services
         v5 = protocol == "5"
         # a persistent session: while an instance is away (or the broker restarts) the broker
         # keeps its share of commands and events instead of dropping them
@@ -77,6 +80,22 @@ class CentralNode:
         self.client.on_subscribe = lambda *a: self.ready.set()
         self.host, self.port = host, port
 
+    def _notifier(self) -> None:
+        """``payment.status_changed`` to the payer when a customer acts (a webhook, relayed).
+        The event id is the payment and its state, so a repeat from any instance is a duplicate."""
+        while not self._halt.wait(0.02):
+            try:
+                with self._lock, db.tx(self.conn):
+                    changes = payment.changed(self.conn, time.time(), self.settings)
+                    twice = bool(changes) and db.take_fault(self.conn, "payment.notify") == "duplicate"
+            except sqlite3.Error as e:
+                log.warning("%s: notifier: %s", self.instance, e)
+                continue
+            for topic, p in changes:
+                ev = envelope.event("central://payment", "payment.status_changed", p, id_=f"{p['id']}:{p['status']}")
+                for _ in range(2 if twice else 1):
+                    self.client.publish(topic, envelope.encode(ev), qos=1)
+
     def start(self) -> None:
         props = None
         if self.v5:
@@ -88,8 +107,14 @@ class CentralNode:
         self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False if self.v5 else 3,
                                   properties=props)  # fmt: skip
         self.client.loop_start()
+        if "payment" in self.services:
+            self._notify_thread = threading.Thread(target=self._notifier, name=f"{self.instance} notify", daemon=True)
+            self._notify_thread.start()
 
     def stop(self) -> None:
+        self._halt.set()
+        if self._notify_thread is not None:
+            self._notify_thread.join(5)
         self.client.disconnect()
         self.client.loop_stop()
         self.conn.close()
@@ -121,7 +146,9 @@ class CentralNode:
         def handler(conn: sqlite3.Connection) -> dict[str, Any]:
             if service == "loyalty":
                 return loyalty.handle(conn, op, data, now)
-            return payment.handle(conn, op, data, now, self.settings)
+            # the payer hears of the payment's changes where it hears answers (webhook relay)
+            extra = {"_notify": ev.replyto} if op == "create" and ev.replyto else {}
+            return payment.handle(conn, op, {**data, **extra}, now, self.settings)
 
         key = ev.idempotencykey if op not in ("get", "identify", "quote", "balance") else None
         response, fault = db.once(self.conn, service, op, key, data, self.instance, handler, now)

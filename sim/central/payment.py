@@ -75,6 +75,23 @@ def public(p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def changed(conn: sqlite3.Connection, now: float, settings: Settings) -> list[tuple[str, dict[str, Any]]]:
+    """Payments whose state moved since the payer was last told: (topic, payment), each once
+    per state (the caller publishes ``payment.status_changed``)."""
+    out = []
+    rows = conn.execute(
+        "SELECT id FROM payments WHERE notify IS NOT NULL AND "
+        "(notified IS NULL OR notified != status OR status = 'PENDING_CUSTOMER')"
+    ).fetchall()
+    for (payment_id,) in rows:
+        p = _advance(conn, _row(conn, payment_id), now, settings)
+        row = conn.execute("SELECT notify, notified FROM payments WHERE id = ?", (payment_id,)).fetchone()
+        if row[1] != p["status"] and p["status"] != "PENDING_CUSTOMER":
+            conn.execute("UPDATE payments SET notified = ? WHERE id = ?", (p["status"], payment_id))
+            out.append((row[0], public(p)))
+    return out
+
+
 def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, settings: Settings) -> dict[str, Any]:
     if op == "create":
         method, amount = data.get("method"), data.get("amount")
@@ -90,10 +107,10 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, 
             else None
         )
         conn.execute("INSERT INTO payments (id, basket, method, amount, instrument, status, created_at, expires_at, "
-                     "qr) "
-                     "VALUES (?, ?, ?, ?, ?, 'PENDING_CUSTOMER', ?, ?, ?)",
+                     "qr, notify) "
+                     "VALUES (?, ?, ?, ?, ?, 'PENDING_CUSTOMER', ?, ?, ?, ?)",
                      (payment_id, str(data.get("basket", "")), method, amount, str(data.get("instrument", "ok")), now,
-                      now + lifetime, qr))  # fmt: skip
+                      now + lifetime, qr, data.get("_notify")))  # fmt: skip
         return public(_row(conn, payment_id))
     if op == "refund":
         p = _advance(conn, _row(conn, str(data.get("payment_id", ""))), now, settings)

@@ -42,6 +42,7 @@ class Edge:
         self.sync = Sync(cfg, self.store)
         self.baskets: dict[str, tuple[Basket, str]] = {}
         self.checkout = CheckoutFlow(self.store, self.sync.requester, cfg.checkout, self.baskets.get)
+        self.sync.on_notification = self.checkout.notified
         self.topics = topics
         for basket in self.store.restore():
             self.baskets[basket.id] = (basket, topics.lane_prefix(basket.lane))

@@ -151,6 +151,24 @@ def test_central_faults_never_move_money_twice(mosquitto: Mosquitto, tmp_path: P
     assert ledger == [("spend", -50), ("accrue", 0)]
 
 
+def test_payment_notifications_wake_the_kiosk_and_a_doubled_one_is_dropped(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    """Central relays the payment's webhook as ``payment.status_changed``: the kiosk learns of
+    the customer's tap at once, not at its next poll (5 s here), and a repeat is dropped."""
+    db.arm_fault(central.conn, "payment.notify", "duplicate", 1)
+
+    async def scenario(edge: Edge) -> Any:
+        basket = edge.basket("lane-1", [BREAD])
+        started = time.monotonic()
+        outcome = await edge.checkout.pay(basket, edge.prefix(basket), "card")
+        return outcome, time.monotonic() - started, edge.checkout.notifications, edge.sync.deduper.duplicates
+
+    outcome, seconds, notifications, duplicates = run(mosquitto, tmp_path, scenario, poll_s=5.0)
+    assert outcome.result == "paid" and seconds < 2.0  # the poll alone would have taken 5 s
+    assert notifications >= 1 and duplicates == 1
+
+
 def test_cancel_releases_the_hold_and_the_points_come_back(
     mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
 ) -> None:
