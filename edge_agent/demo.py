@@ -30,6 +30,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PCSCD_SOCKET = "/run/pcscd/pcscd.comm"
+VPCD_PORT = 0x8C7B  # vsmartcard-vpcd's default slot (/etc/reader.conf.d/vpcd)
+
+
 def _free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -52,6 +56,9 @@ class DemoStore:
         #: an NFC pad lane (nfcpy over UDP) where a simulated tag is tapped: the interactive demo
         self.nfc_port = _free_udp_port() if nfc_pad else None
         self.pad: Any = None
+        #: a PC/SC pad (pyscard → pcscd → vpcd) when a pcscd with vsmartcard's vpcd is running
+        self.pcsc = nfc_pad and Path(PCSCD_SOCKET).exists()
+        self.pcsc_card: Any = None
         self.depart_s = 0.6
         self.readers: dict[str, Any] = {}
         self.url = ""
@@ -88,11 +95,14 @@ class DemoStore:
                                   badge=STAFF_BADGE)],
             "readers": [ReaderConfig(id=f"box-{lane}", driver="llrp", port=r.port) for lane, r in self.readers.items()]
             + ([ReaderConfig(id="nfc-pad", driver="nfc", path=f"udp:127.0.0.1:{self.nfc_port}")]
-               if self.nfc_port else []),
+               if self.nfc_port else [])
+            + ([ReaderConfig(id="pcsc-pad", driver="pcsc", path="Virtual PCD")] if self.pcsc else []),
             "lanes": [LaneSettings(id=lane, mode="box", settle_s=0.3, depart_after_s=self.depart_s,
                                    zones=[ZoneConfig(reader=f"box-{lane}", min_rssi=-70)]) for lane in self.box_lanes]
             + ([LaneSettings(id="lane-3", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="nfc-pad")])]
-               if self.nfc_port else []),
+               if self.nfc_port else [])
+            + ([LaneSettings(id="lane-4", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="pcsc-pad")])]
+               if self.pcsc else []),
         })  # fmt: skip
         self.config = cfg
         self.daemon = Daemon(cfg)
@@ -103,6 +113,10 @@ class DemoStore:
             from sim.nfc_tag import NfcTagSim
 
             self.pad = NfcTagSim(self.nfc_port)
+        if self.pcsc:
+            from sim.pcsc_card import PcscCardSim
+
+            self.pcsc_card = PcscCardSim(VPCD_PORT)
         self.central = CentralNode(self.data_dir / "central.db", port=broker_port, protocol="3.1.1", shared=False)
         self.central.start()
         await asyncio.to_thread(self.central.ready.wait, 10)
@@ -118,6 +132,8 @@ class DemoStore:
         self.central.stop()
         if self.pad is not None:
             await asyncio.to_thread(self.pad.lift)
+        if self.pcsc_card is not None:
+            await asyncio.to_thread(self.pcsc_card.lift)
         for reader in self.readers.values():
             await reader.__aexit__()
         await self.crpt.__aexit__()
@@ -228,6 +244,10 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
             w(f"  LLRP reader      {lane}: 127.0.0.1:{reader.port}\n")
         if store.nfc_port:
             w(f"  NFC pad          lane-3: nfcpy udp:127.0.0.1:{store.nfc_port}   kiosk {store.url}/kiosk/lane-3\n")
+        if store.pcsc:
+            w(f"  PC/SC pad        lane-4: pcscd + vpcd slot {VPCD_PORT}   kiosk {store.url}/kiosk/lane-4\n")
+        else:
+            w(f"  PC/SC pad        not started: no pcscd at {PCSCD_SOCKET} (start pcscd with vsmartcard-vpcd)\n")
         w("\nHow to play: items arrive in lane-1's box every few seconds (watch /kiosk/lane-1), and a\n"
           "bottle of water is tapped on lane-3's NFC pad now and then (/kiosk/lane-3). Identify with\n"
           "phone +79990000002, press 'Go to payment', then pay by card or SBP. Staff approve the age\n"
@@ -262,6 +282,16 @@ async def _feed(store: DemoStore) -> None:
             store.pad.place(uri=f"{link}?93={water.serial[-4:]}")
             await asyncio.sleep(1.5)
             await asyncio.to_thread(store.pad.lift)
+        if store.pcsc_card is not None and tick % 3 == 1:  # and a chocolate bar on the PC/SC pad
+            from sim.pcsc_card import VirtualNtag
+
+            bar = helper.new_item(PRODUCTS[3])
+            uid = bytes.fromhex("04") + tick.to_bytes(6, "big")
+            link = f"{store.daemon.config.http.public_base_url}/01/{bar.product.gtin}/21/{bar.serial}"
+            with contextlib.suppress(OSError):
+                await asyncio.to_thread(store.pcsc_card.place, VirtualNtag.with_uri(uid, link))
+                await asyncio.sleep(1.5)
+                await asyncio.to_thread(store.pcsc_card.lift)
         lane = store.daemon.lanes["lane-1"]
         basket = lane.basket
         if basket is None or (basket.state.value in ("OPEN", "SCANNING", "NEEDS_ASSISTANCE") and len(basket.lines) < 5):

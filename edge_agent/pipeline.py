@@ -29,7 +29,9 @@ NO_EVENTS: Final[tuple[()]] = ()
 
 @dataclass(frozen=True, slots=True)
 class Zone:
-    """Reads of ``reader_id`` on ``antennas`` (None: any antenna) belong to ``lane``."""
+    """Reads of ``reader_id`` on ``antennas`` (None: any antenna) belong to ``lane``. A driver
+    that watches several slots names its reads ``{reader_id}:{slot}`` (PC/SC); the zone of
+    ``reader_id`` covers all of them."""
 
     reader_id: str
     lane: str
@@ -119,8 +121,8 @@ class Pipeline:
         try:
             return self._zone_cache[reader_id, antenna]
         except KeyError:
-            zone = next((z for z in self._by_reader.get(reader_id, ()) if z.antennas is None or antenna in z.antennas),
-                        None)  # fmt: skip
+            zones = self._by_reader.get(reader_id) or self._by_reader.get(reader_id.partition(":")[0], [])
+            zone = next((z for z in zones if z.antennas is None or antenna in z.antennas), None)
             self._zone_cache[reader_id, antenna] = zone
             return zone
 

@@ -118,3 +118,12 @@ def test_each_item_arrives_exactly_once_in_its_own_lane(case: tuple[dict[str, se
             net[e.lane, e.key[1]] = net.get((e.lane, e.key[1]), 0) + (1 if isinstance(e, Arrived) else -1)
     assert {k for k, v in net.items() if v} == {(lane, epc) for lane, epcs in items.items() for epc in epcs}
     assert all(v in (0, 1) for v in net.values())
+
+
+def test_a_zone_covers_every_slot_of_a_multi_slot_reader() -> None:
+    """PC/SC names its reads by slot ("pad:Virtual PCD 00 01"); the configured reader id is "pad"."""
+    from edge_agent.pipeline import LaneConfig, Pipeline, Zone
+
+    p = Pipeline([Zone("pad", "lane-4"), Zone("box", "lane-1")], [LaneConfig("lane-4", "tap"), LaneConfig("lane-1")])
+    assert p.zone_of("pad:Virtual PCD 00 01", 0) == Zone("pad", "lane-4")
+    assert p.zone_of("box", 1) == Zone("box", "lane-1") and p.zone_of("other:slot", 0) is None
