@@ -250,9 +250,6 @@ class Daemon:
         self._checks[identity.ki] = (time.monotonic(), view)
         return view
 
-    def loyalty_price(self, product: Product) -> int | None:
-        return product.loyalty_price
-
     async def verification_health(self) -> dict[str, Any]:
         """The check services as /healthz shows them (the Local Module's status, with its 48 h
         sync alarm), asked at most every 10 s."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterator
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect
@@ -70,6 +71,20 @@ def refused(e: BasketError) -> HTTPException:
     return HTTPException(409, {"code": e.code, "message": e.message})
 
 
+@contextlib.contextmanager
+def answered() -> Iterator[None]:
+    """The HTTP answer for what the basket or central said no to (or did not answer)."""
+    try:
+        yield
+    except BasketError as e:
+        raise refused(e) from None
+    except ServiceError as e:
+        status = 404 if e.code == "unknown_customer" else 422
+        raise HTTPException(status, {"code": e.code, "message": e.message}) from None
+    except OutcomeUnknown:
+        raise HTTPException(503, {"code": "central_unavailable", "message": "central did not answer"}) from None
+
+
 @router.get("/basket", summary="The lane's current basket")
 async def get_basket(lane: str, request: Request) -> dict[str, Any]:
     return view(_daemon(request), lane)
@@ -80,16 +95,8 @@ async def identify(lane: str, body: Identify, request: Request) -> dict[str, Any
     daemon = _daemon(request)
     checkout = _needs_sync(daemon)
     controller = _basket(daemon, lane)
-    try:
+    with answered():
         result = await checkout.identify(controller.basket, controller.topic, body.kind, body.ref)
-    except ServiceError as e:
-        raise HTTPException(
-            404 if e.code == "unknown_customer" else 422, {"code": e.code, "message": e.message}
-        ) from None
-    except OutcomeUnknown:
-        raise HTTPException(503, {"code": "central_unavailable", "message": "loyalty did not answer"}) from None
-    except BasketError as e:
-        raise refused(e) from None
     return {"balance": result["balance"], "program": result["program"]["name"], "basket": view(daemon, lane)}
 
 
@@ -97,10 +104,8 @@ async def identify(lane: str, body: Identify, request: Request) -> dict[str, Any
 async def checkout_(lane: str, request: Request) -> dict[str, Any]:
     daemon = _daemon(request)
     controller = _basket(daemon, lane)
-    try:
+    with answered():
         daemon.store.apply(controller.basket, "checkout", {}, controller.topic)
-    except BasketError as e:
-        raise refused(e) from None
     return view(daemon, lane)
 
 
@@ -109,14 +114,8 @@ async def redeem(lane: str, body: Redeem, request: Request) -> dict[str, Any]:
     daemon = _daemon(request)
     checkout = _needs_sync(daemon)
     controller = _basket(daemon, lane)
-    try:
+    with answered():
         plan = await checkout.redeem(controller.basket, controller.topic, body.points)
-    except BasketError as e:
-        raise refused(e) from None
-    except ServiceError as e:
-        raise HTTPException(422, {"code": e.code, "message": e.message}) from None
-    except OutcomeUnknown:
-        raise HTTPException(503, {"code": "central_unavailable", "message": "loyalty did not answer"}) from None
     return {"points": plan.points, "kopecks": plan.kopecks, "basket": view(daemon, lane)}
 
 
@@ -155,15 +154,11 @@ async def pay(lane: str, body: Pay, request: Request) -> dict[str, Any]:
 async def cancel(lane: str, request: Request) -> dict[str, Any]:
     daemon = _daemon(request)
     controller = _basket(daemon, lane)
-    try:
+    with answered():
         if daemon.checkout is not None:
             await daemon.checkout.cancel(controller.basket, controller.topic)
         else:
             daemon.store.apply(controller.basket, "cancel", {}, controller.topic)
-    except BasketError as e:
-        raise refused(e) from None
-    except OutcomeUnknown:
-        raise HTTPException(503, {"code": "central_unavailable", "message": "loyalty did not answer"}) from None
     return view(daemon, lane)
 
 

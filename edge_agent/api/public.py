@@ -27,7 +27,7 @@ async def product(request: Request, gtin: str, serial: str) -> dict[str, Any]:
         raise HTTPException(404, {"code": e.code, "message": e.message}) from None
     item = daemon.store.product(identity.gtin)
     verdict = await daemon.authenticity(identity) if item is not None and item.marked else None
-    loyalty = daemon.loyalty_price(item) if item is not None else None
+    loyalty = item.loyalty_price if item is not None else None
     return product_view(item, identity.gtin, identity.serial, verdict, daemon.store.sold_here(identity.ki), loyalty)
 
 
