@@ -23,8 +23,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from drivers.llrp import LLRPSettings
 from edge_agent.codes import check_digit, encode_sgtin198, parse
-from edge_agent.config import Config, LaneSettings, ReaderConfig, Verify, ZoneConfig
+from edge_agent.config import Config, LaneSettings, Verify, ZoneConfig
 from edge_agent.daemon import Daemon
 from sim.crpt import CrptSim
 from sim.llrp_reader import LLRPReaderSim
@@ -52,7 +53,7 @@ async def box(tmp: Path) -> dict[str, object]:
             verify=Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")),
             mqtt={"enabled": False},  # type: ignore[arg-type]
             http={"enabled": False},  # type: ignore[arg-type]
-            readers=[ReaderConfig(id="box", driver="llrp", port=reader.port)],
+            readers=[LLRPSettings(id="box", driver="llrp", port=reader.port)],
             lanes=[LaneSettings(id="lane", settle_s=SETTLE_S, depart_after_s=5, zones=[ZoneConfig(reader="box")])],
         )  # fmt: skip
         stop = asyncio.Event()

@@ -1,6 +1,7 @@
 """One interface for every reader: ``Reader``, the ``TagRead`` it yields, and its ``Health``.
 
-Everything above the drivers sees only ``TagRead``. A driver runs its own supervisor task:
+Everything above the drivers sees only ``TagRead``, through one bounded ``ReadQueue`` that
+every reader of the daemon feeds. A driver runs its own supervisor task:
 it connects, reads, and when the hardware (or pcscd, or the network) goes away it reports
 ``offline`` with the reason and reconnects with exponential backoff and jitter, on its
 own, so a lost reader never stops the others.
@@ -18,9 +19,11 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Final
+from typing import Annotated, Any, Final
 
-from edge_agent.codes.ndef import NdefError, parse_message
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from edge_agent.readqueue import ReadQueue
 from edge_agent.reads import ReadKind, TagRead
 
 __all__ = ["Backoff", "Health", "HealthState", "ReadKind", "Reader", "ReaderGone", "TagRead", "ThreadedReader"]
@@ -65,11 +68,35 @@ class Backoff:
         self._attempt = 0
 
 
+#: keys every reader accepted before each driver had its own settings (docs/configuration.md):
+#: one that does not apply to a driver is ignored with a warning, as it always was ignored
+LEGACY_KEYS: Final = frozenset({"host", "port", "path", "read_tid_words", "read_user_words"})
+
+
+class ReaderSettings(BaseModel):
+    """A reader's ``[[readers]]`` table: ``id``, ``driver`` (the family, the discriminator) and
+    the family's own keys. A driver file declares its subclass and ``build()``s its reader."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    driver: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            stale = [k for k in data if k in LEGACY_KEYS and k not in cls.model_fields]
+            for key in stale:
+                log.warning("reader %s: %r does not apply to driver %s; ignored", data.get("id"), key, data["driver"])
+            data = {k: v for k, v in data.items() if k not in stale}
+        return data
+
+    def build(self) -> Reader:
+        raise NotImplementedError
+
+
 class ReaderGone(Exception):
     """The reader (or its stack) went away; the reason is the message."""
-
-
-QUEUE_SIZE: Final = 10_000
 
 
 class Reader(ABC):
@@ -80,8 +107,8 @@ class Reader(ABC):
     def __init__(self, reader_id: str, backoff: Backoff | None = None) -> None:
         self.reader_id = reader_id
         self.health = Health(HealthState.OFFLINE, "not started")
-        self.dropped_reads = 0
-        self._queue: asyncio.Queue[TagRead] = asyncio.Queue(QUEUE_SIZE)
+        #: where reads go: the daemon's one read queue once ``attach``-ed, else a queue of its own
+        self.queue = ReadQueue()
         self._backoff = backoff or Backoff()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -107,9 +134,19 @@ class Reader(ABC):
         await self._close()
         self._set_health(HealthState.OFFLINE, "stopped")
 
+    def attach(self, queue: ReadQueue) -> None:
+        """Feed ``queue`` (shared by every reader of the daemon) instead of a queue of its own."""
+        self.queue = queue
+
+    @property
+    def dropped_reads(self) -> int:
+        return self.queue.dropped_by_reader[self.reader_id]
+
     async def reads(self) -> AsyncIterator[TagRead]:
+        """This reader's reads one by one (a reader used on its own: tools and tests)."""
         while True:
-            yield await self._queue.get()
+            for read in await self.queue.get_batch():
+                yield read
 
     def on_health(self, listener: Callable[[Health], None]) -> None:
         self._listeners.append(listener)
@@ -124,12 +161,7 @@ class Reader(ABC):
         """Release the connection; called after every session and on stop."""
 
     def _emit(self, read: TagRead) -> None:
-        try:
-            self._queue.put_nowait(read)
-        except asyncio.QueueFull:  # nobody is consuming: keep the newest, count the loss
-            self._queue.get_nowait()
-            self._queue.put_nowait(read)
-            self.dropped_reads += 1
+        self.queue.put(read)  # folds repeats in; a drop is counted there, per reader
 
     def _set_health(self, state: HealthState, reason: str = "") -> None:
         if self.health.state == state and self.health.reason == reason:
@@ -214,35 +246,3 @@ class ThreadedReader(Reader):
     def _health_threadsafe(self, state: HealthState, reason: str) -> None:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._set_health, state, reason)
-
-
-def nfc_tag_read(reader_id: str, uid: bytes, ndef_message: bytes | None) -> TagRead:
-    """What an NFC tap gives: the first URI or Text record, else the tag's UID."""
-    now = time.time()
-    if ndef_message:
-        try:
-            for record in parse_message(ndef_message):
-                if record.uri is not None:
-                    return TagRead(reader_id, 0, "ndef_uri", record.uri, None, now, tid=uid)
-                if record.text is not None:
-                    return TagRead(reader_id, 0, "ndef_text", record.text, None, now, tid=uid)
-        except NdefError as e:
-            log.info("%s: tag %s has bad NDEF: %s", reader_id, uid.hex(), e.message)
-    return TagRead(reader_id, 0, "uid", uid.hex().upper(), None, now, tid=uid)
-
-
-async def merge(readers: list[Reader]) -> AsyncIterator[TagRead]:
-    """All readers' reads as one stream, in arrival order."""
-    queue: asyncio.Queue[TagRead] = asyncio.Queue()
-
-    async def pump(reader: Reader) -> None:
-        async for read in reader.reads():
-            await queue.put(read)
-
-    tasks = [asyncio.create_task(pump(r)) for r in readers]
-    try:
-        while True:
-            yield await queue.get()
-    finally:
-        for t in tasks:
-            t.cancel()

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Final
+from typing import Annotated, Final, Literal
 
-from drivers.base import Backoff, HealthState, Reader, ReaderGone, TagRead
+from pydantic import Field
+
+from drivers.base import Backoff, HealthState, Reader, ReaderGone, ReaderSettings, TagRead
 from edge_agent.llrp import Framer
 from edge_agent.llrp.session import (
     OP_READ_TID,
@@ -31,6 +33,21 @@ from edge_agent.llrp.session import (
 DEFAULT_PORT: Final = 5084
 CONNECT_TIMEOUT_S: Final = 5.0
 HANDSHAKE_TIMEOUT_S: Final = 10.0
+
+
+class LLRPSettings(ReaderSettings):
+    """``[[readers]] driver = "llrp"``: a fixed UHF reader on the store network."""
+
+    driver: Literal["llrp"]
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = DEFAULT_PORT
+    #: words of TID and User memory read with every tag (an AccessSpec; 0: none)
+    read_tid_words: Annotated[int, Field(ge=0, le=16)] = 0
+    read_user_words: Annotated[int, Field(ge=0, le=64)] = 0
+
+    def build(self) -> LLRPReader:
+        inventory = InventoryConfig(read_tid_words=self.read_tid_words, read_user_words=self.read_user_words)
+        return LLRPReader(self.id, self.host, self.port, inventory)
 
 
 class LLRPReader(Reader):

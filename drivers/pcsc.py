@@ -16,11 +16,12 @@ round, so an unplugged and re-plugged reader comes back by itself.
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from smartcard import scard
 
-from drivers.base import Backoff, HealthState, ReaderGone, ThreadedReader, nfc_tag_read
+from drivers.base import Backoff, HealthState, ReaderGone, ReaderSettings, ThreadedReader
+from drivers.tap import nfc_tag_read
 from edge_agent.codes.ndef import NdefError, find_ndef_tlv
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,17 @@ def read_tag(card: Any, protocol: int) -> tuple[bytes, bytes | None]:
                 return uid, None
         page = 4 + len(data) // PAGE_BYTES
         data += _transmit(card, protocol, [0xFF, 0xB0, page >> 8, page & 0xFF, READ_CHUNK])
+
+
+class PCSCSettings(ReaderSettings):
+    """``[[readers]] driver = "pcsc"``: every PC/SC reader pcscd offers whose name contains ``path``."""
+
+    driver: Literal["pcsc"]
+    #: a filter on the PC/SC reader names ("": every reader)
+    path: str = ""
+
+    def build(self) -> PCSCReader:
+        return PCSCReader(self.id, self.path)
 
 
 class PCSCReader(ThreadedReader):

@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from drivers.registry import DRIVERS, ReaderConfig
+from edge_agent.errors import EdgeError
+
 DEFAULT_PATH: Final = Path("config/edge-agent.toml")
 ENV_FILE: Final = "EDGE_AGENT_CONFIG"
 ENV_PREFIX: Final = "EDGE_AGENT__"
@@ -25,11 +28,12 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 
 
-class ConfigError(Exception):
+class ConfigError(EdgeError):
     """A configuration that cannot be used: ``where`` (file or variable), ``key``, ``reason``."""
 
     def __init__(self, where: str, key: str, reason: str) -> None:
-        super().__init__(f"{where}: {key}: {reason}" if key else f"{where}: {reason}")
+        super().__init__("bad_config", f"{where}: {key}: {reason}" if key else f"{where}: {reason}")
+        self.args = (self.message,)
         self.where = where
         self.key = key
         self.reason = reason
@@ -129,16 +133,6 @@ class Verify(_Section):
     client_id: Annotated[str, Field(pattern=r"^\d{16}$")] = "9999078900012345"
 
 
-class ReaderConfig(_Section):
-    id: Name
-    driver: Literal["llrp", "pcsc", "nfc", "scanner"]
-    host: str = "127.0.0.1"  # llrp
-    port: Port = 5084  # llrp
-    path: str = ""  # nfc: nfcpy path (usb:, tty:, udp:host:port); scanner: serial device; pcsc: name filter
-    read_tid_words: Annotated[int, Field(ge=0, le=16)] = 0  # llrp: AccessSpec
-    read_user_words: Annotated[int, Field(ge=0, le=64)] = 0
-
-
 class ZoneConfig(_Section):
     reader: Name
     antennas: list[Annotated[int, Field(ge=0)]] | None = None
@@ -233,9 +227,15 @@ def _config_error(e: ValidationError, source: dict[tuple[str, ...], str], where:
     """The first problem, named by its dotted key and its source (file or variable)."""
     first = e.errors()[0]
     loc = tuple(str(p) for p in first["loc"])
+    if len(loc) > 2 and loc[0] == "readers" and loc[2] in DRIVERS:
+        loc = loc[:2] + loc[3:]  # the driver's settings model: not a key the user wrote
     reason = first["msg"]
     if first["type"] == "extra_forbidden":
         reason = "unknown key"
+    elif first["type"] == "union_tag_invalid":
+        loc = (*loc, "driver")
+        reason = f"unknown driver {first['ctx']['tag']!r} (known: {', '.join(DRIVERS)})"
+        first = {**first, "type": "missing"}  # the input is the whole table: not worth repeating
     elif "input" in first and first["type"] != "missing":
         reason += f" (got {first['input']!r})"
     more = len(e.errors()) - 1

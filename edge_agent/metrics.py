@@ -16,6 +16,13 @@ class Metrics:
         r = self.registry = CollectorRegistry()
         self.reads = Counter("edge_agent_reads", "Tag reads received, per reader", ["reader"], registry=r)
         self.parse_errors = Counter("edge_agent_parse_errors", "Reads that are not an item", registry=r)
+        self.event_errors = Counter("edge_agent_event_errors", "Presence events that could not be handled", registry=r)
+        self.reads_coalesced = Gauge("edge_agent_reads_coalesced", "Repeat reads folded into a queued one (total)",
+                                     registry=r)  # fmt: skip
+        self.reads_dropped = Gauge("edge_agent_reads_dropped", "Reads dropped: the read queue was full (total)",
+                                   registry=r)  # fmt: skip
+        self.read_queue_depth = Gauge("edge_agent_read_queue_depth", "Distinct reads waiting for the pipeline",
+                                      registry=r)  # fmt: skip
         self.tag_to_basket = Histogram("edge_agent_tag_to_basket_seconds", "First read of an item to its basket line",
                                        buckets=_LATENCY, registry=r)  # fmt: skip
         self.check = Histogram("edge_agent_check_seconds", "Mark-code check of a batch", buckets=_LATENCY, registry=r)
@@ -36,6 +43,12 @@ class Metrics:
     def bind(self, outbox: Callable[[], float], connects: Callable[[], float]) -> None:
         self.outbox.set_function(outbox)
         self.connects.set_function(connects)
+
+    def bind_reads(self, coalesced: Callable[[], float], dropped: Callable[[], float],
+                   depth: Callable[[], float]) -> None:  # fmt: skip
+        self.reads_coalesced.set_function(coalesced)
+        self.reads_dropped.set_function(dropped)
+        self.read_queue_depth.set_function(depth)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

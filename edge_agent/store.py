@@ -24,7 +24,6 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -32,8 +31,10 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from edge_agent.basket import Basket, BasketError, Product, Rules
-from edge_agent.sync import envelope
-from edge_agent.sync.topics import event_topic, source_of
+from edge_agent.basket.commands import Command, PaymentResult, Verdict, from_journal
+from edge_agent.wire import envelope
+from edge_agent.wire.events import EPCIS, EVENT_TYPES, OPENED, POSTED, basket_event, epcis_sold, posted_transaction
+from edge_agent.wire.topics import StoreTopics
 
 MIGRATIONS: Final[list[str]] = [
     # 1: the first schema
@@ -72,39 +73,13 @@ MIGRATIONS: Final[list[str]] = [
     """,
 ]
 
-#: journal op -> the event type announcing it on ``sco/v1/{store}/{lane}/evt/{type}``
-EVENT_TYPES: Final[dict[str, str]] = {
-    "add": "basket.line_added", "remove": "basket.line_voided", "verdict": "basket.line_verified",
-    "resolve": "basket.problem_resolved", "checkout": "basket.checkout", "identify": "basket.customer_identified",
-    "discount": "basket.discount_applied", "drop_discount": "basket.discount_dropped",
-    "start_payment": "basket.payment_started", "payment_result": "basket.payment_result",
-    "close": "basket.closed", "cancel": "basket.cancelled",
-}  # fmt: skip
-
-# journal op -> how to apply it to a Basket (args are JSON: times as ISO strings)
-_OPS: Final[dict[str, Callable[[Basket, dict[str, Any]], Any]]] = {
-    "add": lambda b, a: b.add(
-        Product(**a["product"]) if a.get("product") else None, a["gtin"], datetime.fromisoformat(a["at"]),
-        ki=a.get("ki"), mark_code=a.get("mark_code"), sold_here=a.get("sold_here", False),
-    ),
-    "remove": lambda b, a: b.remove(a["line_id"], a["by"], a["device"], datetime.fromisoformat(a["at"])),
-    "verdict": lambda b, a: b.verdict(a["line_id"], a["outcome"], a.get("reason", ""), a.get("fiscal_1265")),
-    "resolve": lambda b, a: b.resolve(a["problem_id"], a["by"], a["device"], datetime.fromisoformat(a["at"])),
-    "checkout": lambda b, a: b.checkout(),
-    "start_payment": lambda b, a: b.start_payment(a["payment_id"]),
-    "payment_result": lambda b, a: b.payment_result(a["approved"], datetime.fromisoformat(a["at"]),
-                                                    a.get("message", "")),
-    "identify": lambda b, a: b.identify(a["customer"]),
-    "discount": lambda b, a: b.apply_discount({int(k): v for k, v in a["allocation"].items()}, a["hold_id"]),
-    "drop_discount": lambda b, a: b.drop_discount(),
-    "close": lambda b, a: b.close(),
-    "cancel": lambda b, a: b.cancel(),
-}  # fmt: skip
-
 
 class Store:
-    def __init__(self, path: Path | str, tz: ZoneInfo, rules: Rules | None = None, epcis_topic: str | None = None,
-                 read_point: str = "") -> None:  # fmt: skip
+    """The store's SQLite database. ``topics`` is this store's MQTT layout: a basket's events
+    go to its lane's topic, sales' EPCIS documents to the store's trace topic."""
+
+    def __init__(self, path: Path | str, tz: ZoneInfo, topics: StoreTopics | None = None, *,
+                 rules: Rules | None = None, read_point: str = "") -> None:  # fmt: skip
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -113,8 +88,8 @@ class Store:
         conn.execute("PRAGMA foreign_keys=ON")
         self.db = sqlite_utils.Database(conn)
         self.tz = tz
+        self.topics = topics or StoreTopics("local")
         self.rules = rules or Rules(tz)
-        self.epcis_topic = epcis_topic  # where EPCIS documents of sales go (None: not published)
         self.read_point = read_point  # the EPCIS readPoint/bizLocation id of this store
         #: called after a commit that wrote outbox rows (the publisher wakes up); must not block
         self.outbox_listeners: list[Callable[[], None]] = []
@@ -177,68 +152,85 @@ class Store:
         row = self.db.conn.execute("SELECT mark_code FROM received_codes WHERE ki = ?", (ki,)).fetchone()
         return None if row is None else str(row[0])
 
+    def verdicts_of(self, ki: str) -> list[tuple[str, str, str | None, str | None, int | None]]:
+        """Every verdict an item had here: (basket, outcome, source, reqId, reqTimestamp), oldest first."""
+        rows: list[tuple[str, str, str | None, str | None, int | None]] = self.db.conn.execute(
+            "SELECT basket_id, outcome, source, req_id, req_timestamp FROM verdicts WHERE ki = ? ORDER BY rowid", (ki,)
+        ).fetchall()
+        return rows
+
     def sold_here(self, ki: str) -> bool:
         return self.db.conn.execute("SELECT 1 FROM sold WHERE ki = ?", (ki,)).fetchone() is not None
 
     # -- baskets ----------------------------------------------------------------------------
-    def open_basket(self, basket_id: str, lane: str, topic: str) -> Basket:
+    def open_basket(self, basket_id: str, lane: str) -> Basket:
         with self.transaction() as conn:
             conn.execute("INSERT INTO baskets (id, lane, state, opened_at) VALUES (?, ?, 'OPEN', ?)",
                          (basket_id, lane, time.time()))  # fmt: skip
-            self._announce(conn, topic, "basket.opened", {"basket": basket_id, "lane": lane}, basket_id, 0)
+            self._announce(conn, lane, OPENED, {"basket": basket_id, "lane": lane}, basket_id, 0)
         return Basket(basket_id, lane, self.rules)
 
-    def apply(self, basket: Basket, op: str, args: dict[str, Any], topic: str, announce: bool = True,
+    def apply(self, basket: Basket, command: Command, announce: bool = True,
               also: Callable[[sqlite3.Connection], None] | None = None) -> Any:  # fmt: skip
-        """Apply one command; if the basket accepts it, journal it and announce it atomically.
+        """Run one command; if the basket accepts it, journal and announce it atomically, and only
+        then does the live basket change (a failed write leaves it as it was).
 
         ``also`` writes more in the same transaction (a payment attempt's step, say). A command
         the basket refuses (BasketError) leaves no trace and is re-raised."""
-        result = _OPS[op](basket, args)  # may raise BasketError: then nothing is written
+        draft = basket.draft()
+        result = command.apply(draft)  # may raise BasketError: then nothing is written
+        args = command.args()
         with self.transaction() as conn:
             seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE basket_id = ?",
                                (basket.id,)).fetchone()[0]  # fmt: skip
             conn.execute("INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, ?, ?, ?, ?)",
-                         (basket.id, seq, op, json.dumps(args), time.time()))  # fmt: skip
-            closed = time.time() if basket.state.value in ("CLOSED", "CANCELLED") else None
+                         (basket.id, seq, command.op, json.dumps(args), time.time()))  # fmt: skip
+            closed = time.time() if draft.state.value in ("CLOSED", "CANCELLED") else None
             conn.execute("UPDATE baskets SET state = ?, closed_at = ? WHERE id = ?",
-                         (basket.state.value, closed, basket.id))  # fmt: skip
-            if op == "verdict":
-                line = basket.lines.get(args["line_id"])
-                row = (basket.id, args["line_id"], line.key if line else "", args["outcome"], args.get("source"),
-                       args.get("req_id"), args.get("req_timestamp"), json.dumps(args.get("fiscal")))  # fmt: skip
+                         (draft.state.value, closed, basket.id))  # fmt: skip
+            if isinstance(command, Verdict):
+                line = draft.lines.get(command.line_id)
+                row = (basket.id, command.line_id, line.key if line else "", command.outcome, command.source,
+                       command.req_id, command.req_timestamp, json.dumps(command.fiscal))  # fmt: skip
                 conn.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-            paid = op == "payment_result" and basket.state.value == "PAID"
+            paid = isinstance(command, PaymentResult) and draft.state.value == "PAID"
             if paid:
                 conn.executemany("INSERT OR IGNORE INTO sold (ki, basket_id, sold_at) VALUES (?, ?, ?)",
-                                 [(line.key, basket.id, time.time()) for line in basket.lines.values()
+                                 [(line.key, basket.id, time.time()) for line in draft.lines.values()
                                   if line.serialized])  # fmt: skip
             if announce:
-                data = {"basket": basket.id, "state": basket.state.value, "args": args, "total": basket.total}
-                self._announce(conn, topic, EVENT_TYPES[op], data, basket.id, seq)
+                self._announce(conn, basket.lane, EVENT_TYPES[command.op], basket_event(draft, args), basket.id, seq)
             if paid:
-                self._announce(conn, topic, "transaction.posted", posted_transaction(basket, args), basket.id, seq)
-                if self.epcis_topic is not None and any(line.serialized for line in basket.lines.values()):
-                    doc = epcis_sold(basket, self.tz, self.read_point)
-                    self._announce(conn, topic, "epcis.document", doc, basket.id, seq, self.epcis_topic)
+                tender = args.get("tender")
+                self._announce(conn, basket.lane, POSTED, posted_transaction(draft, tender, args.get("at")),
+                               basket.id, seq)  # fmt: skip
+                if any(line.serialized for line in draft.lines.values()):
+                    doc = epcis_sold(draft, self.tz, self.read_point)
+                    self._announce(conn, basket.lane, EPCIS, doc, basket.id, seq, self.topics.epcis)
             if also is not None:
                 also(conn)
+        basket.adopt(draft)
         for listener in self.basket_listeners:
             listener(basket)
         return result
 
-    def _announce(self, conn: sqlite3.Connection, lane_prefix: str, type_: str, data: dict[str, Any], basket_id: str,
+    def _announce(self, conn: sqlite3.Connection, lane: str, type_: str, data: dict[str, Any], basket_id: str,
                   seq: int, topic: str | None = None) -> None:  # fmt: skip
         self._announced = True
-        ev = envelope.event(source_of(lane_prefix), type_, data, subject=f"basket/{basket_id}", seq=seq)
+        ev = envelope.event(self.topics.lane_source(lane), type_, data, subject=f"basket/{basket_id}", seq=seq)
         conn.execute("INSERT INTO outbox (topic, payload, basket_id, journal_seq, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (topic or event_topic(lane_prefix, type_), envelope.encode(ev).decode(), basket_id, seq,
+                     (topic or self.topics.lane_event(lane, type_), envelope.encode(ev).decode(), basket_id, seq,
                       time.time()))  # fmt: skip
 
-    def announce(self, lane_prefix: str, type_: str, data: dict[str, Any], basket_id: str = "") -> None:
-        """One event that is not a journal command (alerts, payment facts), durably queued."""
-        with self.transaction() as conn:
-            self._announce(conn, lane_prefix, type_, data, basket_id, 0)
+    def announce(self, lane: str, type_: str, data: dict[str, Any], basket_id: str = "",
+                 conn: sqlite3.Connection | None = None) -> None:  # fmt: skip
+        """One event of a lane that is not a journal command (alerts, payment facts), durably
+        queued; inside ``conn``'s transaction when given."""
+        if conn is not None:
+            self._announce(conn, lane, type_, data, basket_id, 0)
+            return
+        with self.transaction() as tx:
+            self._announce(tx, lane, type_, data, basket_id, 0)
 
     def restore(self) -> list[Basket]:
         """Every basket that is not closed or cancelled, rebuilt from its journal."""
@@ -252,7 +244,7 @@ class Store:
                 "SELECT op, args FROM journal WHERE basket_id = ? ORDER BY seq", (basket_id,)
             ):
                 try:
-                    _OPS[op](basket, json.loads(args))
+                    from_journal(op, json.loads(args)).apply(basket)
                 except BasketError as e:  # cannot happen for a journal this code wrote
                     raise RuntimeError(f"journal of {basket_id} does not replay: {op}: {e}") from e
             baskets.append(basket)
@@ -378,38 +370,3 @@ class Store:
                                  [(ki, km, now) for ki, km in data.get("codes", {}).items()])  # fmt: skip
             conn.execute("INSERT OR REPLACE INTO sync_state (stream, version, updated_at) VALUES (?, ?, ?)",
                          (stream, version, time.time()))  # fmt: skip
-
-
-def posted_transaction(basket: Basket, args: dict[str, Any]) -> dict[str, Any]:
-    """The sale as central records it (POSLog-inspired names, flows.md §4.1): lines with their
-    discounts and mark codes, the tender, the loyalty customer and hold."""
-    lines = [{"lineSeq": line.id, "gtin": line.gtin, "ki": line.key if line.serialized else None, "name": line.name,
-              "category": line.category, "unitPriceKop": line.price, "discountKop": line.discount,
-              "extendedKop": line.amount, "markingCode": line.mark_code, "fiscal1265": line.fiscal_1265}
-             for line in basket.lines.values()]  # fmt: skip
-    return {"transactionId": basket.id, "lane": basket.lane, "lines": lines, "totalKop": basket.total,
-            "discountKop": basket.discount, "tender": args.get("tender"), "customer": basket.customer,
-            "loyaltyHold": basket.hold_id, "paidAt": args.get("at")}  # fmt: skip
-
-
-def epcis_sold(basket: Basket, tz: ZoneInfo, read_point: str) -> dict[str, Any]:
-    """An EPCIS 2.0 document with one ObjectEvent: the basket's serialized items are retail_sold
-    (flows.md §4.2). Items are named by GS1 Digital Link URIs, which EPCIS 2.0 accepts."""
-    from urllib.parse import quote
-
-    now = datetime.now(tz)
-    stamp = now.isoformat(timespec="milliseconds")
-    epcs = [f"https://id.gs1.org/01/{line.gtin}/21/{quote(line.key[18:], safe='')}"
-            for line in basket.lines.values() if line.serialized]  # fmt: skip
-    event: dict[str, Any] = {
-        "type": "ObjectEvent", "eventID": f"urn:uuid:{envelope.new_id()}", "eventTime": stamp,
-        "eventTimeZoneOffset": stamp[-6:], "action": "OBSERVE", "bizStep": "retail_selling",
-        "disposition": "retail_sold", "epcList": epcs,
-        "bizTransactionList": [{"type": "urn:edge-agent:btt:sale",
-                                "bizTransaction": f"urn:edge-agent:sale:{basket.id}"}],
-    }  # fmt: skip
-    if read_point:
-        event["readPoint"] = {"id": f"{read_point}.{basket.lane}"}
-        event["bizLocation"] = {"id": read_point}
-    return {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
-            "schemaVersion": "2.0", "creationDate": stamp, "epcisBody": {"eventList": [event]}}  # fmt: skip

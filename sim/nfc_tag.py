@@ -18,7 +18,7 @@ from typing import Any, Final
 import nfc
 import nfc.clf
 
-from drivers.nfc import emulate_type3
+from drivers.kiosk_tag import emulate_type3
 from edge_agent.codes.ndef import build_message, text_record, uri_record
 from sim.pcsc_card import VirtualNtag
 

@@ -71,7 +71,7 @@ class Shoppers:
     """Runs shoppers on the box lanes of a running demo store."""
 
     def __init__(self, store: Any, seed: int) -> None:
-        self.store = store  # edge_agent.demo.DemoStore
+        self.store = store  # sim.demo.DemoStore
         self.rng = random.Random(seed)
         self.sold: list[Item] = []
         self.serial = 0
@@ -84,7 +84,7 @@ class Shoppers:
     def register(self, item: Item, state: str = "sellable") -> None:
         if item.product.marked:
             self.store.crpt.registry.add(item.mark_code, state)
-            self.store.daemon.store.receive_codes([(item.ki, item.mark_code)])
+            self.store.services.store.receive_codes([(item.ki, item.mark_code)])
 
     async def run(self, n: int) -> list[Outcome]:
         lanes = self.store.box_lanes
@@ -122,7 +122,7 @@ class Shoppers:
             self.register(item)
         if trouble == "counterfeit":
             items.append(self.new_item(PRODUCTS[0]))  # a mark code the national system never issued
-            self.store.daemon.store.receive_codes([(items[-1].ki, items[-1].mark_code)])
+            self.store.services.store.receive_codes([(items[-1].ki, items[-1].mark_code)])
         elif trouble == "already_sold" and self.sold:
             items.append(self.sold[self.rng.randrange(len(self.sold))])
         elif trouble == "expired":

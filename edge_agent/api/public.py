@@ -7,39 +7,39 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from edge_agent.api.deps import Svc
+from edge_agent.api.errors import ApiError, body_of
 from edge_agent.api.views import product_view
 from edge_agent.codes import ParseError, parse
+from edge_agent.services import Services
 
 router = APIRouter(tags=["public"])
 
 
-async def product(request: Request, gtin: str, serial: str) -> dict[str, Any]:
-    daemon = request.app.state.daemon
+async def product(svc: Services, request: Request, gtin: str, serial: str) -> dict[str, Any]:
     link = f"https://id.gs1.org/01/{gtin}/21/{serial}"
     if request.url.query:
         link += "?" + request.url.query
     try:
         identity = parse(link)
-    except ParseError as e:
-        raise HTTPException(404, {"code": e.code, "message": e.message}) from None
-    item = daemon.store.product(identity.gtin)
-    verdict = await daemon.authenticity(identity) if item is not None and item.marked else None
+    except ParseError as e:  # not an item's link: for a phone, no such page
+        raise ApiError(404, e.code, e.message) from None
+    item = svc.store.product(identity.gtin)
+    verdict = await svc.checks.authenticity(identity) if item is not None and item.marked else None
     loyalty = item.loyalty_price if item is not None else None
-    return product_view(item, identity.gtin, identity.serial, verdict, daemon.store.sold_here(identity.ki), loyalty)
+    return product_view(item, identity.gtin, identity.serial, verdict, svc.store.sold_here(identity.ki), loyalty)
 
 
 @router.get("/01/{gtin}/21/{serial}", summary="GS1 Digital Link: the product page (HTML, or JSON on request)",
             response_model=None)  # fmt: skip
-async def digital_link(gtin: str, serial: str, request: Request) -> Response:
-    daemon = request.app.state.daemon
+async def digital_link(gtin: str, serial: str, request: Request, svc: Svc) -> Response:
     client = request.client.host if request.client else "?"
-    if not daemon.public_limiter.allow(client):
-        return JSONResponse({"detail": {"code": "rate_limited", "message": "too many requests"}}, 429,
-                            {"Retry-After": "1"})  # fmt: skip
-    data = await product(request, gtin, serial)
+    if not svc.public_limiter.allow(client):
+        return JSONResponse(body_of(ApiError(429, "rate_limited", "too many requests")), 429, {"Retry-After": "1"})
+    data = await product(svc, request, gtin, serial)
     headers = {"Cache-Control": "no-store", "Vary": "Accept"}
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(data, headers=headers)

@@ -7,17 +7,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from edge_agent.api.auth import Session
-from edge_agent.api.kiosk import lane_of, refused, view
-from edge_agent.basket import BasketError
-from edge_agent.codes import ParseError, parse
+from edge_agent.api.deps import Svc, basket_of, lane_of, view
+from edge_agent.api.errors import ApiError
+from edge_agent.basket.commands import Remove, Resolve
+from edge_agent.codes import parse
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
 bearer = HTTPBearer(auto_error=False)
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 class PinLogin(BaseModel):
@@ -26,18 +28,13 @@ class PinLogin(BaseModel):
     device: str = Field(default="handheld", max_length=64)
 
 
-def _daemon(request: Request) -> Any:
-    return request.app.state.daemon
-
-
-def staff_session(request: Request,
+def staff_session(svc: Svc,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Session:  # fmt: skip
     if credentials is None:
-        raise HTTPException(401, {"code": "no_token", "message": "sign in first"}, {"WWW-Authenticate": "Bearer"})
-    session: Session | None = _daemon(request).tokens.check(credentials.credentials)
+        raise ApiError(401, "no_token", "sign in first", CHALLENGE)
+    session = svc.tokens.check(credentials.credentials)
     if session is None:
-        raise HTTPException(401, {"code": "bad_token", "message": "the token is unknown or expired"},
-                            {"WWW-Authenticate": "Bearer"})  # fmt: skip
+        raise ApiError(401, "bad_token", "the token is unknown or expired", CHALLENGE)
     return session
 
 
@@ -45,86 +42,66 @@ Staff = Annotated[Session, Depends(staff_session)]
 
 
 @router.post("/token", summary="Sign in with a staff id and PIN")
-async def token(body: PinLogin, request: Request) -> dict[str, Any]:
-    daemon = _daemon(request)
-    issued = daemon.tokens.by_pin(body.staff_id, body.pin, body.device)
+async def token(body: PinLogin, svc: Svc) -> dict[str, Any]:
+    issued = svc.tokens.by_pin(body.staff_id, body.pin, body.device)
     if issued is None:
-        daemon.store.audit(body.staff_id, body.device, "sign_in_refused", None, {})
-        raise HTTPException(401, {"code": "bad_credentials", "message": "unknown staff id or wrong PIN"})
-    daemon.store.audit(body.staff_id, body.device, "sign_in", None, {"method": "pin"})
-    return {"token": issued, "expires_in": int(daemon.tokens.ttl_s)}
+        svc.store.audit(body.staff_id, body.device, "sign_in_refused", None, {})
+        raise ApiError(401, "bad_credentials", "unknown staff id or wrong PIN")
+    svc.store.audit(body.staff_id, body.device, "sign_in", None, {"method": "pin"})
+    return {"token": issued, "expires_in": int(svc.tokens.ttl_s)}
 
 
 @router.post("/badge", summary="Start a badge sign-in: then tap a staff badge on any reader")
-async def badge_start(request: Request) -> dict[str, Any]:
-    return {"challenge": _daemon(request).tokens.challenge(), "expires_in": 60}
+async def badge_start(svc: Svc) -> dict[str, Any]:
+    return {"challenge": svc.tokens.challenge(), "expires_in": 60}
 
 
 @router.get("/badge/{challenge}", summary="The token, once a staff badge was tapped")
-async def badge_poll(challenge: str, request: Request) -> dict[str, Any]:
-    daemon = _daemon(request)
-    issued = daemon.tokens.redeem(challenge)
+async def badge_poll(challenge: str, svc: Svc) -> dict[str, Any]:
+    issued = svc.tokens.redeem(challenge)
     if issued is None:
-        raise HTTPException(404, {"code": "waiting", "message": "no badge tapped yet (or the challenge expired)"})
-    session = daemon.tokens.check(issued)
+        raise ApiError(404, "waiting", "no badge tapped yet (or the challenge expired)")
+    session = svc.tokens.check(issued)
     if session is not None:
-        daemon.store.audit(session.staff.id, session.device, "sign_in", None, {"method": "badge"})
-    return {"token": issued, "expires_in": int(daemon.tokens.ttl_s)}
+        svc.store.audit(session.staff.id, session.device, "sign_in", None, {"method": "badge"})
+    return {"token": issued, "expires_in": int(svc.tokens.ttl_s)}
 
 
 @router.get("/lanes", summary="Every lane: basket state, open problems, reader health")
-async def lanes(request: Request, staff: Staff) -> dict[str, Any]:
-    daemon = _daemon(request)
-    health = daemon.readers_health()
+async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
+    health = svc.readers_health()
     out = []
-    for lane_id, controller in daemon.lanes.items():
+    for lane_id in svc.lanes:
+        controller = svc.lanes[lane_id]
         readers = sorted({z.reader for z in controller.settings.zones})
-        out.append({"lane": lane_id, "mode": controller.settings.mode, "basket": view(daemon, lane_id),
+        out.append({"lane": lane_id, "mode": controller.settings.mode, "basket": view(svc, lane_id),
                     "readers": {r: health.get(r) for r in readers}})  # fmt: skip
     return {"staff": staff.staff.name, "lanes": out}
 
 
-def _staff_command(request: Request, lane: str, staff: Session, op: str, key: str, target: int,
-                   action: str) -> dict[str, Any]:  # fmt: skip
-    """One staff command on a lane's basket: journaled, audited, pushed to the screens."""
-    daemon = _daemon(request)
-    controller = lane_of(daemon, lane)
-    if controller.basket is None:
-        raise HTTPException(404, {"code": "no_basket", "message": "no basket on this lane"})
-    args = {key: target, "by": staff.staff.id, "device": staff.device, "at": datetime.now(UTC).isoformat()}
-    try:
-        daemon.store.apply(controller.basket, op, args, controller.topic)
-    except BasketError as e:
-        raise refused(e) from None
-    if op == "remove":
-        controller.forget(target)
-    daemon.store.audit(staff.staff.id, staff.device, action, controller.basket.id, {key: target})
-    daemon.hub.notify(lane)
-    return view(daemon, lane)
-
-
 @router.post("/lanes/{lane}/problems/{problem_id}/approve", summary="Approve a MEDIUM problem (age seen, quantity)")
-async def approve(lane: str, problem_id: int, request: Request, staff: Staff) -> dict[str, Any]:
-    return _staff_command(request, lane, staff, "resolve", "problem_id", problem_id, "approve_problem")
+async def approve(lane: str, problem_id: int, svc: Svc, staff: Staff) -> dict[str, Any]:
+    basket = basket_of(svc, lane, missing=404)
+    svc.store.apply(basket, Resolve(problem_id, staff.staff.id, staff.device, datetime.now(UTC)))
+    svc.store.audit(staff.staff.id, staff.device, "approve_problem", basket.id, {"problem_id": problem_id})
+    return view(svc, lane)
 
 
 @router.post("/lanes/{lane}/lines/{line_id}/void", summary="Remove a line (and its problems)")
-async def void(lane: str, line_id: int, request: Request, staff: Staff) -> dict[str, Any]:
-    return _staff_command(request, lane, staff, "remove", "line_id", line_id, "void_line")
+async def void(lane: str, line_id: int, svc: Svc, staff: Staff) -> dict[str, Any]:
+    basket = basket_of(svc, lane, missing=404)
+    svc.store.apply(basket, Remove(line_id, staff.staff.id, staff.device, datetime.now(UTC)))
+    lane_of(svc, lane).forget(line_id)
+    svc.store.audit(staff.staff.id, staff.device, "void_line", basket.id, {"line_id": line_id})
+    return view(svc, lane)
 
 
 @router.get("/codes/{code:path}", summary="Any code's status: identity, sold here, verdict history")
-async def code_status(code: str, request: Request, staff: Staff, check: bool = False) -> dict[str, Any]:
-    daemon = _daemon(request)
-    try:
-        identity = parse(code)
-    except ParseError as e:
-        raise HTTPException(422, {"code": e.code, "message": e.message, "position": e.position}) from None
-    store = daemon.store
+async def code_status(code: str, svc: Svc, staff: Staff, check: bool = False) -> dict[str, Any]:
+    identity = parse(code)  # a ParseError answers 422 with its position
+    store = svc.store
     history = [{"basket": b, "outcome": o, "source": s, "req_id": r, "req_timestamp": t}
-               for b, o, s, r, t in store.db.conn.execute(
-                   "SELECT basket_id, outcome, source, req_id, req_timestamp FROM verdicts WHERE ki = ? "
-                   "ORDER BY rowid", (identity.ki,))]  # fmt: skip
+               for b, o, s, r, t in store.verdicts_of(identity.ki)]  # fmt: skip
     out: dict[str, Any] = {"ki": identity.ki, "gtin": identity.gtin, "serial": identity.serial,
                            "product": None, "sold_here": store.sold_here(identity.ki),
                            "received_code": store.mark_code_for(identity.ki) is not None,
@@ -133,6 +110,6 @@ async def code_status(code: str, request: Request, staff: Staff, check: bool = F
     if product is not None:
         out["product"] = {"name": product.name, "price": product.price, "marked": product.marked}
     if check:
-        out["check"] = await daemon.check_code(identity)
-    daemon.store.audit(staff.staff.id, staff.device, "code_status", None, {"ki": identity.ki, "check": check})
+        out["check"] = await svc.checks.check(identity)
+    store.audit(staff.staff.id, staff.device, "code_status", None, {"ki": identity.ki, "check": check})
     return out

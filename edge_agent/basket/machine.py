@@ -13,11 +13,13 @@ so a journal of the calls replays the basket exactly. Money is integer kopecks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, time
 from enum import StrEnum
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
+
+from edge_agent.errors import EdgeError
 
 Level = Literal["MEDIUM", "CRITICAL"]
 
@@ -39,12 +41,8 @@ BEFORE_PAYMENT: Final = frozenset(
 )
 
 
-class BasketError(Exception):
+class BasketError(EdgeError):
     """A command that the basket's state does not allow (``code`` stable, ``message`` human)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message = code, message
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +133,18 @@ class Basket:
     customer: str | None = None  # the loyalty customer id, once identified
     hold_id: str | None = None  # the loyalty hold behind the line discounts
     _next: int = 1
+
+    # -- drafts: a command runs on a copy, the store adopts it once the journal row commits ---
+    def draft(self) -> Basket:
+        """A copy to run a command on (lines and problems are immutable values: shallow is enough)."""
+        return replace(self, lines=dict(self.lines), problems=dict(self.problems))
+
+    def adopt(self, draft: Basket) -> None:
+        """Become ``draft`` (same object, so every holder of this basket sees the change)."""
+        if draft.id != self.id:
+            raise ValueError(f"draft of {draft.id} adopted by {self.id}")
+        for f in fields(self):
+            setattr(self, f.name, getattr(draft, f.name))
 
     # -- queries ----------------------------------------------------------------------------
     @property

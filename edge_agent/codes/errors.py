@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from edge_agent.errors import EdgeError
+
 #: Stable error codes. Other systems match on these; add, never rename.
 ERROR_CODES: Final = frozenset(
     {
@@ -23,7 +25,7 @@ ERROR_CODES: Final = frozenset(
 )
 
 
-class CodeError(ValueError):
+class CodeError(EdgeError, ValueError):
     """Base of the identity layer's errors: a stable ``code``, a ``message``, a ``position``.
 
     ``code`` is one of :data:`ERROR_CODES`, ``message`` says what is wrong in words a
@@ -31,12 +33,9 @@ class CodeError(ValueError):
     input where the problem was found (0 when it is about the input as a whole).
     """
 
-    __slots__ = ("code", "message", "position")
-
     def __init__(self, code: str, message: str, position: int = 0) -> None:
-        super().__init__(f"{code} at {position}: {message}")
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
+        self.args = (f"{code} at {position}: {message}",)
         self.position = position
 
     def to_dict(self) -> dict[str, object]:
@@ -46,10 +45,6 @@ class CodeError(ValueError):
 class ParseError(CodeError):
     """Input that is not an item identity (from a scanner, a tag or a person)."""
 
-    __slots__ = ()
-
 
 class EncodeError(CodeError):
     """Parts that cannot be encoded (an EPC whose serial does not fit, a bad GTIN, ...)."""
-
-    __slots__ = ()

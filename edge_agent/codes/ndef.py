@@ -27,8 +27,6 @@ TLV_NULL, TLV_LOCK, TLV_MEMORY, TLV_NDEF, TLV_TERMINATOR = 0x00, 0x01, 0x02, 0x0
 class NdefError(CodeError):
     """Bytes that are not the NDEF we expect (codes: ndef_truncated, ndef_invalid, no_ndef)."""
 
-    __slots__ = ()
-
 
 @dataclass(frozen=True, slots=True)
 class Record:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Final
 
+from edge_agent.errors import EdgeError
 from edge_agent.llrp.schema import CUSTOM, MESSAGE_TYPES, MESSAGES, PARAMS, Def, Field
 
 HEADER: Final = struct.Struct(">HII")  # rsv(3) version(3) type(10), length, message id
@@ -28,14 +29,18 @@ _INT: Final = {"u8": (1, False), "u16": (2, False), "u32": (4, False), "u64": (8
 _VEC_ITEM: Final = {"u16v": 2, "u32v": 4}
 
 
-class LLRPError(ValueError):
+class LLRPError(EdgeError, ValueError):
     """Bytes that are not valid LLRP: ``code`` (stable), ``message``, byte ``position``."""
 
     def __init__(self, code: str, message: str, position: int = 0) -> None:
-        super().__init__(f"{code} at byte {position}: {message}")
-        self.code = code
-        self.message = message
+        super().__init__(code, message)
         self.position = position
+
+    def __str__(self) -> str:
+        return f"{self.code} at byte {self.position}: {self.message}"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, "position": self.position}
 
 
 @dataclass(frozen=True, slots=True)

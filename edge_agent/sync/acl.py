@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from edge_agent.sync.topics import StoreTopics
+from edge_agent.wire.topics import StoreTopics
 
 
 def agent_user(store: str, agent: str) -> str:

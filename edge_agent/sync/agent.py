@@ -12,13 +12,13 @@ from typing import Any
 
 from edge_agent.config import Config
 from edge_agent.store import Store
-from edge_agent.sync import envelope
 from edge_agent.sync.mqtt import LinkSettings, MqttLink
 from edge_agent.sync.publisher import OutboxPublisher
 from edge_agent.sync.rpc import Requester
 from edge_agent.sync.status import status_payload
 from edge_agent.sync.streams import STREAMS, StreamState
-from edge_agent.sync.topics import StoreTopics
+from edge_agent.wire import envelope
+from edge_agent.wire.topics import StoreTopics
 
 log = logging.getLogger("edge_agent.sync")
 

@@ -17,26 +17,30 @@ import asyncio
 import logging
 from typing import Any
 
+from edge_agent.errors import EdgeError
 from edge_agent.store import Store
-from edge_agent.sync import envelope
 from edge_agent.sync.mqtt import MqttLink
-from edge_agent.sync.topics import cmd
+from edge_agent.wire import envelope
+from edge_agent.wire.topics import cmd
 
 log = logging.getLogger("edge_agent.sync.rpc")
 
 
-class OutcomeUnknown(Exception):
+class OutcomeUnknown(EdgeError):
+    """Central did not answer: whether the call took effect is unknown (code ``central_unavailable``)."""
+
     def __init__(self, key: str, service: str, op: str) -> None:
-        super().__init__(f"{service}.{op} {key}: no answer; the outcome is unknown")
+        super().__init__("central_unavailable", f"{service}.{op} {key}: no answer; the outcome is unknown")
+        self.args = (self.message,)
         self.key = key
 
 
-class ServiceError(Exception):
+class ServiceError(EdgeError):
     """Central answered, and the answer is a refusal (``code`` stable, ``message`` human)."""
 
     def __init__(self, code: str, message: str, result: dict[str, Any] | None = None) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message, self.result = code, message, result
+        super().__init__(code, message)
+        self.result = result
 
 
 class Requester:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from edge_agent import __version__
-from edge_agent.sync import envelope
+from edge_agent.wire import envelope
 
 
 def status_payload(source: str, state: str, readers: dict[str, Any] | None = None, reason: str = "",

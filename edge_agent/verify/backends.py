@@ -25,6 +25,7 @@ from typing import Any, Final
 import httpx
 
 from edge_agent.codes import Identity
+from edge_agent.errors import EdgeError
 from edge_agent.verify.policy import CheckContext, CodeAnswer, Source
 
 log = logging.getLogger(__name__)
@@ -39,15 +40,10 @@ GROUP_IDS: Final = {"lp": 1, "shoes": 2, "tobacco": 3, "perfumery": 4, "tires": 
                     "bio": 17, "antiseptic": 19, "nabeer": 22, "softdrinks": 23}  # fmt: skip
 
 
-class VerifyError(Exception):
+class VerifyError(EdgeError):
     """A check that did not produce an answer. ``code`` is one of: unauthorized, rate_limited,
     server_error, request_error, timeout, connection, bad_response, no_mark_code, not_ready,
     out_of_sync, no_host."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
 
     @property
     def try_elsewhere(self) -> bool:

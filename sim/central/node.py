@@ -30,9 +30,9 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge_agent.sync import envelope
 from edge_agent.sync.mqtt import nodelay
-from edge_agent.sync.topics import parse_cmd, shared_cmd
+from edge_agent.wire import envelope
+from edge_agent.wire.topics import parse_cmd, shared_cmd
 from sim.central import db, loyalty, payment
 
 log = logging.getLogger("sim.central")

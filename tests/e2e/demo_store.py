@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from edge_agent.config import Config
-from edge_agent.demo import DemoStore
+from sim.demo import DemoStore
 
 T = TypeVar("T")
 
@@ -78,3 +78,8 @@ class RunningStore:
     def daemon(self) -> Any:
         assert self.store is not None
         return self.store.daemon
+
+    @property
+    def services(self) -> Any:
+        assert self.store is not None
+        return self.store.services

@@ -42,7 +42,7 @@ def item(shop: RunningStore, product: Any, state: str = "sellable", register: bo
     if register and product.marked:
         shop.call(lambda: shop.store.crpt.registry.add(it.mark_code, state))  # type: ignore[union-attr]
     if product.marked:
-        shop.daemon.store.receive_codes([(it.ki, it.mark_code)])
+        shop.services.store.receive_codes([(it.ki, it.mark_code)])
     return it
 
 
@@ -107,7 +107,7 @@ def test_a_customer_pays_by_card_and_the_websocket_shows_every_step(shop: Runnin
     receipt = msg["basket"]
     assert receipt["total"] == MILK.price + BREAD.price
     link = next(ln["link"] for ln in receipt["lines"] if ln["name"] == MILK.name)
-    assert link.startswith(shop.daemon.config.http.public_base_url + "/01/" + MILK.gtin + "/21/")
+    assert link.startswith(shop.services.public_base_url + "/01/" + MILK.gtin + "/21/")
     clear(shop, lane, items, http)
 
 
@@ -162,7 +162,7 @@ def test_sbp_shows_a_qr_and_a_blocked_item_needs_staff(shop: RunningStore, http:
     finally:
         shop.call(lambda: setattr(shop.store.central.settings, "customer_delay_s", 0.05))  # type: ignore[union-attr]
     assert wait_basket(http, lane, lambda b: b["state"] == "CLOSED")["total"] == MILK.price
-    audit = sqlite3.connect(shop.daemon.store.path).execute("SELECT staff, action FROM audit").fetchall()
+    audit = sqlite3.connect(shop.services.store.path).execute("SELECT staff, action FROM audit").fetchall()
     assert ("s-1", "void_line") in audit and ("s-1", "sign_in") in audit
     clear(shop, lane, [good], http)
 
@@ -229,7 +229,7 @@ def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(sh
     unknown = http.get("/01/04699999999998/21/X1", headers={"accept": "application/json"})
     assert unknown.json().get("known") is False, unknown.text
     assert http.get("/01/04699999999990/21/X1").status_code == 404  # a bad check digit
-    limiter = shop.daemon.public_limiter
+    limiter = shop.services.public_limiter
     rate, burst = limiter.rate, limiter.burst
     limiter.rate, limiter.burst = 0.01, 2
     try:

@@ -7,9 +7,11 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from drivers.llrp import LLRPSettings
+from drivers.nfc import NfcSettings
 from edge_agent.basket import State
 from edge_agent.codes import encode_sgtin198, parse
-from edge_agent.config import Config, LaneSettings, ReaderConfig, Verify, ZoneConfig
+from edge_agent.config import Config, LaneSettings, Verify, ZoneConfig
 from edge_agent.daemon import Daemon
 from sim.crpt import CrptSim
 from sim.llrp_reader import LLRPReaderSim
@@ -37,7 +39,7 @@ def config(tmp_path: Path, reader_port: int, crpt: CrptSim) -> Config:
         verify=Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")),
         mqtt={"enabled": False},  # type: ignore[arg-type]  (sync has its own tests against Mosquitto)
         http={"enabled": False},  # type: ignore[arg-type]  (the API has its own tests)
-        readers=[ReaderConfig(id="box-1", driver="llrp", port=reader_port)],
+        readers=[LLRPSettings(id="box-1", driver="llrp", port=reader_port)],
         lanes=[LaneSettings(id="lane-1", mode="box", depart_after_s=0.6, settle_s=0.3,
                             zones=[ZoneConfig(reader="box-1", antennas=[1, 2], min_rssi=-70)])],
     )  # fmt: skip
@@ -120,7 +122,7 @@ def test_tap_lane_over_nfc_adds_a_verified_line_once_per_item(tmp_path: Path) ->
                 verify=Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")),
                 mqtt={"enabled": False},  # type: ignore[arg-type]
                 http={"enabled": False},  # type: ignore[arg-type]
-                readers=[ReaderConfig(id="pad", driver="nfc", path=f"udp:127.0.0.1:{port}")],
+                readers=[NfcSettings(id="pad", driver="nfc", path=f"udp:127.0.0.1:{port}")],
                 lanes=[LaneSettings(id="lane-2", mode="tap", depart_after_s=0.5, zones=[ZoneConfig(reader="pad")])],
             )  # fmt: skip
             stop = asyncio.Event()

@@ -4,18 +4,20 @@ and the central simulators, for the integration tests and the crash program."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge_agent.basket import Basket, Product
+from edge_agent.basket.commands import Add
+from edge_agent.basket.commands import Checkout as CheckoutCommand
 from edge_agent.config import Agent, Checkout, Config, Mqtt
 from edge_agent.config import Store as StoreSection
 from edge_agent.payment import Checkout as CheckoutFlow
 from edge_agent.store import Store
 from edge_agent.sync.agent import Sync
-from edge_agent.sync.topics import StoreTopics
+from edge_agent.wire.topics import StoreTopics
 from tests.integration.broker import PASSWORD
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -38,14 +40,14 @@ class Edge:
     def __init__(self, cfg: Config, db: Path) -> None:
         self.cfg = cfg
         topics = StoreTopics(cfg.store.id)
-        self.store = Store(db, MSK, epcis_topic=topics.epcis)
+        self.store = Store(db, MSK, topics)
         self.sync = Sync(cfg, self.store)
-        self.baskets: dict[str, tuple[Basket, str]] = {}
+        self.baskets: dict[str, Basket] = {}
         self.checkout = CheckoutFlow(self.store, self.sync.requester, cfg.checkout, self.baskets.get)
         self.sync.on_notification = self.checkout.notified
         self.topics = topics
         for basket in self.store.restore():
-            self.baskets[basket.id] = (basket, topics.lane_prefix(basket.lane))
+            self.baskets[basket.id] = basket
 
     async def start(self, connected: bool = True) -> Edge:
         await self.sync.start()
@@ -58,16 +60,10 @@ class Edge:
         self.store.db.conn.close()
 
     def basket(self, lane: str, products: list[Product], basket_id: str | None = None, ready: bool = True) -> Basket:
-        prefix = self.topics.lane_prefix(lane)
-        basket = self.store.open_basket(basket_id or f"{lane}-{uuid.uuid4().hex[:10]}", lane, prefix)
+        basket = self.store.open_basket(basket_id or f"{lane}-{uuid.uuid4().hex[:10]}", lane)
         for n, p in enumerate(products):
-            args = {"product": {f.name: getattr(p, f.name) for f in fields(p)}, "gtin": p.gtin, "at": AT,
-                    "ki": f"01{p.gtin}21S{n}"}  # fmt: skip
-            self.store.apply(basket, "add", args, prefix)
+            self.store.apply(basket, Add(p, p.gtin, datetime.fromisoformat(AT), ki=f"01{p.gtin}21S{n}"))
         if ready:
-            self.store.apply(basket, "checkout", {}, prefix)
-        self.baskets[basket.id] = (basket, prefix)
+            self.store.apply(basket, CheckoutCommand())
+        self.baskets[basket.id] = basket
         return basket
-
-    def prefix(self, basket: Basket) -> str:
-        return self.topics.lane_prefix(basket.lane)

@@ -26,9 +26,8 @@ def test_a_sale_through_the_embedded_broker(tmp_path: Path) -> None:
         cfg = cfg.model_copy(update={"mqtt": cfg.mqtt.model_copy(update={"username": None, "password": None})})
         edge = await Edge(cfg, tmp_path / "edge.db").start()
         basket = edge.basket("lane-1", [BREAD, MILK])
-        prefix = edge.prefix(basket)
-        await edge.checkout.identify(basket, prefix, "phone", "+79990000001")
-        outcome = await edge.checkout.pay(basket, prefix, "sbp")
+        await edge.checkout.identify(basket, "phone", "+79990000001")
+        outcome = await edge.checkout.pay(basket, "sbp")
         assert await edge.sync.publisher.drained(10)
         deadline = time.monotonic() + 10
         posted = 0

@@ -8,9 +8,10 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
-from drivers.base import Backoff, HealthState, TagRead, merge
+from drivers.base import Backoff, HealthState, TagRead
 from drivers.llrp import LLRPReader
 from edge_agent.llrp.session import InventoryConfig
+from edge_agent.readqueue import ReadQueue
 from sim.llrp_reader import LLRPReaderSim
 from tests.conftest import until
 
@@ -124,15 +125,17 @@ def test_a_lost_reader_never_stops_the_others() -> None:
                 LLRPReader("good", "127.0.0.1", good.port, backoff=FAST),
                 LLRPReader("bad", "127.0.0.1", bad.port, backoff=FAST),
             ]
+            queue = ReadQueue()  # the daemon's one queue, fed by both
             for r in readers:
+                r.attach(queue)
                 await r.start()
             await until(lambda: all(r.health.state is HealthState.ONLINE for r in readers))
             await bad.stop()
             seen: list[TagRead] = []
 
             async def pump() -> None:
-                async for read in merge(readers):
-                    seen.append(read)
+                while True:
+                    seen.extend(await queue.get_batch())
 
             task = asyncio.create_task(pump())
             await asyncio.sleep(0.2)

@@ -8,7 +8,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from drivers.base import Backoff, HealthState, TagRead
-from drivers.nfc import KioskTag, NfcReader
+from drivers.kiosk_tag import KioskTag
+from drivers.nfc import NfcReader
 from edge_agent.codes import parse
 from edge_agent.codes.ndef import parse_message
 from sim.nfc_tag import NfcTagSim, phone_tap
@@ -54,7 +55,7 @@ def test_tag_with_a_digital_link_is_read_once_while_it_stays() -> None:
             assert read.tid and len(read.tid) == 8  # the Type 3 tag's IDm
             assert parse(read.raw).ki == "0104610053149777215d/wuU"
             await asyncio.sleep(2.0)  # still on the pad
-            assert reader._queue.empty()
+            assert reader.queue.depth == 0
         finally:
             await asyncio.to_thread(tag.lift)
 

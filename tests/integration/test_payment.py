@@ -65,10 +65,9 @@ def test_card_sale_with_loyalty_posts_once_and_keeps_tobacco_undiscounted(
 ) -> None:
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [BREAD, MILK, CIGS])
-        prefix = edge.prefix(basket)
-        who = await edge.checkout.identify(basket, prefix, "phone", "+79990000002")
-        plan = await edge.checkout.redeem(basket, prefix)
-        outcome = await edge.checkout.pay(basket, prefix, "card")
+        who = await edge.checkout.identify(basket, "phone", "+79990000002")
+        plan = await edge.checkout.redeem(basket)
+        outcome = await edge.checkout.pay(basket, "card")
         return basket, who, plan, outcome, edge.store.sold_here(f"01{CIGS.gtin}21S2")
 
     basket, who, plan, outcome, sold = run(mosquitto, tmp_path, scenario)
@@ -92,10 +91,9 @@ def test_sbp_is_one_stage_and_a_declined_card_lets_the_customer_pay_another_way(
 ) -> None:
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [BREAD, MILK])
-        prefix = edge.prefix(basket)
-        declined = await edge.checkout.pay(basket, prefix, "card", "decline:insufficient_funds")
+        declined = await edge.checkout.pay(basket, "card", "decline:insufficient_funds")
         state_after_decline = basket.state
-        paid = await edge.checkout.pay(basket, prefix, "sbp")
+        paid = await edge.checkout.pay(basket, "sbp")
         return basket, declined, state_after_decline, paid
 
     basket, declined, after, paid = run(mosquitto, tmp_path, scenario)
@@ -113,9 +111,8 @@ def test_a_customer_who_pays_after_the_kiosk_gave_up_is_refunded_and_alerted(
 ) -> None:
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [BREAD])
-        prefix = edge.prefix(basket)
-        sbp = await edge.checkout.pay(basket, prefix, "sbp", "late:1.0")  # pays at 1.0 s; kiosk waits 0.4 s
-        card = await edge.checkout.pay(basket, prefix, "card", "late:1.0")
+        sbp = await edge.checkout.pay(basket, "sbp", "late:1.0")  # pays at 1.0 s; kiosk waits 0.4 s
+        card = await edge.checkout.pay(basket, "card", "late:1.0")
         state = basket.state
         await asyncio.sleep(1.2)
         resumed = await edge.checkout.resume()
@@ -137,10 +134,9 @@ def test_central_faults_never_move_money_twice(mosquitto: Mosquitto, tmp_path: P
 
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [BREAD, MILK])
-        prefix = edge.prefix(basket)
-        await edge.checkout.identify(basket, prefix, "card", "2900000000024")
-        await edge.checkout.redeem(basket, prefix, points=50)
-        outcome = await edge.checkout.pay(basket, prefix, "card")
+        await edge.checkout.identify(basket, "card", "2900000000024")
+        await edge.checkout.redeem(basket, points=50)
+        outcome = await edge.checkout.pay(basket, "card")
         return basket, outcome, edge.sync.requester.retries, edge.sync.requester.late
 
     basket, outcome, retries, late = run(mosquitto, tmp_path, scenario)
@@ -161,7 +157,7 @@ def test_payment_notifications_wake_the_kiosk_and_a_doubled_one_is_dropped(
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [BREAD])
         started = time.monotonic()
-        outcome = await edge.checkout.pay(basket, edge.prefix(basket), "card")
+        outcome = await edge.checkout.pay(basket, "card")
         return outcome, time.monotonic() - started, edge.checkout.notifications, edge.sync.deduper.duplicates
 
     outcome, seconds, notifications, duplicates = run(mosquitto, tmp_path, scenario, poll_s=5.0)
@@ -174,11 +170,10 @@ def test_cancel_releases_the_hold_and_the_points_come_back(
 ) -> None:
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [MILK])
-        prefix = edge.prefix(basket)
-        await edge.checkout.identify(basket, prefix, "qr", "LOY:C-0001")
-        await edge.checkout.redeem(basket, prefix)
+        await edge.checkout.identify(basket, "qr", "LOY:C-0001")
+        await edge.checkout.redeem(basket)
         held = await edge.sync.requester.call("loyalty", "balance", {"customer": "C-0001"}, None)
-        await edge.checkout.cancel(basket, prefix)
+        await edge.checkout.cancel(basket)
         after = await edge.sync.requester.call("loyalty", "balance", {"customer": "C-0001"}, None)
         return basket, held, after
 

@@ -116,7 +116,7 @@ def test_tag_lifted_mid_read_gives_no_read_and_the_next_tap_works(slots: tuple[P
         slots[0].lift_after_apdus = 2  # UID answered, gone during the NDEF read
         slots[0].place(VirtualNtag.with_uri(UID, LINK))
         await until(lambda: reader.failed_reads == 1 and not slots[0].present)
-        assert reader._queue.empty()  # nothing invented
+        assert reader.queue.depth == 0  # nothing invented
         await asyncio.sleep(0.5)  # the customer taps again
         slots[0].place(VirtualNtag.with_uri(UID, LINK))
         read = await next_read(reader)

@@ -8,11 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge_agent.basket import Product, State
-from edge_agent.store import EVENT_TYPES, Store
+from edge_agent.basket.commands import Add
+from edge_agent.store import Store
+from edge_agent.wire.events import EVENT_TYPES
 from tests.conftest import ROOT
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -57,9 +60,8 @@ def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path) -> 
     sold = {(b, ki) for ki, b in conn.execute("SELECT ki, basket_id FROM sold")}
     assert {b for b, _ in sold} <= paid and len(paid) > 10
     # and the store keeps working after all that
-    basket = store.open_basket("after", "lane-1", "t")
-    store.apply(basket, "add", {"product": {f: getattr(BREAD, f) for f in BREAD.__dataclass_fields__},
-                                "gtin": BREAD.gtin, "at": "2026-11-23T12:00:00+00:00"}, "t")  # fmt: skip
+    basket = store.open_basket("after", "lane-1")
+    store.apply(basket, Add(BREAD, BREAD.gtin, datetime(2026, 11, 23, 12, tzinfo=UTC)))
     assert store.restore()[-1].total == BREAD.price
 
 

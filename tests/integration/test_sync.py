@@ -17,8 +17,8 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge_agent.sync import envelope
 from edge_agent.sync.mqtt import LinkSettings, MqttLink
+from edge_agent.wire import envelope
 from sim.central import db
 from sim.central.node import CentralNode, publish_stream
 from tests.conftest import ROOT
@@ -66,7 +66,7 @@ def test_ten_lanes_through_an_outage_and_broker_restarts_deliver_every_event_onc
         mosquitto.kill()  # the WAN (or the broker) is gone
         for n in range(1_200):
             for e, b in zip(edges, baskets, strict=True):
-                e.store.announce(e.prefix(b), "basket.heartbeat", {"n": n}, b.id)
+                e.store.announce(b.lane, "basket.heartbeat", {"n": n}, b.id)
             if n % 100 == 0:
                 await asyncio.sleep(0)
         mosquitto.start()
@@ -76,7 +76,7 @@ def test_ten_lanes_through_an_outage_and_broker_restarts_deliver_every_event_onc
             n = 0
             while time.monotonic() < end:
                 for e, b in zip(edges, baskets, strict=True):
-                    e.store.announce(e.prefix(b), "basket.heartbeat", {"live": n}, b.id)
+                    e.store.announce(b.lane, "basket.heartbeat", {"live": n}, b.id)
                 n += 1
                 await asyncio.sleep(0.01)
 

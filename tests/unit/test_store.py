@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from edge_agent.basket import BasketError, Product, State
+from edge_agent.basket.commands import (
+    Add,
+    Checkout,
+    Close,
+    Discount,
+    Identify,
+    PaymentResult,
+    StartPayment,
+    Verdict,
+    from_journal,
+)
 from edge_agent.store import MIGRATIONS, Store
+from edge_agent.wire.topics import StoreTopics
 
 MSK = ZoneInfo("Europe/Moscow")
-AT = "2026-11-23T09:00:00+00:00"
+AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 MILK = Product("04610053149777", "Milk 1 l", 8_990, 10, "dairy", "milk", marked=True)
 KI = "0104610053149777215d/wuU"
 
 
 def product_args(p: Product) -> dict[str, object]:
     return {f: getattr(p, f) for f in p.__dataclass_fields__}
+
+
+def add_milk() -> Add:
+    return Add(MILK, MILK.gtin, AT, ki=KI)
 
 
 def test_migrations_run_once_and_the_catalog_round_trips(tmp_path: Path) -> None:
@@ -31,19 +49,19 @@ def test_migrations_run_once_and_the_catalog_round_trips(tmp_path: Path) -> None
 
 def test_a_refused_command_leaves_no_trace(tmp_path: Path) -> None:
     store = Store(tmp_path / "a.db", MSK)
-    basket = store.open_basket("b1", "lane-1", "t")
+    basket = store.open_basket("b1", "lane-1")
     with pytest.raises(BasketError):
-        store.apply(basket, "checkout", {}, "t")  # empty basket
+        store.apply(basket, Checkout())  # empty basket
     assert store.db.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == 0
     assert [p["type"] for _, _, p in store.unsent()] == ["basket.opened"]
 
 
 def test_restore_rebuilds_lines_problems_and_state_exactly(tmp_path: Path) -> None:
     store = Store(tmp_path / "a.db", MSK)
-    basket = store.open_basket("b1", "lane-1", "sco/v1/s/lane-1/evt")
-    line = store.apply(basket, "add", {"product": product_args(MILK), "gtin": MILK.gtin, "ki": KI, "at": AT}, "t")
-    store.apply(basket, "verdict", {"line_id": line.id, "outcome": "BLOCKED", "reason": "RPN"}, "t")
-    store.apply(basket, "add", {"product": None, "gtin": "04699999999993", "at": AT}, "t")
+    basket = store.open_basket("b1", "lane-1")
+    line = store.apply(basket, add_milk())
+    store.apply(basket, Verdict(line.id, "BLOCKED", "RPN"))
+    store.apply(basket, Add(None, "04699999999993", AT))
     (restored,) = Store(tmp_path / "a.db", MSK).restore()
     assert restored.lines == basket.lines and restored.problems == basket.problems
     assert restored.state is basket.state is State.NEEDS_ASSISTANCE
@@ -51,14 +69,13 @@ def test_restore_rebuilds_lines_problems_and_state_exactly(tmp_path: Path) -> No
 
 def test_paid_basket_enters_the_sold_set_and_closed_ones_are_not_restored(tmp_path: Path) -> None:
     store = Store(tmp_path / "a.db", MSK)
-    basket = store.open_basket("b1", "lane-1", "t")
-    line = store.apply(basket, "add", {"product": product_args(MILK), "gtin": MILK.gtin, "ki": KI, "at": AT}, "t")
-    store.apply(basket, "verdict", {"line_id": line.id, "outcome": "ALLOWED"}, "t")
-    for op, args in [("checkout", {}), ("start_payment", {"payment_id": "p1"}),
-                     ("payment_result", {"approved": True, "at": AT})]:  # fmt: skip
-        store.apply(basket, op, args, "t")
+    basket = store.open_basket("b1", "lane-1")
+    line = store.apply(basket, add_milk())
+    store.apply(basket, Verdict(line.id, "ALLOWED"))
+    for command in (Checkout(), StartPayment("p1"), PaymentResult(True, AT)):
+        store.apply(basket, command)
     assert store.sold_here(KI)
-    store.apply(basket, "close", {}, "t")
+    store.apply(basket, Close())
     assert store.restore() == []
 
 
@@ -69,34 +86,32 @@ def test_received_codes_give_the_full_mark_code_for_an_epc(tmp_path: Path) -> No
 
 
 def test_outbox_drains_in_order(tmp_path: Path) -> None:
-    store = Store(tmp_path / "a.db", MSK)
-    store.open_basket("b1", "lane-1", "t1")
-    store.open_basket("b2", "lane-2", "t2")
+    store = Store(tmp_path / "a.db", MSK, StoreTopics("s1"))
+    store.open_basket("b1", "lane-1")
+    store.open_basket("b2", "lane-2")
     rows = store.unsent()
-    assert [t for _, t, _ in rows] == ["t1/basket.opened", "t2/basket.opened"]
+    assert [t for _, t, _ in rows] == ["sco/v1/s1/lane-1/evt/basket.opened", "sco/v1/s1/lane-2/evt/basket.opened"]
     store.mark_sent([rows[0][0]])
-    assert [t for _, t, _ in store.unsent()] == ["t2/basket.opened"] and store.outbox_depth() == 1
+    assert [t for _, t, _ in store.unsent()] == ["sco/v1/s1/lane-2/evt/basket.opened"] and store.outbox_depth() == 1
 
 
 def test_outbox_rows_are_cloudevents_and_a_paid_basket_posts_its_sale_and_epcis(tmp_path: Path) -> None:
-    from edge_agent.sync import envelope
+    from edge_agent.wire import envelope
 
-    store = Store(
-        tmp_path / "a.db", MSK, epcis_topic="sco/v1/s1/trace/epcis", read_point="urn:epc:id:sgln:4600000.00042.0"
-    )
+    store = Store(tmp_path / "a.db", MSK, StoreTopics("s1"), read_point="urn:epc:id:sgln:4600000.00042.0")
     lane = "sco/v1/s1/lane-1/evt"
     woken: list[int] = []
     store.outbox_listeners.append(lambda: woken.append(1))
-    basket = store.open_basket("b1", "lane-1", lane)
-    line = store.apply(basket, "add", {"product": product_args(MILK), "gtin": MILK.gtin, "ki": KI, "at": AT}, lane)
-    store.apply(basket, "verdict", {"line_id": line.id, "outcome": "ALLOWED"}, lane)
-    store.apply(basket, "checkout", {}, lane)
-    store.apply(basket, "identify", {"customer": "C-0001"}, lane)
-    store.apply(basket, "discount", {"allocation": {str(line.id): 990}, "hold_id": "H-1"}, lane)
+    basket = store.open_basket("b1", "lane-1")
+    line = store.apply(basket, add_milk())
+    store.apply(basket, Verdict(line.id, "ALLOWED"))
+    store.apply(basket, Checkout())
+    store.apply(basket, Identify("C-0001"))
+    store.apply(basket, Discount({line.id: 990}, "H-1"))
     assert basket.total == 8_000
-    store.apply(basket, "start_payment", {"payment_id": "pay-1"}, lane)
+    store.apply(basket, StartPayment("pay-1"))
     tender = {"method": "card", "payment_id": "P-1", "amount": 8_000}
-    store.apply(basket, "payment_result", {"approved": True, "at": AT, "tender": tender}, lane)
+    store.apply(basket, PaymentResult(True, AT, tender=tender))
     rows = store.unsent(limit=100)
     events = [envelope.decode(json.dumps(p)) for _, _, p in rows]
     assert len(woken) == 8  # one wake-up per commit that wrote outbox rows (open + 7 commands)
@@ -129,3 +144,30 @@ def test_catalog_and_codes_streams_replace_on_snapshot_and_patch_on_delta(tmp_pa
     store.apply_stream("codes", 1, True, {"codes": {KI: KI + "\x1d93dGVz"}})
     store.apply_stream("codes", 2, True, {"codes": {}})  # a snapshot replaces everything
     assert store.mark_code_for(KI) is None and store.stream_version("codes") == 2
+
+
+def test_a_failed_journal_write_leaves_the_live_basket_as_it_was(tmp_path: Path) -> None:
+    store = Store(tmp_path / "a.db", MSK)
+    basket = store.open_basket("b1", "lane-1")
+    store.apply(basket, add_milk())
+    store.db.conn.execute(
+        "CREATE TRIGGER no_room BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        store.apply(basket, Add(None, "04699999999993", AT))
+    assert len(basket.lines) == 1 and not basket.problems  # the kiosk shows what the journal has
+    assert basket.state is State.SCANNING
+    (restored,) = Store(tmp_path / "a.db", MSK).restore()
+    assert restored.lines == basket.lines
+
+
+def test_journal_rows_of_earlier_versions_replay_as_typed_commands() -> None:
+    """The journal's JSON is the contract between versions: the forms written before commands
+    were typed still read back."""
+    old = {"product": product_args(MILK), "gtin": MILK.gtin, "ki": KI, "mark_code": None, "sold_here": False,
+           "at": "2026-11-23T09:00:00+00:00"}  # fmt: skip
+    assert from_journal("add", old) == add_milk()
+    assert from_journal("add", old).args() == old
+    paid = {"approved": True, "at": "2026-11-23T09:00:00+00:00", "tender": {"payment_id": "P-1"}}
+    assert from_journal("payment_result", paid).args() == paid
+    assert from_journal("discount", {"allocation": {"3": 990}, "hold_id": "H-1"}) == Discount({3: 990}, "H-1")

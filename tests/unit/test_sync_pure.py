@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge_agent.loyalty import ALWAYS_EXCLUDED, allocate, redeemable_points
-from edge_agent.sync import envelope
 from edge_agent.sync.acl import acl
 from edge_agent.sync.streams import StreamState
-from edge_agent.sync.topics import StoreTopics, TopicError, cmd, parse_cmd, parse_lane_event, shared_cmd, source_of
+from edge_agent.wire import envelope
+from edge_agent.wire.topics import StoreTopics, TopicError, cmd, parse_cmd, parse_lane_event, shared_cmd, source_of
 from sim.central.programs import PRESETS
 from tests.conftest import examples
 

@@ -18,10 +18,12 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from edge_agent.basket import State
+from edge_agent.basket.commands import Add, Checkout
 from edge_agent.store import Store
 from edge_agent.sync.mqtt import MqttLink
 from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config
@@ -78,24 +80,22 @@ async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
         edge.basket("lane-1", [], basket_id=basket_id, ready=False)
         found = edge.baskets[basket_id]
     if found is not None:
-        basket, prefix = found
+        basket = found
         for n, product in enumerate((BREAD, MILK, CIGS)):  # whatever lines are not there yet
             ki = f"01{product.gtin}21S{n}"
             if basket.line_by_key(ki) is None and basket.state in (State.OPEN, State.SCANNING):
-                fields = {f: getattr(product, f) for f in product.__dataclass_fields__}
-                edge.store.apply(basket, "add", {"product": fields, "gtin": product.gtin, "ki": ki,
-                                                 "at": "2026-11-23T09:00:00+00:00"}, prefix)  # fmt: skip
+                edge.store.apply(basket, Add(product, product.gtin, datetime(2026, 11, 23, 9, tzinfo=UTC), ki=ki))
         if basket.state is State.SCANNING:
-            edge.store.apply(basket, "checkout", {}, prefix)
+            edge.store.apply(basket, Checkout())
         while basket.state not in (State.CLOSED, State.CANCELLED):
             if edge.store.open_payments():
                 await edge.checkout.resume()
             elif basket.state is State.READY_TO_PAY:
                 if basket.customer is None:
-                    await edge.checkout.identify(basket, prefix, "phone", "+79990000002")
+                    await edge.checkout.identify(basket, "phone", "+79990000002")
                 if basket.hold_id is None:
-                    await edge.checkout.redeem(basket, prefix)
-                await edge.checkout.pay(basket, prefix, "card")
+                    await edge.checkout.redeem(basket)
+                await edge.checkout.pay(basket, "card")
             else:
                 await asyncio.sleep(0.05)
     await edge.sync.publisher.drained(10)

@@ -16,12 +16,18 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from edge_agent.errors import EdgeError
+
 _LEVEL: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 RESERVED_LANES: Final = frozenset({"trace", "catalog", "codes"})
 
 
-class TopicError(ValueError):
-    pass
+class TopicError(EdgeError, ValueError):
+    """A name that cannot be a topic level, or a topic outside the layout (code ``bad_topic``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("bad_topic", message)
+        self.args = (message,)
 
 
 def _level(value: str, what: str) -> str:
@@ -46,6 +52,14 @@ class StoreTopics:
         if _level(lane, "lane id") in RESERVED_LANES:
             raise TopicError(f"lane id {lane!r} is reserved")
         return f"{self.prefix}/{lane}/evt"
+
+    def lane_event(self, lane: str, type_: str) -> str:
+        """``sco/v1/{store}/{lane}/evt/{type}``."""
+        return event_topic(self.lane_prefix(lane), type_)
+
+    def lane_source(self, lane: str) -> str:
+        """The CloudEvents ``source`` of a lane's events: ``sco://{store}/{lane}``."""
+        return f"sco://{self.store}/{_level(lane, 'lane id')}"
 
     def status(self, agent: str) -> str:
         return f"{self.prefix}/{_level(agent, 'agent id')}/status"

@@ -17,18 +17,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from edge_agent.errors import EdgeError
+
 SPECVERSION: Final = "1.0"
 CONTENT_TYPE: Final = "application/json"
 _REQUIRED: Final = ("specversion", "id", "source", "type")
 _EXTENSIONS: Final = ("subject", "correlationid", "replyto", "seq", "idempotencykey")
 
 
-class EnvelopeError(ValueError):
+class EnvelopeError(EdgeError, ValueError):
     """A payload that is not a CloudEvent we can use (``code`` stable, ``message`` human)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code, self.message = code, message
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from edge_agent.config import Config
+from edge_agent.services import Services
 
 
 def _free_port() -> int:
@@ -64,7 +65,10 @@ class DemoStore:
         self.url = ""
 
     async def __aenter__(self) -> DemoStore:
-        from edge_agent.config import Checkout, LaneSettings, Mqtt, ReaderConfig, StaffConfig, Verify, ZoneConfig
+        from drivers.llrp import LLRPSettings
+        from drivers.nfc import NfcSettings
+        from drivers.pcsc import PCSCSettings
+        from edge_agent.config import Checkout, LaneSettings, Mqtt, StaffConfig, Verify, ZoneConfig
         from edge_agent.daemon import Daemon
         from sim.central.node import CentralNode
         from sim.crpt import CrptSim
@@ -93,10 +97,10 @@ class DemoStore:
             "staff": [StaffConfig(id="s-1", name="Анна (демо)",
                                   pin_sha256=hashlib.sha256(STAFF_PIN.encode()).hexdigest(),
                                   badge=STAFF_BADGE)],
-            "readers": [ReaderConfig(id=f"box-{lane}", driver="llrp", port=r.port) for lane, r in self.readers.items()]
-            + ([ReaderConfig(id="nfc-pad", driver="nfc", path=f"udp:127.0.0.1:{self.nfc_port}")]
+            "readers": [LLRPSettings(id=f"box-{lane}", driver="llrp", port=r.port) for lane, r in self.readers.items()]
+            + ([NfcSettings(id="nfc-pad", driver="nfc", path=f"udp:127.0.0.1:{self.nfc_port}")]
                if self.nfc_port else [])
-            + ([ReaderConfig(id="pcsc-pad", driver="pcsc", path="Virtual PCD")] if self.pcsc else []),
+            + ([PCSCSettings(id="pcsc-pad", driver="pcsc", path="Virtual PCD")] if self.pcsc else []),
             "lanes": [LaneSettings(id=lane, mode="box", settle_s=0.3, depart_after_s=self.depart_s,
                                    zones=[ZoneConfig(reader=f"box-{lane}", min_rssi=-70)]) for lane in self.box_lanes]
             + ([LaneSettings(id="lane-3", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="nfc-pad")])]
@@ -122,9 +126,14 @@ class DemoStore:
         await asyncio.to_thread(self.central.ready.wait, 10)
         self.url = f"http://127.0.0.1:{self.daemon.http_port}"
         if cfg.http.public_base_url.startswith("http://127.0.0.1"):  # receipts link back to this demo server
-            http = cfg.http.model_copy(update={"public_base_url": self.url})
-            self.daemon.config = cfg.model_copy(update={"http": http})
+            self.services.public_base_url = self.url
         return self
+
+    @property
+    def services(self) -> Services:
+        """The running daemon's parts (store, lanes, checkout, sync, ...)."""
+        assert self.daemon.services is not None
+        return self.daemon.services
 
     async def __aexit__(self, *exc: object) -> None:
         self.stop.set()
@@ -220,7 +229,8 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
         if headless:
             started = time.monotonic()
             outcomes = await Shoppers(store, seed).run(shoppers)
-            await store.daemon.sync.publisher.drained(20)
+            assert store.services.sync is not None
+            await store.services.sync.publisher.drained(20)
             await asyncio.sleep(1.0)  # central's sink takes the last events
             summary = store.summary(outcomes)
             summary["seconds"] = round(time.monotonic() - started, 1)
@@ -278,7 +288,7 @@ async def _feed(store: DemoStore) -> None:
         if store.pad is not None and tick % 3 == 0:  # a customer taps a bottle of water on the pad
             water = helper.new_item(PRODUCTS[1])
             helper.register(water)
-            link = f"{store.daemon.config.http.public_base_url}/01/{water.product.gtin}/21/{water.serial}"
+            link = f"{store.services.public_base_url}/01/{water.product.gtin}/21/{water.serial}"
             store.pad.place(uri=f"{link}?93={water.serial[-4:]}")
             await asyncio.sleep(1.5)
             await asyncio.to_thread(store.pad.lift)
@@ -287,7 +297,7 @@ async def _feed(store: DemoStore) -> None:
 
             bar = helper.new_item(PRODUCTS[3])
             uid = bytes.fromhex("04") + tick.to_bytes(6, "big")
-            link = f"{store.daemon.config.http.public_base_url}/01/{bar.product.gtin}/21/{bar.serial}"
+            link = f"{store.services.public_base_url}/01/{bar.product.gtin}/21/{bar.serial}"
             with contextlib.suppress(OSError):
                 await asyncio.to_thread(store.pcsc_card.place, VirtualNtag.with_uri(uid, link))
                 await asyncio.sleep(1.5)

@@ -1,0 +1,63 @@
+"""Every error family to HTTP, in one place (docs/adr/0015-one-error-base.md).
+
+Routes raise what the core raises (``BasketError``, ``ServiceError``, ``ParseError``, …) or an
+``ApiError`` for what only the API knows (no such lane, sign in first); the handler answers
+``{"detail": {"code", "message"[, "position"]}}`` with the status this table gives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from edge_agent.basket import BasketError
+from edge_agent.codes import CodeError
+from edge_agent.errors import EdgeError
+from edge_agent.sync.rpc import OutcomeUnknown, ServiceError
+from edge_agent.verify.backends import VerifyError
+
+
+class ApiError(EdgeError):
+    """A refusal only the API knows: its status (and headers) travel with it."""
+
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(code, message)
+        self.status = status
+        self.headers = dict(headers or {})
+
+
+#: family -> status; the first family an error belongs to wins
+STATUS: Final[tuple[tuple[type[EdgeError], int], ...]] = (
+    (BasketError, 409),  # the basket's state does not allow it
+    (ServiceError, 422),  # central refused
+    (OutcomeUnknown, 503),  # central did not answer
+    (VerifyError, 503),
+    (CodeError, 422),  # not a code
+)
+#: codes whose status differs from their family's
+BY_CODE: Final[dict[str, int]] = {"unknown_customer": 404}
+
+
+def status_of(error: EdgeError) -> int:
+    if isinstance(error, ApiError):
+        return error.status
+    if error.code in BY_CODE:
+        return BY_CODE[error.code]
+    return next((status for family, status in STATUS if isinstance(error, family)), 500)
+
+
+def body_of(error: EdgeError) -> dict[str, object]:
+    return {"detail": error.to_dict()}
+
+
+async def _handle(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, EdgeError)
+    headers = error.headers if isinstance(error, ApiError) else None
+    return JSONResponse(body_of(error), status_of(error), headers)
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(EdgeError, _handle)

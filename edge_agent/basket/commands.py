@@ -1,0 +1,267 @@
+"""Basket commands as typed values (docs/adr/0011-wire-formats-below-store-and-sync.md).
+
+A command is what the basket is asked to do; ``apply`` runs it on a basket (the pure state
+machine decides), ``args`` is its journal and event form (JSON: times as ISO strings) and
+``from_journal`` reads it back, so a journal written by earlier versions replays unchanged.
+The store journals a command and applies it to the live basket only once its transaction
+has committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, ClassVar
+
+from edge_agent.basket.machine import Basket, Line, Product
+
+
+def _product_args(product: Product | None) -> dict[str, Any] | None:
+    return None if product is None else {f.name: getattr(product, f.name) for f in fields(product)}
+
+
+@dataclass(frozen=True, slots=True)
+class Add:
+    """An item arrived (box, tap or scan)."""
+
+    op: ClassVar[str] = "add"
+    product: Product | None
+    gtin: str
+    at: datetime
+    ki: str | None = None
+    mark_code: str | None = None
+    sold_here: bool = False
+
+    def apply(self, basket: Basket) -> Line | None:
+        return basket.add(self.product, self.gtin, self.at, self.ki, self.mark_code, self.sold_here)
+
+    def args(self) -> dict[str, Any]:
+        return {"product": _product_args(self.product), "gtin": self.gtin, "ki": self.ki, "mark_code": self.mark_code,
+                "sold_here": self.sold_here, "at": self.at.isoformat()}  # fmt: skip
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Add:
+        product = Product(**a["product"]) if a.get("product") else None
+        return cls(product, a["gtin"], datetime.fromisoformat(a["at"]), a.get("ki"), a.get("mark_code"),
+                   a.get("sold_here", False))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Remove:
+    """A line goes: the item left the box (``by`` customer) or staff voided it."""
+
+    op: ClassVar[str] = "remove"
+    line_id: int
+    by: str
+    device: str
+    at: datetime
+
+    def apply(self, basket: Basket) -> None:
+        basket.remove(self.line_id, self.by, self.device, self.at)
+
+    def args(self) -> dict[str, Any]:
+        return {"line_id": self.line_id, "by": self.by, "device": self.device, "at": self.at.isoformat()}
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Remove:
+        return cls(a["line_id"], a["by"], a["device"], datetime.fromisoformat(a["at"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The mark-code check answered for a line, with what the fiscal receipt needs."""
+
+    op: ClassVar[str] = "verdict"
+    line_id: int
+    outcome: str
+    reason: str = ""
+    fiscal_1265: str | None = None
+    fiscal: dict[str, Any] | None = None
+    source: str | None = None
+    req_id: str | None = None
+    req_timestamp: int | None = None
+
+    def apply(self, basket: Basket) -> None:
+        basket.verdict(self.line_id, self.outcome, self.reason, self.fiscal_1265)
+
+    def args(self) -> dict[str, Any]:
+        return {"line_id": self.line_id, "outcome": self.outcome, "reason": self.reason,
+                "fiscal_1265": self.fiscal_1265, "fiscal": self.fiscal, "source": self.source,
+                "req_id": self.req_id, "req_timestamp": self.req_timestamp}  # fmt: skip
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Verdict:
+        return cls(a["line_id"], a["outcome"], a.get("reason", ""), a.get("fiscal_1265"), a.get("fiscal"),
+                   a.get("source"), a.get("req_id"), a.get("req_timestamp"))  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    """Staff approve a MEDIUM problem."""
+
+    op: ClassVar[str] = "resolve"
+    problem_id: int
+    by: str
+    device: str
+    at: datetime
+
+    def apply(self, basket: Basket) -> None:
+        basket.resolve(self.problem_id, self.by, self.device, self.at)
+
+    def args(self) -> dict[str, Any]:
+        return {"problem_id": self.problem_id, "by": self.by, "device": self.device, "at": self.at.isoformat()}
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Resolve:
+        return cls(a["problem_id"], a["by"], a["device"], datetime.fromisoformat(a["at"]))
+
+
+@dataclass(frozen=True, slots=True)
+class StartPayment:
+    op: ClassVar[str] = "start_payment"
+    payment_id: str
+
+    def apply(self, basket: Basket) -> None:
+        basket.start_payment(self.payment_id)
+
+    def args(self) -> dict[str, Any]:
+        return {"payment_id": self.payment_id}
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> StartPayment:
+        return cls(a["payment_id"])
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResult:
+    """The payment's outcome; an approved one carries the tender (the basket becomes PAID)."""
+
+    op: ClassVar[str] = "payment_result"
+    approved: bool
+    at: datetime
+    message: str = ""
+    tender: dict[str, Any] | None = None
+
+    def apply(self, basket: Basket) -> None:
+        basket.payment_result(self.approved, self.at, self.message)
+
+    def args(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"approved": self.approved, "at": self.at.isoformat()}
+        if self.message:
+            out["message"] = self.message
+        if self.tender is not None:
+            out["tender"] = self.tender
+        return out
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> PaymentResult:
+        return cls(a["approved"], datetime.fromisoformat(a["at"]), a.get("message", ""), a.get("tender"))
+
+
+@dataclass(frozen=True, slots=True)
+class Identify:
+    op: ClassVar[str] = "identify"
+    customer: str
+
+    def apply(self, basket: Basket) -> None:
+        basket.identify(self.customer)
+
+    def args(self) -> dict[str, Any]:
+        return {"customer": self.customer}
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Identify:
+        return cls(a["customer"])
+
+
+@dataclass(frozen=True, slots=True)
+class Discount:
+    """Loyalty points held centrally, spread over the lines as discounts (line id → kopecks)."""
+
+    op: ClassVar[str] = "discount"
+    allocation: dict[int, int]
+    hold_id: str
+    points: int | None = None
+
+    def apply(self, basket: Basket) -> None:
+        basket.apply_discount(self.allocation, self.hold_id)
+
+    def args(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"allocation": {str(k): v for k, v in self.allocation.items()}, "hold_id": self.hold_id}
+        if self.points is not None:
+            out["points"] = self.points
+        return out
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Discount:
+        return cls({int(k): v for k, v in a["allocation"].items()}, a["hold_id"], a.get("points"))
+
+
+@dataclass(frozen=True, slots=True)
+class _Bare:
+    """A command without arguments."""
+
+    def args(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout(_Bare):
+    op: ClassVar[str] = "checkout"
+
+    def apply(self, basket: Basket) -> None:
+        basket.checkout()
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Checkout:
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class DropDiscount(_Bare):
+    op: ClassVar[str] = "drop_discount"
+
+    def apply(self, basket: Basket) -> None:
+        basket.drop_discount()
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> DropDiscount:
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class Close(_Bare):
+    op: ClassVar[str] = "close"
+
+    def apply(self, basket: Basket) -> None:
+        basket.close()
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Close:
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel(_Bare):
+    op: ClassVar[str] = "cancel"
+
+    def apply(self, basket: Basket) -> None:
+        basket.cancel()
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Cancel:
+        return cls()
+
+
+Command = (
+    Add | Remove | Verdict | Resolve | Checkout | StartPayment | PaymentResult | Identify | Discount | DropDiscount
+    | Close | Cancel
+)  # fmt: skip
+COMMANDS: dict[str, type[Command]] = {c.op: c for c in (Add, Remove, Verdict, Resolve, Checkout, StartPayment,
+                                                         PaymentResult, Identify, Discount, DropDiscount, Close,
+                                                         Cancel)}  # fmt: skip
+
+
+def from_journal(op: str, args: dict[str, Any]) -> Command:
+    """A journal row back to its command (KeyError: an op this version does not know)."""
+    return COMMANDS[op].from_args(args)

@@ -1,0 +1,89 @@
+"""The daemon as a service: JSON logs, signals, and the HTTP server inside the daemon's loop.
+
+``run_forever(config)`` is ``edge-agent run``: JSON lines on stderr, SIGTERM or SIGINT stop
+the daemon gracefully. ``HttpServer`` serves the API with uvicorn without uvicorn's own
+signal handlers (the daemon owns them) and says which port it got.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+from fastapi import FastAPI
+
+from edge_agent.config import Config, Http
+
+log = logging.getLogger("edge_agent.daemon")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {"ts": round(record.created, 3), "level": record.levelname, "logger": record.name,
+                 "msg": record.getMessage()}  # fmt: skip
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def json_logs(level: str) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:  # ``edge-agent run`` owns SIGTERM/SIGINT
+        yield
+
+
+class HttpServer:
+    def __init__(self, app: FastAPI, settings: Http) -> None:
+        self.settings = settings
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="off",
+                                access_log=False, ws_ping_interval=20)  # fmt: skip
+        self._server = _Server(config)
+        self.port: int | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._server.serve(), name="http")
+        while not self._server.started:
+            if self.task.done():
+                self.task.result()  # the port is taken, say: fail loudly
+                raise RuntimeError("the HTTP server stopped at start")
+            await asyncio.sleep(0.02)
+        self.port = int(self._server.servers[0].sockets[0].getsockname()[1])
+        log.info("HTTP on http://%s:%d (kiosk, staff, product pages, /healthz, /metrics)", self.settings.host,
+                 self.port)  # fmt: skip
+
+    async def stop(self) -> None:
+        self._server.should_exit = True
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self.task, 5)  # open WebSockets are closed; then it is cancelled
+
+
+def run_forever(config: Config) -> None:
+    """``edge-agent run``: JSON logs on stderr; SIGTERM or SIGINT stop it gracefully."""
+    from edge_agent.daemon import Daemon
+
+    json_logs(config.agent.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("edge-agent %s starting: %d readers, %d lanes", config.agent.id, len(config.readers),
+                 len(config.lanes))  # fmt: skip
+        await Daemon(config).run(stop)
+        log.info("edge-agent stopped")
+
+    asyncio.run(main())

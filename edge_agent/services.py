@@ -1,0 +1,98 @@
+"""What the HTTP API works with, in one typed object (docs/adr/0009-composition-root.md).
+
+The daemon builds one ``Services`` from its parts; the API receives it through one FastAPI
+dependency (``api/deps.py``). It holds the lanes, the store, the checkout (when sync with
+central is on), the code checks, staff tokens and the public page's rate limiter, the
+WebSocket hub, the metrics, the read queue and the readers, and answers ``/healthz``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from drivers.base import Reader
+from edge_agent.api.auth import RateLimiter, StaffMember, Tokens
+from edge_agent.api.hub import Hub
+from edge_agent.basket import Basket
+from edge_agent.config import Config
+from edge_agent.lanes import Lanes
+from edge_agent.metrics import Metrics
+from edge_agent.payment import Checkout
+from edge_agent.readqueue import ReadQueue
+from edge_agent.reads import TagRead
+from edge_agent.store import Store
+from edge_agent.sync.agent import Sync
+from edge_agent.verify.checks import CodeChecks
+
+log = logging.getLogger("edge_agent")
+
+
+def staff_tokens(config: Config) -> Tokens:
+    return Tokens({s.id: StaffMember(s.id, s.name, s.pin_sha256, s.badge) for s in config.staff})
+
+
+@dataclass
+class Services:
+    config: Config
+    store: Store
+    lanes: Lanes
+    checks: CodeChecks
+    metrics: Metrics
+    read_queue: ReadQueue
+    readers: Sequence[Reader] = ()
+    hub: Hub = field(default_factory=Hub)
+    #: staff sign-in and the public page's limiter, from the configuration
+    tokens: Tokens = field(init=False)
+    public_limiter: RateLimiter = field(init=False)
+    sync: Sync | None = None
+    checkout: Checkout | None = None
+    #: the base of the Digital Link URIs on receipts and tags (the demo points it at itself)
+    public_base_url: str = ""
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.public_base_url = self.public_base_url or self.config.http.public_base_url
+        self.tokens = staff_tokens(self.config)
+        self.public_limiter = RateLimiter(self.config.http.public_rate_per_s, self.config.http.public_burst)
+        self._badges = {s.badge.upper() for s in self.config.staff if s.badge}
+        self.store.basket_listeners.append(self._changed)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` in the background, kept alive until it ends (a payment the kiosk started)."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def badge(self, read: TagRead) -> bool:
+        """A staff badge tapped on any reader signs in the waiting handheld; it is never an item."""
+        if not self._badges or read.raw.upper() not in self._badges:
+            return False
+        staff = self.tokens.badge_read(read.raw, read.reader_id)
+        log.info("staff badge of %s tapped on %s", staff, read.reader_id)
+        return True
+
+    def _changed(self, basket: Basket) -> None:
+        lane = self.lanes.get(basket.lane)
+        self.hub.notify(basket.lane, lane.read_at if lane is not None else None)
+
+    def readers_health(self) -> dict[str, Any]:
+        return {r.reader_id: r.health.to_dict() for r in self.readers}
+
+    async def health(self) -> dict[str, Any]:
+        """``/healthz``: readers, broker, verification backends, read queue, outbox depth."""
+        readers = self.readers_health()
+        broker: dict[str, Any] = {"enabled": self.sync is not None}
+        if self.sync is not None:
+            link = self.sync.link
+            broker.update(connected=link.connected.is_set(), connects=link.connects, disconnects=link.disconnects)
+        verification = await self.checks.health()
+        reads = self.read_queue.stats()
+        checks = [all(r["state"] == "online" for r in readers.values()), broker.get("connected", True),
+                  verification.get("ok", True), not reads["dropped_recently"]]  # fmt: skip
+        return {"status": "ok" if all(checks) else "degraded", "readers": readers, "broker": broker,
+                "verification": verification, "reads": reads,
+                "outbox_depth": self.store.outbox_depth()}  # fmt: skip

@@ -1,0 +1,61 @@
+"""What the store tells central, as data: the event type of each basket command, the posted
+transaction and the EPCIS 2.0 sale document (DESIGN.md §5-6, docs/mqtt.md). Pure."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from edge_agent.basket import Basket
+from edge_agent.wire import envelope
+
+#: journal op -> the event type announcing it on ``sco/v1/{store}/{lane}/evt/{type}``
+EVENT_TYPES: Final[dict[str, str]] = {
+    "add": "basket.line_added", "remove": "basket.line_voided", "verdict": "basket.line_verified",
+    "resolve": "basket.problem_resolved", "checkout": "basket.checkout", "identify": "basket.customer_identified",
+    "discount": "basket.discount_applied", "drop_discount": "basket.discount_dropped",
+    "start_payment": "basket.payment_started", "payment_result": "basket.payment_result",
+    "close": "basket.closed", "cancel": "basket.cancelled",
+}  # fmt: skip
+OPENED: Final = "basket.opened"
+POSTED: Final = "transaction.posted"
+EPCIS: Final = "epcis.document"
+
+
+def basket_event(basket: Basket, args: dict[str, Any]) -> dict[str, Any]:
+    """The data of a basket command's event: the basket's state after it, and the command."""
+    return {"basket": basket.id, "state": basket.state.value, "args": args, "total": basket.total}
+
+
+def posted_transaction(basket: Basket, tender: dict[str, Any] | None, paid_at: str | None) -> dict[str, Any]:
+    """The sale as central records it (POSLog-inspired names, docs/mqtt.md): lines with their
+    discounts and mark codes, the tender, the loyalty customer and hold."""
+    lines = [{"lineSeq": line.id, "gtin": line.gtin, "ki": line.key if line.serialized else None, "name": line.name,
+              "category": line.category, "unitPriceKop": line.price, "discountKop": line.discount,
+              "extendedKop": line.amount, "markingCode": line.mark_code, "fiscal1265": line.fiscal_1265}
+             for line in basket.lines.values()]  # fmt: skip
+    return {"transactionId": basket.id, "lane": basket.lane, "lines": lines, "totalKop": basket.total,
+            "discountKop": basket.discount, "tender": tender, "customer": basket.customer,
+            "loyaltyHold": basket.hold_id, "paidAt": paid_at}  # fmt: skip
+
+
+def epcis_sold(basket: Basket, tz: ZoneInfo, read_point: str, now: datetime | None = None) -> dict[str, Any]:
+    """An EPCIS 2.0 document with one ObjectEvent: the basket's serialized items are retail_sold.
+    Items are named by GS1 Digital Link URIs, which EPCIS 2.0 accepts."""
+    stamp = (now or datetime.now(tz)).astimezone(tz).isoformat(timespec="milliseconds")
+    epcs = [f"https://id.gs1.org/01/{line.gtin}/21/{quote(line.key[18:], safe='')}"
+            for line in basket.lines.values() if line.serialized]  # fmt: skip
+    event: dict[str, Any] = {
+        "type": "ObjectEvent", "eventID": f"urn:uuid:{envelope.new_id()}", "eventTime": stamp,
+        "eventTimeZoneOffset": stamp[-6:], "action": "OBSERVE", "bizStep": "retail_selling",
+        "disposition": "retail_sold", "epcList": epcs,
+        "bizTransactionList": [{"type": "urn:edge-agent:btt:sale",
+                                "bizTransaction": f"urn:edge-agent:sale:{basket.id}"}],
+    }  # fmt: skip
+    if read_point:
+        event["readPoint"] = {"id": f"{read_point}.{basket.lane}"}
+        event["bizLocation"] = {"id": read_point}
+    return {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
+            "schemaVersion": "2.0", "creationDate": stamp, "epcisBody": {"eventList": [event]}}  # fmt: skip
