@@ -40,6 +40,7 @@ from edge_agent.config import Agent, Config, Mqtt  # noqa: E402
 from edge_agent.store import Store  # noqa: E402
 from edge_agent.sync.agent import Sync  # noqa: E402
 from edge_agent.sync.mqtt import nodelay  # noqa: E402
+from edge_agent.wire.topics import StoreTopics  # noqa: E402
 from tests.integration.broker import PASSWORD, Mosquitto  # noqa: E402
 
 LANE = "sco/v1/store-001/lane-1/evt"
@@ -108,7 +109,7 @@ def central_count(path: Path, type_: str) -> tuple[int, float]:
 async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: int, backlog: int) -> list[dict]:
     cfg = Config(agent=Agent(id="agent-1", data_dir=tmp), mqtt=Mqtt(port=broker.port, username="store-001.agent-1",
                                                                     password=PASSWORD))  # fmt: skip
-    store = Store(tmp / "edge.db", ZoneInfo("UTC"))
+    store = Store(tmp / "edge.db", ZoneInfo("UTC"), StoreTopics("store-001"))
     sync = Sync(cfg, store)
     await sync.start()
     await sync.link.wait_connected(10)
@@ -118,7 +119,7 @@ async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: i
     sent: list[float] = []
     for i in range(paced):
         sent.append(time.time())
-        store.announce(LANE, "bench.paced", {"i": i, "pad": "x" * 300}, "bench")
+        store.announce("lane-1", "bench.paced", {"i": i, "pad": "x" * 300}, "bench")
         await asyncio.sleep(0.005)
     await sync.publisher.drained(30)
     deadline = time.monotonic() + 30
@@ -150,7 +151,7 @@ async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: i
     for start in range(0, backlog, 5_000):
         with store.transaction() as conn_:
             for i in range(start, min(start + 5_000, backlog)):
-                store._announce(conn_, LANE, "bench.backlog", {"i": i, "pad": "x" * 300}, "bench", i)
+                store.announce("lane-1", "bench.backlog", {"i": i, "pad": "x" * 300}, "bench", conn=conn_)
     payloads = [r[2].encode() for r in store.unsent_raw(backlog)]
     sync = Sync(cfg, store)
     t = time.perf_counter()

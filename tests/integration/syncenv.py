@@ -3,6 +3,8 @@ and the central simulators, for the integration tests and the crash program."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +55,10 @@ class Edge:
         await self.sync.start()
         if connected:
             await self.sync.link.wait_connected(10)
+            # subscribed too: another client's messages must not race our SUBSCRIBE at the broker
+            deadline = time.monotonic() + 10
+            while not self.sync.link.suback and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
         return self
 
     async def stop(self) -> None:
