@@ -47,6 +47,7 @@ class ReadQueue:
         self.received = 0
         self.coalesced = 0
         self.dropped = 0
+        self.peak_depth = 0
         self.dropped_by_reader: Counter[str] = Counter()
         self.last_drop_at: float | None = None  # wall clock of the last drop (health: recent drops)
 
@@ -71,6 +72,7 @@ class ReadQueue:
             self.last_drop_at = time.time()
             return False
         self._entries[key] = _Entry(read)
+        self.peak_depth = max(self.peak_depth, len(self._entries))
         if not self._ready.is_set():
             self._ready.set()
         return True
@@ -98,6 +100,6 @@ class ReadQueue:
 
     def stats(self) -> dict[str, object]:
         recent = self.last_drop_at is not None and time.time() - self.last_drop_at < 60
-        return {"capacity": self.capacity, "depth": self.depth, "received": self.received,
-                "coalesced": self.coalesced, "dropped": self.dropped, "dropped_recently": recent,
-                "dropped_by_reader": dict(self.dropped_by_reader)}  # fmt: skip
+        return {"capacity": self.capacity, "depth": self.depth, "peak_depth": self.peak_depth,
+                "received": self.received, "coalesced": self.coalesced, "dropped": self.dropped,
+                "dropped_recently": recent, "dropped_by_reader": dict(self.dropped_by_reader)}  # fmt: skip

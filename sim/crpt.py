@@ -108,6 +108,8 @@ class CrptSim:
         """Ports: all free ones, or from ``base_port``: TS PIoT, CDN info, Local Module, hosts."""
         self.registry = Registry()
         self.ts_piot = Behaviour()
+        #: GTINs whose TS PIoT check never answers (a request with one of them hangs)
+        self.hang_gtins: set[str] = set()
         self.cdn = Behaviour()
         self.hosts = [Behaviour(avg_time_ms=50 + 10 * i) for i in range(cdn_hosts)]
         self.lm = Behaviour()
@@ -168,6 +170,8 @@ class CrptSim:
                 code = base64.b64decode(item["cis"], validate=True).decode("ascii")
             except (KeyError, ValueError):
                 return Response(400, {"code": 400, "description": "cis must be Base64"})
+            if self.hang_gtins and code[2:16] in self.hang_gtins:
+                raise Hang  # this item's check never answers (one lane's items, in the lane isolation bench)
             req_id, ts = _stamp()
             out.append({"code": 0, "description": "ok", "codes": [self.registry.answer(code)], "reqId": req_id,
                         "reqTimestamp": ts, "isCheckedOffline": False})  # fmt: skip

@@ -61,9 +61,10 @@ def _error(status: int, text: str) -> dict[str, Any]:
 class InventoryModel:
     """Pure: which tags a running inventory reports in a time step."""
 
-    def __init__(self, rng: random.Random, reads_per_s: float, miss_rate: float) -> None:
+    def __init__(self, rng: random.Random, reads_per_s: float, miss_rate: float, capped: bool = True) -> None:
         self.rng = rng
-        self.reads_per_s = min(reads_per_s, MAX_READS_PER_S)
+        #: a real reader's rate is at most MAX_READS_PER_S; uncapped, it floods (overload tests)
+        self.reads_per_s = min(reads_per_s, MAX_READS_PER_S) if capped else reads_per_s
         self.miss_rate = miss_rate
         self._carry = 0.0
         self.last_tags: list[SimTag] = []
@@ -95,13 +96,15 @@ class LLRPReaderSim:
         miss_rate: float = 0.05,
         seed: int | None = None,
         disconnect_after_s: float | None = None,
+        capped: bool = True,
     ) -> None:
         self.host, self._port = host, port
         self.antennas = antennas
-        self.model = InventoryModel(random.Random(seed), reads_per_s, miss_rate)
+        self.model = InventoryModel(random.Random(seed), reads_per_s, miss_rate, capped)
         self.disconnect_after_s = disconnect_after_s
         self.tags: list[SimTag] = []
         self.reports_sent = 0
+        self.first_report_at: float | None = None  # monotonic time of the first tag report
         self.connections = 0
         self._server: asyncio.Server | None = None
         self._client: asyncio.StreamWriter | None = None
@@ -317,16 +320,18 @@ class LLRPReaderSim:
         report = spec.get("ROReportSpec") or self._report_spec
         n = max(1, int(report.get("N", 1)))
         selector = report.get("TagReportContentSelector", {})
-        started = time.monotonic()
+        started = last = time.monotonic()
         pending: list[TagReport] = []
         while self._client is not None:
             await asyncio.sleep(TICK_S)
+            now = time.monotonic()
+            dt, last = min(now - last, 10 * TICK_S), now  # the rate is per wall-clock second
             if self.disconnect_after_s is not None and time.monotonic() - started > self.disconnect_after_s:
                 log.info("llrp sim: scripted disconnect")
                 self.disconnect_after_s = None
                 await self.drop_client()
                 return
-            reads = self.model.step(self.tags, antennas, TICK_S, _now_us())
+            reads = self.model.step(self.tags, antennas, dt, _now_us())
             access = next((a for a in self._accessspecs.values() if a["IsActive"] and a.get("ROSpecID") in (0, rid)),
                           None)  # fmt: skip
             pending += [
@@ -343,6 +348,8 @@ class LLRPReaderSim:
         body = encode_tag_reports(batch)
         msg_id, self._next_id = self._next_id, self._next_id + 1
         self._client.write(HEADER.pack(1 << 10 | RO_ACCESS_REPORT, HEADER_SIZE + len(body), msg_id) + body)
+        if not self.reports_sent:
+            self.first_report_at = time.monotonic()
         self.reports_sent += len(batch)
 
     def _restart_keepalive(self) -> None:

@@ -1,0 +1,117 @@
+"""Lanes are bulkheads, and a flooding reader hides nothing: the daemon with real TCP readers
+(simulated LLRP), real HTTP check services and SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+from drivers.llrp import LLRPSettings
+from edge_agent.basket import Basket
+from edge_agent.codes import check_digit, encode_sgtin198, parse
+from edge_agent.config import Config, LaneSettings, Verify, ZoneConfig
+from edge_agent.daemon import Daemon
+from sim.crpt import CrptSim
+from sim.llrp_reader import LLRPReaderSim
+from tests.conftest import until
+
+
+def codes(body12: str, tag: str, n: int) -> list[str]:
+    body = "0" + body12
+    gtin = body + str(check_digit(body))
+    return [f"01{gtin}21{tag}{i:06d}\x1d93dGVz" for i in range(n)]
+
+
+def epc(code: str) -> str:
+    item = parse(code)
+    return encode_sgtin198(item.gtin, item.serial, 7)
+
+
+def config(tmp_path: Path, items: list[str], readers: dict[str, int], crpt: CrptSim | None) -> Config:
+    catalog = tmp_path / "catalog.json"
+    gtins = sorted({parse(c).gtin for c in items})
+    catalog.write_text(json.dumps({
+        "products": [{"gtin": g, "name": g, "price": 100, "marked": crpt is not None, "group": "water"}
+                     for g in gtins],
+        "received_codes": {parse(c).ki: c for c in items},
+    }))  # fmt: skip
+    verify = Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")) if crpt else Verify()
+    return Config(
+        agent={"data_dir": tmp_path / "var", "catalog_file": catalog},  # type: ignore[arg-type]
+        verify=verify, mqtt={"enabled": False}, http={"enabled": False},  # type: ignore[arg-type]
+        readers=[LLRPSettings(id=f"box-{lane}", driver="llrp", port=port) for lane, port in readers.items()],
+        lanes=[LaneSettings(id=lane, settle_s=0.3, depart_after_s=2.0, zones=[ZoneConfig(reader=f"box-{lane}")])
+               for lane in readers],
+    )  # fmt: skip
+
+
+def test_a_lane_whose_check_hangs_never_holds_up_another_lane(tmp_path: Path) -> None:
+    lane_a, lane_b = codes("460000100001", "A", 3), codes("460000200002", "B", 3)
+
+    async def scenario() -> None:
+        async with CrptSim() as crpt, LLRPReaderSim(reads_per_s=800, seed=1, miss_rate=0) as ra, \
+                LLRPReaderSim(reads_per_s=800, seed=2, miss_rate=0) as rb:  # fmt: skip
+            for code in lane_a + lane_b:
+                crpt.registry.add(code)
+            crpt.hang_gtins = {parse(lane_a[0]).gtin}  # lane A's online check never answers
+            stop = asyncio.Event()
+            daemon = Daemon(config(tmp_path, lane_a + lane_b, {"A": ra.port, "B": rb.port}, crpt))
+            task = asyncio.create_task(daemon.run(stop))
+            await daemon.ready.wait()
+            a_when_b_done: list[Basket] = []
+
+            def verified(lane: str) -> bool:
+                basket = daemon.lanes[lane].basket
+                return basket is not None and len(basket.lines) == 3 and all(x.verdict for x in basket.lines.values())
+
+            for ca, cb in zip(lane_a, lane_b, strict=True):  # the same moment in both boxes
+                ra.place(epc(ca))
+                rb.place(epc(cb))
+            await until(lambda: verified("B"), 10)
+            a = daemon.lanes["A"].basket
+            assert a is not None
+            a_when_b_done.append(a.draft())
+            await until(lambda: verified("A"), 10)  # the Local Module decides lane A at the budget's end
+            stop.set()
+            await task
+            # lane B was checked online and done while lane A's check was still hanging
+            assert not any(line.verdict for line in a_when_b_done[0].lines.values())
+            b = daemon.lanes["B"].basket
+            assert b is not None and {line.verdict for line in b.lines.values()} == {"ALLOWED"}
+            assert crpt.requests("lm") >= 1  # lane A went offline, lane B did not need to
+
+    asyncio.run(scenario())
+
+
+def test_a_reader_flooding_repeat_reads_never_hides_a_newly_placed_item(tmp_path: Path) -> None:
+    items = codes("460000300003", "F", 21)
+    field, new = items[:20], items[20]
+
+    async def scenario() -> None:
+        # in-process the simulated reader shares the core with the daemon: 20x a real reader's
+        # rate here (the 50x figure, reader in its own process, is bench/daemon.py's `flood`)
+        async with LLRPReaderSim(reads_per_s=30_000, seed=3, miss_rate=0, capped=False) as reader:
+            for code in field:
+                reader.place(epc(code))
+            stop = asyncio.Event()
+            daemon = Daemon(config(tmp_path, items, {"box": reader.port}, None))
+            task = asyncio.create_task(daemon.run(stop))
+            await daemon.ready.wait()
+            lane = daemon.lanes["box"]
+
+            def lines() -> int:
+                return len(lane.basket.lines) if lane.basket is not None else 0
+
+            await until(lambda: lines() == 20, 20)
+            received = daemon.read_queue.received
+            await until(lambda: daemon.read_queue.received > received + 20_000, 20)  # the flood goes on
+            reader.place(epc(new))
+            await until(lambda: lane.basket is not None and lane.basket.line_by_key(parse(new).ki) is not None, 10)
+            stop.set()
+            await task
+            queue = daemon.read_queue
+            assert queue.dropped == 0 and queue.peak_depth <= 21  # one entry per tag, never copies
+            assert daemon.metrics.render().count(b"edge_agent_reads_dropped 0.0") == 1
+
+    asyncio.run(scenario())
