@@ -63,3 +63,31 @@ def test_headless_demo_runs_shoppers_and_proves_its_invariants(tmp_path: Path) -
     assert summary["payments"]["double_captures"] == 0 and summary["loyalty_ledger_balanced"] is True
     assert summary["verdicts"]["blocked"] >= 1  # shopper 1 brings a counterfeit
     assert summary["latency_ms"]["tag_to_basket_p99"] <= 100
+
+
+def test_an_unknown_reader_driver_is_a_config_error_naming_the_drivers_there_are(tmp_path: Path) -> None:
+    bad = tmp_path / "driver.toml"
+    bad.write_text('[[readers]]\nid = "gate-1"\ndriver = "impinj"\n')
+    proc = run_cli("--config", str(bad), "config", "check")
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert "readers.0.driver: unknown driver 'impinj'" in err and "llrp, pcsc, nfc, scanner" in err
+
+
+def test_each_driver_has_its_own_keys_and_old_generic_keys_still_load(tmp_path: Path) -> None:
+    good = tmp_path / "readers.toml"
+    good.write_text(
+        '[[readers]]\nid = "box-1"\ndriver = "llrp"\nhost = "10.0.0.5"\npath = ""\n'  # `path` meant nothing for LLRP
+        '[[readers]]\nid = "scan-1"\ndriver = "scanner"\npath = "/dev/ttyACM0"\nbaudrate = 115200\n'
+        'line_ending = "CRLF"\n'
+    )
+    proc = run_cli("--config", str(good), "config", "check")
+    assert proc.returncode == 0, proc.stderr.decode()
+    readers = json.loads(proc.stdout)["readers"]
+    assert readers[0] == {"id": "box-1", "driver": "llrp", "host": "10.0.0.5", "port": 5084, "read_tid_words": 0,
+                          "read_user_words": 0}  # fmt: skip
+    assert readers[1]["baudrate"] == 115200 and readers[1]["line_ending"] == "CRLF"
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text('[[readers]]\nid = "scan-1"\ndriver = "scanner"\nread_tid_words = 2\nbaud = 9600\n')
+    proc = run_cli("--config", str(wrong), "config", "check")
+    assert proc.returncode == 2 and "readers.0.baud: unknown key" in proc.stderr.decode()

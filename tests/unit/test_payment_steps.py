@@ -1,0 +1,128 @@
+"""The payment attempt as plain data: each step's action and where each answer leads."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from edge_agent.basket.commands import Close, PaymentResult
+from edge_agent.payment.steps import (
+    FINAL,
+    Attempt,
+    AwaitCustomer,
+    BasketFacts,
+    Call,
+    Calls,
+    Ok,
+    Refused,
+    Step,
+    final_result,
+    next_action,
+    on_answer,
+)
+
+NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
+CARD = Attempt("b1:pay:1", "b1", "card", 9_000, Step.CREATING, "ok", 1_000.0)
+PAID_BASKET = BasketFacts(True, True, "C-1", "H-1", ((8_000, "dairy"), (1_000, "tobacco")), ("H-0",))
+
+
+def at(step: Step, status: str | None = None, **payment: object) -> Attempt:
+    return Attempt(CARD.id, "b1", "card", 9_000, step, "ok", 1_000.0,
+                   {"id": "P-1", "status": status, "amount": 9_000, **payment} if status else None)  # fmt: skip
+
+
+def test_creating_asks_for_the_payment_with_a_key_of_the_attempt_and_goes_pending() -> None:
+    action = next_action(CARD, BasketFacts(), 90)
+    assert action == Call("payment", "create", {"basket": "b1", "method": "card", "amount": 9_000,
+                                                "instrument": "ok"}, "b1:pay:1:create")  # fmt: skip
+    t = on_answer(CARD, BasketFacts(), Ok({"id": "P-1", "status": "PENDING_CUSTOMER"}), NOW)
+    assert t.step is Step.PENDING and t.payment == {"id": "P-1", "status": "PENDING_CUSTOMER"} and t.result is None
+
+
+def test_a_refused_create_fails_the_attempt_and_puts_the_basket_back_to_ready_to_pay() -> None:
+    t = on_answer(CARD, BasketFacts(), Refused("limit", "over the limit"), NOW)
+    assert t.step is Step.FAILED and t.result == "declined"
+    assert t.journal == PaymentResult(False, NOW, "over the limit")
+
+
+def test_pending_waits_for_the_customer_until_the_kiosk_patience_ends() -> None:
+    assert next_action(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), 90) == AwaitCustomer("P-1", 1_090.0)
+
+
+def test_an_authorized_card_makes_the_basket_paid_then_captures() -> None:
+    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok({"id": "P-1", "status": "AUTHORIZED"}), NOW)
+    tender = {"payment_id": "P-1", "method": "card", "amount": 9_000}
+    assert t.step is Step.CAPTURING and t.journal == PaymentResult(True, NOW, tender=tender) and t.result is None
+    assert next_action(at(Step.CAPTURING, "AUTHORIZED"), BasketFacts(), 90) == Call(
+        "payment", "capture", {"id": "P-1"}, "b1:pay:1:capture"
+    )
+
+
+def test_sbp_is_one_stage_straight_to_loyalty() -> None:
+    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok({"id": "P-1", "status": "CAPTURED"}), NOW)
+    assert t.step is Step.LOYALTY
+
+
+@pytest.mark.parametrize(("status", "step", "result"), [("CANCELED", Step.FAILED, "declined"),
+                                                         ("PENDING_CUSTOMER", Step.ABANDONED, "timeout")])  # fmt: skip
+def test_a_declined_or_too_slow_customer_ends_the_kiosk_wait(status: str, step: Step, result: str) -> None:
+    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok({"id": "P-1", "status": status}), NOW)
+    assert t.step is step and t.result == result
+    assert isinstance(t.journal, PaymentResult) and not t.journal.approved
+
+
+def test_loyalty_releases_stale_holds_commits_and_accrues_keyed_by_the_attempt_then_closes() -> None:
+    action = next_action(at(Step.LOYALTY, "CAPTURED"), PAID_BASKET, 90)
+    assert isinstance(action, Calls)
+    assert [(c.op, c.key) for c in action.calls] == [("release", "H-0:release"), ("commit", "b1:pay:1:commit"),
+                                                     ("accrue", "b1:pay:1:accrue")]  # fmt: skip
+    assert action.calls[2].data["lines"] == [{"price": 8_000, "category": "dairy"},
+                                             {"price": 1_000, "category": "tobacco"}]  # fmt: skip
+    t = on_answer(at(Step.LOYALTY, "CAPTURED"), PAID_BASKET, Ok(), NOW)
+    assert t.step is Step.DONE and t.journal == Close() and final_result(t.step) == "paid"
+
+
+def test_a_loyalty_refusal_after_the_money_is_captured_keeps_the_sale_and_alerts() -> None:
+    t = on_answer(at(Step.LOYALTY, "CAPTURED"), PAID_BASKET, Refused("hold_expired", "hold expired"), NOW)
+    assert t.step is Step.DONE and t.journal == Close()
+    assert t.alert is not None and t.alert[0] == "alert.loyalty_failed"
+
+
+def test_a_failed_capture_is_an_alert_not_a_second_payment() -> None:
+    t = on_answer(at(Step.CAPTURING, "AUTHORIZED"), BasketFacts(), Refused("expired", "authorization lapsed"), NOW)
+    assert t.step is Step.FAILED and t.alert is not None and t.alert[0] == "alert.capture_failed"
+    assert t.journal is None  # the sale stays recorded
+
+
+ABANDONED_OUTCOMES = [("AUTHORIZED", Step.CANCELLING), ("CAPTURED", Step.REFUNDING), ("CANCELED", Step.FAILED),
+                      ("PENDING_CUSTOMER", Step.ABANDONED)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "step"), ABANDONED_OUTCOMES)
+def test_an_abandoned_attempt_is_settled_by_what_the_provider_says(status: str, step: Step) -> None:
+    assert next_action(at(Step.ABANDONED, "PENDING_CUSTOMER"), BasketFacts(), 90) == Call(
+        "payment", "get", {"id": "P-1"}
+    )
+    t = on_answer(at(Step.ABANDONED, "PENDING_CUSTOMER"), BasketFacts(), Ok({"id": "P-1", "status": status}), NOW)
+    assert t.step is step
+    assert (t.result == "timeout") is (step is Step.ABANDONED)  # still pending: try again later
+
+
+def test_a_late_success_is_refunded_in_full_with_an_alert() -> None:
+    refunding = at(Step.REFUNDING, "CAPTURED")
+    assert next_action(refunding, BasketFacts(), 90) == Call(
+        "payment", "refund", {"payment_id": "P-1", "amount": 9_000}, "b1:pay:1:refund"
+    )
+    refund = {"id": "R-1", "amount": 9_000, "payment": {"id": "P-1", "status": "CAPTURED", "refunded": 9_000}}
+    t = on_answer(refunding, BasketFacts(), Ok(refund), NOW)
+    assert t.step is Step.REFUNDED and t.step in FINAL and t.payment == refund["payment"]
+    assert t.alert == ("alert.late_payment_refunded", {"payment": CARD.id, "provider": "P-1", "refund": "R-1",
+                                                       "amount": 9_000})  # fmt: skip
+
+
+def test_an_attempt_round_trips_through_its_row() -> None:
+    a = at(Step.CAPTURING, "AUTHORIZED")
+    row = {"id": a.id, "basket_id": a.basket_id, "method": a.method, "amount": a.amount, "step": a.step.value,
+           "detail": a.detail()}  # fmt: skip
+    assert Attempt.from_row(row) == a
