@@ -101,7 +101,11 @@ class LLRPReader(Reader):
             for r in event.reports:
                 seen = r.first_seen_us / 1e6 if r.first_seen_us else now
                 memory = {op: data for op, result, data in r.reads if result == 0}  # 0: read succeeded
-                self._emit(TagRead(self.reader_id, r.antenna or 0, "epc", r.epc.hex().upper(), r.peak_rssi, seen,
+                rssi = r.peak_rssi
+                for name, value in r.extensions:
+                    if name == "ImpinjPeakRSSI" and isinstance(value, int):  # hundredths of a dBm
+                        rssi = round(value / 100)
+                self._emit(TagRead(self.reader_id, r.antenna or 0, "epc", r.epc.hex().upper(), rssi, seen,
                                    tid=memory.get(OP_READ_TID), user_memory=memory.get(OP_READ_USER),
                                    seen_count=r.seen_count or 1))  # fmt: skip
             self.reads_total += len(event.reports)

@@ -16,7 +16,7 @@ from functools import cache
 from typing import Any, Final
 
 from edge_agent.errors import EdgeError
-from edge_agent.llrp.schema import CUSTOM, MESSAGE_TYPES, MESSAGES, PARAMS, Def, Field
+from edge_agent.llrp.schema import CUSTOM, MESSAGE_TYPES, MESSAGES, PARAMS, VENDOR_PARAMS, Def, Field
 
 HEADER: Final = struct.Struct(">HII")  # rsv(3) version(3) type(10), length, message id
 HEADER_SIZE: Final = 10
@@ -166,7 +166,7 @@ def _decode_children(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: 
         if sub is None:
             if type_ != CUSTOM or not defn.custom:
                 raise LLRPError("unexpected_parameter", f"{pdef.name} is not allowed in {defn.name}", pos)
-            out.setdefault("Custom", []).append(value)
+            out.setdefault("Custom", []).append(decode_vendor(value, pos))
         elif sub.many:
             out.setdefault(sub.name, []).append(value)
         elif sub.name in out:
@@ -184,6 +184,18 @@ def _decode_param(pdef: Def, buf: bytes, pos: int, end: int) -> Any:
     if pdef.flat:
         return out[pdef.fields[0].name]
     return out
+
+
+def decode_vendor(custom: dict[str, Any], pos: int = 0) -> dict[str, Any]:
+    """A Custom parameter's Data decoded by its vendor's layout, when the schema knows it."""
+    vdef = VENDOR_PARAMS.get((custom["VendorID"], custom["Subtype"]))
+    if vdef is None:
+        return custom
+    data = custom["Data"]
+    try:
+        return {**custom, vdef.name: _decode_param(vdef, data, 0, len(data))}
+    except LLRPError as e:
+        raise LLRPError(e.code, f"{vdef.name}: {e.message}", pos + 12 + e.position) from None
 
 
 def decode_body(type_: int, body: bytes) -> dict[str, Any]:
@@ -268,7 +280,28 @@ def _encode_children(defn: Def, value: dict[str, Any], out: bytearray) -> None:
             _encode_param(PARAMS[sub.type], item, out)
     if defn.custom:
         for item in value.get("Custom") or ():
-            _encode_param(PARAMS[CUSTOM], item, out)
+            _encode_param(PARAMS[CUSTOM], _vendor_data(item), out)
+
+
+def _vendor_data(custom: dict[str, Any]) -> dict[str, Any]:
+    """A Custom parameter given by its vendor layout (no raw ``Data``) gets its Data encoded."""
+    if "Data" in custom:
+        return custom
+    vdef = VENDOR_PARAMS[custom["VendorID"], custom["Subtype"]]
+    data = bytearray()
+    value = custom[vdef.name]
+    _encode_fields(vdef.fields, {vdef.fields[0].name: value} if vdef.flat else value, data)
+    if not vdef.flat:
+        _encode_children(vdef, value, data)
+    return {**custom, "Data": bytes(data)}
+
+
+def encode_vendor(name: str, value: Any) -> bytes:
+    """The Custom parameter (header included) of the vendor parameter ``name`` holding ``value``."""
+    (pen, subtype), vdef = next((k, d) for k, d in VENDOR_PARAMS.items() if d.name == name)
+    out = bytearray()
+    _encode_param(PARAMS[CUSTOM], _vendor_data({"VendorID": pen, "Subtype": subtype, vdef.name: value}), out)
+    return bytes(out)
 
 
 def _encode_param(pdef: Def, value: Any, out: bytearray) -> None:

@@ -11,7 +11,8 @@ import struct
 from collections.abc import Iterable
 from typing import Final
 
-from edge_agent.llrp.codec import LLRPError, tv_size
+from edge_agent.llrp.codec import LLRPError, decode_vendor, encode_vendor, tv_size
+from edge_agent.llrp.schema import CUSTOM, VENDOR_PARAMS
 
 TAG_REPORT_DATA: Final = 240
 EPC_DATA: Final = 241
@@ -29,6 +30,7 @@ class TagReport:
         "channel",
         "crc",
         "epc",
+        "extensions",
         "first_seen_us",
         "last_seen_us",
         "pc",
@@ -52,6 +54,7 @@ class TagReport:
         crc: int | None = None,
         access_spec_id: int | None = None,
         reads: tuple[tuple[int, int, bytes], ...] = (),
+        extensions: tuple[tuple[str, object], ...] = (),
     ) -> None:
         self.epc = epc
         self.antenna = antenna
@@ -66,6 +69,8 @@ class TagReport:
         self.access_spec_id = access_spec_id
         #: C1G2 read results: (OpSpecID, result code, data bytes); result 0 = success
         self.reads = reads
+        #: vendor parameters the schema knows (``VENDOR_PARAMS``): (name, value), e.g. ImpinjPeakRSSI
+        self.extensions = extensions
 
     def _key(self) -> tuple[object, ...]:
         return tuple(getattr(self, s) for s in self.__slots__)
@@ -92,6 +97,8 @@ class TagReport:
             out["last_seen_us"] = self.last_seen_us
         if self.reads:
             out["reads"] = [{"op_spec_id": o, "result": r, "data": d.hex().upper()} for o, r, d in self.reads]
+        if self.extensions:
+            out["extensions"] = dict(self.extensions)
         return out
 
 
@@ -133,6 +140,7 @@ def _tag_report(b: bytes, p: int, end: int) -> TagReport:
     epc = b""
     antenna = rssi = first = last = count = rospec = channel = pc = crc = access = None
     reads: list[tuple[int, int, bytes]] = []
+    extensions: list[tuple[str, object]] = []
     while p < end:
         t = b[p]
         if t & 0x80:
@@ -193,8 +201,15 @@ def _tag_report(b: bytes, p: int, end: int) -> TagReport:
                 if words < 0 or p + 9 + 2 * words > nxt:
                     raise LLRPError("truncated", "C1G2ReadOpSpecResult shorter than its word count", p)
                 reads.append((b[p + 5] << 8 | b[p + 6], b[p + 4], b[p + 9 : p + 9 + 2 * words]))
+            elif ptype == CUSTOM and nxt >= p + 12:
+                key = (_U32.unpack_from(b, p + 4)[0], _U32.unpack_from(b, p + 8)[0])
+                vdef = VENDOR_PARAMS.get(key)
+                if vdef is not None:  # a vendor parameter we know; others are kept by nobody
+                    custom = {"VendorID": key[0], "Subtype": key[1], "Data": bytes(b[p + 12 : nxt])}
+                    extensions.append((vdef.name, decode_vendor(custom, p)[vdef.name]))
             p = nxt
-    return TagReport(epc, antenna, rssi, first, last, count, rospec, channel, pc, crc, access, tuple(reads))
+    return TagReport(epc, antenna, rssi, first, last, count, rospec, channel, pc, crc, access, tuple(reads),
+                     tuple(extensions))  # fmt: skip
 
 
 def encode_tag_reports(reports: Iterable[TagReport]) -> bytes:
@@ -229,5 +244,7 @@ def encode_tag_reports(reports: Iterable[TagReport]) -> bytes:
             out += b"\x90" + _U32.pack(r.access_spec_id)
         for op_spec, result, data in r.reads:
             out += struct.pack(">HHBHH", READ_RESULT, 9 + len(data), result, op_spec, len(data) // 2) + data
+        for name, value in r.extensions:
+            out += encode_vendor(name, value)
         struct.pack_into(">H", out, start + 2, len(out) - start)
     return bytes(out)

@@ -420,6 +420,25 @@ _param(Def(348, "C1G2EPCMemorySelector", F("CRCEnabled:flag PCBitsEnabled:flag X
 _param(Def(349, "C1G2ReadOpSpecResult", F("Result:u8 OpSpecID:u16 Data:u16v")))
 _param(Def(CUSTOM, "Custom", F("VendorID:u32 Subtype:u32 Data:rest")))
 
+# -- vendor extensions: Custom parameters by (IANA Private Enterprise Number, subtype) --------
+#: A Custom parameter whose (VendorID, Subtype) is here is decoded by its layout and kept under
+#: its name beside the raw ``Data`` (which is what is encoded back, so bytes round-trip); the
+#: tag report hot path (``reports.py``) keeps it in ``TagReport.extensions``. Adding a vendor's
+#: parameter is one line here (docs/adr/0004).
+PEN_IMPINJ: Final = 25882
+PEN_ZEBRA: Final = 10642
+PEN_ALIEN: Final = 17996
+VENDOR_PARAMS: Final[dict[tuple[int, int], Def]] = {}
+
+
+def _vendor(pen: int, subtype: int, d: Def) -> None:
+    VENDOR_PARAMS[pen, subtype] = d
+
+
+# Impinj: peak RSSI in hundredths of a dBm, in TagReportData when the reader's Impinj report
+# selector enables it (subtype as in EdgeX app-rfid-llrp-inventory's vendors.go, Apache-2.0)
+_vendor(PEN_IMPINJ, 57, Def(CUSTOM, "ImpinjPeakRSSI", F("RSSI:s16"), flat=True))
+
 # -- messages (LLRP §17.1) -------------------------------------------------------------
 _STATUS = (Sub("LLRPStatus", 287),)
 _message(Def(1, "GET_READER_CAPABILITIES", F("RequestedData:u8"), custom=True))

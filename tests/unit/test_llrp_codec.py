@@ -209,3 +209,40 @@ def test_any_bytes_decode_or_raise_llrp_error(data: bytes, type_: int) -> None:
             decode()
         except LLRPError as e:
             assert e.code and 0 <= e.position <= len(data) + 10
+
+
+def test_a_known_vendor_parameter_decodes_in_both_paths_and_round_trips_byte_for_byte() -> None:
+    from edge_agent.llrp import TagReport, decode_tag_reports, encode_tag_reports
+    from edge_agent.llrp.codec import decode_body, encode_body
+    from edge_agent.llrp.schema import MESSAGE_TYPES, PEN_IMPINJ
+
+    report = TagReport(bytes.fromhex("3034257BF7194E4000001A85"), antenna=2, peak_rssi=-68,
+                       extensions=(("ImpinjPeakRSSI", -6850),))  # fmt: skip
+    body = encode_tag_reports([report])
+    (hot,) = decode_tag_reports(body)
+    assert hot == report and dict(hot.extensions) == {"ImpinjPeakRSSI": -6850}
+    generic = decode_body(MESSAGE_TYPES["RO_ACCESS_REPORT"], body)
+    (custom,) = generic["TagReportData"][0]["Custom"]
+    assert (custom["VendorID"], custom["Subtype"], custom["ImpinjPeakRSSI"]) == (PEN_IMPINJ, 57, -6850)
+    assert encode_body(MESSAGE_TYPES["RO_ACCESS_REPORT"], generic) == body
+
+
+def test_an_unknown_vendor_parameter_stays_opaque_and_a_new_one_is_a_table_entry(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import struct
+
+    from edge_agent.llrp import decode_tag_reports
+    from edge_agent.llrp.codec import decode_body
+    from edge_agent.llrp.schema import CUSTOM, MESSAGE_TYPES, PEN_ZEBRA, VENDOR_PARAMS, Def, F
+
+    data = struct.pack(">Hh", 7, -3)
+    custom = struct.pack(">HHII", CUSTOM, 12 + len(data), PEN_ZEBRA, 99) + data
+    epc = b"\x8d" + bytes(12)
+    body = struct.pack(">HH", 240, 4 + len(epc) + len(custom)) + epc + custom
+    ro = MESSAGE_TYPES["RO_ACCESS_REPORT"]
+    assert decode_body(ro, body)["TagReportData"][0]["Custom"] == [{"VendorID": PEN_ZEBRA, "Subtype": 99,
+                                                                   "Data": data}]  # fmt: skip
+    assert decode_tag_reports(body)[0].extensions == ()
+    # the whole extension: one line of layout
+    monkeypatch.setitem(VENDOR_PARAMS, (PEN_ZEBRA, 99), Def(CUSTOM, "ZebraPhase", F("Channel:u16 Phase:s16")))
+    assert decode_body(ro, body)["TagReportData"][0]["Custom"][0]["ZebraPhase"] == {"Channel": 7, "Phase": -3}
+    assert dict(decode_tag_reports(body)[0].extensions) == {"ZebraPhase": {"Channel": 7, "Phase": -3}}
