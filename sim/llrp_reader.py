@@ -22,19 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from edge_agent.llrp import Framer, LLRPError, Message, TagReport, decode_message, encode_message, encode_tag_reports
-from edge_agent.llrp.codec import HEADER, HEADER_SIZE
-from edge_agent.llrp.schema import MESSAGE_TYPES
+from edge_agent.llrp import Framer, LLRPError, TagReport
+from sim.llrp_session import Action, Close, Keepalives, ReaderSession, Send, StartInventory, StopInventory
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 5084
 MAX_READS_PER_S: Final = 1500
 TICK_S: Final = 0.01
-RO_ACCESS_REPORT: Final = MESSAGE_TYPES["RO_ACCESS_REPORT"]
-# LLRP status codes (§16.2.8.1)
-OK, P_FIELD_ERROR, M_UNSUPPORTED = 0, 101, 108
-A_INVALID = 400  # "Invalid" (e.g. unknown ROSpec id)
 
 
 @dataclass
@@ -48,14 +43,6 @@ class SimTag:
 
     def memory(self, bank: int) -> bytes:
         return {1: self.epc, 2: self.tid, 3: self.user}.get(bank, b"")
-
-
-def _ok() -> dict[str, Any]:
-    return {"LLRPStatus": {"Status": OK, "ErrorDescription": ""}}
-
-
-def _error(status: int, text: str) -> dict[str, Any]:
-    return {"LLRPStatus": {"Status": status, "ErrorDescription": text}}
 
 
 class InventoryModel:
@@ -110,12 +97,8 @@ class LLRPReaderSim:
         self._client: asyncio.StreamWriter | None = None
         self._inventory: asyncio.Task[None] | None = None
         self._keepalive: asyncio.Task[None] | None = None
-        self._rospecs: dict[int, dict[str, Any]] = {}
-        self._rospec_state: dict[int, str] = {}
-        self._accessspecs: dict[int, dict[str, Any]] = {}
-        self._report_spec: dict[str, Any] = {"Trigger": 2, "N": 1}
-        self._keepalive_spec: dict[str, Any] = {"Trigger": 0, "Interval": 0}
-        self._next_id = 1
+        #: the protocol state, sans-I/O; it lives as long as the reader is powered (as ROSpecs do)
+        self.session = ReaderSession(self._capabilities(), self._config())
 
     # -- the store's side: what is in the box -------------------------------------------
     def place(
@@ -179,25 +162,15 @@ class LLRPReaderSim:
         await self.stop()
 
     # -- the connection ----------------------------------------------------------------
-    def _frame(self, type_: str, body: dict[str, Any] | None = None, msg_id: int | None = None) -> bytes:
-        if msg_id is None:
-            msg_id, self._next_id = self._next_id, self._next_id + 1
-        return encode_message(Message(type_, msg_id, body or {}))
-
-    def _event(self, **data: Any) -> bytes:
-        return self._frame(
-            "READER_EVENT_NOTIFICATION", {"ReaderEventNotificationData": {"UTCTimestamp": _now_us(), **data}}
-        )
-
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         if self._client is not None:  # LLRP: one client at a time
-            writer.write(self._event(ConnectionAttemptEvent=4))  # "another connection attempted"
+            writer.write(self.session.busy(_now_us()))
             await writer.drain()
             writer.close()
             return
         self._client = writer
-        writer.write(self._event(ConnectionAttemptEvent=0))
+        writer.write(self.session.greeting(_now_us()))
         framer = Framer()
         try:
             while True:
@@ -206,11 +179,9 @@ class LLRPReaderSim:
                     break
                 framer.feed(data)
                 for frame in framer.frames():
-                    replies, close = self._handle(frame)
-                    for reply in replies:
-                        writer.write(reply)
+                    closing = self._act(self.session.receive_frame(frame), writer)
                     await writer.drain()
-                    if close:
+                    if closing:
                         return
         except (ConnectionError, LLRPError) as e:
             log.info("llrp sim: connection ended: %s", e)
@@ -220,106 +191,29 @@ class LLRPReaderSim:
                 self._client = None
             writer.close()
 
-    def _handle(self, frame: bytes) -> tuple[list[bytes], bool]:
-        try:
-            msg = decode_message(frame)
-        except LLRPError as e:
-            _, _, _, msg_id = _header(frame)
-            return [self._frame("ERROR_MESSAGE", _error(M_UNSUPPORTED, e.message), msg_id)], False
-        reply = self._respond(msg)
-        if msg.type == "CLOSE_CONNECTION":
-            self._stop_tasks()
-            return [self._frame("CLOSE_CONNECTION_RESPONSE", _ok(), msg.id)], True
-        return ([] if reply is None else [self._frame(reply[0], reply[1], msg.id)]), False
-
-    def _respond(self, msg: Message) -> tuple[str, dict[str, Any]] | None:
-        body, t = msg.body, msg.type
-        if t == "GET_READER_CAPABILITIES":
-            return "GET_READER_CAPABILITIES_RESPONSE", {**_ok(), **self._capabilities()}
-        if t == "GET_READER_CONFIG":
-            return "GET_READER_CONFIG_RESPONSE", {**_ok(), **self._config()}
-        if t == "SET_READER_CONFIG":
-            if body.get("ROReportSpec"):
-                self._report_spec = body["ROReportSpec"]
-            if body.get("KeepAliveSpec"):
-                self._keepalive_spec = body["KeepAliveSpec"]
-                self._restart_keepalive()
-            return "SET_READER_CONFIG_RESPONSE", _ok()
-        if t == "ADD_ROSPEC":
-            spec = body.get("ROSpec", {})
-            rid = spec.get("ROSpecID", 0)
-            if rid == 0 or rid in self._rospecs:
-                return "ADD_ROSPEC_RESPONSE", _error(P_FIELD_ERROR, f"ROSpecID {rid} is 0 or in use")
-            self._rospecs[rid] = spec
-            self._rospec_state[rid] = "disabled"
-            return "ADD_ROSPEC_RESPONSE", _ok()
-        if t in ("DELETE_ROSPEC", "ENABLE_ROSPEC", "START_ROSPEC", "STOP_ROSPEC", "DISABLE_ROSPEC"):
-            return t + "_RESPONSE", self._rospec_command(t, body.get("ROSpecID", 0))
-        if t == "GET_ROSPECS":
-            specs = [{**s, "CurrentState": {"disabled": 0, "inactive": 1, "active": 2}[self._rospec_state[i]]}
-                     for i, s in self._rospecs.items()]  # fmt: skip
-            return "GET_ROSPECS_RESPONSE", {**_ok(), "ROSpecs": specs}
-        if t == "ADD_ACCESSSPEC":
-            spec = body.get("AccessSpec", {})
-            aid = spec.get("AccessSpecID", 0)
-            if aid == 0 or aid in self._accessspecs:
-                return "ADD_ACCESSSPEC_RESPONSE", _error(P_FIELD_ERROR, f"AccessSpecID {aid} is 0 or in use")
-            self._accessspecs[aid] = {**spec, "IsActive": False}
-            return "ADD_ACCESSSPEC_RESPONSE", _ok()
-        if t in ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC"):
-            aid = body.get("AccessSpecID", 0)
-            if aid != 0 and aid not in self._accessspecs:
-                return t + "_RESPONSE", _error(A_INVALID, f"no AccessSpec {aid}")
-            ids = list(self._accessspecs) if aid == 0 else [aid]
-            for i in ids:
-                if t == "DELETE_ACCESSSPEC":
-                    del self._accessspecs[i]
-                else:
-                    self._accessspecs[i]["IsActive"] = t == "ENABLE_ACCESSSPEC"
-            return t + "_RESPONSE", _ok()
-        if t == "GET_ACCESSSPECS":
-            return "GET_ACCESSSPECS_RESPONSE", {**_ok(), "AccessSpecs": list(self._accessspecs.values())}
-        if t in ("KEEPALIVE_ACK", "ENABLE_EVENTS_AND_REPORTS", "GET_REPORT", "CLOSE_CONNECTION"):
-            return None
-        return "ERROR_MESSAGE", _error(M_UNSUPPORTED, f"{t} is not supported by this reader")
-
-    def _rospec_command(self, t: str, rid: int) -> dict[str, Any]:
-        ids = list(self._rospecs) if rid == 0 and t in ("DELETE_ROSPEC", "DISABLE_ROSPEC") else [rid]
-        if any(i not in self._rospecs for i in ids):
-            return _error(A_INVALID, f"no ROSpec {rid}")
-        for i in ids:
-            state = self._rospec_state[i]
-            if t == "START_ROSPEC":
-                if state != "inactive":
-                    return _error(A_INVALID, f"ROSpec {i} is {state}")
-                self._rospec_state[i] = "active"
-                self._start_inventory(i)
-            elif t == "ENABLE_ROSPEC":
-                if state == "disabled":
-                    self._rospec_state[i] = "inactive"
-                    if self._rospecs[i].get("ROBoundarySpec", {}).get("StartTrigger", {}).get("Trigger") == 1:
-                        self._rospec_state[i] = "active"  # immediate start trigger
-                        self._start_inventory(i)
-            else:
-                if state == "active":
-                    self._stop_tasks(keepalive=False)
-                if t == "DELETE_ROSPEC":
-                    del self._rospecs[i], self._rospec_state[i]
-                else:
-                    self._rospec_state[i] = "inactive" if t == "STOP_ROSPEC" else "disabled"
-        return _ok()
+    def _act(self, actions: list[Action], writer: asyncio.StreamWriter) -> bool:
+        """Carry out what the session says; True when the connection is to close."""
+        for action in actions:
+            if isinstance(action, Send):
+                writer.write(action.frame)
+            elif isinstance(action, StartInventory):
+                if self._inventory is None or self._inventory.done():
+                    self._inventory = asyncio.create_task(self._run_inventory(action))
+            elif isinstance(action, StopInventory):
+                self._stop_tasks(keepalive=False)
+            elif isinstance(action, Keepalives):
+                if self._keepalive is not None:
+                    self._keepalive.cancel()
+                    self._keepalive = None
+                if action.every_s is not None:
+                    self._keepalive = asyncio.create_task(self._send_keepalives(action.every_s))
+            elif isinstance(action, Close):
+                self._stop_tasks()
+                return True
+        return False
 
     # -- inventory ---------------------------------------------------------------------
-    def _start_inventory(self, rid: int) -> None:
-        if self._inventory is None or self._inventory.done():
-            self._inventory = asyncio.create_task(self._run_inventory(rid))
-
-    async def _run_inventory(self, rid: int) -> None:
-        spec = self._rospecs[rid]
-        antennas = tuple(a for ai in spec.get("AISpecs", []) for a in ai.get("AntennaIDs", []))
-        report = spec.get("ROReportSpec") or self._report_spec
-        n = max(1, int(report.get("N", 1)))
-        selector = report.get("TagReportContentSelector", {})
+    async def _run_inventory(self, spec: StartInventory) -> None:
         started = last = time.monotonic()
         pending: list[TagReport] = []
         while self._client is not None:
@@ -331,39 +225,29 @@ class LLRPReaderSim:
                 self.disconnect_after_s = None
                 await self.drop_client()
                 return
-            reads = self.model.step(self.tags, antennas, dt, _now_us())
-            access = next((a for a in self._accessspecs.values() if a["IsActive"] and a.get("ROSpecID") in (0, rid)),
-                          None)  # fmt: skip
+            reads = self.model.step(self.tags, spec.antennas, dt, _now_us())
+            access = self.session.access_for(spec.rospec_id)
             pending += [
-                _select(_with_memory(r, tag, access), selector, rid)
+                _select(_with_memory(r, tag, access), spec.selector, spec.rospec_id)
                 for r, tag in zip(reads, self.model.last_tags, strict=True)
             ]
-            while len(pending) >= n:
-                batch, pending = pending[:n], pending[n:]
+            while len(pending) >= spec.every_n:
+                batch, pending = pending[: spec.every_n], pending[spec.every_n :]
                 self._send_report(batch)
 
     def _send_report(self, batch: list[TagReport]) -> None:
         if self._client is None:
             return
-        body = encode_tag_reports(batch)
-        msg_id, self._next_id = self._next_id, self._next_id + 1
-        self._client.write(HEADER.pack(1 << 10 | RO_ACCESS_REPORT, HEADER_SIZE + len(body), msg_id) + body)
+        self._client.write(self.session.report(batch))
         if not self.reports_sent:
             self.first_report_at = time.monotonic()
         self.reports_sent += len(batch)
-
-    def _restart_keepalive(self) -> None:
-        if self._keepalive is not None:
-            self._keepalive.cancel()
-        interval = self._keepalive_spec.get("Interval", 0)
-        if self._keepalive_spec.get("Trigger") == 1 and interval > 0:
-            self._keepalive = asyncio.create_task(self._send_keepalives(interval / 1000))
 
     async def _send_keepalives(self, every: float) -> None:
         while self._client is not None:
             await asyncio.sleep(every)
             if self._client is not None:
-                self._client.write(self._frame("KEEPALIVE"))
+                self._client.write(self.session.keepalive())
 
     def _stop_tasks(self, keepalive: bool = True) -> None:
         tasks = [self._inventory, self._keepalive] if keepalive else [self._inventory]
@@ -413,8 +297,6 @@ class LLRPReaderSim:
             "AntennaConfigurations": [{"AntennaID": a, "RFReceiver": 1,
                                        "RFTransmitter": {"HopTableID": 1, "ChannelIndex": 1, "TransmitPowerIndex": 81}}
                                       for a in range(1, self.antennas + 1)],
-            "ROReportSpec": self._report_spec,
-            "KeepAliveSpec": self._keepalive_spec,
             "EventsAndReports": False,
         }  # fmt: skip
 
@@ -453,12 +335,6 @@ def _select(r: TagReport, selector: dict[str, Any], rospec_id: int) -> TagReport
         access_spec_id=r.access_spec_id if selector.get("EnableAccessSpecID") else None,
         reads=r.reads,
     )
-
-
-def _header(frame: bytes) -> tuple[int, int, int, int]:
-    from edge_agent.llrp.codec import decode_header
-
-    return decode_header(frame) if len(frame) >= HEADER_SIZE else (0, 0, 0, 0)
 
 
 def _now_us() -> int:

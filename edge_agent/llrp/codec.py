@@ -326,6 +326,11 @@ def encode_body(type_: int, body: dict[str, Any]) -> bytes:
     return bytes(out)
 
 
+def encode_frame(type_: int, msg_id: int, body: bytes, version: int = 1) -> bytes:
+    """Header + an already encoded body (the tag-report hot path encodes its own bodies)."""
+    return HEADER.pack(version << 10 | type_, HEADER_SIZE + len(body), msg_id) + body
+
+
 def encode_message(message: Message) -> bytes:
     """Header + body. Unknown type names raise KeyError (a programming error)."""
     type_ = MESSAGE_TYPES[message.type]

@@ -11,9 +11,10 @@ import struct
 from collections.abc import Iterable
 from typing import Final
 
-from edge_agent.llrp.codec import LLRPError, decode_vendor, encode_vendor, tv_size
-from edge_agent.llrp.schema import CUSTOM, VENDOR_PARAMS
+from edge_agent.llrp.codec import LLRPError, decode_vendor, encode_frame, encode_vendor, tv_size
+from edge_agent.llrp.schema import CUSTOM, MESSAGE_TYPES, VENDOR_PARAMS
 
+RO_ACCESS_REPORT: Final = MESSAGE_TYPES["RO_ACCESS_REPORT"]
 TAG_REPORT_DATA: Final = 240
 EPC_DATA: Final = 241
 READ_RESULT: Final = 349
@@ -248,3 +249,8 @@ def encode_tag_reports(reports: Iterable[TagReport]) -> bytes:
             out += encode_vendor(name, value)
         struct.pack_into(">H", out, start + 2, len(out) - start)
     return bytes(out)
+
+
+def encode_report_message(msg_id: int, reports: Iterable[TagReport]) -> bytes:
+    """A whole RO_ACCESS_REPORT message (header included) for these reports."""
+    return encode_frame(RO_ACCESS_REPORT, msg_id, encode_tag_reports(reports))

@@ -1,0 +1,211 @@
+"""The simulated reader's side of LLRP, sans-I/O: frames in, actions out.
+
+``ReaderSession`` is what ``sim/llrp_reader.py`` puts on TCP, the counterpart of the agent's
+``edge_agent/llrp/session.py``: it answers capabilities and config requests, keeps the ROSpec
+and AccessSpec lifecycle, and says when an inventory starts or stops, when keepalives are
+due and when the connection ends. Every frame it writes goes through the codec's encoders
+(``encode_message``, ``encode_report_message``). No sockets, no clock, no tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from edge_agent.llrp import LLRPError, Message, TagReport, decode_message, encode_message
+from edge_agent.llrp.codec import HEADER_SIZE, decode_header
+from edge_agent.llrp.reports import encode_report_message
+
+# LLRP status codes (§16.2.8.1)
+OK, P_FIELD_ERROR, M_UNSUPPORTED = 0, 101, 108
+A_INVALID: Final = 400  # "Invalid" (e.g. unknown ROSpec id)
+_ROSPEC_COMMANDS: Final = ("DELETE_ROSPEC", "ENABLE_ROSPEC", "START_ROSPEC", "STOP_ROSPEC", "DISABLE_ROSPEC")
+_ACCESS_COMMANDS: Final = ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC")
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    frame: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StartInventory:
+    """Run this ROSpec: its antennas (empty: all), reports every ``every_n`` tags, with ``selector``."""
+
+    rospec_id: int
+    antennas: tuple[int, ...]
+    every_n: int
+    selector: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StopInventory:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Keepalives:
+    """Send a KEEPALIVE every ``every_s`` (None: stop sending them)."""
+
+    every_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    pass
+
+
+Action = Send | StartInventory | StopInventory | Keepalives | Close
+
+
+def _ok() -> dict[str, Any]:
+    return {"LLRPStatus": {"Status": OK, "ErrorDescription": ""}}
+
+
+def _error(status: int, text: str) -> dict[str, Any]:
+    return {"LLRPStatus": {"Status": status, "ErrorDescription": text}}
+
+
+class ReaderSession:
+    def __init__(self, capabilities: dict[str, Any], config: dict[str, Any]) -> None:
+        self.capabilities, self.config = capabilities, config
+        self.rospecs: dict[int, dict[str, Any]] = {}
+        self.rospec_state: dict[int, str] = {}
+        self.accessspecs: dict[int, dict[str, Any]] = {}
+        self.report_spec: dict[str, Any] = {"Trigger": 2, "N": 1}
+        self.keepalive_spec: dict[str, Any] = {"Trigger": 0, "Interval": 0}
+        self._next_id = 1
+
+    # -- frames the reader sends on its own ------------------------------------------------
+    def _id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _frame(self, type_: str, body: dict[str, Any] | None = None, msg_id: int | None = None) -> bytes:
+        return encode_message(Message(type_, self._id() if msg_id is None else msg_id, body or {}))
+
+    def event(self, now_us: int, **data: Any) -> bytes:
+        return self._frame("READER_EVENT_NOTIFICATION",
+                           {"ReaderEventNotificationData": {"UTCTimestamp": now_us, **data}})  # fmt: skip
+
+    def greeting(self, now_us: int) -> bytes:
+        """ConnectionAttemptEvent "success": the first frame of a connection."""
+        return self.event(now_us, ConnectionAttemptEvent=0)
+
+    def busy(self, now_us: int) -> bytes:
+        """ConnectionAttemptEvent "another connection attempted": LLRP is one client at a time."""
+        return self.event(now_us, ConnectionAttemptEvent=4)
+
+    def keepalive(self) -> bytes:
+        return self._frame("KEEPALIVE")
+
+    def report(self, reports: list[TagReport]) -> bytes:
+        return encode_report_message(self._id(), reports)
+
+    def access_for(self, rospec_id: int) -> dict[str, Any] | None:
+        """The enabled AccessSpec that applies to this ROSpec's tags, if any."""
+        return next((a for a in self.accessspecs.values() if a["IsActive"] and a.get("ROSpecID") in (0, rospec_id)),
+                    None)  # fmt: skip
+
+    # -- frames from the client -----------------------------------------------------------
+    def receive_frame(self, frame: bytes) -> list[Action]:
+        try:
+            msg = decode_message(frame)
+        except LLRPError as e:
+            msg_id = decode_header(frame)[3] if len(frame) >= HEADER_SIZE else 0
+            return [Send(self._frame("ERROR_MESSAGE", _error(M_UNSUPPORTED, e.message), msg_id))]
+        if msg.type == "CLOSE_CONNECTION":
+            return [StopInventory(), Keepalives(None), Send(self._frame("CLOSE_CONNECTION_RESPONSE", _ok(), msg.id)),
+                    Close()]  # fmt: skip
+        actions: list[Action] = []
+        reply = self._respond(msg, actions)
+        if reply is not None:
+            actions.insert(0, Send(self._frame(reply[0], reply[1], msg.id)))
+        return actions
+
+    def _respond(self, msg: Message, actions: list[Action]) -> tuple[str, dict[str, Any]] | None:
+        body, t = msg.body, msg.type
+        if t == "GET_READER_CAPABILITIES":
+            return "GET_READER_CAPABILITIES_RESPONSE", {**_ok(), **self.capabilities}
+        if t == "GET_READER_CONFIG":
+            return "GET_READER_CONFIG_RESPONSE", {**_ok(), **self.config, "ROReportSpec": self.report_spec,
+                                                  "KeepAliveSpec": self.keepalive_spec}  # fmt: skip
+        if t == "SET_READER_CONFIG":
+            if body.get("ROReportSpec"):
+                self.report_spec = body["ROReportSpec"]
+            if body.get("KeepAliveSpec"):
+                self.keepalive_spec = body["KeepAliveSpec"]
+                interval = self.keepalive_spec.get("Interval", 0)
+                on = self.keepalive_spec.get("Trigger") == 1 and interval > 0
+                actions.append(Keepalives(interval / 1000 if on else None))
+            return "SET_READER_CONFIG_RESPONSE", _ok()
+        if t == "ADD_ROSPEC":
+            spec = body.get("ROSpec", {})
+            rid = spec.get("ROSpecID", 0)
+            if rid == 0 or rid in self.rospecs:
+                return "ADD_ROSPEC_RESPONSE", _error(P_FIELD_ERROR, f"ROSpecID {rid} is 0 or in use")
+            self.rospecs[rid] = spec
+            self.rospec_state[rid] = "disabled"
+            return "ADD_ROSPEC_RESPONSE", _ok()
+        if t in _ROSPEC_COMMANDS:
+            return t + "_RESPONSE", self._rospec_command(t, body.get("ROSpecID", 0), actions)
+        if t == "GET_ROSPECS":
+            specs = [{**s, "CurrentState": {"disabled": 0, "inactive": 1, "active": 2}[self.rospec_state[i]]}
+                     for i, s in self.rospecs.items()]  # fmt: skip
+            return "GET_ROSPECS_RESPONSE", {**_ok(), "ROSpecs": specs}
+        if t == "ADD_ACCESSSPEC":
+            spec = body.get("AccessSpec", {})
+            aid = spec.get("AccessSpecID", 0)
+            if aid == 0 or aid in self.accessspecs:
+                return "ADD_ACCESSSPEC_RESPONSE", _error(P_FIELD_ERROR, f"AccessSpecID {aid} is 0 or in use")
+            self.accessspecs[aid] = {**spec, "IsActive": False}
+            return "ADD_ACCESSSPEC_RESPONSE", _ok()
+        if t in _ACCESS_COMMANDS:
+            aid = body.get("AccessSpecID", 0)
+            if aid != 0 and aid not in self.accessspecs:
+                return t + "_RESPONSE", _error(A_INVALID, f"no AccessSpec {aid}")
+            for i in list(self.accessspecs) if aid == 0 else [aid]:
+                if t == "DELETE_ACCESSSPEC":
+                    del self.accessspecs[i]
+                else:
+                    self.accessspecs[i]["IsActive"] = t == "ENABLE_ACCESSSPEC"
+            return t + "_RESPONSE", _ok()
+        if t == "GET_ACCESSSPECS":
+            return "GET_ACCESSSPECS_RESPONSE", {**_ok(), "AccessSpecs": list(self.accessspecs.values())}
+        if t in ("KEEPALIVE_ACK", "ENABLE_EVENTS_AND_REPORTS", "GET_REPORT"):
+            return None
+        return "ERROR_MESSAGE", _error(M_UNSUPPORTED, f"{t} is not supported by this reader")
+
+    def _rospec_command(self, t: str, rid: int, actions: list[Action]) -> dict[str, Any]:
+        ids = list(self.rospecs) if rid == 0 and t in ("DELETE_ROSPEC", "DISABLE_ROSPEC") else [rid]
+        if any(i not in self.rospecs for i in ids):
+            return _error(A_INVALID, f"no ROSpec {rid}")
+        for i in ids:
+            state = self.rospec_state[i]
+            if t == "START_ROSPEC":
+                if state != "inactive":
+                    return _error(A_INVALID, f"ROSpec {i} is {state}")
+                self.rospec_state[i] = "active"
+                actions.append(self._start(i))
+            elif t == "ENABLE_ROSPEC":
+                if state == "disabled":
+                    self.rospec_state[i] = "inactive"
+                    if self.rospecs[i].get("ROBoundarySpec", {}).get("StartTrigger", {}).get("Trigger") == 1:
+                        self.rospec_state[i] = "active"  # immediate start trigger
+                        actions.append(self._start(i))
+            else:
+                if state == "active":
+                    actions.append(StopInventory())
+                if t == "DELETE_ROSPEC":
+                    del self.rospecs[i], self.rospec_state[i]
+                else:
+                    self.rospec_state[i] = "inactive" if t == "STOP_ROSPEC" else "disabled"
+        return _ok()
+
+    def _start(self, rid: int) -> StartInventory:
+        spec = self.rospecs[rid]
+        antennas = tuple(a for ai in spec.get("AISpecs", []) for a in ai.get("AntennaIDs", []))
+        report = spec.get("ROReportSpec") or self.report_spec
+        return StartInventory(
+            rid, antennas, max(1, int(report.get("N", 1))), report.get("TagReportContentSelector", {})
+        )

@@ -1,0 +1,67 @@
+"""The simulated reader's LLRP session against the agent's client session, both sans-I/O: the
+whole start-up, an inventory with memory reads, and the goodbye, in memory with no socket."""
+
+from __future__ import annotations
+
+from edge_agent.llrp import Message, TagReport, encode_message
+from edge_agent.llrp.session import OP_READ_TID, ClientSession, Closed, InventoryConfig, InventoryRunning, Send, Tags
+from sim.llrp_reader import LLRPReaderSim
+from sim.llrp_session import Close, Keepalives, ReaderSession, StartInventory
+from sim.llrp_session import Send as ReaderSend
+
+EPC = bytes.fromhex("3034257BF7194E4000001A85")
+
+
+def reader() -> ReaderSession:
+    sim = LLRPReaderSim(antennas=2)  # its descriptions only: nothing is started
+    return sim.session
+
+
+def converse(client: ClientSession, session: ReaderSession, first: bytes) -> tuple[list[object], list[object]]:
+    """Hand frames back and forth until both are quiet; (client events, reader actions)."""
+    to_client, events, actions = [first], [], []
+    while to_client:
+        for event in client.receive_frame(to_client.pop(0)):
+            events.append(event)
+            if isinstance(event, Send):
+                for action in session.receive_frame(event.frame):
+                    actions.append(action)
+                    if isinstance(action, ReaderSend):
+                        to_client.append(action.frame)
+    return events, actions
+
+
+def test_the_agent_starts_an_inventory_on_the_simulated_reader_with_no_socket_between() -> None:
+    session = reader()
+    client = ClientSession(InventoryConfig(read_tid_words=2))
+    events, actions = converse(client, session, session.greeting(0))
+    assert any(isinstance(e, InventoryRunning) for e in events)
+    (start,) = [a for a in actions if isinstance(a, StartInventory)]
+    assert start.every_n >= 1 and start.selector.get("EnableAntennaID")
+    assert any(isinstance(a, Keepalives) and a.every_s for a in actions)  # the client asked for keepalives
+    access = session.access_for(start.rospec_id)
+    assert access is not None and access["IsActive"]  # the TID read the client configured
+    seen = TagReport(EPC, antenna=1, peak_rssi=-50, reads=((OP_READ_TID, 0, b"\xe2\x80\x11\x05"),))
+    tags = client.receive_frame(session.report([seen]))
+    (report,) = [e for e in tags if isinstance(e, Tags)]
+    assert report.reports[0].epc == EPC and report.reports[0].reads[0][2] == b"\xe2\x80\x11\x05"
+
+
+def test_the_goodbye_stops_the_inventory_and_closes() -> None:
+    session = reader()
+    client = ClientSession()
+    converse(client, session, session.greeting(0))
+    actions = []
+    for event in client.close():
+        if isinstance(event, Send):
+            actions += session.receive_frame(event.frame)
+    assert isinstance(actions[-1], Close)
+    replies = [a.frame for a in actions if isinstance(a, ReaderSend)]
+    assert any(isinstance(e, Closed) for frame in replies for e in client.receive_frame(frame))
+
+
+def test_a_message_the_reader_cannot_decode_gets_an_error_message_not_a_crash() -> None:
+    session = reader()
+    frame = encode_message(Message("GET_READER_CAPABILITIES", 77, {"RequestedData": 0}))
+    (reply,) = session.receive_frame(frame[:10] + b"\x00" * 3)  # the header says more bytes than there are
+    assert isinstance(reply, ReaderSend) and reply.frame[6:10] == (77).to_bytes(4, "big")
