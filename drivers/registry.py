@@ -1,4 +1,4 @@
-"""The reader families: one line each (docs/adr/0012-drivers-from-a-registry.md).
+"""The reader families: one line each (docs/adr/0011-drivers-from-a-registry.md).
 
 A family is a driver file that declares its settings model (a ``ReaderSettings`` subclass
 whose ``driver`` is a literal, with the keys only that family has) and its ``Reader``.

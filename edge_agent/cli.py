@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
-#: entry points that add sub-commands: ``register(subparsers)`` (docs/adr/0013-simulators-out-of-the-product.md)
+#: entry points that add sub-commands: ``register(subparsers)`` (docs/adr/0012-simulators-out-of-the-product.md)
 COMMAND_PLUGINS = "edge_agent.commands"
 
 
@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parse_p = code.add_parser("parse", help="parse one code, or one per stdin line with '-'")
     parse_p.add_argument("code", help="a DataMatrix mark code, a hex EPC, a Digital Link URI, or '-'")
-    parse_p.add_argument("--json", action="store_true", help="one JSON object per code (DESIGN.md §3)")
+    parse_p.add_argument("--json", action="store_true", help="one JSON object per code (docs/codes.md)")
     parse_p.set_defaults(func=cmd_code_parse)
 
     epc_p = code.add_parser("epc", help="encode an SGTIN EPC (hex) for a GTIN and serial")

@@ -1,5 +1,5 @@
 """The composition root: build the store's parts from the configuration, start them, stop them
-(docs/architecture.md, docs/adr/0009-composition-root.md).
+(docs/architecture.md, docs/adr/0008-composition-root.md).
 
 ``Daemon.run(stop)`` opens the store (restoring every open basket from its journal), loads the
 catalogue, builds the verifier, the lanes and the readers (from the driver registry, all

@@ -1,5 +1,5 @@
 """The one error base of the product: every error family carries a stable ``code`` and a
-human ``message`` (docs/adr/0015-one-error-base.md).
+human ``message`` (docs/adr/0014-one-error-base.md).
 
 Families subclass :class:`EdgeError`: ``CodeError`` (identity layer, with a position),
 ``LLRPError``, ``BasketError``, ``EnvelopeError``/``TopicError`` (wire formats),

@@ -1,5 +1,5 @@
 """The store's lanes: presence events become basket commands, and each lane checks its marked
-items on a task of its own (docs/adr/0010-lanes-are-bulkheads.md).
+items on a task of its own (docs/adr/0009-lanes-are-bulkheads.md).
 
 ``Lanes.run(queue)`` takes reads from the one read queue through the pure pipeline and hands
 each event to its lane at once: an arrival adds a line (an EPC's full mark code comes from the

@@ -1,4 +1,4 @@
-"""The read pipeline, pure: reads in, presence events out (DESIGN.md §5).
+"""The read pipeline, pure: reads in, presence events out (docs/architecture.md).
 
 ``Pipeline.feed(read)`` assigns a read to a lane by its reader/antenna zone, rejects it when
 it is too weak for that zone (a stray from the neighbouring lane) or when the tag is held

@@ -1,4 +1,4 @@
-"""The one bounded queue between every reader and the pipeline (docs/adr/0010-lanes-are-bulkheads.md).
+"""The one bounded queue between every reader and the pipeline (docs/adr/0009-lanes-are-bulkheads.md).
 
 A fixed reader in a box reads the same few dozen tags hundreds of times a second; what the
 pipeline needs is *new information*: which tags were seen, how strongly, how often. So a read

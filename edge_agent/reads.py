@@ -1,4 +1,4 @@
-"""``TagRead``: the one event every reader driver yields (DESIGN.md §2.3). Plain data."""
+"""``TagRead``: the one event every reader driver yields (docs/architecture.md). Plain data."""
 
 from __future__ import annotations
 

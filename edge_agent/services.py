@@ -1,4 +1,4 @@
-"""What the HTTP API works with, in one typed object (docs/adr/0009-composition-root.md).
+"""What the HTTP API works with, in one typed object (docs/adr/0008-composition-root.md).
 
 The daemon builds one ``Services`` from its parts; the API receives it through one FastAPI
 dependency (``api/deps.py``). It holds the lanes, the store, the checkout (when sync with

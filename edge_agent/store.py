@@ -1,7 +1,7 @@
 """The durable store: SQLite (sqlite-utils) in WAL mode, with migrations.
 
 A basket is its journal: every accepted command is one row, written in the same transaction
-as the outbox rows that announce it to other systems (DESIGN.md §2.4). Restoring a basket is
+as the outbox rows that announce it to other systems (docs/architecture.md). Restoring a basket is
 replaying its journal onto a fresh state machine (the machine is pure and every command
 carries its time), so after a crash or ``kill -9`` the baskets come back exactly: what was
 committed is there once, what was not never happened, and nothing was announced that is not

@@ -7,7 +7,7 @@
 - Local Module: ``GET /api/v1/status``, ``POST /api/v2/cis/outCheck`` (КИ only, Basic auth,
   ``X-ClientId``); ``sync_error`` 72 h after the last sync.
 
-Shapes from ``shared/reference/chestny_znak.md`` §3-4. A registry holds codes in every state;
+Shapes from docs/sources.md §2. A registry holds codes in every state;
 each service (and each CDN host) has a ``Behaviour``: latency with a slow tail, forced HTTP
 status, hanging, dropped connections, failing health checks. Run alone: ``edge-agent sim crpt``.
 """

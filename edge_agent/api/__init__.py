@@ -1,4 +1,4 @@
-"""The HTTP surface (DESIGN.md §7): FastAPI, one router per audience (kiosk, staff, public
+"""The HTTP surface (docs/api.md): FastAPI, one router per audience (kiosk, staff, public
 product page, ops), the static pages of ``edge_agent/web``, OpenAPI at ``/openapi.json``."""
 
 from __future__ import annotations

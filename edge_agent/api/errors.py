@@ -1,4 +1,4 @@
-"""Every error family to HTTP, in one place (docs/adr/0015-one-error-base.md).
+"""Every error family to HTTP, in one place (docs/adr/0014-one-error-base.md).
 
 Routes raise what the core raises (``BasketError``, ``ServiceError``, ``ParseError``, …) or an
 ``ApiError`` for what only the API knows (no such lane, sign in first); the handler answers

@@ -1,4 +1,4 @@
-"""The basket: a pure state machine of lines, problems and states (DESIGN.md §5)."""
+"""The basket: a pure state machine of lines, problems and states (docs/architecture.md)."""
 
 from edge_agent.basket.machine import (
     AlcoholHours,

@@ -1,4 +1,4 @@
-"""Basket commands as typed values (docs/adr/0011-wire-formats-below-store-and-sync.md).
+"""Basket commands as typed values (docs/adr/0010-wire-formats-below-store-and-sync.md).
 
 A command is what the basket is asked to do; ``apply`` runs it on a basket (the pure state
 machine decides), ``args`` is its journal and event form (JSON: times as ISO strings) and

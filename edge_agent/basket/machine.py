@@ -1,4 +1,4 @@
-"""The basket as a pure state machine (DESIGN.md §5; reference/flows.md §3.1, §4.4).
+"""The basket as a pure state machine (docs/architecture.md, docs/sources.md §3.3).
 
 States: OPEN → SCANNING → (NEEDS_ASSISTANCE) → CHECKOUT → READY_TO_PAY → PAYMENT_PENDING →
 PAID → CLOSED, and CANCELLED from any state before payment. Problems (AGE_RESTRICTED,
@@ -293,7 +293,7 @@ class Basket:
         self.customer = customer
 
     def apply_discount(self, allocation: dict[int, int], hold_id: str) -> None:
-        """Loyalty redemption held centrally, as line-level discounts (flows.md R4)."""
+        """Loyalty redemption held centrally, as line-level discounts (docs/sources.md §3.1)."""
         self._require(State.READY_TO_PAY)
         for line_id, kop in allocation.items():
             line = self.lines.get(line_id)

@@ -2,7 +2,7 @@
 
 Facts from the GS1 General Specifications and the GS1 Syntax Dictionary (AI formats,
 CSET 82); the Chestny Znak lengths from the operator's published layouts, as collected in
-``shared/reference/chestny_znak.md`` §1.2-1.4.
+docs/sources.md §1.
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ class Identity:
         return f"Identity(kind={self.kind!r}, ki={self.ki!r}, layout={self.layout!r})"
 
     def to_dict(self) -> dict[str, object]:
-        """The JSON shape of DESIGN.md §3 (``ok`` included), plus the backend forms."""
+        """The JSON shape of docs/codes.md (``ok`` included), plus the backend forms."""
         out: dict[str, object] = {
             "ok": True,
             "kind": self.kind,

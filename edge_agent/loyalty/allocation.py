@@ -1,4 +1,4 @@
-"""Loyalty redemption as line-level discounts (reference/flows.md R4, §1.2). Pure.
+"""Loyalty redemption as line-level discounts (docs/sources.md §3.1). Pure.
 
 Points pay for part of the basket; the fiscal receipt shows that as a discount on each line,
 so the amount must be spread over the lines before payment. Lines in an excluded category get

@@ -1,4 +1,4 @@
-"""A payment attempt as a pure state machine (docs/adr/0014-payment-flow-pure-state-machine.md).
+"""A payment attempt as a pure state machine (docs/adr/0013-payment-flow-pure-state-machine.md).
 
 ``next_action(attempt, facts)`` says what the current step needs done (a call to central, a
 wait for the customer, the loyalty calls of a paid basket); ``on_answer(attempt, facts,

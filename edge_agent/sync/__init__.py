@@ -1,1 +1,1 @@
-"""MQTT sync with central (DESIGN.md §6): envelope, topics, outbox publisher, requests, status."""
+"""MQTT sync with central (docs/mqtt.md): envelope, topics, outbox publisher, requests, status."""

@@ -1,5 +1,5 @@
 """Request/response with central over MQTT: correlation ids, reply topics, deadlines, and
-idempotency keys persisted before the first send (DESIGN.md §6, flows.md R1-R2).
+idempotency keys persisted before the first send (docs/mqtt.md, docs/sources.md §3.2).
 
 ``Requester.call(service, op, data, key)`` writes the request under its key, then sends it to
 ``svc/v1/{service}/cmd/{op}`` with ``replyto`` (this agent's response topic) and a

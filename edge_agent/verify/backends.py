@@ -7,7 +7,7 @@
 
 All share one ``httpx.AsyncClient`` per backend (keep-alive: no TLS set-up on the scan
 path) and raise ``VerifyError`` with a stable ``code``; the chain (``chain.py``) decides
-what to do next. Request and answer shapes: ``shared/reference/chestny_znak.md`` §3-4.
+what to do next. Request and answer shapes: docs/sources.md §2.
 """
 
 from __future__ import annotations

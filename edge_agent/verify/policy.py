@@ -1,7 +1,7 @@
 """The sale verdict for one mark code, from the national system's answer. Pure.
 
 Deny order, first hit wins (method recommendations §4 as cited in
-``shared/reference/chestny_znak.md`` §3.5): not valid → not found → not utilised → not
+docs/sources.md §2.1): not valid → not found → not utilised → not
 verified (not authentic) → blocked (with the authorities, ``ogvs``) → sold → not realizable
 (tobacco in the grey zone excepted) → expired (judged in the store's time zone) → tobacco
 or nicotine priced outside [smp, mrp]. An offline answer (Local Module) denies only on

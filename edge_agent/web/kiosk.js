@@ -36,7 +36,7 @@ function render(b) {
     $("qr").innerHTML = `<p>${esc(t.scan_qr)}</p><img alt="QR" src="/api/kiosk/${encodeURIComponent(lane)}/payment/qr.svg?p=${encodeURIComponent(p.id)}">`;
   } else { $("qr").innerHTML = ""; }
   if (s === "PAYMENT_PENDING") say(t.paying);
-  else if (p && ["failed", "abandoned"].includes(p.step) && s === "READY_TO_PAY") say(`${t.declined}: ${p.message}`);
+  else if (p && ["failed", "abandoned", "cancelling", "refunding", "refunded"].includes(p.step) && s === "READY_TO_PAY") say(`${t.declined}: ${p.message}`);
   else if (!["PAID", "CLOSED"].includes(s)) say("");
   if (["PAID", "CLOSED"].includes(s)) receipt(b); else $("receipt").hidden = true;
 }

@@ -1,4 +1,4 @@
-"""CloudEvents 1.0 in structured JSON mode: the envelope of every MQTT payload (DESIGN.md §6).
+"""CloudEvents 1.0 in structured JSON mode: the envelope of every MQTT payload (docs/mqtt.md).
 
 Pure. ``Event`` is the envelope; ``encode``/``decode`` turn it into bytes and back, and
 ``decode`` refuses a malformed payload with an ``EnvelopeError`` (stable ``code``, human

@@ -1,5 +1,5 @@
 """What the store tells central, as data: the event type of each basket command, the posted
-transaction and the EPCIS 2.0 sale document (DESIGN.md §5-6, docs/mqtt.md). Pure."""
+transaction and the EPCIS 2.0 sale document (docs/mqtt.md). Pure."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The MQTT topic layout of DESIGN.md §6, built and parsed in one place. Pure.
+"""The MQTT topic layout of docs/mqtt.md, built and parsed in one place. Pure.
 
 | topic | direction |
 |---|---|

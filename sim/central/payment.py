@@ -1,4 +1,4 @@
-"""The central payment service, YooKassa-shaped (reference/flows.md §2.1, §2.4).
+"""The central payment service, YooKassa-shaped (docs/sources.md §3.2).
 
 Normalized states CREATED → PENDING_CUSTOMER → AUTHORIZED → CAPTURED | CANCELED, with the
 provider's names beside them (pending, waiting_for_capture, succeeded, canceled) and

@@ -1,4 +1,4 @@
-"""Loyalty program presets (reference/flows.md §1.1, §7). The numbers are scenario presets, not
+"""Loyalty program presets (docs/sources.md §3.1). The numbers are scenario presets, not
 facts about any chain: the reference marks several of them unconfirmed, so each is a field."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ class Program:
     #: x5_legacy style: (threshold kop, kop per point below, kop per point at or above)
     accrual_steps: tuple[int, int, int] | None = None
     no_accrual_when_redeeming: bool = False
-    hold_ttl_s: int = 900  # 15 min (flows.md §1.3)
+    hold_ttl_s: int = 900  # 15 min (docs/sources.md §3.1)
 
     def accrual(self, eligible_kop: int, total_kop: int, redeemed: bool) -> int:
         """Points earned on a sale whose eligible lines came to ``eligible_kop``."""
