@@ -21,6 +21,7 @@ from drivers.llrp import LLRPSettings
 from drivers.nfc import NfcSettings
 from drivers.pcsc import PCSCSettings
 from drivers.scanner import ScannerSettings
+from edge_agent.readqueue import ReadQueue
 
 Family = LLRPSettings | PCSCSettings | NfcSettings | ScannerSettings
 ReaderConfig = Annotated[Family, Field(discriminator="driver")]
@@ -35,10 +36,14 @@ class UnknownDriver(ValueError):
     pass
 
 
-def build_reader(settings: ReaderSettings) -> Reader:
-    """The reader of one ``[[readers]]`` entry (validated settings of a registered family)."""
+def build_reader(settings: ReaderSettings, queue: ReadQueue | None = None) -> Reader:
+    """The reader of one ``[[readers]]`` entry (validated settings of a registered family),
+    feeding ``queue`` (the daemon's one read queue) when given."""
     family = DRIVERS.get(settings.driver)
     if family is None or not isinstance(settings, family):
         known = ", ".join(sorted(DRIVERS))
         raise UnknownDriver(f"reader {settings.id}: unknown driver {settings.driver!r} (known: {known})")
-    return settings.build()
+    reader = settings.build()
+    if queue is not None:
+        reader.attach(queue)
+    return reader

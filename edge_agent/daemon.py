@@ -72,14 +72,12 @@ class Daemon:
         verifier = await verifier_from_config(cfg.verify, cfg.store.timezone)
         lanes = Lanes(cfg.lanes, store, verifier, self.metrics)
         lanes.restore(store.restore())
-        self.readers = [build_reader(r) for r in cfg.readers]
-        for reader in self.readers:
-            reader.attach(self.read_queue)
-        checks = CodeChecks(verifier, store.mark_code_for)
-        svc = self.services = Services(cfg, store, lanes, checks, self.metrics, self.read_queue, self.readers)
-        lanes.intercept = svc.badge
         q = self.read_queue
-        self.metrics.bind_reads(lambda: float(q.coalesced), lambda: float(q.dropped), lambda: float(q.depth))
+        self.readers = [build_reader(r, q) for r in cfg.readers]
+        checks = CodeChecks(verifier, store.mark_code_for)
+        svc = self.services = Services(cfg, store, lanes, checks, self.metrics, q, self.readers)
+        lanes.intercept = svc.badge
+        self.metrics.bind_reads(q)
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(store.db.conn.close)
             stack.push_async_callback(verifier.aclose)
@@ -92,7 +90,7 @@ class Daemon:
                 tasks.append(asyncio.create_task(self._housekeeping(svc), name="housekeeping"))
             stack.push_async_callback(_cancel, tasks)
             if cfg.http.enabled:
-                from edge_agent.api import create_app
+                from edge_agent.api.app import create_app
                 from edge_agent.service import HttpServer
 
                 http = HttpServer(create_app(svc), cfg.http)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from edge_agent.readqueue import ReadQueue
+
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0)
 
 
@@ -44,11 +46,10 @@ class Metrics:
         self.outbox.set_function(outbox)
         self.connects.set_function(connects)
 
-    def bind_reads(self, coalesced: Callable[[], float], dropped: Callable[[], float],
-                   depth: Callable[[], float]) -> None:  # fmt: skip
-        self.reads_coalesced.set_function(coalesced)
-        self.reads_dropped.set_function(dropped)
-        self.read_queue_depth.set_function(depth)
+    def bind_reads(self, queue: ReadQueue) -> None:
+        self.reads_coalesced.set_function(lambda: float(queue.coalesced))
+        self.reads_dropped.set_function(lambda: float(queue.dropped))
+        self.read_queue_depth.set_function(lambda: float(queue.depth))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.base import Reader
 from edge_agent.api.auth import RateLimiter, StaffMember, Tokens
@@ -21,12 +21,14 @@ from edge_agent.basket import Basket
 from edge_agent.config import Config
 from edge_agent.lanes import Lanes
 from edge_agent.metrics import Metrics
-from edge_agent.payment import Checkout
 from edge_agent.readqueue import ReadQueue
 from edge_agent.reads import TagRead
 from edge_agent.store import Store
-from edge_agent.sync.agent import Sync
 from edge_agent.verify.checks import CodeChecks
+
+if TYPE_CHECKING:  # with MQTT off, paho is never loaded
+    from edge_agent.payment import Checkout
+    from edge_agent.sync.agent import Sync
 
 log = logging.getLogger("edge_agent")
 

@@ -45,3 +45,17 @@ def test_api_bench_measures_the_websocket_and_the_product_page() -> None:
     assert ws["n"] + ws["unmeasured"] == 40 and ws["p99"] >= ws["p50"] > 0
     assert page["ours"] > 0 and page["smallest_route"] > 0
     assert abs(page["ratio"] - page["ours"] / page["smallest_route"]) < 0.02
+
+
+def test_daemon_bench_measures_lane_isolation_and_a_flooding_reader() -> None:
+    figures = {}
+    for only in ("isolation", "flood"):
+        proc = subprocess.run([sys.executable, "bench/daemon.py", "--quick", "--only", only], cwd=ROOT,
+                              capture_output=True, timeout=300, check=False)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+        figures.update({f["figure"]: f for f in map(json.loads, proc.stdout.decode().splitlines())})
+    iso, flood = figures["lane_isolation"], figures["flood"]
+    assert abs(iso["delta"] - (iso["lane_b_while_a_hangs_mean"] - iso["lane_b_healthy_mean"])) <= 0.15
+    assert iso["lane_b_healthy_mean"] > 0 and iso["trials"] == 3
+    assert flood["reads_per_s_reached"] > flood["real_rate_reached"] > 0 and flood["placements"] == 5
+    assert flood["new_tag_p99"] > 0 and flood["reads_dropped"] == 0
