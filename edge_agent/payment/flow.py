@@ -226,6 +226,8 @@ class Checkout:
         """The transition, its basket command and its alert: one transaction."""
         moved = replace(attempt, step=t.step, payment=t.payment if t.payment is not None else attempt.payment,
                         message=t.message or attempt.message)  # fmt: skip
+        if moved == attempt and t.journal is None and t.alert is None:
+            return  # nothing new (an abandoned payment still pending at the provider)
 
         def write(conn: sqlite3.Connection) -> None:
             self._save(moved, conn)

@@ -202,7 +202,7 @@ def on_answer(a: Attempt, facts: BasketFacts, answer: Answer, now: datetime) -> 
                 return Transition(Step.REFUNDING, payment)
             if status == "CANCELED":
                 return Transition(Step.FAILED, payment)
-            return Transition(Step.ABANDONED, payment, "still pending at the provider", result="timeout")
+            return Transition(Step.ABANDONED, payment, result="timeout")  # still pending there: ask again later
         case Step.CANCELLING, Ok(payment):
             return Transition(Step.FAILED, payment, "authorized after the kiosk gave up: cancelled")
         case Step.REFUNDING, Ok(refund):
