@@ -67,13 +67,7 @@ async def box(tmp: Path) -> dict[str, object]:
             readers=[LLRPSettings(id="box", driver="llrp", port=reader.port)],
             lanes=[LaneSettings(id="lane", settle_s=SETTLE_S, depart_after_s=5, zones=[ZoneConfig(reader="box")])],
         )  # fmt: skip
-        stop = asyncio.Event()
-        daemon = Daemon(cfg)
-        task = asyncio.create_task(daemon.run(stop))
-        ready = asyncio.create_task(daemon.ready.wait())
-        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            task.result()  # the daemon failed to start: say why
+        daemon, stop, task = await running(cfg)
         await asyncio.sleep(1.0)  # the reader is online and inventorying an empty box
         lane = daemon.lanes["lane"]
         for c in codes:
