@@ -12,14 +12,18 @@ is back.
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Annotated, Final, Literal
 
 import serial
 from pydantic import Field
 
 from drivers.base import Backoff, HealthState, ReaderGone, ReaderSettings, TagRead, ThreadedReader
+from drivers.scanner_lines import GAP_S, MAX_SCAN, LineFramer, Scan
+from edge_agent.logthrottle import ThrottledLog
 
-MAX_SCAN: Final = 4096  # bytes; a longer "line" is noise, not a code
+log = logging.getLogger(__name__)
 LINE_ENDINGS: Final = {"CR": b"\r", "LF": b"\n", "CRLF": b"\r\n", "TAB": b"\t"}
 
 
@@ -34,9 +38,12 @@ class ScannerSettings(ReaderSettings):
     line_ending: Literal["CR", "LF", "CRLF", "TAB"] = "CR"
     #: bytes; a longer "line" is noise, not a code
     max_scan: Annotated[int, Field(ge=64, le=65536)] = MAX_SCAN
+    #: the inter-character timeout: a line quiet this long has ended, terminator or not
+    gap_s: Annotated[float, Field(ge=0.02, le=2.0)] = GAP_S
 
     def build(self) -> ScannerReader:
-        return ScannerReader(self.id, self.path, self.baudrate, LINE_ENDINGS[self.line_ending], max_scan=self.max_scan)
+        return ScannerReader(self.id, self.path, self.baudrate, LINE_ENDINGS[self.line_ending], max_scan=self.max_scan,
+                             gap_s=self.gap_s)  # fmt: skip
 
 
 class ScannerReader(ThreadedReader):
@@ -48,39 +55,33 @@ class ScannerReader(ThreadedReader):
         suffix: bytes = b"\r",
         backoff: Backoff | None = None,
         max_scan: int = MAX_SCAN,
+        gap_s: float = GAP_S,
     ) -> None:
         super().__init__(reader_id, backoff)
-        self.port, self.baudrate, self.suffix, self.max_scan = port, baudrate, suffix, max_scan
-        self.discarded = 0
+        self.port, self.baudrate, self.suffix, self.max_scan, self.gap_s = port, baudrate, suffix, max_scan, gap_s
+        self.discarded = 0  # junk lines dropped (too long, or bytes no code has)
+        self._junk = ThrottledLog(log)
 
     def _run(self) -> None:
         try:
-            port = serial.Serial(self.port, self.baudrate, timeout=0.2)
+            port = serial.Serial(self.port, self.baudrate, timeout=self.gap_s / 2)
         except (serial.SerialException, OSError) as e:
             raise ReaderGone(f"cannot open scanner {self.port}: {e}") from None
         self._health_threadsafe(HealthState.ONLINE, f"scanner on {self.port}")
-        buffer = b""
+        framer = LineFramer(self.suffix, self.gap_s, self.max_scan)
         try:
             while not self._halt.is_set():
                 try:
                     chunk = port.read(256)
                 except (serial.SerialException, OSError) as e:
                     raise ReaderGone(f"scanner {self.port} gone: {e}") from None
-                if not chunk:
-                    continue
-                buffer += chunk
-                *scans, buffer = _split(buffer, self.suffix)
-                for scan in filter(None, scans):
-                    self._emit_threadsafe(TagRead(self.reader_id, 0, "barcode", scan.decode("latin-1")))
-                if len(buffer) > self.max_scan:
-                    self.discarded += 1
-                    buffer = b""
+                now = time.monotonic()
+                for frame in framer.feed(chunk, now) if chunk else framer.idle(now):
+                    if isinstance(frame, Scan):
+                        self._emit_threadsafe(TagRead(self.reader_id, 0, "barcode", frame.code))
+                    else:
+                        self.discarded += 1
+                        self._junk.warning(frame.reason, "scanner %s: dropped %d bytes (%s); %d dropped so far",
+                                           self.reader_id, frame.size, frame.reason, self.discarded)  # fmt: skip
         finally:
             port.close()
-
-
-def _split(buffer: bytes, suffix: bytes) -> list[bytes]:
-    """Whole scans and the rest; any of CR, LF, CRLF ends a line unless the suffix is TAB."""
-    if suffix == b"\t":
-        return buffer.split(b"\t")
-    return buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")

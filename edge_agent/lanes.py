@@ -23,6 +23,7 @@ from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import Add, Remove, Verdict
 from edge_agent.codes import Identity, ParseError, parse
 from edge_agent.config import LaneSettings
+from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.pipeline import Arrived, Departed, Event, Key, LaneConfig, Pipeline, Settled, Zone
 from edge_agent.readqueue import ReadQueue
@@ -48,6 +49,7 @@ class LaneController:
         self.unverified: set[int] = set()
         self.parse_errors = 0
         self._wanted = asyncio.Event()  # a check is due
+        self._noise = ThrottledLog(log)  # reads that are not items: a line a minute per kind, and a counter
 
     @property
     def id(self) -> str:
@@ -77,7 +79,8 @@ class LaneController:
         except ParseError as e:
             self.parse_errors += 1
             self.metrics.parse_errors.inc()
-            log.info("lane %s: %s read %r is not an item: %s", self.id, read.kind, read.raw[:60], e.message)
+            self._noise.info(e.code, "lane %s: %s read %r is not an item: %s", self.id, read.kind, read.raw[:60],
+                             e.message)  # fmt: skip
             return None
         if identity.mark_code is None and read.user_memory:  # the КМ written in the tag's User memory
             with contextlib.suppress(ParseError):

@@ -66,3 +66,20 @@ def test_unplugged_scanner_goes_offline_and_comes_back_on_the_same_path(tmp_path
         assert read.raw == MILK
 
     run(tmp_path, scenario)
+
+
+def test_after_a_10_mb_line_without_end_and_binary_junk_the_next_scan_arrives_whole(tmp_path: Path) -> None:
+    async def scenario(sim: ScannerSim, reader: ScannerReader) -> None:
+        await asyncio.to_thread(sim.scan, b"A" * 10_000_000, suffix=b"")  # a stuck trigger, no terminator
+        await until(lambda: reader.discarded == 1, 30)  # ended by the inter-character timeout, dropped
+        sim.scan(b"\x00\x01\xfe\xffnoise\x7f")  # binary junk with a terminator
+        await until(lambda: reader.discarded == 2)
+        sim.scan(b"0104610053149777", suffix=b"")  # a partial scan: the pause ends it
+        sim_gap = reader.gap_s * 3
+        await asyncio.sleep(sim_gap)  # the scanner's own pause between two codes
+        sim.scan(MILK)
+        reads = await take(reader, 2)
+        assert [r.raw for r in reads] == ["0104610053149777", MILK]
+        assert reader.discarded == 2
+
+    run(tmp_path, scenario)
