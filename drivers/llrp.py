@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from typing import Annotated, Final, Literal
 
@@ -27,8 +28,12 @@ from edge_agent.llrp.session import (
     InventoryConfig,
     InventoryRunning,
     Send,
+    Skipped,
     Tags,
 )
+from edge_agent.logthrottle import ThrottledLog
+
+log = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 5084
 CONNECT_TIMEOUT_S: Final = 5.0
@@ -63,6 +68,8 @@ class LLRPReader(Reader):
         self.host, self.port = host, port
         self.config = config or InventoryConfig()
         self.reads_total = 0
+        self.skipped = 0  # messages or parameters from the reader we could not use (never fatal)
+        self._noise = ThrottledLog(log)
         self._writer: asyncio.StreamWriter | None = None
         self._session_state: ClientSession | None = None
         self._antennas_down: set[int] = set()
@@ -120,6 +127,10 @@ class LLRPReader(Reader):
                 self._set_health(HealthState.DEGRADED, f"antenna {down} disconnected")
             else:
                 self._set_health(HealthState.ONLINE, "all antennas connected")
+        elif isinstance(event, Skipped):
+            self.skipped += 1
+            self._noise.warning(event.what.split(":")[0], "reader %s: skipped %s (%d skipped so far)", self.reader_id,
+                                event.what, self.skipped)  # fmt: skip
         elif isinstance(event, Failed):
             raise ReaderGone(event.reason)
         elif isinstance(event, Closed):

@@ -20,6 +20,8 @@ from edge_agent.llrp.schema import CUSTOM, MESSAGE_TYPES, MESSAGES, PARAMS, VEND
 
 HEADER: Final = struct.Struct(">HII")  # rsv(3) version(3) type(10), length, message id
 HEADER_SIZE: Final = 10
+#: where parameters the schema does not allow at a place are kept (type and raw bytes)
+UNKNOWN: Final = "Unknown"
 MAX_MESSAGE: Final = 16 * 1024 * 1024
 VERSION_1_0_1: Final = 1
 VERSION_1_1: Final = 2
@@ -159,8 +161,13 @@ def _decode_children(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: 
             if length < 4 or nxt > end:
                 raise LLRPError("bad_length", f"parameter type {type_} has length {length}", pos)
             pdef = PARAMS.get(type_)
-            if pdef is None or pdef.tv:
-                raise LLRPError("unknown_parameter", f"unknown parameter type {type_} in {defn.name}", pos)
+            allowed = type_ in defn.by_type or (type_ == CUSTOM and defn.custom)
+            if pdef is None or pdef.tv or not allowed:
+                # a parameter we do not know here (a newer reader, an event we do not use): its
+                # length is known, so it is kept as it came and the rest of the message is read
+                out.setdefault(UNKNOWN, []).append({"Type": type_, "Data": bytes(buf[pos + 4 : nxt])})
+                pos = nxt
+                continue
             value = _decode_param(pdef, buf, pos + 4, nxt)
         sub = defn.by_type.get(type_)
         if sub is None:
@@ -184,6 +191,20 @@ def _decode_param(pdef: Def, buf: bytes, pos: int, end: int) -> Any:
     if pdef.flat:
         return out[pdef.fields[0].name]
     return out
+
+
+def unknown_parameters(value: Any) -> list[int]:
+    """The types of every parameter kept as unknown anywhere in a decoded body."""
+    found: list[int] = []
+    if isinstance(value, dict):
+        found += [int(p["Type"]) for p in value.get(UNKNOWN, ())]
+        for key, item in value.items():
+            if key != UNKNOWN:
+                found += unknown_parameters(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += unknown_parameters(item)
+    return found
 
 
 def decode_vendor(custom: dict[str, Any], pos: int = 0) -> dict[str, Any]:
@@ -281,6 +302,8 @@ def _encode_children(defn: Def, value: dict[str, Any], out: bytearray) -> None:
     if defn.custom:
         for item in value.get("Custom") or ():
             _encode_param(PARAMS[CUSTOM], _vendor_data(item), out)
+    for item in value.get(UNKNOWN) or ():  # written back as they came
+        out += struct.pack(">HH", item["Type"], 4 + len(item["Data"])) + item["Data"]
 
 
 def _vendor_data(custom: dict[str, Any]) -> dict[str, Any]:

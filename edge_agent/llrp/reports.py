@@ -114,11 +114,9 @@ def decode_tag_reports(body: bytes) -> list[TagReport]:
         end = pos + (body[pos + 2] << 8 | body[pos + 3])
         if end > n or end < pos + 4:
             raise LLRPError("bad_length", f"parameter {ptype} runs past the message", pos)
-        if ptype != TAG_REPORT_DATA:
-            if ptype in (242, 1023):  # RFSurveyReportData, Custom: not ours, skip whole
-                pos = end
-                continue
-            raise LLRPError("unexpected_parameter", f"parameter {ptype} in RO_ACCESS_REPORT", pos)
+        if ptype != TAG_REPORT_DATA:  # RFSurveyReportData, Custom, anything newer: not ours, skipped whole
+            pos = end
+            continue
         out.append(_tag_report(body, pos + 4, end))
         pos = end
     return out

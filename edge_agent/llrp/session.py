@@ -16,7 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from edge_agent.llrp.codec import HEADER_SIZE, Message, decode_header, decode_message, encode_body, encode_message
+from edge_agent.llrp.codec import (
+    HEADER_SIZE,
+    LLRPError,
+    Message,
+    decode_header,
+    decode_message,
+    encode_body,
+    encode_message,
+    unknown_parameters,
+)
 from edge_agent.llrp.reports import TagReport, decode_tag_reports
 from edge_agent.llrp.schema import MESSAGE_TYPES
 
@@ -76,7 +85,14 @@ class Closed:
     reason: str
 
 
-Event = Send | InventoryRunning | Tags | AntennaChanged | Failed | Closed
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """Something in a reader's message we do not know or cannot read: skipped, never fatal."""
+
+    what: str
+
+
+Event = Send | InventoryRunning | Tags | AntennaChanged | Failed | Closed | Skipped
 
 # start-up step -> the response that completes it, in order
 _STEPS: Final = {
@@ -213,12 +229,19 @@ class ClientSession:
 
     # -- incoming -----------------------------------------------------------------------
     def receive_frame(self, frame: bytes) -> list[Event]:
-        """React to one whole frame from the reader (LLRPError if it is malformed)."""
+        """React to one whole frame from the reader. A message we cannot read, of a type we do
+        not know, or with parameters we do not know, is skipped (``Skipped``), never fatal."""
         _, type_, _, _ = decode_header(frame)
-        if type_ == RO_ACCESS_REPORT:  # the hot path: no generic decoding
-            reports = decode_tag_reports(frame[HEADER_SIZE:])
-            return [Tags(reports)] if reports else []
-        return self.receive(decode_message(frame))
+        try:
+            if type_ == RO_ACCESS_REPORT:  # the hot path: no generic decoding
+                reports = decode_tag_reports(frame[HEADER_SIZE:])
+                return [Tags(reports)] if reports else []
+            msg = decode_message(frame)
+        except LLRPError as e:
+            return [Skipped(f"message type {type_}: {e.code} at byte {e.position}: {e.message}")]
+        unknown = unknown_parameters(msg.body)
+        events: list[Event] = [Skipped(f"{msg.type}: unknown parameter {t}") for t in unknown]
+        return events + self.receive(msg)
 
     def receive(self, msg: Message) -> list[Event]:
         body = msg.body

@@ -157,7 +157,6 @@ def test_impossible_length_in_stream_is_an_error_not_a_hang() -> None:
         ("00f0001f8d", 61, "bad_length"),  # TagReportData longer than the message
         ("00f000058d", 61, "truncated"),  # EPC-96 cut short
         ("00f00005ff", 61, "unknown_parameter"),  # TV type 127 does not exist
-        ("0101000400f00004", 61, "unexpected_parameter"),  # ConnectionCloseEvent where TagReportData belongs
         ("011f000800000000011f000800000000", 4, "duplicate_parameter"),
         ("011f0008000a4142", 4, "truncated"),  # ErrorDescription says 10 bytes, 2 follow
     ],
@@ -246,3 +245,14 @@ def test_an_unknown_vendor_parameter_stays_opaque_and_a_new_one_is_a_table_entry
     monkeypatch.setitem(VENDOR_PARAMS, (PEN_ZEBRA, 99), Def(CUSTOM, "ZebraPhase", F("Channel:u16 Phase:s16")))
     assert decode_body(ro, body)["TagReportData"][0]["Custom"][0]["ZebraPhase"] == {"Channel": 7, "Phase": -3}
     assert dict(decode_tag_reports(body)[0].extensions) == {"ZebraPhase": {"Channel": 7, "Phase": -3}}
+
+
+def test_a_parameter_not_allowed_where_it_stands_is_kept_as_it_came_not_fatal() -> None:
+    from edge_agent.llrp.codec import decode_body, encode_body, unknown_parameters
+
+    body = bytes.fromhex("0101000400f00004")  # ConnectionCloseEvent where TagReportData belongs
+    decoded = decode_body(61, body)
+    assert decoded["Unknown"] == [{"Type": 257, "Data": b""}] and unknown_parameters(decoded) == [257]
+    assert decoded["TagReportData"] == [{}]
+    again = encode_body(61, decoded)  # written back as it came (after the known parameters)
+    assert len(again) == len(body) and decode_body(61, again) == decoded

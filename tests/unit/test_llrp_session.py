@@ -125,3 +125,25 @@ def test_memory_reads_add_and_enable_an_access_spec_before_starting() -> None:
     # the AccessSpec survives the codec byte for byte
     frame_ = frame("ADD_ACCESSSPEC", {"AccessSpec": s.access_spec()})
     assert encode_message(decode_message(frame_)) == frame_
+
+
+def test_an_event_with_a_parameter_we_do_not_know_is_skipped_and_the_session_stays_up() -> None:
+    import struct
+
+    from edge_agent.llrp.session import Skipped
+
+    client = ClientSession()
+    # READER_EVENT_NOTIFICATION whose ReaderEventNotificationData holds UTCTimestamp and a
+    # parameter of a type this agent has never heard of (type 999), then an unknown message type
+    utc = struct.pack(">HHQ", 128, 12, 1)
+    odd = struct.pack(">HH", 999, 8) + b"\x01\x02\x03\x04"
+    data = struct.pack(">HH", 246, 4 + len(utc) + len(odd)) + utc + odd
+    frame = struct.pack(">HII", 1 << 10 | 63, 10 + len(data), 5) + data
+    events = client.receive_frame(frame)
+    assert [e for e in events if isinstance(e, Skipped)] == [
+        Skipped("READER_EVENT_NOTIFICATION: unknown parameter 999")
+    ]
+    strange = struct.pack(">HII", 1 << 10 | 900, 10, 6)
+    (skipped,) = client.receive_frame(strange)
+    assert isinstance(skipped, Skipped) and "900" in skipped.what
+    assert client.state == "await_connection"  # neither message ended or failed the session
