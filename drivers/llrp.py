@@ -49,9 +49,12 @@ class LLRPSettings(ReaderSettings):
     #: words of TID and User memory read with every tag (an AccessSpec; 0: none)
     read_tid_words: Annotated[int, Field(ge=0, le=16)] = 0
     read_user_words: Annotated[int, Field(ge=0, le=64)] = 0
+    #: the reader sends a keepalive this often; silent for three periods, it is offline
+    keepalive_s: Annotated[float, Field(ge=0.1, le=60)] = 1.0
 
     def build(self) -> LLRPReader:
-        inventory = InventoryConfig(read_tid_words=self.read_tid_words, read_user_words=self.read_user_words)
+        inventory = InventoryConfig(read_tid_words=self.read_tid_words, read_user_words=self.read_user_words,
+                                    keepalive_ms=round(self.keepalive_s * 1000))  # fmt: skip
         return LLRPReader(self.id, self.host, self.port, inventory)
 
 
@@ -83,7 +86,7 @@ class LLRPReader(Reader):
         session = self._session_state = ClientSession(self.config)
         framer = Framer()
         # silence longer than three keepalive periods means the reader or the network is gone
-        watchdog = max(3 * self.config.keepalive_ms / 1000, 1.0)
+        watchdog = max(3 * self.config.keepalive_ms / 1000, 0.3)
         while not self._stopping:
             timeout = watchdog if session.state == "inventory" else HANDSHAKE_TIMEOUT_S
             try:

@@ -33,8 +33,7 @@ from edge_agent.verify.service import verifier_from_config
 from edge_agent.wire.topics import StoreTopics
 
 log = logging.getLogger("edge_agent.daemon")
-HOUSEKEEPING_S = 1.0  # unfinished payments resumed this often
-STATUS_EVERY_S = 30.0  # the retained status refreshed this often
+HOUSEKEEPING_S, STATUS_EVERY_S = 1.0, 30.0  # payments resumed, retained status refreshed this often
 
 
 def load_catalog(store: Store, path: Path) -> None:
@@ -74,6 +73,7 @@ class Daemon:
         lanes.restore(store.restore())
         q = self.read_queue
         self.readers = [build_reader(r, q) for r in cfg.readers]
+        lanes.watch(self.readers)
         checks = CodeChecks(verifier, store.mark_code_for)
         svc = self.services = Services(cfg, store, lanes, checks, self.metrics, q, self.readers)
         lanes.intercept = svc.badge

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
+from drivers.base import Health, HealthState, Reader
 from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import Add, Remove, Verdict
 from edge_agent.codes import Identity, ParseError, parse
@@ -32,6 +34,7 @@ from edge_agent.store import Store
 from edge_agent.verify.chain import Verifier
 
 log = logging.getLogger("edge_agent.lanes")
+LIVE = frozenset({HealthState.ONLINE, HealthState.DEGRADED})  # a reader whose reads say what is present
 TICK_S = 0.02  # how often time passes for the pipeline: bounds how late a box is seen settled
 
 
@@ -219,6 +222,17 @@ class Lanes:
                 continue
             for event in self.pipeline.feed(read):
                 self.dispatch(event)
+
+    def watch(self, readers: Iterable[Reader]) -> None:
+        """Follow the readers' health: presence is never judged by a reader that is not online."""
+        for reader in readers:
+            reader.on_health(functools.partial(self.reader_health, reader.reader_id))
+
+    def reader_health(self, reader_id: str, health: Health) -> None:
+        if health.state in LIVE:
+            self.pipeline.reader_up(reader_id, time.time())
+        else:
+            self.pipeline.reader_down(reader_id)
 
     def tick(self, now: float) -> None:
         for event in self.pipeline.tick(now):

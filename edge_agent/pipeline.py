@@ -7,7 +7,9 @@ more strongly by another lane, and de-duplicates it per (lane, identity): a tag 
 **box** lane a tag not read for ``depart_after_s`` has ``Departed``, and after
 ``settle_s`` without arrivals or departures the lane is ``Settled`` with the set of tags in
 the box; in a **tap** lane every new tap (after the tag has been away ``depart_after_s``)
-is an ``Arrived``, and removal is the basket's explicit action.
+is an ``Arrived``, and removal is the basket's explicit action. A tag seen by a reader that
+is offline (``reader_down``) never departs: not seeing it proves nothing; when the reader is
+back (``reader_up``) the tag has ``depart_after_s`` to be read again.
 
 Identity here is the carrier's text (``kind`` + ``raw``): parsing costs time and happens
 once per item, on arrival, above this layer. No I/O, no clock: times come with the reads
@@ -78,12 +80,13 @@ Event = Arrived | Departed | Settled
 
 
 class _Presence:
-    __slots__ = ("best_rssi", "count", "first_seen", "last_seen")
+    __slots__ = ("best_rssi", "count", "first_seen", "last_seen", "reader")
 
-    def __init__(self, now: float, rssi: int) -> None:
+    def __init__(self, now: float, rssi: int, reader: str) -> None:
         self.first_seen = self.last_seen = now
         self.best_rssi = rssi
         self.count = 1
+        self.reader = reader  # the configured reader (zone) that sees it
 
 
 class _Lane:
@@ -116,6 +119,22 @@ class Pipeline:
         #: which lane holds each tag, so that a neighbour's weaker reads do not steal it
         self.owner: dict[Key, str] = {}
         self.counters = Counters()
+        #: readers that are not online: what they saw is not known to have left
+        self.down: set[str] = set()
+
+    def reader_down(self, reader_id: str) -> None:
+        """The reader went offline: its tags do not depart while it cannot see them."""
+        self.down.add(reader_id)
+
+    def reader_up(self, reader_id: str, now: float) -> None:
+        """The reader is back: its tags get a full ``depart_after_s`` from now to be read again."""
+        if reader_id not in self.down:
+            return
+        self.down.discard(reader_id)
+        for lane in self.lanes.values():
+            for presence in lane.present.values():
+                if presence.reader == reader_id:
+                    presence.last_seen = max(presence.last_seen, now)
 
     def zone_of(self, reader_id: str, antenna: int) -> Zone | None:
         try:
@@ -158,7 +177,7 @@ class Pipeline:
                 del owner.present[key]  # carried over to this lane
                 owner.changed_at = now
                 events = (Departed(owner_name, key, held.last_seen),)
-        lane.present[key] = _Presence(now, rssi)
+        lane.present[key] = _Presence(now, rssi, zone.reader_id)
         lane.changed_at = now
         self.owner[key] = zone.lane
         return (*events, Arrived(zone.lane, key, read))
@@ -168,7 +187,8 @@ class Pipeline:
         events: list[Event] = []
         for name, lane in self.lanes.items():
             cfg = lane.config
-            gone = [k for k, p in lane.present.items() if now - p.last_seen > cfg.depart_after_s]
+            gone = [k for k, p in lane.present.items()
+                    if now - p.last_seen > cfg.depart_after_s and p.reader not in self.down]  # fmt: skip
             for key in gone:
                 presence = lane.present.pop(key)
                 if self.owner.get(key) == name:

@@ -99,6 +99,7 @@ class LLRPReaderSim:
         self._keepalive: asyncio.Task[None] | None = None
         #: the protocol state, sans-I/O; it lives as long as the reader is powered (as ROSpecs do)
         self.session = ReaderSession(self._capabilities(), self._config())
+        self.frozen = False
 
     # -- the store's side: what is in the box -------------------------------------------
     def place(
@@ -146,6 +147,13 @@ class LLRPReaderSim:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+    def freeze(self, truncated: bool = False) -> None:
+        """The reader hangs with the connection open: nothing more is sent, not even keepalives
+        (``truncated``: the last frame stops half-way first, as a cable cut mid-write leaves it)."""
+        if truncated and self._client is not None:
+            self._client.write(self.session.keepalive()[:5])
+        self.frozen = True
 
     async def drop_client(self) -> None:
         """The network cable is pulled: the connection ends without a goodbye."""
@@ -236,7 +244,7 @@ class LLRPReaderSim:
                 self._send_report(batch)
 
     def _send_report(self, batch: list[TagReport]) -> None:
-        if self._client is None:
+        if self._client is None or self.frozen:
             return
         self._client.write(self.session.report(batch))
         if not self.reports_sent:
@@ -246,7 +254,7 @@ class LLRPReaderSim:
     async def _send_keepalives(self, every: float) -> None:
         while self._client is not None:
             await asyncio.sleep(every)
-            if self._client is not None:
+            if self._client is not None and not self.frozen:
                 self._client.write(self.session.keepalive())
 
     def _stop_tasks(self, keepalive: bool = True) -> None:

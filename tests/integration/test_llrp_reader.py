@@ -224,3 +224,20 @@ def test_access_spec_reads_tid_and_user_memory_with_each_epc() -> None:
         assert b and all(r.tid is None and r.user_memory is None for r in b)
 
     run(scenario())
+
+
+def test_a_reader_silent_on_an_open_connection_is_offline_within_three_keepalive_periods() -> None:
+    async def scenario() -> None:
+        async with LLRPReaderSim(seed=8, reads_per_s=200) as sim:
+            sim.place(EPC_A)
+            reader = LLRPReader("box", "127.0.0.1", sim.port, InventoryConfig(keepalive_ms=500), backoff=FAST)
+            await reader.start()
+            await until(lambda: reader.health.state is HealthState.ONLINE)
+            sim.freeze(truncated=True)  # half a frame, then nothing, the TCP connection still open
+            frozen_at = time.monotonic()
+            await until(lambda: reader.health.state is not HealthState.ONLINE, 3 * 0.5 + 1.0)
+            assert time.monotonic() - frozen_at <= 3 * 0.5 + 1.0
+            assert "no message" in reader.health.reason
+            await reader.stop()
+
+    run(scenario())

@@ -127,3 +127,18 @@ def test_a_zone_covers_every_slot_of_a_multi_slot_reader() -> None:
     p = Pipeline([Zone("pad", "lane-4"), Zone("box", "lane-1")], [LaneConfig("lane-4", "tap"), LaneConfig("lane-1")])
     assert p.zone_of("pad:Virtual PCD 00 01", 0) == Zone("pad", "lane-4")
     assert p.zone_of("box", 1) == Zone("box", "lane-1") and p.zone_of("other:slot", 0) is None
+
+
+def test_nothing_departs_while_its_reader_is_offline_and_present_items_stay_when_it_is_back() -> None:
+    p = Pipeline(ZONES, [LaneConfig("lane-1", depart_after_s=1.0), LaneConfig("lane-2")])
+    p.feed(read("box-1", "A", 0.0))
+    p.feed(read("box-1", "B", 0.0))
+    p.reader_down("box-1")  # the reader's connection is lost at 0.1 s
+    assert [e for t in (2.0, 4.0, 5.0) for e in p.tick(t) if isinstance(e, Departed)] == []
+    p.reader_up("box-1", 5.1)  # back after 5 s: A is still in the box and read again; B was taken
+    departed = []
+    for t in (5.3, 5.8, 6.3):  # A is read again, as a reader does what is in its field
+        p.feed(read("box-1", "A", t))
+        departed += [e.key[1] for e in p.tick(t + 0.1) if isinstance(e, Departed)]
+    assert departed == ["B"]  # only the item really gone, a full depart_after_s after the return
+    assert {k for _, k in p.present("lane-1")} == {"A"}
