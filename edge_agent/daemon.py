@@ -12,18 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from drivers.base import Reader
 from drivers.registry import build_reader
-from edge_agent.basket import AlcoholHours, Product, Rules
+from edge_agent.basket import AlcoholHours, Rules
+from edge_agent.catalog import seed_catalog
 from edge_agent.config import Config
 from edge_agent.lanes import Lanes
+from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.readqueue import ReadQueue
 from edge_agent.services import Services
@@ -34,12 +34,6 @@ from edge_agent.wire.topics import StoreTopics
 
 log = logging.getLogger("edge_agent.daemon")
 HOUSEKEEPING_S, STATUS_EVERY_S = 1.0, 30.0  # payments resumed, retained status refreshed this often
-
-
-def load_catalog(store: Store, path: Path) -> None:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    store.upsert_products(Product(**p) for p in data.get("products", []))
-    store.receive_codes((ki, km) for ki, km in data.get("received_codes", {}).items())
 
 
 def rules_of(config: Config) -> Rules:
@@ -66,8 +60,7 @@ class Daemon:
         cfg = self.config
         store = Store(cfg.agent.data_dir / "edge-agent.db", ZoneInfo(cfg.store.timezone), StoreTopics(cfg.store.id),
                       rules=rules_of(cfg))  # fmt: skip
-        if cfg.agent.catalog_file is not None and store.stream_version("catalog") < 0:
-            load_catalog(store, cfg.agent.catalog_file)  # until central has sent a catalogue
+        seed_catalog(store, cfg.agent.catalog_file)
         verifier = await verifier_from_config(cfg.verify, cfg.store.timezone)
         lanes = Lanes(cfg.lanes, store, verifier, self.metrics)
         lanes.restore(store.restore())
@@ -123,12 +116,12 @@ class Daemon:
         """Resume unfinished payments (after a restart, or waiting on central), and refresh the
         retained status with the readers' health."""
         assert svc.checkout is not None and svc.sync is not None
-        last_status = 0.0
+        last_status, noise = 0.0, ThrottledLog(log)
         while True:
             try:
                 await svc.checkout.resume()
-            except Exception:  # one failed round never stops the next
-                log.exception("resuming payments failed")
+            except Exception as e:  # one failed round never stops the next
+                noise.warning(type(e).__name__, "resuming payments failed: %s", e)
             if time.monotonic() - last_status > STATUS_EVERY_S:
                 svc.sync.publish_status()
                 last_status = time.monotonic()

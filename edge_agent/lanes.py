@@ -30,12 +30,13 @@ from edge_agent.metrics import Metrics
 from edge_agent.pipeline import Arrived, Departed, Event, Key, LaneConfig, Pipeline, Settled, Zone
 from edge_agent.readqueue import ReadQueue
 from edge_agent.reads import TagRead
-from edge_agent.store import Store
+from edge_agent.store import Store, StoreError
 from edge_agent.verify.chain import Verifier
 
 log = logging.getLogger("edge_agent.lanes")
 LIVE = frozenset({HealthState.ONLINE, HealthState.DEGRADED})  # a reader whose reads say what is present
 TICK_S = 0.02  # how often time passes for the pipeline: bounds how late a box is seen settled
+PROBE_S = 1.0  # while the store cannot write, how often it is tried again
 
 
 class LaneController:
@@ -51,6 +52,9 @@ class LaneController:
         self.identities: dict[int, Identity] = {}
         self.unverified: set[int] = set()
         self.parse_errors = 0
+        #: presence events the store could not journal (a full disk): replayed, in order, once it can
+        self.pending: dict[Key, Arrived | Departed] = {}
+        self.recheck = False  # verdicts could not be written: check again when the store can
         self._wanted = asyncio.Event()  # a check is due
         self._noise = ThrottledLog(log)  # reads that are not items: a line a minute per kind, and a counter
 
@@ -92,8 +96,40 @@ class LaneController:
                     return stored
         return identity
 
+    @property
+    def paused(self) -> dict[str, str] | None:
+        """Why this lane takes no items now (the kiosk says so), or None."""
+        if self.store.fault is None and not self.pending:
+            return None
+        return {"code": "store_unavailable", "message": f"items cannot be recorded: {self.store.fault or 'retrying'}"}
+
+    def _hold(self, event: Arrived | Departed) -> None:
+        held = self.pending.pop(event.key, None)
+        if isinstance(event, Departed) and isinstance(held, Arrived):
+            return  # it came and went while nothing could be written: nothing to record
+        self.pending[event.key] = event
+
+    def retry(self) -> None:
+        """Replay what the store could not journal, in order; stops at the first that fails again."""
+        events, self.pending = list(self.pending.values()), {}
+        for i, event in enumerate(events):
+            if self.store.fault is not None:
+                self.pending.update((e.key, e) for e in events[i:])
+                return
+            self.arrived(event) if isinstance(event, Arrived) else self.departed(event)
+
     # -- events (synchronous: a journal write, never the network) -----------------------------
     def arrived(self, event: Arrived) -> int | None:
+        if self.store.fault is not None:
+            self._hold(event)
+            return None
+        try:
+            return self._arrived(event)
+        except StoreError:  # nothing was written and nothing is shown: tried again when it can
+            self._hold(event)
+            return None
+
+    def _arrived(self, event: Arrived) -> int | None:
         identity = self.identity_of(event.read)
         if identity is None:
             return None
@@ -127,11 +163,21 @@ class LaneController:
         return int(line.id)
 
     def departed(self, event: Departed) -> None:
-        line_id = self.lines.pop(event.key, None)
-        if line_id is None or self.basket is None or line_id not in self.basket.lines:
+        if event.key in self.pending or self.store.fault is not None:
+            self._hold(event)
             return
-        with contextlib.suppress(BasketError):
+        line_id = self.lines.get(event.key)
+        if line_id is None or self.basket is None or line_id not in self.basket.lines:
+            self.lines.pop(event.key, None)
+            return
+        try:
             self.store.apply(self.basket, Remove(line_id, "customer", self.id, datetime.now(UTC)))
+        except BasketError:
+            pass  # the basket is past removing lines (paying): the line stays
+        except StoreError:
+            self._hold(event)
+            return
+        self.lines.pop(event.key, None)
         self.unverified.discard(line_id)
 
     def want_check(self) -> None:
@@ -159,7 +205,7 @@ class LaneController:
         started = time.perf_counter()
         verdicts = await self.verifier.verify([self.identities[i] for i in ids])
         self.metrics.latency("check", time.perf_counter() - started)
-        for line_id, verdict in zip(ids, verdicts, strict=True):
+        for n, (line_id, verdict) in enumerate(zip(ids, verdicts, strict=True)):
             self.metrics.verdicts.labels(verdict.outcome.value).inc()
             if basket is not self.basket or line_id not in basket.lines:
                 continue  # the item left while it was being checked
@@ -167,7 +213,12 @@ class LaneController:
             command = Verdict(line_id, verdict.outcome.value, verdict.reasons[0].message if verdict.reasons else "",
                               verdict.tag_1265, verdict.fiscal(), ctx.source.value if ctx else None,
                               ctx.req_id if ctx else None, ctx.req_timestamp if ctx else None)  # fmt: skip
-            self.store.apply(basket, command)
+            try:
+                self.store.apply(basket, command)
+            except StoreError:  # checked again once the store can write
+                self.unverified.update(ids[n:])
+                self.recheck = True
+                return
 
 
 def pipeline_for(lanes: Iterable[LaneSettings]) -> Pipeline:
@@ -184,6 +235,7 @@ class Lanes:
                  intercept: Callable[[TagRead], bool] = lambda read: False) -> None:  # fmt: skip
         settings = list(settings)
         self.by_id = {s.id: LaneController(s, store, verifier, metrics) for s in settings}
+        self.store = store
         self.pipeline = pipeline_for(settings)
         self.metrics = metrics
         self.intercept = intercept  # True: the read is not an item (a staff badge)
@@ -265,6 +317,21 @@ class Lanes:
             await asyncio.sleep(0)  # let the readers and the lanes' workers in between batches
 
     async def _tick(self) -> None:
+        probed = 0.0
         while True:
             await asyncio.sleep(TICK_S)
             self.tick(time.time())
+            if self.store.fault is not None and time.monotonic() - probed >= PROBE_S:
+                probed = time.monotonic()
+                self.store.probe()  # a full disk: can it write again? (a small write, every PROBE_S)
+            if self.store.fault is None:
+                self.resume()
+
+    def resume(self) -> None:
+        """The store writes again: what waited is journaled, unchecked lines are checked."""
+        for lane in self.by_id.values():
+            if lane.pending:
+                lane.retry()
+            if lane.recheck and not lane.pending:
+                lane.recheck = False
+                lane.want_check()

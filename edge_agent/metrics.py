@@ -18,6 +18,10 @@ class Metrics:
         r = self.registry = CollectorRegistry()
         self.reads = Counter("edge_agent_reads", "Tag reads received, per reader", ["reader"], registry=r)
         self.parse_errors = Counter("edge_agent_parse_errors", "Reads that are not an item", registry=r)
+        self.store_ok = Gauge("edge_agent_store_ok", "1 when the store can write (0: a full disk, say)", registry=r)
+        self.store_ok.set(1)
+        self.store_faults = Counter("edge_agent_store_faults", "Times the store stopped being able to write",
+                                    registry=r)  # fmt: skip
         self.event_errors = Counter("edge_agent_event_errors", "Presence events that could not be handled", registry=r)
         self.reads_coalesced = Gauge("edge_agent_reads_coalesced", "Repeat reads folded into a queued one (total)",
                                      registry=r)  # fmt: skip

@@ -18,6 +18,7 @@ from drivers.base import Reader
 from edge_agent.api.auth import RateLimiter, StaffMember, Tokens
 from edge_agent.api.hub import Hub
 from edge_agent.basket import Basket
+from edge_agent.catalog import seed_catalog
 from edge_agent.config import Config
 from edge_agent.lanes import Lanes
 from edge_agent.metrics import Metrics
@@ -62,6 +63,21 @@ class Services:
         self.public_limiter = RateLimiter(self.config.http.public_rate_per_s, self.config.http.public_burst)
         self._badges = {s.badge.upper() for s in self.config.staff if s.badge}
         self.store.basket_listeners.append(self._changed)
+        self.store.fault_listeners.append(self._store_changed)
+        if self.store.fault is not None:  # it could not write from the start (a full disk)
+            self._store_changed(self.store.fault)
+
+    def _store_changed(self, fault: str | None) -> None:
+        """One log line and one metric change per change of the store's state, never per write."""
+        self.metrics.store_ok.set(fault is None)
+        for lane in self.lanes:  # every kiosk says so at once
+            self.hub.notify(lane)
+        if fault is None:
+            log.warning("the store can write again; waiting items are recorded now")
+            seed_catalog(self.store, self.config.agent.catalog_file)
+        else:
+            self.metrics.store_faults.inc()
+            log.error("the store cannot write (%s): lanes take no items, sales are refused until it can", fault)
 
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Run ``coro`` in the background, kept alive until it ends (a payment the kiosk started)."""
@@ -93,8 +109,18 @@ class Services:
             broker.update(connected=link.connected.is_set(), connects=link.connects, disconnects=link.disconnects)
         verification = await self.checks.health()
         reads = self.read_queue.stats()
+        store = self.store_health()
         checks = [all(r["state"] == "online" for r in readers.values()), broker.get("connected", True),
-                  verification.get("ok", True), not reads["dropped_recently"]]  # fmt: skip
+                  verification.get("ok", True), not reads["dropped_recently"], store["ok"]]  # fmt: skip
         return {"status": "ok" if all(checks) else "degraded", "readers": readers, "broker": broker,
-                "verification": verification, "reads": reads,
+                "verification": verification, "reads": reads, "store": store,
                 "outbox_depth": self.store.outbox_depth()}  # fmt: skip
+
+    def store_health(self) -> dict[str, Any]:
+        """Can the store write, since when not, what waits for it, which baskets are quarantined."""
+        store = self.store
+        waiting = {lane: len(self.lanes[lane].pending) for lane in self.lanes if self.lanes[lane].pending}
+        quarantined = [{"basket": q.basket_id, "lane": q.lane, "reason": q.reason, "since": q.since}
+                       for q in store.quarantined]  # fmt: skip
+        return {"ok": store.fault is None and not quarantined, "fault": store.fault, "fault_since": store.fault_since,
+                "waiting_events": waiting, "quarantined": quarantined}  # fmt: skip

@@ -19,11 +19,13 @@ sale as central records it) and an EPCIS 2.0 ``retail_sold`` document to the out
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -32,6 +34,7 @@ import sqlite_utils
 
 from edge_agent.basket import Basket, BasketError, Product, Rules
 from edge_agent.basket.commands import Command, PaymentResult, Verdict, from_journal
+from edge_agent.errors import EdgeError
 from edge_agent.wire import envelope
 from edge_agent.wire.events import EPCIS, EVENT_TYPES, OPENED, POSTED, basket_event, epcis_sold, posted_transaction
 from edge_agent.wire.topics import StoreTopics
@@ -71,7 +74,25 @@ MIGRATIONS: Final[list[str]] = [
     """
     ALTER TABLE catalog ADD COLUMN loyalty_price INTEGER;
     """,
+    # 4: baskets whose journal does not replay: kept as they are, out of sale, shown to staff
+    """
+    CREATE TABLE quarantine (basket_id TEXT PRIMARY KEY, lane TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL);
+    """,
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """A basket whose journal does not replay: out of sale until staff deal with it."""
+
+    basket_id: str
+    lane: str
+    reason: str
+    since: float
+
+
+class StoreError(EdgeError):
+    """The database cannot write now (code ``store_unavailable``); nothing of the command stayed."""
 
 
 class Store:
@@ -83,10 +104,12 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")  # a committed sale survives a power cut, not only a crash
-        conn.execute("PRAGMA foreign_keys=ON")
         self.db = sqlite_utils.Database(conn)
+        #: why the database cannot be written right now (a full disk, say), and since when
+        self.fault: str | None = None
+        self.fault_since: float | None = None
+        #: called with the new fault (None: writable again) on every change, never per write
+        self.fault_listeners: list[Callable[[str | None], None]] = []
         self.tz = tz
         self.topics = topics or StoreTopics("local")
         self.rules = rules or Rules(tz)
@@ -96,7 +119,50 @@ class Store:
         #: called with the basket after each of its commands is committed (screens refresh)
         self.basket_listeners: list[Callable[[Basket], None]] = []
         self._announced = False
+        self._opened = False
+        self.quarantined: list[Quarantined] = []  # found by the last ``restore()``
+        with contextlib.suppress(StoreError):  # a full disk at start-up: health is served, sales refused
+            self._open()
+
+    def _open(self) -> None:
+        conn = self.db.conn
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")  # a committed sale survives a power cut, not only a crash
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.OperationalError as e:
+            self._failed(e)
         self.migrate()
+        self._opened = True
+
+    # -- faults ---------------------------------------------------------------------------------
+    def _failed(self, error: sqlite3.Error) -> None:
+        reason = str(error) or type(error).__name__
+        if self.fault != reason:
+            self.fault, self.fault_since = reason, self.fault_since or time.time()
+            for listener in self.fault_listeners:
+                listener(reason)
+        raise StoreError("store_unavailable", f"the store cannot write: {reason}") from error
+
+    def _recovered(self) -> None:
+        if self.fault is not None:
+            self.fault = self.fault_since = None
+            for listener in self.fault_listeners:
+                listener(None)
+
+    def probe(self) -> bool:
+        """Try a small write (and finish opening the database if it never could); True when the
+        store can write again. Called now and then while ``fault`` is set, never per read."""
+        try:
+            if not self._opened:
+                self._open()
+            with self.transaction() as conn:
+                conn.execute("CREATE TABLE IF NOT EXISTS probe (at REAL)")
+                conn.execute("DELETE FROM probe")
+                conn.execute("INSERT INTO probe VALUES (?)", (time.time(),))
+        except StoreError:
+            return False
+        return True
 
     # -- schema -----------------------------------------------------------------------------
     def migrate(self) -> int:
@@ -112,15 +178,25 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction. A database that cannot write (``sqlite3.OperationalError``:
+        a full disk, an I/O error) raises ``StoreError`` and sets ``fault``; the next commit
+        that succeeds clears it."""
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            self._failed(e)
         self._announced = False
         try:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
+            conn.execute("COMMIT")
+        except BaseException as e:
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                conn.execute("ROLLBACK")
+            if isinstance(e, sqlite3.OperationalError):
+                self._failed(e)
             raise
-        conn.execute("COMMIT")
+        self._recovered()
         if self._announced:
             for listener in self.outbox_listeners:
                 listener()
@@ -233,22 +309,40 @@ class Store:
             self._announce(tx, lane, type_, data, basket_id, 0)
 
     def restore(self) -> list[Basket]:
-        """Every basket that is not closed or cancelled, rebuilt from its journal."""
-        baskets = []
+        """Every basket that is not closed or cancelled, rebuilt from its journal. A basket whose
+        journal does not replay is quarantined instead (``quarantined``): kept as it is on disk,
+        out of sale, reported; every other basket is restored."""
+        baskets: list[Basket] = []
+        self.quarantined = []
+        if not self._opened:
+            return baskets
+        held = {b: (lane, reason, at) for b, lane, reason, at in self.db.conn.execute("SELECT * FROM quarantine")}
         rows = self.db.conn.execute(
             "SELECT id, lane FROM baskets WHERE state NOT IN ('CLOSED', 'CANCELLED') ORDER BY opened_at"
         ).fetchall()
         for basket_id, lane in rows:
-            basket = Basket(basket_id, lane, self.rules)
-            for op, args in self.db.conn.execute(
-                "SELECT op, args FROM journal WHERE basket_id = ? ORDER BY seq", (basket_id,)
-            ):
-                try:
-                    from_journal(op, json.loads(args)).apply(basket)
-                except BasketError as e:  # cannot happen for a journal this code wrote
-                    raise RuntimeError(f"journal of {basket_id} does not replay: {op}: {e}") from e
-            baskets.append(basket)
+            if basket_id in held:
+                self.quarantined.append(Quarantined(basket_id, *held[basket_id]))
+                continue
+            try:
+                baskets.append(self._replay(basket_id, lane))
+            except (BasketError, KeyError, ValueError, TypeError) as e:  # a journal this code did not write
+                reason = f"{type(e).__name__}: {e}"
+                self.quarantined.append(Quarantined(basket_id, lane, reason, time.time()))
+                with contextlib.suppress(StoreError), self.transaction() as conn:
+                    conn.execute("INSERT OR IGNORE INTO quarantine VALUES (?, ?, ?, ?)", (basket_id, lane, reason,
+                                                                                          time.time()))  # fmt: skip
         return baskets
+
+    def _replay(self, basket_id: str, lane: str) -> Basket:
+        basket = Basket(basket_id, lane, self.rules)
+        rows = self.db.conn.execute("SELECT seq, op, args FROM journal WHERE basket_id = ? ORDER BY seq", (basket_id,))
+        for seq, op, args in rows:
+            try:
+                from_journal(op, json.loads(args)).apply(basket)
+            except BasketError as e:
+                raise BasketError(e.code, f"journal row {seq} ({op}) does not replay: {e.message}") from e
+        return basket
 
     def audit(self, staff: str, device: str, action: str, basket_id: str | None, detail: dict[str, Any]) -> None:
         with self.transaction() as conn:
@@ -268,6 +362,8 @@ class Store:
         return rows
 
     def outbox_depth(self) -> int:
+        if not self._opened:
+            return 0  # a database that could never be created (a full disk at the first start)
         return int(self.db.conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
 
     def mark_sent(self, ids: Iterable[int]) -> None:
@@ -344,6 +440,8 @@ class Store:
 
     # -- central → edge streams ------------------------------------------------------------
     def stream_version(self, stream: str) -> int:
+        if not self._opened:
+            return -1
         row = self.db.conn.execute("SELECT version FROM sync_state WHERE stream = ?", (stream,)).fetchone()
         return -1 if row is None else int(row[0])
 

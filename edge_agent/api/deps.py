@@ -47,6 +47,9 @@ def checkout_of(svc: Services) -> Checkout:
 
 
 def view(svc: Services, lane: str) -> dict[str, Any]:
-    basket = lane_of(svc, lane).basket
+    controller = lane_of(svc, lane)
+    basket = controller.basket
     payments = svc.store.payments_of(basket.id) if basket is not None else []
-    return basket_view(basket, lane, svc.public_base_url, payments[-1] if payments else None)
+    out = basket_view(basket, lane, svc.public_base_url, payments[-1] if payments else None)
+    out["paused"] = controller.paused  # why the lane takes no items now (a full disk), or null
+    return out

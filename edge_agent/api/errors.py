@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from edge_agent.basket import BasketError
 from edge_agent.codes import CodeError
 from edge_agent.errors import EdgeError
+from edge_agent.store import StoreError
 from edge_agent.sync.rpc import OutcomeUnknown, ServiceError
 from edge_agent.verify.backends import VerifyError
 
@@ -35,6 +36,7 @@ STATUS: Final[tuple[tuple[type[EdgeError], int], ...]] = (
     (ServiceError, 422),  # central refused
     (OutcomeUnknown, 503),  # central did not answer
     (VerifyError, 503),
+    (StoreError, 503),  # the store cannot write (a full disk): nothing was recorded
     (CodeError, 422),  # not a code
 )
 #: codes whose status differs from their family's

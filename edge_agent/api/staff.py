@@ -76,7 +76,7 @@ async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
         readers = sorted({z.reader for z in controller.settings.zones})
         out.append({"lane": lane_id, "mode": controller.settings.mode, "basket": view(svc, lane_id),
                     "readers": {r: health.get(r) for r in readers}})  # fmt: skip
-    return {"staff": staff.staff.name, "lanes": out}
+    return {"staff": staff.staff.name, "lanes": out, "quarantined": svc.store_health()["quarantined"]}
 
 
 @router.post("/lanes/{lane}/problems/{problem_id}/approve", summary="Approve a MEDIUM problem (age seen, quantity)")

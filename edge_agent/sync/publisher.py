@@ -16,7 +16,7 @@ import functools
 import logging
 import time
 
-from edge_agent.store import Store
+from edge_agent.store import Store, StoreError
 from edge_agent.sync.mqtt import MqttLink
 
 log = logging.getLogger("edge_agent.sync.publisher")
@@ -88,7 +88,11 @@ class OutboxPublisher:
         self._flush_scheduled = False
         if self._acked:
             acked, self._acked = self._acked, []
-            self.store.mark_sent(acked)
+            try:
+                self.store.mark_sent(acked)
+            except StoreError:  # a full disk: marked at the next flush (a repeat is deduplicated downstream)
+                self._acked = acked + self._acked
+                return
             self.delivered += len(acked)
 
     async def drained(self, timeout_s: float) -> bool:

@@ -22,7 +22,8 @@ function render(b) {
   $("empty").textContent = b.lines.length ? "" : t.empty;
   $("lines").innerHTML = b.lines.length ? `<tr><th>${t.item}</th><th></th><th class="num">${t.price}</th><th class="num">${t.discount}</th></tr>` +
     b.lines.map(l => `<tr data-line="${l.id}"><td>${esc(l.name)}</td><td>${verdict(l)}</td><td class="num">${rub(l.price)}</td><td class="num">${l.discount ? "−" + rub(l.discount) : ""}</td></tr>`).join("") : "";
-  $("problems").innerHTML = b.problems.filter(p => p.open).map(p =>
+  $("problems").innerHTML = (b.paused ? `<div class="problem CRITICAL" data-paused="${esc(b.paused.code)}">${esc(t.paused)}</div>` : "") +
+    b.problems.filter(p => p.open).map(p =>
     `<div class="problem ${p.level}" data-problem="${esc(p.code)}"><b>${esc(t.staff_needed)}:</b> ${esc(t.problems[p.code] || p.message)}</div>`).join("");
   $("total").textContent = rub(b.total);
   const s = b.state;

@@ -31,8 +31,9 @@ async function refresh() {
         ${p.level === "MEDIUM" ? `<button data-approve="${esc(l.lane)}/${p.id}">${t.approve}</button>` : ""}
         ${p.line_id ? `<button data-void="${esc(l.lane)}/${p.line_id}">${t.void}</button>` : ""}</div>`).join("");
       const lines = b.lines.map(x => `<tr><td>${esc(x.name)}</td><td class="num">${rub(x.amount)}</td><td><button data-void="${esc(l.lane)}/${x.id}">${t.void}</button></td></tr>`).join("");
-      return `<section data-lane="${esc(l.lane)}"><h3>${esc(l.lane)} · ${esc(t.states[b.state] || b.state)}</h3><p class="muted">${t.readers}: ${readers}</p>${problems}<table>${lines}</table><p class="total">${rub(b.total)}</p></section>`;
-    }).join("");
+      const paused = b.paused ? `<div class="problem CRITICAL" data-paused="${esc(b.paused.code)}">${esc(t.paused_staff)}: ${esc(b.paused.message)}</div>` : "";
+      return `<section data-lane="${esc(l.lane)}"><h3>${esc(l.lane)} · ${esc(t.states[b.state] || b.state)}</h3><p class="muted">${t.readers}: ${readers}</p>${paused}${problems}<table>${lines}</table><p class="total">${rub(b.total)}</p></section>`;
+    }).join("") + d.quarantined.map(q => `<section data-quarantined="${esc(q.basket)}"><h3>${esc(t.quarantined)}: ${esc(q.lane)} · ${esc(q.basket)}</h3><p class="muted">${esc(q.reason)}</p></section>`).join("");
   } catch (e) { /* shown on next refresh */ }
 }
 document.addEventListener("click", async ev => {
