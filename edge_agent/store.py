@@ -95,6 +95,9 @@ class StoreError(EdgeError):
     """The database cannot write now (code ``store_unavailable``); nothing of the command stayed."""
 
 
+PROBE_BYTES: Final = 32_768  # what a probe write needs room for: more than a basket command takes
+
+
 class Store:
     """The store's SQLite database. ``topics`` is this store's MQTT layout: a basket's events
     go to its lane's topic, sales' EPCIS documents to the store's trace topic."""
@@ -156,10 +159,10 @@ class Store:
         try:
             if not self._opened:
                 self._open()
-            with self.transaction() as conn:
-                conn.execute("CREATE TABLE IF NOT EXISTS probe (at REAL)")
+            with self.transaction() as conn:  # room for a few commands' worth, then given back
+                conn.execute("CREATE TABLE IF NOT EXISTS probe (room BLOB)")
+                conn.execute("INSERT INTO probe VALUES (zeroblob(?))", (PROBE_BYTES,))
                 conn.execute("DELETE FROM probe")
-                conn.execute("INSERT INTO probe VALUES (?)", (time.time(),))
         except StoreError:
             return False
         return True
