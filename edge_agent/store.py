@@ -123,6 +123,7 @@ class Store:
         self.basket_listeners: list[Callable[[Basket], None]] = []
         self._announced = False
         self._opened = False
+        self._snapshot: sqlite3.Connection | None = None
         self.quarantined: list[Quarantined] = []  # found by the last ``restore()``
         with contextlib.suppress(StoreError):  # a full disk at start-up: health is served, sales refused
             self._open()
@@ -137,6 +138,27 @@ class Store:
             self._failed(e)
         self.migrate()
         self._opened = True
+
+    @property
+    def _reads(self) -> sqlite3.Connection:
+        """Where reads go: the database, or, when it could not even be opened for writing (a full
+        disk at start-up leaves no room for SQLite's WAL index), a read-only snapshot of it, so
+        the baskets are still shown and health still answers."""
+        if self._opened:
+            return self.db.conn
+        if self._snapshot is None:
+            snapshot = sqlite3.connect(f"file:{self.path}?immutable=1", uri=True, check_same_thread=False)
+            try:
+                version = snapshot.execute("PRAGMA user_version").fetchone()[0]
+            except sqlite3.DatabaseError:
+                version = 0
+            if version < len(MIGRATIONS):  # never created (the first start, on a full disk): empty
+                snapshot.close()
+                snapshot = sqlite3.connect(":memory:", check_same_thread=False)
+                for script in MIGRATIONS:
+                    snapshot.executescript(script)
+            self._snapshot = snapshot
+        return self._snapshot
 
     # -- faults ---------------------------------------------------------------------------------
     def _failed(self, error: sqlite3.Error) -> None:
@@ -213,7 +235,7 @@ class Store:
             self.db.table("catalog").upsert_all(rows, pk="gtin")
 
     def product(self, gtin: str) -> Product | None:
-        row = self.db.conn.execute("SELECT * FROM catalog WHERE gtin = ?", (gtin,)).fetchone()
+        row = self._reads.execute("SELECT * FROM catalog WHERE gtin = ?", (gtin,)).fetchone()
         if row is None:
             return None
         gtin_, name, price, vat, category, grp, marked, min_age, alcohol, qty_limit, loyalty_price = row
@@ -228,18 +250,18 @@ class Store:
             )
 
     def mark_code_for(self, ki: str) -> str | None:
-        row = self.db.conn.execute("SELECT mark_code FROM received_codes WHERE ki = ?", (ki,)).fetchone()
+        row = self._reads.execute("SELECT mark_code FROM received_codes WHERE ki = ?", (ki,)).fetchone()
         return None if row is None else str(row[0])
 
     def verdicts_of(self, ki: str) -> list[tuple[str, str, str | None, str | None, int | None]]:
         """Every verdict an item had here: (basket, outcome, source, reqId, reqTimestamp), oldest first."""
-        rows: list[tuple[str, str, str | None, str | None, int | None]] = self.db.conn.execute(
+        rows: list[tuple[str, str, str | None, str | None, int | None]] = self._reads.execute(
             "SELECT basket_id, outcome, source, req_id, req_timestamp FROM verdicts WHERE ki = ? ORDER BY rowid", (ki,)
         ).fetchall()
         return rows
 
     def sold_here(self, ki: str) -> bool:
-        return self.db.conn.execute("SELECT 1 FROM sold WHERE ki = ?", (ki,)).fetchone() is not None
+        return self._reads.execute("SELECT 1 FROM sold WHERE ki = ?", (ki,)).fetchone() is not None
 
     # -- baskets ----------------------------------------------------------------------------
     def open_basket(self, basket_id: str, lane: str) -> Basket:
@@ -317,10 +339,8 @@ class Store:
         out of sale, reported; every other basket is restored."""
         baskets: list[Basket] = []
         self.quarantined = []
-        if not self._opened:
-            return baskets
-        held = {b: (lane, reason, at) for b, lane, reason, at in self.db.conn.execute("SELECT * FROM quarantine")}
-        rows = self.db.conn.execute(
+        held = {b: (lane, reason, at) for b, lane, reason, at in self._reads.execute("SELECT * FROM quarantine")}
+        rows = self._reads.execute(
             "SELECT id, lane FROM baskets WHERE state NOT IN ('CLOSED', 'CANCELLED') ORDER BY opened_at"
         ).fetchall()
         for basket_id, lane in rows:
@@ -339,7 +359,7 @@ class Store:
 
     def _replay(self, basket_id: str, lane: str) -> Basket:
         basket = Basket(basket_id, lane, self.rules)
-        rows = self.db.conn.execute("SELECT seq, op, args FROM journal WHERE basket_id = ? ORDER BY seq", (basket_id,))
+        rows = self._reads.execute("SELECT seq, op, args FROM journal WHERE basket_id = ? ORDER BY seq", (basket_id,))
         for seq, op, args in rows:
             try:
                 from_journal(op, json.loads(args)).apply(basket)
@@ -358,16 +378,14 @@ class Store:
 
     def unsent_raw(self, limit: int = 100, after: int = 0) -> list[tuple[int, str, str]]:
         """Undelivered outbox rows with id > ``after``, oldest first: (id, topic, CloudEvent JSON)."""
-        rows: list[tuple[int, str, str]] = self.db.conn.execute(
+        rows: list[tuple[int, str, str]] = self._reads.execute(
             "SELECT id, topic, payload FROM outbox WHERE sent_at IS NULL AND id > ? ORDER BY id LIMIT ?",
             (after, limit),
         ).fetchall()
         return rows
 
     def outbox_depth(self) -> int:
-        if not self._opened:
-            return 0  # a database that could never be created (a full disk at the first start)
-        return int(self.db.conn.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+        return int(self._reads.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
 
     def mark_sent(self, ids: Iterable[int]) -> None:
         """Delivered: the broker acknowledged these rows (PUBACK), never merely sent."""
@@ -377,7 +395,7 @@ class Store:
 
     # -- requests to central (idempotency keys persisted before the first send) ------------------
     def request_record(self, key: str) -> tuple[str, str, dict[str, Any], dict[str, Any] | None] | None:
-        row = self.db.conn.execute("SELECT service, op, data, response FROM requests WHERE key = ?",
+        row = self._reads.execute("SELECT service, op, data, response FROM requests WHERE key = ?",
                                    (key,)).fetchone()  # fmt: skip
         if row is None:
             return None
@@ -397,14 +415,14 @@ class Store:
 
     def answers(self, basket_id: str, service: str, op: str) -> list[tuple[str, dict[str, Any]]]:
         """Answered requests of one kind for a basket: (key, response)."""
-        rows = self.db.conn.execute(
+        rows = self._reads.execute(
             "SELECT key, response FROM requests WHERE basket_id = ? AND service = ? AND op = ? "
             "AND response IS NOT NULL ORDER BY created_at", (basket_id, service, op))  # fmt: skip
         return [(k, json.loads(r)) for k, r in rows]
 
     # -- payment attempts ------------------------------------------------------------------
     def payment_row(self, payment_id: str) -> dict[str, Any] | None:
-        row = self.db.conn.execute("SELECT id, basket_id, method, amount, step, provider_id, status, detail "
+        row = self._reads.execute("SELECT id, basket_id, method, amount, step, provider_id, status, detail "
                                    "FROM payments WHERE id = ?", (payment_id,)).fetchone()  # fmt: skip
         if row is None:
             return None
@@ -414,12 +432,12 @@ class Store:
         return out
 
     def payments_of(self, basket_id: str) -> list[dict[str, Any]]:
-        ids = [r[0] for r in self.db.conn.execute("SELECT id FROM payments WHERE basket_id = ? ORDER BY created_at",
+        ids = [r[0] for r in self._reads.execute("SELECT id FROM payments WHERE basket_id = ? ORDER BY created_at",
                                                   (basket_id,))]  # fmt: skip
         return [row for i in ids if (row := self.payment_row(i)) is not None]
 
     def open_payments(self) -> list[dict[str, Any]]:
-        ids = [r[0] for r in self.db.conn.execute(
+        ids = [r[0] for r in self._reads.execute(
             "SELECT id FROM payments WHERE step NOT IN ('done', 'failed', 'refunded') "
             "ORDER BY created_at")]  # fmt: skip
         return [row for i in ids if (row := self.payment_row(i)) is not None]
@@ -443,9 +461,7 @@ class Store:
 
     # -- central → edge streams ------------------------------------------------------------
     def stream_version(self, stream: str) -> int:
-        if not self._opened:
-            return -1
-        row = self.db.conn.execute("SELECT version FROM sync_state WHERE stream = ?", (stream,)).fetchone()
+        row = self._reads.execute("SELECT version FROM sync_state WHERE stream = ?", (stream,)).fetchone()
         return -1 if row is None else int(row[0])
 
     def apply_stream(self, stream: str, version: int, snapshot: bool, data: dict[str, Any]) -> None:

@@ -111,3 +111,83 @@ def test_a_5_s_reader_outage_leaves_the_basket_lines_and_ids_unchanged(tmp_path:
     journal = sqlite3.connect(tmp_path / "var" / "edge-agent.db").execute("SELECT op FROM journal").fetchall()
     assert [op for (op,) in journal] == ["add"] * 5  # nothing removed, nothing added again
     assert json.dumps(before) == json.dumps(sorted(before))
+
+
+@contextmanager
+def small_disk(path: Path, size: str = "2m") -> Iterator[Path]:
+    """A filesystem of its own for the data directory, as small as a store server's worst day."""
+    path.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], check=True)
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill_disk(path: Path) -> Path:
+    filler = path / "filler"
+    with filler.open("wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+PIN_1234 = "03ac674216f3e15c761ee1a5e255f067953623c8b388b4459e13f978d7c846f4"
+
+
+def test_a_full_disk_refuses_items_visibly_and_the_daemon_resumes_by_itself(tmp_path: Path) -> None:
+    a_port, b_port, http_port = free_port(), free_port(), free_port()
+    data = tmp_path / "var"
+    extra = (f'[[readers]]\nid = "box-2"\ndriver = "llrp"\nport = {b_port}\nkeepalive_s = 0.5\n'
+             '[[lanes.zones]]\nreader = "box-2"\n'
+             f'[[staff]]\nid = "s-1"\nname = "Anna"\npin_sha256 = "{PIN_1234}"\n')  # fmt: skip
+    config = write_config(tmp_path / "edge-agent.toml", data, a_port, http_port, extra)
+    base = f"http://127.0.0.1:{http_port}"
+    kiosk = f"{base}/api/kiosk/lane-1/basket"
+
+    def journaled_adds() -> int:
+        db = sqlite3.connect(f"file:{data / 'edge-agent.db'}?mode=ro", uri=True)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM journal WHERE op = 'add'").fetchone()[0])
+        finally:
+            db.close()
+
+    with small_disk(data):
+        with daemon(config), llrp_sim(a_port, tags=3, seed=3):
+            wait_for(lambda: len(line_ids(http_port)) == 3, what="three lines")
+            filler = fill_disk(data)
+            with llrp_sim(b_port, tags=2, seed=4):  # two more items while the disk is full
+                wait_for(lambda: (get(http_port, "/api/kiosk/lane-1/basket") or {}).get("paused") is not None,
+                         what="the kiosk saying the lane takes no items")  # fmt: skip
+                basket = httpx.get(kiosk).json()
+                assert basket["paused"]["code"] == "store_unavailable"
+                assert len(basket["lines"]) == 3 == journaled_adds()  # nothing shown that is not journaled
+                health = get(http_port, "/healthz")
+                assert health["status"] == "degraded" and "full" in health["store"]["fault"]
+                wait_for(lambda: get(http_port, "/healthz")["store"]["waiting_events"] == {"lane-1": 2})
+                refused = httpx.post(f"{base}/api/staff/token", json={"staff_id": "s-1", "pin": "1234"})
+                assert refused.status_code == 503 and refused.json()["detail"]["code"] == "store_unavailable"
+                assert "edge_agent_store_ok 0.0" in httpx.get(f"{base}/metrics").text
+
+                filler.unlink()  # the operator frees space: the daemon carries on by itself
+                wait_for(lambda: len(line_ids(http_port)) == 5, what="the two waiting items recorded")
+                assert httpx.get(kiosk).json()["paused"] is None and journaled_adds() == 5
+                assert get(http_port, "/healthz")["store"]["ok"] is True
+                token = httpx.post(f"{base}/api/staff/token", json={"staff_id": "s-1", "pin": "1234"}).json()["token"]
+                first = line_ids(http_port)[0]
+                voided = httpx.post(f"{base}/api/staff/lanes/lane-1/lines/{first}/void",
+                                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+                assert voided.status_code == 200 and len(line_ids(http_port)) == 4
+                kept = line_ids(http_port)
+        # a restart (the readers are gone too: nothing departs from an offline reader)
+        with daemon(config):
+            wait_for(lambda: line_ids(http_port) == kept, what="the basket restored after the void")
+        # and a start with the disk full: health is served, the daemon stays up, sales are refused
+        fill_disk(data)
+        with daemon(config) as proc:
+            wait_for(lambda: (get(http_port, "/healthz") or {}).get("status") == "degraded", what="health")
+            assert line_ids(http_port) == kept and proc.poll() is None
