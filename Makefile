@@ -2,12 +2,13 @@
 #   make demo    run the store on this machine and say what runs
 #   make test    lint, type-check and the whole test suite
 #   make bench   the benchmarks (one JSON line per figure)
+#   make fuzz    every parser the outside world reaches, over 1,000,000 generated inputs
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.edge-agent-installed
 
-.PHONY: demo test lint typecheck bench setup clean
+.PHONY: demo test lint typecheck bench fuzz setup clean
 
 demo: setup
 	$(BIN)/edge-agent demo
@@ -30,6 +31,9 @@ bench: setup
 	$(BIN)/python bench/daemon.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/api.py
+
+fuzz: setup
+	$(BIN)/python -m tests.fuzz.run --runs-per-target 150000
 
 setup: $(STAMP)
 

@@ -11,13 +11,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from edge_agent.config import Config
-from edge_agent.store import Store
+from edge_agent.logthrottle import ThrottledLog
+from edge_agent.store import Store, StoreError
 from edge_agent.sync.mqtt import LinkSettings, MqttLink
 from edge_agent.sync.publisher import OutboxPublisher
 from edge_agent.sync.rpc import Requester
 from edge_agent.sync.status import status_payload
 from edge_agent.sync.streams import STREAMS, StreamState
 from edge_agent.wire import envelope
+from edge_agent.wire.catalog import PayloadError, stream_data
 from edge_agent.wire.topics import StoreTopics
 
 log = logging.getLogger("edge_agent.sync")
@@ -54,6 +56,7 @@ class Sync:
         self.requester = Requester(self.link, store, self.source, self.resp_topic)
         self.streams = {name: StreamState(store.stream_version(name)) for name in STREAMS}
         self.bad_messages = 0
+        self._noise = ThrottledLog(log)
         #: central's notifications (payment.status_changed), de-duplicated by (source, id)
         self.deduper = envelope.Deduper(10_000)
         self.on_notification: Callable[[envelope.Event], None] | None = None
@@ -84,8 +87,7 @@ class Sync:
         try:
             ev = envelope.decode(payload)
         except envelope.EnvelopeError as e:
-            self.bad_messages += 1
-            log.warning("dropped a message on %s: %s", topic, e.message)
+            self._bad(topic, e.message)
             return
         if topic == self.resp_topic:
             if ev.correlationid is None:  # not an answer: a notification
@@ -96,21 +98,26 @@ class Sync:
             return
         stream, _, kind = topic.rpartition("/")
         stream = stream.rpartition("/")[2]
-        data = ev.data if isinstance(ev.data, dict) else {}
-        version = data.get("version")
-        if stream not in self.streams or kind not in ("snapshot", "delta") or not isinstance(version, int):
-            self.bad_messages += 1
-            log.warning("dropped a message on %s: not a catalog/codes snapshot or delta with a version", topic)
+        if stream not in self.streams or kind not in ("snapshot", "delta"):
+            self._bad(topic, "not a catalog/codes snapshot or delta")
             return
-        for step in self.streams[stream].offer("snapshot" if kind == "snapshot" else "delta", version, data):
+        try:
+            data = stream_data(stream, ev.data)
+        except PayloadError as e:
+            self._bad(topic, e.message)
+            return
+        for step in self.streams[stream].offer("snapshot" if kind == "snapshot" else "delta", data["version"], data):
             try:
                 self.store.apply_stream(stream, step.version, step.snapshot, step.data)
-            except (TypeError, ValueError, KeyError) as e:
-                self.bad_messages += 1
-                log.error("%s %s v%d could not be applied: %s", stream, kind, step.version, e)
-                self.streams[stream] = StreamState(self.store.stream_version(stream))  # what is really there
+            except StoreError as e:  # a full disk: what is applied is what the store has; central resends
+                self._noise.warning("store", "%s v%d not applied: %s", stream, step.version, e.message)
+                self.streams[stream] = StreamState(self.store.stream_version(stream))
                 return
             log.info("%s %s v%d applied", stream, "snapshot" if step.snapshot else "delta", step.version)
+
+    def _bad(self, topic: str, why: str) -> None:
+        self.bad_messages += 1
+        self._noise.warning(topic, "dropped a message on %s: %s (%d so far)", topic, why, self.bad_messages)
 
 
 def _fields(settings: LinkSettings) -> dict[str, Any]:

@@ -146,3 +146,21 @@ def test_program_presets_of_the_flows_reference() -> None:
         allocate([(1, 10_000, "dairy")], 10_000, x5.point_value_kop, x5.max_redeem_pct, x5.excluded_categories).kopecks
         == 10_000
     )  # fmt: skip  (x5: up to 100 %, 10 points = 1 RUB)
+
+
+def test_stream_payloads_are_checked_whole_before_anything_is_applied() -> None:
+    from edge_agent.wire.catalog import PayloadError, stream_data
+
+    good = stream_data("catalog", {"version": 3, "products": [{"gtin": "04600000000015", "name": "Bread",
+                                                               "price": 5500, "extra": "ignored"}]})  # fmt: skip
+    assert good["products"][0]["price"] == 5500 and good["delete"] == []
+    for stream, data, where in (
+        ("codes", {"version": 1, "codes": []}, "codes"),  # a list where the map of КИ → КМ belongs
+        ("catalog", {"version": 1, "products": [{"gtin": "04600000000015", "name": "B", "price": "x"}]}, "price"),
+        ("catalog", {"version": 10**20}, "version"),  # beyond what the store can keep
+        ("catalog", {"version": 1, "products": [{"gtin": "4600", "name": "B", "price": 1}]}, "gtin"),
+        ("catalog", ["not", "an", "object"], "data"),
+    ):
+        with pytest.raises(PayloadError) as info:
+            stream_data(stream, data)
+        assert info.value.code == "bad_payload" and where in info.value.message
