@@ -191,3 +191,31 @@ def test_a_full_disk_refuses_items_visibly_and_the_daemon_resumes_by_itself(tmp_
         with daemon(config) as proc:
             wait_for(lambda: (get(http_port, "/healthz") or {}).get("status") == "degraded", what="health")
             assert line_ids(http_port) == kept and proc.poll() is None
+
+
+def test_a_journal_that_does_not_replay_never_stops_the_daemon_from_starting(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from edge_agent.basket import Product
+    from edge_agent.basket.commands import Add
+    from edge_agent.store import Store
+
+    data = tmp_path / "var"
+    store = Store(data / "edge-agent.db", ZoneInfo("Europe/Moscow"))
+    bread = Product("04600000000015", "Bread", 5_500)
+    bad = store.open_basket("lane-1-broken", "lane-1")
+    store.apply(bad, Add(bread, bread.gtin, datetime.now(UTC), ki="0104600000000015215A"))
+    store.db.conn.execute("INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, 2, 'remove', ?, 0)",
+                          ("lane-1-broken", json.dumps({"line_id": 11, "by": "s-1", "device": "h",
+                                                        "at": datetime.now(UTC).isoformat()})))  # fmt: skip
+    store.db.conn.close()
+    reader_port, http_port = free_port(), free_port()
+    config = write_config(tmp_path / "edge-agent.toml", data, reader_port, http_port)
+    with daemon(config) as proc, llrp_sim(reader_port, tags=2, seed=5):
+        wait_for(lambda: len(line_ids(http_port)) == 2, what="the lane selling again with a new basket")
+        health = get(http_port, "/healthz")
+        assert health["status"] == "degraded" and proc.poll() is None
+        (held,) = health["store"]["quarantined"]
+        assert held["basket"] == "lane-1-broken" and "no_line" in held["reason"]
+        assert get(http_port, "/api/kiosk/lane-1/basket")["id"] != "lane-1-broken"
