@@ -148,6 +148,11 @@ class LLRPReaderSim:
             await self._server.wait_closed()
             self._server = None
 
+    def send_raw(self, frame: bytes) -> None:
+        """Bytes as they are to the client (a newer firmware's message, a vendor's oddity)."""
+        if self._client is not None:
+            self._client.write(frame)
+
     def freeze(self, truncated: bool = False) -> None:
         """The reader hangs with the connection open: nothing more is sent, not even keepalives
         (``truncated``: the last frame stops half-way first, as a cable cut mid-write leaves it)."""

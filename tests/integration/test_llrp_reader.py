@@ -241,3 +241,28 @@ def test_a_reader_silent_on_an_open_connection_is_offline_within_three_keepalive
             await reader.stop()
 
     run(scenario())
+
+
+def test_messages_and_parameters_the_agent_does_not_know_keep_the_inventory_running() -> None:
+    import struct
+
+    async def scenario() -> None:
+        async with LLRPReaderSim(seed=9, reads_per_s=200) as sim:
+            sim.place(EPC_A)
+            reader = LLRPReader("box", "127.0.0.1", sim.port, backoff=FAST)
+            await reader.start()
+            await until(lambda: reader.health.state is HealthState.ONLINE)
+            connections = sim.connections
+            # an event carrying an RF survey report this agent does not use, and a vendor message type
+            utc = struct.pack(">HHQ", 128, 12, 1)
+            survey = struct.pack(">HH", 242, 8) + b"\x00\x01\x02\x03"
+            data = struct.pack(">HH", 246, 4 + len(utc) + len(survey)) + utc + survey
+            sim.send_raw(struct.pack(">HII", 1 << 10 | 63, 10 + len(data), 900) + data)
+            sim.send_raw(struct.pack(">HII", 1 << 10 | 999, 10 + 3, 901) + b"\x01\x02\x03")
+            await until(lambda: reader.skipped >= 2)
+            before = reader.reads_total
+            await until(lambda: reader.reads_total > before + 20)  # tags keep coming on the same session
+            assert reader.health.state is HealthState.ONLINE and sim.connections == connections
+            await reader.stop()
+
+    run(scenario())
