@@ -14,9 +14,6 @@ from __future__ import annotations
 import logging
 from typing import Any, Final, Literal
 
-import nfc
-import nfc.clf
-
 from drivers.base import Backoff, HealthState, ReaderGone, ReaderSettings, ThreadedReader
 from drivers.tap import nfc_tag_read
 
@@ -43,6 +40,8 @@ class NfcReader(ThreadedReader):
 
     def _run(self) -> None:
         try:
+            import nfc  # 7 MB of nfcpy: loaded by a daemon that has an NFC reader, not by every one
+
             clf = nfc.ContactlessFrontend(self.path)
         except (OSError, ValueError) as e:
             raise ReaderGone(f"cannot open NFC device {self.path}: {e}") from None

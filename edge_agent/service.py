@@ -13,11 +13,12 @@ import json
 import logging
 import signal
 from collections.abc import Iterator
-
-import uvicorn
-from fastapi import FastAPI
+from typing import TYPE_CHECKING, Any
 
 from edge_agent.config import Config, Http
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger("edge_agent.daemon")
 
@@ -37,18 +38,27 @@ def json_logs(level: str) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # ``edge-agent run`` owns SIGTERM/SIGINT
-        yield
+def _quiet_server(config: Any) -> Any:
+    """uvicorn's server without its signal handlers: ``edge-agent run`` owns SIGTERM/SIGINT.
+    (uvicorn is loaded only by a daemon that serves HTTP.)"""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return Server(config)
 
 
 class HttpServer:
     def __init__(self, app: FastAPI, settings: Http) -> None:
+        import uvicorn
+
         self.settings = settings
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="off",
                                 access_log=False, ws_ping_interval=20)  # fmt: skip
-        self._server = _Server(config)
+        self._server = _quiet_server(config)
         self.port: int | None = None
         self.task: asyncio.Task[None] | None = None
 
