@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from drivers.base import Backoff, HealthState, TagRead
-from drivers.llrp import LLRPReader
+from drivers.llrp import LLRPReader, LLRPSettings
 from edge_agent.llrp.session import InventoryConfig
 from edge_agent.readqueue import ReadQueue
 from sim.llrp_reader import LLRPReaderSim
@@ -230,13 +230,15 @@ def test_a_reader_silent_on_an_open_connection_is_offline_within_three_keepalive
     async def scenario() -> None:
         async with LLRPReaderSim(seed=8, reads_per_s=200) as sim:
             sim.place(EPC_A)
-            reader = LLRPReader("box", "127.0.0.1", sim.port, InventoryConfig(keepalive_ms=500), backoff=FAST)
+            settings = LLRPSettings(id="box", driver="llrp", port=sim.port)  # the default keepalive period
+            reader = settings.build()
             await reader.start()
             await until(lambda: reader.health.state is HealthState.ONLINE)
             sim.freeze(truncated=True)  # half a frame, then nothing, the TCP connection still open
             frozen_at = time.monotonic()
-            await until(lambda: reader.health.state is not HealthState.ONLINE, 3 * 0.5 + 1.0)
-            assert time.monotonic() - frozen_at <= 3 * 0.5 + 1.0
+            bound = 3 * settings.keepalive_s + 1.0  # three periods, and a second to notice
+            await until(lambda: reader.health.state is not HealthState.ONLINE, bound)
+            assert time.monotonic() - frozen_at <= bound
             assert "no message" in reader.health.reason
             await reader.stop()
 
