@@ -95,6 +95,9 @@ class StoreError(EdgeError):
     """The database cannot write now (code ``store_unavailable``); nothing of the command stayed."""
 
 
+#: SQLite primary result codes that mean the storage cannot take writes now (full, I/O error,
+#: read-only, cannot open, busy or locked past the timeout, out of memory, corrupt, not a database)
+STORAGE_FAULTS: Final = frozenset({13, 10, 8, 14, 5, 6, 7, 11, 26})
 PROBE_BYTES: Final = 32_768  # what a probe write needs room for: more than a basket command takes
 
 
@@ -161,7 +164,9 @@ class Store:
         return self._snapshot
 
     # -- faults ---------------------------------------------------------------------------------
-    def _failed(self, error: sqlite3.Error) -> None:
+    def _failed(self, error: sqlite3.OperationalError) -> None:
+        if (getattr(error, "sqlite_errorcode", 0) & 0xFF) not in STORAGE_FAULTS:
+            raise error  # a misuse (a transaction within a transaction, say): a bug, not a full disk
         reason = str(error) or type(error).__name__
         if self.fault != reason:
             self.fault, self.fault_since = reason, self.fault_since or time.time()

@@ -42,7 +42,8 @@ def item(shop: RunningStore, product: Any, state: str = "sellable", register: bo
     if register and product.marked:
         shop.call(lambda: shop.store.crpt.registry.add(it.mark_code, state))  # type: ignore[union-attr]
     if product.marked:
-        shop.services.store.receive_codes([(it.ki, it.mark_code)])
+        # on the daemon's loop: the store's connection is the daemon's, one thread at a time
+        shop.call(lambda: shop.services.store.receive_codes([(it.ki, it.mark_code)]))
     return it
 
 
