@@ -113,3 +113,15 @@ def test_a_journal_that_does_not_replay_quarantines_its_basket_and_the_others_st
     assert [q.basket_id for q in third.quarantined] == ["bad"]  # still reported after every start
     kept = third.db.conn.execute("SELECT COUNT(*) FROM journal WHERE basket_id = 'bad'").fetchone()[0]
     assert kept == 2  # its journal is kept as it was (the line, the bad void), for staff to look at
+
+
+def test_a_misuse_of_the_database_is_a_bug_raised_as_such_not_a_full_disk(tmp_path: Path) -> None:
+    import sqlite3
+
+    store = Store(tmp_path / "a.db", MSK)
+    with pytest.raises(sqlite3.OperationalError, match="within a transaction"), store.transaction(), \
+            store.transaction():  # fmt: skip
+        pass
+    assert store.fault is None  # the store did not pretend the disk was full
+    basket = store.open_basket("b1", "lane-1")  # and it still works
+    assert store.apply(basket, add(1)) is not None
