@@ -215,6 +215,8 @@ class LaneController:
                               ctx.req_id if ctx else None, ctx.req_timestamp if ctx else None)  # fmt: skip
             try:
                 self.store.apply(basket, command)
+            except BasketError:
+                continue  # the basket moved on to payment meanwhile: its lines are final
             except StoreError:  # checked again once the store can write
                 self.unverified.update(ids[n:])
                 self.recheck = True

@@ -247,10 +247,12 @@ class Basket:
         self._after_change()
 
     def verdict(self, line_id: int, outcome: str, reason: str = "", fiscal_1265: str | None = None) -> None:
-        """The mark-code check answered for a line."""
+        """The mark-code check answered for a line. Once payment has started the lines are final:
+        a late answer is refused (``wrong_state``), never a problem on a basket being paid."""
         line = self.lines.get(line_id)
         if line is None:
             return  # the item left before the answer came
+        self._require(*BEFORE_PAYMENT)
         self.lines[line_id] = replace(line, verdict=outcome, fiscal_1265=fiscal_1265)
         if outcome == "BLOCKED":
             self._problem("MARKING_BLOCKED", "CRITICAL", line_id, reason or "the mark code check refused the sale")

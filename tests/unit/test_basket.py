@@ -188,3 +188,15 @@ def test_never_paid_with_an_open_problem_or_an_unverified_mark(sequence: list[tu
             assert b.lines
         if b.state is State.NEEDS_ASSISTANCE:
             assert b.open_problems()
+
+
+def test_a_late_verdict_never_puts_a_problem_on_a_basket_being_paid() -> None:
+    b = basket()
+    line = b.add(MILK, MILK.gtin, NOON, ki=f"01{MILK.gtin}21S1")
+    assert line is not None
+    b.verdict(line.id, "ALLOWED")
+    b.checkout()
+    b.start_payment("p")
+    with pytest.raises(BasketError) as info:
+        b.verdict(line.id, "BLOCKED")  # a second answer, after the customer started paying
+    assert info.value.code == "wrong_state" and b.open_problems() == [] and b.state is State.PAYMENT_PENDING
