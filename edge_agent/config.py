@@ -235,7 +235,6 @@ def _config_error(e: ValidationError, source: dict[tuple[str, ...], str], where:
     elif first["type"] == "union_tag_invalid":
         loc = (*loc, "driver")
         reason = f"unknown driver {first['ctx']['tag']!r} (known: {', '.join(DRIVERS)})"
-        first = {**first, "type": "missing"}  # the input is the whole table: not worth repeating
     elif "input" in first and first["type"] != "missing":
         reason += f" (got {first['input']!r})"
     more = len(e.errors()) - 1

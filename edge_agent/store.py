@@ -141,6 +141,9 @@ class Store:
             self._failed(e)
         self.migrate()
         self._opened = True
+        if self._snapshot is not None:  # reads go to the database again
+            self._snapshot.close()
+            self._snapshot = None
 
     @property
     def _reads(self) -> sqlite3.Connection:

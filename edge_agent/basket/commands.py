@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from edge_agent.basket.machine import Basket, Line, Product
 
@@ -204,6 +204,10 @@ class _Bare:
     def args(self) -> dict[str, Any]:
         return {}
 
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Self:
+        return cls()
+
 
 @dataclass(frozen=True, slots=True)
 class Checkout(_Bare):
@@ -211,10 +215,6 @@ class Checkout(_Bare):
 
     def apply(self, basket: Basket) -> None:
         basket.checkout()
-
-    @classmethod
-    def from_args(cls, a: dict[str, Any]) -> Checkout:
-        return cls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,10 +224,6 @@ class DropDiscount(_Bare):
     def apply(self, basket: Basket) -> None:
         basket.drop_discount()
 
-    @classmethod
-    def from_args(cls, a: dict[str, Any]) -> DropDiscount:
-        return cls()
-
 
 @dataclass(frozen=True, slots=True)
 class Close(_Bare):
@@ -236,10 +232,6 @@ class Close(_Bare):
     def apply(self, basket: Basket) -> None:
         basket.close()
 
-    @classmethod
-    def from_args(cls, a: dict[str, Any]) -> Close:
-        return cls()
-
 
 @dataclass(frozen=True, slots=True)
 class Cancel(_Bare):
@@ -247,10 +239,6 @@ class Cancel(_Bare):
 
     def apply(self, basket: Basket) -> None:
         basket.cancel()
-
-    @classmethod
-    def from_args(cls, a: dict[str, Any]) -> Cancel:
-        return cls()
 
 
 Command = (
