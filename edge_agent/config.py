@@ -133,6 +133,45 @@ class Verify(_Section):
     client_id: Annotated[str, Field(pattern=r"^\d{16}$")] = "9999078900012345"
 
 
+Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+VatType = Literal["none", "vat0", "vat5", "vat7", "vat10", "vat22", "vat105", "vat107", "vat110", "vat122"]
+
+
+class RegisterConfig(_Section):
+    """A lane's fiscal register (ККТ) behind ATOL's Web-server."""
+
+    lane: Name
+    url: Url = "http://127.0.0.1:16732"
+    #: which register of that server (its deviceID); None: the server's only one
+    device_id: str | None = None
+    #: the operator printed on this lane's receipts (default: the lane id)
+    operator: str | None = None
+
+
+class Fiscal(_Section):
+    #: the tax system of the store's receipts
+    taxation: Literal["osn", "usnIncome", "usnIncomeOutcome", "esn", "patent"] = "osn"
+    #: VAT of a product category (2026: 22 % by default, 10 % for the reduced list); others: vat_default
+    vat_default: VatType = "vat22"
+    vat: dict[str, VatType] = {}
+    #: the cashier's tax number (ИНН) printed as the operator's, if the store's rules want it
+    operator_vatin: Annotated[str, Field(pattern=r"^(\d{10}|\d{12})$")] | None = None
+    #: send receipts electronically (to the phone the customer typed) instead of printing them
+    electronically: bool = False
+    #: check each mark code on the register while the customer scans (false: all at pay time)
+    check_while_scanning: bool = True
+    #: a paid basket waits this long for its receipt; then the money is given back and staff alerted
+    receipt_deadline_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    #: deadline of one HTTP call to the register, and of one request (a print) to finish
+    request_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    task_deadline_s: Annotated[float, Field(gt=0, le=300)] = 30.0
+    #: close the shift (Z-report) after this local time each day; unset: only when it expires (24 h)
+    close_shift_at: Clock | None = None
+    #: the ОФД queue's oldest unsent document older than this turns health degraded (the ФН blocks at 30 days)
+    ofd_warn_days: Annotated[float, Field(gt=0, le=30)] = 3.0
+    registers: list[RegisterConfig] = []
+
+
 class ZoneConfig(_Section):
     reader: Name
     antennas: list[Annotated[int, Field(ge=0)]] | None = None
@@ -163,6 +202,7 @@ class Config(_Section):
     mqtt: Mqtt = Mqtt()
     verify: Verify = Verify()
     checkout: Checkout = Checkout()
+    fiscal: Fiscal = Fiscal()
     staff: list[StaffConfig] = []
     readers: list[ReaderConfig] = []
     lanes: list[LaneSettings] = []
@@ -218,6 +258,11 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         for zone in lane.zones:
             if zone.reader not in readers:
                 raise ConfigError(where, f"lanes.{lane.id}.zones", f"reader {zone.reader!r} is not in [[readers]]")
+    for register in config.fiscal.registers:
+        if register.lane not in lanes:
+            raise ConfigError(where, "fiscal.registers.lane", f"lane {register.lane!r} is not in [[lanes]]")
+    if len({r.lane for r in config.fiscal.registers}) != len(config.fiscal.registers):
+        raise ConfigError(where, "fiscal.registers", "one register per lane")
     if len(lanes) != len(config.lanes) or len(readers) != len(config.readers):
         raise ConfigError(where, "lanes/readers", "ids must be unique")
     return config

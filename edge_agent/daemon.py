@@ -22,6 +22,7 @@ from drivers.registry import build_reader
 from edge_agent.basket import AlcoholHours, Rules
 from edge_agent.catalog import seed_catalog
 from edge_agent.config import Config
+from edge_agent.fiscal.desk import fiscal_from_config
 from edge_agent.lanes import Lanes
 from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
@@ -68,7 +69,8 @@ class Daemon:
         self.readers = [build_reader(r, q) for r in cfg.readers]
         lanes.watch(self.readers)
         checks = CodeChecks(verifier, store.mark_code_for)
-        svc = self.services = Services(cfg, store, lanes, checks, self.metrics, q, self.readers)
+        fiscal = fiscal_from_config(cfg, store, lambda lane: lanes[lane].basket)
+        svc = self.services = Services(cfg, store, lanes, checks, self.metrics, q, self.readers, fiscal=fiscal)
         lanes.intercept = svc.badge
         self.metrics.bind_reads(q)
         async with contextlib.AsyncExitStack() as stack:
@@ -79,6 +81,9 @@ class Daemon:
                 await reader.start()
                 stack.push_async_callback(reader.stop)
             tasks = [asyncio.create_task(lanes.run(q), name="lanes")]
+            for lane, desk in fiscal.desks.items():
+                stack.push_async_callback(desk.register.aclose)
+                tasks.append(asyncio.create_task(desk.run(), name=f"fiscal-{lane}"))
             if svc.sync is not None:
                 tasks.append(asyncio.create_task(self._housekeeping(svc), name="housekeeping"))
             stack.push_async_callback(_cancel, tasks)
@@ -106,7 +111,7 @@ class Daemon:
             embedded = await EmbeddedBroker(cfg.mqtt.host, cfg.mqtt.port).start()
             stack.push_async_callback(embedded.stop)
         sync = svc.sync = Sync(cfg, svc.store, svc.readers_health)
-        svc.checkout = Checkout(svc.store, sync.requester, cfg.checkout, svc.lanes.basket)
+        svc.checkout = Checkout(svc.store, sync.requester, cfg.checkout, svc.lanes.basket, svc.fiscal)
         sync.on_notification = svc.checkout.notified
         await sync.start()
         stack.push_async_callback(sync.stop)

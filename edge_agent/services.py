@@ -20,6 +20,7 @@ from edge_agent.api.hub import Hub
 from edge_agent.basket import Basket
 from edge_agent.catalog import seed_catalog
 from edge_agent.config import Config
+from edge_agent.fiscal.desk import Fiscal
 from edge_agent.lanes import Lanes
 from edge_agent.metrics import Metrics
 from edge_agent.readqueue import ReadQueue
@@ -53,6 +54,8 @@ class Services:
     public_limiter: RateLimiter = field(init=False)
     sync: Sync | None = None
     checkout: Checkout | None = None
+    #: the lanes' fiscal registers (none configured: no receipts printed here)
+    fiscal: Fiscal = field(default_factory=lambda: Fiscal({}))
     #: the base of the Digital Link URIs on receipts and tags (the demo points it at itself)
     public_base_url: str = ""
     _background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -110,11 +113,17 @@ class Services:
         verification = await self.checks.health()
         reads = self.read_queue.stats()
         store = self.store_health()
+        fiscal = self.fiscal_health()
         checks = [all(r["state"] == "online" for r in readers.values()), broker.get("connected", True),
-                  verification.get("ok", True), not reads["dropped_recently"], store["ok"]]  # fmt: skip
+                  verification.get("ok", True), not reads["dropped_recently"], store["ok"],
+                  all(f["ok"] for f in fiscal.values())]  # fmt: skip
         return {"status": "ok" if all(checks) else "degraded", "readers": readers, "broker": broker,
-                "verification": verification, "reads": reads, "store": store,
+                "verification": verification, "reads": reads, "store": store, "fiscal": fiscal,
                 "outbox_depth": self.store.outbox_depth()}  # fmt: skip
+
+    def fiscal_health(self) -> dict[str, Any]:
+        """Each lane's register: shift, ФН, ОФД queue, the error that stops its payments."""
+        return {lane: desk.health() for lane, desk in self.fiscal.desks.items()}
 
     def store_health(self) -> dict[str, Any]:
         """Can the store write, since when not, what waits for it, which baskets are quarantined."""

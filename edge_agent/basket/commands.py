@@ -162,16 +162,39 @@ class PaymentResult:
 class Identify:
     op: ClassVar[str] = "identify"
     customer: str
+    #: the phone number the customer typed (the electronic receipt goes there), if that is how
+    contact: str | None = None
 
     def apply(self, basket: Basket) -> None:
-        basket.identify(self.customer)
+        basket.identify(self.customer, self.contact)
 
     def args(self) -> dict[str, Any]:
-        return {"customer": self.customer}
+        return {"customer": self.customer} | ({"contact": self.contact} if self.contact else {})
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Identify:
-        return cls(a["customer"])
+        return cls(a["customer"], a.get("contact"))
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterChecked:
+    """The lane's fiscal register checked a line's mark code (``check``: fiscal.marks.MarkCheck
+    as a dict); ``refusal`` says why it may not be sold, None when it may."""
+
+    op: ClassVar[str] = "register_checked"
+    line_id: int
+    check: dict[str, Any]
+    refusal: str | None = None
+
+    def apply(self, basket: Basket) -> None:
+        basket.register_checked(self.line_id, self.check, self.refusal)
+
+    def args(self) -> dict[str, Any]:
+        return {"line_id": self.line_id, "check": self.check, "refusal": self.refusal}
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> RegisterChecked:
+        return cls(a["line_id"], a["check"], a.get("refusal"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,12 +265,12 @@ class Cancel(_Bare):
 
 
 Command = (
-    Add | Remove | Verdict | Resolve | Checkout | StartPayment | PaymentResult | Identify | Discount | DropDiscount
-    | Close | Cancel
+    Add | Remove | Verdict | RegisterChecked | Resolve | Checkout | StartPayment | PaymentResult | Identify | Discount
+    | DropDiscount | Close | Cancel
 )  # fmt: skip
-COMMANDS: dict[str, type[Command]] = {c.op: c for c in (Add, Remove, Verdict, Resolve, Checkout, StartPayment,
-                                                         PaymentResult, Identify, Discount, DropDiscount, Close,
-                                                         Cancel)}  # fmt: skip
+COMMANDS: dict[str, type[Command]] = {c.op: c for c in (Add, Remove, Verdict, RegisterChecked, Resolve, Checkout,
+                                                         StartPayment, PaymentResult, Identify, Discount,
+                                                         DropDiscount, Close, Cancel)}  # fmt: skip
 
 
 def from_journal(op: str, args: dict[str, Any]) -> Command:

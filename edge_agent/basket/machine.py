@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, time
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from edge_agent.errors import EdgeError
@@ -115,6 +115,7 @@ class Line:
     fiscal_1265: str | None = None
     category: str = ""
     discount: int = 0  # kopecks of loyalty redemption allocated to this line
+    kkt: dict[str, Any] | None = None  # the fiscal register's own check of the mark code (fiscal/marks.py)
 
     @property
     def amount(self) -> int:
@@ -132,6 +133,7 @@ class Basket:
     payment_id: str | None = None
     customer: str | None = None  # the loyalty customer id, once identified
     hold_id: str | None = None  # the loyalty hold behind the line discounts
+    contact: str | None = None  # the customer's phone for the electronic receipt, if typed
     _next: int = 1
 
     # -- drafts: a command runs on a copy, the store adopts it once the journal row commits ---
@@ -260,6 +262,17 @@ class Basket:
             self._problem("MARKING_CHECK_UNAVAILABLE", "CRITICAL", line_id,
                           reason or "the mark code could not be checked: assisted till")  # fmt: skip
 
+    def register_checked(self, line_id: int, check: dict[str, Any], refusal: str | None) -> None:
+        """The lane's fiscal register checked the line's mark code (FFD 1.2); a refusal is a
+        CRITICAL problem, resolved like a blocked verdict (the item goes)."""
+        line = self.lines.get(line_id)
+        if line is None:
+            return  # the item left before the register answered
+        self._require(*BEFORE_PAYMENT)
+        self.lines[line_id] = replace(line, kkt=check)
+        if refusal is not None:
+            self._problem("MARKING_REFUSED_BY_REGISTER", "CRITICAL", line_id, refusal)
+
     def checkout(self) -> None:
         self._require(State.SCANNING, State.NEEDS_ASSISTANCE)
         if not self.lines:
@@ -289,10 +302,12 @@ class Basket:
         self.problems[problem.id] = replace(problem, resolution=Resolution("system", "", now, "retry_allowed"))
         self.state = State.READY_TO_PAY
 
-    def identify(self, customer: str) -> None:
-        """The customer identified for loyalty (phone, card or app QR, resolved centrally)."""
+    def identify(self, customer: str, contact: str | None = None) -> None:
+        """The customer identified for loyalty (phone, card or app QR, resolved centrally);
+        ``contact``: the phone typed, where the electronic receipt may go."""
         self._require(*BEFORE_PAYMENT)
         self.customer = customer
+        self.contact = contact or self.contact
 
     def apply_discount(self, allocation: dict[int, int], hold_id: str) -> None:
         """Loyalty redemption held centrally, as line-level discounts (docs/sources.md §3.1)."""

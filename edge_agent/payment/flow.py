@@ -27,6 +27,9 @@ from typing import Any
 from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import Cancel, Discount, Identify, StartPayment
 from edge_agent.config import Checkout as CheckoutSettings
+from edge_agent.fiscal.desk import Fiscal
+from edge_agent.fiscal.receipt import ReceiptError, Tender, sell_task
+from edge_agent.fiscal.register import RegisterError
 from edge_agent.loyalty import Allocation, allocate
 from edge_agent.payment.steps import (
     FINAL,
@@ -36,6 +39,7 @@ from edge_agent.payment.steps import (
     AwaitCustomer,
     BasketFacts,
     Calls,
+    Fiscalize,
     Ok,
     Refused,
     Step,
@@ -63,8 +67,10 @@ class PaymentOutcome:
 
 
 class Checkout:
-    def __init__(self, store: Store, requester: Requester, settings: CheckoutSettings, lookup: Lookup) -> None:
+    def __init__(self, store: Store, requester: Requester, settings: CheckoutSettings, lookup: Lookup,
+                 fiscal: Fiscal | None = None) -> None:  # fmt: skip
         self.store, self.requester, self.settings, self.lookup = store, requester, settings, lookup
+        self.fiscal = fiscal or Fiscal({})
         self._locks: dict[str, asyncio.Lock] = {}
         self._news: dict[str, asyncio.Event] = {}  # provider payment id -> "a notification came"
         self._latest: dict[str, dict[str, Any]] = {}
@@ -94,7 +100,7 @@ class Checkout:
     async def identify(self, basket: Basket, kind: str, ref: str) -> dict[str, Any]:
         """The customer shows a phone number, a loyalty card or the app's QR code."""
         result = await self._call("loyalty", "identify", {"kind": kind, "ref": ref}, None, basket.id)
-        self.store.apply(basket, Identify(result["customer"]))
+        self.store.apply(basket, Identify(result["customer"], ref if kind == "phone" else None))
         return result
 
     async def redeem(self, basket: Basket, points: int | None = None) -> Allocation:
@@ -157,6 +163,7 @@ class Checkout:
         async with self._lock(basket.id):
             if basket.state is not State.READY_TO_PAY:
                 raise BasketError("wrong_state", f"basket is {basket.state.value}; payment needs READY_TO_PAY")
+            await self._register_ready(basket)
             pid = f"{basket.id}:pay:{len(self.store.payments_of(basket.id)) + 1}"
             attempt = Attempt(pid, basket.id, method, basket.total, Step.CREATING, instrument, time.time())
 
@@ -165,6 +172,22 @@ class Checkout:
 
             self.store.apply(basket, StartPayment(pid), also=record)
             return await self._drive(pid)
+
+    async def _register_ready(self, basket: Basket) -> None:
+        """On a lane with a fiscal register: it can print, and it has checked every mark code
+        (what it did not check while the customer scanned, it checks now)."""
+        desk = self.fiscal.desks.get(basket.lane)
+        if desk is None:
+            return
+        reason = desk.refusal()
+        if reason is not None:
+            raise BasketError("register_unavailable", reason)
+        try:
+            await desk.check_rest(basket)
+        except RegisterError as e:
+            raise BasketError("register_unavailable", f"the receipt printer does not answer: {e.message}") from None
+        if basket.state is not State.READY_TO_PAY:
+            raise BasketError("open_problems", "the register refused a mark code: staff needed")
 
     async def resume(self) -> int:
         """Carry every unfinished attempt on from its last committed step (start-up, and every
@@ -193,7 +216,7 @@ class Checkout:
                 facts = self._facts(basket)
                 action = next_action(attempt, facts, self.settings.customer_timeout_s)
                 answer = await self._perform(action, attempt)
-                transition = on_answer(attempt, facts, answer, datetime.now(UTC))
+                transition = on_answer(attempt, facts, answer, datetime.now(UTC), self.fiscal.receipt_deadline_s)
                 self._record(attempt, basket, transition)
                 attempt = self._attempt(pid)
                 if transition.result is not None:
@@ -208,11 +231,14 @@ class Checkout:
             return BasketFacts()
         stale = tuple(hold for hold in self._holds(basket) if hold != basket.hold_id)
         lines = tuple((line.amount, line.category) for line in basket.lines.values())
-        return BasketFacts(True, basket.state is State.PAID, basket.customer, basket.hold_id, lines, stale)
+        fiscal = basket.lane in self.fiscal.desks
+        return BasketFacts(True, basket.state is State.PAID, basket.customer, basket.hold_id, lines, stale, fiscal)
 
     async def _perform(self, action: Action, attempt: Attempt) -> Answer:
         if isinstance(action, AwaitCustomer):
             return Ok(await self._wait_for_customer(attempt, action))
+        if isinstance(action, Fiscalize):
+            return await self._fiscalize(attempt, action)
         calls = action.calls if isinstance(action, Calls) else (action,)
         result: dict[str, Any] = {}
         for call in calls:
@@ -222,10 +248,26 @@ class Checkout:
                 return Refused(e.code, e.message, e.result)
         return Ok(result)
 
+    async def _fiscalize(self, attempt: Attempt, action: Fiscalize) -> Answer:
+        if action.pause_s:
+            await asyncio.sleep(action.pause_s)
+        basket = self.lookup(attempt.basket_id)
+        desk = self.fiscal.desks.get(basket.lane) if basket is not None else None
+        if basket is None or desk is None:
+            return Refused("no_register", f"basket {attempt.basket_id} has no live lane with a register")
+        try:
+            task = sell_task(list(basket.lines.values()), [Tender(attempt.amount)], self.fiscal.rules, basket.contact)
+            return Ok(await desk.fiscalize(action.uuid, task))
+        except ReceiptError as e:
+            return Refused(e.code, e.message)
+        except RegisterError as e:
+            return Refused("unavailable" if e.unknown else e.kind, e.message)
+
     def _record(self, attempt: Attempt, basket: Basket | None, t: Transition) -> None:
         """The transition, its basket command and its alert: one transaction."""
         moved = replace(attempt, step=t.step, payment=t.payment if t.payment is not None else attempt.payment,
-                        message=t.message or attempt.message)  # fmt: skip
+                        message=t.message or attempt.message,
+                        receipt=t.receipt if t.receipt is not None else attempt.receipt)  # fmt: skip
         if moved == attempt and t.journal is None and t.alert is None:
             return  # nothing new (an abandoned payment still pending at the provider)
 

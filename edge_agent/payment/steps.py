@@ -14,10 +14,20 @@ last one written, re-sending with the same idempotency keys.
                          └─customer too slow─► abandoned ─get─► failed (never paid)
                                                         ├─► cancelling ─cancel─► failed (authorized late)
                                                         └─► refunding ─refund─► refunded (+ an alert)
+
+On a lane with a fiscal register (docs/adr/0016-receipt-between-authorisation-and-capture.md)
+the money is authorised (card) or taken (SBP), then the receipt is printed, and only then is
+the basket PAID and the card captured:
+
+    pending ─AUTHORIZED / CAPTURED─► receipt ─printed─► capturing (card) / loyalty (SBP)
+                                       │ ─failed, deadline not passed─► receipt (same uuid if the
+                                       │     outcome is unknown, the next uuid if nothing printed)
+                                       └─deadline passed─► cancelling (card) / refunding (SBP) + an alert
 """
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +40,7 @@ from edge_agent.basket.commands import Close, PaymentResult
 class Step(StrEnum):
     CREATING = "creating"
     PENDING = "pending"
+    RECEIPT = "receipt"
     CAPTURING = "capturing"
     LOYALTY = "loyalty"
     ABANDONED = "abandoned"
@@ -43,6 +54,15 @@ class Step(StrEnum):
 FINAL: Final = frozenset({Step.DONE, Step.FAILED, Step.REFUNDED})
 PAID_STATUSES: Final = frozenset({"AUTHORIZED", "CAPTURED"})
 TOO_SLOW: Final = "the customer did not pay in time"
+NO_RECEIPT: Final = "the receipt could not be printed"
+#: register answers after which the request may or may not have run: ask for the same uuid again
+OUTCOME_UNKNOWN: Final = frozenset({"unavailable", "bad_answer", "unknown_uuid"})
+_RECEIPTS: Final = uuidlib.UUID("6f1d2b40-9c1e-4d7a-8f55-2f0e8a1c5b01")
+
+
+def receipt_uuid(attempt_id: str, n: int) -> str:
+    """The uuid of the ``n``-th receipt request of an attempt: the same after any restart."""
+    return str(uuidlib.uuid5(_RECEIPTS, f"{attempt_id}:receipt:{n}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +78,15 @@ class Attempt:
     started: float = 0.0
     payment: Mapping[str, Any] | None = None  # the provider's payment object, as last seen
     message: str = ""
+    #: the receipt request: uuid, try (n-th uuid), failures, since (epoch s), fiscal (once printed)
+    receipt: Mapping[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Attempt:
         detail = row["detail"]
         return cls(row["id"], row["basket_id"], row["method"], row["amount"], Step(row["step"]),
                    detail.get("instrument", "ok"), detail.get("started", 0.0), detail.get("payment"),
-                   detail.get("message", ""))  # fmt: skip
+                   detail.get("message", ""), detail.get("receipt"))  # fmt: skip
 
     @property
     def provider_id(self) -> str:
@@ -76,6 +98,8 @@ class Attempt:
             out["payment"] = dict(self.payment)
         if self.message:
             out["message"] = self.message
+        if self.receipt is not None:
+            out["receipt"] = dict(self.receipt)
         return out
 
 
@@ -89,6 +113,7 @@ class BasketFacts:
     hold_id: str | None = None
     lines: tuple[tuple[int, str], ...] = ()  # (amount after discount, category)
     stale_holds: tuple[str, ...] = ()  # holds taken for this basket that its lines no longer carry
+    fiscal: bool = False  # the lane has a fiscal register: a receipt before the sale is final
 
 
 # -- what a step needs done -------------------------------------------------------------------
@@ -115,7 +140,15 @@ class AwaitCustomer:
     deadline: float
 
 
-Action = Call | Calls | AwaitCustomer
+@dataclass(frozen=True, slots=True)
+class Fiscalize:
+    """Print the basket's receipt as request ``uuid`` (at most once), after ``pause_s``."""
+
+    uuid: str
+    pause_s: float = 0.0
+
+
+Action = Call | Calls | AwaitCustomer | Fiscalize
 
 
 # -- what came back ---------------------------------------------------------------------------
@@ -141,6 +174,7 @@ class Transition:
     message: str = ""
     journal: PaymentResult | Close | None = None  # the basket command written with the step
     alert: tuple[str, dict[str, Any]] | None = None
+    receipt: Mapping[str, Any] | None = None  # None: keep the one known
     #: the kiosk's outcome when its wait ends here (paid, declined, timeout); None: go on
     result: str | None = None
 
@@ -148,6 +182,9 @@ class Transition:
 def next_action(a: Attempt, facts: BasketFacts, customer_timeout_s: float) -> Action:
     pay = a.payment or {}
     match a.step:
+        case Step.RECEIPT:
+            receipt = a.receipt or {}
+            return Fiscalize(receipt["uuid"], min(5.0, 0.5 * receipt.get("failures", 0)))
         case Step.CREATING:
             data = {"basket": a.basket_id, "method": a.method, "amount": a.amount, "instrument": a.instrument}
             return Call("payment", "create", data, f"{a.id}:create")
@@ -175,14 +212,20 @@ def next_action(a: Attempt, facts: BasketFacts, customer_timeout_s: float) -> Ac
     raise ValueError(f"payment {a.id}: nothing to do in step {a.step.value}")
 
 
-def on_answer(a: Attempt, facts: BasketFacts, answer: Answer, now: datetime) -> Transition:
+def on_answer(
+    a: Attempt, facts: BasketFacts, answer: Answer, now: datetime, receipt_deadline_s: float = 60.0
+) -> Transition:
     match a.step, answer:
+        case Step.RECEIPT, Ok(fiscal):
+            return _printed(a, fiscal, now)
+        case Step.RECEIPT, Refused(code, message, _):
+            return _not_printed(a, code, message, now, receipt_deadline_s)
         case Step.CREATING, Ok(payment):
             return Transition(Step.PENDING, payment)
         case Step.CREATING, Refused(_, message, result):
             return Transition(Step.FAILED, result, message, PaymentResult(False, now, message), result="declined")
         case Step.PENDING, Ok(payment):
-            return _customer_acted(a, payment, now)
+            return _customer_acted(a, payment, now, facts.fiscal)
         case Step.CAPTURING, Ok(payment):
             return Transition(Step.LOYALTY, payment)
         case Step.CAPTURING, Refused(code, message, result):  # the authorization lapsed: sale recorded, money not
@@ -204,8 +247,12 @@ def on_answer(a: Attempt, facts: BasketFacts, answer: Answer, now: datetime) -> 
                 return Transition(Step.FAILED, payment)
             return Transition(Step.ABANDONED, payment, result="timeout")  # still pending there: ask again later
         case Step.CANCELLING, Ok(payment):
+            if a.message.startswith(NO_RECEIPT):
+                return Transition(Step.FAILED, payment, f"{a.message}: the card payment was cancelled")
             return Transition(Step.FAILED, payment, "authorized after the kiosk gave up: cancelled")
         case Step.REFUNDING, Ok(refund):
+            if a.message.startswith(NO_RECEIPT):
+                return Transition(Step.REFUNDED, refund["payment"], f"{a.message}: the money was refunded")
             pay = a.payment or {}
             fact = {"payment": a.id, "provider": pay.get("id"), "refund": refund["id"], "amount": refund["amount"]}
             return Transition(Step.REFUNDED, refund["payment"], "paid after the kiosk gave up: refunded",
@@ -217,12 +264,46 @@ def on_answer(a: Attempt, facts: BasketFacts, answer: Answer, now: datetime) -> 
     raise ValueError(f"payment {a.id}: no transition from {a.step.value} on {type(answer).__name__}")
 
 
-def _customer_acted(a: Attempt, payment: Mapping[str, Any], now: datetime) -> Transition:
+def _after_money(status: Any) -> Step:
+    return Step.CAPTURING if status == "AUTHORIZED" else Step.LOYALTY
+
+
+def _printed(a: Attempt, fiscal: Mapping[str, Any], now: datetime) -> Transition:
+    """The receipt is printed: now the sale is final (PAID), then the card is captured."""
+    pay = a.payment or {}
+    receipt = {**(a.receipt or {}), "fiscal": dict(fiscal)}
+    tender = {"payment_id": pay["id"], "method": a.method, "amount": a.amount,
+              "receipt": {"uuid": receipt["uuid"], **dict(fiscal)}}  # fmt: skip
+    return Transition(_after_money(pay.get("status")), journal=PaymentResult(True, now, tender=tender),
+                      receipt=receipt)  # fmt: skip
+
+
+def _not_printed(a: Attempt, code: str, message: str, now: datetime, deadline_s: float) -> Transition:
+    """Try again until the deadline (the same request if it may have run, else the next one);
+    then give the money back: cancel the card's authorisation, refund SBP."""
+    receipt = dict(a.receipt or {})
+    if now.timestamp() - receipt.get("since", now.timestamp()) < deadline_s:
+        receipt["failures"] = receipt.get("failures", 0) + 1
+        if code not in OUTCOME_UNKNOWN:  # it failed at the register: nothing printed, a new request
+            receipt["try"] = receipt.get("try", 1) + 1
+            receipt["uuid"] = receipt_uuid(a.id, receipt["try"])
+        return Transition(Step.RECEIPT, message=f"receipt: {message}", receipt=receipt)
+    why = f"{NO_RECEIPT} ({code}: {message})"
+    status = (a.payment or {}).get("status")
+    alert = ("alert.receipt_failed", {"payment": a.id, "basket": a.basket_id, "error": code, "message": message,
+                                      "money": "cancel" if status == "AUTHORIZED" else "refund"})  # fmt: skip
+    nxt = Step.CANCELLING if status == "AUTHORIZED" else Step.REFUNDING
+    return Transition(nxt, message=why, journal=PaymentResult(False, now, why), alert=alert)
+
+
+def _customer_acted(a: Attempt, payment: Mapping[str, Any], now: datetime, fiscal: bool) -> Transition:
     status = payment.get("status")
     if status in PAID_STATUSES:
+        if fiscal:  # the receipt first; the sale is final once it is printed
+            receipt = {"uuid": receipt_uuid(a.id, 1), "try": 1, "failures": 0, "since": now.timestamp()}
+            return Transition(Step.RECEIPT, payment, receipt=receipt)
         tender = {"payment_id": payment["id"], "method": a.method, "amount": a.amount}
-        nxt = Step.CAPTURING if status == "AUTHORIZED" else Step.LOYALTY
-        return Transition(nxt, payment, journal=PaymentResult(True, now, tender=tender))
+        return Transition(_after_money(status), payment, journal=PaymentResult(True, now, tender=tender))
     if status == "CANCELED":
         reason = str((payment.get("cancellation_details") or {}).get("reason", "declined"))
         return Transition(Step.FAILED, payment, reason, PaymentResult(False, now, reason), result="declined")

@@ -14,6 +14,7 @@ from edge_agent.wire import envelope
 #: journal op -> the event type announcing it on ``sco/v1/{store}/{lane}/evt/{type}``
 EVENT_TYPES: Final[dict[str, str]] = {
     "add": "basket.line_added", "remove": "basket.line_voided", "verdict": "basket.line_verified",
+    "register_checked": "basket.line_register_checked",
     "resolve": "basket.problem_resolved", "checkout": "basket.checkout", "identify": "basket.customer_identified",
     "discount": "basket.discount_applied", "drop_discount": "basket.discount_dropped",
     "start_payment": "basket.payment_started", "payment_result": "basket.payment_result",

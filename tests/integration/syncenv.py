@@ -14,7 +14,8 @@ from zoneinfo import ZoneInfo
 from edge_agent.basket import Basket, Product
 from edge_agent.basket.commands import Add
 from edge_agent.basket.commands import Checkout as CheckoutCommand
-from edge_agent.config import Agent, Checkout, Config, Mqtt
+from edge_agent.config import Agent, Checkout, Config, Fiscal, LaneSettings, Mqtt, RegisterConfig
+from edge_agent.fiscal.desk import fiscal_from_config
 from edge_agent.config import Store as StoreSection
 from edge_agent.payment import Checkout as CheckoutFlow
 from edge_agent.store import Store
@@ -29,8 +30,14 @@ MILK = Product("04610053149777", "Milk 1 l", 8_990, 10, "dairy")
 CIGS = Product("04600439931256", "Cigarettes", 25_000, 20, "tobacco")
 
 
-def config(port: int, agent: str = "agent-1", protocol: str = "5", data_dir: Path | None = None, **mqtt: Any) -> Config:
+def config(port: int, agent: str = "agent-1", protocol: str = "5", data_dir: Path | None = None,
+           kkt_url: str | None = None, **mqtt: Any) -> Config:  # fmt: skip
+    """The agent's configuration; ``kkt_url``: lane-1 prints its receipts on that ATOL Web-server."""
+    fiscal = Fiscal(registers=[RegisterConfig(lane="lane-1", url=kkt_url)], vat={"bakery": "vat10", "dairy": "vat10"},
+                    receipt_deadline_s=3.0, task_deadline_s=2.0, request_timeout_s=1.0) if kkt_url else Fiscal()  # fmt: skip
     return Config(
+        fiscal=fiscal,
+        lanes=[LaneSettings(id="lane-1")],
         store=StoreSection(id="store-001"),
         agent=Agent(id=agent, data_dir=data_dir or Path("var")),
         mqtt=Mqtt(port=port, username=f"store-001.{agent}", password=PASSWORD, protocol=protocol, **mqtt),  # type: ignore[arg-type]
@@ -45,13 +52,19 @@ class Edge:
         self.store = Store(db, MSK, topics)
         self.sync = Sync(cfg, self.store)
         self.baskets: dict[str, Basket] = {}
-        self.checkout = CheckoutFlow(self.store, self.sync.requester, cfg.checkout, self.baskets.get)
+        self.fiscal = fiscal_from_config(cfg, self.store, self.lane_basket)
+        self.checkout = CheckoutFlow(self.store, self.sync.requester, cfg.checkout, self.baskets.get, self.fiscal)
         self.sync.on_notification = self.checkout.notified
         self.topics = topics
         for basket in self.store.restore():
             self.baskets[basket.id] = basket
 
+    def lane_basket(self, lane: str) -> Basket | None:
+        live = [b for b in self.baskets.values() if b.lane == lane and b.state.value not in ("CLOSED", "CANCELLED")]
+        return live[-1] if live else None
+
     async def start(self, connected: bool = True) -> Edge:
+        self._desks = [asyncio.create_task(desk.run()) for desk in self.fiscal.desks.values()]
         await self.sync.start()
         if connected:
             await self.sync.link.wait_connected(10)
@@ -62,6 +75,11 @@ class Edge:
         return self
 
     async def stop(self) -> None:
+        for task in self._desks:
+            task.cancel()
+        await asyncio.gather(*self._desks, return_exceptions=True)
+        for desk in self.fiscal.desks.values():
+            await desk.register.aclose()
         await self.sync.stop()
         self.store.db.conn.close()
 

@@ -1,0 +1,136 @@
+"""ATOL's Web-server (ДТО 10) over HTTP: the register driver (docs/fiscal.md).
+
+Requests are ``POST {url}/api/v2/requests`` with a client-chosen uuid, answered by polling
+``GET {url}/api/v2/requests/{uuid}`` until every task is ``ready`` (or one is ``error``); a
+``deviceID`` picks the register when one server drives several. One warm HTTP/1.1 connection
+per register, a deadline on every call. ``submit`` asks for the uuid before posting it, so a
+retry after a crash or a lost answer never runs a request twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid as uuidlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import httpx
+
+from edge_agent.fiscal.marks import CheckAnswerError, EstimatedStatus, MarkCheck, begin_task, read_status
+from edge_agent.fiscal.register import RegisterError, RegisterStatus, Shift, task_error
+
+PENDING: Final = frozenset({"wait", "inProgress", "blocked"})
+
+
+class AtolRegister:
+    def __init__(self, url: str, device_id: str | None = None, operator: Mapping[str, str] | None = None, *,
+                 timeout_s: float = 2.0, task_deadline_s: float = 30.0, poll_s: float = 0.02) -> None:  # fmt: skip
+        self.base = url.rstrip("/") + "/api/v2"
+        self.params = {"deviceID": device_id} if device_id else {}
+        self.operator = dict(operator or {"name": "SCO"})
+        self.task_deadline_s, self.poll_s = task_deadline_s, poll_s
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(timeout_s), limits=httpx.Limits(max_connections=2))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _get(self, path: str) -> httpx.Response:
+        try:
+            return await self._http.get(self.base + path, params=self.params)
+        except httpx.HTTPError as e:
+            raise RegisterError("unavailable", f"register at {self.base}: {type(e).__name__} {e}") from None
+
+    # -- requests -----------------------------------------------------------------------------
+    async def submit(self, uuid: str, tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        found = await self._get(f"/requests/{uuid}")
+        if found.status_code == 404:
+            await self._post(uuid, tasks)
+        elif found.status_code != 200:
+            raise RegisterError("bad_answer", f"GET request {uuid}: HTTP {found.status_code}")
+        return await self._results(uuid)
+
+    async def _post(self, uuid: str, tasks: Sequence[Mapping[str, Any]]) -> None:
+        try:
+            r = await self._http.post(self.base + "/requests", params=self.params,
+                                      json={"uuid": uuid, "request": list(tasks)})  # fmt: skip
+        except httpx.HTTPError as e:  # it may have been queued: the next submit asks first
+            raise RegisterError("unavailable", f"POST request {uuid}: {type(e).__name__} {e}", unknown=True) from None
+        if r.status_code == 409:
+            return  # already there (a retry raced its own first send): follow it
+        if r.status_code not in (200, 201):
+            raise RegisterError("bad_answer", f"POST request {uuid}: HTTP {r.status_code} {r.text[:200]}")
+
+    async def _results(self, uuid: str) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + self.task_deadline_s
+        while True:
+            r = await self._get(f"/requests/{uuid}")
+            if r.status_code != 200:
+                raise RegisterError("unknown_uuid" if r.status_code == 404 else "bad_answer",
+                                    f"GET request {uuid}: HTTP {r.status_code}", unknown=True)  # fmt: skip
+            try:
+                results = r.json()["results"]
+                statuses = [str(item["status"]) for item in results]
+            except (ValueError, KeyError, TypeError):
+                raise RegisterError("bad_answer", f"request {uuid}: not an ATOL results answer", unknown=True) from None
+            for item in results:
+                if item["status"] == "error":
+                    err = item.get("error") or {}
+                    raise task_error(int(err.get("code", 0)), str(err.get("description", "")))
+            if not any(s in PENDING for s in statuses):
+                return [dict(item.get("result") or {}) for item in results]
+            if time.monotonic() > deadline:
+                raise RegisterError("unavailable", f"request {uuid} still {statuses} after {self.task_deadline_s} s",
+                                    unknown=True)  # fmt: skip
+            await asyncio.sleep(self.poll_s)
+
+    async def _one(self, task: Mapping[str, Any]) -> dict[str, Any]:
+        return (await self.submit(str(uuidlib.uuid4()), [task]))[0]
+
+    # -- marks --------------------------------------------------------------------------------
+    async def check_mark(self, code: str, status: EstimatedStatus = "itemPieceSold") -> MarkCheck:
+        try:
+            await self._one(begin_task(code, status))
+        except RegisterError as e:
+            if e.kind != "validation_running":
+                raise
+            # a check left running (the agent restarted mid-check): cancel it and begin again
+            await self._one({"type": "cancelMarkingCodeValidation"})
+            await self._one(begin_task(code, status))
+        deadline = time.monotonic() + self.task_deadline_s
+        while True:
+            try:
+                check = read_status(await self._one({"type": "getMarkingCodeValidationStatus"}))
+            except CheckAnswerError as e:
+                await self._one({"type": "declineMarkingCode"})
+                raise RegisterError("bad_answer", str(e)) from None
+            if check is not None:
+                break
+            if time.monotonic() > deadline:
+                await self._one({"type": "cancelMarkingCodeValidation"})
+                raise RegisterError("unavailable", f"the mark code check took over {self.task_deadline_s} s")
+            await asyncio.sleep(self.poll_s)
+        await self._one({"type": "declineMarkingCode" if check.refusal() else "acceptMarkingCode"})
+        return check
+
+    # -- shifts and state ---------------------------------------------------------------------
+    async def shift(self) -> Shift:
+        s = (await self._one({"type": "getShiftStatus"}))["shiftStatus"]
+        return Shift(s["state"], int(s.get("number", 0)), s.get("expiredTime"))
+
+    async def open_shift(self) -> None:
+        await self._one({"type": "openShift", "operator": self.operator})
+
+    async def close_shift(self) -> dict[str, Any]:
+        result = await self._one({"type": "closeShift", "operator": self.operator})
+        return dict(result.get("fiscalParams") or {})
+
+    async def status(self) -> RegisterStatus:
+        shift, device, fn, ofd = (await self.submit(str(uuidlib.uuid4()), [
+            {"type": "getShiftStatus"}, {"type": "getDeviceStatus"}, {"type": "getFnStatus"},
+            {"type": "ofdExchangeStatus"}]))  # fmt: skip
+        s, dev, ofd_s = shift["shiftStatus"], device.get("deviceStatus", {}), ofd.get("status", {})
+        return RegisterStatus(Shift(s["state"], int(s.get("number", 0)), s.get("expiredTime")),
+                              str(fn.get("fnStatus", {}).get("serial", "")), int(ofd_s.get("notSentCount", 0)),
+                              ofd_s.get("notSentFirstDocDateTime"), bool(fn.get("fnStatus", {}).get("blocked")),
+                              bool(dev.get("paperPresent", True)), bool(dev.get("coverOpened", False)))  # fmt: skip

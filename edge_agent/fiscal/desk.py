@@ -1,0 +1,226 @@
+"""A lane's fiscal register as the daemon uses it: mark codes checked while the customer is
+still scanning, shifts opened and closed, the register's state for health and for the
+kiosk (docs/fiscal.md).
+
+One worker per lane talks to the register, one request at a time (the register checks one
+code at a time anyway). A basket change on the lane wakes it; it checks every marked line
+that the register has not checked yet, oldest first, and journals each answer on the basket
+(``RegisterChecked``: a refusal is a CRITICAL problem). At pay time ``check_rest`` checks
+what is left. A line is never checked twice: the answer is on the line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from edge_agent.basket import Basket, BasketError, Line
+from edge_agent.basket.commands import RegisterChecked
+from edge_agent.basket.machine import BEFORE_PAYMENT
+from edge_agent.config import Config
+from edge_agent.fiscal.receipt import ReceiptRules
+from edge_agent.fiscal.register import NEEDS_STAFF, FiscalRegister, RegisterError, RegisterStatus, Shift
+from edge_agent.logthrottle import ThrottledLog
+from edge_agent.store import Store, StoreError
+
+log = logging.getLogger("edge_agent.fiscal")
+SHIFT_LENGTH = timedelta(hours=24)  # a shift lasts at most 24 h (54-ФЗ)
+NO_CODE = "the item's mark code is not known here: scan its DataMatrix code"
+
+
+def needs_check(line: Line) -> bool:
+    return line.marked and line.kkt is None and line.verdict != "BLOCKED"
+
+
+@dataclass(frozen=True, slots=True)
+class DeskSettings:
+    #: close the shift (Z-report) after this local time, once a day; None: only on expiry
+    close_shift_at: dtime | None = None
+    #: how often the register's state is read for health
+    status_every_s: float = 10.0
+    #: the ОФД queue's oldest unsent document older than this turns health degraded
+    ofd_warn_s: float = 3 * 24 * 3600.0
+    #: false: mark codes are checked on the register only at pay time (the slow, naive order)
+    check_while_scanning: bool = True
+
+
+class FiscalDesk:
+    def __init__(self, lane: str, register: FiscalRegister, store: Store, tz: ZoneInfo,
+                 settings: DeskSettings | None = None,
+                 basket: Callable[[], Basket | None] = lambda: None) -> None:  # fmt: skip
+        self.lane, self.register, self.store, self.tz = lane, register, store, tz
+        self.settings = settings or DeskSettings()
+        self.basket = basket  # the lane's live basket
+        self.lock = asyncio.Lock()
+        self._wanted = asyncio.Event()
+        self.state: RegisterStatus | None = None
+        self.error: RegisterError | None = None
+        self.error_since: float | None = None
+        self.checks = self.refusals = self.receipts = 0
+        self._noise = ThrottledLog(log)
+        self._last_status = 0.0
+        store.basket_listeners.append(self._changed)
+
+    def _changed(self, basket: Basket) -> None:
+        if not self.settings.check_while_scanning or basket.lane != self.lane or basket.state not in BEFORE_PAYMENT:
+            return
+        if any(map(needs_check, basket.lines.values())):
+            self._wanted.set()
+
+    # -- health -------------------------------------------------------------------------------
+    def _failed(self, e: RegisterError) -> None:
+        if self.error is None:
+            self.error_since = time.time()
+            log.error("lane %s: fiscal register: %s", self.lane, e.message)
+        self.error = e
+
+    def _ok(self) -> None:
+        if self.error is not None:
+            log.warning("lane %s: fiscal register works again", self.lane)
+        self.error, self.error_since = None, None
+
+    def refusal(self) -> str | None:
+        """Why this lane takes no payment now (the register cannot print), or None."""
+        if self.error is not None and (self.error.kind in NEEDS_STAFF or self.error.kind == "unavailable"):
+            return f"the receipt printer needs staff: {self.error.message}"
+        s = self.state
+        if s is not None and (s.fn_blocked or not s.paper or s.cover_open):
+            what = "fiscal drive blocked" if s.fn_blocked else "out of paper" if not s.paper else "cover open"
+            return f"the receipt printer needs staff: {what}"
+        return None
+
+    def health(self) -> dict[str, Any]:
+        s = self.state
+        ofd_age = None
+        if s is not None and s.oldest_unsent_at:
+            ofd_age = max(0.0, time.time() - datetime.fromisoformat(s.oldest_unsent_at).timestamp())
+        ok = self.refusal() is None and (ofd_age is None or ofd_age < self.settings.ofd_warn_s)
+        e = self.error
+        return {"ok": ok, "error": e.message if e else None, "error_kind": e.kind if e else None,
+                "since": self.error_since, "register": s.to_dict() if s else None, "ofd_oldest_age_s": ofd_age,
+                "checks": self.checks, "refusals": self.refusals, "receipts": self.receipts,
+                "refuses_payments": self.refusal()}  # fmt: skip
+
+    # -- the worker ---------------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wanted.wait(), self.settings.status_every_s)
+            self._wanted.clear()
+            basket = self.basket()
+            try:
+                if basket is not None and basket.state in BEFORE_PAYMENT:
+                    await self.check_rest(basket)
+                if time.monotonic() - self._last_status >= self.settings.status_every_s:
+                    await self.housekeeping()
+            except RegisterError as e:
+                self._failed(e)
+            except StoreError:
+                pass  # the store's own health says so; the lines are checked once it writes
+            except Exception as e:  # one failed round never stops the next
+                self._noise.warning(type(e).__name__, "lane %s: fiscal worker: %s", self.lane, e)
+
+    async def check_rest(self, basket: Basket) -> None:
+        """Check on the register every marked line of ``basket`` not checked yet, one at a time
+        (the line is chosen under the lock: the worker and a payment never check one twice)."""
+        while True:
+            async with self.lock:
+                line = next((ln for ln in basket.lines.values() if needs_check(ln)), None)
+                if line is None or basket.state not in BEFORE_PAYMENT:
+                    return
+                if line.mark_code is None:
+                    check: dict[str, Any] = {"itemInfoCheckResult": {}, "markOperatorItemStatus": None}
+                    refusal: str | None = NO_CODE
+                else:
+                    answer = await self.register.check_mark(line.mark_code)
+                    self._ok()
+                    check, refusal = answer.to_dict(), answer.refusal()
+                self.checks += 1
+                self.refusals += refusal is not None
+                try:
+                    self.store.apply(basket, RegisterChecked(line.id, check, refusal))
+                except BasketError:
+                    return  # the basket moved on meanwhile
+
+    async def housekeeping(self) -> None:
+        """Read the register's state; close an expired shift, or a shift still open after the
+        configured closing time."""
+        self._last_status = time.monotonic()
+        async with self.lock:
+            self.state = await self.register.status()
+            self._ok()
+            shift = self.state.shift
+            if shift.state == "expired" or (shift.state == "opened" and self._closing_time(shift)):
+                await self.register.close_shift()
+                log.info("lane %s: shift %d closed (Z-report)", self.lane, shift.number)
+                self.state = await self.register.status()
+
+    def _closing_time(self, shift: Shift) -> bool:
+        """Past today's closing time, with a shift opened before it."""
+        at = self.settings.close_shift_at
+        if at is None:
+            return False
+        now = datetime.now(self.tz)
+        closing = datetime.combine(now.date(), at, self.tz)
+        if now < closing or shift.expires_at is None:
+            return now >= closing
+        opened = datetime.fromisoformat(shift.expires_at) - SHIFT_LENGTH
+        return opened < closing
+
+    async def ensure_shift(self) -> None:
+        """An open shift for the next receipt: an expired one is closed first (caller holds the lock)."""
+        shift = await self.register.shift()
+        if shift.state == "expired":
+            await self.register.close_shift()
+        if shift.state != "opened":
+            await self.register.open_shift()
+
+    async def fiscalize(self, uuid: str, task: dict[str, Any]) -> dict[str, Any]:
+        """Print ``task`` as request ``uuid`` (at most once) and return its fiscal data."""
+        async with self.lock:
+            try:
+                await self.ensure_shift()
+                result = (await self.register.submit(uuid, [task]))[0]
+            except RegisterError as e:
+                self._failed(e)
+                raise
+            self._ok()
+            self.receipts += 1
+            return dict(result.get("fiscalParams") or {})
+
+
+@dataclass(frozen=True, slots=True)
+class Fiscal:
+    """The lanes' fiscal registers and what every receipt says (docs/fiscal.md)."""
+
+    desks: dict[str, FiscalDesk]
+    rules: ReceiptRules = field(default_factory=ReceiptRules)
+    #: how long a paid basket waits for its receipt before the money is given back
+    receipt_deadline_s: float = 60.0
+
+
+def fiscal_from_config(config: Config, store: Store, basket_of: Callable[[str], Basket | None]) -> Fiscal:
+    """A desk per configured register (ATOL's Web-server), the receipt rules of the store."""
+    from edge_agent.fiscal.atol import AtolRegister
+
+    f = config.fiscal
+    close_at = datetime.strptime(f.close_shift_at, "%H:%M").time() if f.close_shift_at else None
+    settings = DeskSettings(close_at, ofd_warn_s=f.ofd_warn_days * 86400, check_while_scanning=f.check_while_scanning)
+    tz = ZoneInfo(config.store.timezone)
+    desks = {}
+    for r in f.registers:
+        operator = {"name": r.operator or r.lane} | ({"vatin": f.operator_vatin} if f.operator_vatin else {})
+        register = AtolRegister(r.url, r.device_id, operator, timeout_s=f.request_timeout_s,
+                                task_deadline_s=f.task_deadline_s)  # fmt: skip
+        desks[r.lane] = FiscalDesk(r.lane, register, store, tz, settings, functools.partial(basket_of, r.lane))
+    rules = ReceiptRules("SCO", f.operator_vatin, f.taxation, f.vat_default, dict(f.vat), f.electronically)
+    return Fiscal(desks, rules, f.receipt_deadline_s)
