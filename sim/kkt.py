@@ -152,7 +152,7 @@ class KktSim:
             self.requests[uuid] = {"device": device_id,
                                    "results": [{"status": "wait", "error": {"code": 0, "description": ""},
                                                 "result": None} for _ in tasks]}  # fmt: skip
-            device.queue.put_nowait((uuid, tasks))
+            device.queue.put_nowait((uuid, [t | {"_uuid": uuid} for t in tasks]))
             if device.lose_answer:
                 device.lose_answer -= 1
                 raise Drop
@@ -270,7 +270,8 @@ class KktSim:
             d.accepted.pop(c, None)
         d.receipt_in_shift += 1
         doc = self._document(d) | {"fiscalReceiptNumber": d.receipt_in_shift}
-        d.receipts.append({"kind": task["type"], "total": total, "items": items, "payments": task.get("payments"),
+        d.receipts.append({"uuid": task.get("_uuid"), "kind": task["type"], "total": total, "items": items,
+                           "payments": task.get("payments"),
                            "client": task.get("clientInfo"), "operator": task.get("operator"), **doc})  # fmt: skip
         return {"fiscalParams": doc}
 

@@ -84,8 +84,17 @@ class AtolRegister:
                                     unknown=True)  # fmt: skip
             await asyncio.sleep(self.poll_s)
 
-    async def _one(self, task: Mapping[str, Any]) -> dict[str, Any]:
-        return (await self.submit(str(uuidlib.uuid4()), [task]))[0]
+    async def _one(self, task: Mapping[str, Any], attempts: int = 3) -> dict[str, Any]:
+        """One task as its own request; an answer lost on the way is asked for again (same uuid)."""
+        uuid = str(uuidlib.uuid4())
+        for attempt in range(attempts):
+            try:
+                return (await self.submit(uuid, [task]))[0]
+            except RegisterError as e:
+                if not e.unknown or attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(self.poll_s)
+        raise AssertionError("unreachable")
 
     # -- marks --------------------------------------------------------------------------------
     async def check_mark(self, code: str, status: EstimatedStatus = "itemPieceSold") -> MarkCheck:

@@ -15,12 +15,13 @@ from edge_agent.basket import Basket, Product
 from edge_agent.basket.commands import Add
 from edge_agent.basket.commands import Checkout as CheckoutCommand
 from edge_agent.config import Agent, Checkout, Config, Fiscal, LaneSettings, Mqtt, RegisterConfig
-from edge_agent.fiscal.desk import fiscal_from_config
 from edge_agent.config import Store as StoreSection
+from edge_agent.fiscal.desk import fiscal_from_config
 from edge_agent.payment import Checkout as CheckoutFlow
 from edge_agent.store import Store
 from edge_agent.sync.agent import Sync
 from edge_agent.wire.topics import StoreTopics
+from sim.central.node import CentralNode
 from tests.integration.broker import PASSWORD
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -31,10 +32,17 @@ CIGS = Product("04600439931256", "Cigarettes", 25_000, 20, "tobacco")
 
 
 def config(port: int, agent: str = "agent-1", protocol: str = "5", data_dir: Path | None = None,
-           kkt_url: str | None = None, **mqtt: Any) -> Config:  # fmt: skip
+           kkt_url: str | None = None, receipt_deadline_s: float = 3.0, **mqtt: Any) -> Config:  # fmt: skip
     """The agent's configuration; ``kkt_url``: lane-1 prints its receipts on that ATOL Web-server."""
-    fiscal = Fiscal(registers=[RegisterConfig(lane="lane-1", url=kkt_url)], vat={"bakery": "vat10", "dairy": "vat10"},
-                    receipt_deadline_s=3.0, task_deadline_s=2.0, request_timeout_s=1.0) if kkt_url else Fiscal()  # fmt: skip
+    fiscal = Fiscal()
+    if kkt_url:
+        fiscal = Fiscal(
+            registers=[RegisterConfig(lane="lane-1", url=kkt_url)],
+            vat={"bakery": "vat10", "dairy": "vat10"},
+            receipt_deadline_s=receipt_deadline_s,
+            task_deadline_s=2.0,
+            request_timeout_s=1.0,
+        )
     return Config(
         fiscal=fiscal,
         lanes=[LaneSettings(id="lane-1")],
@@ -91,3 +99,14 @@ class Edge:
             self.store.apply(basket, CheckoutCommand())
         self.baskets[basket.id] = basket
         return basket
+
+
+def rows(node: CentralNode, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    return node.conn.execute(sql, args).fetchall()
+
+
+def settle(node: CentralNode, predicate: Any, timeout_s: float = 10) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not predicate():
+        time.sleep(0.05)
+    assert predicate()

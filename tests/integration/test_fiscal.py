@@ -21,12 +21,12 @@ import pytest
 from edge_agent.basket import Basket, BasketError, Product, State
 from edge_agent.basket.commands import Add, Verdict
 from edge_agent.basket.commands import Checkout as CheckoutCommand
+from edge_agent.payment.steps import receipt_uuid
 from sim.central.node import CentralNode
 from tests.conftest import ROOT
 from tests.integration.broker import Mosquitto
 from tests.integration.kkt import KktThread
-from tests.integration.syncenv import AT, BREAD, MILK, Edge, config
-from tests.integration.test_payment import central, rows  # noqa: F401  (the central fixture)
+from tests.integration.syncenv import AT, BREAD, MILK, Edge, config, rows, settle
 
 CIGS = Product("04600439931256", "Cigarettes", 25_000, 20, "tobacco", group="tobacco", marked=True)
 TAG_1265 = "UUID=5d2a3c1e-0000-4000-8000-000000000001&Time=1764580000000"
@@ -88,9 +88,9 @@ def test_a_receipt_carries_each_mark_code_with_2106_and_1260_and_vat_per_categor
         marked = [i for i in receipt["items"] if "imcParams" in i]
         assert [base64.b64decode(i["imcParams"]["imc"]).decode() for i in marked] == [code_of(0), code_of(1)]
         for item in marked:  # 2106 from the register's own check; 1260 from the permissive mode
-            assert item["imcParams"]["itemInfoCheckResult"] == {"imcCheckFlag": True, "imcCheckResult": True,
-                                                                "imcStatusInfo": True, "imcEstimatedStatusCorrect": True,
-                                                                "ecrStandAloneFlag": False}  # fmt: skip
+            bits = item["imcParams"]["itemInfoCheckResult"]
+            assert bits == {"imcCheckFlag": True, "imcCheckResult": True, "imcStatusInfo": True,
+                            "imcEstimatedStatusCorrect": True, "ecrStandAloneFlag": False}  # fmt: skip
             assert item["industryInfo"] == [{"fois": "030", "date": "2022.03.26", "number": "477",
                                              "industryAttribute": TAG_1265}]  # fmt: skip
             assert item["tax"] == {"type": "vat22"} and item["paymentObject"] == "commodityWithMarking"
@@ -128,3 +128,134 @@ def test_a_code_the_register_refuses_stops_the_sale(mosquitto: Mosquitto, tmp_pa
         assert problem.code == "MARKING_REFUSED_BY_REGISTER" and problem.level == "CRITICAL"
         assert "stopped" in problem.message
         assert kkt.receipts() == [] and rows(central, "SELECT COUNT(*) FROM payments") == [(0,)]
+
+
+def test_paper_out_stops_new_payments_and_a_paid_basket_waits_for_the_paper(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    with KktThread(paper=False) as kkt:
+
+        async def scenario(edge: Edge) -> Any:
+            desk = edge.fiscal.desks["lane-1"]
+            basket = marked_basket(edge)
+            await desk.housekeeping()  # the register's state, as the worker reads it every few seconds
+            with pytest.raises(BasketError) as refused:
+                await edge.checkout.pay(basket, "card")
+            health = desk.health()
+            kkt.call(lambda d: setattr(d, "paper", True))
+            await desk.housekeeping()
+            pay = asyncio.create_task(edge.checkout.pay(basket, "card"))
+            await until(lambda: kkt.call(lambda d: d.checks) == 1)
+            kkt.call(lambda d: setattr(d, "paper", False))  # runs out between the check and the receipt
+            await until(lambda: desk.error is not None and desk.error.kind == "paper_out")
+            kkt.call(lambda d: setattr(d, "paper", True))  # staff load a roll
+            return basket, refused.value, health, await pay
+
+        basket, refused, health, outcome = run(mosquitto, tmp_path, kkt, scenario)
+        assert refused.code == "register_unavailable" and "out of paper" in refused.message
+        assert health["ok"] is False and health["refuses_payments"]
+        assert outcome.result == "paid" and basket.state is State.CLOSED and len(kkt.receipts()) == 1
+        assert rows(central, "SELECT status, captures FROM payments") == [("CAPTURED", 1)]
+
+
+def test_an_expired_shift_is_closed_and_a_new_one_opened_before_the_receipt(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    with KktThread() as kkt:
+
+        async def scenario(edge: Edge) -> Any:
+            first = await edge.checkout.pay(marked_basket(edge), "sbp")
+            kkt.call(lambda d: setattr(d, "clock_offset_s", 25 * 3600))  # a day and an hour later
+            second = await edge.checkout.pay(marked_basket(edge), "card")
+            return first, second
+
+        first, second = run(mosquitto, tmp_path, kkt, scenario)
+        assert first.result == second.result == "paid"
+        assert [r["shiftNumber"] for r in kkt.receipts()] == [1, 2]
+        assert kkt.call(lambda d: d.shifts) == [{"number": 1, "receipts": 1, "fd": 3}]  # Z-report of shift 1
+
+
+@pytest.mark.parametrize("fault", ["lose_answer", "power_loss"])
+def test_a_lost_answer_or_power_lost_mid_receipt_still_prints_exactly_one(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode, fault: str
+) -> None:
+    with KktThread() as kkt:
+
+        async def scenario(edge: Edge) -> Any:
+            await edge.checkout.pay(marked_basket(edge), "sbp")  # opens the shift
+            kkt.call(lambda d: setattr(d, fault, 1))
+            basket = marked_basket(edge)
+            return basket, await edge.checkout.pay(basket, "card")
+
+        basket, outcome = run(mosquitto, tmp_path, kkt, scenario)
+        assert outcome.result == "paid" and basket.state is State.CLOSED
+        receipts = kkt.receipts()
+        assert len(receipts) == 2 and round(receipts[1]["total"] * 100) == basket.total
+        assert rows(central, "SELECT method, status, captures FROM payments ORDER BY created_at") == [
+            ("sbp", "CAPTURED", 1), ("card", "CAPTURED", 1)]  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["card", "sbp"])
+def test_a_register_gone_past_the_deadline_gives_the_money_back_and_alerts_staff(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode, method: str
+) -> None:
+    with KktThread() as kkt:
+
+        async def scenario(edge: Edge) -> Any:
+            basket = marked_basket(edge)
+            await edge.fiscal.desks["lane-1"].check_rest(basket)
+            kkt.call(lambda d: setattr(d, "offline", True))  # unplugged after the codes were checked
+            return basket, await edge.checkout.pay(basket, method), edge.store.payments_of(basket.id)
+
+        basket, outcome, attempts = run(mosquitto, tmp_path, kkt, scenario)
+        assert kkt.receipts() == [] and basket.state is State.READY_TO_PAY  # nothing sold, nothing printed
+        total = BREAD.price + MILK.price + CIGS.price
+        expected = {"card": ("declined", "failed", "CANCELED", 0), "sbp": ("refunded", "refunded", "CAPTURED", total)}
+        result, step, status, refunded = expected[method]
+        assert outcome.result == result and attempts[-1]["step"] == step
+        assert "receipt could not be printed" in outcome.message
+        assert rows(central, "SELECT status, refunded FROM payments") == [(status, refunded)]
+        alerts = "SELECT COUNT(*) FROM events WHERE type = 'alert.receipt_failed'"
+        settle(central, lambda: rows(central, alerts) == [(1,)])  # staff and central know
+
+
+def test_kill_9_at_every_step_of_pay_and_fiscalize_ends_with_one_receipt_and_one_capture(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    """The payment kill test with a register: each run is killed after its n-th step (a
+    committed transaction, a command to central, a request to the register), then finished."""
+    program = [sys.executable, "-m", "tests.integration.programs.pay_crash"]
+    with KktThread() as kkt:
+
+        def attempt(n: int, crash_at: int) -> subprocess.CompletedProcess[str]:
+            env = {**os.environ, "CRASH_AT": str(crash_at), "KKT_URL": kkt.url}
+            args = [str(tmp_path / f"run-{n}"), str(mosquitto.port), f"fiscal-{n}"]
+            return subprocess.run([*program, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+                                  check=False)  # fmt: skip
+
+        def finished(run: subprocess.CompletedProcess[str], n: int) -> None:
+            assert run.returncode == 0, f"step {n}: {run.stderr[-2000:]}"
+            summary = json.loads(run.stdout.splitlines()[-1])
+            assert summary["state"] == "CLOSED" and summary["payments"][-1] == "done", f"step {n}: {summary}"
+
+        n = 0
+        while True:
+            n += 1
+            assert n <= 120, "a checkout that never ends"
+            killed = attempt(n, n)
+            if killed.returncode == 0:  # fewer than n steps: every step was killed once
+                finished(killed, n)
+                break
+            assert killed.returncode == -9, f"step {n}: {killed.stderr[-1000:]}"
+            finished(attempt(n, 0), n)
+        assert n > 30
+        receipts = kkt.receipts()
+        for k in range(1, n + 1):
+            basket = f"fiscal-{k}"
+            uuids = {receipt_uuid(f"{basket}:pay:{p}", t) for p in range(1, 4) for t in range(1, 6)}
+            printed = [r for r in receipts if r["uuid"] in uuids]
+            captured = rows(central, "SELECT amount, captures FROM payments WHERE basket = ? AND status = 'CAPTURED'",
+                            basket)  # fmt: skip
+            assert len(printed) == 1 and printed[0]["kind"] == "sell", f"step {k}: {printed}"
+            assert captured == [(round(printed[0]["total"] * 100), 1)], f"step {k}: {captured}"
+        assert len(receipts) == n  # and nothing else was printed

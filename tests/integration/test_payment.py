@@ -14,34 +14,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from edge_agent.basket import State
 from sim.central import db, loyalty
 from sim.central.node import CentralNode
 from tests.conftest import ROOT
-from tests.integration.broker import PASSWORD, Mosquitto
-from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config
-
-
-@pytest.fixture
-def central(mosquitto: Mosquitto, tmp_path: Path):  # type: ignore[no-untyped-def]
-    node = CentralNode(tmp_path / "central.db", port=mosquitto.port, username="central", password=PASSWORD)
-    node.start()
-    assert node.ready.wait(10)
-    yield node
-    node.stop()
-
-
-def rows(node: CentralNode, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    return node.conn.execute(sql, args).fetchall()
-
-
-def settle(node: CentralNode, predicate: Any, timeout_s: float = 10) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and not predicate():
-        time.sleep(0.05)
-    assert predicate()
+from tests.integration.broker import Mosquitto
+from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config, rows, settle
 
 
 def run(mosquitto: Mosquitto, tmp_path: Path, scenario: Any, **checkout: Any) -> Any:

@@ -6,6 +6,10 @@ or a command sent to central. ``CRASH_AT=N`` sends SIGKILL to this process right
 N. Started again without it, the program restores the basket and the payment from the store
 and finishes them. The last line of stdout is a JSON summary (including how many steps ran).
 
+With ``KKT_URL`` set, lane-1 prints its receipts on that ATOL Web-server: the cigarettes are
+a marked item (checked on the register at pay time) and each request to the register is a
+step too.
+
 Usage: pay_crash.py DATA_DIR BROKER_PORT BASKET_ID
 """
 
@@ -22,13 +26,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from edge_agent.basket import State
-from edge_agent.basket.commands import Add, Checkout
+from edge_agent.basket import Product, State
+from edge_agent.basket.commands import Add, Checkout, Verdict
+from edge_agent.fiscal.atol import AtolRegister
 from edge_agent.store import Store
 from edge_agent.sync.mqtt import MqttLink
 from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config
 
 CRASH_AT = int(os.environ.get("CRASH_AT", "0"))
+KKT_URL = os.environ.get("KKT_URL")
+MARKED_CIGS = Product(CIGS.gtin, CIGS.name, CIGS.price, CIGS.vat, CIGS.category, group="tobacco", marked=True)
 #: steps so far; "quiet" while the publisher does its bookkeeping (not a step: its timing varies)
 COUNT = {"steps": 0, "quiet": 0}
 
@@ -42,6 +49,7 @@ def step() -> None:
 _transaction = Store.transaction
 _mark_sent = Store.mark_sent
 _publish = MqttLink.publish
+_post = AtolRegister._post
 
 
 @contextlib.contextmanager
@@ -67,13 +75,21 @@ def counted_publish(self: MqttLink, topic: str, payload: Any, qos: int = 1, reta
     return fut
 
 
+async def counted_post(self: AtolRegister, uuid: str, tasks: Any) -> None:
+    await _post(self, uuid, tasks)
+    step()
+
+
+AtolRegister._post = counted_post  # type: ignore[method-assign]
 Store.transaction = counted_transaction  # type: ignore[assignment,method-assign]
 Store.mark_sent = quiet_mark_sent  # type: ignore[method-assign]
 MqttLink.publish = counted_publish  # type: ignore[method-assign]
 
 
 async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
-    edge = await Edge(config(port, data_dir=data_dir), data_dir / "edge.db").start()
+    edge = await Edge(
+        config(port, data_dir=data_dir, kkt_url=KKT_URL, receipt_deadline_s=60), data_dir / "edge.db"
+    ).start()
     found = edge.baskets.get(basket_id)
     closed = edge.store.db.conn.execute("SELECT state FROM baskets WHERE id = ?", (basket_id,)).fetchone()
     if found is None and closed is None:
@@ -81,10 +97,17 @@ async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
         found = edge.baskets[basket_id]
     if found is not None:
         basket = found
-        for n, product in enumerate((BREAD, MILK, CIGS)):  # whatever lines are not there yet
+        for n, product in enumerate((BREAD, MILK, MARKED_CIGS if KKT_URL else CIGS)):  # lines not there yet
             ki = f"01{product.gtin}21S{n}"
+            code = f"{ki}\x1d93ab{n}c" if product.marked else None
             if basket.line_by_key(ki) is None and basket.state in (State.OPEN, State.SCANNING):
-                edge.store.apply(basket, Add(product, product.gtin, datetime(2026, 11, 23, 9, tzinfo=UTC), ki=ki))
+                at = datetime(2026, 11, 23, 9, tzinfo=UTC)
+                edge.store.apply(basket, Add(product, product.gtin, at, ki=ki, mark_code=code))
+            line = basket.line_by_key(ki)
+            if line is not None and line.marked and line.verdict is None:
+                edge.store.apply(
+                    basket, Verdict(line.id, "ALLOWED", fiscal_1265=f"UUID={basket_id}&Time=1764580000000")
+                )
         if basket.state is State.SCANNING:
             edge.store.apply(basket, Checkout())
         while basket.state not in (State.CLOSED, State.CANCELLED):
