@@ -103,6 +103,7 @@ class Daemon:
         if not cfg.mqtt.enabled:
             return
         from edge_agent.payment import Checkout
+        from edge_agent.payment.returns import Returns
         from edge_agent.sync.agent import Sync
 
         if cfg.mqtt.broker == "embedded":
@@ -112,6 +113,7 @@ class Daemon:
             stack.push_async_callback(embedded.stop)
         sync = svc.sync = Sync(cfg, svc.store, svc.readers_health)
         svc.checkout = Checkout(svc.store, sync.requester, cfg.checkout, svc.lanes.basket, svc.fiscal)
+        svc.returns = Returns(svc.store, sync.requester, cfg.checkout, svc.fiscal)
         sync.on_notification = svc.checkout.notified
         await sync.start()
         stack.push_async_callback(sync.stop)
@@ -120,11 +122,12 @@ class Daemon:
     async def _housekeeping(self, svc: Services) -> None:
         """Resume unfinished payments (after a restart, or waiting on central), and refresh the
         retained status with the readers' health."""
-        assert svc.checkout is not None and svc.sync is not None
+        assert svc.checkout is not None and svc.sync is not None and svc.returns is not None
         last_status, noise = 0.0, ThrottledLog(log)
         while True:
             try:
                 await svc.checkout.resume()
+                await svc.returns.resume()
             except Exception as e:  # one failed round never stops the next
                 noise.warning(type(e).__name__, "resuming payments failed: %s", e)
             if time.monotonic() - last_status > STATUS_EVERY_S:

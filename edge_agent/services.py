@@ -30,6 +30,7 @@ from edge_agent.verify.checks import CodeChecks
 
 if TYPE_CHECKING:  # with MQTT off, paho is never loaded
     from edge_agent.payment import Checkout
+    from edge_agent.payment.returns import Returns
     from edge_agent.sync.agent import Sync
 
 log = logging.getLogger("edge_agent")
@@ -54,6 +55,7 @@ class Services:
     public_limiter: RateLimiter = field(init=False)
     sync: Sync | None = None
     checkout: Checkout | None = None
+    returns: Returns | None = None
     #: the lanes' fiscal registers (none configured: no receipts printed here)
     fiscal: Fiscal = field(default_factory=lambda: Fiscal({}))
     #: the base of the Digital Link URIs on receipts and tags (the demo points it at itself)

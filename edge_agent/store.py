@@ -78,6 +78,13 @@ MIGRATIONS: Final[list[str]] = [
     """
     CREATE TABLE quarantine (basket_id TEXT PRIMARY KEY, lane TEXT NOT NULL, reason TEXT NOT NULL, at REAL NOT NULL);
     """,
+    # 5: returns of past sales at the staff handheld (docs/fiscal.md): the lines, the steps
+    """
+    CREATE TABLE returns (id TEXT PRIMARY KEY, basket_id TEXT NOT NULL, lane TEXT NOT NULL, lines TEXT NOT NULL,
+                          amount INTEGER NOT NULL, step TEXT NOT NULL, staff TEXT NOT NULL,
+                          detail TEXT NOT NULL DEFAULT '{}', created_at REAL NOT NULL, updated_at REAL NOT NULL);
+    CREATE INDEX returns_open ON returns (basket_id) WHERE step NOT IN ('done', 'failed');
+    """,
 ]
 
 
@@ -427,6 +434,53 @@ class Store:
             "SELECT key, response FROM requests WHERE basket_id = ? AND service = ? AND op = ? "
             "AND response IS NOT NULL ORDER BY created_at", (basket_id, service, op))  # fmt: skip
         return [(k, json.loads(r)) for k, r in rows]
+
+    # -- past sales and their returns -------------------------------------------------------
+    def sale(self, basket_id: str) -> Basket | None:
+        """A closed (paid) basket as it was sold, rebuilt from its journal; None if there is none."""
+        row = self._reads.execute("SELECT lane FROM baskets WHERE id = ? AND state = 'CLOSED'", (basket_id,)).fetchone()
+        return None if row is None else self._replay(basket_id, row[0])
+
+    def sold_in(self, ki: str) -> str | None:
+        """The basket that sold item ``ki`` here (and has not taken it back)."""
+        row = self._reads.execute("SELECT basket_id FROM sold WHERE ki = ?", (ki,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def return_row(self, return_id: str) -> dict[str, Any] | None:
+        row = self._reads.execute("SELECT id, basket_id, lane, lines, amount, step, staff, detail FROM returns "
+                                   "WHERE id = ?", (return_id,)).fetchone()  # fmt: skip
+        if row is None:
+            return None
+        out = dict(zip(("id", "basket_id", "lane", "lines", "amount", "step", "staff", "detail"), row, strict=True))
+        out["lines"], out["detail"] = json.loads(out["lines"]), json.loads(out["detail"])
+        return out
+
+    def returns_of(self, basket_id: str) -> list[dict[str, Any]]:
+        ids = [r[0] for r in self._reads.execute("SELECT id FROM returns WHERE basket_id = ? ORDER BY created_at",
+                                                  (basket_id,))]  # fmt: skip
+        return [row for i in ids if (row := self.return_row(i)) is not None]
+
+    def open_returns(self) -> list[str]:
+        return [r[0] for r in self._reads.execute("SELECT id FROM returns WHERE step NOT IN ('done', 'failed') "
+                                                   "ORDER BY created_at")]  # fmt: skip
+
+    def save_return(self, r: dict[str, Any], conn: sqlite3.Connection | None = None) -> None:
+        """Insert or move a return (``return_row``'s shape); inside ``conn``'s transaction when given."""
+        if conn is None:
+            with self.transaction() as tx:
+                self.save_return(r, tx)
+            return
+        now = time.time()
+        conn.execute(
+            "INSERT INTO returns (id, basket_id, lane, lines, amount, step, staff, detail, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET step = excluded.step,"
+            " detail = excluded.detail, updated_at = excluded.updated_at",
+            (r["id"], r["basket_id"], r["lane"], json.dumps(r["lines"]), r["amount"], r["step"], r["staff"],
+             json.dumps(r["detail"]), now, now))  # fmt: skip
+
+    def unsell(self, kis: Iterable[str], conn: sqlite3.Connection) -> None:
+        """Items taken back: out of the sold set (they may be sold again)."""
+        conn.executemany("DELETE FROM sold WHERE ki = ?", [(ki,) for ki in kis])
 
     # -- payment attempts ------------------------------------------------------------------
     def payment_row(self, payment_id: str) -> dict[str, Any] | None:

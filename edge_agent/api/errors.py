@@ -16,6 +16,8 @@ from fastapi.responses import JSONResponse
 from edge_agent.basket import BasketError
 from edge_agent.codes import CodeError
 from edge_agent.errors import EdgeError
+from edge_agent.fiscal.register import RegisterError
+from edge_agent.payment.return_plan import ReturnError
 from edge_agent.store import StoreError
 from edge_agent.sync.rpc import OutcomeUnknown, ServiceError
 from edge_agent.verify.backends import VerifyError
@@ -38,9 +40,16 @@ STATUS: Final[tuple[tuple[type[EdgeError], int], ...]] = (
     (VerifyError, 503),
     (StoreError, 503),  # the store cannot write (a full disk): nothing was recorded
     (CodeError, 422),  # not a code
+    (ReturnError, 409),  # not a return this sale allows
+    (RegisterError, 503),  # the fiscal register did not do it
 )
 #: codes whose status differs from their family's
-BY_CODE: Final[dict[str, int]] = {"unknown_customer": 404}
+BY_CODE: Final[dict[str, int]] = {
+    "unknown_customer": 404,
+    "no_sale": 404,
+    "not_sold_here": 404,
+    "register_unavailable": 503,
+}
 
 
 def status_of(error: EdgeError) -> int:

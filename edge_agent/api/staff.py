@@ -5,7 +5,7 @@ look up any code. Every action is written to the audit table."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -14,12 +14,27 @@ from pydantic import BaseModel, Field
 from edge_agent.api.auth import Session
 from edge_agent.api.deps import Svc, basket_of, lane_of, view
 from edge_agent.api.errors import ApiError
+from edge_agent.api.views import receipt_view
 from edge_agent.basket.commands import Remove, Resolve
 from edge_agent.codes import parse
+from edge_agent.payment.return_plan import returned_lines
+
+if TYPE_CHECKING:  # with MQTT off, paho is never loaded
+    from edge_agent.payment.returns import Returns
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
 bearer = HTTPBearer(auto_error=False)
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+class ReturnRequest(BaseModel):
+    """Lines of a past sale to take back: by the sale (its receipt) and line ids, or by the
+    items' codes (tapped or scanned); ``lane``: whose register prints (default: the sale's)."""
+
+    basket: str | None = Field(default=None, max_length=128)
+    lines: list[int] = Field(default_factory=list, max_length=500)
+    codes: list[str] = Field(default_factory=list, max_length=500)
+    lane: str | None = Field(default=None, max_length=64)
 
 
 class PinLogin(BaseModel):
@@ -113,3 +128,60 @@ async def code_status(code: str, svc: Svc, staff: Staff, check: bool = False) ->
         out["check"] = await svc.checks.check(identity)
     store.audit(staff.staff.id, staff.device, "code_status", None, {"ki": identity.ki, "check": check})
     return out
+
+
+def _returns(svc: Svc) -> Returns:
+    if svc.returns is None:
+        raise ApiError(503, "no_sync", "returns need the connection to central (MQTT is off)")
+    return svc.returns
+
+
+def _sale_view(svc: Svc, basket_id: str) -> dict[str, Any]:
+    sale = svc.store.sale(basket_id)
+    if sale is None:
+        raise ApiError(404, "no_sale", f"no paid sale {basket_id} here")
+    returns = svc.store.returns_of(basket_id)
+    back = returned_lines(returns)
+    lines = [{"id": line.id, "name": line.name, "key": line.key, "amount": line.amount, "marked": line.marked,
+              "returned": line.id in back} for line in sale.lines.values()]  # fmt: skip
+    return {"basket": basket_id, "lane": sale.lane, "total": sale.total, "lines": lines,
+            "returns": [return_view(r) for r in returns]}  # fmt: skip
+
+
+def return_view(r: dict[str, Any]) -> dict[str, Any]:
+    detail = r["detail"]
+    fiscal = (detail.get("receipt") or {}).get("fiscal")
+    return {"id": r["id"], "basket": r["basket_id"], "lines": r["lines"], "amount": r["amount"], "step": r["step"],
+            "message": detail.get("message") or detail.get("waiting"), "receipt": receipt_view(fiscal, r["amount"], 2),
+            "refund": (detail.get("refund") or {}).get("id")}  # fmt: skip
+
+
+@router.get("/sales", summary="A past sale by an item's code: its lines and what was returned")
+async def sale_by_code(code: str, svc: Svc, staff: Staff) -> dict[str, Any]:
+    basket_id, _ = _returns(svc).find(code)
+    return _sale_view(svc, basket_id)
+
+
+@router.get("/sales/{basket_id}", summary="A past sale by its receipt: its lines and what was returned")
+async def sale(basket_id: str, svc: Svc, staff: Staff) -> dict[str, Any]:
+    return _sale_view(svc, basket_id)
+
+
+@router.post("/returns", summary="Take items of a past sale back: return receipt, refund, out of the sold set")
+async def make_return(body: ReturnRequest, svc: Svc, staff: Staff) -> dict[str, Any]:
+    returns = _returns(svc)
+    basket, lines = body.basket, list(body.lines)
+    for code in body.codes:
+        sold_in, line = returns.find(code)
+        if basket is not None and sold_in != basket:
+            raise ApiError(409, "mixed_sales", "one return takes back items of one sale")
+        basket = sold_in
+        lines.append(line)
+    if basket is None:
+        raise ApiError(422, "no_sale", "name the sale (basket) or the items' codes")
+    if body.lane is not None:
+        lane_of(svc, body.lane)  # 404 for a lane that is not here
+    row = await returns.start(basket, lines, staff.staff.id, body.lane)
+    svc.store.audit(staff.staff.id, staff.device, "return", basket, {"return": row["id"], "lines": lines,
+                                                                   "step": row["step"]})  # fmt: skip
+    return return_view(row)

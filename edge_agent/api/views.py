@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from edge_agent.basket import Basket, Product
+from edge_agent.fiscal.receipt import receipt_qr
 
 
 def digital_link(base: str, gtin: str, serial: str) -> str:
@@ -26,7 +27,10 @@ def basket_view(
         link = digital_link(base_url, line.gtin, line.key[18:]) if line.serialized else None
         lines.append({"id": line.id, "gtin": line.gtin, "name": line.name, "price": line.price,
                       "discount": line.discount, "amount": line.amount, "marked": line.marked,
-                      "verdict": line.verdict, "category": line.category, "link": link})  # fmt: skip
+                      "verdict": line.verdict, "category": line.category, "link": link,
+                      "register_check": None if line.kkt is None else
+                      ("refused" if any(p.code == "MARKING_REFUSED_BY_REGISTER" and p.line_id == line.id
+                                        for p in basket.problems.values()) else "ok")})  # fmt: skip
     problems = [{"id": p.id, "code": p.code, "level": p.level, "line_id": p.line_id, "message": p.message,
                  "open": p.open, "resolution": None if p.resolution is None else
                  {"by": p.resolution.by, "device": p.resolution.device, "at": p.resolution.at.isoformat(),
@@ -44,7 +48,18 @@ def payment_view(row: dict[str, Any] | None) -> dict[str, Any] | None:
     confirmation = payment.get("confirmation") or {}
     return {"id": row["id"], "method": row["method"], "amount": row["amount"], "step": row["step"],
             "status": row.get("status"), "qr": confirmation.get("confirmation_data"),
-            "message": row["detail"].get("message", "")}  # fmt: skip
+            "message": row["detail"].get("message", ""),
+            "receipt": receipt_view((row["detail"].get("receipt") or {}).get("fiscal"), row["amount"])}  # fmt: skip
+
+
+def receipt_view(fiscal: dict[str, Any] | None, total: int, kind: int = 1) -> dict[str, Any] | None:
+    """A printed receipt's fiscal data for the customer: numbers, date and the receipt's QR text."""
+    if not fiscal:
+        return None
+    return {"fd": fiscal.get("fiscalDocumentNumber"), "fp": fiscal.get("fiscalDocumentSign"),
+            "fn": fiscal.get("fnNumber"), "at": fiscal.get("fiscalDocumentDateTime"),
+            "shift": fiscal.get("shiftNumber"), "number": fiscal.get("fiscalReceiptNumber"),
+            "qr": receipt_qr(fiscal, total, kind)}  # fmt: skip
 
 
 def product_view(product: Product | None, gtin: str, serial: str, verdict: dict[str, Any] | None,

@@ -1,14 +1,15 @@
 """What the store tells central, as data: the event type of each basket command, the posted
-transaction and the EPCIS 2.0 sale document (docs/mqtt.md). Pure."""
+transaction and the EPCIS 2.0 sale and return documents (docs/mqtt.md). Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from edge_agent.basket import Basket
+from edge_agent.basket import Basket, Line
 from edge_agent.wire import envelope
 
 #: journal op -> the event type announcing it on ``sco/v1/{store}/{lane}/evt/{type}``
@@ -22,6 +23,7 @@ EVENT_TYPES: Final[dict[str, str]] = {
 }  # fmt: skip
 OPENED: Final = "basket.opened"
 POSTED: Final = "transaction.posted"
+RETURNED: Final = "transaction.returned"
 EPCIS: Final = "epcis.document"
 
 
@@ -45,15 +47,27 @@ def posted_transaction(basket: Basket, tender: dict[str, Any] | None, paid_at: s
 def epcis_sold(basket: Basket, tz: ZoneInfo, read_point: str, now: datetime | None = None) -> dict[str, Any]:
     """An EPCIS 2.0 document with one ObjectEvent: the basket's serialized items are retail_sold.
     Items are named by GS1 Digital Link URIs, which EPCIS 2.0 accepts."""
+    return _epcis(basket.lines.values(), basket, tz, read_point, "retail_selling", "retail_sold", "sale", now)
+
+
+def epcis_returned(lines: Iterable[Line], basket: Basket, tz: ZoneInfo, read_point: str, return_id: str,
+                   now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """The items a customer brought back (CBV ``returned``), named as they were sold."""
+    return _epcis(lines, basket, tz, read_point, "receiving", "returned", f"return:{return_id}", now,
+                  urn=f"urn:edge-agent:return:{return_id}")  # fmt: skip
+
+
+def _epcis(lines: Iterable[Line], basket: Basket, tz: ZoneInfo, read_point: str, biz_step: str, disposition: str,
+           kind: str, now: datetime | None, urn: str | None = None) -> dict[str, Any]:  # fmt: skip
     stamp = (now or datetime.now(tz)).astimezone(tz).isoformat(timespec="milliseconds")
     epcs = [f"https://id.gs1.org/01/{line.gtin}/21/{quote(line.key[18:], safe='')}"
-            for line in basket.lines.values() if line.serialized]  # fmt: skip
+            for line in lines if line.serialized]  # fmt: skip
     event: dict[str, Any] = {
         "type": "ObjectEvent", "eventID": f"urn:uuid:{envelope.new_id()}", "eventTime": stamp,
-        "eventTimeZoneOffset": stamp[-6:], "action": "OBSERVE", "bizStep": "retail_selling",
-        "disposition": "retail_sold", "epcList": epcs,
-        "bizTransactionList": [{"type": "urn:edge-agent:btt:sale",
-                                "bizTransaction": f"urn:edge-agent:sale:{basket.id}"}],
+        "eventTimeZoneOffset": stamp[-6:], "action": "OBSERVE", "bizStep": biz_step,
+        "disposition": disposition, "epcList": epcs,
+        "bizTransactionList": [{"type": f"urn:edge-agent:btt:{kind.split(':', maxsplit=1)[0]}",
+                                "bizTransaction": urn or f"urn:edge-agent:sale:{basket.id}"}],
     }  # fmt: skip
     if read_point:
         event["readPoint"] = {"id": f"{read_point}.{basket.lane}"}

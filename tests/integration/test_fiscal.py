@@ -21,6 +21,8 @@ import pytest
 from edge_agent.basket import Basket, BasketError, Product, State
 from edge_agent.basket.commands import Add, Verdict
 from edge_agent.basket.commands import Checkout as CheckoutCommand
+from edge_agent.payment.return_plan import ReturnError
+from edge_agent.payment.returns import Returns
 from edge_agent.payment.steps import receipt_uuid
 from sim.central.node import CentralNode
 from tests.conftest import ROOT
@@ -259,3 +261,38 @@ def test_kill_9_at_every_step_of_pay_and_fiscalize_ends_with_one_receipt_and_one
             assert len(printed) == 1 and printed[0]["kind"] == "sell", f"step {k}: {printed}"
             assert captured == [(round(printed[0]["total"] * 100), 1)], f"step {k}: {captured}"
         assert len(receipts) == n  # and nothing else was printed
+
+
+def test_a_partial_return_prints_one_return_receipt_refunds_once_and_unsells_the_item(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    with KktThread() as kkt:
+
+        async def scenario(edge: Edge) -> Any:
+            returns = Returns(edge.store, edge.sync.requester, edge.cfg.checkout, edge.fiscal)
+            basket = marked_basket(edge, n_marked=2)
+            await edge.checkout.pay(basket, "card")
+            basket_id, cig = returns.find(code_of(1))  # the staff handheld taps the pack
+            bread = next(line.id for line in basket.lines.values() if line.gtin == BREAD.gtin)
+            done = await returns.start(basket_id, [cig, bread], "S-01")
+            with pytest.raises(ReturnError) as again:
+                await returns.start(basket_id, [cig], "S-01")
+            with pytest.raises(ReturnError) as gone:
+                returns.find(code_of(1))
+            resumed = await returns.resume()
+            return basket, done, again.value, gone.value, resumed, edge.store.sold_here(code_of(1).split("\x1d")[0])
+
+        basket, done, again, gone, resumed, still_sold = run(mosquitto, tmp_path, kkt, scenario)
+        assert done["step"] == "done" and done["amount"] == CIGS.price + BREAD.price
+        assert again.code == "already_returned" and gone.code == "not_sold_here" and resumed == 0 and not still_sold
+        sell, back = kkt.receipts()
+        assert back["kind"] == "sellReturn" and round(back["total"] * 100) == CIGS.price + BREAD.price
+        [marked] = [i for i in back["items"] if "imcParams" in i]
+        assert marked["imcParams"]["itemEstimatedStatus"] == "itemPieceReturn"
+        assert base64.b64decode(marked["imcParams"]["imc"]).decode() == code_of(1)
+        refunds = rows(central, "SELECT status, refunded, captures FROM payments WHERE basket = ?", basket.id)
+        assert refunds == [("CAPTURED", CIGS.price + BREAD.price, 1)]  # refunded once, for what came back
+        returned = "SELECT COUNT(*) FROM events WHERE type = 'transaction.returned'"
+        settle(central, lambda: rows(central, returned) == [(1,)])
+        epcis = "SELECT COUNT(*) FROM events WHERE type = 'epcis.document'"
+        settle(central, lambda: rows(central, epcis) == [(2,)])  # the sale and the return

@@ -1,0 +1,184 @@
+"""Returns of past sales at the staff handheld: a sell-return receipt, the refund, the items
+out of the sold set (docs/fiscal.md).
+
+``plan_return`` is pure: which lines of a closed sale may go back and for how much. A return
+is then a row that moves through its steps, each written before the next is tried, and
+resumed after a crash like a payment:
+
+    checking ─codes checked as itemPieceReturn─► receipt ─sellReturn printed─► refunding ─refund─► done
+        └─ the register refuses a code ─► failed          (a refund refused: failed + an alert)
+
+The receipt's uuid is persisted before it is first sent and the refund carries the key
+``{return}:refund``, so neither happens twice. ``done`` takes the items out of the sold set
+and queues ``transaction.returned`` and an EPCIS return document in one transaction. A lane
+without a register goes straight to the refund.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from edge_agent.basket import Basket, Line
+from edge_agent.codes import ParseError, parse
+from edge_agent.config import Checkout as CheckoutSettings
+from edge_agent.fiscal.desk import Fiscal
+from edge_agent.fiscal.receipt import ReceiptError, Tender, return_task
+from edge_agent.fiscal.register import RegisterError
+from edge_agent.payment.return_plan import FINAL, ReturnError, ReturnStep, moved, plan_return, returned_lines
+from edge_agent.payment.steps import receipt_uuid
+from edge_agent.store import Store
+from edge_agent.sync.rpc import OutcomeUnknown, Requester, ServiceError
+from edge_agent.wire.events import EPCIS, RETURNED, epcis_returned
+
+log = logging.getLogger("edge_agent.returns")
+
+
+class Returns:
+    def __init__(self, store: Store, requester: Requester, settings: CheckoutSettings, fiscal: Fiscal) -> None:
+        self.store, self.requester, self.settings, self.fiscal = store, requester, settings, fiscal
+        self._lock = asyncio.Lock()
+        self.alerts = 0
+
+    def find(self, code: str) -> tuple[str, int]:
+        """The sale and line of an item by its code (КИ, mark code or Digital Link)."""
+        try:
+            ki = parse(code).ki
+        except ParseError as e:
+            raise ReturnError("bad_code", f"not an item code: {e}") from None
+        basket_id = self.store.sold_in(ki) if ki else None
+        sale = self.store.sale(basket_id) if basket_id else None
+        line = sale.line_by_key(ki) if sale is not None and ki else None
+        if sale is None or line is None:
+            raise ReturnError("not_sold_here", f"{ki or code} was not sold in this store (or was returned)")
+        return sale.id, line.id
+
+    async def start(self, basket_id: str, lines: Sequence[int], staff: str, lane: str | None = None) -> dict[str, Any]:
+        """Take ``lines`` of sale ``basket_id`` back; print on ``lane``'s register (default: the sale's)."""
+        async with self._lock:
+            sale = self.store.sale(basket_id)
+            previous = self.store.returns_of(basket_id)
+            plan = plan_return(sale, lines, returned_lines(previous))
+            assert sale is not None
+            paid = [p for p in self.store.payments_of(basket_id) if p["step"] == "done"]
+            if not paid or not paid[-1]["provider_id"]:
+                raise ReturnError("no_payment", f"sale {basket_id} has no captured payment to refund")
+            where = lane or sale.lane
+            has_register = where in self.fiscal.desks
+            rid = f"{basket_id}:return:{len(previous) + 1}"
+            row = {"id": rid, "basket_id": basket_id, "lane": where,
+                   "lines": list(plan.lines), "amount": plan.amount, "staff": staff,
+                   "step": ReturnStep.CHECKING if has_register else ReturnStep.REFUNDING,
+                   "detail": {"payment": paid[-1]["provider_id"], "checks": {}}}  # fmt: skip
+            self.store.save_return(row)
+        return await self._drive(rid)
+
+    async def resume(self) -> int:
+        ids = self.store.open_returns()
+        for rid in ids:
+            await self._drive(rid)
+        return len(ids)
+
+    async def _drive(self, rid: str) -> dict[str, Any]:
+        async with self._lock:
+            row = self.store.return_row(rid)
+            assert row is not None
+            try:
+                while ReturnStep(row["step"]) not in FINAL:
+                    row = await self._step(row)
+                    if row["step"] != ReturnStep.DONE:  # done was written with its effects
+                        self.store.save_return(row)
+            except (RegisterError, OutcomeUnknown) as e:  # tried again by the housekeeping
+                row["detail"]["waiting"] = str(e)
+                self.store.save_return(row)
+            return row
+
+    def _lines(self, row: dict[str, Any]) -> tuple[Basket, list[Line]]:
+        sale = self.store.sale(row["basket_id"])
+        assert sale is not None, f"return {row['id']}: its sale is gone"
+        checks = row["detail"]["checks"]
+        return sale, [replace(sale.lines[i], kkt=checks.get(str(i), sale.lines[i].kkt)) for i in row["lines"]]
+
+    async def _step(self, row: dict[str, Any]) -> dict[str, Any]:
+        detail = row["detail"]
+        desk = self.fiscal.desks.get(row["lane"])
+        match ReturnStep(row["step"]):
+            case ReturnStep.CHECKING:
+                assert desk is not None
+                sale, lines = self._lines(row)
+                for line in lines:
+                    if line.marked and line.mark_code and str(line.id) not in detail["checks"]:
+                        async with desk.lock:
+                            check = await desk.register.check_mark(line.mark_code, "itemPieceReturn")
+                        if check.refusal():
+                            return moved(row, ReturnStep.FAILED, message=check.refusal())
+                        detail["checks"][str(line.id)] = check.to_dict()
+                        self.store.save_return(row)
+                receipt = {"uuid": receipt_uuid(row["id"], 1), "try": 1}
+                return moved(row, ReturnStep.RECEIPT, receipt=receipt)
+            case ReturnStep.RECEIPT:
+                assert desk is not None
+                sale, lines = self._lines(row)
+                receipt = detail["receipt"]
+                try:
+                    task = return_task(lines, [Tender(row["amount"])], self.fiscal.rules, sale.contact)
+                    fiscal = await desk.fiscalize(receipt["uuid"], task)
+                except ReceiptError as e:
+                    return moved(row, ReturnStep.FAILED, message=e.message)
+                except RegisterError as e:
+                    if not e.unknown and e.kind != "unavailable":  # nothing printed: the next request
+                        receipt["try"] += 1
+                        receipt["uuid"] = receipt_uuid(row["id"], receipt["try"])
+                    raise
+                return {
+                    **row,
+                    "step": ReturnStep.REFUNDING,
+                    "detail": {**detail, "receipt": receipt | {"fiscal": fiscal}},
+                }
+            case ReturnStep.REFUNDING:
+                data = {"payment_id": detail["payment"], "amount": row["amount"]}
+                try:
+                    refund = await self.requester.call("payment", "refund", data, f"{row['id']}:refund",
+                                                       basket_id=row["basket_id"],
+                                                       timeout_s=self.settings.request_timeout_s,
+                                                       attempts=self.settings.request_attempts)  # fmt: skip
+                except ServiceError as e:
+                    return self._refund_refused(row, e)
+                done = moved(row, ReturnStep.DONE, refund=refund)
+                self._finish(done)
+                return done
+        raise AssertionError(f"return {row['id']}: step {row['step']}")
+
+    def _refund_refused(self, row: dict[str, Any], e: ServiceError) -> dict[str, Any]:
+        failed = {
+            **row,
+            "step": ReturnStep.FAILED,
+            "detail": {**row["detail"], "message": f"refund refused: {e.message}"},
+        }
+        fact = {"return": row["id"], "basket": row["basket_id"], "amount": row["amount"], "error": e.code,
+                "message": e.message, "receipt_printed": "fiscal" in row["detail"].get("receipt", {})}  # fmt: skip
+        with self.store.transaction() as conn:
+            self.store.save_return(failed, conn)
+            self.store.announce(row["lane"], "alert.refund_failed", fact, row["basket_id"], conn=conn)
+        self.alerts += 1
+        log.error("return %s: the refund was refused (%s); staff pay it out by hand", row["id"], e.message)
+        return failed
+
+    def _finish(self, row: dict[str, Any]) -> None:
+        """The items are back: out of the sold set, central told (the return, EPCIS): one transaction."""
+        sale, lines = self._lines(row)
+        detail = row["detail"]
+        fact = {"return": row["id"], "basket": row["basket_id"], "lines": row["lines"], "amount": row["amount"],
+                "items": [line.key for line in lines], "staff": row["staff"], "refund": detail["refund"].get("id"),
+                "receipt": (detail.get("receipt") or {}).get("fiscal")}  # fmt: skip
+
+        doc = epcis_returned(lines, sale, self.store.tz, self.store.read_point, row["id"], datetime.now(self.store.tz))
+        with self.store.transaction() as conn:
+            self.store.save_return(row, conn)
+            self.store.unsell([line.key for line in lines if line.serialized], conn)
+            self.store.announce(row["lane"], RETURNED, fact, row["basket_id"], conn=conn)
+            self.store.announce(row["lane"], EPCIS, doc, row["basket_id"], conn=conn)
