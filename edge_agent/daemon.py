@@ -73,6 +73,7 @@ class Daemon:
         svc = self.services = Services(cfg, store, lanes, checks, self.metrics, q, self.readers, fiscal=fiscal)
         lanes.intercept = svc.badge
         self.metrics.bind_reads(q)
+        self.metrics.bind_fiscal(fiscal.desks)
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(store.db.conn.close)
             stack.push_async_callback(verifier.aclose)
@@ -111,7 +112,7 @@ class Daemon:
 
             embedded = await EmbeddedBroker(cfg.mqtt.host, cfg.mqtt.port).start()
             stack.push_async_callback(embedded.stop)
-        sync = svc.sync = Sync(cfg, svc.store, svc.readers_health)
+        sync = svc.sync = Sync(cfg, svc.store, svc.readers_health, fiscal=svc.fiscal_health)
         svc.checkout = Checkout(svc.store, sync.requester, cfg.checkout, svc.lanes.basket, svc.fiscal)
         svc.returns = Returns(svc.store, sync.requester, cfg.checkout, svc.fiscal)
         sync.on_notification = svc.checkout.notified

@@ -1,14 +1,19 @@
 """Prometheus metrics of one daemon (``/metrics``): reads per reader, tag-to-basket and
-check latencies, verdicts by outcome, payments, outbox depth, MQTT (re)connections."""
+check latencies, verdicts by outcome, payments, outbox depth, MQTT (re)connections, each
+lane's fiscal register (can it print, receipts, mark checks, the ОФД queue)."""
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from edge_agent.readqueue import ReadQueue
+
+if TYPE_CHECKING:
+    from edge_agent.fiscal.desk import FiscalDesk
 
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0)
 
@@ -39,6 +44,17 @@ class Metrics:
         self.outbox = Gauge("edge_agent_outbox_depth", "Events not yet acknowledged by the broker", registry=r)
         self.connects = Gauge("edge_agent_mqtt_connects", "MQTT connections made (1 + reconnects)", registry=r)
         self.readers_online = Gauge("edge_agent_reader_online", "1 when the reader is online", ["reader"], registry=r)
+        self.fiscal_ok = Gauge("edge_agent_fiscal_register_ok", "1 when the lane's fiscal register can print",
+                               ["lane"], registry=r)  # fmt: skip
+        self.fiscal_receipts = Gauge("edge_agent_fiscal_receipts", "Receipts printed on the lane's register (total)",
+                                     ["lane"], registry=r)  # fmt: skip
+        self.fiscal_checks = Gauge("edge_agent_fiscal_mark_checks", "Mark codes checked on the lane's register (total)",
+                                   ["lane"], registry=r)  # fmt: skip
+        self.ofd_unsent = Gauge("edge_agent_fiscal_ofd_unsent", "Fiscal documents not yet sent to the ОФД", ["lane"],
+                                registry=r)  # fmt: skip
+        self.ofd_age = Gauge("edge_agent_fiscal_ofd_oldest_unsent_seconds",
+                             "Age of the oldest document not sent to the ОФД (the ФН blocks at 30 days)", ["lane"],
+                             registry=r)  # fmt: skip
         #: the last raw samples of the latencies (the demo's percentiles)
         self.samples: dict[str, deque[float]] = {"tag_to_basket": deque(maxlen=10_000), "check": deque(maxlen=10_000)}
 
@@ -54,6 +70,17 @@ class Metrics:
         self.reads_coalesced.set_function(lambda: float(queue.coalesced))
         self.reads_dropped.set_function(lambda: float(queue.dropped))
         self.read_queue_depth.set_function(lambda: float(queue.depth))
+
+    def bind_fiscal(self, desks: Mapping[str, FiscalDesk]) -> None:
+        for lane, desk in desks.items():
+            self._bind_desk(lane, desk)
+
+    def _bind_desk(self, lane: str, desk: FiscalDesk) -> None:
+        self.fiscal_ok.labels(lane).set_function(lambda: float(desk.health()["ok"]))
+        self.fiscal_receipts.labels(lane).set_function(lambda: float(desk.receipts))
+        self.fiscal_checks.labels(lane).set_function(lambda: float(desk.checks))
+        self.ofd_unsent.labels(lane).set_function(lambda: float(desk.state.unsent_documents if desk.state else 0))
+        self.ofd_age.labels(lane).set_function(lambda: float(desk.health()["ofd_oldest_age_s"] or 0.0))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -68,16 +68,29 @@ class DemoStore:
         from drivers.llrp import LLRPSettings
         from drivers.nfc import NfcSettings
         from drivers.pcsc import PCSCSettings
-        from edge_agent.config import Checkout, LaneSettings, Mqtt, StaffConfig, Verify, ZoneConfig
+        from edge_agent.config import (
+            Checkout,
+            Fiscal,
+            LaneSettings,
+            Mqtt,
+            RegisterConfig,
+            StaffConfig,
+            Verify,
+            ZoneConfig,
+        )
         from edge_agent.daemon import Daemon
         from sim.central.node import CentralNode
         from sim.crpt import CrptSim
+        from sim.kkt import Device, KktSim
         from sim.llrp_reader import LLRPReaderSim
         from sim.scenarios import PRODUCTS, STAFF_BADGE, STAFF_PIN
 
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.data_dir.mkdir(parents=True)
         self.crpt = await CrptSim().__aenter__()
+        lanes = self.box_lanes + (["lane-3"] if self.nfc_port else []) + (["lane-4"] if self.pcsc else [])
+        #: one ATOL Web-server, a register per lane (deviceID = the lane): printing takes 0.2 s
+        self.kkt = await KktSim({lane: Device(task_s=0.2, validation_s=0.03) for lane in lanes}).start()
         for lane in self.box_lanes:
             self.readers[lane] = await LLRPReaderSim(
                 reads_per_s=800, seed=hash(lane) % 1000, miss_rate=0.02
@@ -94,6 +107,8 @@ class DemoStore:
             "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=broker_port),
             "verify": Verify(ts_piot_url=self.crpt.url("ts_piot"), local_module_url=self.crpt.url("lm")),
             "checkout": Checkout(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),
+            "fiscal": Fiscal(vat={"dairy": "vat10", "bakery": "vat10"}, receipt_deadline_s=20,
+                             registers=[RegisterConfig(lane=lane, url=self.kkt.url, device_id=lane) for lane in lanes]),
             "staff": [StaffConfig(id="s-1", name="Анна (демо)",
                                   pin_sha256=hashlib.sha256(STAFF_PIN.encode()).hexdigest(),
                                   badge=STAFF_BADGE)],
@@ -146,6 +161,7 @@ class DemoStore:
         for reader in self.readers.values():
             await reader.__aexit__()
         await self.crpt.__aexit__()
+        await self.kkt.stop()
 
     def summary(self, outcomes: list[Any]) -> dict[str, Any]:
         """The run as the records say it: the agent's SQLite and central's, cross-checked."""
@@ -168,6 +184,13 @@ class DemoStore:
         double = sum(1 for p in captured if p[3] > 1) + sum(
             1 for b in {p[0] for p in captured} if sum(1 for p in captured if p[0] == b and p[4] < p[2]) > 1
         )
+        back = dict(agent.execute("SELECT basket_id, SUM(amount) FROM returns WHERE step = 'done' GROUP BY basket_id"))
+        for basket_id, amount in back.items():  # money refunded for items brought back: not a broken sale
+            kept[basket_id] = kept.get(basket_id, 0) + amount
+        items_back = sum(
+            len(json.loads(ln)) for (ln,) in agent.execute("SELECT lines FROM returns WHERE step = 'done'")
+        )
+        fiscal = self._fiscal_summary(agent, paid_ids, kept)
         agent_totals = {}
         for basket_id in paid_ids:
             row = agent.execute("SELECT payload FROM outbox WHERE basket_id = ? AND topic LIKE '%/transaction.posted'",
@@ -185,7 +208,9 @@ class DemoStore:
             "totals_agree": all(posted.get(b) == agent_totals.get(b) == kept.get(b) for b in paid_ids),
             "no_money_kept_for_unpaid_baskets": all(v == 0 for b, v in kept.items() if b not in paid_ids),
             "no_double_capture": double == 0,
-            "sold_set_matches_posted_items": items_sold == sold_lines,
+            "sold_set_matches_posted_items": items_sold == sold_lines - items_back,
+            "one_receipt_per_paid_basket": fiscal["one_receipt_per_paid_basket"],
+            "totals_match_captures": fiscal["totals_match_captures"],
             "ledger_balanced": balanced,
             "outbox_drained": depth == 0,
             "every_shopper_finished": all(not o.error for o in outcomes),
@@ -204,11 +229,34 @@ class DemoStore:
                          "refunded": central.execute("SELECT COUNT(*) FROM refunds").fetchone()[0],
                          "double_captures": double},
             "loyalty_ledger_balanced": balanced,
+            "fiscal": fiscal,
             "latency_ms": {"tag_to_basket_p99": _pct([s * 1000 for s in m.samples["tag_to_basket"]], 99),
                            "check_p99": _pct([s * 1000 for s in m.samples["check"]], 99),
                            "pay_p99": _pct([o.pay_ms for o in outcomes if o.pay_ms is not None], 99)},
             "errors": [o.error for o in outcomes if o.error][:5],
         }  # fmt: skip
+
+    def _fiscal_summary(self, agent: sqlite3.Connection, paid: set[str], kept: dict[str, int]) -> dict[str, Any]:
+        """What the registers printed against what the agent sold: one sell receipt per paid
+        basket (matched by the request uuids its payment attempts used) and none for any other,
+        each for the money taken (captured, less refunds other than returns)."""
+        from edge_agent.fiscal.receipt import kopecks
+        from edge_agent.payment.steps import receipt_uuid
+
+        printed = self.kkt.receipts()
+        sells = [r for r in printed if r["kind"] == "sell"]
+        by_uuid = {r["uuid"]: r for r in sells}
+        per_basket: dict[str, list[dict[str, Any]]] = {}
+        for pid, basket_id, detail in agent.execute("SELECT id, basket_id, detail FROM payments"):
+            tries = (json.loads(detail).get("receipt") or {}).get("try", 0)
+            for n in range(1, tries + 1):
+                if (r := by_uuid.get(receipt_uuid(pid, n))) is not None:
+                    per_basket.setdefault(basket_id, []).append(r)
+        matched = sum(len(v) for v in per_basket.values())
+        one_each = matched == len(sells) and set(per_basket) == paid and all(len(v) == 1 for v in per_basket.values())
+        totals = all(kopecks(v[0]["total"]) == kept.get(b) for b, v in per_basket.items())
+        return {"receipts": len(sells), "returns": sum(1 for r in printed if r["kind"] == "sellReturn"),
+                "one_receipt_per_paid_basket": one_each, "totals_match_captures": totals and one_each}  # fmt: skip
 
 
 def run(config: Config, out: TextIO, headless: bool = False, shoppers: int = 20, seed: int = 7,
@@ -228,7 +276,9 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
     async with DemoStore(config, port, data_dir, nfc_pad=not headless) as store:
         if headless:
             started = time.monotonic()
-            outcomes = await Shoppers(store, seed).run(shoppers)
+            crowd = Shoppers(store, seed)
+            outcomes = await crowd.run(shoppers)
+            await crowd.bring_back()  # a customer returns an item at the staff handheld
             assert store.services.sync is not None
             await store.services.sync.publisher.drained(20)
             await asyncio.sleep(1.0)  # central's sink takes the last events

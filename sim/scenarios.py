@@ -95,6 +95,19 @@ class Shoppers:
         results = await asyncio.gather(*(self.lane_loop(lane, ids, staff) for lane, ids in queues.items()))
         return sorted((o for r in results for o in r), key=lambda o: o.shopper)
 
+    async def bring_back(self) -> dict[str, Any] | None:
+        """The first item sold comes back: staff tap it on the handheld and take it back."""
+        if not self.sold:
+            return None
+        item = self.sold.pop(0)
+        token = await self.staff_token()
+        async with httpx.AsyncClient(base_url=self.store.url, timeout=30) as http:
+            link = f"{self.store.services.public_base_url}/01/{item.product.gtin}/21/{item.serial}"
+            r = await http.post("/api/staff/returns", json={"codes": [link]},
+                                headers={"authorization": f"Bearer {token}"})  # fmt: skip
+            r.raise_for_status()
+            return dict(r.json())
+
     async def staff_token(self) -> str:
         async with httpx.AsyncClient(base_url=self.store.url) as http:
             r = await http.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN, "device": "demo"})

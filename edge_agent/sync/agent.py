@@ -36,12 +36,14 @@ def link_settings(config: Config, subscriptions: Sequence[str] = (), will: tuple
 
 class Sync:
     def __init__(self, config: Config, store: Store, readers: Callable[[], dict[str, Any]] | None = None,
-                 settings: LinkSettings | None = None) -> None:  # fmt: skip
+                 settings: LinkSettings | None = None,
+                 fiscal: Callable[[], dict[str, Any]] | None = None) -> None:  # fmt: skip
         self.store = store
         self.topics = StoreTopics(config.store.id)
         self.agent = config.agent.id
         self.source = f"sco://{config.store.id}/{config.agent.id}"
         self.readers = readers or dict
+        self.fiscal = fiscal or dict  # each lane's register, for the retained status
         self.status_topic = self.topics.status(self.agent)
         self.resp_topic = self.topics.resp(self.agent)
         will = (self.status_topic, status_payload(self.source, "offline", reason="connection lost"), True)
@@ -80,7 +82,8 @@ class Sync:
     def publish_status(self) -> None:
         """Refresh the retained status (readers' health changed, or periodically)."""
         if self.link.connected.is_set():
-            payload = status_payload(self.source, "online", self.readers(), outbox=self.store.outbox_depth())
+            payload = status_payload(self.source, "online", self.readers(), outbox=self.store.outbox_depth(),
+                                     fiscal=self.fiscal())  # fmt: skip
             self.link.publish(self.status_topic, payload, retain=True)
 
     def _on_message(self, topic: str, payload: bytes) -> None:

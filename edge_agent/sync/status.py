@@ -11,10 +11,12 @@ from edge_agent.wire import envelope
 
 
 def status_payload(source: str, state: str, readers: dict[str, Any] | None = None, reason: str = "",
-                   outbox: int | None = None) -> bytes:  # fmt: skip
+                   outbox: int | None = None, fiscal: dict[str, Any] | None = None) -> bytes:  # fmt: skip
     data: dict[str, Any] = {"state": state, "version": __version__, "readers": readers or {}}
     if reason:
         data["reason"] = reason
     if outbox is not None:
         data["outbox"] = outbox
+    if fiscal:
+        data["fiscal"] = fiscal
     return envelope.encode(envelope.event(source, "agent.status", data))

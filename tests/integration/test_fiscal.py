@@ -286,6 +286,7 @@ def test_a_partial_return_prints_one_return_receipt_refunds_once_and_unsells_the
         assert done["step"] == "done" and done["amount"] == CIGS.price + BREAD.price
         assert again.code == "already_returned" and gone.code == "not_sold_here" and resumed == 0 and not still_sold
         sell, back = kkt.receipts()
+        assert sell["kind"] == "sell"
         assert back["kind"] == "sellReturn" and round(back["total"] * 100) == CIGS.price + BREAD.price
         [marked] = [i for i in back["items"] if "imcParams" in i]
         assert marked["imcParams"]["itemEstimatedStatus"] == "itemPieceReturn"
