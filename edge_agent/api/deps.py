@@ -52,4 +52,6 @@ def view(svc: Services, lane: str) -> dict[str, Any]:
     payments = svc.store.payments_of(basket.id) if basket is not None else []
     out = basket_view(basket, lane, svc.public_base_url, payments[-1] if payments else None)
     out["paused"] = controller.paused  # why the lane takes no items now (a full disk), or null
+    desk = svc.fiscal.desks.get(lane)
+    out["register"] = desk.refusal() if desk is not None else None  # why it takes no payment now, or null
     return out

@@ -114,6 +114,17 @@ async def qr(lane: str, svc: Svc) -> Response:
     return Response(out.getvalue(), media_type="image/svg+xml")
 
 
+@router.get("/receipt/qr.svg", summary="The QR code of the last printed receipt (54-ФЗ: t, s, fn, i, fp, n)",
+            response_class=Response)  # fmt: skip
+async def receipt_qr(lane: str, svc: Svc) -> Response:
+    receipt = (view(svc, lane).get("payment") or {}).get("receipt") or {}
+    if not receipt.get("qr"):
+        raise ApiError(404, "no_receipt", "no receipt printed for this lane's basket")
+    out = io.BytesIO()
+    segno.make(receipt["qr"], error="m").save(out, kind="svg", scale=4, border=2)
+    return Response(out.getvalue(), media_type="image/svg+xml")
+
+
 @router.websocket("/ws")
 async def ws(websocket: WebSocket, lane: str, svc: Svc) -> None:
     if svc.lanes.get(lane) is None:

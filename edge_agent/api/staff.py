@@ -89,8 +89,10 @@ async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
     for lane_id in svc.lanes:
         controller = svc.lanes[lane_id]
         readers = sorted({z.reader for z in controller.settings.zones})
+        desk = svc.fiscal.desks.get(lane_id)
         out.append({"lane": lane_id, "mode": controller.settings.mode, "basket": view(svc, lane_id),
-                    "readers": {r: health.get(r) for r in readers}})  # fmt: skip
+                    "readers": {r: health.get(r) for r in readers},
+                    "register": desk.health() if desk is not None else None})  # fmt: skip
     return {"staff": staff.staff.name, "lanes": out, "quarantined": svc.store_health()["quarantined"]}
 
 

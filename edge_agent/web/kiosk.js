@@ -23,12 +23,13 @@ function render(b) {
   $("lines").innerHTML = b.lines.length ? `<tr><th>${t.item}</th><th></th><th class="num">${t.price}</th><th class="num">${t.discount}</th></tr>` +
     b.lines.map(l => `<tr data-line="${l.id}"><td>${esc(l.name)}</td><td>${verdict(l)}</td><td class="num">${rub(l.price)}</td><td class="num">${l.discount ? "−" + rub(l.discount) : ""}</td></tr>`).join("") : "";
   $("problems").innerHTML = (b.paused ? `<div class="problem CRITICAL" data-paused="${esc(b.paused.code)}">${esc(t.paused)}</div>` : "") +
+    (b.register && ["READY_TO_PAY", "CHECKOUT", "SCANNING"].includes(b.state) ? `<div class="problem CRITICAL" data-register="down">${esc(t.register_down)}</div>` : "") +
     b.problems.filter(p => p.open).map(p =>
     `<div class="problem ${p.level}" data-problem="${esc(p.code)}"><b>${esc(t.staff_needed)}:</b> ${esc(t.problems[p.code] || p.message)}</div>`).join("");
   $("total").textContent = rub(b.total);
   const s = b.state;
   $("checkout").disabled = !["SCANNING", "NEEDS_ASSISTANCE"].includes(s) || !b.lines.length || b.problems.some(p => p.open);
-  $("card").disabled = $("sbp").disabled = s !== "READY_TO_PAY";
+  $("card").disabled = $("sbp").disabled = s !== "READY_TO_PAY" || !!b.register;
   $("identify").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
   $("redeem").disabled = s !== "READY_TO_PAY" || !b.customer;
   $("cancel").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
@@ -38,14 +39,21 @@ function render(b) {
   } else { $("qr").innerHTML = ""; }
   if (s === "PAYMENT_PENDING") say(t.paying);
   else if (p && ["failed", "abandoned", "cancelling", "refunding", "refunded"].includes(p.step) && s === "READY_TO_PAY") say(`${t.declined}: ${p.message}`);
-  else if (!["PAID", "CLOSED"].includes(s)) say("");
+  else say("");
   if (["PAID", "CLOSED"].includes(s)) receipt(b); else $("receipt").hidden = true;
 }
 function receipt(b) {
   $("receipt").hidden = false;
   $("receipt").innerHTML = `<h2>${t.receipt}</h2><p>${t.thanks}</p><table>` + b.lines.map(l =>
     `<tr><td>${l.link ? `<a href="${esc(l.link)}">${esc(l.name)}</a>` : esc(l.name)}</td><td class="num">${rub(l.amount)}</td></tr>`).join("") +
-    `</table><p class="total">${t.total}: ${rub(b.total)}</p>`;
+    `</table><p class="total">${t.total}: ${rub(b.total)}</p>` + fiscal(b.payment && b.payment.receipt);
+}
+function fiscal(r) {
+  if (!r) return "";
+  const at = r.at ? new Date(r.at + (r.at.includes("+") || r.at.endsWith("Z") ? "" : "Z")).toLocaleString(lang() === "ru" ? "ru-RU" : "en-GB") : "";
+  return `<div id="fiscal"><p>${esc(t.fiscal_receipt)} № ${esc(r.number)} · ${esc(t.shift)} ${esc(r.shift)} · ${esc(at)}</p>` +
+    `<p class="muted">ФН ${esc(r.fn)} · ФД ${esc(r.fd)} · ФП ${esc(r.fp)}</p>` +
+    `<img alt="${esc(t.receipt_qr)}" src="/api/kiosk/${encodeURIComponent(lane)}/receipt/qr.svg?fd=${encodeURIComponent(r.fd)}"></div>`;
 }
 async function act(fn) { try { const r = await fn(); if (r && r.lines) render(r); else if (r && r.basket) render(r.basket); } catch (e) { say(e.message || JSON.stringify(e)); } }
 $("identify").onclick = () => act(async () => { const ref = $("ref").value.trim();

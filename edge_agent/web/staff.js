@@ -3,6 +3,7 @@ const t = TEXTS[lang()];
 const $ = id => document.getElementById(id);
 let token = sessionStorage.getItem("staff-token");
 $("title").textContent = t.staff; $("lang").textContent = t.lang; $("lang").onclick = toggle;
+$("findsale").textContent = t.sale_lookup; $("retcode").placeholder = t.sale_lookup;
 $("pinbtn").textContent = t.sign_in; $("badgebtn").textContent = t.badge; $("lookup").textContent = t.lookup;
 async function call(path, method = "GET", body) {
   const r = await fetch(path, { method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -21,6 +22,25 @@ $("badgebtn").onclick = async () => {
     try { signedIn((await call(`/api/staff/badge/${challenge}`)).token); } catch (e) { /* still waiting */ } } };
 $("lookup").onclick = async () => { try { $("codeinfo").textContent = JSON.stringify(await call(`/api/staff/codes/${encodeURIComponent($("code").value)}?check=true`), null, 2); }
   catch (e) { $("codeinfo").textContent = e.message; } };
+function showSale(s, message = "") {
+  $("sale").innerHTML = `<table>` + s.lines.map(x => `<tr data-sale-line="${x.id}"><td>${x.returned ? "" : `<input type="checkbox" data-return="${x.id}" aria-label="${esc(x.name)}">`}</td>` +
+    `<td>${esc(x.name)}</td><td class="num">${rub(x.amount)}</td><td>${x.returned ? esc(t.returned) : ""}</td></tr>`).join("") +
+    `</table><button id="giveback" data-basket="${esc(s.basket)}">${t.give_back}</button> <span id="retmsg" class="muted">${esc(message)}</span>`;
+}
+$("findsale").onclick = async () => { try { showSale(await call(`/api/staff/sales?code=${encodeURIComponent($("retcode").value)}`)); }
+  catch (e) { $("sale").textContent = e.message; } };
+async function giveBack(basket) {
+  const lines = [...document.querySelectorAll("[data-return]:checked")].map(e => Number(e.dataset.return));
+  try { const r = await call("/api/staff/returns", "POST", { basket, lines });
+    showSale(await call(`/api/staff/sales/${encodeURIComponent(basket)}`), r.step === "done" ? `${t.return_done}: ${rub(r.amount)}` : (r.message || r.step)); }
+  catch (e) { $("retmsg").textContent = e.message; }
+}
+function register(f) {
+  if (!f) return "";
+  const why = f.refuses_payments || f.error;
+  return `<p class="${why ? "problem CRITICAL" : "muted"}" data-register="${f.ok ? "ok" : "down"}">${t.register}: ${esc(why || t.register_ok)}` +
+    (f.register ? ` · ${esc(t.shift)} ${esc(f.register.shift_number)} (${esc(f.register.shift)}) · ОФД ${esc(f.register.ofd_unsent)}` : "") + `</p>`;
+}
 async function refresh() {
   if (!token) return;
   try {
@@ -32,12 +52,13 @@ async function refresh() {
         ${p.line_id ? `<button data-void="${esc(l.lane)}/${p.line_id}">${t.void}</button>` : ""}</div>`).join("");
       const lines = b.lines.map(x => `<tr><td>${esc(x.name)}</td><td class="num">${rub(x.amount)}</td><td><button data-void="${esc(l.lane)}/${x.id}">${t.void}</button></td></tr>`).join("");
       const paused = b.paused ? `<div class="problem CRITICAL" data-paused="${esc(b.paused.code)}">${esc(t.paused_staff)}: ${esc(b.paused.message)}</div>` : "";
-      return `<section data-lane="${esc(l.lane)}"><h3>${esc(l.lane)} · ${esc(t.states[b.state] || b.state)}</h3><p class="muted">${t.readers}: ${readers}</p>${paused}${problems}<table>${lines}</table><p class="total">${rub(b.total)}</p></section>`;
+      return `<section data-lane="${esc(l.lane)}"><h3>${esc(l.lane)} · ${esc(t.states[b.state] || b.state)}</h3><p class="muted">${t.readers}: ${readers}</p>${register(l.register)}${paused}${problems}<table>${lines}</table><p class="total">${rub(b.total)}</p></section>`;
     }).join("") + d.quarantined.map(q => `<section data-quarantined="${esc(q.basket)}"><h3>${esc(t.quarantined)}: ${esc(q.lane)} · ${esc(q.basket)}</h3><p class="muted">${esc(q.reason)}</p></section>`).join("");
   } catch (e) { /* shown on next refresh */ }
 }
 document.addEventListener("click", async ev => {
   const a = ev.target.dataset.approve, v = ev.target.dataset.void;
+  if (ev.target.id === "giveback") { await giveBack(ev.target.dataset.basket); return; }
   if (a) { const [lane, id] = a.split("/"); await call(`/api/staff/lanes/${lane}/problems/${id}/approve`, "POST"); refresh(); }
   if (v) { const [lane, id] = v.split("/"); await call(`/api/staff/lanes/${lane}/lines/${id}/void`, "POST"); refresh(); }
 });

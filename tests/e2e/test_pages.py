@@ -4,7 +4,6 @@ Playwright with an explicit executable path). Screenshots are kept in test-artif
 from __future__ import annotations
 
 import shutil
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -82,6 +81,9 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     kiosk.wait_for_selector("text=Thank you!", timeout=20_000)
     links = kiosk.eval_on_selector_all("#receipt a", "els => els.map(e => e.href)")
     assert links and links[0].endswith(f"/01/{MILK.gtin}/21/{milk.serial}")
+    fiscal = kiosk.inner_text("#fiscal")  # the register's receipt: its numbers and its QR
+    assert "Fiscal receipt" in fiscal and "ФН 9999078900012345" in fiscal and "ФП" in fiscal
+    kiosk.wait_for_function("document.querySelector('#fiscal img').naturalWidth > 0")
     kiosk.screenshot(path=str(ARTIFACTS / "kiosk-receipt.png"), full_page=True)
     shop.remove(lane, milk.epc)
 
@@ -92,4 +94,15 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     assert phone.get_attribute(".badge", "data-outcome") == "ALLOWED"
     assert "Подлинный" in phone.inner_text("main") and "Этот экземпляр уже продан" in phone.inner_text("main")
     phone.screenshot(path=str(ARTIFACTS / "phone-product.png"), full_page=True)
-    time.sleep(0.1)
+
+    # the customer brings the milk back: staff tap it, tick it, and the return receipt prints
+    staff.wait_for_selector(f"section[data-lane={lane}] [data-register=ok]")
+    staff.fill("#retcode", links[0])
+    staff.click("#findsale")
+    staff.check("[data-return]")
+    staff.click("#giveback")
+    staff.wait_for_selector("text=Возврат оформлен")
+    assert "возвращён" in staff.inner_text("#sale")
+    staff.screenshot(path=str(ARTIFACTS / "staff-return.png"), full_page=True)
+    returns = shop.call(lambda: [r["kind"] for r in shop.store.kkt.receipts()])  # type: ignore[union-attr]
+    assert returns.count("sellReturn") == 1
