@@ -31,6 +31,7 @@ bench: setup
 	$(BIN)/python bench/daemon.py
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/fiscal.py
 
 fuzz: setup
 	$(BIN)/python -m tests.fuzz.run --runs-per-target 150000

@@ -113,21 +113,21 @@ class FiscalDesk:
     # -- the worker ---------------------------------------------------------------------------
     async def run(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wanted.wait(), self.settings.status_every_s)
-            self._wanted.clear()
             basket = self.basket()
             try:
-                if basket is not None and basket.state in BEFORE_PAYMENT:
-                    await self.check_rest(basket)
                 if time.monotonic() - self._last_status >= self.settings.status_every_s:
                     await self.housekeeping()
+                if basket is not None and basket.state in BEFORE_PAYMENT:
+                    await self.check_rest(basket)
             except RegisterError as e:
                 self._failed(e)
             except StoreError:
                 pass  # the store's own health says so; the lines are checked once it writes
             except Exception as e:  # one failed round never stops the next
                 self._noise.warning(type(e).__name__, "lane %s: fiscal worker: %s", self.lane, e)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wanted.wait(), self.settings.status_every_s)
+            self._wanted.clear()
 
     async def check_rest(self, basket: Basket) -> None:
         """Check on the register every marked line of ``basket`` not checked yet, one at a time
@@ -153,7 +153,8 @@ class FiscalDesk:
 
     async def housekeeping(self) -> None:
         """Read the register's state; close an expired shift, or a shift still open after the
-        configured closing time."""
+        configured closing time; open the shift before the day's first sale (not again after
+        the day's closing time)."""
         self._last_status = time.monotonic()
         async with self.lock:
             self.state = await self.register.status()
@@ -163,6 +164,14 @@ class FiscalDesk:
                 await self.register.close_shift()
                 log.info("lane %s: shift %d closed (Z-report)", self.lane, shift.number)
                 self.state = await self.register.status()
+            if self.state.shift.state == "closed" and not self._after_closing() and self.refusal() is None:
+                await self.register.open_shift()
+                log.info("lane %s: shift %d opened", self.lane, self.state.shift.number + 1)
+                self.state = await self.register.status()
+
+    def _after_closing(self) -> bool:
+        at = self.settings.close_shift_at
+        return at is not None and datetime.now(self.tz).time() >= at
 
     def _closing_time(self, shift: Shift) -> bool:
         """Past today's closing time, with a shift opened before it."""

@@ -59,3 +59,13 @@ def test_daemon_bench_measures_lane_isolation_and_a_flooding_reader() -> None:
     assert iso["lane_b_healthy_mean"] > 0 and iso["trials"] == 3
     assert flood["reads_per_s_reached"] > flood["real_rate_reached"] > 0 and flood["placements"] == 5
     assert flood["new_tag_p99"] > 0 and flood["reads_dropped"] == 0
+
+
+def test_fiscal_bench_measures_both_orders_and_prints_one_receipt_per_basket() -> None:
+    proc = subprocess.run([sys.executable, "bench/fiscal.py", "--quick"], cwd=ROOT, capture_output=True, timeout=300,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    [figure] = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert figure["figure"] == "pay_to_receipt_done" and figure["receipts_printed"] == 2  # one per order
+    assert figure["checks_while_scanning"] > 0 and figure["checks_at_pay_time"] > 0
+    assert abs(figure["speedup"] - figure["checks_at_pay_time"] / figure["checks_while_scanning"]) < 0.1
