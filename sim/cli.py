@@ -1,5 +1,5 @@
 """The simulators' and the demo's sub-commands of ``edge-agent``: ``sim llrp|pcsc|nfc|scanner|
-crpt|central`` and ``demo``. They join the product's command line through the
+crpt|kkt|central`` and ``demo``. They join the product's command line through the
 ``edge_agent.commands`` entry point (pyproject.toml), so ``edge_agent`` never imports ``sim``.
 """
 
@@ -116,6 +116,27 @@ def cmd_sim_crpt(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_sim_kkt(args: argparse.Namespace, out: TextIO) -> int:
+    import asyncio
+
+    from sim.kkt import Device, KktSim
+
+    async def serve() -> None:
+        timing = {"task_s": args.print_ms / 1000, "validation_s": args.check_ms / 1000}
+        devices = {d: Device(**timing) for d in args.device or ["default"]}
+        sim = await KktSim(devices, port=args.port).start()
+        out.write(json.dumps({"kkt_sim": f"{sim.url}/api/v2", "devices": list(devices)}) + "\n")
+        out.flush()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await sim.stop()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return EXIT_OK
+
+
 def cmd_sim_central(args: argparse.Namespace, out: TextIO) -> int:
     import signal
     import threading
@@ -198,6 +219,14 @@ def register(sub: Any) -> None:
     crpt_sim.add_argument("--hang", action="append", choices=("ts_piot", "true_api", "lm"),
                           help="this service accepts requests and never answers")  # fmt: skip
     crpt_sim.set_defaults(func=cmd_sim_crpt)
+
+    kkt_sim = sim.add_parser("kkt", help="ATOL's Web-server with fiscal registers (ККТ) over HTTP")
+    kkt_sim.add_argument("--port", type=int, default=16732, help="ATOL's default port")
+    kkt_sim.add_argument("--device", action="append", default=None, metavar="ID",
+                         help="a register's deviceID (repeatable; default: one named 'default')")  # fmt: skip
+    kkt_sim.add_argument("--print-ms", type=float, default=800, help="time to print a document")
+    kkt_sim.add_argument("--check-ms", type=float, default=150, help="time of one mark-code check")
+    kkt_sim.set_defaults(func=cmd_sim_kkt)
 
     central_sim = sim.add_parser(
         "central", help="central loyalty and payment services over MQTT (shared subscriptions)"

@@ -123,3 +123,41 @@ def test_sim_scanner_turns_stdin_lines_into_scans_our_driver_reads(tmp_path: Pat
     finally:
         proc.stdin.close()  # type: ignore[union-attr]
         proc.wait(10)
+
+
+def test_sim_kkt_runs_alone_and_our_atol_driver_opens_a_shift_checks_a_code_and_prints() -> None:
+    from edge_agent.fiscal.atol import AtolRegister
+    from edge_agent.fiscal.marks import imc
+
+    args = ["sim", "kkt", "--port", "0", "--device", "sco-1", "--print-ms", "10", "--check-ms", "10"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge_agent.cli", *args], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        started = json.loads(proc.stdout.readline())
+        assert started["devices"] == ["sco-1"]
+        code = "0104600439931256215Ab3dEf\x1d93ab1c"
+
+        async def sale() -> tuple[str, dict[str, object], str]:
+            register = AtolRegister(started["kkt_sim"].removesuffix("/api/v2"), "sco-1")
+            await register.open_shift()
+            check = await register.check_mark(code)
+            item = {"type": "position", "name": "Сигареты", "price": 250.0, "quantity": 1, "amount": 250.0,
+                    "tax": {"type": "vat22"}, "imcParams": {"imcType": "auto", "imc": imc(code),
+                                                            "itemEstimatedStatus": "itemPieceSold"}}  # fmt: skip
+            task = {"type": "sell", "items": [item], "payments": [{"type": "electronically", "sum": 250.0}]}
+            [printed] = await register.submit("3f2b1c4e-0000-4000-8000-00000000c0de", [task])
+            again = await register.submit(
+                "3f2b1c4e-0000-4000-8000-00000000c0de", [task]
+            )  # the same request: no reprint
+            state = (await register.status()).shift.state
+            await register.aclose()
+            assert again[0] == printed
+            return str(check.refusal()), printed["fiscalParams"], state
+
+        refusal, fiscal, state = asyncio.run(asyncio.wait_for(sale(), 20))
+        assert refusal == "None" and fiscal["fiscalDocumentNumber"] == 2 and state == "opened"  # FD 1: the shift
+    finally:
+        proc.terminate()
+        proc.wait(10)
