@@ -69,18 +69,14 @@ class AtolRegister:
                 raise RegisterError("unknown_uuid" if r.status_code == 404 else "bad_answer",
                                     f"GET request {uuid}: HTTP {r.status_code}", unknown=True)  # fmt: skip
             try:
-                results = r.json()["results"]
-                statuses = [str(item["status"]) for item in results]
-            except (ValueError, KeyError, TypeError):
-                raise RegisterError("bad_answer", f"request {uuid}: not an ATOL results answer", unknown=True) from None
-            for item in results:
-                if item["status"] == "error":
-                    err = item.get("error") or {}
-                    raise task_error(int(err.get("code", 0)), str(err.get("description", "")))
-            if not any(s in PENDING for s in statuses):
-                return [dict(item.get("result") or {}) for item in results]
+                body = r.json()
+            except ValueError:
+                body = None
+            results = read_results(body, uuid)
+            if results is not None:
+                return results
             if time.monotonic() > deadline:
-                raise RegisterError("unavailable", f"request {uuid} still {statuses} after {self.task_deadline_s} s",
+                raise RegisterError("unavailable", f"request {uuid} not done after {self.task_deadline_s} s",
                                     unknown=True)  # fmt: skip
             await asyncio.sleep(self.poll_s)
 
@@ -124,8 +120,7 @@ class AtolRegister:
 
     # -- shifts and state ---------------------------------------------------------------------
     async def shift(self) -> Shift:
-        s = (await self._one({"type": "getShiftStatus"}))["shiftStatus"]
-        return Shift(s["state"], int(s.get("number", 0)), s.get("expiredTime"))
+        return _shift(await self._one({"type": "getShiftStatus"}))
 
     async def open_shift(self) -> None:
         await self._one({"type": "openShift", "operator": self.operator})
@@ -138,8 +133,41 @@ class AtolRegister:
         shift, device, fn, ofd = (await self.submit(str(uuidlib.uuid4()), [
             {"type": "getShiftStatus"}, {"type": "getDeviceStatus"}, {"type": "getFnStatus"},
             {"type": "ofdExchangeStatus"}]))  # fmt: skip
-        s, dev, ofd_s = shift["shiftStatus"], device.get("deviceStatus", {}), ofd.get("status", {})
-        return RegisterStatus(Shift(s["state"], int(s.get("number", 0)), s.get("expiredTime")),
-                              str(fn.get("fnStatus", {}).get("serial", "")), int(ofd_s.get("notSentCount", 0)),
-                              ofd_s.get("notSentFirstDocDateTime"), bool(fn.get("fnStatus", {}).get("blocked")),
-                              bool(dev.get("paperPresent", True)), bool(dev.get("coverOpened", False)))  # fmt: skip
+        try:
+            dev, fn_s, ofd_s = device.get("deviceStatus", {}), fn.get("fnStatus", {}), ofd.get("status", {})
+            return RegisterStatus(_shift(shift), str(fn_s.get("serial", "")), int(ofd_s.get("notSentCount", 0)),
+                                  ofd_s.get("notSentFirstDocDateTime"), bool(fn_s.get("blocked")),
+                                  bool(dev.get("paperPresent", True)), bool(dev.get("coverOpened", False)))  # fmt: skip
+        except (AttributeError, TypeError, ValueError):
+            raise RegisterError("bad_answer", "the register's status is not of the documented shape") from None
+
+
+def _shift(result: Mapping[str, Any]) -> Shift:
+    try:
+        s = result["shiftStatus"]
+        state = s["state"]
+        if state not in ("opened", "closed", "expired"):
+            raise ValueError(state)
+        return Shift(state, int(s.get("number", 0)), s.get("expiredTime"))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise RegisterError("bad_answer", f"not a shift status: {str(result)[:200]}") from None
+
+
+def read_results(body: object, uuid: str = "") -> list[dict[str, Any]] | None:
+    """A ``GET /requests/{uuid}`` answer: the tasks' results once all are ready, None while any
+    is still waiting, a ``RegisterError`` for a task that failed or an answer of another shape."""
+    items = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        raise RegisterError("bad_answer", f"request {uuid}: not an ATOL results answer", unknown=True)
+    statuses = [status if isinstance(status := item.get("status"), str) else "" for item in items]
+    for item, status in zip(items, statuses, strict=True):
+        if status == "error":
+            err = item.get("error")
+            err = err if isinstance(err, dict) else {}
+            code = err.get("code")
+            raise task_error(code if isinstance(code, int) else 0, str(err.get("description", "")))
+    if any(status in PENDING for status in statuses):
+        return None
+    if not all(status == "ready" for status in statuses):
+        raise RegisterError("bad_answer", f"request {uuid}: unknown task status", unknown=True)
+    return [dict(r) if isinstance(r := item.get("result"), dict) else {} for item in items]

@@ -24,6 +24,9 @@ from edge_agent.api.staff import PinLogin
 from edge_agent.codes import ParseError, parse
 from edge_agent.codes.ndef import NdefError, parse_message
 from edge_agent.config import Config
+from edge_agent.fiscal.atol import read_results
+from edge_agent.fiscal.marks import CheckAnswerError, read_status
+from edge_agent.fiscal.register import RegisterError
 from edge_agent.llrp import Framer, LLRPError, decode_message, decode_tag_reports
 from edge_agent.llrp.session import ClientSession, InventoryConfig
 from edge_agent.store import Store
@@ -124,6 +127,17 @@ _KEYS = (
     "status",
     "id",
     "04600000000015",
+    "ready",
+    "onlineValidation",
+    "itemInfoCheckResult",
+    "markOperatorItemStatus",
+    "results",
+    "inProgress",
+    "imcCheckFlag",
+    "imcCheckResult",
+    "imcStatusInfo",
+    "imcEstimatedStatusCorrect",
+    "ecrStandAloneFlag",
 )
 
 
@@ -155,6 +169,20 @@ class _Bytes:
         return [self.value(depth + 1) for _ in range(self.byte() % 5)]
 
 
+def register_answers(data: bytes) -> None:
+    """What a fiscal register answers (ATOL's Web-server): a request's results and a mark-code
+    check's status, read as the driver reads them: a typed error or a value."""
+    if not data:
+        return
+    body = _Bytes(data[1:]).value()
+    with contextlib.suppress(RegisterError):
+        read_results({"results": body} if data[0] & 1 else body)
+    with contextlib.suppress(CheckAnswerError):
+        check = read_status(body)  # type: ignore[arg-type]
+        if check is not None:
+            check.refusal()
+
+
 def mqtt_json(data: bytes) -> None:
     """A well-formed CloudEvent whose ``data`` is any JSON on any subscribed topic: the payload
     checks (not the envelope's) must hold."""
@@ -170,7 +198,7 @@ def mqtt_json(data: bytes) -> None:
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "mark_codes": mark_codes, "ndef": ndef, "llrp": llrp, "scanner": scanner, "http_bodies": http_bodies,
-    "mqtt": mqtt, "mqtt_json": mqtt_json,
+    "mqtt": mqtt, "mqtt_json": mqtt_json, "register_answers": register_answers,
 }  # fmt: skip
 
 #: a few valid inputs per target, so the fuzzer starts from the real shapes
@@ -183,6 +211,7 @@ SEEDS: dict[str, list[bytes]] = {
     "scanner": [b"0104610053149777215d/wuU\x1d93dGVz\r", b"\xe80104610053149777215d/wuU\x1d93dGVz\r\n"],
     "http_bodies": [b'{"kind": "phone", "ref": "+79990000002"}', b'{"method": "sbp", "instrument": "ok"}',
                     b'{"staff_id": "s-1", "pin": "1234"}', b'{"points": 50}'],
+    "register_answers": [b"\x01\x07\x05\x03\x02\x01\x05ready", b"\x00\x05\x02\x1e\x02\x01"],
     "mqtt_json": [b"\x02\x05\x05\x00\x00\x00\x00\x00\x01\x02\x07\x01\x05\x03\x04\x01\x00\x00\x00\x01"],
     "mqtt": [b"\x01" + json.dumps({"specversion": "1.0", "id": "1", "source": "central", "type": "catalog.snapshot",
                                    "data": {"version": 1, "products": [{"gtin": "04600000000015", "name": "B",

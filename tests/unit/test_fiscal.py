@@ -1,0 +1,183 @@
+"""The fiscal core as plain data: receipts built from baskets (property-tested), the
+register's mark-check answers, the receipt step of a payment, and what a return may take back."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edge_agent.basket import Basket, Line, Product, Rules, State
+from edge_agent.fiscal.marks import BITS_2106, CheckAnswerError, MarkCheck, read_status
+from edge_agent.fiscal.receipt import ReceiptError, ReceiptRules, Tender, kopecks, receipt_qr, return_task, sell_task
+from edge_agent.payment.return_plan import ReturnError, plan_return, returned_lines
+from edge_agent.payment.steps import (
+    Attempt,
+    BasketFacts,
+    Fiscalize,
+    Ok,
+    Refused,
+    Step,
+    next_action,
+    on_answer,
+    receipt_uuid,
+)
+
+NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
+RULES = ReceiptRules("SCO-1", "7700000000", "osn", "vat22", {"dairy": "vat10"})
+GOOD = {"itemInfoCheckResult": dict.fromkeys(BITS_2106, True) | {"ecrStandAloneFlag": False},
+        "markOperatorItemStatus": "itemEstimatedStatusCorrect", "markOperatorResponseResult": "correct"}  # fmt: skip
+
+lines_st = st.lists(
+    st.tuples(
+        st.sampled_from(["milk", "bread", "cigs", "shoes"]), st.integers(1, 500_000), st.integers(0, 100), st.booleans()
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+def make_lines(spec: list[tuple[str, int, int, bool]]) -> list[Line]:
+    out = []
+    for n, (name, price, discount_pct, marked) in enumerate(spec, start=1):
+        code = f"0104600000000{n:03d}21S{n:05d}\x1d93ab{n % 10}c" if marked else None
+        out.append(Line(n, code or f"0460000000{n:04d}", f"0460000000{n:04d}"[:14], name, price, marked, marked, code,
+                        "ALLOWED" if marked else None, "UUID=x&Time=1" if marked else None,
+                        "dairy" if name == "milk" else "other", price * discount_pct // 100,
+                        GOOD if marked else None))  # fmt: skip
+    return out
+
+
+@given(lines_st)
+def test_a_receipt_sums_to_what_was_paid_and_every_marked_item_carries_its_code_and_both_checks(
+    spec: list[tuple[str, int, int, bool]],
+) -> None:
+    lines = make_lines(spec)
+    total = sum(line.amount for line in lines)
+    if total == 0:
+        with pytest.raises(ReceiptError):
+            sell_task(lines, [Tender(total)], RULES)
+        return
+    task = sell_task(lines, [Tender(total)], RULES, "+79990000002")
+    assert sum(kopecks(i["amount"]) for i in task["items"]) == total == kopecks(task["payments"][0]["sum"])
+    assert sum(i["quantity"] for i in task["items"]) == len(lines)
+    marked = [i for i in task["items"] if "imcParams" in i]
+    assert sorted(base64.b64decode(i["imcParams"]["imc"]).decode() for i in marked) == sorted(
+        line.mark_code for line in lines if line.marked)  # fmt: skip
+    for item in marked:
+        assert item["quantity"] == 1 and item["imcParams"]["itemInfoCheckResult"] == GOOD["itemInfoCheckResult"]
+        assert (
+            item["industryInfo"][0]["industryAttribute"] == "UUID=x&Time=1" and item["industryInfo"][0]["fois"] == "030"
+        )
+    assert {i["tax"]["type"] for i in task["items"] if i["name"] == "milk"} <= {"vat10"}
+    assert task["operator"] == {"name": "SCO-1", "vatin": "7700000000"} and task["clientInfo"]["emailOrPhone"]
+
+
+def test_unmarked_lines_of_one_product_at_one_price_are_one_position_with_a_quantity() -> None:
+    bread = Line(1, "04607001234562", "04607001234562", "Хлеб", 5_500, False, False, category="bakery")
+    task = sell_task([bread, replace(bread, id=2), replace(bread, id=3, discount=500)], [Tender(16_000)], RULES)
+    assert [(i["quantity"], i["price"], i["amount"]) for i in task["items"]] == [(2, 55.0, 110.0), (1, 50.0, 50.0)]
+
+
+def test_a_receipt_is_refused_for_an_unchecked_mark_code_or_payments_that_do_not_add_up() -> None:
+    [cigs] = make_lines([("cigs", 25_000, 0, True)])
+    with pytest.raises(ReceiptError) as unchecked:
+        sell_task([replace(cigs, kkt=None)], [Tender(25_000)], RULES)
+    with pytest.raises(ReceiptError) as short:
+        sell_task([cigs], [Tender(24_999)], RULES)
+    assert unchecked.value.code == "unchecked_code" and short.value.code == "sum_mismatch"
+    back = return_task([cigs], [Tender(25_000)], RULES)
+    assert back["type"] == "sellReturn" and back["items"][0]["imcParams"]["itemEstimatedStatus"] == "itemPieceReturn"
+
+
+def test_the_registers_check_answer_is_read_strictly_and_says_when_an_item_may_not_be_sold() -> None:
+    assert read_status({"ready": False, "sentImcRequest": True}) is None
+    ok = read_status({"ready": True, "onlineValidation": GOOD})
+    assert ok is not None and ok.refusal() is None and ok.tag_2106 == 0b01111
+    stopped = MarkCheck.from_dict(GOOD | {"markOperatorItemStatus": "itemSaleStopped"})
+    assert "stopped" in (stopped.refusal() or "")
+    offline = MarkCheck(dict.fromkeys(BITS_2106, False) | {"imcCheckFlag": True, "imcCheckResult": True,
+                                                            "ecrStandAloneFlag": True}, None)  # fmt: skip
+    assert offline.refusal() is None and offline.tag_2106 == 0b10011  # the ФН alone checked: sellable
+    for bad in (
+        {},
+        {"ready": "yes"},
+        {"ready": True},
+        {"ready": True, "onlineValidation": {"itemInfoCheckResult": {}}},
+    ):
+        with pytest.raises(CheckAnswerError):
+            read_status(bad)
+
+
+def test_the_receipt_qr_carries_time_sum_fn_fd_and_fp() -> None:
+    fiscal = {"fiscalDocumentDateTime": "2026-12-01T10:15:00", "fnNumber": "9999078900012345",
+              "fiscalDocumentNumber": 7, "fiscalDocumentSign": "123456"}  # fmt: skip
+    assert receipt_qr(fiscal, 38_990) == "t=20261201T1015&s=389.90&fn=9999078900012345&i=7&fp=123456&n=1"
+
+
+FISCAL = BasketFacts(True, False, None, None, ((9_000, "dairy"),), (), fiscal=True)
+
+
+def at(step: Step, status: str = "AUTHORIZED", receipt: dict[str, object] | None = None) -> Attempt:
+    return Attempt("b1:pay:1", "b1", "card", 9_000, step, "ok", 1_000.0, {"id": "P-1", "status": status,
+                   "amount": 9_000}, "", receipt)  # fmt: skip
+
+
+def test_on_a_lane_with_a_register_the_receipt_comes_between_authorisation_and_capture() -> None:
+    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), FISCAL, Ok({"id": "P-1", "status": "AUTHORIZED"}), NOW)
+    assert t.step is Step.RECEIPT and t.journal is None  # not PAID yet: nothing is sold before the receipt
+    assert t.receipt is not None and t.receipt["uuid"] == receipt_uuid("b1:pay:1", 1) and t.receipt["try"] == 1
+    receipt = dict(t.receipt)
+    assert next_action(at(Step.RECEIPT, receipt=receipt), FISCAL, 90) == Fiscalize(receipt["uuid"])
+    printed = on_answer(at(Step.RECEIPT, receipt=receipt), FISCAL, Ok({"fiscalDocumentNumber": 5}), NOW)
+    assert printed.step is Step.CAPTURING and printed.journal is not None and printed.journal.approved
+    assert printed.journal.tender is not None and printed.journal.tender["receipt"]["fiscalDocumentNumber"] == 5
+    sbp = on_answer(at(Step.RECEIPT, "CAPTURED", receipt), FISCAL, Ok({"fiscalDocumentNumber": 6}), NOW)
+    assert sbp.step is Step.LOYALTY  # the money was taken in one stage: straight on
+
+
+def test_a_failed_receipt_is_retried_with_the_same_uuid_when_it_may_have_printed_and_a_new_one_when_not() -> None:
+    receipt = {"uuid": receipt_uuid("b1:pay:1", 1), "try": 1, "failures": 0, "since": NOW.timestamp()}
+    unknown = on_answer(at(Step.RECEIPT, receipt=receipt), FISCAL, Refused("unavailable", "timeout"), NOW)
+    assert unknown.step is Step.RECEIPT and unknown.receipt is not None and unknown.receipt["uuid"] == receipt["uuid"]
+    paper = on_answer(at(Step.RECEIPT, receipt=receipt), FISCAL, Refused("paper_out", "no paper"), NOW)
+    assert paper.receipt is not None and paper.receipt["uuid"] == receipt_uuid("b1:pay:1", 2)
+    assert next_action(at(Step.RECEIPT, receipt=dict(paper.receipt)), FISCAL, 90) == Fiscalize(
+        paper.receipt["uuid"], 0.5)  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "step"), [("AUTHORIZED", Step.CANCELLING), ("CAPTURED", Step.REFUNDING)])
+def test_past_the_deadline_the_money_goes_back_and_staff_are_alerted(status: str, step: Step) -> None:
+    receipt = {"uuid": receipt_uuid("b1:pay:1", 3), "try": 3, "failures": 9, "since": NOW.timestamp() - 61}
+    t = on_answer(at(Step.RECEIPT, status, receipt), FISCAL, Refused("paper_out", "no paper"), NOW, 60.0)
+    assert t.step is step and t.journal is not None and not t.journal.approved
+    assert t.alert is not None and t.alert[0] == "alert.receipt_failed"
+    answer = Ok({"id": "R-1", "payment": {"id": "P-1"}, "amount": 9_000, "status": "CANCELED"})
+    back = on_answer(replace(at(step, status), message=t.message), FISCAL, answer, NOW)
+    assert back.step in (Step.FAILED, Step.REFUNDED) and "receipt could not be printed" in back.message
+    assert back.alert is None  # alerted once, when the receipt failed
+
+
+def sale() -> Basket:
+    b = Basket("b1", "lane-1", Rules(NOW.tzinfo))  # type: ignore[arg-type]
+    for n in range(3):
+        b.add(Product(f"0460000000{n:04d}", f"p{n}", 1_000 * (n + 1)), f"0460000000{n:04d}", NOW)
+    b.state = State.CLOSED
+    return b
+
+
+def test_a_return_takes_lines_of_a_closed_sale_once_each_for_what_was_paid() -> None:
+    assert plan_return(sale(), [1, 3], set()).amount == 1_000 + 3_000
+    for wanted, returned, code in (([1], {1}, "already_returned"), ([9], set(), "no_line"), ([], set(), "bad_lines"),
+                                   ([2, 2], set(), "bad_lines")):  # fmt: skip
+        with pytest.raises(ReturnError) as e:
+            plan_return(sale(), wanted, returned)
+        assert e.value.code == code
+    with pytest.raises(ReturnError):
+        plan_return(replace(sale(), state=State.PAID), [1], set())
+    assert returned_lines([{"step": "done", "lines": [1]}, {"step": "failed", "lines": [2]},
+                           {"step": "receipt", "lines": [3]}]) == {1, 3}  # fmt: skip
