@@ -126,11 +126,10 @@ def small_disk(path: Path, size: str = "2m") -> Iterator[Path]:
 
 def fill_disk(path: Path) -> Path:
     filler = path / "filler"
-    with filler.open("wb") as f:
+    with filler.open("wb", buffering=0) as f:  # unbuffered: the last, partial write leaves nothing to flush
         try:
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError:
             pass
     return filler
