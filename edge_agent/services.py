@@ -84,11 +84,12 @@ class Services:
             self.metrics.store_faults.inc()
             log.error("the store cannot write (%s): lanes take no items, sales are refused until it can", fault)
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``coro`` in the background, kept alive until it ends (a payment the kiosk started)."""
         task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     def badge(self, read: TagRead) -> bool:
         """A staff badge tapped on any reader signs in the waiting handheld; it is never an item."""

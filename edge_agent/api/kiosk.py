@@ -72,6 +72,7 @@ async def pay(lane: str, body: Pay, svc: Svc) -> dict[str, Any]:
     if basket.state.value != "READY_TO_PAY":
         raise ApiError(409, "wrong_state", f"basket is {basket.state.value}")
     started = time.perf_counter()
+    await checkout.register_ready(basket)  # the lane's register can print and has checked every code
 
     async def run() -> None:
         try:
@@ -84,9 +85,9 @@ async def pay(lane: str, body: Pay, svc: Svc) -> dict[str, Any]:
             svc.metrics.pay.observe(time.perf_counter() - started)
             svc.hub.notify(lane)
 
-    svc.spawn(run())
+    task = svc.spawn(run())
     deadline = time.monotonic() + 5  # answer once the provider has the payment (SBP: its QR)
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not task.done():
         payments = svc.store.payments_of(basket.id)
         if payments and payments[-1]["step"] != "creating":
             break

@@ -163,7 +163,7 @@ class Checkout:
         async with self._lock(basket.id):
             if basket.state is not State.READY_TO_PAY:
                 raise BasketError("wrong_state", f"basket is {basket.state.value}; payment needs READY_TO_PAY")
-            await self._register_ready(basket)
+            await self.register_ready(basket)
             pid = f"{basket.id}:pay:{len(self.store.payments_of(basket.id)) + 1}"
             attempt = Attempt(pid, basket.id, method, basket.total, Step.CREATING, instrument, time.time())
 
@@ -173,7 +173,7 @@ class Checkout:
             self.store.apply(basket, StartPayment(pid), also=record)
             return await self._drive(pid)
 
-    async def _register_ready(self, basket: Basket) -> None:
+    async def register_ready(self, basket: Basket) -> None:
         """On a lane with a fiscal register: it can print, and it has checked every mark code
         (what it did not check while the customer scanned, it checks now)."""
         desk = self.fiscal.desks.get(basket.lane)

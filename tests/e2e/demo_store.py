@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,6 +63,10 @@ class RunningStore:
             return fn()
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+    def wait(self, coro: Coroutine[Any, Any, T], timeout_s: float = 30) -> T:
+        """Await ``coro`` on the store's loop (a desk's state read, say) and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
 
     def place(self, lane: str, epc: str) -> None:
         assert self.store is not None

@@ -282,3 +282,34 @@ def test_schemathesis_finds_no_server_error(shop: RunningStore) -> None:
         checker(operation.ok())()
     assert failures == []
     assert len(calls) >= 15 and sum(calls.values()) >= 200  # every route was exercised
+
+
+def test_a_lane_whose_register_is_out_of_paper_takes_no_payment_and_every_screen_says_so(
+    shop: RunningStore, http: httpx.Client
+) -> None:
+    lane = "lane-2"
+    desk = shop.services.fiscal.desks[lane]
+    device = shop.call(lambda: shop.store.kkt.device(lane))  # type: ignore[union-attr]
+    bread = item(shop, BREAD)
+    shop.place(lane, bread.epc)
+    wait_basket(http, lane, settled(1))
+    assert http.post(f"/api/kiosk/{lane}/checkout").status_code == 200
+    shop.call(lambda: setattr(device, "paper", False))
+    try:
+        shop.wait(desk.housekeeping())  # the register's state, as read every 10 s
+        basket = http.get(f"/api/kiosk/{lane}/basket").json()
+        assert "out of paper" in basket["register"] and basket["state"] == "READY_TO_PAY"
+        refused = http.post(f"/api/kiosk/{lane}/pay", json={"method": "card"})
+        assert refused.status_code == 503 and refused.json()["detail"]["code"] == "register_unavailable"
+        health = http.get("/healthz").json()
+        assert health["status"] == "degraded" and health["fiscal"][lane]["refuses_payments"]
+        assert health["fiscal"]["lane-1"]["ok"] and health["fiscal"]["lane-1"]["register"]["shift"] == "opened"
+        assert f'edge_agent_fiscal_register_ok{{lane="{lane}"}} 0.0' in http.get("/metrics").text
+        lanes = http.get("/api/staff/lanes", headers=staff_token(http)).json()["lanes"]
+        assert next(x for x in lanes if x["lane"] == lane)["register"]["refuses_payments"]
+    finally:
+        shop.call(lambda: setattr(device, "paper", True))
+        shop.wait(desk.housekeeping())
+    assert http.get(f"/api/kiosk/{lane}/basket").json()["register"] is None  # a roll loaded: payments again
+    assert http.post(f"/api/kiosk/{lane}/cancel").status_code == 200
+    clear(shop, lane, [bread], http)

@@ -297,3 +297,52 @@ def test_a_partial_return_prints_one_return_receipt_refunds_once_and_unsells_the
         settle(central, lambda: rows(central, returned) == [(1,)])
         epcis = "SELECT COUNT(*) FROM events WHERE type = 'epcis.document'"
         settle(central, lambda: rows(central, epcis) == [(2,)])  # the sale and the return
+
+
+def test_the_desk_opens_the_shift_before_the_first_sale_closes_an_expired_one_and_the_day_ends_with_a_z_report(
+    tmp_path: Path,
+) -> None:
+    from datetime import time as dtime
+    from zoneinfo import ZoneInfo
+
+    from edge_agent.fiscal.atol import AtolRegister
+    from edge_agent.fiscal.desk import DeskSettings, FiscalDesk
+    from edge_agent.store import Store
+    from edge_agent.wire.topics import StoreTopics
+
+    msk = ZoneInfo("Europe/Moscow")
+    store = Store(tmp_path / "edge.db", msk, StoreTopics("store-001"))
+
+    async def day(kkt: KktThread, settings: DeskSettings) -> list[str]:
+        desk = FiscalDesk("lane-1", AtolRegister(kkt.url), store, msk, settings)
+        seen = []
+        try:
+            await desk.housekeeping()
+            assert desk.state is not None
+            seen.append(f"{desk.state.shift.state}:{desk.state.shift.number}")
+            kkt.call(lambda d: setattr(d, "clock_offset_s", d.clock_offset_s + 25 * 3600))  # a day later
+            await desk.housekeeping()
+            seen.append(f"{desk.state.shift.state}:{desk.state.shift.number}")
+        finally:
+            await desk.register.aclose()
+        return seen
+
+    with KktThread() as kkt:  # no closing time: open at once; an expired shift closed and the next opened
+        assert asyncio.run(day(kkt, DeskSettings())) == ["opened:1", "opened:2"]
+        assert [s["number"] for s in kkt.call(lambda d: d.shifts)] == [1]
+    with KktThread() as kkt:  # closing at 00:00: it is always after closing time today
+        now = datetime.now(msk)
+        since_midnight = (now - now.replace(hour=0, minute=0, second=0, microsecond=0)).total_seconds()
+        kkt.call(lambda d: setattr(d, "clock_offset_s", -(since_midnight + 3600)))  # the shift began yesterday
+
+        async def yesterday() -> None:
+            register = AtolRegister(kkt.url)
+            await register.open_shift()
+            await register.aclose()
+
+        asyncio.run(yesterday())
+        kkt.call(lambda d: setattr(d, "clock_offset_s", 0.0))
+        seen = asyncio.run(day(kkt, DeskSettings(close_shift_at=dtime(0, 0))))
+        assert seen[0] == "closed:1"  # yesterday's shift got its Z-report, and none opens after closing time
+        assert [s["number"] for s in kkt.call(lambda d: d.shifts)] == [1]
+    store.db.conn.close()
