@@ -110,3 +110,18 @@ def settle(node: CentralNode, predicate: Any, timeout_s: float = 10) -> None:
     while time.monotonic() < deadline and not predicate():
         time.sleep(0.05)
     assert predicate()
+
+
+def run_edge(cfg: Config, db: Path, scenario: Any) -> Any:
+    """Start an agent's sync side, run ``await scenario(edge)``, drain the outbox, stop."""
+
+    async def main() -> Any:
+        edge = await Edge(cfg, db).start()
+        try:
+            result = await scenario(edge)
+            await edge.sync.publisher.drained(10)
+            return result
+        finally:
+            await edge.stop()
+
+    return asyncio.run(main())

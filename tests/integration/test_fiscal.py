@@ -28,7 +28,7 @@ from sim.central.node import CentralNode
 from tests.conftest import ROOT
 from tests.integration.broker import Mosquitto
 from tests.integration.kkt import KktThread
-from tests.integration.syncenv import AT, BREAD, MILK, Edge, config, rows, settle
+from tests.integration.syncenv import AT, BREAD, MILK, Edge, config, rows, run_edge, settle
 
 CIGS = Product("04600439931256", "Cigarettes", 25_000, 20, "tobacco", group="tobacco", marked=True)
 TAG_1265 = "UUID=5d2a3c1e-0000-4000-8000-000000000001&Time=1764580000000"
@@ -52,16 +52,7 @@ def marked_basket(edge: Edge, n_marked: int = 1, lane: str = "lane-1", ready: bo
 
 
 def run(mosquitto: Mosquitto, tmp_path: Path, kkt: KktThread, scenario: Any) -> Any:
-    async def main() -> Any:
-        edge = await Edge(config(mosquitto.port, kkt_url=kkt.url), tmp_path / "edge.db").start()
-        try:
-            result = await scenario(edge)
-            await edge.sync.publisher.drained(10)
-            return result
-        finally:
-            await edge.stop()
-
-    return asyncio.run(main())
+    return run_edge(config(mosquitto.port, kkt_url=kkt.url), tmp_path / "edge.db", scenario)
 
 
 async def until(predicate: Any, timeout_s: float = 10.0) -> None:

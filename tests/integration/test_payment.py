@@ -19,23 +19,14 @@ from sim.central import db, loyalty
 from sim.central.node import CentralNode
 from tests.conftest import ROOT
 from tests.integration.broker import Mosquitto
-from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config, rows, settle
+from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config, rows, run_edge, settle
 
 
 def run(mosquitto: Mosquitto, tmp_path: Path, scenario: Any, **checkout: Any) -> Any:
-    async def main() -> Any:
-        cfg = config(mosquitto.port)
-        if checkout:
-            cfg = cfg.model_copy(update={"checkout": cfg.checkout.model_copy(update=checkout)})
-        edge = await Edge(cfg, tmp_path / "edge.db").start()
-        try:
-            result = await scenario(edge)
-            await edge.sync.publisher.drained(10)
-            return result
-        finally:
-            await edge.stop()
-
-    return asyncio.run(main())
+    cfg = config(mosquitto.port)
+    if checkout:
+        cfg = cfg.model_copy(update={"checkout": cfg.checkout.model_copy(update=checkout)})
+    return run_edge(cfg, tmp_path / "edge.db", scenario)
 
 
 def test_card_sale_with_loyalty_posts_once_and_keeps_tobacco_undiscounted(
