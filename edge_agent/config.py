@@ -103,6 +103,15 @@ class Mqtt(_Section):
     tls_key: Path | None = None
     #: unacknowledged outbox messages in flight at once
     window: Annotated[int, Field(ge=1, le=20_000)] = 2000
+    #: keep each event until central's sink confirms it stored it (false: a PUBACK is enough,
+    #: for a central that does not confirm)
+    confirmations: bool = True
+    #: an event acknowledged by the broker but not confirmed this long after is sent again
+    confirm_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    #: unconfirmed events older than this turn health degraded
+    unconfirmed_warn_s: Annotated[float, Field(gt=0, le=86400)] = 120.0
+    #: confirmed events are kept this long, for central's replays of a gap, then pruned
+    retention_s: Annotated[float, Field(ge=0, le=90 * 86400)] = 7 * 86400.0
 
 
 class Checkout(_Section):

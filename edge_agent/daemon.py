@@ -118,7 +118,8 @@ class Daemon:
         sync.on_notification = svc.checkout.notified
         await sync.start()
         stack.push_async_callback(sync.stop)
-        self.metrics.bind(lambda: float(svc.store.outbox_depth()), lambda: float(sync.link.connects))
+        self.metrics.bind(lambda: float(svc.store.outbox_depth()), lambda: float(sync.link.connects),
+                          svc.store.unconfirmed)  # fmt: skip
 
     async def _housekeeping(self, svc: Services) -> None:
         """Resume unfinished payments (after a restart, or waiting on central), and refresh the

@@ -4,6 +4,7 @@ lane's fiscal register (can it print, receipts, mark checks, the ОФД queue)."
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
     from edge_agent.fiscal.desk import FiscalDesk
 
 _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0)
+
+
+def _age(since: float | None) -> float:
+    return 0.0 if since is None else max(0.0, time.time() - since)
 
 
 class Metrics:
@@ -42,6 +47,11 @@ class Metrics:
         self.pay = Histogram("edge_agent_pay_seconds", "Pay request to its outcome",
                              buckets=(*_LATENCY, 10.0, 30.0, 60.0), registry=r)  # fmt: skip
         self.outbox = Gauge("edge_agent_outbox_depth", "Events not yet acknowledged by the broker", registry=r)
+        self.unconfirmed = Gauge("edge_agent_outbox_unconfirmed", "Events central has not confirmed storing",
+                                 registry=r)  # fmt: skip
+        self.unconfirmed_age = Gauge("edge_agent_outbox_oldest_unconfirmed_seconds",
+                                     "Age of the oldest event central has not confirmed (0: none)",
+                                     registry=r)  # fmt: skip
         self.connects = Gauge("edge_agent_mqtt_connects", "MQTT connections made (1 + reconnects)", registry=r)
         self.readers_online = Gauge("edge_agent_reader_online", "1 when the reader is online", ["reader"], registry=r)
         self.fiscal_ok = Gauge("edge_agent_fiscal_register_ok", "1 when the lane's fiscal register can print",
@@ -62,9 +72,13 @@ class Metrics:
         {"tag_to_basket": self.tag_to_basket, "check": self.check}[name].observe(seconds)
         self.samples[name].append(seconds)
 
-    def bind(self, outbox: Callable[[], float], connects: Callable[[], float]) -> None:
+    def bind(self, outbox: Callable[[], float], connects: Callable[[], float],
+             unconfirmed: Callable[[], tuple[int, float | None]] | None = None) -> None:  # fmt: skip
         self.outbox.set_function(outbox)
         self.connects.set_function(connects)
+        if unconfirmed is not None:
+            self.unconfirmed.set_function(lambda: float(unconfirmed()[0]))
+            self.unconfirmed_age.set_function(lambda: _age(unconfirmed()[1]))
 
     def bind_reads(self, queue: ReadQueue) -> None:
         self.reads_coalesced.set_function(lambda: float(queue.coalesced))

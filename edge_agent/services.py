@@ -110,18 +110,20 @@ class Services:
         """``/healthz``: readers, broker, verification backends, read queue, outbox depth."""
         readers = self.readers_health()
         broker: dict[str, Any] = {"enabled": self.sync is not None}
+        delivery: dict[str, Any] = {"ok": True}
         if self.sync is not None:
             link = self.sync.link
             broker.update(connected=link.connected.is_set(), connects=link.connects, disconnects=link.disconnects)
+            delivery = self.sync.delivery_health(self.config.mqtt.unconfirmed_warn_s)
         verification = await self.checks.health()
         reads = self.read_queue.stats()
         store = self.store_health()
         fiscal = self.fiscal_health()
         checks = [all(r["state"] == "online" for r in readers.values()), broker.get("connected", True),
                   verification.get("ok", True), not reads["dropped_recently"], store["ok"],
-                  all(f["ok"] for f in fiscal.values())]  # fmt: skip
+                  all(f["ok"] for f in fiscal.values()), delivery["ok"]]  # fmt: skip
         return {"status": "ok" if all(checks) else "degraded", "readers": readers, "broker": broker,
-                "verification": verification, "reads": reads, "store": store, "fiscal": fiscal,
+                "verification": verification, "reads": reads, "store": store, "fiscal": fiscal, "delivery": delivery,
                 "outbox_depth": self.store.outbox_depth()}  # fmt: skip
 
     def fiscal_health(self) -> dict[str, Any]:

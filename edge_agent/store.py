@@ -23,7 +23,7 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +85,16 @@ MIGRATIONS: Final[list[str]] = [
                           detail TEXT NOT NULL DEFAULT '{}', created_at REAL NOT NULL, updated_at REAL NOT NULL);
     CREATE INDEX returns_open ON returns (basket_id) WHERE step NOT IN ('done', 'failed');
     """,
+    # 6: end-to-end confirmation (docs/mqtt.md): a row waits for central's confirmation, by its
+    # event id, when it asked for one; rows written before this waited for the PUBACK only
+    """
+    ALTER TABLE outbox ADD COLUMN event_id TEXT;
+    ALTER TABLE outbox ADD COLUMN confirm INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN confirmed_at REAL;
+    UPDATE outbox SET event_id = json_extract(payload, '$.id'), confirmed_at = sent_at;
+    CREATE INDEX outbox_event ON outbox (event_id);
+    CREATE INDEX outbox_unconfirmed ON outbox (id) WHERE confirmed_at IS NULL;
+    """,
 ]
 
 
@@ -127,6 +137,9 @@ class Store:
         self.topics = topics or StoreTopics("local")
         self.rules = rules or Rules(tz)
         self.read_point = read_point  # the EPCIS readPoint/bizLocation id of this store
+        #: where central confirms the events it stored (the agent's response topic), set by sync when
+        #: end-to-end confirmation is on; None: an event is delivered on its PUBACK
+        self.confirm_to: str | None = None
         #: called after a commit that wrote outbox rows (the publisher wakes up); must not block
         self.outbox_listeners: list[Callable[[], None]] = []
         #: called with the basket after each of its commands is committed (screens refresh)
@@ -333,10 +346,12 @@ class Store:
     def _announce(self, conn: sqlite3.Connection, lane: str, type_: str, data: dict[str, Any], basket_id: str,
                   seq: int, topic: str | None = None) -> None:  # fmt: skip
         self._announced = True
-        ev = envelope.event(self.topics.lane_source(lane), type_, data, subject=f"basket/{basket_id}", seq=seq)
-        conn.execute("INSERT INTO outbox (topic, payload, basket_id, journal_seq, created_at) VALUES (?, ?, ?, ?, ?)",
-                     (topic or self.topics.lane_event(lane, type_), envelope.encode(ev).decode(), basket_id, seq,
-                      time.time()))  # fmt: skip
+        ev = envelope.event(self.topics.lane_source(lane), type_, data, subject=f"basket/{basket_id}", seq=seq,
+                            replyto=self.confirm_to)  # fmt: skip
+        conn.execute("INSERT INTO outbox (topic, payload, basket_id, journal_seq, created_at, event_id, confirm) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)", (topic or self.topics.lane_event(lane, type_),
+                                                      envelope.encode(ev).decode(), basket_id, seq, time.time(),
+                                                      ev.id, self.confirm_to is not None))  # fmt: skip
 
     def announce(self, lane: str, type_: str, data: dict[str, Any], basket_id: str = "",
                  conn: sqlite3.Connection | None = None) -> None:  # fmt: skip
@@ -403,10 +418,51 @@ class Store:
         return int(self._reads.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
 
     def mark_sent(self, ids: Iterable[int]) -> None:
-        """Delivered: the broker acknowledged these rows (PUBACK), never merely sent."""
+        """The broker acknowledged these rows (PUBACK), never merely sent. A row that asked for
+        central's confirmation stays unconfirmed until it comes."""
         with self.transaction() as conn:
             now = time.time()
-            conn.executemany("UPDATE outbox SET sent_at = ? WHERE id = ?", [(now, i) for i in ids])
+            conn.executemany("UPDATE outbox SET sent_at = ?, confirmed_at = CASE WHEN confirm = 0 THEN ? "
+                             "ELSE confirmed_at END WHERE id = ?", [(now, now, i) for i in ids])  # fmt: skip
+
+    def confirm(self, event_ids: Sequence[str]) -> int:
+        """Central stored these events: their rows are confirmed (kept for replays until pruned)."""
+        if not event_ids:
+            return 0
+        with self.transaction() as conn:
+            now = time.time()
+            return sum(conn.execute("UPDATE outbox SET confirmed_at = ? WHERE event_id = ? AND confirmed_at IS NULL",
+                                    (now, i)).rowcount for i in event_ids)  # fmt: skip
+
+    def requeue_unconfirmed(self, acked_before: float) -> list[int]:
+        """Rows the broker acknowledged before ``acked_before`` that central never confirmed:
+        unsent again (the publisher sends them again, same event id). Returns their ids."""
+        with self.transaction() as conn:
+            rows = conn.execute("UPDATE outbox SET sent_at = NULL WHERE confirmed_at IS NULL AND sent_at IS NOT NULL "
+                                "AND sent_at < ? RETURNING id", (acked_before,)).fetchall()  # fmt: skip
+        return sorted(r[0] for r in rows)
+
+    def requeue(self, basket_id: str, seqs: Sequence[int]) -> list[int]:
+        """Central asks for a basket's events again (a gap in its ``seq``): the rows still kept
+        are unsent again. Returns their ids."""
+        with self.transaction() as conn:
+            marks = ",".join("?" * len(seqs))
+            rows = conn.execute(f"UPDATE outbox SET sent_at = NULL WHERE basket_id = ? AND journal_seq IN ({marks}) "
+                                "RETURNING id", (basket_id, *seqs)).fetchall()  # fmt: skip
+        return sorted(r[0] for r in rows)
+
+    def unconfirmed(self) -> tuple[int, float | None]:
+        """Events central has not confirmed yet: how many, and when the oldest was written."""
+        n, oldest = self._reads.execute(
+            "SELECT COUNT(*), MIN(created_at) FROM outbox WHERE confirmed_at IS NULL"
+        ).fetchone()
+        return int(n), oldest
+
+    def prune_outbox(self, confirmed_before: float) -> int:
+        """Forget confirmed rows older than the retention; never an unconfirmed one."""
+        with self.transaction() as conn:
+            return conn.execute("DELETE FROM outbox WHERE confirmed_at IS NOT NULL AND confirmed_at < ?",
+                                (confirmed_before,)).rowcount  # fmt: skip
 
     # -- requests to central (idempotency keys persisted before the first send) ------------------
     def request_record(self, key: str) -> tuple[str, str, dict[str, Any], dict[str, Any] | None] | None:

@@ -175,6 +175,7 @@ class DemoStore:
         verdicts = dict(agent.execute("SELECT outcome, COUNT(*) FROM verdicts GROUP BY outcome").fetchall())
         items_sold = agent.execute("SELECT COUNT(*) FROM sold").fetchone()[0]
         depth = agent.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0]
+        unconfirmed = agent.execute("SELECT COUNT(*) FROM outbox WHERE confirmed_at IS NULL").fetchone()[0]
         posted = dict(central.execute("SELECT id, total FROM transactions").fetchall())
         payments = central.execute("SELECT basket, status, amount, captures, refunded FROM payments").fetchall()
         captured = [p for p in payments if p[1] == "CAPTURED"]
@@ -213,6 +214,7 @@ class DemoStore:
             "totals_match_captures": fiscal["totals_match_captures"],
             "ledger_balanced": balanced,
             "outbox_drained": depth == 0,
+            "every_event_confirmed_by_central": unconfirmed == 0,
             "every_shopper_finished": all(not o.error for o in outcomes),
         }
         m = self.daemon.metrics
@@ -280,7 +282,7 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
             outcomes = await crowd.run(shoppers)
             await crowd.bring_back()  # a customer returns an item at the staff handheld
             assert store.services.sync is not None
-            await store.services.sync.publisher.drained(20)
+            await store.services.sync.publisher.drained(20, confirmed=True)
             await asyncio.sleep(1.0)  # central's sink takes the last events
             summary = store.summary(outcomes)
             summary["seconds"] = round(time.monotonic() - started, 1)

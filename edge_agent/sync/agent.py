@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -54,7 +55,12 @@ class Sync:
             on_message=self._on_message,
             birth=lambda: [(self.status_topic, status_payload(self.source, "online", self.readers()), True)],
         )
-        self.publisher = OutboxPublisher(store, self.link, window=config.mqtt.window)
+        m = config.mqtt
+        self.publisher = OutboxPublisher(store, self.link, window=m.window, confirm_timeout_s=m.confirm_timeout_s,
+                                         retention_s=m.retention_s)  # fmt: skip
+        store.confirm_to = self.resp_topic if m.confirmations else None
+        self.confirmed = self.replays = 0
+        self.warn_s = m.unconfirmed_warn_s
         self.requester = Requester(self.link, store, self.source, self.resp_topic)
         self.streams = {name: StreamState(store.stream_version(name)) for name in STREAMS}
         self.bad_messages = 0
@@ -83,7 +89,7 @@ class Sync:
         """Refresh the retained status (readers' health changed, or periodically)."""
         if self.link.connected.is_set():
             payload = status_payload(self.source, "online", self.readers(), outbox=self.store.outbox_depth(),
-                                     fiscal=self.fiscal())  # fmt: skip
+                                     fiscal=self.fiscal(), delivery=self.delivery_health(self.warn_s))  # fmt: skip
             self.link.publish(self.status_topic, payload, retain=True)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
@@ -93,6 +99,9 @@ class Sync:
             self._bad(topic, e.message)
             return
         if topic == self.resp_topic:
+            if ev.type in ("events.confirmed", "events.replay") and ev.correlationid is None:
+                self._delivery(topic, ev)
+                return
             if ev.correlationid is None:  # not an answer: a notification
                 if not self.deduper.seen(ev) and self.on_notification is not None:
                     self.on_notification(ev)
@@ -117,6 +126,41 @@ class Sync:
                 self.streams[stream] = StreamState(self.store.stream_version(stream))
                 return
             log.info("%s %s v%d applied", stream, "snapshot" if step.snapshot else "delta", step.version)
+
+    def _delivery(self, topic: str, ev: envelope.Event) -> None:
+        """Central stored our events (``events.confirmed``), or asks for some again
+        (``events.replay``: a gap in a basket's seq)."""
+        data = ev.data if isinstance(ev.data, dict) else {}
+        try:
+            if ev.type == "events.confirmed":
+                ids = data.get("ids")
+                if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+                    self._bad(topic, "events.confirmed needs ids: [string]")
+                    return
+                self.confirmed += self.store.confirm(ids)
+                return
+            subject, seqs = data.get("subject"), data.get("seqs")
+            if not (
+                isinstance(subject, str)
+                and subject.startswith("basket/")
+                and isinstance(seqs, list)
+                and all(isinstance(n, int) and not isinstance(n, bool) for n in seqs)
+                and 0 < len(seqs) <= 1000
+            ):
+                self._bad(topic, "events.replay needs subject: basket/{id} and seqs: [int]")
+                return  # fmt: skip
+            self.replays += 1
+            self.publisher.rewind(self.store.requeue(subject.removeprefix("basket/"), seqs))
+        except StoreError as e:  # a full disk: confirmations come again (the events are re-sent)
+            self._noise.warning("store", "%s not recorded: %s", ev.type, e.message)
+
+    def delivery_health(self, warn_s: float) -> dict[str, Any]:
+        """Unconfirmed events: how many, the oldest's age, and whether that is too old."""
+        n, oldest = self.store.unconfirmed()
+        age = max(0.0, time.time() - oldest) if oldest is not None else None
+        return {"unconfirmed": n, "oldest_unconfirmed_s": None if age is None else round(age, 1),
+                "ok": age is None or age < warn_s, "confirmed": self.confirmed, "resent": self.publisher.resent,
+                "replays": self.replays}  # fmt: skip
 
     def _bad(self, topic: str, why: str) -> None:
         self.bad_messages += 1

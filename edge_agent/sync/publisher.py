@@ -1,11 +1,20 @@
-"""Drain the store's outbox to the broker with QoS 1; a row is delivered only on its PUBACK.
+"""Drain the store's outbox to the broker with QoS 1, and keep every row until central has
+confirmed it (docs/mqtt.md "Delivery guarantees").
 
-Rows are published oldest first through a bounded window of unacknowledged messages. A
-broker restart or a WAN outage only stalls the window: paho sends the unacknowledged
+Rows are published oldest first through a bounded window of unacknowledged messages: the
+PUBACK is the flow control. It is not the guarantee: a broker keeps an acknowledged message
+in memory until its next autosave, and a bridge drops what it holds when it is cut. So a row
+stays in the outbox, unconfirmed, until central's event sink says it stored it (by event id,
+on the agent's response topic); a row acknowledged but not confirmed within
+``confirm_timeout_s`` is sent again with the same id (central keeps one), and a row central
+asks for again (a gap in a basket's ``seq``) is re-sent while it is kept. Confirmed rows are
+kept ``retention_s`` for such replays, then pruned; an unconfirmed one never is.
+
+A broker restart or a WAN outage only stalls the window: paho sends the unacknowledged
 messages again after it reconnects, and the rows behind them wait in SQLite, not in memory.
 A crash loses nothing either: a row published but not acknowledged is still unsent and goes
-again at the next start (consumers drop the repeat by its CloudEvents ``id``). A row the
-broker refuses (PUBACK >= 0x80, e.g. not authorised) is counted and left for an operator.
+again at the next start. A row the broker refuses (PUBACK >= 0x80, e.g. not authorised) is
+counted and left for an operator.
 """
 
 from __future__ import annotations
@@ -24,11 +33,15 @@ log = logging.getLogger("edge_agent.sync.publisher")
 
 class OutboxPublisher:
     def __init__(self, store: Store, link: MqttLink, window: int = 2000, batch: int = 500,
-                 poll_s: float = 0.25) -> None:  # fmt: skip
+                 poll_s: float = 0.25, confirm_timeout_s: float = 30.0,
+                 retention_s: float = 7 * 86400.0) -> None:  # fmt: skip
         self.store, self.link = store, link
         self.window, self.batch, self.poll_s = window, batch, poll_s
+        self.confirm_timeout_s, self.retention_s = confirm_timeout_s, retention_s
         self.delivered = 0
         self.refused = 0
+        self.resent = 0  # rows sent again: unconfirmed past the timeout, or asked for again
+        self._next_sweep = 0.0
         self._cursor = 0  # highest row id handed to the link in this run
         self._inflight: set[int] = set()
         self._acked: list[int] = []
@@ -56,7 +69,10 @@ class OutboxPublisher:
                     self._room.clear()
                     await self._room.wait()
                     continue
-                rows = self.store.unsent_raw(min(room, self.batch), self._cursor)
+                self._sweep()
+                rows = [
+                    r for r in self.store.unsent_raw(min(room, self.batch), self._cursor) if r[0] not in self._inflight
+                ]
                 if not rows:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
@@ -69,6 +85,25 @@ class OutboxPublisher:
                 await asyncio.sleep(0)
         finally:
             self._flush()
+
+    def rewind(self, row_ids: list[int]) -> None:
+        """These rows are unsent again (``requeue``): send them, ahead of what was next."""
+        if row_ids:
+            self.resent += len(row_ids)
+            self._cursor = min(self._cursor, row_ids[0] - 1)
+            self._wake.set()
+
+    def _sweep(self) -> None:
+        """Once a second: rows acknowledged but never confirmed go again; old confirmed rows go."""
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + 1.0
+        try:
+            self.rewind(self.store.requeue_unconfirmed(time.time() - self.confirm_timeout_s))
+            self.store.prune_outbox(time.time() - self.retention_s)
+        except StoreError:
+            pass  # a full disk: the next sweep tries again
 
     def _on_ack(self, row_id: int, fut: asyncio.Future[int]) -> None:
         self._inflight.discard(row_id)
@@ -95,11 +130,12 @@ class OutboxPublisher:
                 return
             self.delivered += len(acked)
 
-    async def drained(self, timeout_s: float) -> bool:
-        """Wait until the outbox is empty (tests, graceful shutdown)."""
+    async def drained(self, timeout_s: float, confirmed: bool = False) -> bool:
+        """Wait until the outbox is empty (tests, graceful shutdown); ``confirmed``: and central
+        has confirmed every row."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.store.outbox_depth() == 0:
+            if self.store.outbox_depth() == 0 and (not confirmed or self.store.unconfirmed()[0] == 0):
                 return True
             await asyncio.sleep(0.02)
         return False

@@ -11,7 +11,8 @@ from edge_agent.wire import envelope
 
 
 def status_payload(source: str, state: str, readers: dict[str, Any] | None = None, reason: str = "",
-                   outbox: int | None = None, fiscal: dict[str, Any] | None = None) -> bytes:  # fmt: skip
+                   outbox: int | None = None, fiscal: dict[str, Any] | None = None,
+                   delivery: dict[str, Any] | None = None) -> bytes:  # fmt: skip
     data: dict[str, Any] = {"state": state, "version": __version__, "readers": readers or {}}
     if reason:
         data["reason"] = reason
@@ -19,4 +20,6 @@ def status_payload(source: str, state: str, readers: dict[str, Any] | None = Non
         data["outbox"] = outbox
     if fiscal:
         data["fiscal"] = fiscal
+    if delivery is not None:
+        data["delivery"] = delivery
     return envelope.encode(envelope.event(source, "agent.status", data))

@@ -37,7 +37,12 @@ CREATE TABLE IF NOT EXISTS payments (id TEXT PRIMARY KEY, basket TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS refunds (id TEXT PRIMARY KEY, payment_id TEXT NOT NULL, amount INTEGER NOT NULL,
                                     status TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS events (source TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, topic TEXT NOT NULL,
-                                   seq INTEGER, data TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (source, id));
+                                   seq INTEGER, data TEXT NOT NULL, at REAL NOT NULL, subject TEXT,
+                                   PRIMARY KEY (source, id));
+CREATE INDEX IF NOT EXISTS events_stream ON events (source, subject, seq);
+CREATE TABLE IF NOT EXISTS gaps (source TEXT NOT NULL, subject TEXT NOT NULL, seq INTEGER NOT NULL,
+                                 replyto TEXT NOT NULL, seen_at REAL NOT NULL, asked_at REAL,
+                                 PRIMARY KEY (source, subject, seq));
 CREATE TABLE IF NOT EXISTS transactions (id TEXT PRIMARY KEY, lane TEXT NOT NULL, total INTEGER NOT NULL,
                                          data TEXT NOT NULL, at REAL NOT NULL);
 """

@@ -8,6 +8,11 @@ delivered twice (or to two instances) take effect once. Responses go to the requ
 ``sco/v1/+/+/evt/#`` and the EPCIS topic with a durable session, keeps each event once by
 (source, id) and each ``transaction.posted`` once by transaction id, and counts duplicates.
 
+End-to-end confirmation (docs/mqtt.md): an event that names a ``replyto`` is confirmed there
+once its row is committed (``events.confirmed`` with the ids, batched every few ms), a repeat
+too; a gap in a basket's ``seq`` (an event n whose 1..n-1 are not all here) is asked for again
+with ``events.replay`` after a grace period, and again every few seconds while it stays open.
+
 Why events are not shared: Mosquitto 2.0.11 (Debian 12) does not restore shared
 subscriptions from its persistence file, so after a broker restart events published before
 the service resubscribes would be dropped; an event has no sender-side retry to cover that.
@@ -61,6 +66,10 @@ class CentralNode:
         self._lock = threading.Lock()
         self._halt = threading.Event()
         self._notify_thread: threading.Thread | None = None
+        self._confirm_thread: threading.Thread | None = None
+        self._confirms: dict[str, list[str]] = {}  # replyto -> event ids stored, not yet confirmed
+        self.confirmations_sent = 0
+        self.replays_asked = 0
         self.services = services
         v5 = protocol == "5"
         # a persistent session: while an instance is away (or the broker restarts) the broker
@@ -107,14 +116,20 @@ class CentralNode:
         self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False if self.v5 else 3,
                                   properties=props)  # fmt: skip
         self.client.loop_start()
+        if self.filters != [f for f in self.filters if f.startswith(("$share", "svc/"))]:  # it sinks events
+            self._confirm_thread = threading.Thread(
+                target=self._confirmer, name=f"{self.instance} confirm", daemon=True
+            )
+            self._confirm_thread.start()
         if "payment" in self.services:
             self._notify_thread = threading.Thread(target=self._notifier, name=f"{self.instance} notify", daemon=True)
             self._notify_thread.start()
 
     def stop(self) -> None:
         self._halt.set()
-        if self._notify_thread is not None:
-            self._notify_thread.join(5)
+        for thread in (self._notify_thread, self._confirm_thread):
+            if thread is not None:
+                thread.join(5)
         self.client.disconnect()
         self.client.loop_stop()
         self.conn.close()
@@ -166,28 +181,76 @@ class CentralNode:
         if fault == "duplicate":
             self.client.publish(ev.replyto, reply, qos=1)
 
+    def _confirmer(self) -> None:
+        """Confirm stored events to their senders, batched; ask again for the gaps that stay."""
+        last_gaps = 0.0
+        while not self._halt.wait(0.005):
+            with self._lock:
+                batches, self._confirms = self._confirms, {}
+            for replyto, ids in batches.items():
+                for start in range(0, len(ids), 1000):
+                    ev = envelope.event(self.source, "events.confirmed", {"ids": ids[start : start + 1000]})
+                    self.client.publish(replyto, envelope.encode(ev), qos=1)
+                    self.confirmations_sent += 1
+            if time.monotonic() - last_gaps > 0.5:
+                last_gaps = time.monotonic()
+                self._ask_for_gaps()
+
+    def _ask_for_gaps(self, grace_s: float = 1.0, again_s: float = 5.0) -> None:
+        now = time.time()
+        try:
+            with self._lock, db.tx(self.conn):
+                self.conn.execute("DELETE FROM gaps WHERE EXISTS (SELECT 1 FROM events e WHERE e.source = gaps.source "
+                                  "AND e.subject = gaps.subject AND e.seq = gaps.seq)")  # fmt: skip
+                due = "seen_at < ? AND (asked_at IS NULL OR asked_at < ?)"
+                rows = self.conn.execute(
+                    f"SELECT source, subject, replyto, group_concat(seq) FROM gaps WHERE {due} "
+                    "GROUP BY source, subject, replyto",
+                    (now - grace_s, now - again_s),
+                ).fetchall()
+                self.conn.execute(f"UPDATE gaps SET asked_at = ? WHERE {due}", (now, now - grace_s, now - again_s))
+        except sqlite3.Error as e:
+            log.warning("%s: gap check: %s", self.instance, e)
+            return
+        for _source, subject, replyto, seqs in rows:
+            ask = {"subject": subject, "seqs": sorted(int(n) for n in str(seqs).split(","))[:1000]}
+            self.client.publish(replyto, envelope.encode(envelope.event(self.source, "events.replay", ask)), qos=1)
+            self.replays_asked += 1
+
     def _event(self, topic: str, ev: envelope.Event) -> None:
         now = time.time()
         with db.tx(self.conn):
             cur = self.conn.execute(
-                "INSERT OR IGNORE INTO events (source, id, type, topic, seq, data, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (ev.source, ev.id, ev.type, topic, ev.seq, json.dumps(ev.data), now),
+                "INSERT OR IGNORE INTO events (source, id, type, topic, seq, data, at, subject) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (ev.source, ev.id, ev.type, topic, ev.seq, json.dumps(ev.data), now, ev.subject),
             )
             if cur.rowcount == 0:
                 db.bump(self.conn, "events.duplicates_dropped")
-                return
-            if ev.type == "transaction.posted" and isinstance(ev.data, dict):
-                row = (
-                    ev.data.get("transactionId"),
-                    ev.data.get("lane", ""),
-                    ev.data.get("totalKop", 0),
-                    json.dumps(ev.data),
-                    now,
-                )
-                cur = self.conn.execute("INSERT OR IGNORE INTO transactions (id, lane, total, data, at) "
-                                        "VALUES (?, ?, ?, ?, ?)", row)  # fmt: skip
-                if cur.rowcount == 0:
-                    db.bump(self.conn, "transactions.duplicates_dropped")
+            else:
+                if ev.seq and ev.subject and ev.replyto:
+                    self._note_gaps(ev, now)
+                if ev.type == "transaction.posted" and isinstance(ev.data, dict):
+                    self._transaction(ev.data, now)
+        if ev.replyto:  # committed: confirm it (a repeat too: the first confirmation may have been lost)
+            self._confirms.setdefault(ev.replyto, []).append(ev.id)
+
+    def _transaction(self, data: dict[str, Any], now: float) -> None:
+        row = (data.get("transactionId"), data.get("lane", ""), data.get("totalKop", 0), json.dumps(data), now)
+        cur = self.conn.execute("INSERT OR IGNORE INTO transactions (id, lane, total, data, at) VALUES (?, ?, ?, ?, ?)",
+                                row)  # fmt: skip
+        if cur.rowcount == 0:
+            db.bump(self.conn, "transactions.duplicates_dropped")
+
+    def _note_gaps(self, ev: envelope.Event, now: float) -> None:
+        """Event n of a basket arrived: any of 1..n-1 not here is a gap (asked for after a grace)."""
+        assert ev.seq is not None
+        rows = self.conn.execute("SELECT seq FROM events WHERE source = ? AND subject = ? AND seq BETWEEN 1 AND ?",
+                                 (ev.source, ev.subject, ev.seq - 1))  # fmt: skip
+        have = {r[0] for r in rows}
+        missing = [(ev.source, ev.subject, n, ev.replyto, now) for n in range(1, ev.seq) if n not in have]
+        self.conn.executemany("INSERT OR IGNORE INTO gaps (source, subject, seq, replyto, seen_at) "
+                              "VALUES (?, ?, ?, ?, ?)", missing)  # fmt: skip
 
 
 def publish_stream(client: paho.Client, store: str, stream: str, kind: str, version: int, data: dict[str, Any]) -> None:

@@ -37,9 +37,15 @@ def make_certs(directory: Path) -> Path:
     return directory
 
 
+def shipped_autosave_s() -> int:
+    """The ``autosave_interval`` of the store broker's shipped configuration."""
+    conf = Path(__file__).resolve().parents[2] / "config" / "mosquitto" / "mosquitto.conf"
+    return next(int(line.split()[1]) for line in conf.read_text().splitlines() if line.startswith("autosave_interval"))
+
+
 class Mosquitto:
     def __init__(self, workdir: Path, stores: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
-                 anonymous: bool = False) -> None:  # fmt: skip
+                 anonymous: bool = False, autosave_s: int = 1, extra: Sequence[str] = ()) -> None:  # fmt: skip
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         base = free_port_pair(2)
@@ -58,12 +64,13 @@ class Mosquitto:
         conf = [
             "per_listener_settings false", f"allow_anonymous {'true' if anonymous else 'false'}",
             f"password_file {passwd}", f"acl_file {self.dir / 'acl'}", "persistence true",
-            f"persistence_location {self.dir / 'data'}/", "autosave_interval 1", "max_queued_messages 500000",
+            f"persistence_location {self.dir / 'data'}/", f"autosave_interval {autosave_s}",
+            "max_queued_messages 500000",
             "max_inflight_messages 100", "set_tcp_nodelay true", f"user {getpass.getuser()}", "log_type error",
             "log_type warning",
             f"listener {self.port} 127.0.0.1", f"listener {self.tls_port} 127.0.0.1",
             f"cafile {self.certs / 'ca.crt'}", f"certfile {self.certs / 'server.crt'}",
-            f"keyfile {self.certs / 'server.key'}",
+            f"keyfile {self.certs / 'server.key'}", *extra,
         ]  # fmt: skip
         (self.dir / "mosquitto.conf").write_text("\n".join(conf) + "\n")
         self.proc: subprocess.Popen[bytes] | None = None
