@@ -14,7 +14,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from edge_agent.sync.acl import acl, agent_user
+from edge_agent.sync.acl import acl, agent_user, bridge_user
 from tests.integration.pcscd import free_port_pair
 
 PASSWORD = "s3cret-for-tests"
@@ -45,7 +45,8 @@ def shipped_autosave_s() -> int:
 
 class Mosquitto:
     def __init__(self, workdir: Path, stores: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
-                 anonymous: bool = False, autosave_s: int = 1, extra: Sequence[str] = ()) -> None:  # fmt: skip
+                 anonymous: bool = False, autosave_s: int = 1, extra: Sequence[str] = (),
+                 bridges: bool = False) -> None:  # fmt: skip
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         base = free_port_pair(2)
@@ -53,11 +54,12 @@ class Mosquitto:
         self.certs = make_certs(self.dir / "certs")
         self.stores = stores or STORES
         self.users = [agent_user(s, a) for s, agents in self.stores.items() for a in agents] + ["central", "bench"]
+        self.users += [bridge_user(s) for s in self.stores] if bridges else []
         passwd = self.dir / "passwd"
         passwd.write_text("")
         for user in self.users:
             subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, PASSWORD], check=True, capture_output=True)
-        text = acl(self.stores)
+        text = acl(self.stores, bridges=bridges)
         text += "\nuser bench\ntopic readwrite #\n"
         (self.dir / "acl").write_text(text)
         (self.dir / "data").mkdir(exist_ok=True)
@@ -107,3 +109,13 @@ class Mosquitto:
         self.stop()
         time.sleep(down_s)
         self.start()
+
+
+def bridge_lines(central: Mosquitto, store: str = "store-001") -> list[str]:
+    """The shipped bridge configuration (config/mosquitto/bridge.conf), pointed at ``central``'s
+    TLS listener: the lines to start a store broker with."""
+    conf = Path(__file__).resolve().parents[2] / "config" / "mosquitto" / "bridge.conf"
+    text = conf.read_text().replace("CENTRAL_HOST:8883", f"127.0.0.1:{central.tls_port}")
+    text = text.replace("STORE_ID", store).replace("CENTRAL_PASSWORD", PASSWORD)
+    text = text.replace("/etc/mosquitto/certs/central-ca.crt", str(central.certs / "ca.crt"))
+    return [line for line in text.splitlines() if line and not line.startswith("#")]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.central.node import CentralNode
-from tests.integration.broker import PASSWORD, Mosquitto, shipped_autosave_s
+from tests.integration.broker import PASSWORD, Mosquitto, bridge_lines, shipped_autosave_s
 from tests.integration.syncenv import Edge, config
 
 N = 5_000
@@ -71,3 +71,82 @@ def test_the_store_broker_killed_twice_mid_drain_loses_no_event_and_central_keep
     assert len(sent) == N and sorted(stored) == sorted(sent)  # 0 missing, 0 twice
     assert False in health  # unconfirmed events turned health degraded while the broker was away
     assert resent > 0  # what the broker had acknowledged and then lost was sent again
+
+
+def test_a_store_bridged_to_central_loses_nothing_when_the_bridge_or_either_broker_goes_down(tmp_path: Path) -> None:
+    central_broker = Mosquitto(tmp_path / "central-mq", bridges=True).start()
+    store_broker = Mosquitto(tmp_path / "store-mq", autosave_s=shipped_autosave_s(),
+                             extra=bridge_lines(central_broker)).start()  # fmt: skip
+    central = CentralNode(tmp_path / "central.db", port=central_broker.port, username="central", password=PASSWORD)
+    central.start()
+    assert central.ready.wait(10)
+    db = tmp_path / "central.db"
+
+    async def main() -> tuple[list[str], dict[str, Any], dict[str, Any]]:
+        edge = await Edge(edge_config(store_broker.port), tmp_path / "edge.db").start()
+        try:
+            # a command and its answer cross the bridge both ways
+            before = await edge.sync.requester.call("loyalty", "balance", {"customer": "C-0001"}, None, timeout_s=5)
+            for n in range(2_000):
+                edge.store.announce("lane-1", "test.event", {"n": n}, "b-1")
+            await until(lambda: len(central_ids(db, "test.event")) >= 500, what="first events across the bridge")
+            central_broker.kill()  # the bridge is cut (central's side is gone) for a few seconds
+            await asyncio.sleep(3)
+            central_broker.start()
+            await until(lambda: len(central_ids(db, "test.event")) >= 1_200, what="the bridge back")
+            store_broker.kill()  # then the store broker itself crashes
+            await asyncio.sleep(0.5)
+            store_broker.start()
+            assert await edge.sync.publisher.drained(90, confirmed=True), edge.sync.delivery_health(1.0)
+            after = await edge.sync.requester.call("loyalty", "balance", {"customer": "C-0001"}, None, timeout_s=5)
+            sent = [r[0] for r in edge.store.db.conn.execute("SELECT event_id FROM outbox WHERE confirm = 1")]
+            return sent, before, after
+        finally:
+            await edge.stop()
+
+    try:
+        sent, before, after = asyncio.run(main())
+        stored = central_ids(db, "test.event")
+    finally:
+        central.stop()
+        store_broker.kill()
+        central_broker.kill()
+    assert len(sent) == 2_000 and sorted(stored) == sorted(sent)
+    assert before == after and "available" in before
+
+
+def test_an_event_central_lost_after_confirming_it_is_asked_for_again_and_replayed(tmp_path: Path) -> None:
+    from edge_agent.basket.commands import Identify
+    from tests.integration.syncenv import BREAD, MILK
+
+    broker = Mosquitto(tmp_path / "mosquitto").start()
+    central = CentralNode(tmp_path / "central.db", port=broker.port, username="central", password=PASSWORD)
+    central.start()
+    assert central.ready.wait(10)
+    db = tmp_path / "central.db"
+
+    def seqs(basket: str) -> set[int]:
+        with sqlite3.connect(db, timeout=30) as conn:
+            rows = conn.execute("SELECT seq FROM events WHERE subject = ? AND seq > 0", (f"basket/{basket}",))
+            return {r[0] for r in rows}
+
+    async def main() -> tuple[set[int], set[int], int]:
+        edge = await Edge(edge_config(broker.port), tmp_path / "edge.db").start()
+        try:
+            basket = edge.basket("lane-1", [BREAD, MILK])  # seq 1, 2 (lines), 3 (checkout)
+            assert await edge.sync.publisher.drained(20, confirmed=True)
+            with sqlite3.connect(db, timeout=30) as conn:  # central loses seq 2 (a restored backup, say)
+                conn.execute("DELETE FROM events WHERE subject = ? AND seq = 2", (f"basket/{basket.id}",))
+            lost = seqs(basket.id)
+            edge.store.apply(basket, Identify("C-0001"))  # seq 4 arrives: central sees 2 missing
+            await until(lambda: 2 in seqs(basket.id), timeout_s=20, what="seq 2 replayed")
+            return lost, seqs(basket.id), edge.sync.replays
+        finally:
+            await edge.stop()
+
+    try:
+        lost, healed, replays = asyncio.run(main())
+    finally:
+        central.stop()
+        broker.kill()
+    assert lost == {1, 3} and healed == {1, 2, 3, 4} and replays >= 1
