@@ -10,8 +10,9 @@ VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 # mosquitto: MQTT broker for tests; pcscd + vsmartcard-vpcd: PC/SC with a virtual reader;
 # libpcsclite-dev + swig: to build pyscard; python3-venv: the virtual environment;
-# openssl: the test CA; chromium: the page tests (Playwright drives Debian's browser).
-DEBIAN_PACKAGES=(mosquitto pcscd libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium)
+# openssl: the test CA; chromium: the page tests (Playwright drives Debian's browser);
+# rabbitmq-server (with rabbitmq_mqtt): central's three-node cluster in the delivery tests.
+DEBIAN_PACKAGES=(mosquitto pcscd libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium rabbitmq-server)
 
 say() { printf 'setup: %s\n' "$*"; }
 

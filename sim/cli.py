@@ -138,19 +138,34 @@ def cmd_sim_kkt(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_sim_central(args: argparse.Namespace, out: TextIO) -> int:
-    import signal
-    import threading
-
     from sim.central.node import CentralNode
     from sim.central.payment import Settings
 
     settings = Settings()
     settings.customer_delay_s = args.customer_delay_s
+    if args.amqp:  # on a RabbitMQ cluster: competing consumers of quorum queues
+        from sim.central.amqp import AmqpCentral
+
+        addresses = [(h, int(p)) for h, _, p in (a.rpartition(":") for a in args.amqp.split(","))]
+        first = [(args.first_node + i) % len(addresses) for i in range(args.instances)]
+        nodes: list[CentralNode] = [
+            AmqpCentral(args.db, addresses[first[i]:] + addresses[:first[i]],
+                        instance=f"{args.name}-{i + 1}", username=args.username or "central",
+                        password=args.password or "", program=args.program, settings=settings)
+            for i in range(args.instances)]  # fmt: skip
+        return _serve_central(nodes, args, out)
     nodes = [CentralNode(args.db, args.host, args.port, instance=f"{args.name}-{i + 1}", username=args.username,
                          password=args.password, program=args.program, protocol=args.protocol,
                          tls_ca=Path(args.tls_ca) if args.tls_ca else None, settings=settings,
                          events=not args.no_events, shared=not args.no_shared)
              for i in range(args.instances)]  # fmt: skip
+    return _serve_central(nodes, args, out)
+
+
+def _serve_central(nodes: list[Any], args: argparse.Namespace, out: TextIO) -> int:
+    import signal
+    import threading
+
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     for node in nodes:
@@ -243,6 +258,10 @@ def register(sub: Any) -> None:
     central_sim.add_argument("--program", choices=("magnit_like", "x5_legacy"), default="magnit_like")
     central_sim.add_argument("--customer-delay-s", type=float, default=0.05, help="how long a customer takes to pay")
     central_sim.add_argument("--no-events", action="store_true", help="do not consume the agents' events")
+    central_sim.add_argument("--amqp", default=None, metavar="HOST:PORT[,HOST:PORT…]",
+                             help="consume from a RabbitMQ cluster's quorum queues over AMQP instead of MQTT "
+                                  "(every node's address)")  # fmt: skip
+    central_sim.add_argument("--first-node", type=int, default=0, help="with --amqp: the node instance 1 tries first")
     central_sim.add_argument("--no-shared", action="store_true",
                              help="plain subscriptions: one instance, for brokers without $share "
                                   "(the embedded one)")  # fmt: skip

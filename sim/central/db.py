@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS events (source TEXT NOT NULL, id TEXT NOT NULL, type 
                                    seq INTEGER, data TEXT NOT NULL, at REAL NOT NULL, subject TEXT,
                                    PRIMARY KEY (source, id));
 CREATE INDEX IF NOT EXISTS events_stream ON events (source, subject, seq);
+CREATE TABLE IF NOT EXISTS agents (store TEXT NOT NULL, agent TEXT NOT NULL, state TEXT NOT NULL, data TEXT NOT NULL,
+                                   at REAL NOT NULL, PRIMARY KEY (store, agent));
 CREATE TABLE IF NOT EXISTS gaps (source TEXT NOT NULL, subject TEXT NOT NULL, seq INTEGER NOT NULL,
                                  replyto TEXT NOT NULL, seen_at REAL NOT NULL, asked_at REAL,
                                  PRIMARY KEY (source, subject, seq));

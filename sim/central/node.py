@@ -42,7 +42,7 @@ from sim.central import db, loyalty, payment
 
 log = logging.getLogger("sim.central")
 SERVICES = ("loyalty", "payment")
-EVENT_FILTERS = ("sco/v1/+/+/evt/#", "sco/v1/+/trace/epcis")
+EVENT_FILTERS = ("sco/v1/+/+/evt/#", "sco/v1/+/trace/epcis", "sco/v1/+/+/status")
 
 
 class CentralNode:
@@ -103,7 +103,7 @@ class CentralNode:
             for topic, p in changes:
                 ev = envelope.event("central://payment", "payment.status_changed", p, id_=f"{p['id']}:{p['status']}")
                 for _ in range(2 if twice else 1):
-                    self.client.publish(topic, envelope.encode(ev), qos=1)
+                    self._publish(topic, envelope.encode(ev))
 
     def start(self) -> None:
         props = None
@@ -116,7 +116,11 @@ class CentralNode:
         self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False if self.v5 else 3,
                                   properties=props)  # fmt: skip
         self.client.loop_start()
-        if self.filters != [f for f in self.filters if f.startswith(("$share", "svc/"))]:  # it sinks events
+        self._start_workers(self.filters != [f for f in self.filters if f.startswith(("$share", "svc/"))])
+
+    def _start_workers(self, events: bool) -> None:
+        """The confirmer (when this instance sinks events) and the payment notifier."""
+        if events:
             self._confirm_thread = threading.Thread(
                 target=self._confirmer, name=f"{self.instance} confirm", daemon=True
             )
@@ -126,32 +130,57 @@ class CentralNode:
             self._notify_thread.start()
 
     def stop(self) -> None:
+        self._stop_workers()
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.conn.close()
+
+    def _stop_workers(self) -> None:
         self._halt.set()
         for thread in (self._notify_thread, self._confirm_thread):
             if thread is not None:
                 thread.join(5)
-        self.client.disconnect()
-        self.client.loop_stop()
-        self.conn.close()
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if not reason.is_failure:
             nodelay(client)
             client.subscribe([(f, 1) for f in self.filters])
 
+    def _publish(self, topic: str, payload: bytes) -> None:
+        """Send one message (QoS 1): the transport's part (MQTT here; AMQP in sim/central/amqp.py)."""
+        self.client.publish(topic, payload, qos=1)
+
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        self.handle(msg.topic, bytes(msg.payload))
+
+    def handle(self, topic: str, payload: bytes) -> None:
+        """One message on ``topic`` (MQTT's form), whatever it came through; returns once it is
+        committed (an AMQP delivery is acknowledged after this)."""
         try:
-            ev = envelope.decode(bytes(msg.payload))
+            ev = envelope.decode(payload)
         except envelope.EnvelopeError as e:
-            log.warning("%s: dropped a bad message on %s: %s", self.instance, msg.topic, e)
+            log.warning("%s: dropped a bad message on %s: %s", self.instance, topic, e)
             with self._lock, db.tx(self.conn):
                 db.bump(self.conn, "bad_messages")
             return
         with self._lock:
-            if msg.topic.startswith("svc/"):
-                self._command(msg.topic, ev)
+            if topic.startswith("svc/"):
+                self._command(topic, ev)
+            elif topic.endswith("/status"):
+                self._status(topic, ev)
             else:
-                self._event(msg.topic, ev)
+                self._event(topic, ev)
+
+    def _status(self, topic: str, ev: envelope.Event) -> None:
+        """An agent's retained status: the fleet view's row for it (``sim/central/fleet.py``)."""
+        parts = topic.split("/")
+        if len(parts) != 5 or not isinstance(ev.data, dict):
+            return
+        with db.tx(self.conn):
+            self.conn.execute("INSERT INTO agents (store, agent, state, data, at) VALUES (?, ?, ?, ?, ?) "
+                              "ON CONFLICT (store, agent) DO UPDATE SET state = excluded.state, data = excluded.data, "
+                              "at = excluded.at", (parts[2], parts[3], str(ev.data.get("state", "?")),
+                                                   json.dumps(ev.data), time.time()))  # fmt: skip
 
     def _command(self, topic: str, ev: envelope.Event) -> None:
         service, op = parse_cmd(topic)
@@ -177,9 +206,9 @@ class CentralNode:
                                                "retryable": True}}  # fmt: skip
         reply = envelope.encode(envelope.event(self.source, f"{service}.{op}.result", response,
                                                correlationid=ev.correlationid))  # fmt: skip
-        self.client.publish(ev.replyto, reply, qos=1)
+        self._publish(ev.replyto, reply)
         if fault == "duplicate":
-            self.client.publish(ev.replyto, reply, qos=1)
+            self._publish(ev.replyto, reply)
 
     def _confirmer(self) -> None:
         """Confirm stored events to their senders, batched; ask again for the gaps that stay."""
@@ -190,7 +219,7 @@ class CentralNode:
             for replyto, ids in batches.items():
                 for start in range(0, len(ids), 1000):
                     ev = envelope.event(self.source, "events.confirmed", {"ids": ids[start : start + 1000]})
-                    self.client.publish(replyto, envelope.encode(ev), qos=1)
+                    self._publish(replyto, envelope.encode(ev))
                     self.confirmations_sent += 1
             if time.monotonic() - last_gaps > 0.5:
                 last_gaps = time.monotonic()
@@ -214,7 +243,7 @@ class CentralNode:
             return
         for _source, subject, replyto, seqs in rows:
             ask = {"subject": subject, "seqs": sorted(int(n) for n in str(seqs).split(","))[:1000]}
-            self.client.publish(replyto, envelope.encode(envelope.event(self.source, "events.replay", ask)), qos=1)
+            self._publish(replyto, envelope.encode(envelope.event(self.source, "events.replay", ask)))
             self.replays_asked += 1
 
     def _event(self, topic: str, ev: envelope.Event) -> None:

@@ -1,0 +1,139 @@
+"""Central's services on a RabbitMQ cluster: competing consumers of quorum queues over AMQP
+0-9-1 (pika), the stores speaking MQTT 3.1.1 to the cluster's rabbitmq_mqtt (docs/mqtt.md
+"Central on RabbitMQ").
+
+RabbitMQ's MQTT plugin publishes every MQTT message to ``amq.topic`` with the topic's ``/`` as
+``.`` (and ``+`` as ``*``) and delivers to an MQTT subscriber what reaches ``amq.topic`` with a
+matching key. So central declares durable quorum queues (three replicas) bound to
+``amq.topic`` — one per service for commands, one for events, one for agents' status — and
+every instance consumes from all of them: each message goes to one instance, a message whose
+instance dies before acknowledging it goes to another. An instance acknowledges a delivery
+only after its handler committed; answers, confirmations and notifications go back through
+``amq.topic`` with the agent's MQTT topic as the key. The handlers and the database are
+``CentralNode``'s (exactly once per idempotency key, each event once by (source, id)).
+
+An instance knows every node's address and moves to the next one when its node is gone.
+Run: ``edge-agent sim central --amqp 127.0.0.1:5672,127.0.0.1:5673 …``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
+
+from sim.central import payment
+from sim.central.node import SERVICES, CentralNode
+
+log = logging.getLogger("sim.central.amqp")
+EXCHANGE: Final = "amq.topic"
+#: queue → the routing keys bound to it (MQTT topics with "/" as ".", "+" as "*")
+QUEUES: Final[dict[str, tuple[str, ...]]] = {
+    "central.loyalty": ("svc.v1.loyalty.cmd.*",),
+    "central.payment": ("svc.v1.payment.cmd.*",),
+    "central.events": ("sco.v1.*.*.evt.#", "sco.v1.*.trace.epcis"),
+    "central.status": ("sco.v1.*.*.status",),
+}
+
+
+def routing_key(topic: str) -> str:
+    return topic.replace("/", ".")
+
+
+def topic_of(routing_key: str, queue: str) -> str:
+    """Back to the MQTT topic's shape (an event type's own dots become levels: cosmetic only)."""
+    return routing_key.replace(".", "/")
+
+
+class AmqpCentral(CentralNode):
+    def __init__(self, db_path: Path | str, nodes: Sequence[tuple[str, int]], *, instance: str = "central-1",
+                 username: str = "central", password: str = "", program: str = "magnit_like",
+                 settings: payment.Settings | None = None, prefetch: int = 500) -> None:  # fmt: skip
+        super().__init__(db_path, instance=instance, program=program, settings=settings)
+        self.nodes = list(nodes)
+        self.credentials = pika.PlainCredentials(username, password)
+        self.prefetch = prefetch
+        self.connection: pika.BlockingConnection | None = None
+        self.channel: BlockingChannel | None = None
+        self.node_in_use: tuple[str, int] | None = None
+        self.reconnects = 0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._consume, name=f"{self.instance} amqp", daemon=True)
+        self._thread.start()
+        self._start_workers(events=True)
+
+    def stop(self) -> None:
+        self._stop_workers()
+        connection = self.connection
+        if connection is not None and connection.is_open:
+            with contextlib.suppress(Exception):  # already gone
+                connection.add_callback_threadsafe(connection.close)
+        if self._thread is not None:
+            self._thread.join(10)
+        self.conn.close()
+
+    def _publish(self, topic: str, payload: bytes) -> None:
+        connection, channel = self.connection, self.channel
+        if connection is None or channel is None or not connection.is_open:
+            return  # the node is gone: the agent asks again (same key) or re-sends (same id)
+        props = pika.BasicProperties(delivery_mode=2)
+
+        def send() -> None:
+            channel.basic_publish(EXCHANGE, routing_key(topic), payload, props)
+
+        if threading.current_thread() is self._thread:
+            send()
+        else:
+            try:
+                connection.add_callback_threadsafe(send)
+            except Exception as e:  # the connection closed meanwhile
+                log.warning("%s: not sent to %s: %s", self.instance, topic, e)
+
+    def _consume(self) -> None:
+        n = self.nodes.index(self.nodes[0])
+        while not self._halt.is_set():
+            host, port = self.nodes[n % len(self.nodes)]
+            try:
+                self.connection = pika.BlockingConnection(pika.ConnectionParameters(
+                    host, port, credentials=self.credentials, heartbeat=5, blocked_connection_timeout=10,
+                    connection_attempts=1, socket_timeout=2))  # fmt: skip
+                self.node_in_use = (host, port)
+                channel = self.channel = self.connection.channel()
+                channel.basic_qos(prefetch_count=self.prefetch)
+                for queue, keys in QUEUES.items():
+                    quorum = {"x-queue-type": "quorum", "x-quorum-initial-group-size": 3}
+                    channel.queue_declare(queue, durable=True, arguments=quorum)
+                    for key in keys:
+                        channel.queue_bind(queue, EXCHANGE, key)
+                    channel.basic_consume(queue, self._deliver(queue))
+                self.ready.set()
+                channel.start_consuming()
+                return  # closed by stop()
+            except Exception as e:  # the node died or refused: the next one
+                if self._halt.is_set():
+                    return
+                self.reconnects += 1
+                log.warning("%s: AMQP on %s:%d lost (%s); trying the next node", self.instance, host, port,
+                            type(e).__name__)  # fmt: skip
+                self.channel = None
+                n += 1
+                time.sleep(0.2)
+
+    def _deliver(self, queue: str) -> Any:
+        def on_message(channel: BlockingChannel, method: Any, props: Any, body: bytes) -> None:
+            self.handle(topic_of(method.routing_key, queue), body)
+            channel.basic_ack(method.delivery_tag)  # after the handler committed
+
+        return on_message
+
+
+__all__ = ["SERVICES", "AmqpCentral"]
