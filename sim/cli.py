@@ -138,6 +138,8 @@ def cmd_sim_kkt(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_sim_central(args: argparse.Namespace, out: TextIO) -> int:
+    if args.action == "status":
+        return _central_status(args, out)
     from sim.central.node import CentralNode
     from sim.central.payment import Settings
 
@@ -160,6 +162,25 @@ def cmd_sim_central(args: argparse.Namespace, out: TextIO) -> int:
                          events=not args.no_events, shared=not args.no_shared)
              for i in range(args.instances)]  # fmt: skip
     return _serve_central(nodes, args, out)
+
+
+def _central_status(args: argparse.Namespace, out: TextIO) -> int:
+    """Which stores need attention (the fleet view), from central's database; exit 1 if any."""
+    import sqlite3
+    import time
+
+    from sim.central.fleet import attention
+
+    with contextlib.closing(sqlite3.connect(f"file:{args.db}?mode=ro", uri=True)) as conn:
+        rows = conn.execute("SELECT store, agent, state, data, at FROM agents ORDER BY store, agent").fetchall()
+    findings = attention(rows, time.time(), args.stale_s)
+    if args.json:
+        out.write(json.dumps({"agents": len(rows), "attention": findings}, ensure_ascii=False) + "\n")
+    else:
+        out.write(f"{len(rows)} agents, {len(findings)} need attention\n")
+        for f in findings:
+            out.write(f"  {f['store']}/{f['agent']}: " + "; ".join(f["reasons"]) + "\n")
+    return 1 if findings else EXIT_OK
 
 
 def _serve_central(nodes: list[Any], args: argparse.Namespace, out: TextIO) -> int:
@@ -246,6 +267,15 @@ def register(sub: Any) -> None:
     central_sim = sim.add_parser(
         "central", help="central loyalty and payment services over MQTT (shared subscriptions)"
     )
+    central_sim.add_argument(
+        "action",
+        nargs="?",
+        choices=("serve", "status"),
+        default="serve",
+        help="serve (default): run the services; status: which stores need attention",
+    )
+    central_sim.add_argument("--stale-s", type=float, default=90.0, help="status: an agent silent this long is lost")
+    central_sim.add_argument("--json", action="store_true", help="status: one JSON object")
     central_sim.add_argument("--host", default="127.0.0.1")
     central_sim.add_argument("--port", type=int, default=1883)
     central_sim.add_argument("--username", default=None)
