@@ -28,7 +28,14 @@ def test_sync_bench_runs_against_mosquitto_and_delivers_its_backlog() -> None:
                           check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     figures = {f["figure"]: f for f in map(json.loads, proc.stdout.decode().splitlines())}
-    assert set(figures) == {"event_to_central", "request_roundtrip", "outbox_drain", "backlog_delivered"}
+    assert set(figures) == {
+        "event_to_central",
+        "confirmed_latency",
+        "request_roundtrip",
+        "outbox_drain",
+        "backlog_delivered",
+    }
+    assert figures["confirmed_latency"]["all_confirmed"]
     assert figures["backlog_delivered"]["complete"] and figures["outbox_drain"]["drained"]
     drain = figures["outbox_drain"]
     assert (
