@@ -65,6 +65,11 @@ class AmqpCentral(CentralNode):
         self.node_in_use: tuple[str, int] | None = None
         self.reconnects = 0
         self._thread: threading.Thread | None = None
+        #: a batch of deliveries handled in one transaction; what it sends waits for the commit
+        self._batch: list[tuple[str, bytes, int]] = []
+        self._after_commit: list[tuple[str, bytes]] | None = None
+        self._confirm_after: list[tuple[str, str]] = []
+        self.batch_size = 200
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._consume, name=f"{self.instance} amqp", daemon=True)
@@ -81,7 +86,16 @@ class AmqpCentral(CentralNode):
             self._thread.join(10)
         self.conn.close()
 
+    def _confirm(self, replyto: str, event_id: str) -> None:
+        if self._after_commit is not None:  # in a batch: confirmed once the batch commits
+            self._confirm_after.append((replyto, event_id))
+        else:
+            super()._confirm(replyto, event_id)
+
     def _publish(self, topic: str, payload: bytes) -> None:
+        if self._after_commit is not None and threading.current_thread() is self._thread:
+            self._after_commit.append((topic, payload))  # an answer is sent only once it is committed
+            return
         connection, channel = self.connection, self.channel
         if connection is None or channel is None or not connection.is_open:
             return  # the node is gone: the agent asks again (same key) or re-sends (same id)
@@ -130,10 +144,39 @@ class AmqpCentral(CentralNode):
 
     def _deliver(self, queue: str) -> Any:
         def on_message(channel: BlockingChannel, method: Any, props: Any, body: bytes) -> None:
-            self.handle(topic_of(method.routing_key, queue), body)
-            channel.basic_ack(method.delivery_tag)  # after the handler committed
+            self._batch.append((topic_of(method.routing_key, queue), body, method.delivery_tag))
+            if len(self._batch) == 1 and self.connection is not None:
+                self.connection.call_later(0.003, self._flush)
+            if len(self._batch) >= self.batch_size:
+                self._flush()
 
         return on_message
+
+    def _flush(self) -> None:
+        """Handle the waiting deliveries in one transaction, then send what they answered,
+        confirm what they stored and acknowledge them (all of them up to the last tag)."""
+        batch, self._batch = self._batch, []
+        if not batch or self.channel is None:
+            return
+        with self._lock:
+            self._after_commit, self._confirm_after = [], []
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                for topic, body, _ in batch:
+                    self.handle(topic, body)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                self._after_commit = None
+                raise  # not acknowledged: redelivered
+            sends, confirms = self._after_commit, self._confirm_after
+            self._after_commit = None
+            for replyto, event_id in confirms:
+                super()._confirm(replyto, event_id)
+        for topic, payload in sends:
+            self._publish(topic, payload)
+        self.channel.basic_ack(batch[-1][2], multiple=True)
 
 
 __all__ = ["SERVICES", "AmqpCentral"]

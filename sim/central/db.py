@@ -77,6 +77,17 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 @contextmanager
 def tx(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One transaction; inside another (a consumer's batch), a savepoint of it."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT inner")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO inner")
+            conn.execute("RELEASE inner")
+            raise
+        conn.execute("RELEASE inner")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn

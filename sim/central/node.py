@@ -63,7 +63,7 @@ class CentralNode:
         self.filters = commands + (list(EVENT_FILTERS) if events else [])
         self.handled = 0
         self.ready = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._halt = threading.Event()
         self._notify_thread: threading.Thread | None = None
         self._confirm_thread: threading.Thread | None = None
@@ -262,7 +262,10 @@ class CentralNode:
                 if ev.type == "transaction.posted" and isinstance(ev.data, dict):
                     self._transaction(ev.data, now)
         if ev.replyto:  # committed: confirm it (a repeat too: the first confirmation may have been lost)
-            self._confirms.setdefault(ev.replyto, []).append(ev.id)
+            self._confirm(ev.replyto, ev.id)
+
+    def _confirm(self, replyto: str, event_id: str) -> None:
+        self._confirms.setdefault(replyto, []).append(event_id)
 
     def _transaction(self, data: dict[str, Any], now: float) -> None:
         row = (data.get("transactionId"), data.get("lane", ""), data.get("totalKop", 0), json.dumps(data), now)

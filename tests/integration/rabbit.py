@@ -30,6 +30,7 @@ def password_hash(password: str, salt: bytes | None = None) -> str:
 
 class RabbitCluster:
     def __init__(self, workdir: Path, users: Sequence[str], password: str, nodes: int = 3) -> None:
+        self.users, self.password = list(users), password
         if not SERVER.exists():
             raise RuntimeError("Debian's rabbitmq-server is not installed: `make test` installs it (scripts/setup.sh)")
         self.dir = workdir
@@ -73,27 +74,38 @@ class RabbitCluster:
                 "RABBITMQ_ADVANCED_CONFIG_FILE": str(d / "none.config")}  # fmt: skip
 
     def start(self, nodes: Sequence[int] | None = None, timeout_s: float = 90) -> RabbitCluster:
-        which = range(len(self.names)) if nodes is None else nodes
-        for n in which:
-            log = (self.dir / f"node{n}.out").open("ab")
-            self.procs[n] = subprocess.Popen([str(SERVER)], env=self._env(n), stdout=log, stderr=log,
-                                             start_new_session=True)  # fmt: skip
-        deadline = time.monotonic() + timeout_s
-        for n in which:
-            while not self._listening(self.mqtt_ports[n]):
-                proc = self.procs[n]
-                if proc is not None and proc.poll() is not None:
-                    raise RuntimeError(f"rabbitmq node {n} exited: {(self.dir / f'node{n}.out').read_text()[-2000:]}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"rabbitmq node {n} did not start")
-                time.sleep(0.1)
+        """Start ``nodes`` (all: the first alone, then the others, which join it) and wait until
+        each accepts an MQTT client."""
+        which = list(range(len(self.names)) if nodes is None else nodes)
+        for batch in ([which[0]], which[1:]) if nodes is None else (which,):
+            for n in batch:
+                log = (self.dir / f"node{n}.out").open("ab")
+                self.procs[n] = subprocess.Popen([str(SERVER)], env=self._env(n), stdout=log, stderr=log,
+                                                 start_new_session=True)  # fmt: skip
+            deadline = time.monotonic() + timeout_s
+            for n in batch:  # listening, and its users imported (the listener opens before the definitions load)
+                while not self._accepts(self.mqtt_ports[n]):
+                    proc = self.procs[n]
+                    if proc is not None and proc.poll() is not None:
+                        raise RuntimeError(
+                            f"rabbitmq node {n} exited: {(self.dir / f'node{n}.out').read_text()[-2000:]}"
+                        )
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"rabbitmq node {n} did not start")
+                    time.sleep(0.1)
         return self
 
-    @staticmethod
-    def _listening(port: int) -> bool:
+    def _accepts(self, port: int) -> bool:
+        """An MQTT CONNECT as the first user is accepted (CONNACK return code 0)."""
+        user, pw = self.users[0].encode(), self.password.encode()
+        client = f"probe-{port}-{os.urandom(3).hex()}".encode()
+        body = b"\x00\x04MQTT\x04\xc2\x00\x0a" + len(client).to_bytes(2, "big") + client
+        body += len(user).to_bytes(2, "big") + user
+        body += len(pw).to_bytes(2, "big") + pw
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return True
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"\x10" + bytes([len(body)]) + body)
+                return s.recv(4)[3:4] == b"\x00"
         except OSError:
             return False
 
@@ -109,7 +121,9 @@ class RabbitCluster:
             "--formatter",
             "json",
         ]
-        out = subprocess.run(ctl, env=self._env(live), capture_output=True, text=True, timeout=60, check=True)
+        out = subprocess.run(ctl, env=self._env(live), capture_output=True, text=True, timeout=60, check=False)
+        if out.returncode != 0:  # still booting
+            return []
         return sorted(json.loads(out.stdout)["running_nodes"])
 
     def kill(self, n: int) -> None:
