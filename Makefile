@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python bench/sync.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/fiscal.py
+	$(BIN)/python bench/fanin.py
 
 fuzz: setup
 	$(BIN)/python -m tests.fuzz.run --runs-per-target 150000

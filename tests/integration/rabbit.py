@@ -73,11 +73,11 @@ class RabbitCluster:
                 "RABBITMQ_CONF_ENV_FILE": "/dev/null",
                 "RABBITMQ_ADVANCED_CONFIG_FILE": str(d / "none.config")}  # fmt: skip
 
-    def start(self, nodes: Sequence[int] | None = None, timeout_s: float = 90) -> RabbitCluster:
-        """Start ``nodes`` (all: the first alone, then the others, which join it) and wait until
-        each accepts an MQTT client."""
+    def start(self, nodes: Sequence[int] | None = None, timeout_s: float = 120) -> RabbitCluster:
+        """Start ``nodes`` (all: one after the other, each joining the ones up: nodes started
+        together race to cluster) and wait until each accepts an MQTT client."""
         which = list(range(len(self.names)) if nodes is None else nodes)
-        for batch in ([which[0]], which[1:]) if nodes is None else (which,):
+        for batch in [[n] for n in which]:
             for n in batch:
                 log = (self.dir / f"node{n}.out").open("ab")
                 self.procs[n] = subprocess.Popen([str(SERVER)], env=self._env(n), stdout=log, stderr=log,
