@@ -14,35 +14,37 @@ from collections.abc import Iterable
 from typing import Any
 
 
+def reasons(state: str, data: dict[str, Any], silent_s: float, stale_s: float, backlog: int) -> list[str]:
+    """Why one agent needs someone (nothing: it is fine)."""
+    out = []
+    if state != "online":
+        out.append(f"offline: {data.get('reason') or state}")
+    elif silent_s > stale_s:
+        out.append(f"silent for {int(silent_s)} s")
+    for reader, health in sorted((data.get("readers") or {}).items()):
+        if isinstance(health, dict) and health.get("state") != "online":
+            out.append(f"reader {reader} {health.get('state')}: {health.get('reason') or ''}".rstrip(": "))
+    delivery = data.get("delivery") or {}
+    if delivery and not delivery.get("ok", True):
+        out.append(f"{delivery.get('unconfirmed')} events unconfirmed, oldest {delivery.get('oldest_unconfirmed_s')} s")
+    for lane, register in sorted((data.get("fiscal") or {}).items()):
+        if isinstance(register, dict) and not register.get("ok", True):
+            why = register.get("refuses_payments") or register.get("error") or "degraded"
+            out.append(f"register of {lane}: {why}")
+    if int(data.get("outbox") or 0) >= backlog:
+        out.append(f"outbox backlog {data['outbox']}")
+    return out
+
+
 def attention(rows: Iterable[tuple[str, str, str, str, float]], now: float, stale_s: float = 90.0,
               backlog: int = 1000) -> list[dict[str, Any]]:  # fmt: skip
     """``rows``: (store, agent, state, status JSON, received at). One finding per agent that
     needs someone, with every reason, worst first (offline, then silent, then the rest)."""
-    out = []
+    found = []
     for store, agent, state, raw, at in rows:
-        data = json.loads(raw)
-        reasons = []
-        if state != "online":
-            reasons.append(f"offline: {data.get('reason') or state}")
-        elif now - at > stale_s:
-            reasons.append(f"silent for {int(now - at)} s")
-        for reader, health in sorted((data.get("readers") or {}).items()):
-            if isinstance(health, dict) and health.get("state") != "online":
-                reasons.append(f"reader {reader} {health.get('state')}: {health.get('reason') or ''}".rstrip(": "))
-        delivery = data.get("delivery") or {}
-        if delivery and not delivery.get("ok", True):
-            reasons.append(
-                f"{delivery.get('unconfirmed')} events unconfirmed, oldest {delivery.get('oldest_unconfirmed_s')} s"
-            )
-        for lane, register in sorted((data.get("fiscal") or {}).items()):
-            if isinstance(register, dict) and not register.get("ok", True):
-                reasons.append(
-                    f"register of {lane}: {register.get('refuses_payments') or register.get('error') or 'degraded'}"
-                )
-        if int(data.get("outbox") or 0) >= backlog:
-            reasons.append(f"outbox backlog {data['outbox']}")
-        if reasons:
+        why = reasons(state, json.loads(raw), now - at, stale_s, backlog)
+        if why:
             rank = 0 if state != "online" else 1 if now - at > stale_s else 2
-            out.append({"store": store, "agent": agent, "reasons": reasons, "since": at, "_rank": rank})
-    out.sort(key=lambda f: (f.pop("_rank"), f["store"], f["agent"]))
-    return out
+            found.append((rank, {"store": store, "agent": agent, "reasons": why, "since": at}))
+    found.sort(key=lambda f: (f[0], f[1]["store"], f[1]["agent"]))
+    return [f for _, f in found]
