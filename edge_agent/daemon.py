@@ -112,7 +112,8 @@ class Daemon:
 
             embedded = await EmbeddedBroker(cfg.mqtt.host, cfg.mqtt.port).start()
             stack.push_async_callback(embedded.stop)
-        sync = svc.sync = Sync(cfg, svc.store, svc.readers_health, fiscal=svc.fiscal_health)
+        sync = svc.sync = Sync(cfg, svc.store, svc.readers_health, fiscal=svc.fiscal_health,
+                               verification=svc.checks.last_health)  # fmt: skip
         svc.checkout = Checkout(svc.store, sync.requester, cfg.checkout, svc.lanes.basket, svc.fiscal)
         svc.returns = Returns(svc.store, sync.requester, cfg.checkout, svc.fiscal)
         sync.on_notification = svc.checkout.notified
@@ -133,6 +134,8 @@ class Daemon:
             except Exception as e:  # one failed round never stops the next
                 noise.warning(type(e).__name__, "resuming payments failed: %s", e)
             if time.monotonic() - last_status > STATUS_EVERY_S:
+                with contextlib.suppress(Exception):  # the status goes out with what is known
+                    await svc.checks.health()
                 svc.sync.publish_status()
                 last_status = time.monotonic()
             await asyncio.sleep(HOUSEKEEPING_S)

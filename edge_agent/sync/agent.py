@@ -38,13 +38,15 @@ def link_settings(config: Config, subscriptions: Sequence[str] = (), will: tuple
 class Sync:
     def __init__(self, config: Config, store: Store, readers: Callable[[], dict[str, Any]] | None = None,
                  settings: LinkSettings | None = None,
-                 fiscal: Callable[[], dict[str, Any]] | None = None) -> None:  # fmt: skip
+                 fiscal: Callable[[], dict[str, Any]] | None = None,
+                 verification: Callable[[], dict[str, Any]] | None = None) -> None:  # fmt: skip
         self.store = store
         self.topics = StoreTopics(config.store.id)
         self.agent = config.agent.id
         self.source = f"sco://{config.store.id}/{config.agent.id}"
         self.readers = readers or dict
         self.fiscal = fiscal or dict  # each lane's register, for the retained status
+        self.verification = verification or dict  # the check services (Local Module sync age)
         self.status_topic = self.topics.status(self.agent)
         self.resp_topic = self.topics.resp(self.agent)
         will = (self.status_topic, status_payload(self.source, "offline", reason="connection lost"), True)
@@ -89,7 +91,8 @@ class Sync:
         """Refresh the retained status (readers' health changed, or periodically)."""
         if self.link.connected.is_set():
             payload = status_payload(self.source, "online", self.readers(), outbox=self.store.outbox_depth(),
-                                     fiscal=self.fiscal(), delivery=self.delivery_health(self.warn_s))  # fmt: skip
+                                     fiscal=self.fiscal(), delivery=self.delivery_health(self.warn_s),
+                                     verification=self.verification())  # fmt: skip
             self.link.publish(self.status_topic, payload, retain=True)
 
     def _on_message(self, topic: str, payload: bytes) -> None:

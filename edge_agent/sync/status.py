@@ -12,7 +12,8 @@ from edge_agent.wire import envelope
 
 def status_payload(source: str, state: str, readers: dict[str, Any] | None = None, reason: str = "",
                    outbox: int | None = None, fiscal: dict[str, Any] | None = None,
-                   delivery: dict[str, Any] | None = None) -> bytes:  # fmt: skip
+                   delivery: dict[str, Any] | None = None,
+                   verification: dict[str, Any] | None = None) -> bytes:  # fmt: skip
     data: dict[str, Any] = {"state": state, "version": __version__, "readers": readers or {}}
     if reason:
         data["reason"] = reason
@@ -22,4 +23,6 @@ def status_payload(source: str, state: str, readers: dict[str, Any] | None = Non
         data["fiscal"] = fiscal
     if delivery is not None:
         data["delivery"] = delivery
+    if verification:
+        data["verification"] = verification
     return envelope.encode(envelope.event(source, "agent.status", data))

@@ -52,6 +52,10 @@ class CodeChecks:
         self._seen[identity.ki] = (time.monotonic(), view)
         return view
 
+    def last_health(self) -> dict[str, Any]:
+        """What ``health()`` last found (the retained status carries it), without asking again."""
+        return dict(self._health[1] or {})
+
     async def health(self) -> dict[str, Any]:
         """The check services as /healthz shows them (the Local Module's status, with its 48 h
         sync alarm), asked at most every ``HEALTH_EVERY_S``."""

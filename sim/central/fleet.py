@@ -31,6 +31,11 @@ def reasons(state: str, data: dict[str, Any], silent_s: float, stale_s: float, b
         if isinstance(register, dict) and not register.get("ok", True):
             why = register.get("refuses_payments") or register.get("error") or "degraded"
             out.append(f"register of {lane}: {why}")
+    lm = (data.get("verification") or {}).get("local_module") or {}
+    if lm and (lm.get("status") != "ready" or lm.get("sync_alarm")):
+        age = lm.get("sync_age_s")
+        since = f", last synced {age / 3600:.0f} h ago" if isinstance(age, int | float) else ""
+        out.append(f"Local Module {lm.get('status')}{since}")
     if int(data.get("outbox") or 0) >= backlog:
         out.append(f"outbox backlog {data['outbox']}")
     return out
