@@ -76,6 +76,12 @@ def publisher(ports: list[int], first: int, count: int, rate: float, seconds: fl
         subscribed.acquire(timeout=30)
     print(json.dumps({"ready": True}), flush=True)
     sys.stdin.readline()  # go
+    run_id = uuid.uuid4().hex[:8]
+    stamp = envelope.now_iso()
+    template = (
+        '{"specversion": "1.0", "id": "%s", "source": "sco://%s/lane-1", "type": "bench.fanin", '
+        f'"time": "{stamp}", "datacontenttype": "application/json", "replyto": "%s", "data": {{"k": %d}}}}'
+    )
     sent: dict[str, float] = {}
     messages: dict[str, tuple[Any, str, bytes]] = {}
     per_store = rate / max(1, count)
@@ -84,12 +90,12 @@ def publisher(ports: list[int], first: int, count: int, rate: float, seconds: fl
     while time.time() - start < seconds:
         due = int((time.time() - start) * per_store) + 1
         while k < due:
-            for c, store, resp in clients:
-                ev = envelope.event(f"sco://{store}/lane-1", "bench.fanin", {"k": k}, id_=str(uuid.uuid4()),
-                                    replyto=resp)  # fmt: skip
-                sent[ev.id] = time.time()
-                messages[ev.id] = (c, f"sco/v1/{store}/lane-1/evt/bench.fanin", envelope.encode(ev))
-                c.publish(*messages[ev.id][1:], qos=1)
+            for c, store, resp in clients:  # a CloudEvent from a template: the publishers share the cores
+                event_id = f"{store}-{run_id}-{k}"
+                payload = template % (event_id, store, resp, k)
+                sent[event_id] = time.time()
+                messages[event_id] = (c, f"sco/v1/{store}/lane-1/evt/bench.fanin", payload.encode())
+                c.publish(*messages[event_id][1:], qos=1)
             k += 1
         time.sleep(0.005)
     deadline, resent = time.time() + 90, 0

@@ -55,7 +55,7 @@ def topic_of(routing_key: str, queue: str) -> str:
 class AmqpCentral(CentralNode):
     def __init__(self, db_path: Path | str, nodes: Sequence[tuple[str, int]], *, instance: str = "central-1",
                  username: str = "central", password: str = "", program: str = "magnit_like",
-                 settings: payment.Settings | None = None, prefetch: int = 500) -> None:  # fmt: skip
+                 settings: payment.Settings | None = None, prefetch: int = 2000) -> None:  # fmt: skip
         super().__init__(db_path, instance=instance, program=program, settings=settings)
         self.nodes = list(nodes)
         self.credentials = pika.PlainCredentials(username, password)
@@ -69,7 +69,8 @@ class AmqpCentral(CentralNode):
         self._batch: list[tuple[str, bytes, int]] = []
         self._after_commit: list[tuple[str, bytes]] | None = None
         self._confirm_after: list[tuple[str, str]] = []
-        self.batch_size = 200
+        self.batch_size = 1000
+        self.confirm_every_s = 0.05  # thousands of stores: fewer, fuller confirmations
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._consume, name=f"{self.instance} amqp", daemon=True)
@@ -146,7 +147,7 @@ class AmqpCentral(CentralNode):
         def on_message(channel: BlockingChannel, method: Any, props: Any, body: bytes) -> None:
             self._batch.append((topic_of(method.routing_key, queue), body, method.delivery_tag))
             if len(self._batch) == 1 and self.connection is not None:
-                self.connection.call_later(0.003, self._flush)
+                self.connection.call_later(0.02, self._flush)
             if len(self._batch) >= self.batch_size:
                 self._flush()
 

@@ -69,6 +69,8 @@ class CentralNode:
         self._confirm_thread: threading.Thread | None = None
         self._confirms: dict[str, list[str]] = {}  # replyto -> event ids stored, not yet confirmed
         self.confirmations_sent = 0
+        #: how often stored events are confirmed (a batch per sender each time)
+        self.confirm_every_s = 0.005
         self.replays_asked = 0
         self.services = services
         v5 = protocol == "5"
@@ -213,7 +215,7 @@ class CentralNode:
     def _confirmer(self) -> None:
         """Confirm stored events to their senders, batched; ask again for the gaps that stay."""
         last_gaps = 0.0
-        while not self._halt.wait(0.005):
+        while not self._halt.wait(self.confirm_every_s):
             with self._lock:
                 batches, self._confirms = self._confirms, {}
             for replyto, ids in batches.items():
