@@ -151,9 +151,11 @@ class DemoStore:
         return self.daemon.services
 
     async def __aexit__(self, *exc: object) -> None:
+        # central first: it is a client of the daemon's embedded broker, which waits for its
+        # clients when it shuts down
+        await asyncio.to_thread(self.central.stop)
         self.stop.set()
         await self.task
-        self.central.stop()
         if self.pad is not None:
             await asyncio.to_thread(self.pad.lift)
         if self.pcsc_card is not None:
