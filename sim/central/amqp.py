@@ -47,7 +47,7 @@ def routing_key(topic: str) -> str:
     return topic.replace("/", ".")
 
 
-def topic_of(routing_key: str, queue: str) -> str:
+def topic_of(routing_key: str) -> str:
     """Back to the MQTT topic's shape (an event type's own dots become levels: cosmetic only)."""
     return routing_key.replace(".", "/")
 
@@ -114,7 +114,7 @@ class AmqpCentral(CentralNode):
                 log.warning("%s: not sent to %s: %s", self.instance, topic, e)
 
     def _consume(self) -> None:
-        n = self.nodes.index(self.nodes[0])
+        n = 0
         while not self._halt.is_set():
             host, port = self.nodes[n % len(self.nodes)]
             try:
@@ -129,7 +129,7 @@ class AmqpCentral(CentralNode):
                     channel.queue_declare(queue, durable=True, arguments=quorum)
                     for key in keys:
                         channel.queue_bind(queue, EXCHANGE, key)
-                    channel.basic_consume(queue, self._deliver(queue))
+                    channel.basic_consume(queue, self._on_delivery)
                 self.ready.set()
                 channel.start_consuming()
                 return  # closed by stop()
@@ -143,15 +143,13 @@ class AmqpCentral(CentralNode):
                 n += 1
                 time.sleep(0.2)
 
-    def _deliver(self, queue: str) -> Any:
-        def on_message(channel: BlockingChannel, method: Any, props: Any, body: bytes) -> None:
-            self._batch.append((topic_of(method.routing_key, queue), body, method.delivery_tag))
-            if len(self._batch) == 1 and self.connection is not None:
-                self.connection.call_later(0.02, self._flush)
-            if len(self._batch) >= self.batch_size:
-                self._flush()
-
-        return on_message
+    def _on_delivery(self, channel: BlockingChannel, method: Any, props: Any, body: bytes) -> None:
+        """A delivery joins the batch; the batch is handled when full or 20 ms after it began."""
+        self._batch.append((topic_of(method.routing_key), body, method.delivery_tag))
+        if len(self._batch) == 1 and self.connection is not None:
+            self.connection.call_later(0.02, self._flush)
+        if len(self._batch) >= self.batch_size:
+            self._flush()
 
     def _flush(self) -> None:
         """Handle the waiting deliveries in one transaction, then send what they answered,

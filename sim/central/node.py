@@ -60,6 +60,7 @@ class CentralNode:
         # shared: N instances split the commands; plain (one instance) for brokers without
         # shared subscriptions, such as the embedded demo broker
         commands = [shared_cmd(s) if shared else f"svc/v1/{s}/cmd/+" for s in services]
+        self.events = events  # this instance sinks the agents' events (and confirms them)
         self.filters = commands + (list(EVENT_FILTERS) if events else [])
         self.handled = 0
         self.ready = threading.Event()
@@ -118,7 +119,7 @@ class CentralNode:
         self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False if self.v5 else 3,
                                   properties=props)  # fmt: skip
         self.client.loop_start()
-        self._start_workers(self.filters != [f for f in self.filters if f.startswith(("$share", "svc/"))])
+        self._start_workers(self.events)
 
     def _start_workers(self, events: bool) -> None:
         """The confirmer (when this instance sinks events) and the payment notifier."""
