@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -80,6 +80,9 @@ class ReaderSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     driver: str
+    #: customer: items (a kiosk's box or pad; a staff badge tapped here is ignored); staff: the
+    #: reader of a staff handheld, where badges sign in and items are looked up, never sold
+    role: Literal["customer", "staff"] = "customer"
 
     @model_validator(mode="before")
     @classmethod

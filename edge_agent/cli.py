@@ -238,7 +238,9 @@ def cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
     config = _load_config(args)
     if config is None:
         return EXIT_BAD_INPUT
-    out.write(config.model_dump_json(indent=2) + "\n")
+    from edge_agent.security.secrets import masked
+
+    out.write(json.dumps(masked(config), indent=2, ensure_ascii=False) + "\n")  # secrets as ***
     return EXIT_OK
 
 
@@ -318,8 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run_p = sub.add_parser("run", help="run the daemon (readers, lanes, baskets) until SIGTERM")
     run_p.set_defaults(func=cmd_run)
+    from edge_agent.security.cli import register as security_commands
 
-    for needs_config in (run_p, check_p, check_code):
+    for needs_config in (run_p, check_p, check_code, *security_commands(sub)):
         # `edge-agent run --config FILE` as well as `edge-agent --config FILE run`
         needs_config.add_argument("--config", default=argparse.SUPPRESS, help="configuration file")
     for plugin in entry_points(group=COMMAND_PLUGINS):  # e.g. `sim` and `demo`, from sim/cli.py

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from drivers.registry import DRIVERS, ReaderConfig
 from edge_agent.errors import EdgeError
@@ -82,6 +82,26 @@ class Http(_Section):
     public_burst: Annotated[int, Field(ge=1)] = 20
     #: base of the GS1 Digital Link URIs written to NFC tags and served to phones
     public_base_url: Annotated[str, Field(pattern=r"^https?://[^/\s]+")] = "http://127.0.0.1:8080"
+    #: HTTPS: the store's server certificate (chain) and key (`edge-agent tls cert`); HSTS is sent
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: the bearer token of the operations routes (/healthz details, /metrics, /docs, /openapi.json,
+    #: /api/lanes); unset: they answer no one (a bare /healthz status stays public)
+    ops_token: str | None = None
+    #: Host headers answered (besides public_base_url's host, 127.0.0.1 and localhost); "*" any
+    allowed_hosts: list[str] = []
+    #: Origins allowed to change state and open WebSockets (besides this server's own)
+    allowed_origins: list[str] = []
+    #: proxies whose X-Forwarded-For is believed (comma-separated addresses); unset: none
+    forwarded_allow_ips: str | None = None
+    #: largest request body read (bytes); a larger one is refused before it is read
+    max_body_bytes: Annotated[int, Field(ge=1024, le=10_000_000)] = 16_384
+    #: open connections (HTTP and WebSocket) per client address; more are closed at once
+    max_connections_per_client: Annotated[int, Field(ge=1, le=10_000)] = 64
+    #: a request's headers must arrive within this; a connection idle this long is closed
+    header_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
+    #: live checks the public page may ask of Chestny Znak per second, all phones together
+    public_checks_per_s: Annotated[float, Field(gt=0)] = 20.0
 
 
 class Mqtt(_Section):
@@ -112,6 +132,26 @@ class Mqtt(_Section):
     unconfirmed_warn_s: Annotated[float, Field(gt=0, le=86400)] = 120.0
     #: confirmed events are kept this long, for central's replays of a gap, then pruned
     retention_s: Annotated[float, Field(ge=0, le=90 * 86400)] = 7 * 86400.0
+    #: a catalog or codes message more than this many versions past what the store has is refused
+    max_version_jump: Annotated[int, Field(ge=1)] = 100_000
+
+    @model_validator(mode="after")
+    def _embedded_on_loopback(self) -> Mqtt:
+        if self.broker == "embedded" and not _loopback(self.host):
+            raise ValueError(f"the embedded broker has no credentials and no ACL: it binds loopback only, not "
+                             f"{self.host!r} (use a store Mosquitto for other devices)")  # fmt: skip
+        return self
+
+
+def _loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Checkout(_Section):
@@ -198,10 +238,41 @@ class LaneSettings(_Section):
 class StaffConfig(_Section):
     id: Name
     name: str
-    #: SHA-256 (hex) of the PIN: `printf %s 1234 | sha256sum`
-    pin_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    #: the PIN under scrypt, salted: `edge-agent staff hash-pin` prints it
+    pin_hash: str
     #: the staff badge as a reader reports it: the tag's UID in hex, or its NDEF text
     badge: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_pin(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "pin_sha256" in data:
+            raise ValueError("pin_sha256 (unsalted SHA-256) is no longer accepted: run `edge-agent staff hash-pin` "
+                             "and write what it prints as pin_hash")  # fmt: skip
+        return data
+
+    @field_validator("pin_hash")
+    @classmethod
+    def _pin_hash(cls, value: str) -> str:
+        from edge_agent.security.pins import parse
+
+        parse(value)  # a PinHashError is a ValueError: the key and the reason
+        return value
+
+
+class Security(_Section):
+    #: production: refuse to start with placeholder or default secrets, or without TLS off loopback
+    production: bool = False
+    #: a staff badge's UID alone signs in (a UID can be copied); false: badge and PIN together
+    allow_uid_badges: bool = False
+    #: failed PINs in a row that lock a staff id, and for how long
+    pin_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    pin_lockout_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    #: sign-in attempts per minute from one handheld or one address
+    sign_in_per_min: Annotated[int, Field(ge=1, le=10_000)] = 20
+    #: loyalty look-ups (identify) per minute on one lane, and one-time codes asked per basket
+    identify_per_min: Annotated[int, Field(ge=1, le=1000)] = 6
+    otp_per_basket: Annotated[int, Field(ge=1, le=20)] = 3
 
 
 class Config(_Section):
@@ -212,6 +283,7 @@ class Config(_Section):
     verify: Verify = Verify()
     checkout: Checkout = Checkout()
     fiscal: Fiscal = Fiscal()
+    security: Security = Security()
     staff: list[StaffConfig] = []
     readers: list[ReaderConfig] = []
     lanes: list[LaneSettings] = []
@@ -257,6 +329,7 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         current = data.setdefault(section, {})
         if isinstance(current, dict):
             current.update(values)
+    _secret_files(data, where, env)
     try:
         config = Config.model_validate(data)
     except ValidationError as e:
@@ -274,7 +347,32 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         raise ConfigError(where, "fiscal.registers", "one register per lane")
     if len(lanes) != len(config.lanes) or len(readers) != len(config.readers):
         raise ConfigError(where, "lanes/readers", "ids must be unique")
+    if config.security.production:
+        from edge_agent.security.secrets import refusals
+
+        for key, reason in refusals(config):
+            raise ConfigError(source.get(tuple(key.split(".")), where), key, reason)
     return config
+
+
+#: secrets: each may instead be read from a file, ``<key>_file`` (a relative path is looked up in
+#: systemd's $CREDENTIALS_DIRECTORY when set), or come from the environment like any key
+SECRETS: Final = (("mqtt", "password"), ("verify", "true_api_key"), ("verify", "local_module_password"),
+                  ("http", "ops_token"))  # fmt: skip
+
+
+def _secret_files(data: dict[str, Any], where: str, env: Mapping[str, str]) -> None:
+    for section, key in SECRETS:
+        values = data.get(section)
+        if not isinstance(values, dict) or f"{key}_file" not in values:
+            continue
+        path = Path(str(values.pop(f"{key}_file")))
+        if not path.is_absolute() and env.get("CREDENTIALS_DIRECTORY"):
+            path = Path(env["CREDENTIALS_DIRECTORY"]) / path
+        try:
+            values[key] = path.read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise ConfigError(where, f"{section}.{key}_file", f"cannot read the secret: {e.strerror}") from None
 
 
 def _config_error(e: ValidationError, source: dict[tuple[str, ...], str], where: str) -> ConfigError:

@@ -92,7 +92,7 @@ class Daemon:
                 from edge_agent.api.app import create_app
                 from edge_agent.service import HttpServer
 
-                http = HttpServer(create_app(svc), cfg.http)
+                http = HttpServer(create_app(svc, tls=cfg.http.tls_cert is not None), cfg.http)
                 await http.start()
                 stack.push_async_callback(http.stop)
                 self.http_port = http.port

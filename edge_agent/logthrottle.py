@@ -37,3 +37,28 @@ class ThrottledLog:
 
     def warning(self, key: str, msg: str, *args: object) -> bool:
         return self.log(logging.WARNING, key, msg, *args)
+
+
+class FloodFilter(logging.Filter):
+    """A ``logging.Filter`` for loggers we do not own (uvicorn's): at most ``burst`` records per
+    message template per ``every_s``; the rest are dropped and counted in ``dropped``. An attack
+    that makes the server log (malformed requests, aborted WebSockets) cannot fill the disk."""
+
+    def __init__(self, every_s: float = 60.0, burst: int = 5, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.every_s, self.burst, self.clock = every_s, burst, clock
+        self._window: dict[str, tuple[float, int]] = {}
+        self.dropped = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now, key = self.clock(), str(record.msg)[:200]
+        start, n = self._window.get(key, (now, 0))
+        if now - start >= self.every_s:
+            start, n = now, 0
+        if len(self._window) > 1000:
+            self._window.clear()
+        self._window[key] = (start, n + 1)
+        if n < self.burst:
+            return True
+        self.dropped += 1
+        return False

@@ -44,6 +44,11 @@ class Metrics:
         self.check = Histogram("edge_agent_check_seconds", "Mark-code check of a batch", buckets=_LATENCY, registry=r)
         self.verdicts = Counter("edge_agent_verdicts", "Mark-code verdicts", ["outcome"], registry=r)
         self.payments = Counter("edge_agent_payments", "Payment attempts by result", ["result"], registry=r)
+        self.sign_ins = Counter("edge_agent_staff_sign_ins", "Staff sign-in attempts by method and outcome",
+                                ["method", "outcome"], registry=r)  # fmt: skip
+        self.lockouts = Counter("edge_agent_staff_lockouts", "Staff ids locked after failed PINs", registry=r)
+        self.refusals = Counter("edge_agent_security_refusals", "Requests and reads refused, by reason",
+                                ["reason"], registry=r)  # fmt: skip
         self.pay = Histogram("edge_agent_pay_seconds", "Pay request to its outcome",
                              buckets=(*_LATENCY, 10.0, 30.0, 60.0), registry=r)  # fmt: skip
         self.outbox = Gauge("edge_agent_outbox_depth", "Events not yet acknowledged by the broker", registry=r)

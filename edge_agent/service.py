@@ -52,12 +52,32 @@ def _quiet_server(config: Any) -> Any:
 
 
 class HttpServer:
-    def __init__(self, app: FastAPI, settings: Http) -> None:
+    """uvicorn inside the daemon: HTTP/1.1 (h11) capped per client address with a deadline for
+    headers (``api/guard.py``), TLS when the store's certificate is configured, X-Forwarded-For
+    believed only from the configured proxies, WebSocket messages of at most 64 KB, and
+    uvicorn's own log lines rate-limited."""
+
+    def __init__(self, app: FastAPI | Any, settings: Http) -> None:
         import uvicorn
 
+        from edge_agent.api.guard import guarded_protocol
+        from edge_agent.logthrottle import FloodFilter
+
         self.settings = settings
+        self.tls = settings.tls_cert is not None
+        self.flood = FloodFilter()
+        for name in ("uvicorn.error", "uvicorn.asgi", "uvicorn"):
+            logging.getLogger(name).addFilter(self.flood)
+        protocol = guarded_protocol(settings.max_connections_per_client, settings.header_timeout_s)
+        tls: dict[str, Any] = {}
+        if settings.tls_cert is not None:
+            tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key or settings.tls_cert)}
+        forwarded = settings.forwarded_allow_ips
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="off",
-                                access_log=False, ws_ping_interval=20)  # fmt: skip
+                                access_log=False, ws_ping_interval=20, http=protocol, ws="websockets-sansio",
+                                proxy_headers=forwarded is not None, forwarded_allow_ips=forwarded or "",
+                                timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024,
+                                ws_max_size=64 * 1024, ws_max_queue=8, server_header=False, **tls)  # fmt: skip
         self._server = _quiet_server(config)
         self.port: int | None = None
         self.task: asyncio.Task[None] | None = None
@@ -70,8 +90,8 @@ class HttpServer:
                 raise RuntimeError("the HTTP server stopped at start")
             await asyncio.sleep(0.02)
         self.port = int(self._server.servers[0].sockets[0].getsockname()[1])
-        log.info("HTTP on http://%s:%d (kiosk, staff, product pages, /healthz, /metrics)", self.settings.host,
-                 self.port)  # fmt: skip
+        log.info("HTTP on %s://%s:%d (kiosk, staff, product pages, /healthz, /metrics)",
+                 "https" if self.tls else "http", self.settings.host, self.port)  # fmt: skip
 
     async def stop(self) -> None:
         self._server.should_exit = True

@@ -22,9 +22,12 @@ from edge_agent.catalog import seed_catalog
 from edge_agent.config import Config
 from edge_agent.fiscal.desk import Fiscal
 from edge_agent.lanes import Lanes
+from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.readqueue import ReadQueue
 from edge_agent.reads import TagRead
+from edge_agent.security.devices import Devices
+from edge_agent.security.throttle import Window
 from edge_agent.store import Store
 from edge_agent.verify.checks import CodeChecks
 
@@ -37,7 +40,7 @@ log = logging.getLogger("edge_agent")
 
 
 def staff_tokens(config: Config) -> Tokens:
-    return Tokens({s.id: StaffMember(s.id, s.name, s.pin_sha256, s.badge) for s in config.staff})
+    return Tokens({s.id: StaffMember(s.id, s.name, s.pin_hash, s.badge) for s in config.staff}, config.security)
 
 
 @dataclass
@@ -50,9 +53,13 @@ class Services:
     read_queue: ReadQueue
     readers: Sequence[Reader] = ()
     hub: Hub = field(default_factory=Hub)
-    #: staff sign-in and the public page's limiter, from the configuration
+    #: staff sign-in, device credentials, and the limiters, from the configuration
     tokens: Tokens = field(init=False)
+    devices: Devices = field(init=False)
     public_limiter: RateLimiter = field(init=False)
+    #: live checks from the public page, all phones together; loyalty look-ups per lane
+    public_checks: RateLimiter = field(init=False)
+    identify_limiter: Window = field(init=False)
     sync: Sync | None = None
     checkout: Checkout | None = None
     returns: Returns | None = None
@@ -65,8 +72,14 @@ class Services:
     def __post_init__(self) -> None:
         self.public_base_url = self.public_base_url or self.config.http.public_base_url
         self.tokens = staff_tokens(self.config)
-        self.public_limiter = RateLimiter(self.config.http.public_rate_per_s, self.config.http.public_burst)
+        self.devices = Devices(self.store)
+        http = self.config.http
+        self.public_limiter = RateLimiter(http.public_rate_per_s, http.public_burst)
+        self.public_checks = RateLimiter(http.public_checks_per_s, max(1, int(http.public_checks_per_s)))
+        self.identify_limiter = Window(self.config.security.identify_per_min)
         self._badges = {s.badge.upper() for s in self.config.staff if s.badge}
+        self._roles = {r.id: r.role for r in self.config.readers}
+        self._noise = ThrottledLog(log)
         self.store.basket_listeners.append(self._changed)
         self.store.fault_listeners.append(self._store_changed)
         if self.store.fault is not None:  # it could not write from the start (a full disk)
@@ -92,12 +105,20 @@ class Services:
         return task
 
     def badge(self, read: TagRead) -> bool:
-        """A staff badge tapped on any reader signs in the waiting handheld; it is never an item."""
-        if not self._badges or read.raw.upper() not in self._badges:
-            return False
-        staff = self.tokens.badge_read(read.raw, read.reader_id)
-        log.info("staff badge of %s tapped on %s", staff, read.reader_id)
-        return True
+        """A read that is not an item: anything on a staff reader (a badge there signs in the
+        handheld waiting on that reader), or a staff badge on a customer's reader, which is
+        ignored: customers' readers never sign anyone in."""
+        if self._roles.get(read.reader_id) == "staff":
+            staff = self.tokens.badge_read(read.raw, read.reader_id)
+            if staff is not None:
+                log.info("staff badge of %s tapped on %s", staff, read.reader_id)
+            return True
+        if self._badges and read.raw.upper() in self._badges:
+            self.metrics.refusals.labels("badge_on_customer_reader").inc()
+            self._noise.warning(read.reader_id, "a staff badge on customer reader %s: ignored (staff sign in on "
+                                "their handheld's reader)", read.reader_id)  # fmt: skip
+            return True
+        return False
 
     def _changed(self, basket: Basket) -> None:
         lane = self.lanes.get(basket.lane)

@@ -95,6 +95,15 @@ MIGRATIONS: Final[list[str]] = [
     CREATE INDEX outbox_event ON outbox (event_id);
     CREATE INDEX outbox_unconfirmed ON outbox (id) WHERE confirmed_at IS NULL;
     """,
+    # 7: device credentials (docs/security.md): a kiosk is bound to its lane, a handheld to its
+    # staff reader; a device may hold several (its browser's cookie, a program's token); only
+    # each token's SHA-256 is kept, and an enrolment code is good once
+    """
+    CREATE TABLE devices (token_sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, lane TEXT,
+                          reader TEXT, enrol_sha256 TEXT UNIQUE, enrol_expires REAL, created_at REAL NOT NULL,
+                          revoked_at REAL);
+    CREATE INDEX devices_name ON devices (name);
+    """,
 ]
 
 
@@ -396,6 +405,41 @@ class Store:
             except BasketError as e:
                 raise BasketError(e.code, f"journal row {seq} ({op}) does not replay: {e.message}") from e
         return basket
+
+    # -- device credentials (security/devices.py) -------------------------------------------------
+    def put_device(self, row: dict[str, Any]) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT INTO devices (name, kind, lane, reader, token_sha256, enrol_sha256, "
+                         "enrol_expires, created_at) VALUES (:name, :kind, :lane, :reader, :token_sha256, "
+                         ":enrol_sha256, :enrol_expires, :created_at)", row)  # fmt: skip
+
+    def device(self, column: str, digest: str) -> dict[str, Any] | None:
+        """The live device whose token (``token_sha256``) or enrolment code (``enrol_sha256``) this is."""
+        assert column in ("token_sha256", "enrol_sha256")
+        cur = self._reads.execute(f"SELECT name, kind, lane, reader, enrol_expires FROM devices WHERE {column} = ? "
+                                  "AND revoked_at IS NULL", (digest,))  # fmt: skip
+        row = cur.fetchone()
+        return None if row is None else dict(zip(("name", "kind", "lane", "reader", "enrol_expires"), row, strict=True))
+
+    def enrolled(self, enrol_sha256: str, token_sha256: str) -> bool:
+        """Spend an enrolment code on the token its browser gets: the code is good once."""
+        with self.transaction() as conn:
+            cur = conn.execute("UPDATE devices SET token_sha256 = ?, enrol_sha256 = NULL, enrol_expires = NULL "
+                               "WHERE enrol_sha256 = ? AND revoked_at IS NULL",
+                               (token_sha256, enrol_sha256))  # fmt: skip
+            return cur.rowcount == 1
+
+    def revoke_device(self, name: str) -> bool:
+        with self.transaction() as conn:
+            cur = conn.execute("UPDATE devices SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+                               (time.time(), name))  # fmt: skip
+            return cur.rowcount > 0
+
+    def devices(self) -> list[dict[str, Any]]:
+        cur = self._reads.execute("SELECT name, kind, lane, reader, MIN(created_at), COUNT(*), MAX(revoked_at) "
+                                  "FROM devices GROUP BY name, kind, lane, reader ORDER BY name")  # fmt: skip
+        keys = ("name", "kind", "lane", "reader", "created_at", "credentials", "revoked_at")
+        return [dict(zip(keys, r, strict=True)) for r in cur]
 
     def audit(self, staff: str, device: str, action: str, basket_id: str | None, detail: dict[str, Any]) -> None:
         with self.transaction() as conn:

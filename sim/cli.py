@@ -156,7 +156,10 @@ def cmd_sim_central(args: argparse.Namespace, out: TextIO) -> int:
                         password=args.password or "", program=args.program, settings=settings)
             for i in range(args.instances)]  # fmt: skip
         return _serve_central(nodes, args, out)
-    nodes = [CentralNode(args.db, args.host, args.port, instance=f"{args.name}-{i + 1}", username=args.username,
+    # several instances: each its own user ({username}-{n}), as the broker's use_username_as_clientid wants
+    users = [args.username if args.instances == 1 or not args.username else f"{args.username}-{i + 1}"
+             for i in range(args.instances)]  # fmt: skip
+    nodes = [CentralNode(args.db, args.host, args.port, instance=f"{args.name}-{i + 1}", username=users[i],
                          password=args.password, program=args.program, protocol=args.protocol,
                          tls_ca=Path(args.tls_ca) if args.tls_ca else None, settings=settings,
                          events=not args.no_events, shared=not args.no_shared)

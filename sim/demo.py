@@ -1,8 +1,10 @@
 """``edge-agent demo``: the whole store on this machine, no hardware.
 
 It starts the simulated Chestny Znak services (HTTP), the central loyalty and payment
-services (on the agent's embedded MQTT broker), an LLRP reader per box lane, and the daemon
-with its pages on http://127.0.0.1:8080, then says what runs where and how to play.
+services (on the agent's embedded MQTT broker), an LLRP reader per box lane and one at the
+staff desk, and the daemon with its pages on https://127.0.0.1:8080 (a throw-away CA of its
+own, in the demo's data directory), provisions a kiosk per lane and a staff handheld, and
+says what runs where, with each device's one-time enrolment link, and how to play.
 ``--headless --shoppers N --seed S --json`` runs N automated shoppers through the same paths
 and prints one JSON summary, computed from central's and the agent's records, as its last line.
 """
@@ -11,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
+import secrets
 import shutil
 import signal
 import socket
@@ -62,7 +64,53 @@ class DemoStore:
         self.pcsc_card: Any = None
         self.depart_s = 0.6
         self.readers: dict[str, Any] = {}
+        self.staff_desk: Any = None
         self.url = ""
+        #: what the demo provisioned: a program's token per device, a browser's enrolment link
+        self.tokens: dict[str, str] = {}
+        self.enrol: dict[str, str] = {}
+        self.ops_token = secrets.token_urlsafe(18)
+        self.ca = self.data_dir / "tls" / "ca.crt"
+
+    def device_headers(self, path: str) -> dict[str, str]:
+        """What an enrolled device sends for ``path``: its kiosk's token, the handheld's, or the ops token."""
+        parts = path.split("/")
+        if path.startswith("/api/kiosk/") and len(parts) > 3:
+            return {"x-device-token": self.tokens.get(f"kiosk-{parts[3]}", "")}
+        if path.startswith("/api/staff"):
+            return {"x-device-token": self.tokens["handheld-1"]}
+        if path in ("/metrics", "/openapi.json", "/docs", "/api/lanes") or path.startswith("/healthz"):
+            return {"authorization": f"Bearer {self.ops_token}"}
+        return {}
+
+    def client(self, **kw: Any) -> Any:
+        """An httpx client that speaks as the store's own devices (trusting the demo's CA)."""
+        import httpx
+
+        def sign(request: httpx.Request) -> None:
+            for k, v in self.device_headers(request.url.path).items():
+                request.headers.setdefault(k, v)
+
+        return httpx.Client(base_url=self.url, verify=str(self.ca), event_hooks={"request": [sign]}, **kw)
+
+    def async_client(self, **kw: Any) -> Any:
+        import httpx
+
+        async def sign(request: httpx.Request) -> None:
+            for k, v in self.device_headers(request.url.path).items():
+                request.headers.setdefault(k, v)
+
+        return httpx.AsyncClient(base_url=self.url, verify=str(self.ca), event_hooks={"request": [sign]}, **kw)
+
+    def provision(self) -> None:
+        from edge_agent.security.devices import Device
+
+        devices = self.services.devices
+        wanted = [Device(f"kiosk-{lane}", "kiosk", lane=lane) for lane in self.daemon.lanes]
+        wanted.append(Device("handheld-1", "handheld", reader="staff-desk"))
+        for device in wanted:
+            self.tokens[device.name] = devices.provision(device).token
+            self.enrol[device.name] = self.url + devices.provision(device, enrol=True).enrol_path()
 
     async def __aenter__(self) -> DemoStore:
         from drivers.llrp import LLRPSettings
@@ -74,11 +122,14 @@ class DemoStore:
             LaneSettings,
             Mqtt,
             RegisterConfig,
+            Security,
             StaffConfig,
             Verify,
             ZoneConfig,
         )
         from edge_agent.daemon import Daemon
+        from edge_agent.security.pins import hash_pin
+        from edge_agent.security.tls import make_ca, make_cert
         from sim.central.node import CentralNode
         from sim.crpt import CrptSim
         from sim.kkt import Device, KktSim
@@ -87,6 +138,9 @@ class DemoStore:
 
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.data_dir.mkdir(parents=True)
+        tls = self.data_dir / "tls"  # a throw-away CA: the demo's browser tests trust it
+        make_ca(self.ca, tls / "ca.key", "edge-agent demo CA")
+        make_cert(self.ca, tls / "ca.key", tls / "server.crt", tls / "server.key", ["127.0.0.1", "localhost"])
         self.crpt = await CrptSim().__aenter__()
         lanes = self.box_lanes + (["lane-3"] if self.nfc_port else []) + (["lane-4"] if self.pcsc else [])
         #: one ATOL Web-server, a register per lane (deviceID = the lane): printing takes 0.2 s
@@ -95,6 +149,7 @@ class DemoStore:
             self.readers[lane] = await LLRPReaderSim(
                 reads_per_s=800, seed=hash(lane) % 1000, miss_rate=0.02
             ).__aenter__()
+        self.staff_desk = await LLRPReaderSim(reads_per_s=200, seed=7).__aenter__()  # the handheld's badge reader
         catalog = self.data_dir / "catalog.json"
         catalog.write_text(json.dumps({"products": [{f: getattr(p, f) for f in p.__dataclass_fields__}
                                                     for p in PRODUCTS]}))  # fmt: skip
@@ -103,16 +158,17 @@ class DemoStore:
             "agent": self.base.agent.model_copy(update={"data_dir": self.data_dir, "catalog_file": catalog}),
             "http": self.base.http.model_copy(update={
                 "port": self.http_port, "public_rate_per_s": max(self.base.http.public_rate_per_s, 1000.0),
-                "public_burst": max(self.base.http.public_burst, 1000)}),
+                "public_burst": max(self.base.http.public_burst, 1000), "tls_cert": tls / "server.crt",
+                "tls_key": tls / "server.key", "ops_token": self.ops_token}),
+            "security": Security(identify_per_min=1000),
             "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=broker_port),
             "verify": Verify(ts_piot_url=self.crpt.url("ts_piot"), local_module_url=self.crpt.url("lm")),
             "checkout": Checkout(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),
             "fiscal": Fiscal(vat={"dairy": "vat10", "bakery": "vat10"}, receipt_deadline_s=20,
                              registers=[RegisterConfig(lane=lane, url=self.kkt.url, device_id=lane) for lane in lanes]),
-            "staff": [StaffConfig(id="s-1", name="Анна (демо)",
-                                  pin_sha256=hashlib.sha256(STAFF_PIN.encode()).hexdigest(),
-                                  badge=STAFF_BADGE)],
+            "staff": [StaffConfig(id="s-1", name="Анна (демо)", pin_hash=hash_pin(STAFF_PIN), badge=STAFF_BADGE)],
             "readers": [LLRPSettings(id=f"box-{lane}", driver="llrp", port=r.port) for lane, r in self.readers.items()]
+            + [LLRPSettings(id="staff-desk", driver="llrp", port=self.staff_desk.port, role="staff")]
             + ([NfcSettings(id="nfc-pad", driver="nfc", path=f"udp:127.0.0.1:{self.nfc_port}")]
                if self.nfc_port else [])
             + ([PCSCSettings(id="pcsc-pad", driver="pcsc", path="Virtual PCD")] if self.pcsc else []),
@@ -139,9 +195,10 @@ class DemoStore:
         self.central = CentralNode(self.data_dir / "central.db", port=broker_port, protocol="3.1.1", shared=False)
         self.central.start()
         await asyncio.to_thread(self.central.ready.wait, 10)
-        self.url = f"http://127.0.0.1:{self.daemon.http_port}"
+        self.url = f"https://127.0.0.1:{self.daemon.http_port}"
         if cfg.http.public_base_url.startswith("http://127.0.0.1"):  # receipts link back to this demo server
             self.services.public_base_url = self.url
+        self.provision()
         return self
 
     @property
@@ -160,7 +217,7 @@ class DemoStore:
             await asyncio.to_thread(self.pad.lift)
         if self.pcsc_card is not None:
             await asyncio.to_thread(self.pcsc_card.lift)
-        for reader in self.readers.values():
+        for reader in [*self.readers.values(), self.staff_desk]:
             await reader.__aexit__()
         await self.crpt.__aexit__()
         await self.kkt.stop()
@@ -299,9 +356,18 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
             f"edge-agent demo: store {config.store.id}, {len(store.daemon.lanes)} self-checkout lanes "
             f"({len(store.box_lanes)} RFID boxes{', 1 NFC pad' if store.nfc_port else ''}), all on this machine\n\n"
         )
-        w("  kiosk pages      " + "   ".join(f"{store.url}/kiosk/{lane}" for lane in store.daemon.lanes) + "\n")
-        w(f"  staff handheld   {store.url}/staff   (staff id s-1, PIN {STAFF_PIN}; or badge {STAFF_BADGE})\n")
-        w(f"  API              {store.url}/docs   health {store.url}/healthz   metrics {store.url}/metrics\n")
+        w(f"  HTTPS            the demo's own CA: {store.ca} (trust it in the browser, or accept the warning)\n")
+        w("  kiosks: open each device's one-time enrolment link in its browser (it becomes that lane's kiosk)\n")
+        for lane in store.daemon.lanes:
+            w(f"    {lane:<14} {store.enrol[f'kiosk-{lane}']}\n")
+        w(
+            f"  staff handheld   {store.enrol['handheld-1']}   (staff id s-1, PIN {STAFF_PIN}; or badge + PIN on "
+            f"the staff desk reader 127.0.0.1:{store.staff_desk.port}, badge {STAFF_BADGE})\n"
+        )
+        w(
+            f"  ops token        {store.ops_token}   ({store.url}/docs, /healthz details and /metrics need it as a "
+            "Bearer token)\n"
+        )
         w(f"  MQTT (embedded)  127.0.0.1:{store.config.mqtt.port}   central loyalty + payment simulators\n")
         w(f"  Chestny Znak     TS PIoT {store.crpt.url('ts_piot')}   Local Module {store.crpt.url('lm')}\n")
         for lane, reader in store.readers.items():
@@ -314,7 +380,8 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
             w(f"  PC/SC pad        not started: no pcscd at {PCSCD_SOCKET} (start pcscd with vsmartcard-vpcd)\n")
         w("\nHow to play: items arrive in lane-1's box every few seconds (watch /kiosk/lane-1), and a\n"
           "bottle of water is tapped on lane-3's NFC pad now and then (/kiosk/lane-3). Identify with\n"
-          "phone +79990000002, press 'Go to payment', then pay by card or SBP. Staff approve the age\n"
+          "phone +79990000002 (the one-time code \"sent by SMS\" is printed here), press 'Go to payment',\n"
+          "then pay by card or SBP. Staff approve the age\n"
           "check of the energy drink on the staff page. A phone's view of an item: any receipt link.\n"
           "Products: " + ", ".join(p.name for p in PRODUCTS) + "\nCtrl-C stops the store.\n")  # fmt: skip
         out.flush()
@@ -322,7 +389,7 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        feeder = asyncio.create_task(_feed(store))
+        feeder = asyncio.create_task(_feed(store, out))
         await stop.wait()
         feeder.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -330,15 +397,20 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
     return 0
 
 
-async def _feed(store: DemoStore) -> None:
-    """Interactive mode: a customer puts an item in lane-1's box now and then, up to five."""
+async def _feed(store: DemoStore, out: TextIO) -> None:
+    """Interactive mode: a customer puts an item in lane-1's box now and then, up to five; the
+    SMS gateway's messages (one-time codes) are printed as they are sent."""
     from sim.scenarios import PRODUCTS, Shoppers
 
     helper = Shoppers(store, 1)
     reader = store.readers["lane-1"]
-    tick = 0
+    tick, sms_seen = 0, 0
     while True:
         tick += 1
+        for sms_id, phone, text in helper.sms_since(sms_seen):
+            sms_seen = sms_id
+            out.write(f"  SMS to {phone}: {text}\n")
+            out.flush()
         if store.pad is not None and tick % 3 == 0:  # a customer taps a bottle of water on the pad
             water = helper.new_item(PRODUCTS[1])
             helper.register(water)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -32,6 +34,7 @@ PRODUCTS: Final = (
     Product("04600000000046", "Сигареты (блок)", 229_000, 20, "tobacco", min_age=18),
 )  # fmt: skip
 STAFF_PIN: Final = "1234"
+LANE_PHONES: Final = {"lane-1": "+79990000002", "lane-2": "+79990000001"}
 STAFF_BADGE: Final = "E28011700000020F1A2B3C4D"  # a UHF staff card: put it in any box
 TROUBLE: Final = ("counterfeit", "already_sold", "expired", "age", "declined_card", "outage")
 
@@ -101,7 +104,7 @@ class Shoppers:
             return None
         item = self.sold.pop(0)
         token = await self.staff_token()
-        async with httpx.AsyncClient(base_url=self.store.url, timeout=30) as http:
+        async with self.store.async_client(timeout=30) as http:
             link = f"{self.store.services.public_base_url}/01/{item.product.gtin}/21/{item.serial}"
             r = await http.post("/api/staff/returns", json={"codes": [link]},
                                 headers={"authorization": f"Bearer {token}"})  # fmt: skip
@@ -109,14 +112,33 @@ class Shoppers:
             return dict(r.json())
 
     async def staff_token(self) -> str:
-        async with httpx.AsyncClient(base_url=self.store.url) as http:
-            r = await http.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN, "device": "demo"})
+        async with self.store.async_client() as http:
+            r = await http.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN})
             r.raise_for_status()
             return str(r.json()["token"])
 
+    def sms_since(self, after: int, phone: str | None = None) -> list[tuple[int, str, str]]:
+        """The simulated SMS gateway's messages (central's ``sms`` table) after id ``after``."""
+        conn = sqlite3.connect(self.store.data_dir / "central.db", timeout=5)
+        try:
+            rows = conn.execute("SELECT id, phone, text FROM sms WHERE id > ? AND (? IS NULL OR phone = ?) ORDER BY id",
+                                (after, phone, phone)).fetchall()  # fmt: skip
+        except sqlite3.OperationalError:  # central has not made its tables yet
+            rows = []
+        finally:
+            conn.close()
+        return [(int(i), str(p), str(t)) for i, p, t in rows]
+
+    def last_code(self, phone: str) -> str:
+        """The one-time code in the last SMS to ``phone``."""
+        found = self.sms_since(0, phone)
+        if not found:
+            raise LookupError(f"no SMS to {phone}")
+        return str(re.findall(r"\d{6}", found[-1][2])[0])
+
     async def lane_loop(self, lane: str, ids: list[int], staff: str) -> list[Outcome]:
         out = []
-        async with httpx.AsyncClient(base_url=self.store.url, timeout=30) as http:
+        async with self.store.async_client(timeout=30) as http:
             for i in ids:
                 trouble = TROUBLE[(i // 3) % len(TROUBLE)] if i % 3 == 1 else None
                 try:
@@ -170,10 +192,14 @@ class Shoppers:
             outcome.cancelled = True
             return outcome
         if self.rng.random() < 0.5:
-            await http.post(f"/api/kiosk/{lane}/identify", json={"kind": "phone", "ref": "+79990000002"})
+            phone = LANE_PHONES.get(lane, "+79990000002")  # one customer per lane: each reads their own SMS
+            r = await http.post(f"/api/kiosk/{lane}/identify", json={"kind": "phone", "ref": phone})
+            if r.status_code == 200 and r.json()["code_sent"] and self.rng.random() < 0.6:
+                # the customer reads the one-time code off the phone and types it on the kiosk
+                await http.post(f"/api/kiosk/{lane}/verify", json={"code": self.last_code(phone)})
         r = await http.post(f"/api/kiosk/{lane}/checkout")
         r.raise_for_status()
-        if self.rng.random() < 0.3 and r.json()["customer"]:
+        if self.rng.random() < 0.3 and r.json()["loyalty_verified"]:
             await http.post(f"/api/kiosk/{lane}/redeem", json={})
         started = time.perf_counter()
         if trouble == "declined_card":

@@ -1,7 +1,9 @@
-"""The API's one dependency: the daemon's ``Services``, and the lookups every router shares."""
+"""The API's one dependency: the daemon's ``Services``, the callers it names (a kiosk of one
+lane, a staff handheld, the operations token), and the lookups every router shares."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -12,6 +14,7 @@ from edge_agent.api.views import basket_view
 from edge_agent.basket import Basket
 from edge_agent.lanes import LaneController
 from edge_agent.payment import Checkout
+from edge_agent.security.devices import COOKIE, HEADER, Device
 from edge_agent.services import Services
 
 
@@ -21,6 +24,47 @@ def services(connection: HTTPConnection) -> Services:
 
 
 Svc = Annotated[Services, Depends(services)]
+
+
+def device_of(connection: HTTPConnection, svc: Services) -> Device | None:
+    """The device credential the caller presents: the header (programs) or the cookie (browsers)."""
+    token = connection.headers.get(HEADER) or connection.cookies.get(COOKIE)
+    return svc.devices.by_token(token)
+
+
+def kiosk_device(connection: HTTPConnection, lane: str, svc: Svc) -> Device:
+    """Only the kiosk of ``lane``: an address, another lane's kiosk or a handheld is not it."""
+    device = device_of(connection, svc)
+    if device is None:
+        raise ApiError(401, "no_device", "this device is not enrolled (edge-agent device provision)")
+    if device.kind != "kiosk" or device.lane != lane:
+        raise ApiError(403, "not_this_lane", f"device {device.name} is not lane {lane}'s kiosk")
+    return device
+
+
+def handheld_device(connection: HTTPConnection, svc: Svc) -> Device:
+    device = device_of(connection, svc)
+    if device is None:
+        raise ApiError(401, "no_device", "this device is not enrolled (edge-agent device provision)")
+    if device.kind != "handheld":
+        raise ApiError(403, "not_a_handheld", f"device {device.name} is a {device.kind}, not a staff handheld")
+    return device
+
+
+def ops_caller(connection: HTTPConnection, svc: Svc) -> None:
+    if not ops_allowed(connection, svc):
+        raise ApiError(401, "no_ops_token", "operations routes need the ops token", {"WWW-Authenticate": "Bearer"})
+
+
+def ops_allowed(connection: HTTPConnection, svc: Services) -> bool:
+    expected = svc.config.http.ops_token
+    given = connection.headers.get("authorization", "")
+    return bool(expected) and secrets.compare_digest(given.encode(), f"Bearer {expected}".encode())
+
+
+Kiosk = Annotated[Device, Depends(kiosk_device)]
+Handheld = Annotated[Device, Depends(handheld_device)]
+Ops = Depends(ops_caller)
 
 
 def lane_of(svc: Services, lane: str) -> LaneController:

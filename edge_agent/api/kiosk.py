@@ -1,5 +1,8 @@
 """The kiosk's API: the lane's basket, loyalty, checkout, payment, cancel, and a WebSocket
-that pushes every basket change."""
+that pushes every basket change. Every route answers only the lane's own kiosk (its device
+credential, ``api/deps.py: Kiosk``): another device on the network gets 401, another lane's
+kiosk 403. Loyalty look-ups are throttled per lane; points are shown and spent only after the
+customer's one-time code (or the app's signed QR); replacing a lane's customer is asked for."""
 
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from edge_agent.api.deps import Svc, basket_of, checkout_of, view
+from edge_agent.api.deps import Kiosk, Svc, basket_of, checkout_of, device_of, view
 from edge_agent.api.errors import ApiError
 from edge_agent.basket.commands import Cancel, Checkout
 from edge_agent.errors import EdgeError
@@ -26,7 +29,13 @@ log = logging.getLogger("edge_agent.api.kiosk")
 
 class Identify(BaseModel):
     kind: Literal["phone", "card", "qr"]
-    ref: str = Field(min_length=1, max_length=64)
+    ref: str = Field(min_length=1, max_length=128)
+    #: the lane already has a customer: the kiosk asked the shopper "replace them?" and they said yes
+    replace: bool = False
+
+
+class Verify(BaseModel):
+    code: str = Field(pattern=r"^\d{4,8}$")
 
 
 class Redeem(BaseModel):
@@ -41,32 +50,47 @@ class Pay(BaseModel):
 
 
 @router.get("/basket", summary="The lane's current basket")
-async def get_basket(lane: str, svc: Svc) -> dict[str, Any]:
+async def get_basket(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     return view(svc, lane)
 
 
-@router.post("/identify", summary="Identify the customer for loyalty (phone, card or app QR)")
-async def identify(lane: str, body: Identify, svc: Svc) -> dict[str, Any]:
+@router.post("/identify", summary="Identify the customer for loyalty (phone, card or the app's signed QR)")
+async def identify(lane: str, body: Identify, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     checkout = checkout_of(svc)
-    result = await checkout.identify(basket_of(svc, lane), body.kind, body.ref)
-    return {"balance": result["balance"], "program": result["program"]["name"], "basket": view(svc, lane)}
+    basket = basket_of(svc, lane)
+    if basket.customer is not None and not body.replace:
+        raise ApiError(409, "already_identified", "this basket has a customer: confirm on the kiosk to replace them")
+    if not svc.identify_limiter.allow(lane, time.monotonic()):
+        retry = str(int(svc.identify_limiter.retry_after(lane, time.monotonic())) + 1)
+        raise ApiError(429, "throttled", "too many loyalty look-ups on this lane: wait", {"Retry-After": retry})
+    result = await checkout.identify(basket, body.kind, body.ref)
+    verified = bool(result.get("verified"))
+    return {"verified": verified, "balance": result.get("balance") if verified else None,
+            "code_sent": bool(result.get("code_sent")), "program": result["program"]["name"],
+            "basket": view(svc, lane)}  # fmt: skip
+
+
+@router.post("/verify", summary="The one-time code the customer received: shows the balance, lets points be spent")
+async def verify(lane: str, body: Verify, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
+    result = await checkout_of(svc).verify(basket_of(svc, lane), body.code)
+    return {"verified": True, "balance": result["balance"], "basket": view(svc, lane)}
 
 
 @router.post("/checkout", summary="The customer is done: check the basket can be paid")
-async def checkout_(lane: str, svc: Svc) -> dict[str, Any]:
+async def checkout_(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     svc.store.apply(basket_of(svc, lane), Checkout())
     return view(svc, lane)
 
 
 @router.post("/redeem", summary="Pay part of the basket with points (line discounts)")
-async def redeem(lane: str, body: Redeem, svc: Svc) -> dict[str, Any]:
+async def redeem(lane: str, body: Redeem, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     checkout = checkout_of(svc)
     plan = await checkout.redeem(basket_of(svc, lane), body.points)
     return {"points": plan.points, "kopecks": plan.kopecks, "basket": view(svc, lane)}
 
 
 @router.post("/pay", summary="Start a payment; the outcome arrives on the WebSocket (and GET /basket)")
-async def pay(lane: str, body: Pay, svc: Svc) -> dict[str, Any]:
+async def pay(lane: str, body: Pay, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     checkout = checkout_of(svc)
     basket = basket_of(svc, lane)
     if basket.state.value != "READY_TO_PAY":
@@ -96,7 +120,7 @@ async def pay(lane: str, body: Pay, svc: Svc) -> dict[str, Any]:
 
 
 @router.post("/cancel", summary="The customer walks away: release loyalty, cancel the basket")
-async def cancel(lane: str, svc: Svc) -> dict[str, Any]:
+async def cancel(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     basket = basket_of(svc, lane)
     if svc.checkout is not None:
         await svc.checkout.cancel(basket)
@@ -106,7 +130,7 @@ async def cancel(lane: str, svc: Svc) -> dict[str, Any]:
 
 
 @router.get("/payment/qr.svg", summary="The SBP QR code of the current payment", response_class=Response)
-async def qr(lane: str, svc: Svc) -> Response:
+async def qr(lane: str, svc: Svc, kiosk: Kiosk) -> Response:
     payment = view(svc, lane).get("payment") or {}
     if not payment.get("qr"):
         raise ApiError(404, "no_qr", "no SBP payment waiting")
@@ -117,7 +141,7 @@ async def qr(lane: str, svc: Svc) -> Response:
 
 @router.get("/receipt/qr.svg", summary="The QR code of the last printed receipt (54-ФЗ: t, s, fn, i, fp, n)",
             response_class=Response)  # fmt: skip
-async def receipt_qr(lane: str, svc: Svc) -> Response:
+async def receipt_qr(lane: str, svc: Svc, kiosk: Kiosk) -> Response:
     receipt = (view(svc, lane).get("payment") or {}).get("receipt") or {}
     if not receipt.get("qr"):
         raise ApiError(404, "no_receipt", "no receipt printed for this lane's basket")
@@ -130,6 +154,11 @@ async def receipt_qr(lane: str, svc: Svc) -> Response:
 async def ws(websocket: WebSocket, lane: str, svc: Svc) -> None:
     if svc.lanes.get(lane) is None:
         await websocket.close(code=4404)
+        return
+    device = device_of(websocket, svc)  # the Origin was checked by the guard
+    if device is None or device.kind != "kiosk" or device.lane != lane:
+        svc.metrics.refusals.labels("websocket_not_this_kiosk").inc()
+        await websocket.close(code=4401)
         return
     await websocket.accept()
     queue = svc.hub.subscribe(lane)

@@ -1,23 +1,25 @@
-"""Operations: ``/healthz`` (readers, broker, verification backends, read queue, outbox depth)
-and ``/metrics`` (Prometheus)."""
+"""Operations: ``/healthz`` (a bare status for anyone; the details — readers, broker,
+verification backends, read queue, outbox — with the ops token) and ``/metrics``
+(Prometheus, with the ops token as its bearer token)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from edge_agent.api.deps import Svc
+from edge_agent.api.deps import Ops, Svc, ops_allowed
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz", summary="Readers, broker, verification backends, read queue, outbox depth")
-async def healthz(svc: Svc) -> dict[str, Any]:
-    return await svc.health()
+@router.get("/healthz", summary="ok or degraded; with the ops token: readers, broker, verification, outbox")
+async def healthz(request: Request, svc: Svc) -> dict[str, Any]:
+    health = await svc.health()
+    return health if ops_allowed(request, svc) else {"status": health["status"]}
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics (ops token)", response_class=Response, dependencies=[Ops])
 async def metrics(svc: Svc) -> Response:
     return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")

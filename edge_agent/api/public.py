@@ -28,7 +28,11 @@ async def product(svc: Services, request: Request, gtin: str, serial: str) -> di
     except ParseError as e:  # not an item's link: for a phone, no such page
         raise ApiError(404, e.code, e.message) from None
     item = svc.store.product(identity.gtin)
-    verdict = await svc.checks.authenticity(identity) if item is not None and item.marked else None
+    verdict = None
+    if item is not None and item.marked:
+        if not svc.public_checks.allow("all"):  # every phone together: Chestny Znak is not ours to flood
+            raise ApiError(429, "busy", "too many checks right now: try again in a moment", {"Retry-After": "1"})
+        verdict = await svc.checks.authenticity(identity)
     loyalty = item.loyalty_price if item is not None else None
     return product_view(item, identity.gtin, identity.serial, verdict, svc.store.sold_here(identity.ki), loyalty)
 

@@ -1,18 +1,21 @@
-"""The staff handheld's API: sign in by PIN or by tapping a staff badge on any reader (→ a
-short-lived bearer token), lanes overview with reader health, approve problems, void lines,
-look up any code. Every action is written to the audit table."""
+"""The staff handheld's API: an enrolled handheld (its device credential) signs a staff member
+in by PIN, or by a staff badge tapped on that handheld's own reader (with the PIN unless
+UID-only badges are allowed) → a short-lived bearer token bound to that handheld; lanes
+overview with reader health, approve problems, void lines, look up any code, returns. Every
+action, and every refused or locked sign-in with its source address, is in the audit table."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from edge_agent.api.auth import Session
-from edge_agent.api.deps import Svc, basket_of, lane_of, view
+from edge_agent.api.auth import Session, SignIn
+from edge_agent.api.deps import Handheld, Svc, basket_of, lane_of, view
 from edge_agent.api.errors import ApiError
 from edge_agent.api.views import receipt_view
 from edge_agent.basket.commands import Remove, Resolve
@@ -23,6 +26,7 @@ if TYPE_CHECKING:  # with MQTT off, paho is never loaded
     from edge_agent.payment.returns import Returns
 
 router = APIRouter(prefix="/api/staff", tags=["staff"])
+log = logging.getLogger("edge_agent.api.staff")
 bearer = HTTPBearer(auto_error=False)
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -40,46 +44,79 @@ class ReturnRequest(BaseModel):
 class PinLogin(BaseModel):
     staff_id: str = Field(min_length=1, max_length=64)
     pin: str = Field(min_length=4, max_length=32)
-    device: str = Field(default="handheld", max_length=64)
 
 
-def staff_session(svc: Svc,
+class BadgeStart(BaseModel):
+    #: the PIN typed on the handheld, checked against the badge's owner (unless UID-only badges are allowed)
+    pin: str | None = Field(default=None, min_length=4, max_length=32)
+
+
+def staff_session(svc: Svc, device: Handheld,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Session:  # fmt: skip
     if credentials is None:
         raise ApiError(401, "no_token", "sign in first", CHALLENGE)
-    session = svc.tokens.check(credentials.credentials)
+    session = svc.tokens.check(credentials.credentials, device.name)
     if session is None:
-        raise ApiError(401, "bad_token", "the token is unknown or expired", CHALLENGE)
+        raise ApiError(401, "bad_token", "the token is unknown, expired or another handheld's", CHALLENGE)
     return session
 
 
 Staff = Annotated[Session, Depends(staff_session)]
 
 
-@router.post("/token", summary="Sign in with a staff id and PIN")
-async def token(body: PinLogin, svc: Svc) -> dict[str, Any]:
-    issued = svc.tokens.by_pin(body.staff_id, body.pin, body.device)
-    if issued is None:
-        svc.store.audit(body.staff_id, body.device, "sign_in_refused", None, {})
-        raise ApiError(401, "bad_credentials", "unknown staff id or wrong PIN")
-    svc.store.audit(body.staff_id, body.device, "sign_in", None, {"method": "pin"})
-    return {"token": issued, "expires_in": int(svc.tokens.ttl_s)}
+def _signed_in(svc: Svc, result: SignIn, staff_id: str, device: str, address: str, method: str) -> dict[str, Any]:
+    """Audit, log and count a sign-in attempt; the token, or the refusal."""
+    svc.metrics.sign_ins.labels(method, result.outcome).inc()
+    where = {"method": method, "address": address}
+    if result.outcome == "ok":
+        assert result.staff is not None
+        svc.store.audit(result.staff.id, device, "sign_in", None, where)
+        return {"token": result.token, "expires_in": int(svc.tokens.ttl_s), "staff": result.staff.name}
+    if result.outcome == "throttled":
+        retry = {"Retry-After": str(int(result.retry_after_s) + 1)}
+        raise ApiError(429, "throttled", "too many sign-in attempts: wait", retry)
+    svc.store.audit(staff_id, device, "sign_in_refused", None, {**where, "reason": result.outcome})
+    if result.locked_now:
+        svc.metrics.lockouts.inc()
+        svc.store.audit(staff_id, device, "locked_out", None, where)
+        rules = svc.config.security
+        log.warning("staff id %s locked for %.0f s after %d failed PINs (handheld %s, address %s)", staff_id,
+                    rules.pin_lockout_s, rules.pin_max_failures, device, address)  # fmt: skip
+    if result.outcome == "locked":
+        raise ApiError(423, "locked", "this staff id is locked after failed PINs: try again later",
+                       {"Retry-After": str(int(result.retry_after_s) + 1)})  # fmt: skip
+    raise ApiError(401, "bad_credentials", "unknown staff id or wrong PIN")
 
 
-@router.post("/badge", summary="Start a badge sign-in: then tap a staff badge on any reader")
-async def badge_start(svc: Svc) -> dict[str, Any]:
-    return {"challenge": svc.tokens.challenge(), "expires_in": 60}
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "?"
 
 
-@router.get("/badge/{challenge}", summary="The token, once a staff badge was tapped")
-async def badge_poll(challenge: str, svc: Svc) -> dict[str, Any]:
-    issued = svc.tokens.redeem(challenge)
-    if issued is None:
-        raise ApiError(404, "waiting", "no badge tapped yet (or the challenge expired)")
-    session = svc.tokens.check(issued)
-    if session is not None:
-        svc.store.audit(session.staff.id, session.device, "sign_in", None, {"method": "badge"})
-    return {"token": issued, "expires_in": int(svc.tokens.ttl_s)}
+@router.post("/token", summary="Sign in with a staff id and PIN, on an enrolled handheld")
+async def token(body: PinLogin, request: Request, svc: Svc, device: Handheld) -> dict[str, Any]:
+    address = _address(request)
+    result = await svc.tokens.by_pin(body.staff_id, body.pin, device.name, address)
+    return _signed_in(svc, result, body.staff_id, device.name, address, "pin")
+
+
+@router.post("/badge", summary="Start a badge sign-in: then tap a staff badge on this handheld's reader")
+async def badge_start(svc: Svc, device: Handheld, body: BadgeStart | None = None) -> dict[str, Any]:
+    if device.reader is None:
+        raise ApiError(409, "no_reader", f"handheld {device.name} has no staff reader (provision it with --reader)")
+    if (body is None or body.pin is None) and not svc.config.security.allow_uid_badges:
+        raise ApiError(422, "pin_needed", "a badge signs in together with the PIN")
+    pin = body.pin if body is not None else None
+    return {"challenge": svc.tokens.challenge(device.name, device.reader, pin), "expires_in": 60,
+            "reader": device.reader}  # fmt: skip
+
+
+@router.get("/badge/{challenge}", summary="The token, once a staff badge was tapped on this handheld's reader")
+async def badge_poll(challenge: str, request: Request, svc: Svc, device: Handheld) -> dict[str, Any]:
+    result = await svc.tokens.redeem(challenge, device.name)
+    if result is None:
+        raise ApiError(404, "waiting", "no badge tapped yet")
+    staff_id = result.staff.id if result.staff else "?"
+    return _signed_in(svc, result, staff_id, device.name, _address(request), "badge")
 
 
 @router.get("/lanes", summary="Every lane: basket state, open problems, reader health")

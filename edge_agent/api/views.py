@@ -21,7 +21,7 @@ def basket_view(
 ) -> dict[str, Any]:
     if basket is None:
         return {"lane": lane, "id": None, "state": "EMPTY", "lines": [], "problems": [], "total": 0, "discount": 0,
-                "customer": None, "payment": None}  # fmt: skip
+                "customer": None, "loyalty_verified": False, "payment": None}  # fmt: skip
     lines = []
     for line in basket.lines.values():
         link = digital_link(base_url, line.gtin, line.key[18:]) if line.serialized else None
@@ -37,7 +37,7 @@ def basket_view(
                   "action": p.resolution.action}} for p in basket.problems.values()]  # fmt: skip
     return {"lane": lane, "id": basket.id, "state": basket.state.value, "lines": lines, "problems": problems,
             "total": basket.total, "discount": basket.discount, "customer": basket.customer is not None,
-            "payment": payment_view(payment)}  # fmt: skip
+            "loyalty_verified": basket.verified, "payment": payment_view(payment)}  # fmt: skip
 
 
 def payment_view(row: dict[str, Any] | None) -> dict[str, Any] | None:

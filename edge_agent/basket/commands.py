@@ -164,16 +164,19 @@ class Identify:
     customer: str
     #: the phone number the customer typed (the electronic receipt goes there), if that is how
     contact: str | None = None
+    #: with a possession factor (a one-time code, the app's signed QR); older journals: without
+    verified: bool = False
 
     def apply(self, basket: Basket) -> None:
-        basket.identify(self.customer, self.contact)
+        basket.identify(self.customer, self.contact, self.verified)
 
     def args(self) -> dict[str, Any]:
-        return {"customer": self.customer} | ({"contact": self.contact} if self.contact else {})
+        return ({"customer": self.customer} | ({"contact": self.contact} if self.contact else {})
+                | ({"verified": True} if self.verified else {}))  # fmt: skip
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Identify:
-        return cls(a["customer"], a.get("contact"))
+        return cls(a["customer"], a.get("contact"), bool(a.get("verified", False)))
 
 
 @dataclass(frozen=True, slots=True)

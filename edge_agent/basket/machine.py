@@ -134,6 +134,8 @@ class Basket:
     customer: str | None = None  # the loyalty customer id, once identified
     hold_id: str | None = None  # the loyalty hold behind the line discounts
     contact: str | None = None  # the customer's phone for the electronic receipt, if typed
+    #: the customer proved possession (a one-time code, the app's signed QR): points may be shown and spent
+    verified: bool = False
     _next: int = 1
 
     # -- drafts: a command runs on a copy, the store adopts it once the journal row commits ---
@@ -302,12 +304,15 @@ class Basket:
         self.problems[problem.id] = replace(problem, resolution=Resolution("system", "", now, "retry_allowed"))
         self.state = State.READY_TO_PAY
 
-    def identify(self, customer: str, contact: str | None = None) -> None:
+    def identify(self, customer: str, contact: str | None = None, verified: bool = False) -> None:
         """The customer identified for loyalty (phone, card or app QR, resolved centrally);
-        ``contact``: the phone typed, where the electronic receipt may go."""
+        ``contact``: the phone typed, where the electronic receipt may go; ``verified``: with a
+        possession factor (another customer, or the same one unverified, starts unverified)."""
         self._require(*BEFORE_PAYMENT)
+        same = self.customer == customer
         self.customer = customer
-        self.contact = contact or self.contact
+        self.contact = contact or (self.contact if same else None)
+        self.verified = verified or (same and self.verified)
 
     def apply_discount(self, allocation: dict[int, int], hold_id: str) -> None:
         """Loyalty redemption held centrally, as line-level discounts (docs/sources.md §3.1)."""

@@ -73,17 +73,16 @@ class Checkout:
         self.fiscal = fiscal or Fiscal({})
         self._locks: dict[str, asyncio.Lock] = {}
         self._news: dict[str, asyncio.Event] = {}  # provider payment id -> "a notification came"
-        self._latest: dict[str, dict[str, Any]] = {}
         self.alerts = 0
         self.notifications = 0
 
     def notified(self, ev: Event) -> None:
         """Central says a payment moved (``payment.status_changed``): wake its waiter now
-        rather than at the next poll. Duplicates were dropped by the caller."""
+        rather than at the next poll; the waiter asks central for the state (a notification is
+        never trusted alone). Duplicates were dropped by the caller."""
         if ev.type != "payment.status_changed" or not isinstance(ev.data, dict) or "id" not in ev.data:
             return
         self.notifications += 1
-        self._latest[ev.data["id"]] = ev.data
         self._news.setdefault(ev.data["id"], asyncio.Event()).set()
 
     def _lock(self, basket_id: str) -> asyncio.Lock:
@@ -98,9 +97,22 @@ class Checkout:
 
     # -- loyalty before payment ---------------------------------------------------------------
     async def identify(self, basket: Basket, kind: str, ref: str) -> dict[str, Any]:
-        """The customer shows a phone number, a loyalty card or the app's QR code."""
-        result = await self._call("loyalty", "identify", {"kind": kind, "ref": ref}, None, basket.id)
-        self.store.apply(basket, Identify(result["customer"], ref if kind == "phone" else None))
+        """The customer shows a phone number, a loyalty card or the app's signed QR code. A phone
+        or a card is enough to accrue points; central sends a one-time code to the customer's
+        phone, and only ``verify`` with it (or the app's QR) shows the balance and lets points be spent."""
+        result = await self._call("loyalty", "identify", {"kind": kind, "ref": ref, "basket": basket.id}, None,
+                                  basket.id)  # fmt: skip
+        verified = bool(result.get("verified"))
+        self.store.apply(basket, Identify(result["customer"], ref if kind == "phone" else None, verified))
+        return result
+
+    async def verify(self, basket: Basket, code: str) -> dict[str, Any]:
+        """The one-time code the customer received: possession of the phone on file."""
+        if basket.customer is None:
+            raise BasketError("no_customer", "identify the customer first")
+        result = await self._call("loyalty", "verify", {"customer": basket.customer, "code": code,
+                                                        "basket": basket.id}, None, basket.id)  # fmt: skip
+        self.store.apply(basket, Identify(basket.customer, basket.contact, True))
         return result
 
     async def redeem(self, basket: Basket, points: int | None = None) -> Allocation:
@@ -108,11 +120,14 @@ class Checkout:
         discounts (``points`` None: as many as the program allows)."""
         if basket.customer is None:
             raise BasketError("no_customer", "identify the customer first")
+        if not basket.verified:
+            raise BasketError("not_verified", "points are spent only after the code sent to the customer's phone")
         if basket.state is not State.READY_TO_PAY:
             raise BasketError("wrong_state", f"basket is {basket.state.value}; redemption needs READY_TO_PAY")
         lines = [(line.id, line.price, line.category) for line in basket.lines.values()]
         wire = [{"line": i, "price": p, "category": c} for i, p, c in lines]
-        quote = await self._call("loyalty", "quote", {"customer": basket.customer, "lines": wire}, None, basket.id)
+        quote = await self._call("loyalty", "quote", {"customer": basket.customer, "lines": wire, "basket": basket.id},
+                                 None, basket.id)  # fmt: skip
         program = quote["program"]
         wanted = quote["max_redeem_points"] if points is None else points
         plan = allocate(lines, wanted, program["point_value_kop"], program["max_redeem_pct"],
@@ -304,8 +319,9 @@ class Checkout:
                     payment = await self._call("payment", "get", {"id": provider}, None, attempt.basket_id)
                     continue
                 news.clear()
-                payment = self._latest.get(provider, payment)
+                # a notification only says "ask now": anyone on the broker could have sent it, so
+                # the state that counts is the one central answers to payment.get
+                payment = await self._call("payment", "get", {"id": provider}, None, attempt.basket_id)
             return payment
         finally:
             self._news.pop(provider, None)
-            self._latest.pop(provider, None)

@@ -1,8 +1,9 @@
 """Mosquitto password-less ACL for a store, generated from who owns which lane. Pure.
 
 Each agent gets its own user (``{store}.{agent}``): it may publish the events of its own lanes
-only, read only its own responses, publish commands to central services, publish its retained
-status, and read the store's catalog and codes. The central services' user reads commands and
+only, read only its own responses, publish the commands central's services take under its own
+name only (``svc/v1/{service}/cmd/{store}/{agent}/{op}``, the operations it needs), publish its
+retained status, and read the store's catalog and codes. The central services' user reads commands and
 events of every store and answers on response topics. See docs/mqtt.md and config/mosquitto/.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from edge_agent.wire.topics import StoreTopics
+from edge_agent.wire.topics import OPERATIONS, StoreTopics, cmd
 
 
 def agent_user(store: str, agent: str) -> str:
@@ -21,7 +22,7 @@ def bridge_user(store: str) -> str:
     return f"{store}.bridge"
 
 
-def acl(stores: Mapping[str, Mapping[str, Sequence[str]]], central_user: str = "central",
+def acl(stores: Mapping[str, Mapping[str, Sequence[str]]], central_user: str | Sequence[str] = "central",
         bridges: bool = False) -> str:  # fmt: skip
     """``stores``: store id → agent id → its lane ids. Returns the text of a mosquitto acl_file.
     ``bridges``: for central's broker, one user per store's bridge (config/mosquitto/bridge.conf),
@@ -31,15 +32,21 @@ def acl(stores: Mapping[str, Mapping[str, Sequence[str]]], central_user: str = "
         t = StoreTopics(store)
         if bridges:
             out += [f"user {bridge_user(store)}", f"topic write {t.prefix}/+/evt/#", f"topic write {t.epcis}",
-                    f"topic write {t.prefix}/+/status", "topic write svc/v1/+/cmd/+", f"topic read {t.prefix}/+/resp",
+                    f"topic write {t.prefix}/+/status", f"topic write svc/v1/+/cmd/{store}/#",
+                    f"topic read {t.prefix}/+/resp",
                     f"topic read {t.prefix}/catalog/+", f"topic read {t.prefix}/codes/+", ""]  # fmt: skip
         for agent, lanes in sorted(agents.items()):
             out.append(f"user {agent_user(store, agent)}")
             out.extend(f"topic write {t.lane_prefix(lane)}/#" for lane in lanes)
-            out += [f"topic write {t.epcis}", f"topic readwrite {t.status(agent)}", f"topic read {t.resp(agent)}",
-                    "topic write svc/v1/+/cmd/+", f"topic read {t.prefix}/catalog/+", f"topic read {t.prefix}/codes/+",
-                    ""]  # fmt: skip
-    out += [f"user {central_user}", "topic read svc/v1/+/cmd/+", "topic read sco/v1/+/+/evt/#",
-            "topic read sco/v1/+/trace/epcis", "topic read sco/v1/+/+/status", "topic write sco/v1/+/+/resp",
-            "topic write sco/v1/+/catalog/+", "topic write sco/v1/+/codes/+", ""]  # fmt: skip
+            out += [f"topic write {t.epcis}", f"topic readwrite {t.status(agent)}", f"topic read {t.resp(agent)}"]
+            out += [
+                f"topic write {cmd(service, store, agent, op)}" for service, ops in OPERATIONS.items() for op in ops
+            ]
+            out += [f"topic read {t.prefix}/catalog/+", f"topic read {t.prefix}/codes/+", ""]
+    # one user per central instance: with use_username_as_clientid two instances of one user
+    # would take each other's connection
+    for user in [central_user] if isinstance(central_user, str) else central_user:
+        out += [f"user {user}", "topic read svc/v1/+/cmd/#", "topic read sco/v1/+/+/evt/#",
+                "topic read sco/v1/+/trace/epcis", "topic read sco/v1/+/+/status", "topic write sco/v1/+/+/resp",
+                "topic write sco/v1/+/catalog/+", "topic write sco/v1/+/codes/+", ""]  # fmt: skip
     return "\n".join(out)

@@ -63,8 +63,9 @@ class Sync:
         store.confirm_to = self.resp_topic if m.confirmations else None
         self.confirmed = self.replays = 0
         self.warn_s = m.unconfirmed_warn_s
-        self.requester = Requester(self.link, store, self.source, self.resp_topic)
-        self.streams = {name: StreamState(store.stream_version(name)) for name in STREAMS}
+        self.requester = Requester(self.link, store, (config.store.id, self.agent), self.resp_topic)
+        self.max_jump = m.max_version_jump
+        self.streams = {name: self._stream(name) for name in STREAMS}
         self.bad_messages = 0
         self._noise = ThrottledLog(log)
         #: central's notifications (payment.status_changed), de-duplicated by (source, id)
@@ -116,17 +117,25 @@ class Sync:
         if stream not in self.streams or kind not in ("snapshot", "delta"):
             self._bad(topic, "not a catalog/codes snapshot or delta")
             return
+        if not ev.source.startswith("central://"):  # the ACL lets only central write here; say so if not
+            self._bad(topic, f"a {stream} {kind} from {ev.source!r}, not from central")
+            return
         try:
             data = stream_data(stream, ev.data)
         except PayloadError as e:
             self._bad(topic, e.message)
             return
-        for step in self.streams[stream].offer("snapshot" if kind == "snapshot" else "delta", data["version"], data):
+        state = self.streams[stream]
+        refused = state.refused
+        steps = state.offer("snapshot" if kind == "snapshot" else "delta", data["version"], data)
+        if state.refused > refused:
+            self._bad(topic, f"{stream} v{data['version']} is more than {self.max_jump} versions past v{state.version}")
+        for step in steps:
             try:
                 self.store.apply_stream(stream, step.version, step.snapshot, step.data)
             except StoreError as e:  # a full disk: what is applied is what the store has; central resends
                 self._noise.warning("store", "%s v%d not applied: %s", stream, step.version, e.message)
-                self.streams[stream] = StreamState(self.store.stream_version(stream))
+                self.streams[stream] = self._stream(stream)
                 return
             log.info("%s %s v%d applied", stream, "snapshot" if step.snapshot else "delta", step.version)
 
@@ -156,6 +165,9 @@ class Sync:
             self.publisher.rewind(self.store.requeue(subject.removeprefix("basket/"), seqs))
         except StoreError as e:  # a full disk: confirmations come again (the events are re-sent)
             self._noise.warning("store", "%s not recorded: %s", ev.type, e.message)
+
+    def _stream(self, name: str) -> StreamState:
+        return StreamState(self.store.stream_version(name), max_jump=self.max_jump)
 
     def delivery_health(self, warn_s: float) -> dict[str, Any]:
         """Unconfirmed events: how many, the oldest's age, and whether that is too old."""

@@ -30,6 +30,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from edge_agent.logthrottle import ThrottledLog
+
 log = logging.getLogger("edge_agent.sync.mqtt")
 
 Message = tuple[str, bytes, bool]  # topic, payload, retain
@@ -81,6 +83,7 @@ class MqttLink:
         self.connects = 0  # successful connections: 1 + reconnects
         self.disconnects = 0
         self.refused: dict[int, int] = {}  # PUBACK reason code >= 0x80 -> count
+        self._denied = ThrottledLog(log)
         self.suback: list[list[int]] = []  # granted QoS / reason codes of each SUBSCRIBE
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: dict[int, asyncio.Future[int]] = {}
@@ -216,5 +219,8 @@ class MqttLink:
             fut = self._pending.pop(mid, None)
             if code >= 0x80:
                 self.refused[code] = self.refused.get(code, 0) + 1
+                if code == 0x87:  # the broker's ACL said no: our configuration and its ACL disagree
+                    self._denied.warning("acl", "the broker's ACL refused a publish (PUBACK 0x87, %d so far)",
+                                         self.refused[code])  # fmt: skip
             if fut is not None and not fut.done():
                 fut.set_result(code)

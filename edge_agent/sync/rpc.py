@@ -44,8 +44,10 @@ class ServiceError(EdgeError):
 
 
 class Requester:
-    def __init__(self, link: MqttLink, store: Store, source: str, reply_topic: str) -> None:
-        self.link, self.store, self.source, self.reply_topic = link, store, source, reply_topic
+    def __init__(self, link: MqttLink, store: Store, caller: tuple[str, str], reply_topic: str) -> None:
+        """``caller``: this agent's (store id, agent id): in every command's topic and ``source``."""
+        self.link, self.store, self.caller, self.reply_topic = link, store, caller, reply_topic
+        self.source = f"sco://{caller[0]}/{caller[1]}"
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.sent = 0
         self.retries = 0
@@ -83,7 +85,7 @@ class Requester:
                                 replyto=self.reply_topic, idempotencykey=key)  # fmt: skip
             try:
                 await asyncio.wait_for(self.link.connected.wait(), timeout_s)
-                self.link.publish(cmd(service, op), envelope.encode(ev))
+                self.link.publish(cmd(service, *self.caller, op), envelope.encode(ev))
                 self.sent += 1
                 answer = await asyncio.wait_for(fut, timeout_s)
             except TimeoutError:

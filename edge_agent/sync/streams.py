@@ -28,10 +28,17 @@ class StreamState:
     version: int = -1  # nothing applied yet
     held: dict[int, dict[str, Any]] = field(default_factory=dict)
     ignored: int = 0
+    #: a message more than this many versions ahead of what is applied is refused: one forged
+    #: "version 999999999" would otherwise make every real update after it look old
+    max_jump: int = 100_000
+    refused: int = 0
 
     def offer(self, kind: Literal["snapshot", "delta"], version: int, data: dict[str, Any]) -> list[Apply]:
         """What to apply now, in order (possibly several held deltas after this one)."""
         out: list[Apply] = []
+        if self.version >= 0 and version > self.version + self.max_jump:
+            self.refused += 1
+            return out
         if kind == "snapshot":
             if version <= self.version:
                 self.ignored += 1

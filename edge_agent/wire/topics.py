@@ -5,7 +5,7 @@
 | ``sco/v1/{store}/{lane}/evt/{type}`` | edge → central |
 | ``sco/v1/{store}/trace/epcis`` | edge → central |
 | ``sco/v1/{store}/{agent}/status`` (retained) | edge → all |
-| ``svc/v1/{service}/cmd/{op}`` | edge → central; services share ``$share/{service}/svc/v1/{service}/cmd/+`` |
+| ``svc/v1/{service}/cmd/{store}/{agent}/{op}`` | edge → central (the caller named); ``$share/{service}/…/cmd/#`` |
 | ``sco/v1/{store}/{agent}/resp`` | central → edge |
 | ``sco/v1/{store}/catalog/{snapshot,delta}``, ``sco/v1/{store}/codes/{snapshot,delta}`` | central → edge |
 """
@@ -92,20 +92,44 @@ def source_of(lane_prefix: str) -> str:
     return f"sco://local/{lane_prefix}"
 
 
-def cmd(service: str, op: str) -> str:
-    return f"svc/v1/{_level(service, 'service')}/cmd/{_level(op, 'operation')}"
+#: the operations an agent may ask of each central service (the generated ACL grants these only)
+OPERATIONS: Final = {
+    "loyalty": ("identify", "verify", "quote", "hold", "commit", "release", "accrue", "reverse"),
+    "payment": ("create", "get", "capture", "cancel", "refund"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command topic's parts: which service, which caller (store and agent), which operation."""
+
+    service: str
+    store: str
+    agent: str
+    op: str
+
+    @property
+    def source(self) -> str:
+        """The envelope ``source`` this caller must send: ``sco://{store}/{agent}``."""
+        return f"sco://{self.store}/{self.agent}"
+
+
+def cmd(service: str, store: str, agent: str, op: str) -> str:
+    """``svc/v1/{service}/cmd/{store}/{agent}/{op}``."""
+    return (f"svc/v1/{_level(service, 'service')}/cmd/{_level(store, 'store id')}/{_level(agent, 'agent id')}/"
+            f"{_level(op, 'operation')}")  # fmt: skip
 
 
 def shared_cmd(service: str) -> str:
-    return f"$share/{_level(service, 'service')}/svc/v1/{service}/cmd/+"
+    return f"$share/{_level(service, 'service')}/svc/v1/{service}/cmd/#"
 
 
-def parse_cmd(topic: str) -> tuple[str, str]:
-    """``svc/v1/{service}/cmd/{op}`` → (service, op)."""
+def parse_cmd(topic: str) -> Command:
+    """``svc/v1/{service}/cmd/{store}/{agent}/{op}`` → its parts."""
     parts = topic.split("/")
-    if len(parts) != 5 or parts[:2] != ["svc", "v1"] or parts[3] != "cmd":
-        raise TopicError(f"{topic!r} is not a command topic")
-    return parts[2], parts[4]
+    if len(parts) != 7 or parts[:2] != ["svc", "v1"] or parts[3] != "cmd" or not all(map(_LEVEL.match, parts[4:])):
+        raise TopicError(f"{topic!r} is not a command topic (svc/v1/{{service}}/cmd/{{store}}/{{agent}}/{{op}})")
+    return Command(parts[2], parts[4], parts[5], parts[6])
 
 
 def parse_lane_event(topic: str) -> tuple[str, str, str]:

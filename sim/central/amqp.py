@@ -36,8 +36,8 @@ log = logging.getLogger("sim.central.amqp")
 EXCHANGE: Final = "amq.topic"
 #: queue → the routing keys bound to it (MQTT topics with "/" as ".", "+" as "*")
 QUEUES: Final[dict[str, tuple[str, ...]]] = {
-    "central.loyalty": ("svc.v1.loyalty.cmd.*",),
-    "central.payment": ("svc.v1.payment.cmd.*",),
+    "central.loyalty": ("svc.v1.loyalty.cmd.#",),
+    "central.payment": ("svc.v1.payment.cmd.#",),
     "central.events": ("sco.v1.*.*.evt.#", "sco.v1.*.trace.epcis"),
     "central.status": ("sco.v1.*.*.status",),
 }

@@ -27,13 +27,22 @@ CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY AUTOINCREMENT, custome
 CREATE UNIQUE INDEX IF NOT EXISTS ledger_once ON ledger (kind, transaction_id) WHERE transaction_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS holds (id TEXT PRIMARY KEY, customer TEXT NOT NULL, points INTEGER NOT NULL,
                                   basket TEXT NOT NULL, state TEXT NOT NULL, expires_at REAL NOT NULL,
-                                  transaction_id TEXT);
+                                  transaction_id TEXT, owner TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS otps (customer TEXT NOT NULL, basket TEXT NOT NULL, owner TEXT NOT NULL,
+                                 code_sha256 TEXT NOT NULL, expires_at REAL NOT NULL, tries INTEGER NOT NULL DEFAULT 0,
+                                 sent INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (customer, basket));
+CREATE TABLE IF NOT EXISTS sms (id INTEGER PRIMARY KEY AUTOINCREMENT, phone TEXT NOT NULL, text TEXT NOT NULL,
+                                at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS verified (customer TEXT NOT NULL, basket TEXT NOT NULL, owner TEXT NOT NULL,
+                                     how TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (customer, basket));
+CREATE TABLE IF NOT EXISTS refused (id INTEGER PRIMARY KEY AUTOINCREMENT, caller TEXT NOT NULL, topic TEXT NOT NULL,
+                                    code TEXT NOT NULL, message TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS payments (id TEXT PRIMARY KEY, basket TEXT NOT NULL, method TEXT NOT NULL,
                                      amount INTEGER NOT NULL, instrument TEXT NOT NULL, status TEXT NOT NULL,
                                      reason TEXT, created_at REAL NOT NULL, expires_at REAL NOT NULL,
                                      captured_at REAL, captures INTEGER NOT NULL DEFAULT 0,
                                      refunded INTEGER NOT NULL DEFAULT 0, qr TEXT, notify TEXT,
-                                     notified TEXT);
+                                     notified TEXT, owner TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS refunds (id TEXT PRIMARY KEY, payment_id TEXT NOT NULL, amount INTEGER NOT NULL,
                                     status TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS events (source TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, topic TEXT NOT NULL,

@@ -37,7 +37,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge_agent.sync.mqtt import nodelay
 from edge_agent.wire import envelope
-from edge_agent.wire.topics import parse_cmd, shared_cmd
+from edge_agent.wire.topics import TopicError, parse_cmd, shared_cmd
 from sim.central import db, loyalty, payment
 
 log = logging.getLogger("sim.central")
@@ -59,7 +59,7 @@ class CentralNode:
         self.source = f"central://{instance}"
         # shared: N instances split the commands; plain (one instance) for brokers without
         # shared subscriptions, such as the embedded demo broker
-        commands = [shared_cmd(s) if shared else f"svc/v1/{s}/cmd/+" for s in services]
+        commands = [shared_cmd(s) if shared else f"svc/v1/{s}/cmd/#" for s in services]
         self.events = events  # this instance sinks the agents' events (and confirms them)
         self.filters = commands + (list(EVENT_FILTERS) if events else [])
         self.handled = 0
@@ -186,18 +186,30 @@ class CentralNode:
                                                    json.dumps(ev.data), time.time()))  # fmt: skip
 
     def _command(self, topic: str, ev: envelope.Event) -> None:
-        service, op = parse_cmd(topic)
+        """A command, from the caller its topic names: the envelope's ``source`` must be that
+        caller, and the handlers check that the objects it touches are its own."""
+        try:
+            command = parse_cmd(topic)
+        except TopicError as e:
+            self._refuse("?", topic, ev, "bad_topic", e.message)
+            return
+        service, op, caller = command.service, command.op, f"{command.store}/{command.agent}"
+        if ev.source != command.source:
+            self._refuse(caller, topic, ev, "caller_mismatch", f"{ev.source!r} sent a command as {command.source!r}")
+            return
         data = ev.data if isinstance(ev.data, dict) else {}
         now = time.time()
 
         def handler(conn: sqlite3.Connection) -> dict[str, Any]:
+            mine = {k: v for k, v in data.items() if not k.startswith("_")} | {"_caller": caller}
             if service == "loyalty":
-                return loyalty.handle(conn, op, data, now)
+                return loyalty.handle(conn, op, mine, now)
             # the payer hears of the payment's changes where it hears answers (webhook relay)
-            extra = {"_notify": ev.replyto} if op == "create" and ev.replyto else {}
-            return payment.handle(conn, op, {**data, **extra}, now, self.settings)
+            if op == "create" and ev.replyto:
+                mine["_notify"] = ev.replyto
+            return payment.handle(conn, op, mine, now, self.settings)
 
-        key = ev.idempotencykey if op not in ("get", "identify", "quote", "balance") else None
+        key = ev.idempotencykey if op not in ("get", "identify", "quote") else None
         response, fault = db.once(self.conn, service, op, key, data, self.instance, handler, now)
         self.handled += 1
         if ev.replyto is None:
@@ -212,6 +224,18 @@ class CentralNode:
         self._publish(ev.replyto, reply)
         if fault == "duplicate":
             self._publish(ev.replyto, reply)
+
+    def _refuse(self, caller: str, topic: str, ev: envelope.Event, code: str, message: str) -> None:
+        """A command refused before any handler: logged, counted, kept in ``refused``, answered."""
+        log.warning("%s: refused %s from %s on %s: %s", self.instance, ev.type, caller, topic, message)
+        with db.tx(self.conn):
+            db.bump(self.conn, "commands.refused")
+            self.conn.execute("INSERT INTO refused (caller, topic, code, message, at) VALUES (?, ?, ?, ?, ?)",
+                              (caller, topic, code, message, time.time()))  # fmt: skip
+        if ev.replyto and ev.correlationid:
+            answer = {"ok": False, "error": {"code": code, "message": message, "retryable": False}}
+            self._publish(ev.replyto, envelope.encode(envelope.event(self.source, f"{ev.type}.result", answer,
+                                                                     correlationid=ev.correlationid)))  # fmt: skip
 
     def _confirmer(self) -> None:
         """Confirm stored events to their senders, batched; ask again for the gaps that stay."""
@@ -251,6 +275,11 @@ class CentralNode:
 
     def _event(self, topic: str, ev: envelope.Event) -> None:
         now = time.time()
+        parts = topic.split("/")
+        own = f"sco://{parts[2]}/{parts[3]}" if len(parts) == 6 else None  # a lane's event: from that lane
+        if (ev.source != own) if own else not ev.source.startswith(f"sco://{parts[2]}/"):
+            self._refuse(parts[2], topic, ev, "source_mismatch", f"an event from {ev.source!r} on {topic}")
+            return
         with db.tx(self.conn):
             cur = self.conn.execute(
                 "INSERT OR IGNORE INTO events (source, id, type, topic, seq, data, at, subject) "

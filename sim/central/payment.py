@@ -25,7 +25,7 @@ REASONS: Final = frozenset({"3d_secure_failed", "call_issuer", "card_expired", "
     "internal_timeout", "canceled_by_merchant", "expired_on_confirmation", "expired_on_capture"})  # fmt: skip
 SBP_LIFETIME_S: Final = 3600.0
 _COLS: Final = ("id", "basket", "method", "amount", "instrument", "status", "reason", "created_at", "expires_at",
-                "captured_at", "captures", "refunded", "qr")  # fmt: skip
+                "captured_at", "captures", "refunded", "qr", "owner")  # fmt: skip
 
 
 class Settings:
@@ -92,6 +92,13 @@ def changed(conn: sqlite3.Connection, now: float, settings: Settings) -> list[tu
     return out
 
 
+def _mine(p: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """Only the agent that created a payment may ask for it, capture, cancel or refund it."""
+    if p["owner"] and p["owner"] != data.get("_caller"):
+        raise Refusal("not_yours", f"payment {p['id']} belongs to another caller")
+    return p
+
+
 def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, settings: Settings) -> dict[str, Any]:
     if op == "create":
         method, amount = data.get("method"), data.get("amount")
@@ -107,13 +114,13 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, 
             else None
         )
         conn.execute("INSERT INTO payments (id, basket, method, amount, instrument, status, created_at, expires_at, "
-                     "qr, notify) "
-                     "VALUES (?, ?, ?, ?, ?, 'PENDING_CUSTOMER', ?, ?, ?, ?)",
+                     "qr, notify, owner) "
+                     "VALUES (?, ?, ?, ?, ?, 'PENDING_CUSTOMER', ?, ?, ?, ?, ?)",
                      (payment_id, str(data.get("basket", "")), method, amount, str(data.get("instrument", "ok")), now,
-                      now + lifetime, qr, data.get("_notify")))  # fmt: skip
+                      now + lifetime, qr, data.get("_notify"), str(data.get("_caller", ""))))  # fmt: skip
         return public(_row(conn, payment_id))
     if op == "refund":
-        p = _advance(conn, _row(conn, str(data.get("payment_id", ""))), now, settings)
+        p = _advance(conn, _mine(_row(conn, str(data.get("payment_id", ""))), data), now, settings)
         amount = int(data.get("amount", p["amount"] - p["refunded"]))
         if p["status"] != "CAPTURED":
             raise Refusal(
@@ -127,7 +134,7 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, 
         conn.execute("UPDATE payments SET refunded = refunded + ? WHERE id = ?", (amount, p["id"]))
         return {"id": refund_id, "payment_id": p["id"], "amount": amount, "status": "succeeded",
                 "payment": public(_row(conn, p["id"]))}  # fmt: skip
-    p = _advance(conn, _row(conn, str(data.get("id", ""))), now, settings)
+    p = _advance(conn, _mine(_row(conn, str(data.get("id", ""))), data), now, settings)
     if op == "get":
         return public(p)
     if op == "capture":

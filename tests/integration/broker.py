@@ -53,13 +53,15 @@ class Mosquitto:
         self.port, self.tls_port = base, base + 1
         self.certs = make_certs(self.dir / "certs")
         self.stores = stores or STORES
-        self.users = [agent_user(s, a) for s, agents in self.stores.items() for a in agents] + ["central", "bench"]
+        self.central_users = ["central", *(f"central-{i}" for i in range(1, 5))]
+        self.users = [agent_user(s, a) for s, agents in self.stores.items() for a in agents] + [*self.central_users,
+                                                                                                "bench"]  # fmt: skip
         self.users += [bridge_user(s) for s in self.stores] if bridges else []
         passwd = self.dir / "passwd"
         passwd.write_text("")
         for user in self.users:
             subprocess.run(["mosquitto_passwd", "-b", str(passwd), user, PASSWORD], check=True, capture_output=True)
-        text = acl(self.stores, bridges=bridges)
+        text = acl(self.stores, self.central_users, bridges=bridges)
         text += "\nuser bench\ntopic readwrite #\n"
         (self.dir / "acl").write_text(text)
         (self.dir / "data").mkdir(exist_ok=True)
@@ -68,7 +70,8 @@ class Mosquitto:
             f"password_file {passwd}", f"acl_file {self.dir / 'acl'}", "persistence true",
             f"persistence_location {self.dir / 'data'}/", f"autosave_interval {autosave_s}",
             "max_queued_messages 500000",
-            "max_inflight_messages 100", "set_tcp_nodelay true", f"user {getpass.getuser()}", "log_type error",
+            "max_inflight_messages 100", "set_tcp_nodelay true",
+            "use_username_as_clientid true", f"user {getpass.getuser()}", "log_type error",
             "log_type warning",
             f"listener {self.port} 127.0.0.1", f"listener {self.tls_port} 127.0.0.1",
             f"cafile {self.certs / 'ca.crt'}", f"certfile {self.certs / 'server.crt'}",

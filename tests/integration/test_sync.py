@@ -27,7 +27,7 @@ from tests.integration.syncenv import BREAD, MILK, Edge, config
 
 
 def central(broker: Mosquitto, path: Path, instance: str = "central-1", **kw: Any) -> CentralNode:
-    node = CentralNode(path, port=broker.port, username="central", password=PASSWORD, instance=instance, **kw)
+    node = CentralNode(path, port=broker.port, username=instance, password=PASSWORD, instance=instance, **kw)
     node.start()
     assert node.ready.wait(10), "central did not subscribe"
     return node

@@ -1,0 +1,89 @@
+"""Device credentials: every kiosk and staff handheld has its own, and an address is never one.
+
+``provision`` makes a device: a random token (only its SHA-256 is stored) and a one-time
+enrolment code. The kiosk's browser opens ``/enrol/{code}`` once: the answer sets the token as
+an HttpOnly, Secure, SameSite=Strict cookie and the code is spent. Programs (tests, the demo's
+shoppers) send the token as ``X-Device-Token``. A kiosk is bound to one lane, a handheld to the
+staff reader its badge taps happen on. ``edge-agent device provision|list|revoke`` is the shell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from edge_agent.errors import EdgeError
+from edge_agent.store import Store
+
+COOKIE: Final = "edge_device"
+HEADER: Final = "x-device-token"
+ENROL_TTL_S: Final = 24 * 3600.0
+Kind = Literal["kiosk", "handheld"]
+
+
+class DeviceError(EdgeError):
+    """A device that cannot be provisioned (unknown lane, no such reader)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    name: str
+    kind: Kind
+    lane: str | None = None
+    reader: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Provisioned:
+    device: Device
+    token: str
+    enrol_code: str
+
+    def enrol_path(self) -> str:
+        return f"/enrol/{self.enrol_code}"
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Devices:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def provision(self, device: Device, *, enrol: bool = False) -> Provisioned:
+        """A new credential for ``device``: a token for a program, or (``enrol``) a one-time code
+        whose browser gets the token as a cookie. Other credentials of the device stay valid
+        until ``revoke``."""
+        token, code = "edt_" + secrets.token_urlsafe(32), secrets.token_urlsafe(18)
+        self.store.put_device({"name": device.name, "kind": device.kind, "lane": device.lane, "reader": device.reader,
+                               "token_sha256": digest(token), "enrol_sha256": digest(code) if enrol else None,
+                               "enrol_expires": time.time() + ENROL_TTL_S if enrol else None,
+                               "created_at": time.time()})  # fmt: skip
+        return Provisioned(device, "" if enrol else token, code if enrol else "")
+
+    def by_token(self, token: str | None) -> Device | None:
+        if not token or len(token) > 128:
+            return None
+        row = self.store.device("token_sha256", digest(token))
+        if row is None or row["enrol_expires"] is not None:  # not enrolled yet: the placeholder token is nothing
+            return None
+        return Device(row["name"], row["kind"], row["lane"], row["reader"])
+
+    def enrol(self, code: str) -> tuple[Device, str] | None:
+        """Spend a one-time enrolment code: the device and the token for its browser's cookie."""
+        if not code or len(code) > 64:
+            return None
+        row = self.store.device("enrol_sha256", digest(code))
+        if row is None or (row["enrol_expires"] or 0) < time.time():
+            return None
+        token = "edt_" + secrets.token_urlsafe(32)
+        if not self.store.enrolled(digest(code), digest(token)):
+            return None  # spent meanwhile
+        return Device(row["name"], row["kind"], row["lane"], row["reader"]), token
+
+    def revoke(self, name: str) -> bool:
+        return self.store.revoke_device(name)

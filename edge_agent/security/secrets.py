@@ -1,0 +1,57 @@
+"""Placeholder secrets and masking. Pure.
+
+``refusals(config)``: what a production daemon will not start with, by key: the example's
+``change-me``, ``admin:admin`` for the Local Module, the simulators' API key, the example PIN
+hash, no operations token, HTTP without TLS on a non-loopback address. ``masked(config)``:
+the configuration as ``config check`` prints it, every secret replaced.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from edge_agent.config import SECRETS, Config, _loopback
+
+PLACEHOLDERS: Final = frozenset({"", "change-me", "changeme", "change_me", "admin", "password", "secret",
+                                 "sim-api-key", "test", "1234"})  # fmt: skip
+#: PIN hashes published in this repository's examples and docs: known to everyone
+KNOWN_PIN_HASHES: Final = frozenset({
+    "scrypt$16384$8$1$ZXhhbXBsZS1zYWx0LTAx$tkZDqRVMde1dAreBT5UtPjM7ZnfSQXX2uDUaU2y1JRo",
+})  # fmt: skip
+MASK: Final = "***"
+
+
+def refusals(config: Config) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for section, key in SECRETS:
+        value = getattr(getattr(config, section), key)
+        if section == "mqtt" and config.mqtt.broker == "embedded":
+            continue  # the embedded broker takes no credentials (loopback only)
+        if section == "verify" and key == "local_module_password" and config.verify.local_module_url is None:
+            continue
+        if section == "verify" and key == "true_api_key" and config.verify.backend != "true_api":
+            continue
+        if value is None or value.strip().lower() in PLACEHOLDERS:
+            out.append((f"{section}.{key}", "a placeholder or default secret: set a real one (or <key>_file)"))
+    if (
+        config.verify.local_module_url is not None
+        and config.verify.local_module_user == "admin"
+        and (config.verify.local_module_password == "admin")
+    ):
+        out.append(("verify.local_module_password", "admin:admin is the Local Module's factory login"))
+    for i, member in enumerate(config.staff):
+        if member.pin_hash in KNOWN_PIN_HASHES:
+            out.append((f"staff.{i}.pin_hash", "the example PIN hash: hash this person's own PIN"))
+    if not _loopback(config.http.host) and config.http.enabled and config.http.tls_cert is None:
+        out.append(("http.tls_cert", "HTTP on a store network needs TLS (PINs and tokens would travel in clear)"))
+    return out
+
+
+def masked(config: Config) -> dict[str, Any]:
+    data = config.model_dump(mode="json")
+    for section, key in SECRETS:
+        if data[section].get(key) is not None:
+            data[section][key] = MASK
+    for member in data["staff"]:
+        member["pin_hash"] = MASK
+    return data
