@@ -53,9 +53,13 @@ def _pct(values: list[float], q: float) -> float | None:
 class DemoStore:
     """The simulators and the daemon, started and stopped together."""
 
-    def __init__(self, config: Config, http_port: int, data_dir: Path, lanes: int = 2, nfc_pad: bool = False) -> None:
+    def __init__(self, config: Config, http_port: int, data_dir: Path, lanes: int = 2, nfc_pad: bool = False,
+                 strict: bool = False) -> None:  # fmt: skip
         self.base, self.http_port, self.data_dir, self.lane_count = config, http_port, data_dir, lanes
         self.box_lanes = [f"lane-{i}" for i in range(1, lanes + 1)]
+        #: strict: the configuration's own limits; else the demo's devices, all on one address and
+        #: driven by programs, may sign in and look customers up far more often than a store allows
+        self.strict = strict
         #: an NFC pad lane (nfcpy over UDP) where a simulated tag is tapped: the interactive demo
         self.nfc_port = _free_udp_port() if nfc_pad else None
         self.pad: Any = None
@@ -75,8 +79,9 @@ class DemoStore:
     def device_headers(self, path: str) -> dict[str, str]:
         """What an enrolled device sends for ``path``: its kiosk's token, the handheld's, or the ops token."""
         parts = path.split("/")
-        if path.startswith("/api/kiosk/") and len(parts) > 3:
-            return {"x-device-token": self.tokens.get(f"kiosk-{parts[3]}", "")}
+        if path.startswith(("/api/kiosk/", "/kiosk/")) and len(parts) > 2:
+            lane = parts[3] if path.startswith("/api/") and len(parts) > 3 else parts[2]
+            return {"x-device-token": self.tokens.get(f"kiosk-{lane}", "")}
         if path.startswith("/api/staff"):
             return {"x-device-token": self.tokens["handheld-1"]}
         if path in ("/metrics", "/openapi.json", "/docs", "/api/lanes") or path.startswith("/healthz"):
@@ -91,7 +96,7 @@ class DemoStore:
             for k, v in self.device_headers(request.url.path).items():
                 request.headers.setdefault(k, v)
 
-        return httpx.Client(base_url=self.url, verify=str(self.ca), event_hooks={"request": [sign]}, **kw)
+        return httpx.Client(base_url=self.url, verify=self.tls_context(), event_hooks={"request": [sign]}, **kw)
 
     def async_client(self, **kw: Any) -> Any:
         import httpx
@@ -100,7 +105,12 @@ class DemoStore:
             for k, v in self.device_headers(request.url.path).items():
                 request.headers.setdefault(k, v)
 
-        return httpx.AsyncClient(base_url=self.url, verify=str(self.ca), event_hooks={"request": [sign]}, **kw)
+        return httpx.AsyncClient(base_url=self.url, verify=self.tls_context(), event_hooks={"request": [sign]}, **kw)
+
+    def tls_context(self) -> Any:
+        import ssl
+
+        return ssl.create_default_context(cafile=str(self.ca))
 
     def provision(self) -> None:
         from edge_agent.security.devices import Device
@@ -122,7 +132,6 @@ class DemoStore:
             LaneSettings,
             Mqtt,
             RegisterConfig,
-            Security,
             StaffConfig,
             Verify,
             ZoneConfig,
@@ -160,7 +169,8 @@ class DemoStore:
                 "port": self.http_port, "public_rate_per_s": max(self.base.http.public_rate_per_s, 1000.0),
                 "public_burst": max(self.base.http.public_burst, 1000), "tls_cert": tls / "server.crt",
                 "tls_key": tls / "server.key", "ops_token": self.ops_token}),
-            "security": Security(identify_per_min=1000),
+            "security": self.base.security if self.strict else self.base.security.model_copy(
+                update={"identify_per_min": 1000, "sign_in_per_min": 10_000}),
             "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=broker_port),
             "verify": Verify(ts_piot_url=self.crpt.url("ts_piot"), local_module_url=self.crpt.url("lm")),
             "checkout": Checkout(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),

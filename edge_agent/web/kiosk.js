@@ -6,6 +6,7 @@ const api = (path, body) => fetch(`/api/kiosk/${encodeURIComponent(lane)}${path}
   .then(async r => { const d = await r.json(); if (!r.ok) throw d.detail || d; return d; });
 const $ = id => document.getElementById(id);
 document.title = t.title; $("title").textContent = `${t.title} · ${lane}`; $("lang").textContent = t.lang; $("lang").onclick = toggle;
+$("otplabel").textContent = t.otp; $("verify").textContent = t.verify;
 for (const [id, key] of [["identify", "identify"], ["redeem", "points"], ["checkout", "checkout"], ["card", "card"], ["sbp", "sbp"], ["cancel", "cancel"]]) $(id).textContent = t[key];
 $("ref").placeholder = t.phone; document.querySelectorAll("[data-t]").forEach(e => e.textContent = t[e.dataset.t]);
 let basket = null;
@@ -31,7 +32,7 @@ function render(b) {
   $("checkout").disabled = !["SCANNING", "NEEDS_ASSISTANCE"].includes(s) || !b.lines.length || b.problems.some(p => p.open);
   $("card").disabled = $("sbp").disabled = s !== "READY_TO_PAY" || !!b.register;
   $("identify").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
-  $("redeem").disabled = s !== "READY_TO_PAY" || !b.customer;
+  $("redeem").disabled = s !== "READY_TO_PAY" || !b.loyalty_verified;
   $("cancel").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
   const p = b.payment;
   if (s === "PAYMENT_PENDING" && p && p.method === "sbp" && p.qr) {
@@ -58,7 +59,13 @@ function fiscal(r) {
 async function act(fn) { try { const r = await fn(); if (r && r.lines) render(r); else if (r && r.basket) render(r.basket); } catch (e) { say(e.message || JSON.stringify(e)); } }
 $("identify").onclick = () => act(async () => { const ref = $("ref").value.trim();
   const kind = ref.startsWith("LOY:") ? "qr" : ref.startsWith("+") ? "phone" : "card";
-  const r = await api("/identify", { kind, ref }); $("loyalty").textContent = `${r.program}: ${r.balance}`; return r; });
+  let r;
+  try { r = await api("/identify", { kind, ref }); }
+  catch (e) { if (e.code !== "already_identified" || !confirm(t.replace_customer)) throw e; r = await api("/identify", { kind, ref, replace: true }); }
+  $("otpbox").hidden = r.verified; $("loyalty").textContent = r.verified ? `${r.program}: ${r.balance}` : (r.code_sent ? t.code_sent : r.program);
+  return r; });
+$("verify").onclick = () => act(async () => { const r = await api("/verify", { code: $("otp").value.trim() });
+  $("otpbox").hidden = true; $("otp").value = ""; $("loyalty").textContent = `${t.balance}: ${r.balance}`; return r; });
 $("redeem").onclick = () => act(() => api("/redeem", {}));
 $("checkout").onclick = () => act(() => api("/checkout", {}));
 $("card").onclick = () => act(() => api("/pay", { method: "card" }));

@@ -14,10 +14,10 @@ async function call(path, method = "GET", body) {
   return d;
 }
 function signedIn(tok) { token = tok; sessionStorage.setItem("staff-token", tok); show(); }
-$("pinbtn").onclick = async () => { try { signedIn((await call("/api/staff/token", "POST", { staff_id: $("staff_id").value, pin: $("pin").value, device: "handheld" })).token); }
+$("pinbtn").onclick = async () => { try { signedIn((await call("/api/staff/token", "POST", { staff_id: $("staff_id").value, pin: $("pin").value })).token); }
   catch (e) { $("msg").textContent = e.message; } };
 $("badgebtn").onclick = async () => {
-  const { challenge } = await call("/api/staff/badge", "POST"); $("msg").textContent = t.badge_wait;
+  const { challenge } = await call("/api/staff/badge", "POST", { pin: $("pin").value || null }); $("msg").textContent = t.badge_wait;
   for (let i = 0; i < 60 && !token; i++) { await new Promise(r => setTimeout(r, 1000));
     try { signedIn((await call(`/api/staff/badge/${challenge}`)).token); } catch (e) { /* still waiting */ } } };
 $("lookup").onclick = async () => { try { $("codeinfo").textContent = JSON.stringify(await call(`/api/staff/codes/${encodeURIComponent($("code").value)}?check=true`), null, 2); }

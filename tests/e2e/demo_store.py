@@ -16,7 +16,8 @@ T = TypeVar("T")
 
 
 class RunningStore:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, config: Config | None = None, strict: bool = False) -> None:
+        self.config, self.strict = config or Config(), strict
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.store: DemoStore | None = None
@@ -31,7 +32,7 @@ class RunningStore:
     async def _serve(self, data_dir: Path) -> None:
         self._stop = asyncio.Event()
         try:
-            async with DemoStore(Config(), 0, data_dir) as store:
+            async with DemoStore(self.config, 0, data_dir, strict=self.strict) as store:
                 self.store = store
                 self.ready.set()
                 await self._stop.wait()
@@ -67,6 +68,31 @@ class RunningStore:
     def wait(self, coro: Coroutine[Any, Any, T], timeout_s: float = 30) -> T:
         """Await ``coro`` on the store's loop (a desk's state read, say) and return its result."""
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
+
+    def ws(self, lane: str, origin: str | None = None) -> Any:
+        """The lane's kiosk WebSocket as its browser opens it (its credential, this server's Origin)."""
+        import ssl
+
+        from websockets.sync.client import connect
+
+        assert self.store is not None
+        ctx = ssl.create_default_context(cafile=str(self.store.ca))
+        headers = self.store.device_headers(f"/api/kiosk/{lane}/ws")
+        return connect(f"wss://{self.url.removeprefix('https://')}/api/kiosk/{lane}/ws", ssl=ctx,
+                       additional_headers=headers, origin=origin or self.url)  # type: ignore[arg-type]  # fmt: skip
+
+    def sms_code(self, phone: str) -> str:
+        """The one-time code central texted to ``phone`` last (the simulated SMS gateway)."""
+        import re
+        import sqlite3
+
+        assert self.store is not None
+        conn = sqlite3.connect(self.store.data_dir / "central.db", timeout=5)
+        try:
+            text = conn.execute("SELECT text FROM sms WHERE phone = ? ORDER BY id DESC LIMIT 1", (phone,)).fetchone()[0]
+        finally:
+            conn.close()
+        return str(re.findall(r"\d{6}", text)[0])
 
     def place(self, lane: str, epc: str) -> None:
         assert self.store is not None

@@ -13,7 +13,6 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from websockets.sync.client import connect
 
 from sim.scenarios import PRODUCTS, STAFF_BADGE, STAFF_PIN, Item
 from tests.e2e.demo_store import RunningStore
@@ -30,7 +29,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
 
 @pytest.fixture
 def http(shop: RunningStore) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=shop.url, timeout=30) as client:
+    assert shop.store is not None
+    with shop.store.client(timeout=30) as client:  # as the store's own kiosks and handheld (their credentials)
         yield client
 
 
@@ -81,7 +81,7 @@ def staff_token(http: httpx.Client) -> dict[str, str]:
 def test_a_customer_pays_by_card_and_the_websocket_shows_every_step(shop: RunningStore, http: httpx.Client) -> None:
     lane = "lane-1"
     items = [item(shop, MILK), item(shop, BREAD)]
-    with connect(f"ws://{shop.url.removeprefix('http://')}/api/kiosk/{lane}/ws") as ws:
+    with shop.ws(lane) as ws:
         first = json.loads(ws.recv(5))
         assert "basket" in first
         for it in items:
@@ -97,7 +97,9 @@ def test_a_customer_pays_by_card_and_the_websocket_shows_every_step(shop: Runnin
         verdicts = {ln["name"]: ln["verdict"] for ln in msg["basket"]["lines"]}
         assert verdicts[MILK.name] == "ALLOWED" and verdicts[BREAD.name] is None
         r = http.post(f"/api/kiosk/{lane}/identify", json={"kind": "phone", "ref": "+79990000001"})
-        assert r.status_code == 200 and r.json()["balance"] == 500
+        assert r.status_code == 200 and r.json()["balance"] is None and r.json()["code_sent"] is True  # no balance yet
+        r = http.post(f"/api/kiosk/{lane}/verify", json={"code": shop.sms_code("+79990000001")})
+        assert r.status_code == 200 and r.json()["balance"] == 500 and r.json()["basket"]["loyalty_verified"]
         assert http.post(f"/api/kiosk/{lane}/checkout").json()["state"] == "READY_TO_PAY"
         r = http.post(f"/api/kiosk/{lane}/pay", json={"method": "card"})
         assert r.status_code == 200 and r.json()["payment"]["method"] == "card"
@@ -113,8 +115,10 @@ def test_a_customer_pays_by_card_and_the_websocket_shows_every_step(shop: Runnin
 
 
 def test_kiosk_errors_are_named(shop: RunningStore, http: httpx.Client) -> None:
-    assert http.get("/api/kiosk/lane-9/basket").json()["detail"]["code"] == "no_lane"
-    assert http.get("/api/kiosk/lane-9/basket").status_code == 404
+    assert shop.store is not None
+    own = shop.store.device_headers("/api/kiosk/lane-1/basket")  # lane-1's kiosk asks for a lane that is not here
+    r = http.get("/api/kiosk/lane-9/basket", headers=own)
+    assert r.status_code == 403 and r.json()["detail"]["code"] == "not_this_lane"
     r = http.post("/api/kiosk/lane-2/pay", json={"method": "bitcoin"})
     assert r.status_code == 422  # validation: card or sbp only
     r = http.post("/api/kiosk/lane-2/identify", json={"kind": "email", "ref": "x"})
@@ -179,13 +183,15 @@ def test_staff_routes_refuse_without_a_valid_token(shop: RunningStore, http: htt
 
 
 def test_staff_sign_in_with_a_badge_approve_age_and_look_up_a_code(shop: RunningStore, http: httpx.Client) -> None:
-    challenge = http.post("/api/staff/badge").json()["challenge"]
+    challenge = http.post("/api/staff/badge", json={"pin": STAFF_PIN}).json()["challenge"]
     assert http.get(f"/api/staff/badge/{challenge}").status_code == 404  # nobody tapped yet
-    shop.place("lane-1", STAFF_BADGE)  # the staff card goes into the box for a moment
+    assert shop.store is not None
+    desk = shop.store.staff_desk
+    shop.call(lambda: desk.place(STAFF_BADGE, antenna=1))  # tapped on the handheld's own reader
     deadline = time.monotonic() + 10
     while (r := http.get(f"/api/staff/badge/{challenge}")).status_code == 404 and time.monotonic() < deadline:
         time.sleep(0.05)
-    shop.remove("lane-1", STAFF_BADGE)
+    shop.call(lambda: desk.remove(STAFF_BADGE))
     assert r.status_code == 200
     headers = {"authorization": f"Bearer {r.json()['token']}"}
     lane = "lane-1"
@@ -244,7 +250,7 @@ def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(sh
 def test_health_metrics_and_openapi(shop: RunningStore, http: httpx.Client) -> None:
     health = http.get("/healthz").json()
     assert health["status"] == "ok" and health["broker"]["connected"] is True
-    assert set(health["readers"]) == {"box-lane-1", "box-lane-2"} and health["outbox_depth"] >= 0
+    assert set(health["readers"]) == {"box-lane-1", "box-lane-2", "staff-desk"} and health["outbox_depth"] >= 0
     assert health["verification"]["local_module"]["status"] == "ready"
     metrics = http.get("/metrics").text
     for name in ("edge_agent_reads_total", "edge_agent_tag_to_basket_seconds_bucket", "edge_agent_outbox_depth",
@@ -260,7 +266,10 @@ def test_schemathesis_finds_no_server_error(shop: RunningStore) -> None:
     from hypothesis import HealthCheck, settings
     from schemathesis.checks import not_a_server_error
 
-    schema = schemathesis.openapi.from_url(f"{shop.url}/openapi.json")
+    assert shop.store is not None
+    demo = shop.store
+    schema = schemathesis.openapi.from_url(f"{shop.url}/openapi.json", headers=demo.device_headers("/openapi.json"),
+                                           verify=str(demo.ca))  # fmt: skip
     failures: list[str] = []
     calls: dict[str, int] = {}
     from hypothesis import given
@@ -269,7 +278,8 @@ def test_schemathesis_finds_no_server_error(shop: RunningStore) -> None:
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(op.as_strategy())
         def check(case: Any) -> None:
-            response = case.call(base_url=shop.url, timeout=10)
+            response = case.call(base_url=shop.url, timeout=10, verify=str(demo.ca),
+                                 headers=demo.device_headers(case.formatted_path))  # fmt: skip
             calls[op.path] = calls.get(op.path, 0) + 1
             try:
                 case.validate_response(response, checks=[not_a_server_error])

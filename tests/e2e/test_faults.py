@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from edge_agent.security.pins import hash_pin
 from tests.conftest import ROOT
 
 EDGE = [sys.executable, "-m", "edge_agent.cli"]
@@ -37,11 +38,33 @@ def wait_for(check: Callable[[], bool], timeout: float = 20.0, what: str = "cond
         time.sleep(0.05)
 
 
+OPS_TOKEN = "faults-ops-token"
+#: http port -> the device tokens `edge-agent device provision` printed for that daemon's kiosk and handheld
+TOKENS: dict[int, dict[str, str]] = {}
+
+
+def headers(port: int, path: str) -> dict[str, str]:
+    """What the daemon's own devices send for ``path`` (as tests/e2e/demo_store does for the demo)."""
+    if path.startswith("/api/kiosk/"):
+        return {"x-device-token": TOKENS[port]["kiosk"]}
+    if path.startswith("/api/staff/"):
+        return {"x-device-token": TOKENS[port]["handheld"]}
+    return {"authorization": f"Bearer {OPS_TOKEN}"}
+
+
 def get(port: int, path: str) -> Any:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2).json()
+        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=2, headers=headers(port, path)).json()
     except (httpx.HTTPError, ValueError):
         return None
+
+
+def provision(config: Path, http_port: int) -> None:
+    """A kiosk for lane-1 and a handheld, as an operator makes them (before the daemon starts)."""
+    for kind, name in (("kiosk", "lane-1"), ("handheld", "hh-1")):
+        out = subprocess.run([*EDGE, "--config", str(config), "device", "provision", kind, name, "--token", "--json"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout  # fmt: skip
+        TOKENS.setdefault(http_port, {})[kind] = json.loads(out)["token"]
 
 
 @contextmanager
@@ -69,15 +92,18 @@ def daemon(config: Path) -> Iterator[subprocess.Popen[bytes]]:
             proc.wait(20)
 
 
-def write_config(path: Path, data_dir: Path, reader_port: int, http_port: int, extra: str = "") -> Path:
+def write_config(path: Path, data_dir: Path, reader_port: int, http_port: int, extra: str = "",
+                 devices: bool = True) -> Path:  # fmt: skip
     path.write_text(
         f'[agent]\ndata_dir = "{data_dir}"\nlog_level = "WARNING"\n'
-        f"[mqtt]\nenabled = false\n[http]\nport = {http_port}\n"
+        f'[mqtt]\nenabled = false\n[http]\nport = {http_port}\nops_token = "{OPS_TOKEN}"\n'
         '[verify]\nlocal_module_url = "http://127.0.0.1:9"\nts_piot_url = "http://127.0.0.1:9"\n'
         f'[[readers]]\nid = "box-1"\ndriver = "llrp"\nport = {reader_port}\nkeepalive_s = 0.5\n'
         '[[lanes]]\nid = "lane-1"\nmode = "box"\nsettle_s = 0.3\ndepart_after_s = 1.5\n'
         '[[lanes.zones]]\nreader = "box-1"\n' + extra
     )
+    if devices:
+        provision(path, http_port)
     return path
 
 
@@ -135,16 +161,13 @@ def fill_disk(path: Path) -> Path:
     return filler
 
 
-PIN_1234 = "03ac674216f3e15c761ee1a5e255f067953623c8b388b4459e13f978d7c846f4"
-
-
 def test_a_full_disk_refuses_items_visibly_and_the_daemon_resumes_by_itself(tmp_path: Path) -> None:
     a_port, b_port, http_port = free_port(), free_port(), free_port()
     data = tmp_path / "var"
     extra = (f'[[readers]]\nid = "box-2"\ndriver = "llrp"\nport = {b_port}\nkeepalive_s = 0.5\n'
              '[[lanes.zones]]\nreader = "box-2"\n'
-             f'[[staff]]\nid = "s-1"\nname = "Anna"\npin_sha256 = "{PIN_1234}"\n')  # fmt: skip
-    config = write_config(tmp_path / "edge-agent.toml", data, a_port, http_port, extra)
+             f'[[staff]]\nid = "s-1"\nname = "Anna"\npin_hash = "{hash_pin("1234", n=2**12)}"\n')  # fmt: skip
+    config = write_config(tmp_path / "edge-agent.toml", data, a_port, http_port, extra, devices=False)
     base = f"http://127.0.0.1:{http_port}"
     kiosk = f"{base}/api/kiosk/lane-1/basket"
 
@@ -156,30 +179,34 @@ def test_a_full_disk_refuses_items_visibly_and_the_daemon_resumes_by_itself(tmp_
             db.close()
 
     with small_disk(data):
+        provision(config, http_port)
         with daemon(config), llrp_sim(a_port, tags=3, seed=3):
             wait_for(lambda: len(line_ids(http_port)) == 3, what="three lines")
             filler = fill_disk(data)
             with llrp_sim(b_port, tags=2, seed=4):  # two more items while the disk is full
                 wait_for(lambda: (get(http_port, "/api/kiosk/lane-1/basket") or {}).get("paused") is not None,
                          what="the kiosk saying the lane takes no items")  # fmt: skip
-                basket = httpx.get(kiosk).json()
+                basket = httpx.get(kiosk, headers=headers(http_port, "/api/kiosk/")).json()
                 assert basket["paused"]["code"] == "store_unavailable"
                 assert len(basket["lines"]) == 3 == journaled_adds()  # nothing shown that is not journaled
                 health = get(http_port, "/healthz")
                 assert health["status"] == "degraded" and "full" in health["store"]["fault"]
                 wait_for(lambda: get(http_port, "/healthz")["store"]["waiting_events"] == {"lane-1": 2})
-                refused = httpx.post(f"{base}/api/staff/token", json={"staff_id": "s-1", "pin": "1234"})
+                hh = headers(http_port, "/api/staff/")
+                refused = httpx.post(f"{base}/api/staff/token", json={"staff_id": "s-1", "pin": "1234"}, headers=hh)
                 assert refused.status_code == 503 and refused.json()["detail"]["code"] == "store_unavailable"
-                assert "edge_agent_store_ok 0.0" in httpx.get(f"{base}/metrics").text
+                assert "edge_agent_store_ok 0.0" in httpx.get(f"{base}/metrics", headers=headers(http_port, "/")).text
 
                 filler.unlink()  # the operator frees space: the daemon carries on by itself
                 wait_for(lambda: len(line_ids(http_port)) == 5, what="the two waiting items recorded")
-                assert httpx.get(kiosk).json()["paused"] is None and journaled_adds() == 5
+                assert httpx.get(kiosk, headers=headers(http_port, "/api/kiosk/")).json()["paused"] is None
+                assert journaled_adds() == 5
                 assert get(http_port, "/healthz")["store"]["ok"] is True
-                token = httpx.post(f"{base}/api/staff/token", json={"staff_id": "s-1", "pin": "1234"}).json()["token"]
+                token = httpx.post(f"{base}/api/staff/token", json={"staff_id": "s-1", "pin": "1234"},
+                                   headers=hh).json()["token"]  # fmt: skip
                 first = line_ids(http_port)[0]
                 voided = httpx.post(f"{base}/api/staff/lanes/lane-1/lines/{first}/void",
-                                    headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+                                    headers={"Authorization": f"Bearer {token}", **hh})  # fmt: skip
                 assert voided.status_code == 200 and len(line_ids(http_port)) == 4
                 kept = line_ids(http_port)
         # a restart (the readers are gone too: nothing departs from an offline reader)

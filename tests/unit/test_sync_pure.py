@@ -70,9 +70,14 @@ def test_topic_layout_of_the_design() -> None:
     t = StoreTopics("store-001")
     assert t.lane_prefix("lane-1") == "sco/v1/store-001/lane-1/evt" and t.epcis == "sco/v1/store-001/trace/epcis"
     assert t.status("agent-1") == "sco/v1/store-001/agent-1/status" and t.resp("a") == "sco/v1/store-001/a/resp"
-    assert cmd("payment", "create") == "svc/v1/payment/cmd/create" and parse_cmd(cmd("loyalty", "hold")) == (
-        "loyalty", "hold")  # fmt: skip
-    assert shared_cmd("loyalty") == "$share/loyalty/svc/v1/loyalty/cmd/+"
+    assert cmd("payment", "s1", "a1", "create") == "svc/v1/payment/cmd/s1/a1/create"
+    command = parse_cmd(cmd("loyalty", "s1", "a1", "hold"))
+    assert (command.service, command.store, command.agent, command.op, command.source) == (
+        "loyalty", "s1", "a1", "hold", "sco://s1/a1")  # fmt: skip
+    assert shared_cmd("loyalty") == "$share/loyalty/svc/v1/loyalty/cmd/#"
+    for bad in ("svc/v1/loyalty/cmd/hold", "svc/v1/loyalty/cmd/s1/+/hold", "svc/v1/loyalty/x/s1/a1/hold"):
+        with pytest.raises(TopicError):
+            parse_cmd(bad)
     assert parse_lane_event("sco/v1/s/l/evt/basket.opened") == ("s", "l", "basket.opened")
     assert source_of(t.lane_prefix("lane-1")) == "sco://store-001/lane-1"
     for bad in ("a/b", "+", "#", "", "trace"):
@@ -87,6 +92,11 @@ def test_acl_names_each_agents_lanes_only() -> None:
     a1 = text_.split("user s1.a1\n")[1].split("\n\n")[0]
     assert "topic write sco/v1/s1/l1/evt/#" in a1 and "topic write sco/v1/s1/l2/evt/#" in a1 and "l3" not in a1
     assert "topic read sco/v1/s1/a1/resp" in a1 and "a2" not in a1 and "user central" in text_
+    # commands: under its own name only, the operations it needs, no wildcard
+    assert "topic write svc/v1/loyalty/cmd/s1/a1/accrue" in a1 and "topic write svc/v1/payment/cmd/s1/a1/get" in a1
+    assert not [
+        line for line in a1.splitlines() if line.startswith("topic write svc/") and ("+" in line or "#" in line)
+    ]
 
 
 def _deltas(n: int) -> list[tuple[str, int, dict[str, object]]]:
