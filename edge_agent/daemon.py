@@ -15,6 +15,7 @@ import contextlib
 import logging
 import time
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from drivers.base import Reader
@@ -50,6 +51,7 @@ class Daemon:
         self.readers: list[Reader] = []
         self.services: Services | None = None  # once running
         self.http_port: int | None = None  # the port the HTTP server listens on, once it does
+        self.http: Any = None  # the HTTP server, once it runs
         self.ready = asyncio.Event()
 
     @property
@@ -95,7 +97,7 @@ class Daemon:
                 http = HttpServer(create_app(svc, tls=cfg.http.tls_cert is not None), cfg.http)
                 await http.start()
                 stack.push_async_callback(http.stop)
-                self.http_port = http.port
+                self.http_port, self.http = http.port, http
             self.ready.set()
             await _until(stop, tasks)
 

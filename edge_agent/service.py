@@ -60,7 +60,7 @@ class HttpServer:
     def __init__(self, app: FastAPI | Any, settings: Http) -> None:
         import uvicorn
 
-        from edge_agent.api.guard import guarded_protocol
+        from edge_agent.api.guard import guarded_protocol, listening_socket
         from edge_agent.logthrottle import FloodFilter
 
         self.settings = settings
@@ -68,7 +68,8 @@ class HttpServer:
         self.flood = FloodFilter()
         for name in ("uvicorn.error", "uvicorn.asgi", "uvicorn"):
             logging.getLogger(name).addFilter(self.flood)
-        protocol = guarded_protocol(settings.max_connections_per_client, settings.header_timeout_s)
+        protocol = guarded_protocol(settings.header_timeout_s)
+        self.socket = listening_socket(settings.host, settings.port, settings.max_connections_per_client)
         tls: dict[str, Any] = {}
         if settings.tls_cert is not None:
             tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key or settings.tls_cert)}
@@ -83,7 +84,7 @@ class HttpServer:
         self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.task = asyncio.create_task(self._server.serve(), name="http")
+        self.task = asyncio.create_task(self._server.serve(sockets=[self.socket]), name="http")
         while not self._server.started:
             if self.task.done():
                 self.task.result()  # the port is taken, say: fail loudly
@@ -98,6 +99,7 @@ class HttpServer:
         if self.task is not None:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self.task, 5)  # open WebSockets are closed; then it is cancelled
+        self.socket.close()
 
 
 def run_forever(config: Config) -> None:

@@ -131,8 +131,9 @@ class Tokens:
         return next((m for m in self.staff.values() if m.badge and secrets.compare_digest(m.badge.upper(), raw)), None)
 
     def badge_read(self, raw: str, reader: str) -> str | None:
-        """A tap on a staff reader: the one sign-in waiting on that reader gets it. None waiting,
-        or more than one (a race): nobody does."""
+        """A tap on a staff reader: the one sign-in waiting on that reader gets it. None waiting:
+        nobody. More than one (a race, or a second handheld on the reader): nobody, and every
+        sign-in waiting there ends (each handheld starts again, alone)."""
         member = self.member_of(raw)
         if member is None:
             return None
@@ -141,6 +142,8 @@ class Tokens:
                    if c.reader == reader and c.expires > now and c.tapped is None and not c.spent]  # fmt: skip
         if len(waiting) != 1:
             self.ignored_taps += 1
+            for c in waiting:
+                c.spent = True
             return None
         waiting[0].tapped = member
         return member.id

@@ -105,6 +105,14 @@ def rows(node: CentralNode, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     return node.conn.execute(sql, args).fetchall()
 
 
+def sms_code(node: CentralNode, phone: str) -> str:
+    """The one-time code in central's last (simulated) SMS to ``phone``."""
+    import re
+
+    text = rows(node, "SELECT text FROM sms WHERE phone = ? ORDER BY id DESC LIMIT 1", phone)[0][0]
+    return str(re.findall(r"\d{6}", text)[0])
+
+
 def settle(node: CentralNode, predicate: Any, timeout_s: float = 10) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not predicate():

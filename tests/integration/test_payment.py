@@ -19,7 +19,7 @@ from sim.central import db, loyalty
 from sim.central.node import CentralNode
 from tests.conftest import ROOT
 from tests.integration.broker import Mosquitto
-from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config, rows, run_edge, settle
+from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config, rows, run_edge, settle, sms_code
 
 
 def run(mosquitto: Mosquitto, tmp_path: Path, scenario: Any, **checkout: Any) -> Any:
@@ -34,7 +34,7 @@ def test_card_sale_with_loyalty_posts_once_and_keeps_tobacco_undiscounted(
 ) -> None:
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [BREAD, MILK, CIGS])
-        who = await edge.checkout.identify(basket, "phone", "+79990000002")
+        who = await edge.checkout.identify(basket, "qr", loyalty.app_qr("LOY:C-0002", time.time()))  # possession
         plan = await edge.checkout.redeem(basket)
         outcome = await edge.checkout.pay(basket, "card")
         return basket, who, plan, outcome, edge.store.sold_here(f"01{CIGS.gtin}21S2")
@@ -103,7 +103,9 @@ def test_central_faults_never_move_money_twice(mosquitto: Mosquitto, tmp_path: P
 
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [BREAD, MILK])
-        await edge.checkout.identify(basket, "card", "2900000000024")
+        sent = await edge.checkout.identify(basket, "card", "2900000000024")  # a card alone: accrual only
+        assert sent["code_sent"] and not basket.verified
+        await edge.checkout.verify(basket, sms_code(central, "+79990000002"))  # the code texted to the phone on file
         await edge.checkout.redeem(basket, points=50)
         outcome = await edge.checkout.pay(basket, "card")
         return basket, outcome, edge.sync.requester.retries, edge.sync.requester.late
@@ -139,7 +141,7 @@ def test_cancel_releases_the_hold_and_the_points_come_back(
 ) -> None:
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [MILK])
-        await edge.checkout.identify(basket, "qr", "LOY:C-0001")
+        await edge.checkout.identify(basket, "qr", loyalty.app_qr("LOY:C-0001", time.time()))
         await edge.checkout.redeem(basket)
         held = await edge.sync.requester.call("loyalty", "balance", {"customer": "C-0001"}, None)
         await edge.checkout.cancel(basket)

@@ -20,6 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from edge_agent.sync.mqtt import LinkSettings, MqttLink
 from edge_agent.wire import envelope
 from sim.central import db
+from sim.central.loyalty import app_qr
 from sim.central.node import CentralNode, publish_stream
 from tests.conftest import ROOT
 from tests.integration.broker import PASSWORD, Mosquitto, make_certs
@@ -120,10 +121,11 @@ def test_request_response_and_a_graceful_broker_restart_keep_the_session(
     async def main() -> None:
         edge = await Edge(config(mosquitto.port, protocol=protocol), tmp_path / "edge.db").start()
         r = await edge.sync.requester.call("loyalty", "identify", {"kind": "card", "ref": "2900000000024"}, None)
-        assert r["customer"] == "C-0002" and r["program"]["name"] == "magnit_like"
+        assert r["customer"] == "C-0002" and r["program"]["name"] == "magnit_like" and "balance" not in r
         mosquitto.restart(down_s=0.5)  # persistence on: sessions and retained status survive
-        r = await edge.sync.requester.call("loyalty", "balance", {"customer": "C-0002"}, None, timeout_s=3)
-        assert r["balance"] == 12_000
+        qr = {"kind": "qr", "ref": app_qr("LOY:C-0002", time.time())}  # the app's signed QR: the balance too
+        r = await edge.sync.requester.call("loyalty", "identify", qr, None, timeout_s=3)
+        assert r["balance"] == 12_000 and r["verified"] is True
         with pytest.raises(Exception, match="unknown_customer"):
             await edge.sync.requester.call("loyalty", "identify", {"kind": "phone", "ref": "+70000000000"}, None)
         await edge.stop()
@@ -291,7 +293,8 @@ def test_tls_connection_with_the_store_ca(mosquitto: Mosquitto, tmp_path: Path) 
     async def main() -> None:
         cfg = config(mosquitto.tls_port, tls_ca=mosquitto.certs / "ca.crt")
         edge = await Edge(cfg, tmp_path / "edge.db").start()
-        r = await edge.sync.requester.call("loyalty", "identify", {"kind": "qr", "ref": "LOY:C-0001"}, None)
+        qr = {"kind": "qr", "ref": app_qr("LOY:C-0001", time.time())}
+        r = await edge.sync.requester.call("loyalty", "identify", qr, None)
         assert r["customer"] == "C-0001"
         await edge.stop()
         other_ca = make_certs(tmp_path / "other-ca") / "ca.crt"

@@ -21,6 +21,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from edge_agent.basket.commands import Add, Checkout, Verdict
 from edge_agent.fiscal.atol import AtolRegister
 from edge_agent.store import Store
 from edge_agent.sync.mqtt import MqttLink
+from sim.central.loyalty import app_qr
 from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config
 
 CRASH_AT = int(os.environ.get("CRASH_AT", "0"))
@@ -115,7 +117,7 @@ async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
                 await edge.checkout.resume()
             elif basket.state is State.READY_TO_PAY:
                 if basket.customer is None:
-                    await edge.checkout.identify(basket, "phone", "+79990000002")
+                    await edge.checkout.identify(basket, "qr", app_qr("LOY:C-0002", time.time()))
                 if basket.hold_id is None:
                     await edge.checkout.redeem(basket)
                 await edge.checkout.pay(basket, "card")
