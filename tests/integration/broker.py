@@ -70,10 +70,11 @@ class Mosquitto:
             f"password_file {passwd}", f"acl_file {self.dir / 'acl'}", "persistence true",
             f"persistence_location {self.dir / 'data'}/", f"autosave_interval {autosave_s}",
             "max_queued_messages 500000",
-            "max_inflight_messages 100", "set_tcp_nodelay true",
-            "use_username_as_clientid true", f"user {getpass.getuser()}", "log_type error",
+            "max_inflight_messages 100", "set_tcp_nodelay true", f"user {getpass.getuser()}", "log_type error",
             "log_type warning",
-            f"listener {self.port} 127.0.0.1", f"listener {self.tls_port} 127.0.0.1",
+            # per listener (it is a listener's setting, whatever per_listener_settings says)
+            f"listener {self.port} 127.0.0.1", "use_username_as_clientid true",
+            f"listener {self.tls_port} 127.0.0.1", "use_username_as_clientid true",
             f"cafile {self.certs / 'ca.crt'}", f"certfile {self.certs / 'server.crt'}",
             f"keyfile {self.certs / 'server.key'}", *extra,
         ]  # fmt: skip

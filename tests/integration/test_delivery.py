@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sim.central.loyalty import app_qr
 from sim.central.node import CentralNode
 from tests.integration.broker import PASSWORD, Mosquitto, bridge_lines, shipped_autosave_s
 from tests.integration.syncenv import Edge, config
@@ -86,7 +87,8 @@ def test_a_store_bridged_to_central_loses_nothing_when_the_bridge_or_either_brok
         edge = await Edge(edge_config(store_broker.port), tmp_path / "edge.db").start()
         try:
             # a command and its answer cross the bridge both ways
-            before = await edge.sync.requester.call("loyalty", "balance", {"customer": "C-0001"}, None, timeout_s=5)
+            qr = {"kind": "qr", "ref": app_qr("LOY:C-0001", time.time())}  # the app's QR: its answer has the balance
+            before = await edge.sync.requester.call("loyalty", "identify", qr, None, timeout_s=5)
             for n in range(2_000):
                 edge.store.announce("lane-1", "test.event", {"n": n}, "b-1")
             await until(lambda: len(central_ids(db, "test.event")) >= 500, what="first events across the bridge")
@@ -98,7 +100,8 @@ def test_a_store_bridged_to_central_loses_nothing_when_the_bridge_or_either_brok
             await asyncio.sleep(0.5)
             store_broker.start()
             assert await edge.sync.publisher.drained(90, confirmed=True), edge.sync.delivery_health(1.0)
-            after = await edge.sync.requester.call("loyalty", "balance", {"customer": "C-0001"}, None, timeout_s=5)
+            qr = {"kind": "qr", "ref": app_qr("LOY:C-0001", time.time())}
+            after = await edge.sync.requester.call("loyalty", "identify", qr, None, timeout_s=5)
             sent = [r[0] for r in edge.store.db.conn.execute("SELECT event_id FROM outbox WHERE confirm = 1")]
             return sent, before, after
         finally:
@@ -112,7 +115,7 @@ def test_a_store_bridged_to_central_loses_nothing_when_the_bridge_or_either_brok
         store_broker.kill()
         central_broker.kill()
     assert len(sent) == 2_000 and sorted(stored) == sorted(sent)
-    assert before == after and "available" in before
+    assert before["balance"] == after["balance"] == 500 and before["customer"] == "C-0001"
 
 
 def test_an_event_central_lost_after_confirming_it_is_asked_for_again_and_replayed(tmp_path: Path) -> None:
