@@ -22,6 +22,8 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -29,7 +31,6 @@ import time
 from pathlib import Path
 
 import httpx
-from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,7 +50,7 @@ def ws_latency(n: int) -> dict[str, object]:
         try:
             lat: list[float] = []
             missed = 0
-            with connect(f"ws://{shop.url.removeprefix('http://')}/api/kiosk/lane-1/ws") as ws:
+            with shop.ws("lane-1") as ws:  # as lane-1's enrolled kiosk, over TLS
                 ws.recv(5)
                 for i in range(n):
                     item = Item(PRODUCTS[2], f"W{i:08d}")  # bread: no mark check, the line is the update
@@ -69,13 +70,15 @@ def ws_latency(n: int) -> dict[str, object]:
             "p99": round(pct(lat, 99), 2), "max": round(max(lat), 2), "target_p99": 50}  # fmt: skip
 
 
-async def load(url: str, paths: list[tuple[str, dict[str, str]]], seconds: float, conns: int = 16) -> float:
+async def load(url: str, paths: list[tuple[str, dict[str, str]]], seconds: float, conns: int = 16,
+               ca: str | None = None) -> float:  # fmt: skip
     done = 0
     end = time.monotonic() + seconds
 
     async def worker(k: int) -> None:
         nonlocal done
-        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        verify = ssl.create_default_context(cafile=ca) if ca else True
+        async with httpx.AsyncClient(base_url=url, timeout=10, verify=verify) as http:
             i = k
             while time.monotonic() < end:
                 path, headers = paths[i % len(paths)]
@@ -94,23 +97,28 @@ def product_rps(seconds: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as d:
         env = {**os.environ, "EDGE_AGENT__AGENT__DATA_DIR": d, "EDGE_AGENT__HTTP__PORT": "0",
                "EDGE_AGENT__HTTP__PUBLIC_RATE_PER_S": "1000000000", "EDGE_AGENT__HTTP__PUBLIC_BURST": "1000000000",
+               "EDGE_AGENT__HTTP__PUBLIC_CHECKS_PER_S": "1000000",
                "EDGE_AGENT__AGENT__LOG_LEVEL": "WARNING"}  # fmt: skip
         proc = subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "demo"], cwd=ROOT, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
         try:
             assert proc.stdout is not None
-            url = ""
-            for line in proc.stdout:
-                if "kiosk pages" in line:
-                    url = line.split()[2].rsplit("/kiosk/", 1)[0]
+            url = ca = ops = ""
+            for line in proc.stdout:  # what the demo prints: its CA, the devices' links, the ops token
+                if "own CA: " in line:
+                    ca = line.split("own CA: ", 1)[1].split(" (")[0]
+                elif "/enrol/" in line and not url:
+                    url = re.findall(r"https://[^/\s]+", line)[0]
+                elif "ops token" in line:
+                    ops = line.split()[2]
                     break
             milk = PRODUCTS[0]
             items = [f"/01/{milk.gtin}/21/B{i:06d}" for i in range(50)]
             paths = [(p, {"accept": "application/json"} if i % 2 else {"accept-language": "ru"})
                      for i, p in enumerate(items)]  # fmt: skip
-            asyncio.run(load(url, paths, 1.0))  # warm: each item's verdict is checked once, then remembered
-            ours = asyncio.run(load(url, paths, seconds))
-            bare = asyncio.run(load(url, [("/api/lanes", {})], seconds))
+            asyncio.run(load(url, paths, 1.0, ca=ca))  # warm: each item's verdict is checked once, then remembered
+            ours = asyncio.run(load(url, paths, seconds, ca=ca))
+            bare = asyncio.run(load(url, [("/api/lanes", {"authorization": f"Bearer {ops}"})], seconds, ca=ca))
         finally:
             proc.terminate()
             proc.wait(20)

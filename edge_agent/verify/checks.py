@@ -39,11 +39,18 @@ class CodeChecks:
         out["checked_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         return out
 
-    async def authenticity(self, identity: Identity, max_age_s: float = AUTHENTICITY_MAX_AGE_S) -> dict[str, Any]:
-        """The verdict a phone sees: a live check, remembered for ``max_age_s`` per item."""
+    def remembered(self, identity: Identity, max_age_s: float = AUTHENTICITY_MAX_AGE_S) -> dict[str, Any] | None:
+        """The phone's verdict for this item if one was checked less than ``max_age_s`` ago."""
         cached = self._seen.get(identity.ki)
         if cached is not None and time.monotonic() - cached[0] < max_age_s:
             return cached[1]
+        return None
+
+    async def authenticity(self, identity: Identity, max_age_s: float = AUTHENTICITY_MAX_AGE_S) -> dict[str, Any]:
+        """The verdict a phone sees: a live check, remembered for ``max_age_s`` per item."""
+        cached = self.remembered(identity, max_age_s)
+        if cached is not None:
+            return cached
         result = await self.check(identity)
         view = {k: result.get(k) for k in ("outcome", "source", "offline", "checked_at")}
         view["reasons"] = result.get("reasons", [])

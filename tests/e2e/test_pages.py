@@ -32,12 +32,17 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(shop: RunningStore) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
+    from edge_agent.security.tls import spki_sha256
+
     ARTIFACTS.mkdir(exist_ok=True)
+    assert shop.store is not None  # Chromium trusts the demo's throw-away certificate (its key, pinned)
+    pin = spki_sha256(shop.store.ca.parent / "server.crt")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu"])
+        b = p.chromium.launch(executable_path=chromium_path(), args=[
+            "--no-sandbox", "--disable-gpu", f"--ignore-certificate-errors-spki-list={pin}"])  # fmt: skip
         yield b
         b.close()
 
@@ -49,7 +54,9 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     shop.call(lambda: shop.store.crpt.registry.add(milk.mark_code))  # type: ignore[union-attr]
     shop.call(lambda: shop.services.store.receive_codes([(milk.ki, milk.mark_code), (fake.ki, fake.mark_code)]))
     kiosk = browser.new_page(locale="en-US", viewport={"width": 1024, "height": 900})
-    kiosk.goto(f"{shop.url}/kiosk/{lane}")
+    assert shop.store is not None
+    kiosk.goto(shop.store.enrol[f"kiosk-{lane}"])  # the kiosk's one-time enrolment link: its cookie, its page
+    assert kiosk.url.endswith(f"/kiosk/{lane}")
     kiosk.wait_for_selector("text=Put your items in the box")
     shop.place(lane, milk.epc)
     shop.place(lane, fake.epc)
@@ -59,7 +66,7 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     kiosk.screenshot(path=str(ARTIFACTS / "kiosk-blocked.png"), full_page=True)
 
     staff = browser.new_page(locale="ru-RU", viewport={"width": 420, "height": 900})
-    staff.goto(f"{shop.url}/staff")
+    staff.goto(shop.store.enrol["handheld-1"])  # the handheld enrols once, then its page opens
     staff.fill("#staff_id", "s-1")
     staff.fill("#pin", STAFF_PIN)
     staff.click("#pinbtn")

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from websockets.exceptions import InvalidStatus, WebSocketException
 
-from edge_agent.config import Config, Security
+from edge_agent.config import Config, Http, Security
 from sim.scenarios import PRODUCTS, STAFF_BADGE, STAFF_PIN, Item
 from tests.e2e.demo_store import RunningStore
 
@@ -26,7 +26,8 @@ ATTACKER = "127.0.0.2"
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
-    config = Config(security=Security(pin_max_failures=5, pin_lockout_s=300, sign_in_per_min=20, identify_per_min=6))
+    config = Config(security=Security(pin_max_failures=5, pin_lockout_s=300, sign_in_per_min=20, identify_per_min=6),
+                    http=Http(header_timeout_s=1.0))  # fmt: skip
     store = RunningStore(tmp_path_factory.mktemp("sec") / "var", config, strict=True).start()
     yield store
     store.stop()
@@ -337,3 +338,24 @@ def test_ops_routes_need_the_ops_token(shop: RunningStore, attacker: httpx.Clien
     assert shop.store is not None
     answer = attacker.get("/healthz", headers=shop.store.device_headers("/healthz"))
     assert "readers" in answer.json() and answer.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_a_half_sent_request_is_closed_at_the_header_deadline_and_a_websocket_is_not(
+    shop: RunningStore, kiosk: httpx.Client
+) -> None:
+    port = int(shop.url.rsplit(":", 1)[1])
+    deadline_s = shop.services.config.http.header_timeout_s
+    with socket.create_connection(("127.0.0.1", port), source_address=(ATTACKER, 0)) as raw:
+        s = tls(shop).wrap_socket(raw, server_hostname="127.0.0.1")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # and never the blank line
+        s.settimeout(deadline_s + 5)
+        started = time.monotonic()
+        assert s.recv(1024) == b""  # the server closed it
+        assert time.monotonic() - started < deadline_s + 2
+    with shop.ws("lane-2") as ws:  # an open kiosk WebSocket outlives the header deadline
+        ws.recv(5)
+        shop.place("lane-2", Item(PRODUCTS[2], f"S{next(SERIAL):08d}").epc)
+        time.sleep(deadline_s + 0.5)
+        assert json.loads(ws.recv(5))["basket"]
+        assert ws.ping().wait(5)  # still open past the deadline: the server answers the ping
+    kiosk.post("/api/kiosk/lane-2/cancel")
