@@ -270,9 +270,8 @@ class Security(_Section):
     pin_lockout_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
     #: sign-in attempts per minute from one handheld or one address
     sign_in_per_min: Annotated[int, Field(ge=1, le=10_000)] = 20
-    #: loyalty look-ups (identify) per minute on one lane, and one-time codes asked per basket
+    #: loyalty look-ups (identify) per minute on one lane
     identify_per_min: Annotated[int, Field(ge=1, le=1000)] = 6
-    otp_per_basket: Annotated[int, Field(ge=1, le=20)] = 3
 
 
 class Config(_Section):

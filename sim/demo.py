@@ -391,8 +391,8 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
         w("\nHow to play: items arrive in lane-1's box every few seconds (watch /kiosk/lane-1), and a\n"
           "bottle of water is tapped on lane-3's NFC pad now and then (/kiosk/lane-3). Identify with\n"
           "phone +79990000002 (the one-time code \"sent by SMS\" is printed here), press 'Go to payment',\n"
-          "then pay by card or SBP. Staff approve the age\n"
-          "check of the energy drink on the staff page. A phone's view of an item: any receipt link.\n"
+          "then pay by card or SBP. Staff approve the age check of the energy drink on the staff page.\n"
+          "A phone's view of an item: any receipt link.\n"
           "Products: " + ", ".join(p.name for p in PRODUCTS) + "\nCtrl-C stops the store.\n")  # fmt: skip
         out.flush()
         stop = asyncio.Event()
