@@ -166,9 +166,10 @@ class DemoStore:
         cfg = self.base.model_copy(update={
             "agent": self.base.agent.model_copy(update={"data_dir": self.data_dir, "catalog_file": catalog}),
             "http": self.base.http.model_copy(update={
-                "port": self.http_port, "public_rate_per_s": max(self.base.http.public_rate_per_s, 1000.0),
-                "public_burst": max(self.base.http.public_burst, 1000), "tls_cert": tls / "server.crt",
-                "tls_key": tls / "server.key", "ops_token": self.ops_token}),
+                "port": self.http_port, "tls_cert": tls / "server.crt", "tls_key": tls / "server.key",
+                "ops_token": self.ops_token} | ({} if self.strict else {
+                    "public_rate_per_s": max(self.base.http.public_rate_per_s, 1000.0),
+                    "public_burst": max(self.base.http.public_burst, 1000)})),
             "security": self.base.security if self.strict else self.base.security.model_copy(
                 update={"identify_per_min": 1000, "sign_in_per_min": 10_000}),
             "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=broker_port),

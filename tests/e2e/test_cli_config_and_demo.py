@@ -92,3 +92,51 @@ def test_each_driver_has_its_own_keys_and_old_generic_keys_still_load(tmp_path: 
     wrong.write_text('[[readers]]\nid = "scan-1"\ndriver = "scanner"\nread_tid_words = 2\nbaud = 9600\n')
     proc = run_cli("--config", str(wrong), "config", "check")
     assert proc.returncode == 2 and "readers.0.baud: unknown key" in proc.stderr.decode()
+
+
+def _production(tmp_path: Path, mqtt_password: str) -> tuple[Path, dict[str, str]]:
+    """The production example, with a PIN hash of its own and its secrets in a credentials directory."""
+    text = (ROOT / "config" / "production.example.toml").read_text()
+    example = text.split('pin_hash = "')[1].split('"')[0]
+    hashed = run_cli("staff", "hash-pin", "--stdin", stdin=b"80417\n")
+    assert hashed.returncode == 0 and hashed.stdout.startswith(b"scrypt$16384$8$1$")
+    config = tmp_path / "prod.toml"
+    config.write_text(text.replace(example, hashed.stdout.decode().strip()))
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    for name, value in (("mqtt-password", mqtt_password), ("local-module-password", "lm-S3cret"),
+                        ("ops-token", "Zq8-ops-token")):  # fmt: skip
+        (creds / name).write_text(value)
+    return config, {"CREDENTIALS_DIRECTORY": str(creds)}
+
+
+def test_a_production_daemon_refuses_a_placeholder_secret_naming_the_key(tmp_path: Path) -> None:
+    config, env = _production(tmp_path, "change-me")
+    proc = run_cli("--config", str(config), "run", env=env)
+    assert proc.returncode == 2
+    err = proc.stderr.decode()
+    assert "mqtt.password" in err and "placeholder" in err and "change-me" not in err
+
+
+def test_config_check_masks_every_secret(tmp_path: Path) -> None:
+    config, env = _production(tmp_path, "a-real-Broker-pass")
+    proc = run_cli("--config", str(config), "config", "check", env=env)
+    assert proc.returncode == 0, proc.stderr.decode()
+    shown = json.loads(proc.stdout)
+    assert shown["mqtt"]["password"] == shown["http"]["ops_token"] == shown["staff"][0]["pin_hash"] == "***"
+    for secret in (b"a-real-Broker-pass", b"lm-S3cret", b"Zq8-ops-token", b"scrypt$"):
+        assert secret not in proc.stdout
+
+
+def test_devices_are_provisioned_listed_and_revoked_from_the_cli(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[agent]\ndata_dir = "{tmp_path / "var"}"\n[[lanes]]\nid = "lane-1"\n')
+    made = run_cli("--config", str(config), "device", "provision", "kiosk", "lane-1", "--json")
+    assert made.returncode == 0, made.stderr.decode()
+    link = json.loads(made.stdout)
+    assert link["device"] == "kiosk-lane-1" and "/enrol/" in link["enrol_url"] and "token" not in link
+    assert run_cli("--config", str(config), "device", "provision", "kiosk", "lane-9").returncode == 2  # no lane
+    listed = [json.loads(line) for line in run_cli("--config", str(config), "device", "list").stdout.splitlines()]
+    assert [(d["name"], d["lane"], d["revoked_at"]) for d in listed] == [("kiosk-lane-1", "lane-1", None)]
+    assert run_cli("--config", str(config), "device", "revoke", "kiosk-lane-1").returncode == 0
+    assert run_cli("--config", str(config), "device", "revoke", "kiosk-lane-1").returncode == 2  # already

@@ -27,7 +27,8 @@ ATTACKER = "127.0.0.2"
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
     config = Config(security=Security(pin_max_failures=5, pin_lockout_s=300, sign_in_per_min=20, identify_per_min=6),
-                    http=Http(header_timeout_s=1.0))  # fmt: skip
+                    http=Http(header_timeout_s=1.0, public_rate_per_s=0.5, public_burst=3,
+                              public_checks_per_s=1.0))  # fmt: skip
     store = RunningStore(tmp_path_factory.mktemp("sec") / "var", config, strict=True).start()
     yield store
     store.stop()
@@ -359,3 +360,36 @@ def test_a_half_sent_request_is_closed_at_the_header_deadline_and_a_websocket_is
         assert json.loads(ws.recv(5))["basket"]
         assert ws.ping().wait(5)  # still open past the deadline: the server answers the ping
     kiosk.post("/api/kiosk/lane-2/cancel")
+
+
+def test_x_forwarded_for_is_not_believed_and_live_checks_have_a_store_wide_ceiling(
+    shop: RunningStore, attacker: httpx.Client
+) -> None:
+    bread = f"/01/{PRODUCTS[2].gtin}/21/XF1"  # not marked: no live check, only the per-address limit
+    codes = [attacker.get(bread, headers={"x-forwarded-for": f"10.0.0.{n}", "accept": "application/json"}).status_code
+             for n in range(10)]  # fmt: skip
+    assert codes.count(429) >= 6  # one address, whatever it claims to forward for
+    shop.services.public_limiter._buckets.clear()
+    answers = []
+    for n in range(3, 13):  # ten phones, ten addresses, ten different items: each one a live check
+        phone = httpx.HTTPTransport(local_address=f"127.0.0.{n}", verify=tls(shop))
+        with httpx.Client(base_url=shop.url, transport=phone) as c:
+            answers.append(c.get(f"/01/{MILK.gtin}/21/LIVE{n:04d}", headers={"accept": "application/json"}))
+    busy = [a for a in answers if a.status_code == 429]
+    assert busy and all(a.json()["detail"]["code"] == "busy" for a in busy)
+    assert any(a.status_code == 200 for a in answers)
+
+
+def test_an_enrolment_link_sets_a_strict_cookie_once(shop: RunningStore, attacker: httpx.Client) -> None:
+    from edge_agent.security.devices import Device
+
+    link = shop.services.devices.provision(Device("kiosk-lane-2b", "kiosk", lane="lane-2"), enrol=True).enrol_path()
+    first = attacker.get(link)
+    assert first.status_code == 303 and first.headers["location"] == "/kiosk/lane-2"
+    cookie = first.headers["set-cookie"].lower()
+    assert "edge_device=" in cookie and "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
+    assert attacker.get(link).status_code == 404  # spent
+    token = first.cookies["edge_device"]
+    assert attacker.get("/api/kiosk/lane-2/basket", headers={"x-device-token": token}).status_code == 200
+    shop.services.devices.revoke("kiosk-lane-2b")
+    assert attacker.get("/api/kiosk/lane-2/basket", headers={"x-device-token": token}).status_code == 401

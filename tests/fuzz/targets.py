@@ -29,9 +29,12 @@ from edge_agent.fiscal.marks import CheckAnswerError, read_status
 from edge_agent.fiscal.register import RegisterError
 from edge_agent.llrp import Framer, LLRPError, decode_message, decode_tag_reports
 from edge_agent.llrp.session import ClientSession, InventoryConfig
+from edge_agent.security import pins
+from edge_agent.security.pins import PinHashError
 from edge_agent.store import Store
 from edge_agent.sync.agent import Sync
 from edge_agent.wire import envelope
+from edge_agent.wire.topics import TopicError, parse_cmd
 
 
 def mark_codes(data: bytes) -> None:
@@ -189,16 +192,32 @@ def mqtt_json(data: bytes) -> None:
     if not data:
         return
     source = _Bytes(data[1:])
-    event = {"specversion": "1.0", "id": str(source.byte()), "source": "central", "type": "catalog.delta",
+    event = {"specversion": "1.0", "id": str(source.byte()), "source": "central://catalog", "type": "catalog.delta",
              "data": source.value()}  # fmt: skip
     if data[0] & 0x80:
         event["correlationid"] = "c-1"
     _sync._on_message(_TOPICS[data[0] % len(_TOPICS)], json.dumps(event).encode())
 
 
+def credentials(data: bytes) -> None:
+    """What an attacker controls about sign-in and commands: a stored PIN hash read from a
+    config file, a command topic on the broker. PinHashError / TopicError, or a valid value."""
+    text = data.decode("utf-8", "surrogateescape")
+    try:
+        n, _r, _p, salt, digest = pins.parse(text)
+        assert n >= 4096 and len(digest) == 32 and len(salt) >= 8
+    except PinHashError:
+        pass
+    try:
+        command = parse_cmd(text)
+        assert command.source == f"sco://{command.store}/{command.agent}" and "/" not in command.op
+    except TopicError:
+        pass
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "mark_codes": mark_codes, "ndef": ndef, "llrp": llrp, "scanner": scanner, "http_bodies": http_bodies,
-    "mqtt": mqtt, "mqtt_json": mqtt_json, "register_answers": register_answers,
+    "mqtt": mqtt, "mqtt_json": mqtt_json, "register_answers": register_answers, "credentials": credentials,
 }  # fmt: skip
 
 #: a few valid inputs per target, so the fuzzer starts from the real shapes
@@ -212,8 +231,11 @@ SEEDS: dict[str, list[bytes]] = {
     "http_bodies": [b'{"kind": "phone", "ref": "+79990000002"}', b'{"method": "sbp", "instrument": "ok"}',
                     b'{"staff_id": "s-1", "pin": "1234"}', b'{"points": 50}'],
     "register_answers": [b"\x01\x07\x05\x03\x02\x01\x05ready", b"\x00\x05\x02\x1e\x02\x01"],
+    "credentials": [b"scrypt$16384$8$1$ZXhhbXBsZS1zYWx0LTAx$tkZDqRVMde1dAreBT5UtPjM7ZnfSQXX2uDUaU2y1JRo",
+                    b"svc/v1/loyalty/cmd/store-001/agent-1/accrue", b"scrypt$1$1$1$$"],
     "mqtt_json": [b"\x02\x05\x05\x00\x00\x00\x00\x00\x01\x02\x07\x01\x05\x03\x04\x01\x00\x00\x00\x01"],
-    "mqtt": [b"\x01" + json.dumps({"specversion": "1.0", "id": "1", "source": "central", "type": "catalog.snapshot",
+    "mqtt": [b"\x01" + json.dumps({"specversion": "1.0", "id": "1", "source": "central://catalog",
+                                   "type": "catalog.snapshot",
                                    "data": {"version": 1, "products": [{"gtin": "04600000000015", "name": "B",
                                                                          "price": 5500}]}}).encode(),
              b"\x00" + json.dumps({"specversion": "1.0", "id": "2", "source": "central", "type": "x",

@@ -141,10 +141,10 @@ def test_two_central_instances_share_the_work_and_handle_each_request_once(
     although each request is delivered twice (the second time as a resend with the same key)."""
     dbfile = tmp_path / "central.db"
     procs = []
-    for name in ("east", "west"):
+    for user, name in (("central-1", "east"), ("central-2", "west")):  # a broker user each: ids are user names
         procs.append(subprocess.Popen(
             [sys.executable, "-m", "edge_agent.cli", "sim", "central", "--port", str(mosquitto.port), "--username",
-             "central", "--password", PASSWORD, "--db", str(dbfile), "--name", name],
+             user, "--password", PASSWORD, "--db", str(dbfile), "--name", name],
             cwd=ROOT, stdout=subprocess.PIPE, text=True))  # fmt: skip
     for proc in procs:
         assert proc.stdout is not None and json.loads(proc.stdout.readline())["subscribed"] is True
