@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/fiscal.py
 	$(BIN)/python bench/fanin.py
+	$(BIN)/python bench/security.py
 
 fuzz: setup
 	$(BIN)/python -m tests.fuzz.run --runs-per-target 150000

@@ -94,8 +94,9 @@ class Http(_Section):
     allowed_origins: list[str] = []
     #: proxies whose X-Forwarded-For is believed (comma-separated addresses); unset: none
     forwarded_allow_ips: str | None = None
-    #: largest request body read (bytes); a larger one is refused before it is read
-    max_body_bytes: Annotated[int, Field(ge=1024, le=10_000_000)] = 16_384
+    #: largest request body read (bytes); a larger one is refused before it is read (a staff
+    #: return of many codes may take up to 128 KB)
+    max_body_bytes: Annotated[int, Field(ge=1024, le=10_000_000)] = 8192
     #: open connections (HTTP and WebSocket) per client address; more are closed at once
     max_connections_per_client: Annotated[int, Field(ge=1, le=10_000)] = 64
     #: a request's headers must arrive within this; a connection idle this long is closed

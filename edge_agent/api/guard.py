@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from edge_agent.config import Http
@@ -34,6 +34,8 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 log = logging.getLogger("edge_agent.api.guard")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: routes whose bodies may be larger than ``http.max_body_bytes``: a return of up to 500 codes
+LARGER_BODIES: Final = {"/api/staff/returns": 128 * 1024}
 HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
            (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]  # fmt: skip
 HSTS = (b"strict-transport-security", b"max-age=31536000")
@@ -78,15 +80,18 @@ class Guard:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
-        await self.app(scope, self._limited(receive), self._headers(send))
+        await self.app(scope, self._limited(receive, self.limit_of(scope["path"])), self._headers(send))
+
+    def limit_of(self, path: str) -> int:
+        return max(self.limit, LARGER_BODIES.get(path, 0))
 
     def _refusal(self, scope: Scope, headers: dict[str, str], host: str) -> tuple[int, str, str] | None:
         name = host.rsplit(":", 1)[0].strip("[]") if not host.startswith("[") else host[1:].split("]", maxsplit=1)[0]
         if "*" not in self.hosts and name not in self.hosts:
             return 421, "bad_host", f"this server does not answer for {host!r}"
-        length = headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.limit):
-            return 413, "too_large", f"a request body is at most {self.limit} bytes"
+        length, limit = headers.get("content-length"), self.limit_of(scope["path"])
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return 413, "too_large", f"a request body here is at most {limit} bytes"
         method = scope.get("method", "GET")
         by_cookie = COOKIE in headers.get("cookie", "") and HEADER not in headers
         if scope["type"] == "websocket" or (method in UNSAFE and by_cookie):
@@ -106,7 +111,7 @@ class Guard:
         scheme = "https" if self.tls else "http"
         return origin == f"{scheme}://{host}"
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def inner() -> Message:
@@ -114,7 +119,7 @@ class Guard:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
+                if seen > limit:
                     raise Refused  # a chunked body past the limit: the connection is dropped
             return message
 

@@ -76,3 +76,14 @@ def test_fiscal_bench_measures_both_orders_and_prints_one_receipt_per_basket() -
     assert figure["figure"] == "pay_to_receipt_done" and figure["receipts_printed"] == 2  # one per order
     assert figure["checks_while_scanning"] > 0 and figure["checks_at_pay_time"] > 0
     assert abs(figure["speedup"] - figure["checks_at_pay_time"] / figure["checks_while_scanning"]) < 0.1
+
+
+def test_security_bench_compares_pin_hashes_and_serves_a_kiosk_through_a_flood() -> None:
+    proc = subprocess.run([sys.executable, "bench/security.py", "--quick"], cwd=ROOT, capture_output=True, timeout=300,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    figures = {f["figure"]: f for f in map(json.loads, proc.stdout.decode().splitlines())}
+    cost = figures["pin_guess_cost"]
+    assert cost["scrypt"] > cost["sha256_unsalted"] > 0 and cost["ratio"] > 1
+    flood = figures["kiosk_under_flood"]
+    assert flood["n"] == 50 and flood["refused_at_accept"] > 0 and flood["flooded_p50"] > 0
