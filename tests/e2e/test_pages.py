@@ -76,6 +76,14 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     staff.click(f"section[data-lane={lane}] [data-problem=MARKING_BLOCKED] button[data-void]")
 
     kiosk.wait_for_selector("[data-problem]", state="detached")
+    # loyalty by phone: no balance until the shopper types the code the SMS brought
+    kiosk.fill("#ref", "+79990000001")
+    kiosk.click("#identify")
+    kiosk.wait_for_selector("#otpbox:not([hidden])")
+    assert "500" not in kiosk.inner_text("#loyalty")
+    kiosk.fill("#otp", shop.sms_code("+79990000001"))
+    kiosk.click("#verify")
+    kiosk.wait_for_selector("text=Points: 500")
     kiosk.click("#checkout")
     kiosk.wait_for_selector("text=Ready to pay")
     shop.call(lambda: setattr(shop.store.central.settings, "customer_delay_s", 1.5))  # type: ignore[union-attr]
