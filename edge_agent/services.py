@@ -112,6 +112,8 @@ class Services:
             staff = self.tokens.badge_read(read.raw, read.reader_id)
             if staff is not None:
                 log.info("staff badge of %s tapped on %s", staff, read.reader_id)
+            elif self.tokens.member_of(read.raw) is not None:  # a badge, and no one sign-in waiting for it
+                self.metrics.refusals.labels("badge_read_unclaimed").inc()
             return True
         if self._badges and read.raw.upper() in self._badges:
             self.metrics.refusals.labels("badge_on_customer_reader").inc()

@@ -72,7 +72,6 @@ class Tokens:
     clock: Callable[[], float] = time.time
     sessions: dict[str, Session] = field(default_factory=dict)
     challenges: dict[str, Challenge] = field(default_factory=dict)
-    ignored_taps: int = 0
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -141,7 +140,6 @@ class Tokens:
         waiting = [c for c in self.challenges.values()
                    if c.reader == reader and c.expires > now and c.tapped is None and not c.spent]  # fmt: skip
         if len(waiting) != 1:
-            self.ignored_taps += 1
             for c in waiting:
                 c.spent = True
             return None

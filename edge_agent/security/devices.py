@@ -1,10 +1,12 @@
 """Device credentials: every kiosk and staff handheld has its own, and an address is never one.
 
-``provision`` makes a device: a random token (only its SHA-256 is stored) and a one-time
-enrolment code. The kiosk's browser opens ``/enrol/{code}`` once: the answer sets the token as
-an HttpOnly, Secure, SameSite=Strict cookie and the code is spent. Programs (tests, the demo's
-shoppers) send the token as ``X-Device-Token``. A kiosk is bound to one lane, a handheld to the
-staff reader its badge taps happen on. ``edge-agent device provision|list|revoke`` is the shell.
+``provision`` gives a device a credential: a random token for a program, which sends it as
+``X-Device-Token`` (tests, the demo's shoppers), or a one-time enrolment code for a browser,
+which opens ``/enrol/{code}`` once and gets a fresh token as an HttpOnly, Secure,
+SameSite=Strict cookie (the code is then spent). Only SHA-256 digests of tokens and codes are
+stored; a device keeps every credential it was given until it is revoked. A kiosk is bound to
+one lane, a handheld to the staff reader its badge taps happen on. ``edge-agent device
+provision|list|revoke`` is the shell.
 """
 
 from __future__ import annotations
@@ -15,17 +17,12 @@ import time
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from edge_agent.errors import EdgeError
 from edge_agent.store import Store
 
 COOKIE: Final = "edge_device"
 HEADER: Final = "x-device-token"
 ENROL_TTL_S: Final = 24 * 3600.0
 Kind = Literal["kiosk", "handheld"]
-
-
-class DeviceError(EdgeError):
-    """A device that cannot be provisioned (unknown lane, no such reader)."""
 
 
 @dataclass(frozen=True, slots=True)
