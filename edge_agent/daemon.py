@@ -76,6 +76,8 @@ class Daemon:
         lanes.intercept = svc.badge
         self.metrics.bind_reads(q)
         self.metrics.bind_fiscal(fiscal.desks)
+        self.metrics.bind_readers(self.readers)
+        self.metrics.bind_verification(checks.last_health)
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(store.db.conn.close)
             stack.push_async_callback(verifier.aclose)

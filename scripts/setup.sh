@@ -12,7 +12,7 @@ PYTHON=${PYTHON:-python3}
 # libpcsclite-dev + swig: to build pyscard; python3-venv: the virtual environment;
 # openssl: the test CA; chromium: the page tests (Playwright drives Debian's browser);
 # rabbitmq-server (with rabbitmq_mqtt): central's three-node cluster in the delivery tests.
-DEBIAN_PACKAGES=(mosquitto pcscd libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium rabbitmq-server)
+DEBIAN_PACKAGES=(mosquitto pcscd libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium rabbitmq-server prometheus)
 
 say() { printf 'setup: %s\n' "$*"; }
 

@@ -22,4 +22,5 @@ async def healthz(request: Request, svc: Svc) -> dict[str, Any]:
 
 @router.get("/metrics", summary="Prometheus metrics (ops token)", response_class=Response, dependencies=[Ops])
 async def metrics(svc: Svc) -> Response:
+    await svc.checks.health()  # the check services' state, asked at most every 10 s (cached)
     return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")

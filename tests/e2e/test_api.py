@@ -254,7 +254,7 @@ def test_health_metrics_and_openapi(shop: RunningStore, http: httpx.Client) -> N
     assert health["verification"]["local_module"]["status"] == "ready"
     metrics = http.get("/metrics").text
     for name in ("edge_agent_reads_total", "edge_agent_tag_to_basket_seconds_bucket", "edge_agent_outbox_depth",
-                 "edge_agent_mqtt_connects"):  # fmt: skip
+                 "edge_agent_mqtt_connects_total"):  # fmt: skip
         assert name in metrics
     spec = http.get("/openapi.json").json()
     assert {"/api/kiosk/{lane}/basket", "/api/staff/lanes", "/01/{gtin}/21/{serial}", "/healthz"} <= set(spec["paths"])

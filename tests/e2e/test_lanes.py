@@ -112,6 +112,6 @@ def test_a_reader_flooding_repeat_reads_never_hides_a_newly_placed_item(tmp_path
             await task
             queue = daemon.read_queue
             assert queue.dropped == 0 and queue.peak_depth <= 21  # one entry per tag, never copies
-            assert daemon.metrics.render().count(b"edge_agent_reads_dropped 0.0") == 1
+            assert daemon.metrics.render().count(b"edge_agent_reads_dropped_total 0.0") == 1
 
     asyncio.run(scenario())
