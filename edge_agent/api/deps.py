@@ -98,4 +98,5 @@ def view(svc: Services, lane: str) -> dict[str, Any]:
     out["paused"] = controller.paused  # why the lane takes no items now (a full disk), or null
     desk = svc.fiscal.desks.get(lane)
     out["register"] = desk.refusal() if desk is not None else None  # why it takes no payment now, or null
+    out["timezone"] = svc.config.store.timezone  # the kiosk shows times in the store's zone
     return out

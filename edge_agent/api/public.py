@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import html
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from edge_agent.api.deps import Svc
 from edge_agent.api.errors import ApiError, body_of
+from edge_agent.api.locale import Lang, local_time, money
 from edge_agent.api.views import product_view
 from edge_agent.codes import ParseError, parse
 from edge_agent.services import Services
@@ -49,28 +51,29 @@ async def digital_link(gtin: str, serial: str, request: Request, svc: Svc) -> Re
     headers = {"Cache-Control": "no-store", "Vary": "Accept"}
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(data, headers=headers)
-    return HTMLResponse(render(data, request.headers.get("accept-language", "")), headers=headers)
+    tz = ZoneInfo(svc.config.store.timezone)  # times in the store's zone, not UTC
+    return HTMLResponse(render(data, request.headers.get("accept-language", ""), tz), headers=headers)
 
 
 TEXTS = {
     "ru": {"title": "Товар", "price": "Цена", "loyalty": "С картой", "genuine": "Подлинный: проверен в Честном ЗНАКе",
            "blocked": "Продажа запрещена", "unavailable": "Проверка сейчас недоступна", "unknown": "Товар не найден",
            "sold": "Этот экземпляр уже продан", "checked": "Проверено", "source": "Источник", "not_marked":
-           "Товар не маркируется", "rub": "₽"},
+           "Товар не маркируется"},
     "en": {"title": "Product", "price": "Price", "loyalty": "With card",
            "genuine": "Genuine: checked with Chestny ZNAK",
            "blocked": "Sale not allowed", "unavailable": "Check not available right now", "unknown": "Unknown product",
            "sold": "This item was already sold", "checked": "Checked", "source": "Source", "not_marked":
-           "Not a marked product", "rub": "RUB"},
+           "Not a marked product"},
 }  # fmt: skip
 
 
-def rub(kop: int | None, unit: str) -> str:
-    return "" if kop is None else f"{kop // 100}.{kop % 100:02d} {unit}"
+def rub(kop: int | None, lang: Lang) -> str:
+    return "" if kop is None else money(kop, lang)
 
 
-def render(data: dict[str, Any], accept_language: str) -> str:
-    lang = "en" if accept_language.lower().startswith("en") else "ru"
+def render(data: dict[str, Any], accept_language: str, tz: ZoneInfo) -> str:
+    lang: Lang = "en" if accept_language.lower().startswith("en") else "ru"
     t = TEXTS[lang]
     e = html.escape
     if not data["known"]:
@@ -82,14 +85,15 @@ def render(data: dict[str, Any], accept_language: str) -> str:
         else:
             key = {"ALLOWED": "genuine", "BLOCKED": "blocked"}.get(verdict["outcome"], "unavailable")
             reasons = "".join(f"<li>{e(r['message'])}</li>" for r in verdict.get("reasons", []))
+            checked = local_time(str(verdict.get("checked_at") or ""), tz, lang)
             badge = (f"<p class='badge {key}' data-outcome='{e(verdict['outcome'])}'>{e(t[key])}</p>"
-                     f"<p class=muted>{e(t['checked'])}: {e(str(verdict.get('checked_at') or ''))} · {e(t['source'])}: "
+                     f"<p class=muted>{e(t['checked'])}: {e(checked)} · {e(t['source'])}: "
                      f"{e(str(verdict.get('source') or ''))}</p><ul>{reasons}</ul>")  # fmt: skip
         sold = f"<p class='badge blocked'>{e(t['sold'])}</p>" if data["sold_here"] else ""
         loyalty = ""
         if data["loyalty_price"] is not None and data["loyalty_price"] != data["price"]:
-            loyalty = f"<p>{e(t['loyalty'])}: <b>{e(rub(data['loyalty_price'], t['rub']))}</b></p>"
-        body = (f"<h1>{e(data['name'])}</h1><p class=price>{e(t['price'])}: <b>{e(rub(data['price'], t['rub']))}</b>"
+            loyalty = f"<p>{e(t['loyalty'])}: <b>{e(rub(data['loyalty_price'], lang))}</b></p>"
+        body = (f"<h1>{e(data['name'])}</h1><p class=price>{e(t['price'])}: <b>{e(rub(data['price'], lang))}</b>"
                 f"</p>{loyalty}{badge}{sold}"
                 f"<p class=muted>GTIN {e(data['gtin'])} · {e(data['serial'])}</p>")  # fmt: skip
     return (f"<!doctype html><html lang={lang}><head><meta charset=utf-8><meta name=viewport "

@@ -57,5 +57,13 @@ export const TEXTS = {
 };
 export function lang() { return localStorage.getItem("lang") || (navigator.language.startsWith("ru") ? "ru" : "en"); }
 export function toggle() { localStorage.setItem("lang", lang() === "ru" ? "en" : "ru"); location.reload(); }
-export function rub(kop) { return (kop / 100).toFixed(2) + (lang() === "ru" ? " ₽" : " RUB"); }
+const MONEY = { ru: new Intl.NumberFormat("ru-RU", { style: "currency", currency: "RUB" }),
+                en: new Intl.NumberFormat("en-GB", { style: "currency", currency: "RUB", currencyDisplay: "narrowSymbol" }) };
+export function rub(kop) { return MONEY[lang()].format(kop / 100); }
+/** An ISO time in the store's zone (``tz``), in the reader's language. */
+export function when(iso, tz) {
+  if (!iso) return "";
+  const at = new Date(/[+-]\d\d:\d\d$|Z$/.test(iso) ? iso : iso + "Z");
+  return at.toLocaleString(lang() === "ru" ? "ru-RU" : "en-GB", { timeZone: tz || undefined, dateStyle: "long", timeStyle: "short" });
+}
 export function esc(s) { return String(s ?? "").replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c])); }

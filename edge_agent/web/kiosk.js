@@ -1,4 +1,4 @@
-import { TEXTS, lang, toggle, rub, esc } from "/static/i18n.js";
+import { TEXTS, lang, toggle, rub, esc, when } from "/static/i18n.js";
 const t = TEXTS[lang()];
 const lane = decodeURIComponent(location.pathname.split("/").pop());
 const api = (path, body) => fetch(`/api/kiosk/${encodeURIComponent(lane)}${path}`, body === undefined ? {} :
@@ -51,7 +51,7 @@ function receipt(b) {
 }
 function fiscal(r) {
   if (!r) return "";
-  const at = r.at ? new Date(r.at + (r.at.includes("+") || r.at.endsWith("Z") ? "" : "Z")).toLocaleString(lang() === "ru" ? "ru-RU" : "en-GB") : "";
+  const at = when(r.at, basket && basket.timezone);
   return `<div id="fiscal"><p>${esc(t.fiscal_receipt)} № ${esc(r.number)} · ${esc(t.shift)} ${esc(r.shift)} · ${esc(at)}</p>` +
     `<p class="muted">ФН ${esc(r.fn)} · ФД ${esc(r.fd)} · ФП ${esc(r.fp)}</p>` +
     `<img alt="${esc(t.receipt_qr)}" src="/api/kiosk/${encodeURIComponent(lane)}/receipt/qr.svg?fd=${encodeURIComponent(r.fd)}"></div>`;

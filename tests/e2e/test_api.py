@@ -221,8 +221,14 @@ def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(sh
     path = f"/01/{MILK.gtin}/21/{milk.serial}"
     page = http.get(path, headers={"accept-language": "ru"})
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert MILK.name in page.text and "89.90" in page.text and "84.90" in page.text and "Подлинный" in page.text
+    assert MILK.name in page.text and "89,90\u00a0₽" in page.text and "84,90" in page.text and "Подлинный" in page.text
     data = http.get(path, headers={"accept": "application/json"}).json()
+    # the check's time in the store's zone, in words, not raw UTC ISO (the JSON keeps ISO with its offset)
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    checked = datetime.fromisoformat(data["authenticity"]["checked_at"]).astimezone(ZoneInfo("Europe/Moscow"))
+    assert f"{checked:%H:%M}" in page.text and "+00:00" not in page.text and " 2026, " in page.text
     assert data["authenticity"]["outcome"] == "ALLOWED" and data["authenticity"]["source"] == "ts_piot"
     assert data["authenticity"]["checked_at"] and data["loyalty_price"] == MILK.loyalty_price
     assert set(data) == {"gtin", "serial", "known", "name", "price", "loyalty_price", "marked", "authenticity",
@@ -231,7 +237,7 @@ def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(sh
     blocked = http.get(f"/01/{MILK.gtin}/21/{fake.serial}", headers={"accept": "application/json"}).json()
     assert blocked["authenticity"]["outcome"] == "BLOCKED" and blocked["authenticity"]["reasons"]
     english = http.get(f"/01/{MILK.gtin}/21/{fake.serial}", headers={"accept-language": "en"}).text
-    assert "Sale not allowed" in english
+    assert "Sale not allowed" in english and "89.90\u00a0₽" in english
     assert http.get(f"/01/{BREAD.gtin}/21/X1", headers={"accept": "application/json"}).json()["authenticity"] is None
     unknown = http.get("/01/04699999999998/21/X1", headers={"accept": "application/json"})
     assert unknown.json().get("known") is False, unknown.text
