@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from drivers.base import Reader
 from edge_agent.api.auth import RateLimiter, StaffMember, Tokens
 from edge_agent.api.hub import Hub
 from edge_agent.basket import Basket
+from edge_agent.basket.interventions import Intervention, queue
 from edge_agent.catalog import seed_catalog
 from edge_agent.config import Config
 from edge_agent.fiscal.desk import Fiscal
@@ -68,6 +70,8 @@ class Services:
     #: the base of the Digital Link URIs on receipts and tags (the demo points it at itself)
     public_base_url: str = ""
     _background: set[asyncio.Task[None]] = field(default_factory=set)
+    #: (basket, problem) -> when it was first seen open (the attendant queue's waiting time)
+    first_seen: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.public_base_url = self.public_base_url or self.config.http.public_base_url
@@ -125,6 +129,20 @@ class Services:
     def _changed(self, basket: Basket) -> None:
         lane = self.lanes.get(basket.lane)
         self.hub.notify(basket.lane, lane.read_at if lane is not None else None)
+        now = time.time()
+        for p in basket.problems.values():  # when each problem was first seen open: the attendant's clock
+            if p.open:
+                self.first_seen.setdefault((basket.id, p.id), now)
+            else:
+                self.first_seen.pop((basket.id, p.id), None)
+
+    def interventions(self) -> list[Intervention]:
+        """Every lane's open problems, most urgent first (``basket/interventions.py``)."""
+        baskets = [c.basket for c in self.lanes.by_id.values() if c.basket is not None]
+        live = {(b.id, p.id) for b in baskets for p in b.problems.values() if p.open}
+        for gone in set(self.first_seen) - live:  # baskets that closed or were cancelled
+            del self.first_seen[gone]
+        return queue(baskets, self.first_seen, time.time())
 
     def readers_health(self) -> dict[str, Any]:
         return {r.reader_id: r.health.to_dict() for r in self.readers}

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from edge_agent.api.deps import Kiosk, Svc, basket_of, checkout_of, device_of, view
 from edge_agent.api.errors import ApiError
-from edge_agent.basket.commands import Cancel, Checkout
+from edge_agent.basket.commands import CallStaff, Cancel, Checkout
 from edge_agent.errors import EdgeError
 
 router = APIRouter(prefix="/api/kiosk/{lane}", tags=["kiosk"])
@@ -74,6 +74,12 @@ async def identify(lane: str, body: Identify, svc: Svc, kiosk: Kiosk) -> dict[st
 async def verify(lane: str, body: Verify, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     result = await checkout_of(svc).verify(basket_of(svc, lane), body.code)
     return {"verified": True, "balance": result["balance"], "basket": view(svc, lane)}
+
+
+@router.post("/help", summary="The customer calls staff: an intervention in the attendant's queue")
+async def call_staff(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
+    svc.store.apply(basket_of(svc, lane), CallStaff())
+    return view(svc, lane)
 
 
 @router.post("/checkout", summary="The customer is done: check the basket can be paid")

@@ -133,6 +133,11 @@ async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
     return {"staff": staff.staff.name, "lanes": out, "quarantined": svc.store_health()["quarantined"]}
 
 
+@router.get("/queue", summary="The attendant's queue: every lane's open problems, most urgent first")
+async def attendant_queue(svc: Svc, staff: Staff) -> dict[str, Any]:
+    return {"interventions": [i.to_dict() for i in svc.interventions()]}
+
+
 @router.post("/lanes/{lane}/problems/{problem_id}/approve", summary="Approve a MEDIUM problem (age seen, quantity)")
 async def approve(lane: str, problem_id: int, svc: Svc, staff: Staff) -> dict[str, Any]:
     basket = basket_of(svc, lane, missing=404)

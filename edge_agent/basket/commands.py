@@ -260,6 +260,14 @@ class Close(_Bare):
 
 
 @dataclass(frozen=True, slots=True)
+class CallStaff(_Bare):
+    op: ClassVar[str] = "call_staff"
+
+    def apply(self, basket: Basket) -> None:
+        basket.call_staff()
+
+
+@dataclass(frozen=True, slots=True)
 class Cancel(_Bare):
     op: ClassVar[str] = "cancel"
 
@@ -269,11 +277,11 @@ class Cancel(_Bare):
 
 Command = (
     Add | Remove | Verdict | RegisterChecked | Resolve | Checkout | StartPayment | PaymentResult | Identify | Discount
-    | DropDiscount | Close | Cancel
+    | DropDiscount | Close | Cancel | CallStaff
 )  # fmt: skip
 COMMANDS: dict[str, type[Command]] = {c.op: c for c in (Add, Remove, Verdict, RegisterChecked, Resolve, Checkout,
                                                          StartPayment, PaymentResult, Identify, Discount,
-                                                         DropDiscount, Close, Cancel)}  # fmt: skip
+                                                         DropDiscount, Close, Cancel, CallStaff)}  # fmt: skip
 
 
 def from_journal(op: str, args: dict[str, Any]) -> Command:

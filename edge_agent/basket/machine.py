@@ -339,6 +339,13 @@ class Basket:
         self._require(*BEFORE_PAYMENT)
         self.state = State.CANCELLED
 
+    def call_staff(self) -> None:
+        """The customer pressed "call staff": a MEDIUM problem staff resolve when they have helped
+        (one open request at a time)."""
+        self._require(*BEFORE_PAYMENT)
+        if not any(p.open and p.code == "HELP_REQUESTED" for p in self.problems.values()):
+            self._problem("HELP_REQUESTED", "MEDIUM", None, "the customer asked for help")
+
     # -- staff -----------------------------------------------------------------------------
     def resolve(self, problem_id: int, staff_id: str, device: str, now: datetime) -> None:
         """Staff approve a MEDIUM problem (age seen, quantity allowed). CRITICAL ones go with

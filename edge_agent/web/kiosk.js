@@ -7,7 +7,7 @@ const api = (path, body) => fetch(`/api/kiosk/${encodeURIComponent(lane)}${path}
 const $ = id => document.getElementById(id);
 document.title = t.title; $("title").textContent = `${t.title} · ${lane}`; $("lang").textContent = t.lang; $("lang").onclick = toggle;
 $("otplabel").textContent = t.otp; $("verify").textContent = t.verify;
-for (const [id, key] of [["identify", "identify"], ["redeem", "points"], ["checkout", "checkout"], ["card", "card"], ["sbp", "sbp"], ["cancel", "cancel"]]) $(id).textContent = t[key];
+for (const [id, key] of [["identify", "identify"], ["redeem", "points"], ["checkout", "checkout"], ["card", "card"], ["sbp", "sbp"], ["cancel", "cancel"], ["help", "help"]]) $(id).textContent = t[key];
 $("ref").placeholder = t.phone; document.querySelectorAll("[data-t]").forEach(e => e.textContent = t[e.dataset.t]);
 let basket = null;
 function say(message) { $("payment").textContent = message; }
@@ -71,6 +71,7 @@ $("checkout").onclick = () => act(() => api("/checkout", {}));
 $("card").onclick = () => act(() => api("/pay", { method: "card" }));
 $("sbp").onclick = () => act(() => api("/pay", { method: "sbp" }));
 $("cancel").onclick = () => act(() => api("/cancel", {}));
+$("help").onclick = () => act(async () => { const r = await api("/help", {}); say(t.help_sent); return r; });
 function connect() {
   const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/kiosk/${encodeURIComponent(lane)}/ws`);
   ws.onmessage = m => { const d = JSON.parse(m.data); render(d.basket); window.lastUpdate = d; };

@@ -41,9 +41,28 @@ function register(f) {
   return `<p class="${why ? "problem CRITICAL" : "muted"}" data-register="${f.ok ? "ok" : "down"}">${t.register}: ${esc(why || t.register_ok)}` +
     (f.register ? ` · ${esc(t.shift)} ${esc(f.register.shift_number)} (${esc(f.register.shift)}) · ОФД ${esc(f.register.ofd_unsent)}` : "") + `</p>`;
 }
+window.cues = 0;  // new CRITICAL interventions signalled (sound and vibration), for the tests
+const seen = new Set();
+function cue() {  // a short beep and a buzz: a new CRITICAL intervention
+  window.cues += 1;
+  if (navigator.vibrate) navigator.vibrate([200, 100, 200]);
+  try { const ac = new AudioContext(), o = ac.createOscillator(); o.frequency.value = 880; o.connect(ac.destination);
+        o.start(); o.stop(ac.currentTime + 0.25); } catch (e) { /* no audio device */ }
+}
+function waited(s) { return s < 60 ? `${Math.round(s)} ${t.sec}` : `${Math.floor(s / 60)} ${t.min}`; }
+async function refreshQueue() {
+  const q = (await call("/api/staff/queue")).interventions;
+  for (const i of q) { const key = `${i.basket}/${i.problem}`; if (!seen.has(key)) { seen.add(key); if (i.level === "CRITICAL") cue(); } }
+  $("queuetitle").textContent = `${t.queue} (${q.length})`;
+  $("interventions").innerHTML = q.map(i => `<li class="problem ${i.level}" data-intervention="${esc(i.code)}" data-lane="${esc(i.lane)}">
+    <b>${esc(i.lane)}</b> · ${esc(t.problems[i.code] || i.message)}${i.line ? ` · ${esc(i.line)}` : ""} · <span class="muted">${esc(waited(i.waiting_s))}</span>
+    ${i.actions.includes("approve") ? `<button class="primary" data-approve="${esc(i.lane)}/${i.problem}">${t.approve}</button>` : ""}
+    ${i.actions.includes("void") ? `<button data-void="${esc(i.lane)}/${i.line_id}">${t.void}</button>` : ""}</li>`).join("");
+}
 async function refresh() {
   if (!token) return;
   try {
+    await refreshQueue();
     const d = await call("/api/staff/lanes"); $("who").textContent = d.staff;
     $("lanes").innerHTML = d.lanes.map(l => {
       const b = l.basket; const readers = Object.entries(l.readers).map(([r, h]) => `${esc(r)}: ${esc(h ? h.state : "?")}`).join(", ");

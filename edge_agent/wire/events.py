@@ -19,7 +19,7 @@ EVENT_TYPES: Final[dict[str, str]] = {
     "resolve": "basket.problem_resolved", "checkout": "basket.checkout", "identify": "basket.customer_identified",
     "discount": "basket.discount_applied", "drop_discount": "basket.discount_dropped",
     "start_payment": "basket.payment_started", "payment_result": "basket.payment_result",
-    "close": "basket.closed", "cancel": "basket.cancelled",
+    "close": "basket.closed", "cancel": "basket.cancelled", "call_staff": "basket.help_requested",
 }  # fmt: skip
 OPENED: Final = "basket.opened"
 POSTED: Final = "transaction.posted"

@@ -200,3 +200,20 @@ def test_a_late_verdict_never_puts_a_problem_on_a_basket_being_paid() -> None:
     with pytest.raises(BasketError) as info:
         b.verdict(line.id, "BLOCKED")  # a second answer, after the customer started paying
     assert info.value.code == "wrong_state" and b.open_problems() == [] and b.state is State.PAYMENT_PENDING
+
+
+def test_the_attendant_queue_puts_critical_first_then_the_longest_waiting() -> None:
+    from edge_agent.basket.commands import CallStaff, from_journal
+    from edge_agent.basket.interventions import queue
+
+    one, two = Basket("b-1", "lane-1", Rules(MSK)), Basket("b-2", "lane-2", Rules(MSK))
+    CallStaff().apply(one)
+    CallStaff().apply(one)  # a second press while the first waits: still one request
+    helps = [p for p in one.problems.values() if p.code == "HELP_REQUESTED"]
+    assert len(helps) == 1 and one.state.value == "NEEDS_ASSISTANCE"
+    assert from_journal("call_staff", {}) == CallStaff()
+    blocked = two._problem("MARKING_BLOCKED", "CRITICAL", None, "blocked")
+    seen = {(one.id, helps[0].id): 100.0, (two.id, blocked.id): 160.0}
+    q = queue([one, two], seen, now=200.0)
+    assert [(i.lane, i.code) for i in q] == [("lane-2", "MARKING_BLOCKED"), ("lane-1", "HELP_REQUESTED")]
+    assert q[1].waiting_s == 100.0 and q[1].actions == ("approve",) and q[0].actions == ()

@@ -1,0 +1,52 @@
+"""The attendant's queue: every open problem of every lane, most urgent first. Pure.
+
+One attendant covers several lanes; what needs them first is what stops a sale outright
+(CRITICAL: a blocked or refused mark, an item that may not be sold), then what waits for a
+person's yes (MEDIUM: an age check, a quantity, a declined payment, a help request), each
+level oldest first. ``first_seen`` is when the daemon first saw each problem open (kept by the
+shell, ``services.py``; a restart starts the clocks again)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from edge_agent.basket.machine import Basket
+
+URGENCY: Final = {"CRITICAL": 0, "MEDIUM": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class Intervention:
+    lane: str
+    basket: str
+    problem: int
+    code: str
+    level: str
+    message: str
+    line_id: int | None
+    line_name: str | None
+    since: float
+    waiting_s: float
+    #: what one tap does: approve (MEDIUM), void the line (a problem that has one)
+    actions: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"lane": self.lane, "basket": self.basket, "problem": self.problem, "code": self.code,
+                "level": self.level, "message": self.message, "line_id": self.line_id, "line": self.line_name,
+                "since": self.since, "waiting_s": round(self.waiting_s, 1), "actions": list(self.actions)}  # fmt: skip
+
+
+def queue(baskets: Iterable[Basket], first_seen: Mapping[tuple[str, int], float], now: float) -> list[Intervention]:
+    out = []
+    for basket in baskets:
+        for p in basket.problems.values():
+            if not p.open:
+                continue
+            since = first_seen.get((basket.id, p.id), now)
+            line = basket.lines.get(p.line_id) if p.line_id is not None else None
+            actions = (("approve",) if p.level == "MEDIUM" else ()) + (("void",) if line is not None else ())
+            out.append(Intervention(basket.lane, basket.id, p.id, p.code, p.level, p.message, p.line_id,
+                                    line.name if line else None, since, max(0.0, now - since), actions))  # fmt: skip
+    return sorted(out, key=lambda i: (URGENCY.get(i.level, 2), i.since, i.lane, i.problem))

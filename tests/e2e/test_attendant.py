@@ -1,0 +1,80 @@
+"""One attendant for the store's lanes, in a real Chromium on a phone-sized handheld: three
+interventions at once, in order of urgency and waiting time, a cue for the CRITICAL one,
+one-tap resolve with the audit trail; the kiosk's "call staff" button raises one."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from sim.scenarios import PRODUCTS, STAFF_PIN, Item
+from tests.e2e.demo_store import RunningStore
+from tests.e2e.test_pages import ARTIFACTS, chromium_path
+
+MILK, ENERGY = PRODUCTS[0], PRODUCTS[4]
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
+    store = RunningStore(tmp_path_factory.mktemp("attendant") / "var").start()
+    yield store
+    store.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(shop: RunningStore) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    from edge_agent.security.tls import spki_sha256
+
+    assert shop.store is not None
+    pin = spki_sha256(shop.store.ca.parent / "server.crt")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=[
+            "--no-sandbox", "--disable-gpu", f"--ignore-certificate-errors-spki-list={pin}"])  # fmt: skip
+        yield b
+        b.close()
+
+
+def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_one(shop: RunningStore,
+                                                                                  browser: Any) -> None:  # fmt: skip
+    assert shop.store is not None
+    drink, fake = Item(ENERGY, "A0000001"), Item(MILK, "A0000002")
+    shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code), (fake.ki, fake.mark_code)]))
+    shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
+
+    staff = browser.new_page(locale="en-GB", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    staff.goto(shop.store.enrol["handheld-1"])
+    staff.fill("#staff_id", "s-1")
+    staff.fill("#pin", STAFF_PIN)
+    staff.tap("#pinbtn")
+    staff.wait_for_selector("#queue")
+
+    shop.place("lane-1", drink.epc)  # 1st: an age check on lane-1 (MEDIUM)
+    staff.wait_for_selector("[data-intervention=AGE_RESTRICTED]")
+    shop.place("lane-2", fake.epc)  # 2nd: a blocked mark on lane-2 (CRITICAL)
+    staff.wait_for_selector("[data-intervention=MARKING_BLOCKED]")
+    kiosk = browser.new_page(locale="en-GB", viewport={"width": 1024, "height": 768}, has_touch=True)
+    kiosk.goto(shop.store.enrol["kiosk-lane-1"])
+    kiosk.wait_for_selector("#help")
+    time.sleep(0.05)  # the third comes last, by a clock the queue can tell apart
+    kiosk.tap("#help")  # 3rd: lane-1's customer calls staff (MEDIUM, waiting least)
+    staff.wait_for_selector("[data-intervention=HELP_REQUESTED]")
+
+    order = staff.eval_on_selector_all("#interventions li", "els => els.map(e => e.dataset.intervention)")
+    assert order == ["MARKING_BLOCKED", "AGE_RESTRICTED", "HELP_REQUESTED"]
+    assert staff.evaluate("window.cues") >= 1  # the CRITICAL one was signalled
+    staff.screenshot(path=str(ARTIFACTS / "attendant-queue.png"), full_page=True)
+
+    staff.tap("[data-intervention=AGE_RESTRICTED] button[data-approve]")  # one tap: age seen
+    staff.wait_for_selector("[data-intervention=AGE_RESTRICTED]", state="detached")
+    order = staff.eval_on_selector_all("#interventions li", "els => els.map(e => e.dataset.intervention)")
+    assert order == ["MARKING_BLOCKED", "HELP_REQUESTED"]
+    audit = sqlite3.connect(shop.services.store.path).execute(
+        "SELECT staff, device, action FROM audit WHERE action = 'approve_problem'").fetchall()  # fmt: skip
+    assert audit == [("s-1", "handheld-1", "approve_problem")]
