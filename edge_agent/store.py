@@ -406,6 +406,24 @@ class Store:
                 raise BasketError(e.code, f"journal row {seq} ({op}) does not replay: {e.message}") from e
         return basket
 
+    # -- the manager's dashboard (dashboard.py) ---------------------------------------------------
+    def dashboard_rows(self, since: float) -> tuple[list[Any], list[tuple[str, str | None]]]:
+        """Baskets opened since ``since`` with their journals, and their verdicts."""
+        from edge_agent.dashboard import BasketRecord
+
+        reads = self._reads
+        journals: dict[str, list[tuple[str, str, float]]] = {}
+        for basket_id, op, args, at in reads.execute(
+            "SELECT j.basket_id, j.op, j.args, j.at FROM journal j JOIN baskets b ON b.id = j.basket_id "
+            "WHERE b.opened_at >= ? ORDER BY j.basket_id, j.seq", (since,)):  # fmt: skip
+            journals.setdefault(basket_id, []).append((op, args, at))
+        baskets = [BasketRecord(i, lane, state, opened, journals.get(i, [])) for i, lane, state, opened in
+                   reads.execute("SELECT id, lane, state, opened_at FROM baskets WHERE opened_at >= ? "
+                                 "ORDER BY opened_at", (since,))]  # fmt: skip
+        verdicts = reads.execute("SELECT v.outcome, v.source FROM verdicts v JOIN baskets b ON b.id = v.basket_id "
+                                 "WHERE b.opened_at >= ?", (since,)).fetchall()  # fmt: skip
+        return baskets, [(str(o), s) for o, s in verdicts]
+
     # -- device credentials (security/devices.py) -------------------------------------------------
     def put_device(self, row: dict[str, Any]) -> None:
         with self.transaction() as conn:

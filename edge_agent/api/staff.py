@@ -7,10 +7,12 @@ action, and every refused or locked sign-in with its source address, is in the a
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -131,6 +133,15 @@ async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
                     "readers": {r: health.get(r) for r in readers},
                     "register": desk.health() if desk is not None else None})  # fmt: skip
     return {"staff": staff.staff.name, "lanes": out, "quarantined": svc.store_health()["quarantined"]}
+
+
+@router.get("/dashboard", summary="The store's figures since a time (default: the last 24 h) and their SVG charts")
+async def dashboard(svc: Svc, staff: Staff, hours: float = Query(default=24.0, gt=0, le=24 * 90)) -> dict[str, Any]:
+    from edge_agent.dashboard import charts, figures
+
+    baskets, verdicts = svc.store.dashboard_rows(time.time() - hours * 3600)
+    out = figures(baskets, verdicts, ZoneInfo(svc.config.store.timezone))
+    return {"hours": hours, "timezone": svc.config.store.timezone, "figures": out, "charts": charts(out)}
 
 
 @router.get("/queue", summary="The attendant's queue: every lane's open problems, most urgent first")

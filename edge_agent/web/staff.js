@@ -81,5 +81,13 @@ document.addEventListener("click", async ev => {
   if (a) { const [lane, id] = a.split("/"); await call(`/api/staff/lanes/${lane}/problems/${id}/approve`, "POST"); refresh(); }
   if (v) { const [lane, id] = v.split("/"); await call(`/api/staff/lanes/${lane}/lines/${id}/void`, "POST"); refresh(); }
 });
+$("dashbtn").textContent = t.dashboard;
+$("dashbtn").onclick = async () => {  // the manager's view: the last 24 h, charts drawn by the server (SVG)
+  const d = await call("/api/staff/dashboard"); const f = d.figures, r = f.time_to_resolve_s;
+  $("figures").innerHTML = `<p>${t.baskets}: <b data-figure="baskets">${f.baskets}</b> · ${t.paid}: <b data-figure="paid">${f.baskets_paid}</b> · ` +
+    `${t.untouched}: <b data-figure="untouched">${f.share_without_intervention === null ? "—" : Math.round(f.share_without_intervention * 100) + " %"}</b> · ` +
+    `${t.resolve}: p50 ${r.p50 ?? "—"} ${t.sec}, p90 ${r.p90 ?? "—"} ${t.sec}</p>`;
+  $("charts").innerHTML = Object.values(d.charts).join("");
+};
 function show() { $("signin").hidden = !!token; $("work").hidden = !token; refresh(); }
 show(); setInterval(refresh, 1000);

@@ -78,3 +78,23 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
     audit = sqlite3.connect(shop.services.store.path).execute(
         "SELECT staff, device, action FROM audit WHERE action = 'approve_problem'").fetchall()  # fmt: skip
     assert audit == [("s-1", "handheld-1", "approve_problem")]
+
+
+def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, browser: Any) -> None:
+    assert shop.store is not None
+    staff = browser.new_page(locale="en-GB", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    from edge_agent.security.devices import Device  # the manager's own handheld, enrolled now
+
+    staff.goto(shop.url + shop.services.devices.provision(Device("handheld-2", "handheld"), enrol=True).enrol_path())
+    staff.fill("#staff_id", "s-1")
+    staff.fill("#pin", STAFF_PIN)
+    staff.tap("#pinbtn")
+    staff.tap("#dashbtn")
+    staff.wait_for_selector("#charts svg")
+    baskets = int(staff.inner_text("[data-figure=baskets]"))
+    with shop.store.client() as handheld:
+        token = handheld.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}).json()["token"]
+        api = handheld.get("/api/staff/dashboard", headers={"authorization": f"Bearer {token}"}).json()
+    assert baskets == api["figures"]["baskets"] >= 2  # the two lanes' baskets of the first test
+    assert staff.eval_on_selector_all("#charts svg", "els => els.length") == 4
+    staff.screenshot(path=str(ARTIFACTS / "staff-dashboard.png"), full_page=True)

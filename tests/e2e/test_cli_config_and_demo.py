@@ -63,6 +63,21 @@ def test_headless_demo_runs_shoppers_and_proves_its_invariants(tmp_path: Path) -
     assert summary["payments"]["double_captures"] == 0 and summary["loyalty_ledger_balanced"] is True
     assert summary["verdicts"]["blocked"] >= 1  # shopper 1 brings a counterfeit
     assert summary["latency_ms"]["tag_to_basket_p99"] <= 100
+    # the manager's dashboard, computed from the same store, tells the same story
+    from zoneinfo import ZoneInfo
+
+    from edge_agent.dashboard import charts, figures
+    from edge_agent.store import Store
+
+    store = Store(tmp_path / "demo" / "edge-agent.db", ZoneInfo("Europe/Moscow"))
+    f = figures(*store.dashboard_rows(0), ZoneInfo("Europe/Moscow"))
+    assert (f["baskets_paid"], f["baskets_cancelled"]) == (summary["baskets_paid"], summary["baskets_cancelled"])
+    assert {k.lower(): v for k, v in f["verdicts"].items()} == {k: v for k, v in summary["verdicts"].items() if v}
+    for code, n in summary["problems"].items():  # what the shoppers met at the box (declines come later)
+        assert f["interventions"].get(code) == n, (code, f["interventions"])
+    assert sum(h["sales"] for h in f["per_hour"].values()) == summary["baskets_paid"]
+    assert f["time_to_resolve_s"]["n"] >= 1 and 0 < f["share_without_intervention"] < 1
+    assert all(svg.startswith("<svg") and "</svg>" in svg for svg in charts(f).values())
 
 
 def test_an_unknown_reader_driver_is_a_config_error_naming_the_drivers_there_are(tmp_path: Path) -> None:
