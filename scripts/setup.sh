@@ -12,7 +12,7 @@ PYTHON=${PYTHON:-python3}
 # libpcsclite-dev + swig: to build pyscard; python3-venv: the virtual environment;
 # openssl: the test CA; chromium: the page tests (Playwright drives Debian's browser);
 # rabbitmq-server (with rabbitmq_mqtt): central's three-node cluster in the delivery tests.
-DEBIAN_PACKAGES=(mosquitto pcscd libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium rabbitmq-server prometheus)
+DEBIAN_PACKAGES=(mosquitto pcscd libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium rabbitmq-server prometheus nodejs)
 
 say() { printf 'setup: %s\n' "$*"; }
 
@@ -63,4 +63,10 @@ fi
 say "installing edge-agent and its [dev] extra into $VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+# axe-core (Deque, MPL-2.0): the pages' accessibility audit in the browser tests; a test tool
+# from the npm registry, kept in the venv, never served by the product
+if [[ ! -f $VENV/node/node_modules/axe-core/axe.min.js ]]; then
+    say "installing axe-core (npm) into $VENV/node"
+    npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$VENV/node" "axe-core@4" >/dev/null
+fi
 say "ready"

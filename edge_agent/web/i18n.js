@@ -59,6 +59,7 @@ export const TEXTS = {
     approve: "Approve", void: "Remove", lookup: "Check a code", lanes: "Lanes", readers: "Readers",
   },
 };
+document.documentElement.lang = localStorage.getItem("lang") || (navigator.language.startsWith("ru") ? "ru" : "en");
 export function lang() { return localStorage.getItem("lang") || (navigator.language.startsWith("ru") ? "ru" : "en"); }
 export function toggle() { localStorage.setItem("lang", lang() === "ru" ? "en" : "ru"); location.reload(); }
 const MONEY = { ru: new Intl.NumberFormat("ru-RU", { style: "currency", currency: "RUB" }),

@@ -8,7 +8,7 @@ const $ = id => document.getElementById(id);
 document.title = t.title; $("title").textContent = `${t.title} · ${lane}`; $("lang").textContent = t.lang; $("lang").onclick = toggle;
 $("otplabel").textContent = t.otp; $("verify").textContent = t.verify;
 for (const [id, key] of [["identify", "identify"], ["redeem", "points"], ["checkout", "checkout"], ["card", "card"], ["sbp", "sbp"], ["cancel", "cancel"], ["help", "help"]]) $(id).textContent = t[key];
-$("ref").placeholder = t.phone; document.querySelectorAll("[data-t]").forEach(e => e.textContent = t[e.dataset.t]);
+$("ref").placeholder = t.phone; $("ref").ariaLabel = t.phone; document.querySelectorAll("[data-t]").forEach(e => e.textContent = t[e.dataset.t]);
 let basket = null;
 function say(message) { $("payment").textContent = message; }
 function verdict(line) {

@@ -3,7 +3,7 @@ const t = TEXTS[lang()];
 const $ = id => document.getElementById(id);
 let token = sessionStorage.getItem("staff-token");
 $("title").textContent = t.staff; $("lang").textContent = t.lang; $("lang").onclick = toggle;
-$("findsale").textContent = t.sale_lookup; $("retcode").placeholder = t.sale_lookup;
+$("findsale").textContent = t.sale_lookup; $("retcode").placeholder = t.sale_lookup; $("retcode").ariaLabel = t.sale_lookup;
 $("pinbtn").textContent = t.sign_in; $("badgebtn").textContent = t.badge; $("lookup").textContent = t.lookup;
 async function call(path, method = "GET", body) {
   const r = await fetch(path, { method, headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },

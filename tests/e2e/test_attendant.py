@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
+from tests.e2e.axe import violations
 from tests.e2e.demo_store import RunningStore
 from tests.e2e.test_pages import ARTIFACTS, chromium_path
 
@@ -70,6 +71,7 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
     assert order == ["MARKING_BLOCKED", "AGE_RESTRICTED", "HELP_REQUESTED"]
     assert staff.evaluate("window.cues") >= 1  # the CRITICAL one was signalled
     staff.screenshot(path=str(ARTIFACTS / "attendant-queue.png"), full_page=True)
+    assert violations(staff) == []
 
     staff.tap("[data-intervention=AGE_RESTRICTED] button[data-approve]")  # one tap: age seen
     staff.wait_for_selector("[data-intervention=AGE_RESTRICTED]", state="detached")
@@ -89,12 +91,18 @@ def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, br
     staff.fill("#staff_id", "s-1")
     staff.fill("#pin", STAFF_PIN)
     staff.tap("#pinbtn")
+    for n in (1, 2):  # two customers today, one on each lane
+        shop.place(f"lane-{n}", Item(PRODUCTS[2], f"D000000{n}").epc)
+    deadline = time.monotonic() + 20
+    while shop.call(lambda: len(shop.services.store.dashboard_rows(0)[0])) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     staff.tap("#dashbtn")
     staff.wait_for_selector("#charts svg")
     baskets = int(staff.inner_text("[data-figure=baskets]"))
     with shop.store.client() as handheld:
         token = handheld.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}).json()["token"]
         api = handheld.get("/api/staff/dashboard", headers={"authorization": f"Bearer {token}"}).json()
-    assert baskets == api["figures"]["baskets"] >= 2  # the two lanes' baskets of the first test
+    assert baskets == api["figures"]["baskets"] >= 2
     assert staff.eval_on_selector_all("#charts svg", "els => els.length") == 4
     staff.screenshot(path=str(ARTIFACTS / "staff-dashboard.png"), full_page=True)
+    assert violations(staff) == []

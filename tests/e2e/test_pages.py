@@ -11,6 +11,7 @@ import pytest
 
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
 from tests.conftest import ROOT
+from tests.e2e.axe import violations
 from tests.e2e.demo_store import RunningStore
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -58,12 +59,14 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     kiosk.goto(shop.store.enrol[f"kiosk-{lane}"])  # the kiosk's one-time enrolment link: its cookie, its page
     assert kiosk.url.endswith(f"/kiosk/{lane}")
     kiosk.wait_for_selector("text=Put your items in the box")
+    assert violations(kiosk) == []  # axe-core: no serious or critical WCAG 2.1 AA violation, in every state
     shop.place(lane, milk.epc)
     shop.place(lane, fake.epc)
     kiosk.wait_for_selector("[data-problem=MARKING_BLOCKED]")
     assert "Chestny ZNAK does not allow this item to be sold" in kiosk.inner_text("#problems")
     assert kiosk.is_disabled("#checkout") and kiosk.is_disabled("#card")  # not while staff are needed
     kiosk.screenshot(path=str(ARTIFACTS / "kiosk-blocked.png"), full_page=True)
+    assert violations(kiosk) == []
 
     staff = browser.new_page(locale="ru-RU", viewport={"width": 420, "height": 900})
     staff.goto(shop.store.enrol["handheld-1"])  # the handheld enrols once, then its page opens
@@ -72,6 +75,7 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     staff.click("#pinbtn")
     staff.wait_for_selector(f"section[data-lane={lane}] [data-problem=MARKING_BLOCKED]")
     staff.screenshot(path=str(ARTIFACTS / "staff-problem.png"), full_page=True)
+    assert violations(staff) == []
     shop.remove(lane, fake.epc)  # staff take the item away
     staff.click(f"section[data-lane={lane}] [data-problem=MARKING_BLOCKED] button[data-void]")
 
@@ -80,6 +84,7 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     kiosk.fill("#ref", "+79990000001")
     kiosk.click("#identify")
     kiosk.wait_for_selector("#otpbox:not([hidden])")
+    assert violations(kiosk) == []
     assert "500" not in kiosk.inner_text("#loyalty")
     kiosk.fill("#otp", shop.sms_code("+79990000001"))
     kiosk.click("#verify")
@@ -91,6 +96,7 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
         kiosk.click("#sbp")
         kiosk.wait_for_selector("#qr img")
         kiosk.screenshot(path=str(ARTIFACTS / "kiosk-sbp-qr.png"), full_page=True)
+        assert violations(kiosk) == []
     finally:
         shop.call(lambda: setattr(shop.store.central.settings, "customer_delay_s", 0.05))  # type: ignore[union-attr]
     kiosk.wait_for_selector("text=Thank you!", timeout=20_000)
@@ -100,6 +106,7 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     assert "Fiscal receipt" in fiscal and "ФН 9999078900012345" in fiscal and "ФП" in fiscal
     kiosk.wait_for_function("document.querySelector('#fiscal img').naturalWidth > 0")
     kiosk.screenshot(path=str(ARTIFACTS / "kiosk-receipt.png"), full_page=True)
+    assert violations(kiosk) == []
     shop.remove(lane, milk.epc)
 
     phone = browser.new_page(locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True,
@@ -109,6 +116,7 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     assert phone.get_attribute(".badge", "data-outcome") == "ALLOWED"
     assert "Подлинный" in phone.inner_text("main") and "Этот экземпляр уже продан" in phone.inner_text("main")
     phone.screenshot(path=str(ARTIFACTS / "phone-product.png"), full_page=True)
+    assert violations(phone) == []
 
     # the customer brings the milk back: staff tap it, tick it, and the return receipt prints
     staff.wait_for_selector(f"section[data-lane={lane}] [data-register=ok]")
@@ -119,5 +127,6 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     staff.wait_for_selector("text=Возврат оформлен")
     assert "возвращён" in staff.inner_text("#sale")
     staff.screenshot(path=str(ARTIFACTS / "staff-return.png"), full_page=True)
+    assert violations(staff) == []
     returns = shop.call(lambda: [r["kind"] for r in shop.store.kkt.receipts()])  # type: ignore[union-attr]
     assert returns.count("sellReturn") == 1
