@@ -1,8 +1,9 @@
 """GS1 building blocks: the GTIN check digit, GS1 CSET 82 and the AIs Chestny Znak uses.
 
-Facts from the GS1 General Specifications and the GS1 Syntax Dictionary (AI formats,
-CSET 82); the Chestny Znak lengths from the operator's published layouts, as collected in
-docs/sources.md §1.
+Facts from the GS1 General Specifications and the GS1 Barcode Syntax Dictionary: the AI
+formats, lengths and which AIs need a separator after them come from ``ai_table.py``, generated
+from the dictionary itself (``scripts/gen_ai_table.py``); the Chestny Znak verification lengths
+from the operator's published layouts, as collected in docs/sources.md §1.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
+from edge_agent.codes.ai_table import AI_TABLE
 from edge_agent.codes.errors import ParseError
 
 GS: Final = "\x1d"
@@ -21,17 +23,25 @@ _CSET82_SET: Final = frozenset(CSET82)
 _NOT_CSET82_OR_GS: Final = re.compile(r"[^!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z\x1d]")
 _NOT_CSET82: Final = re.compile(r"[^!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]")
 
-#: Predefined-length AIs used in Chestny Znak codes: AI -> value length (all numeric).
+#: Fixed-length numeric AIs used in Chestny Znak codes: AI -> value length, from the dictionary.
+#: Fixed length is not "no separator": of these only 01, 17, 310n and 335n are predefined-length
+#: AIs; after 7003 and 8005 a GS follows when another AI does (``needs_separator``).
 FIXED_AIS: Final[dict[str, int]] = {
-    "01": 14,
-    "17": 6,
-    "7003": 10,
-    "8005": 6,
-    **{f"310{d}": 6 for d in "012345"},
-    **{f"335{d}": 6 for d in "012345"},
-}
+    ai: AI_TABLE[ai][2] for ai in ("01", "17", "7003", "8005", *(f"310{d}" for d in "012345"),
+                                   *(f"335{d}" for d in "012345"))
+}  # fmt: skip
 #: Variable-length AIs (GS-terminated): AI -> maximum length per GS1.
-VARIABLE_AIS: Final[dict[str, int]] = {"21": 20, "240": 30, "91": 90, "92": 90, "93": 90}
+VARIABLE_AIS: Final[dict[str, int]] = {ai: AI_TABLE[ai][2] for ai in ("21", "240", "91", "92", "93")}
+#: The predefined-length AIs (GS1 General Specifications table 7.8.8-1; the dictionary's ``*``):
+#: the only ones a separator never follows
+PREDEFINED: Final = frozenset(ai for ai, spec in AI_TABLE.items() if not spec[0])
+
+
+def needs_separator(ai: str) -> bool:
+    """Whether a GS must follow this AI's value when another element comes after it."""
+    return ai not in PREDEFINED
+
+
 #: Verification-part lengths Chestny Znak issues (91 key, 92 crypto, 93 short code).
 CRYPTO_LENGTHS: Final[dict[str, tuple[int, ...]]] = {"91": (4,), "92": (44, 88), "93": (4,)}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Final, Literal
 
-from edge_agent.codes.gs1 import FIXED_AIS, GS
+from edge_agent.codes.gs1 import GS, needs_separator
 
 Kind = Literal["datamatrix", "tobacco_pack", "sgtin-96", "sgtin-198", "digital_link"]
 KINDS: Final[tuple[Kind, ...]] = ("datamatrix", "tobacco_pack", "sgtin-96", "sgtin-198", "digital_link")
@@ -110,13 +110,13 @@ class Identity:
         if self.crypto is None:
             return None
         parts = ["01", self.gtin, "21", self.serial]
-        variable = True  # AI 21 is variable length: a GS must follow it
+        separate = True  # AI 21 is variable length: a GS must follow it
         for ai, value in self.elements:
-            if variable:
+            if separate:
                 parts.append(GS)
             parts.append(ai)
             parts.append(value)
-            variable = ai not in FIXED_AIS
+            separate = needs_separator(ai)  # 8005 and 7003 too: fixed length, yet not predefined
         return "".join(parts)
 
     @property

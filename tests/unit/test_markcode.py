@@ -71,8 +71,25 @@ def test_tobacco_block_carries_its_price_in_8005() -> None:
     item = parse(TOBACCO_BLOCK)
     assert item.extra == {"8005": "012345"}
     assert item.groups == ("tobacco", "ncp")
-    # 8005 is fixed-length: the КМ has no GS after it
-    assert item.mark_code == "0104600439931256215Ci8!A7\x1d8005012345" + "93ab+/"
+    # 8005 has a fixed length but is not one of GS1's predefined-length AIs (the Syntax
+    # Dictionary has no "*" on it): the printed code has a GS after it, and so does every form
+    # the agent sends
+    assert item.mark_code == TOBACCO_BLOCK
+    assert item.true_api_code == TOBACCO_BLOCK
+    assert base64.b64decode(item.ts_piot_code or "").decode() == TOBACCO_BLOCK
+
+
+def test_a_code_with_an_expiry_time_in_7003_keeps_its_separator() -> None:
+    code = "0104610053149777215d/wuU\x1d70032612312359\x1d93dGVz"
+    item = parse(code)
+    assert item.extra == {"7003": "2612312359"} and item.mark_code == code == item.true_api_code
+    assert base64.b64decode(item.ts_piot_code or "").decode() == code
+
+
+def test_predefined_length_ais_still_need_no_separator() -> None:
+    code = "0104610053149777215d/wuU\x1d3103000500" + "93dGVz"  # 310n is predefined: no GS after it
+    item = parse(code)
+    assert item.extra == {"3103": "000500"} and item.mark_code == code
 
 
 def test_tobacco_pack_29_chars_gives_ki_with_ais_and_local_module_first_21() -> None:
