@@ -6,10 +6,16 @@ Pure. ``Event`` is the envelope; ``encode``/``decode`` turn it into bytes and ba
 on requests and responses (MQTT 3.1.1 has no properties for them), ``seq`` (per basket) on
 basket events and ``idempotencykey`` on requests that move money or points. ``Deduper``
 remembers the last N ``(source, id)`` pairs: consumers drop what they have seen.
+
+``encode(decode(x))`` is ``x`` (as JSON) for every valid event of the CloudEvents JSON format:
+optional attributes stay absent when they were absent (``time``, ``datacontenttype``), ``data``
+and ``data_base64`` (binary data, Base64) are kept as they came — never both, which is invalid.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import uuid
 from collections import OrderedDict
@@ -34,7 +40,7 @@ class Event:
     id: str
     source: str
     type: str
-    time: str
+    time: str | None
     data: Any = None
     subject: str | None = None
     correlationid: str | None = None
@@ -42,6 +48,10 @@ class Event:
     seq: int | None = None
     idempotencykey: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    datacontenttype: str | None = CONTENT_TYPE
+    #: binary data, Base64 (``data`` is then None); and whether the event had ``data`` at all
+    data_base64: str | None = None
+    has_data: bool = True
 
     @property
     def key(self) -> tuple[str, str]:
@@ -49,14 +59,16 @@ class Event:
         return (self.source, self.id)
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"specversion": SPECVERSION, "id": self.id, "source": self.source, "type": self.type,
-                               "time": self.time, "datacontenttype": CONTENT_TYPE}  # fmt: skip
-        for name in _EXTENSIONS:
+        out: dict[str, Any] = {"specversion": SPECVERSION, "id": self.id, "source": self.source, "type": self.type}
+        for name in ("time", "datacontenttype", *_EXTENSIONS):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
         out.update(self.extra)
-        out["data"] = self.data
+        if self.data_base64 is not None:
+            out["data_base64"] = self.data_base64
+        elif self.has_data:
+            out["data"] = self.data
         return out
 
 
@@ -104,9 +116,19 @@ def decode(payload: bytes | str) -> Event:
             raise EnvelopeError("missing_attribute", f"attribute {name!r} must be a non-empty string")
     if obj["specversion"] != SPECVERSION:
         raise EnvelopeError("specversion", f"specversion {obj['specversion']!r} is not {SPECVERSION}")
-    ctype = obj.get("datacontenttype", CONTENT_TYPE)
-    if ctype != CONTENT_TYPE:
-        raise EnvelopeError("content_type", f"datacontenttype {ctype!r} is not {CONTENT_TYPE}")
+    ctype = obj.get("datacontenttype")
+    if ctype is not None and (not isinstance(ctype, str) or not ctype):
+        raise EnvelopeError("content_type", "datacontenttype must be a non-empty string")
+    binary = obj.get("data_base64")
+    if binary is not None:
+        if "data" in obj:
+            raise EnvelopeError("data_and_data_base64", "an event carries data or data_base64, not both")
+        if not isinstance(binary, str):
+            raise EnvelopeError("data_base64", "data_base64 must be a Base64 string")
+        try:
+            base64.b64decode(binary, validate=True)
+        except (binascii.Error, ValueError):
+            raise EnvelopeError("data_base64", "data_base64 is not Base64") from None
     seq = obj.get("seq")
     if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
         raise EnvelopeError("seq", "seq must be a non-negative integer")
@@ -114,10 +136,11 @@ def decode(payload: bytes | str) -> Event:
         value = obj.get(name)
         if value is not None and not isinstance(value, str):
             raise EnvelopeError("attribute_type", f"attribute {name!r} must be a string")
-    known = {*_REQUIRED, *_EXTENSIONS, "time", "datacontenttype", "data"}
+    known = {*_REQUIRED, *_EXTENSIONS, "time", "datacontenttype", "data", "data_base64"}
     extra = {k: v for k, v in obj.items() if k not in known}
-    return Event(obj["id"], obj["source"], obj["type"], obj.get("time") or "", obj.get("data"), obj.get("subject"),
-                 obj.get("correlationid"), obj.get("replyto"), seq, obj.get("idempotencykey"), extra)  # fmt: skip
+    return Event(obj["id"], obj["source"], obj["type"], obj.get("time"), obj.get("data"), obj.get("subject"),
+                 obj.get("correlationid"), obj.get("replyto"), seq, obj.get("idempotencykey"), extra, ctype, binary,
+                 "data" in obj)  # fmt: skip
 
 
 class Deduper:
