@@ -1,8 +1,11 @@
-"""GS1 Digital Link URIs for serialised items: ``https://<host>/01/<gtin>/21/<serial>[?93=..]``.
+"""GS1 Digital Link URIs for serialised items:
+``https://<host>/01/<gtin>[/22/<cpv>][/10/<lot>]/21/<serial>[?93=..]``.
 
 Syntax per the GS1 Digital Link standard (URI syntax 1.2): the primary key ``01`` may be
-preceded by any path prefix, GTIN-8/12/13 are padded to 14 digits, values are
-percent-encoded, and data attributes such as the verification part ride in the query.
+preceded by any path prefix, GTIN-8/12/13 are padded to 14 digits, the key qualifiers come in
+the order the GS1 Barcode Syntax Dictionary gives for 01 (``dlpkey=22,10,21``: each optional,
+in that order; a single item ends with 21), values are percent-encoded, and data attributes
+such as the verification part ride in the query.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ from collections.abc import Mapping
 from typing import Final
 from urllib.parse import quote, unquote
 
+from edge_agent.codes.ai_table import AI_TABLE
 from edge_agent.codes.errors import EncodeError, ParseError
 from edge_agent.codes.gs1 import FIXED_AIS, VARIABLE_AIS, check_gtin, first_non_cset82, gtin_is_valid, is_cset82
 from edge_agent.codes.identity import Identity
 from edge_agent.codes.markcode import check_value, identity_from_elements
 
 _SCHEMES: Final = ("http://", "https://")
+#: 01's key qualifiers, in order, from the dictionary: 22 (CPV), 10 (lot), 21 (serial)
+QUALIFIERS: Final = AI_TABLE["01"][4][0]
 # AIs a mark code may carry as data attributes, in the order a КМ lists them.
 _ATTRIBUTE_ORDER: Final = (
     "240",
@@ -64,24 +70,42 @@ def parse_digital_link(uri: str) -> Identity:
         raise ParseError("invalid_uri", "no /01/<gtin> in the path", start)
     parts = path[key + 1 :].split("/")
     pos = start + key + 4  # where the GTIN starts
-    if len(parts) < 4 or parts[2] != "21":
+    if len(parts) < 4 or len(parts) % 2:
         raise ParseError("invalid_uri", "the path needs /01/<gtin>/21/<serial> for one item", pos)
-    if len(parts) > 4:
-        raise ParseError("invalid_uri", f"unexpected path after the serial: /{'/'.join(parts[4:])}", pos)
+    pairs = [(parts[i], parts[i + 1]) for i in range(2, len(parts), 2)]
+    names = [name for name, _ in pairs]
+    if names[-1] != "21":
+        raise ParseError("invalid_uri", "the path needs /01/<gtin>/21/<serial> for one item", pos)
+    order = [QUALIFIERS.index(n) if n in QUALIFIERS else -1 for n in names]
+    if -1 in order or order != sorted(set(order)):
+        raise ParseError("invalid_uri", "key qualifiers of 01 are /22/<cpv>/10/<lot>/21/<serial>, each at most once "
+                         "and in that order", pos)  # fmt: skip
     gtin = parts[1]
     if len(gtin) not in (8, 12, 13, 14) or not (gtin.isascii() and gtin.isdigit()):
         raise ParseError("invalid_uri", "the GTIN in a Digital Link is 8, 12, 13 or 14 digits", pos)
     gtin = gtin.zfill(14)
     check_gtin(gtin, pos - (14 - len(parts[1])))
-    pos += len(parts[1]) + 4
-    serial = _unquote(parts[3], pos) if "%" in parts[3] else parts[3]
+    pos += len(parts[1])  # at the "/" before the next AI
+    qualifiers = []
+    for name, raw in pairs[:-1]:
+        pos += len(name) + 2
+        value = _unquote(raw, pos)
+        if not 1 <= len(value) <= AI_TABLE[name][2] or not is_cset82(value):
+            raise ParseError("bad_length", f"AI {name} is 1 to {AI_TABLE[name][2]} CSET 82 characters", pos)
+        qualifiers.append((name, value))
+        pos += len(raw)
+    pos += 4
+    raw_serial = pairs[-1][1]
+    serial = _unquote(raw_serial, pos) if "%" in raw_serial else raw_serial
     if not serial or len(serial) > VARIABLE_AIS["21"]:
         raise ParseError("bad_length", "the serial is 1 to 20 characters", pos)
     bad = first_non_cset82(serial)
     if bad >= 0:
         raise ParseError("invalid_character", f"{serial[bad]!r} is not in GS1 character set 82", pos)
     elements = _attributes(uri, end)
-    return identity_from_elements("digital_link", gtin, serial, elements, len(uri))
+    identity = identity_from_elements("digital_link", gtin, serial, elements, len(uri))
+    identity.qualifiers = tuple(qualifiers)
+    return identity
 
 
 def _unquote(value: str, position: int) -> str:
@@ -123,15 +147,24 @@ def build_digital_link(
     serial: str,
     base: str = "https://id.gs1.org",
     attributes: Mapping[str, str] | None = None,
+    qualifiers: Mapping[str, str] | None = None,
 ) -> str:
-    """The Digital Link URI of one item; ``attributes`` (e.g. the 93 code) go in the query."""
+    """The Digital Link URI of one item; ``qualifiers`` (22, 10) go in the path before the
+    serial in GS1's order, ``attributes`` (e.g. the 93 code) in the query."""
     if not gtin_is_valid(gtin):
         raise EncodeError("gtin_check_digit", f"{gtin!r} is not a valid GTIN-14")
     if not 1 <= len(serial) <= 20 or not is_cset82(serial):
         raise EncodeError("invalid_character", f"{serial!r} is not a 1-20 character CSET 82 serial")
     if not base.lower().startswith(_SCHEMES):
         raise EncodeError("invalid_uri", f"{base!r} is not an http(s) base URI")
-    uri = f"{base.rstrip('/')}/01/{gtin}/21/{quote(serial, safe='')}"
+    path = ""
+    for name, value in (qualifiers or {}).items():
+        if name not in QUALIFIERS[:-1] or not 1 <= len(value) <= AI_TABLE[name][2] or not is_cset82(value):
+            raise EncodeError("invalid_qualifier", f"{name}={value!r} is not a 22 or 10 qualifier of a GTIN")
+    for name in QUALIFIERS[:-1]:
+        if qualifiers and name in qualifiers:
+            path += f"/{name}/{quote(qualifiers[name], safe='')}"
+    uri = f"{base.rstrip('/')}/01/{gtin}{path}/21/{quote(serial, safe='')}"
     if attributes:
         uri += "?" + "&".join(f"{ai}={quote(value, safe='')}" for ai, value in attributes.items())
     return uri
@@ -140,4 +173,4 @@ def build_digital_link(
 def identity_link(identity: Identity, base: str, with_verification: bool = True) -> str:
     """The Digital Link of an Identity, carrying its verification part unless told not to."""
     attributes = dict(identity.elements) if with_verification else None
-    return build_digital_link(identity.gtin, identity.serial, base, attributes)
+    return build_digital_link(identity.gtin, identity.serial, base, attributes, dict(identity.qualifiers))

@@ -57,6 +57,7 @@ class Identity:
         "kind",
         "layout",
         "pack_tail",
+        "qualifiers",
         "raw",
         "separators_inferred",
         "serial",
@@ -76,6 +77,7 @@ class Identity:
         pack_tail: str | None = None,
         separators_inferred: bool = False,
         raw: str = "",
+        qualifiers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         self.kind: Kind = kind
         self.gtin = gtin
@@ -95,6 +97,9 @@ class Identity:
         self.separators_inferred = separators_inferred
         #: the carrier's text as parsed (an EPC's hex digits, a URI, a normalised code)
         self.raw = raw
+        #: a Digital Link's key qualifiers before the serial (22 CPV, 10 lot), in GS1's order;
+        #: they qualify the GTIN, they are not part of the КИ or the КМ
+        self.qualifiers = qualifiers
 
     # -- the identity -------------------------------------------------------------------
     @property
@@ -196,4 +201,6 @@ class Identity:
             out["epc"] = {"hex": self.raw.upper(), **self.epc.to_dict()}
         if self.pack_tail is not None:
             out["pack"] = {"mrp": self.pack_tail[:4], "check": self.pack_tail[4:]}
+        if self.qualifiers:
+            out["qualifiers"] = dict(self.qualifiers)
         return out

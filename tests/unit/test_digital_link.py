@@ -72,3 +72,31 @@ def test_percent_encoding_that_is_not_utf8_is_a_typed_error() -> None:
     with pytest.raises(ParseError) as info:
         parse("http://shop.example/01/04610053149777/21/5d%AFwuU?93=dGVz")
     assert info.value.code == "invalid_uri"
+
+
+def test_key_qualifiers_22_and_10_before_the_serial_parse_and_build() -> None:
+    from edge_agent.codes.digital_link import build_digital_link, identity_link, parse_digital_link
+
+    uri = "https://id.gs1.org/01/04610053149777/22/2A/10/LOT%2F7/21/5d%2FwuU?93=dGVz"
+    item = parse_digital_link(uri)
+    assert item.ki == "0104610053149777215d/wuU" and item.qualifiers == (("22", "2A"), ("10", "LOT/7"))
+    assert item.to_dict()["qualifiers"] == {"22": "2A", "10": "LOT/7"} and item.crypto == {"93": "dGVz"}
+    assert identity_link(item, "https://id.gs1.org") == uri  # built back as it came
+    assert parse_digital_link("https://x.example/01/04610053149777/10/L1/21/S1").qualifiers == (("10", "L1"),)
+    assert build_digital_link("04610053149777", "S1", qualifiers={"10": "L1", "22": "C"}).endswith(
+        "/01/04610053149777/22/C/10/L1/21/S1"
+    )  # GS1's order whatever the caller's
+
+
+@pytest.mark.parametrize("path", ["/01/04610053149777/10/L1/22/C/21/S1",  # out of order
+                                  "/01/04610053149777/22/C/22/D/21/S1",  # twice
+                                  "/01/04610053149777/235/T/21/S1",  # 235 is the alternative to 21
+                                  "/01/04610053149777/22/C",  # no serial: not one item
+                                  "/01/04610053149777/21/S1/10/L1"])  # fmt: skip
+def test_qualifiers_out_of_gs1_order_or_after_the_serial_are_refused(path: str) -> None:
+    from edge_agent.codes import ParseError
+    from edge_agent.codes.digital_link import parse_digital_link
+
+    with pytest.raises(ParseError) as e:
+        parse_digital_link("https://id.gs1.org" + path)
+    assert e.value.code == "invalid_uri"
