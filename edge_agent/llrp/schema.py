@@ -327,6 +327,7 @@ _param(
             Sub("ReportBufferLevelWarningEvent", 250),
             Sub("ReportBufferOverflowErrorEvent", 251),
             Sub("ReaderExceptionEvent", 252),
+            Sub("RFSurveyEvent", 253),
             Sub("AISpecEvent", 254),
             Sub("AntennaEvent", 255),
             Sub("ConnectionAttemptEvent", 256),
@@ -341,6 +342,8 @@ _param(Def(248, "GPIEvent", F("Port:u16 Event:flag rsv:rsv:7")))
 _param(Def(249, "ROSpecEvent", F("Trigger:u8 ROSpecID:u32 PreemptingROSpecID:u32")))
 _param(Def(250, "ReportBufferLevelWarningEvent", F("ReportBufferPercentageFull:u8"), flat=True))
 _param(Def(251, "ReportBufferOverflowErrorEvent"))
+#: LLRP 1.0.1 §16.2.7.6.7: an RF survey spec started or ended (EventType 0 start, 1 end)
+_param(Def(253, "RFSurveyEvent", F("EventType:u8 ROSpecID:u32 SpecIndex:u16")))
 _param(
     Def(
         252,

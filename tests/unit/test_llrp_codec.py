@@ -256,3 +256,19 @@ def test_a_parameter_not_allowed_where_it_stands_is_kept_as_it_came_not_fatal() 
     assert decoded["TagReportData"] == [{}]
     again = encode_body(61, decoded)  # written back as it came (after the known parameters)
     assert len(again) == len(body) and decode_body(61, again) == decoded
+
+
+def test_an_rf_survey_event_in_a_reader_event_notification_decodes_and_encodes_byte_exactly() -> None:
+    """LLRP 1.0.1 §16.2.7.6.7 RFSurveyEvent (type 253) inside ReaderEventNotificationData."""
+    import struct
+
+    from edge_agent.llrp.codec import decode_message, encode_message
+
+    event = struct.pack(">HHBIH", 253, 11, 1, 7, 2)  # EventType 1 (end), ROSpecID 7, SpecIndex 2
+    stamp = struct.pack(">HHQ", 128, 12, 1_700_000_000_000_000)
+    data = struct.pack(">HH", 246, 4 + len(stamp) + len(event)) + stamp + event
+    frame = struct.pack(">HII", (1 << 10) | 63, 10 + len(data), 5) + data
+    message = decode_message(frame)
+    survey = message.body["ReaderEventNotificationData"]["RFSurveyEvent"]
+    assert survey == {"EventType": 1, "ROSpecID": 7, "SpecIndex": 2}
+    assert encode_message(message) == frame
