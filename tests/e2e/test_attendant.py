@@ -14,32 +14,20 @@ import pytest
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
 from tests.e2e.axe import violations
 from tests.e2e.demo_store import RunningStore
-from tests.e2e.test_pages import ARTIFACTS, chromium_path
+from tests.e2e.test_pages import ARTIFACTS, chromium, demo_store
 
 MILK, ENERGY = PRODUCTS[0], PRODUCTS[4]
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
-    store = RunningStore(tmp_path_factory.mktemp("attendant") / "var").start()
-    yield store
-    store.stop()
+    yield from demo_store(tmp_path_factory, "attendant")
 
 
 @pytest.fixture(scope="module")
 def browser(shop: RunningStore) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    from edge_agent.security.tls import spki_sha256
-
-    assert shop.store is not None
-    pin = spki_sha256(shop.store.ca.parent / "server.crt")
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=[
-            "--no-sandbox", "--disable-gpu", f"--ignore-certificate-errors-spki-list={pin}"])  # fmt: skip
+    with chromium(shop) as b:
         yield b
-        b.close()
 
 
 def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_one(shop: RunningStore,

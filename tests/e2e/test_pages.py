@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -25,27 +26,40 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
-    store = RunningStore(tmp_path_factory.mktemp("pages") / "var").start()
-    yield store
-    store.stop()
-
-
-@pytest.fixture(scope="module")
-def browser(shop: RunningStore) -> Iterator[Any]:
+@contextmanager
+def chromium(shop: RunningStore) -> Iterator[Any]:
+    """Debian's Chromium, trusting the demo store's throw-away certificate (its key, pinned)."""
     from playwright.sync_api import sync_playwright
 
     from edge_agent.security.tls import spki_sha256
 
     ARTIFACTS.mkdir(exist_ok=True)
-    assert shop.store is not None  # Chromium trusts the demo's throw-away certificate (its key, pinned)
+    assert shop.store is not None
     pin = spki_sha256(shop.store.ca.parent / "server.crt")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path(), args=[
             "--no-sandbox", "--disable-gpu", f"--ignore-certificate-errors-spki-list={pin}"])  # fmt: skip
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def demo_store(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[RunningStore]:
+    store = RunningStore(tmp_path_factory.mktemp(name) / "var").start()
+    yield store
+    store.stop()
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
+    yield from demo_store(tmp_path_factory, "pages")
+
+
+@pytest.fixture(scope="module")
+def browser(shop: RunningStore) -> Iterator[Any]:
+    with chromium(shop) as b:
         yield b
-        b.close()
 
 
 def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(shop: RunningStore,
