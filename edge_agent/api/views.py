@@ -48,7 +48,7 @@ def payment_view(row: dict[str, Any] | None) -> dict[str, Any] | None:
     confirmation = payment.get("confirmation") or {}
     return {"id": row["id"], "method": row["method"], "amount": row["amount"], "step": row["step"],
             "status": row.get("status"), "qr": confirmation.get("confirmation_data"),
-            "message": row["detail"].get("message", ""),
+            "message": row["detail"].get("message", ""), "started": row["detail"].get("started"),
             "receipt": receipt_view((row["detail"].get("receipt") or {}).get("fiscal"), row["amount"])}  # fmt: skip
 
 
