@@ -33,7 +33,8 @@ class BasketRecord:
     journal: Sequence[tuple[str, str, float]]
 
 
-def _pct(values: list[float], q: float) -> float | None:
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q``-th percentile (nearest rank, rounded to 0.1), None for no values."""
     if not values:
         return None
     ordered = sorted(values)
@@ -85,7 +86,7 @@ def figures(
             "per_hour": dict(sorted(per_hour.items())),
             "interventions": dict(causes), "interventions_per_100_baskets":
                 {code: round(n * 100 / total, 1) for code, n in causes.items()} if total else {},
-            "time_to_resolve_s": {"p50": _pct(waits, 50), "p90": _pct(waits, 90), "n": len(waits)},
+            "time_to_resolve_s": {"p50": percentile(waits, 50), "p90": percentile(waits, 90), "n": len(waits)},
             "share_without_intervention": round(untouched / finished, 3) if finished else None,
             "verdicts": dict(outcomes), "verdict_sources": dict(sources)}  # fmt: skip
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from edge_agent.config import Config
+from edge_agent.dashboard import percentile
 from edge_agent.services import Services
 
 
@@ -41,13 +42,6 @@ def _free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(len(ordered) * q / 100))], 1)
 
 
 class DemoStore:
@@ -302,9 +296,9 @@ class DemoStore:
                          "double_captures": double},
             "loyalty_ledger_balanced": balanced,
             "fiscal": fiscal,
-            "latency_ms": {"tag_to_basket_p99": _pct([s * 1000 for s in m.samples["tag_to_basket"]], 99),
-                           "check_p99": _pct([s * 1000 for s in m.samples["check"]], 99),
-                           "pay_p99": _pct([o.pay_ms for o in outcomes if o.pay_ms is not None], 99)},
+            "latency_ms": {"tag_to_basket_p99": percentile([s * 1000 for s in m.samples["tag_to_basket"]], 99),
+                           "check_p99": percentile([s * 1000 for s in m.samples["check"]], 99),
+                           "pay_p99": percentile([o.pay_ms for o in outcomes if o.pay_ms is not None], 99)},
             "errors": [o.error for o in outcomes if o.error][:5],
         }  # fmt: skip
 

@@ -69,7 +69,7 @@ def create_app(services_: Services, tls: bool = False) -> Any:
     @app.get("/kiosk/{lane}", include_in_schema=False, response_model=None)
     async def kiosk_page(lane: str, request: Request, svc: Svc) -> Response:
         device = device_of(request, svc)
-        if device is None or device.kind != "kiosk" or device.lane != lane:
+        if device is None or not device.is_kiosk_of(lane):
             return HTMLResponse(NOT_ENROLLED.format(what=f"lane {lane}'s kiosk", kind=f"kiosk {lane}"), 403)
         return FileResponse(WEB / "kiosk.html")
 

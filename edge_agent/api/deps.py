@@ -37,7 +37,7 @@ def kiosk_device(connection: HTTPConnection, lane: str, svc: Svc) -> Device:
     device = device_of(connection, svc)
     if device is None:
         raise ApiError(401, "no_device", "this device is not enrolled (edge-agent device provision)")
-    if device.kind != "kiosk" or device.lane != lane:
+    if not device.is_kiosk_of(lane):
         raise ApiError(403, "not_this_lane", f"device {device.name} is not lane {lane}'s kiosk")
     return device
 

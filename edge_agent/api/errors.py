@@ -52,6 +52,11 @@ BY_CODE: Final[dict[str, int]] = {
 }
 
 
+def retry_after(seconds: float) -> dict[str, str]:
+    """The ``Retry-After`` header of a refusal that lifts in ``seconds`` (whole seconds, rounded up)."""
+    return {"Retry-After": str(int(seconds) + 1)}
+
+
 def status_of(error: EdgeError) -> int:
     if isinstance(error, ApiError):
         return error.status

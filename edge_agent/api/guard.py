@@ -98,13 +98,13 @@ class Guard:
             origin = headers.get("origin")
             if origin is None and scope["type"] == "http":
                 return 403, "no_origin", "a change made with the device cookie must say its Origin"
-            if origin is not None and not self._same_origin(origin, host, scope):
+            if origin is not None and not self._same_origin(origin, host):
                 return 403, "bad_origin", f"requests from {origin!r} may not do this"
         if method in UNSAFE and headers.get("sec-fetch-site") == "cross-site":
             return 403, "cross_site", "a cross-site request may not change anything here"
         return None
 
-    def _same_origin(self, origin: str, host: str, scope: Scope) -> bool:
+    def _same_origin(self, origin: str, host: str) -> bool:
         origin = origin.rstrip("/")
         if origin in self.origins:
             return True

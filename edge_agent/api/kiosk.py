@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from edge_agent.api.deps import Kiosk, Svc, basket_of, checkout_of, device_of, view
-from edge_agent.api.errors import ApiError
+from edge_agent.api.errors import ApiError, retry_after
 from edge_agent.basket.commands import CallStaff, Cancel, Checkout
 from edge_agent.errors import EdgeError
 
@@ -61,8 +61,8 @@ async def identify(lane: str, body: Identify, svc: Svc, kiosk: Kiosk) -> dict[st
     if basket.customer is not None and not body.replace:
         raise ApiError(409, "already_identified", "this basket has a customer: confirm on the kiosk to replace them")
     if not svc.identify_limiter.allow(lane, time.monotonic()):
-        retry = str(int(svc.identify_limiter.retry_after(lane, time.monotonic())) + 1)
-        raise ApiError(429, "throttled", "too many loyalty look-ups on this lane: wait", {"Retry-After": retry})
+        wait = svc.identify_limiter.retry_after(lane, time.monotonic())
+        raise ApiError(429, "throttled", "too many loyalty look-ups on this lane: wait", retry_after(wait))
     result = await checkout.identify(basket, body.kind, body.ref)
     verified = bool(result.get("verified"))
     return {"verified": verified, "balance": result.get("balance") if verified else None,
@@ -162,7 +162,7 @@ async def ws(websocket: WebSocket, lane: str, svc: Svc) -> None:
         await websocket.close(code=4404)
         return
     device = device_of(websocket, svc)  # the Origin was checked by the guard
-    if device is None or device.kind != "kiosk" or device.lane != lane:
+    if device is None or not device.is_kiosk_of(lane):
         svc.metrics.refusals.labels("websocket_not_this_kiosk").inc()
         await websocket.close(code=4401)
         return

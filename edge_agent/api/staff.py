@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from edge_agent.api.auth import Session, SignIn
 from edge_agent.api.deps import Handheld, Svc, basket_of, lane_of, view
-from edge_agent.api.errors import ApiError
+from edge_agent.api.errors import ApiError, retry_after
 from edge_agent.api.views import receipt_view
 from edge_agent.basket.commands import Remove, Resolve
 from edge_agent.codes import parse
@@ -75,8 +75,7 @@ def _signed_in(svc: Svc, result: SignIn, staff_id: str, device: str, address: st
         svc.store.audit(result.staff.id, device, "sign_in", None, where)
         return {"token": result.token, "expires_in": int(svc.tokens.ttl_s), "staff": result.staff.name}
     if result.outcome == "throttled":
-        retry = {"Retry-After": str(int(result.retry_after_s) + 1)}
-        raise ApiError(429, "throttled", "too many sign-in attempts: wait", retry)
+        raise ApiError(429, "throttled", "too many sign-in attempts: wait", retry_after(result.retry_after_s))
     svc.store.audit(staff_id, device, "sign_in_refused", None, {**where, "reason": result.outcome})
     if result.locked_now:
         svc.metrics.lockouts.inc()
@@ -86,7 +85,7 @@ def _signed_in(svc: Svc, result: SignIn, staff_id: str, device: str, address: st
                     rules.pin_lockout_s, rules.pin_max_failures, device, address)  # fmt: skip
     if result.outcome == "locked":
         raise ApiError(423, "locked", "this staff id is locked after failed PINs: try again later",
-                       {"Retry-After": str(int(result.retry_after_s) + 1)})  # fmt: skip
+                       retry_after(result.retry_after_s))  # fmt: skip
     raise ApiError(401, "bad_credentials", "unknown staff id or wrong PIN")
 
 

@@ -32,6 +32,9 @@ class Device:
     lane: str | None = None
     reader: str | None = None
 
+    def is_kiosk_of(self, lane: str) -> bool:
+        return self.kind == "kiosk" and self.lane == lane
+
 
 @dataclass(frozen=True, slots=True)
 class Provisioned:

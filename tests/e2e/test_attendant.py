@@ -13,8 +13,8 @@ import pytest
 
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
 from tests.e2e.axe import violations
+from tests.e2e.browser import ARTIFACTS, demo_store
 from tests.e2e.demo_store import RunningStore
-from tests.e2e.test_pages import ARTIFACTS, chromium, demo_store
 
 MILK, ENERGY = PRODUCTS[0], PRODUCTS[4]
 
@@ -22,12 +22,6 @@ MILK, ENERGY = PRODUCTS[0], PRODUCTS[4]
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
     yield from demo_store(tmp_path_factory, "attendant")
-
-
-@pytest.fixture(scope="module")
-def browser(shop: RunningStore) -> Iterator[Any]:
-    with chromium(shop) as b:
-        yield b
 
 
 def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_one(shop: RunningStore,

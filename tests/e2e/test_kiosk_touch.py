@@ -13,8 +13,8 @@ import pytest
 
 from sim.scenarios import PRODUCTS, Item
 from tests.e2e.axe import violations
+from tests.e2e.browser import ARTIFACTS, demo_store
 from tests.e2e.demo_store import RunningStore
-from tests.e2e.test_pages import ARTIFACTS, chromium, demo_store
 
 MILK, CHOC = PRODUCTS[0], PRODUCTS[3]
 PHONES = {"ru": "+79990000002", "en": "+79990000001"}
@@ -24,12 +24,6 @@ BALANCES = {"ru": "12000", "en": "500"}
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
     yield from demo_store(tmp_path_factory, "touch")
-
-
-@pytest.fixture(scope="module")
-def browser(shop: RunningStore) -> Iterator[Any]:
-    with chromium(shop) as b:
-        yield b
 
 
 def small_targets(page: Any) -> list[str]:

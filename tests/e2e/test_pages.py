@@ -3,63 +3,22 @@ Playwright with an explicit executable path). Screenshots are kept in test-artif
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
-from tests.conftest import ROOT
 from tests.e2e.axe import violations
+from tests.e2e.browser import ARTIFACTS, demo_store
 from tests.e2e.demo_store import RunningStore
 
-ARTIFACTS = ROOT / "test-artifacts"
 MILK, BREAD = PRODUCTS[0], PRODUCTS[2]
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        raise RuntimeError("Debian's chromium is not installed: `make test` installs it (scripts/setup.sh)")
-    return path
-
-
-@contextmanager
-def chromium(shop: RunningStore) -> Iterator[Any]:
-    """Debian's Chromium, trusting the demo store's throw-away certificate (its key, pinned)."""
-    from playwright.sync_api import sync_playwright
-
-    from edge_agent.security.tls import spki_sha256
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    assert shop.store is not None
-    pin = spki_sha256(shop.store.ca.parent / "server.crt")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=[
-            "--no-sandbox", "--disable-gpu", f"--ignore-certificate-errors-spki-list={pin}"])  # fmt: skip
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def demo_store(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[RunningStore]:
-    store = RunningStore(tmp_path_factory.mktemp(name) / "var").start()
-    yield store
-    store.stop()
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
     yield from demo_store(tmp_path_factory, "pages")
-
-
-@pytest.fixture(scope="module")
-def browser(shop: RunningStore) -> Iterator[Any]:
-    with chromium(shop) as b:
-        yield b
 
 
 def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(shop: RunningStore,

@@ -1,0 +1,49 @@
+"""The browser tests' shared parts: Debian's Chromium trusting a demo store's certificate, a
+store per test module, and where the screenshots go (test-artifacts/). The ``browser``
+fixture (tests/e2e/conftest.py) launches Chromium for the module's own ``shop``."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.e2e.demo_store import RunningStore
+
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def chromium_path() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        raise RuntimeError("Debian's chromium is not installed: `make test` installs it (scripts/setup.sh)")
+    return path
+
+
+@contextmanager
+def chromium(shop: RunningStore) -> Iterator[Any]:
+    """Debian's Chromium, trusting the demo store's throw-away certificate (its key, pinned)."""
+    from playwright.sync_api import sync_playwright
+
+    from edge_agent.security.tls import spki_sha256
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert shop.store is not None
+    pin = spki_sha256(shop.store.ca.parent / "server.crt")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=chromium_path(), args=[
+            "--no-sandbox", "--disable-gpu", f"--ignore-certificate-errors-spki-list={pin}"])  # fmt: skip
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def demo_store(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[RunningStore]:
+    store = RunningStore(tmp_path_factory.mktemp(name) / "var").start()
+    yield store
+    store.stop()
