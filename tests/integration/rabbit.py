@@ -80,7 +80,7 @@ class RabbitCluster:
         for batch in [[n] for n in which]:
             for n in batch:
                 log = (self.dir / f"node{n}.out").open("ab")
-                self.procs[n] = subprocess.Popen([str(SERVER)], env=self._env(n), stdout=log, stderr=log,
+                self.procs[n] = subprocess.Popen([str(SERVER)], env=self._env(n), stdout=log, stderr=log, cwd=self.dir,
                                                  start_new_session=True)  # fmt: skip
             deadline = time.monotonic() + timeout_s
             for n in batch:  # listening, and its users imported (the listener opens before the definitions load)
