@@ -165,6 +165,21 @@ class Checkout(_Section):
     poll_s: Annotated[float, Field(gt=0, le=10)] = 0.1
 
 
+class Kiosk(_Section):
+    """How the kiosk's screens behave when the shopper walks away."""
+
+    #: no touch and no basket change this long: the kiosk asks "are you still there?"
+    idle_s: Annotated[float, Field(gt=0, le=3600)] = 90.0
+    #: then this long without an answer: back to the welcome screen
+    idle_prompt_s: Annotated[float, Field(gt=0, le=600)] = 20.0
+    #: what happens to the abandoned basket: cancelled (items must be taken out again), or kept
+    #: for the next touch (a box lane whose items are still inside)
+    idle_action: Literal["cancel", "keep"] = "cancel"
+    #: the receipt stays this long (or until "Done"), then a thank-you for ``thanks_s``
+    receipt_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    thanks_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+
 Url = Annotated[str, Field(pattern=r"^https?://[^/\s]+")]
 
 
@@ -282,6 +297,7 @@ class Config(_Section):
     mqtt: Mqtt = Mqtt()
     verify: Verify = Verify()
     checkout: Checkout = Checkout()
+    kiosk: Kiosk = Kiosk()
     fiscal: Fiscal = Fiscal()
     security: Security = Security()
     staff: list[StaffConfig] = []

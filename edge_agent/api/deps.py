@@ -99,6 +99,7 @@ def view(svc: Services, lane: str) -> dict[str, Any]:
     desk = svc.fiscal.desks.get(lane)
     out["register"] = desk.refusal() if desk is not None else None  # why it takes no payment now, or null
     out["timezone"] = svc.config.store.timezone  # the kiosk shows times in the store's zone
+    out["kiosk"] = svc.config.kiosk.model_dump()  # its idle and receipt timers
     payment = out.get("payment")
     if payment and payment.get("started"):  # until when the kiosk waits for the customer (the SBP countdown)
         payment["pay_by"] = payment["started"] + svc.config.checkout.customer_timeout_s

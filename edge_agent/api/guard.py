@@ -210,8 +210,13 @@ def guarded_protocol(header_timeout_s: float) -> type[asyncio.Protocol]:
             self._header_deadline = self.loop.call_later(header_timeout_s, self._headers_late)
 
         def _headers_late(self) -> None:
-            if self.transport.get_protocol() is not self:
-                return  # upgraded: the connection is a WebSocket's now
+            if self.transport.is_closing():
+                return
+            try:
+                if self.transport.get_protocol() is not self:
+                    return  # upgraded: the connection is a WebSocket's now
+            except AttributeError:  # an SSL transport already torn down (its protocol is gone)
+                return
             if self.cycle is None and not self.transport.is_closing():
                 self.transport.close()
 

@@ -1,6 +1,13 @@
 // Texts for the kiosk and staff pages, Russian and English. Problem codes come from the agent.
 export const TEXTS = {
   ru: {
+    welcome: "Добро пожаловать!", welcome_text: "Положите товары в корзину кассы или приложите товар к метке на столе",
+    start: "Начать", resume: "Продолжить покупку", steps: "Шаги покупки", step_items: "Ваши товары", step_review: "Проверьте покупку",
+    step_pay: "Оплата", step_receipt: "Чек", picture: "Изображение", find_card: "Найти", pay: "Перейти к оплате", back: "Назад",
+    how_to_pay: "Как вы хотите оплатить?", tap_card: "Приложите карту к терминалу", done: "Готово",
+    thanks_big: "Спасибо за покупку!", take_items: "Не забудьте ваши товары и чек",
+    still_there: "Вы ещё здесь?", still_here: "Да, продолжить", idle_cancel: "Если нет, покупка будет отменена через",
+    idle_keep: "Если нет, касса вернётся на главный экран через",
     title: "Касса самообслуживания", lang: "English", empty: "Положите товары в корзину или приложите к метке",
     item: "Товар", price: "Цена", discount: "Скидка", total: "Итого", identify: "Карта лояльности",
     phone: "Телефон или номер карты", points: "Списать баллы", checkout: "Перейти к оплате",
@@ -32,6 +39,13 @@ export const TEXTS = {
     approve: "Одобрить", void: "Удалить", lookup: "Проверить код", lanes: "Кассы", readers: "Считыватели",
   },
   en: {
+    welcome: "Welcome!", welcome_text: "Put your items in the checkout's box, or tap an item on the pad",
+    start: "Start", resume: "Continue the purchase", steps: "Steps", step_items: "Your items", step_review: "Check your purchase",
+    step_pay: "Payment", step_receipt: "Receipt", picture: "Picture", find_card: "Find", pay: "Go to payment", back: "Back",
+    how_to_pay: "How would you like to pay?", tap_card: "Tap your card on the terminal", done: "Done",
+    thanks_big: "Thank you for shopping!", take_items: "Don't forget your items and your receipt",
+    still_there: "Are you still there?", still_here: "Yes, continue", idle_cancel: "If not, this purchase is cancelled in",
+    idle_keep: "If not, the till goes back to the start in",
     title: "Self-checkout", lang: "Русский", empty: "Put your items in the box or tap them on the pad",
     item: "Item", price: "Price", discount: "Discount", total: "Total", identify: "Loyalty card",
     phone: "Phone or card number", points: "Use points", checkout: "Go to payment",

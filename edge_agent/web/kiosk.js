@@ -1,4 +1,9 @@
+// The kiosk: one screen per step (welcome → items → review → loyalty → pay → receipt → thank
+// you → welcome). The step follows the basket's state from the agent, plus the two choices the
+// shopper makes on the review screen (loyalty, pay). An idle shopper is asked "still there?",
+// then the kiosk goes back to welcome with the basket cancelled or kept (config [kiosk]).
 import { TEXTS, lang, toggle, rub, esc, when } from "/static/i18n.js";
+import { pictogram, WELCOME } from "/static/pictograms.js";
 const t = TEXTS[lang()];
 const lane = decodeURIComponent(location.pathname.split("/").pop());
 const api = (path, body) => fetch(`/api/kiosk/${encodeURIComponent(lane)}${path}`, body === undefined ? {} :
@@ -6,10 +11,51 @@ const api = (path, body) => fetch(`/api/kiosk/${encodeURIComponent(lane)}${path}
   .then(async r => { const d = await r.json(); if (!r.ok) throw d.detail || d; return d; });
 const $ = id => document.getElementById(id);
 document.title = t.title; $("title").textContent = `${t.title} · ${lane}`; $("lang").textContent = t.lang; $("lang").onclick = toggle;
-$("otplabel").textContent = t.otp; $("verify").textContent = t.verify;
-for (const [id, key] of [["identify", "identify"], ["redeem", "points"], ["checkout", "checkout"], ["card", "card"], ["sbp", "sbp"], ["cancel", "cancel"], ["help", "help"]]) $(id).textContent = t[key];
-$("ref").placeholder = t.phone; $("ref").ariaLabel = t.phone; document.querySelectorAll("[data-t]").forEach(e => e.textContent = t[e.dataset.t]);
-let basket = null;
+$("otplabel").textContent = t.otp; $("verify").textContent = t.verify; $("reflabel").textContent = t.phone;
+for (const [id, key] of [["identify", "find_card"], ["redeem", "points"], ["checkout", "checkout"], ["card", "card"], ["sbp", "sbp"],
+  ["cancel", "cancel"], ["help", "help"], ["start", "start"], ["to_loyalty", "identify"], ["to_pay", "pay"], ["loyalty_back", "back"],
+  ["pay_back", "back"], ["still_here", "still_here"], ["marks_label", "checking_n"]]) $(id).textContent = t[key];
+document.querySelectorAll("[data-t]").forEach(e => e.textContent = t[e.dataset.t]);
+$("welcome_art").innerHTML = WELCOME;
+$("steps").ariaLabel = t.steps;
+const STEPS = [["items", "step_items"], ["review", "step_review"], ["pay", "step_pay"], ["receipt", "step_receipt"]];
+$("steps").querySelector("ol").innerHTML = STEPS.map(([k, label], i) => `<li data-step="${k}">${i + 1}. ${esc(t[label])}</li>`).join("");
+
+let basket = null, current = "welcome", lastActive = Date.now(), lineCount = 0;
+const fresh = () => ({ started: false, loyalty: false, pay: false, over: null, thanksUntil: 0, basketId: null });
+let ui = fresh();
+const ACTIVE = ["OPEN", "SCANNING", "NEEDS_ASSISTANCE"], BEFORE_PAY = ["CHECKOUT", "READY_TO_PAY"];
+
+/** The screen for this basket and the shopper's choices. */
+function screen(b) {
+  if (ui.thanksUntil) return "thanks";
+  if (b.id && b.id === ui.over) return "welcome";  // the last shopper's basket (done, or kept when they left)
+  if (["PAID", "CLOSED"].includes(b.state)) return "receipt";
+  if (b.state === "PAYMENT_PENDING") return "pay";
+  if (BEFORE_PAY.includes(b.state)) return ui.loyalty ? "loyalty" : ui.pay ? "pay" : "review";
+  if (ACTIVE.includes(b.state)) return "items";
+  return ui.started ? "items" : "welcome";  // no basket yet, or the last one cancelled
+}
+const SECTIONS = { welcome: ["welcome"], items: ["basket"], review: ["basket"], loyalty: ["loyaltystep"], pay: ["pay"],
+  receipt: ["receipt"], thanks: ["thanks"] };
+
+function show(name) {
+  const changed = name !== current;
+  current = name;
+  document.querySelector("main").dataset.screen = name;
+  for (const id of ["welcome", "basket", "loyaltystep", "pay", "receipt", "thanks"]) $(id).hidden = !SECTIONS[name].includes(id);
+  $("items_nav").hidden = name !== "items"; $("review_nav").hidden = name !== "review";
+  $("basket_title").textContent = name === "review" ? t.step_review : t.step_items;
+  $("footer").hidden = !["items", "review", "loyalty", "pay"].includes(name);
+  $("steps").hidden = ["welcome", "thanks"].includes(name);
+  const at = { items: 0, review: 1, loyalty: 1, pay: 2, receipt: 3 }[name];
+  $("steps").querySelectorAll("li").forEach((li, i) => { if (i === at) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current"); });
+  if (changed) {  // a new screen: its heading takes the focus (screen readers and keyboards start there)
+    lastActive = Date.now();
+    const h = document.querySelector(`#${SECTIONS[name][0]} h2`);
+    if (h) h.focus({ preventScroll: false });
+  }
+}
 function say(message) { $("payment").textContent = message; }
 function verdict(line) {
   if (!line.marked) return "";
@@ -27,37 +73,53 @@ function groups(lines) {
   }
   return [...out.values()];
 }
-function row(g) {
+function row(g, blocked) {
   const n = g.lines.length, discount = g.lines.reduce((s, l) => s + l.discount, 0);
-  // the category as a coloured chip (no emoji font is guaranteed on a kiosk's system)
-  const pict = g.category ? `<span class="pict cat-${esc(g.category)}">${esc((t.categories || {})[g.category] || g.category)}</span>` : "";
-  return `<tr data-group="${esc(g.name)}" data-qty="${n}"><td>${pict} ${esc(g.name)}${n > 1 ? ` <b class="qty">×${n}</b>` : ""}` +
-    `<div class="items">${g.lines.map(l => `<span data-line="${l.id}">${verdict(l)}</span>`).join(" ")}</div></td>` +
-    `<td class="num">${n > 1 ? `<span class="muted">${n} × ${rub(g.price)}</span><br>` : ""}${rub(g.price * n)}</td>` +
-    `<td class="num">${discount ? "−" + rub(discount) : ""}</td></tr>`;
+  const cat = g.category ? `<span class="pict cat-${esc(g.category)}">${esc((t.categories || {})[g.category] || g.category)}</span>` : "";
+  const bad = g.lines.some(l => blocked.has(l.id));
+  return `<tr data-group="${esc(g.name)}" data-qty="${n}"${bad ? ' class="blocked"' : ""}><td class="art">${pictogram(g.category)}</td>` +
+    `<td>${esc(g.name)}${n > 1 ? ` <b class="qty">×${n}</b>` : ""} ${cat}` +
+    `<div class="items">${g.lines.map(l => `<span data-line="${l.id}"${blocked.has(l.id) ? ' data-blocked="1"' : ""}>${verdict(l)}</span>`).join(" ")}</div></td>` +
+    `<td class="num">${n > 1 ? `<span class="muted">${n} × ${rub(g.price)}</span><br>` : ""}${rub(g.price * n)}` +
+    `${discount ? `<br><span class="discount">−${rub(discount)}</span>` : ""}</td></tr>`;
 }
 function problemText(b, p) {  // which item it is about, not only what
   const line = p.line_id ? b.lines.find(l => l.id === p.line_id) : null;
   return (line ? `${line.name}: ` : "") + (t.problems[p.code] || p.message);
 }
 function render(b) {
+  if (b.id && b.id !== ui.basketId) {  // a new basket: a new shopper (or the same one's first item)
+    const over = ui.over; ui = fresh(); ui.basketId = b.id;
+    ui.over = ["CLOSED", "CANCELLED"].includes(b.state) ? b.id : over;  // finished before this page opened
+    ui.started = b.id !== ui.over;
+  }
   basket = b;
+  if (!b.problems.some(p => p.open && p.code === "HELP_REQUESTED")) $("notice").textContent = "";
+  if (b.lines.length !== lineCount) { lineCount = b.lines.length; lastActive = Date.now(); }
   $("state").textContent = t.states[b.state] || b.state;
   $("empty").textContent = b.lines.length ? "" : t.empty;
-  const checking = b.lines.filter(l => l.marked && !l.verdict).length;
-  $("lines").innerHTML = b.lines.length ? `<tr><th>${t.item}</th><th class="num">${t.price}</th><th class="num">${t.discount}</th></tr>` +
-    groups(b.lines).map(row).join("") + (checking ? `<tr><td colspan="3" class="muted" data-checking="${checking}">${esc(t.checking_n)}: ${checking}</td></tr>` : "") : "";
+  const marked = b.lines.filter(l => l.marked), checking = marked.filter(l => !l.verdict).length;
+  $("progress").hidden = !checking;
+  $("marks").max = marked.length || 1; $("marks").value = marked.length - checking;
+  $("marks").dataset.checking = String(checking);
+  const blocked = new Set(b.problems.filter(p => p.open && p.line_id).map(p => p.line_id));
+  $("lines").innerHTML = b.lines.length ? `<caption class="sr">${esc(t.step_items)}</caption><tr><th scope="col"><span class="sr">${esc(t.picture)}</span></th><th scope="col">${t.item}</th><th scope="col" class="num">${t.price}</th></tr>` +
+    groups(b.lines).map(g => row(g, blocked)).join("") : "";
   $("problems").innerHTML = (b.paused ? `<div class="problem CRITICAL" data-paused="${esc(b.paused.code)}">${esc(t.paused)}</div>` : "") +
     (b.register && ["READY_TO_PAY", "CHECKOUT", "SCANNING"].includes(b.state) ? `<div class="problem CRITICAL" data-register="down">${esc(t.register_down)}</div>` : "") +
     b.problems.filter(p => p.open).map(p =>
     `<div class="problem ${p.level}" data-problem="${esc(p.code)}"><b>${esc(t.staff_needed)}:</b> ${esc(problemText(b, p))}</div>`).join("");
-  $("total").textContent = rub(b.total);
+  $("total").textContent = $("paytotal").textContent = rub(b.total);
   const s = b.state;
-  $("checkout").disabled = !["SCANNING", "NEEDS_ASSISTANCE"].includes(s) || !b.lines.length || b.problems.some(p => p.open);
+  $("checkout").disabled = !ACTIVE.includes(s) || !b.lines.length || b.problems.some(p => p.open);
   $("card").disabled = $("sbp").disabled = s !== "READY_TO_PAY" || !!b.register;
-  $("identify").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
-  $("redeem").disabled = s !== "READY_TO_PAY" || !b.loyalty_verified;
+  $("to_pay").disabled = s !== "READY_TO_PAY";
+  $("to_loyalty").hidden = !!b.loyalty_verified;
+  $("redeem").hidden = !b.loyalty_verified; $("redeem").disabled = s !== "READY_TO_PAY" || b.discount > 0;
+  $("pay_back").disabled = s === "PAYMENT_PENDING";
   $("cancel").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
+  $("resume").hidden = !(b.id && b.id === ui.over && ACTIVE.concat(BEFORE_PAY).includes(s));
+  $("resume").textContent = `${t.resume} (${b.lines.length})`;
   const p = b.payment;
   if (s === "PAYMENT_PENDING" && p && p.method === "sbp" && p.qr) {
     if (!$("qr").dataset.payment || $("qr").dataset.payment !== p.id) {
@@ -67,16 +129,20 @@ function render(b) {
       tick();
     }
   } else { $("qr").innerHTML = ""; delete $("qr").dataset.payment; }
-  if (s === "PAYMENT_PENDING") say(t.paying);
+  if (s === "PAYMENT_PENDING") say(p && p.method === "card" ? t.tap_card : t.paying);
   else if (p && ["failed", "abandoned", "cancelling", "refunding", "refunded"].includes(p.step) && s === "READY_TO_PAY") say(`${t.declined}: ${p.message}`);
   else say("");
-  if (["PAID", "CLOSED"].includes(s)) receipt(b); else $("receipt").hidden = true;
+  if (["PAID", "CLOSED"].includes(s)) receipt(b);
+  show(screen(b));
 }
 function receipt(b) {
-  $("receipt").hidden = false;
-  $("receipt").innerHTML = `<h2>${t.receipt}</h2><p>${t.thanks}</p><table>` + b.lines.map(l =>
+  if ($("receipt").dataset.basket === b.id && $("receipt").dataset.fd === String((b.payment && b.payment.receipt || {}).fd || "")) return;
+  $("receipt").dataset.basket = b.id; $("receipt").dataset.fd = String((b.payment && b.payment.receipt || {}).fd || "");
+  $("receipt").innerHTML = `<h2 tabindex="-1">${t.receipt}</h2><p class="lead">${t.thanks}</p><table>` + b.lines.map(l =>
     `<tr><td>${l.link ? `<a href="${esc(l.link)}">${esc(l.name)}</a>` : esc(l.name)}</td><td class="num">${rub(l.amount)}</td></tr>`).join("") +
-    `</table><p class="total">${t.total}: ${rub(b.total)}</p>` + fiscal(b.payment && b.payment.receipt);
+    `</table><p class="total">${t.total}: ${rub(b.total)}</p>` + fiscal(b.payment && b.payment.receipt) +
+    `<div class="nav"><button id="done" class="primary big">${esc(t.done)}</button></div>`;
+  $("done").onclick = thanks;
 }
 function fiscal(r) {
   if (!r) return "";
@@ -85,6 +151,7 @@ function fiscal(r) {
     `<p class="muted">ФН ${esc(r.fn)} · ФД ${esc(r.fd)} · ФП ${esc(r.fp)}</p>` +
     `<img alt="${esc(t.receipt_qr)}" src="/api/kiosk/${encodeURIComponent(lane)}/receipt/qr.svg?fd=${encodeURIComponent(r.fd)}"></div>`;
 }
+function thanks() { ui.thanksUntil = Date.now() + 1000 * ((basket && basket.kiosk && basket.kiosk.thanks_s) || 5); render(basket); }
 function tick() {  // the SBP QR's countdown: how long the kiosk still waits for the phone
   const el = $("countdown"), by = Number($("qr").dataset.payBy);
   if (!el || !by) return;
@@ -93,7 +160,37 @@ function tick() {  // the SBP QR's countdown: how long the kiosk still waits for
   el.dataset.left = String(left);
 }
 setInterval(tick, 1000);
-// the on-screen keypad types into the phone field, or the code field while it is shown
+
+// -- the shopper walks away ---------------------------------------------------------------
+// any touch or key counts; the prompt itself goes on the next tick (hiding it under the finger
+// would send the tap to whatever is beneath)
+for (const ev of ["pointerdown", "keydown"]) addEventListener(ev, () => { lastActive = Date.now(); }, true);
+async function walkAway(k) {
+  const b = basket, over = b && b.id;
+  if (k.idle_action === "cancel" && b && b.id && !$("cancel").disabled) {
+    try { await api("/cancel", {}); } catch (e) { /* its state moved on: the next update says where */ }
+  }
+  ui = fresh(); ui.over = over; ui.basketId = over;
+  render(basket);
+}
+setInterval(() => {
+  const k = basket && basket.kiosk;
+  if (!k) return;
+  const idle = (Date.now() - lastActive) / 1000;
+  const waiting = ["items", "review", "loyalty", "pay"].includes(current) && basket.state !== "PAYMENT_PENDING";
+  if (waiting && idle >= k.idle_s + k.idle_prompt_s) { $("idle").hidden = true; walkAway(k); }
+  else if (waiting && idle >= k.idle_s) {
+    if ($("idle").hidden) { $("idle").hidden = false; $("still_here").focus(); }
+    const left = Math.ceil(k.idle_s + k.idle_prompt_s - idle);
+    $("idle_left").textContent = `${k.idle_action === "cancel" ? t.idle_cancel : t.idle_keep} ${left} ${t.sec}`;
+    $("idle").dataset.left = String(left);
+  } else $("idle").hidden = true;
+  if (current === "receipt" && idle >= k.receipt_s) thanks();
+  if (current === "thanks" && Date.now() >= ui.thanksUntil) { const over = basket.id; ui = fresh(); ui.over = over; ui.basketId = over; render(basket); }
+}, 250);
+$("still_here").onclick = () => { lastActive = Date.now(); $("idle").hidden = true; };
+
+// -- the on-screen keypad types into the phone field, or the code field while it is shown ----
 let target = "ref";
 for (const id of ["ref", "otp"]) $(id).addEventListener("focus", () => { target = id; });
 $("keypad").ariaLabel = t.keypad;
@@ -104,25 +201,38 @@ $("keypad").onclick = ev => {
   const field = $(!$("otpbox").hidden ? "otp" : target);
   field.value = k === "⌫" ? field.value.slice(0, -1) : field.value + k;
 };
-async function act(fn) { try { const r = await fn(); if (r && r.lines) render(r); else if (r && r.basket) render(r.basket); } catch (e) { say(e.message || JSON.stringify(e)); } }
+for (const [field, button] of [["ref", "identify"], ["otp", "verify"]]) $(field).addEventListener("keydown", ev => { if (ev.key === "Enter") $(button).click(); });
+
+async function act(fn) { try { const r = await fn(); if (r && r.lines) render(r); else if (r && r.basket) render(r.basket); } catch (e) { say(e.message || JSON.stringify(e)); $("loyaltymsg").textContent = e.message || ""; } }
+$("start").onclick = () => { ui.started = true; ui.over = null; render(basket); };
+$("resume").onclick = () => { ui.over = null; ui.started = true; render(basket); };
+$("to_loyalty").onclick = () => { ui.loyalty = true; render(basket); };
+$("loyalty_back").onclick = () => { ui.loyalty = false; render(basket); };
+$("to_pay").onclick = () => { ui.pay = true; render(basket); };
+$("pay_back").onclick = () => { ui.pay = false; render(basket); };
 $("identify").onclick = () => act(async () => { const ref = $("ref").value.trim();
   const kind = ref.startsWith("LOY:") ? "qr" : ref.startsWith("+") ? "phone" : "card";
   let r;
   try { r = await api("/identify", { kind, ref }); }
   catch (e) { if (e.code !== "already_identified" || !confirm(t.replace_customer)) throw e; r = await api("/identify", { kind, ref, replace: true }); }
-  $("otpbox").hidden = r.verified; $("loyalty").textContent = r.verified ? `${r.program}: ${r.balance}` : (r.code_sent ? t.code_sent : r.program);
+  $("otpbox").hidden = r.verified; $("refbox").hidden = !r.verified;
+  $("loyaltymsg").textContent = r.verified ? "" : (r.code_sent ? t.code_sent : r.program);
+  if (r.verified) { $("loyalty").textContent = `${r.program}: ${t.balance} ${r.balance}`; ui.loyalty = false; }
+  else $("otp").focus();
   return r; });
 $("verify").onclick = () => act(async () => { const r = await api("/verify", { code: $("otp").value.trim() });
-  $("otpbox").hidden = true; $("otp").value = ""; $("loyalty").textContent = `${t.balance}: ${r.balance}`; return r; });
+  $("otpbox").hidden = true; $("refbox").hidden = false; $("otp").value = ""; $("loyaltymsg").textContent = "";
+  $("loyalty").textContent = `${t.balance}: ${r.balance}`; ui.loyalty = false; return r; });
 $("redeem").onclick = () => act(() => api("/redeem", {}));
 $("checkout").onclick = () => act(() => api("/checkout", {}));
 $("card").onclick = () => act(() => api("/pay", { method: "card" }));
 $("sbp").onclick = () => act(() => api("/pay", { method: "sbp" }));
-$("cancel").onclick = () => act(() => api("/cancel", {}));
-$("help").onclick = () => act(async () => { const r = await api("/help", {}); say(t.help_sent); return r; });
+$("cancel").onclick = () => act(async () => { const r = await api("/cancel", {}); ui.started = false; return r; });
+$("help").onclick = () => act(async () => { const r = await api("/help", {}); $("notice").textContent = t.help_sent; return r; });
 function connect() {
   const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/kiosk/${encodeURIComponent(lane)}/ws`);
   ws.onmessage = m => { const d = JSON.parse(m.data); render(d.basket); window.lastUpdate = d; };
   ws.onclose = () => setTimeout(connect, 1000);
 }
+show("welcome");
 connect();
