@@ -23,6 +23,7 @@ from drivers.registry import build_reader
 from edge_agent.basket import AlcoholHours, Rules
 from edge_agent.catalog import seed_catalog
 from edge_agent.config import Config
+from edge_agent.dashboard import health_changes
 from edge_agent.fiscal.desk import fiscal_from_config
 from edge_agent.lanes import Lanes
 from edge_agent.logthrottle import ThrottledLog
@@ -36,6 +37,8 @@ from edge_agent.wire.topics import StoreTopics
 
 log = logging.getLogger("edge_agent.daemon")
 HOUSEKEEPING_S, STATUS_EVERY_S = 1.0, 30.0  # payments resumed, retained status refreshed this often
+HEALTH_EVERY_S, HEALTH_KEEP_S = 1.0, 90 * 86400.0  # components sampled this often, changes kept this long
+HEALTH_GRACE_S = 15.0  # a component not up yet this soon after start is connecting, not down
 
 
 def rules_of(config: Config) -> Rules:
@@ -89,6 +92,7 @@ class Daemon:
             for lane, desk in fiscal.desks.items():
                 stack.push_async_callback(desk.register.aclose)
                 tasks.append(asyncio.create_task(desk.run(), name=f"fiscal-{lane}"))
+            tasks.append(asyncio.create_task(_health_log(svc), name="health-log"))
             if svc.sync is not None:
                 tasks.append(asyncio.create_task(self._housekeeping(svc), name="housekeeping"))
             stack.push_async_callback(_cancel, tasks)
@@ -143,6 +147,24 @@ class Daemon:
                 svc.sync.publish_status()
                 last_status = time.monotonic()
             await asyncio.sleep(HOUSEKEEPING_S)
+
+
+async def _health_log(svc: Services) -> None:
+    """Sample every component's state and write the changes: the dashboard's health over time."""
+    written: dict[str, bool] = {}
+    noise, started = ThrottledLog(log), time.monotonic()
+    while True:
+        now = svc.component_states()
+        changes = health_changes(written, now)
+        if time.monotonic() - started < HEALTH_GRACE_S:  # still connecting at start: unknown, not down
+            changes = [(c, ok, detail) for c, ok, detail in changes if ok or c in written]
+        if changes:
+            try:
+                svc.store.record_health(changes, time.time(), HEALTH_KEEP_S)
+                written.update((c, ok) for c, ok, _ in changes)
+            except Exception as e:  # a full disk: the next sample writes what changed since
+                noise.warning(type(e).__name__, "health log not written: %s", e)
+        await asyncio.sleep(HEALTH_EVERY_S)
 
 
 async def _until(stop: asyncio.Event, tasks: list[asyncio.Task[None]]) -> None:

@@ -3,8 +3,11 @@
 ``figures(baskets, verdicts, tz)`` replays each basket's journal row by row, so it knows when
 each problem appeared and when staff resolved it: baskets and sales per local hour,
 interventions per 100 baskets by cause, time to resolve (p50/p90), the share of finished
-baskets that needed nobody, verdict outcomes and sources. ``charts(figures)`` draws them as
-SVG (no library, no build step: plain bars with their numbers written on them).
+baskets that needed nobody, verdict outcomes and sources. ``availability(rows, since, until)``
+turns the store's health log (one row per change of a reader's, register's, check service's or
+broker's state) into each component's time up, outages and segments. ``charts(figures)`` draws
+them as SVG (no library, no build step: plain bars with their numbers written on them, and a
+timeline per component).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import html
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -110,12 +113,84 @@ def _bars(title: str, items: Sequence[tuple[str, float]], unit: str = "") -> str
     )
 
 
-def charts(f: dict[str, Any]) -> dict[str, str]:
+def charts(f: dict[str, Any], health: Mapping[str, Any] | None = None, since: float = 0.0, until: float = 0.0,
+           tz: ZoneInfo | None = None) -> dict[str, str]:  # fmt: skip
     hours = [(h[-5:], float(v["sales"])) for h, v in f["per_hour"].items()][-12:]
+    title = "Readers, registers, checks and broker over time"
+    extra = {} if health is None else {"health": _timeline(title, health, since, until, tz or ZoneInfo("UTC"))}
     return {
         "sales_per_hour": _bars("Sales per hour", hours),
         "interventions": _bars("Interventions per 100 baskets",
                                sorted(f["interventions_per_100_baskets"].items(), key=lambda kv: -kv[1])),
         "verdicts": _bars("Mark-code verdicts", sorted(f["verdicts"].items())),
         "verdict_sources": _bars("Verdict sources", sorted(f["verdict_sources"].items())),
-    }  # fmt: skip
+    } | extra  # fmt: skip
+
+
+def health_changes(last: Mapping[str, bool], now: Mapping[str, tuple[bool, str]]) -> list[tuple[str, bool, str]]:
+    """The components whose state differs from the last one written (or that were never written)."""
+    return [(c, ok, detail) for c, (ok, detail) in sorted(now.items()) if last.get(c) is not ok]
+
+
+def availability(rows: Iterable[tuple[str, float, bool, str]], since: float, until: float) -> dict[str, Any]:
+    """Each component's segments in ``[since, until]`` from its changes (ordered by time; one row
+    before ``since`` gives its state there), the share of the known time it was up, its outages
+    (changes to down, or down at ``since``) and the seconds down. Time before a component's first
+    row is unknown, not counted either way."""
+    changes: dict[str, list[tuple[float, bool, str]]] = {}
+    for component, at, ok, detail in rows:
+        if at > until:
+            continue
+        changes.setdefault(component, []).append((max(at, since), ok, detail))
+    out: dict[str, Any] = {}
+    for component, points in sorted(changes.items()):
+        segments: list[dict[str, Any]] = []
+        up, down, outages = 0.0, 0.0, 0
+        for i, (start, ok, detail) in enumerate(points):
+            end = points[i + 1][0] if i + 1 < len(points) else until
+            if end <= start and i + 1 < len(points):
+                continue  # superseded at the same moment (a change before ``since``, clipped)
+            end = max(start, min(end, until))
+            if segments and segments[-1]["ok"] == ok:
+                segments[-1]["to"] = end  # the same state written again (a restart): one segment
+            else:
+                outages += not ok
+                segments.append({"from": start, "to": end, "ok": ok, "detail": detail})
+            up, down = (up + end - start, down) if ok else (up, down + end - start)
+        known = up + down
+        out[component] = {"availability": round(up / known, 4) if known else None, "outages": outages,
+                          "down_s": round(down, 1), "segments": segments}  # fmt: skip
+    return out
+
+
+def _timeline(title: str, health: Mapping[str, Any], since: float, until: float, tz: ZoneInfo) -> str:
+    """One row per component across the window: green while up, red while down, blank unknown."""
+    e = html.escape
+    width, row, left, right = 620, 24, 190, 60
+    span = max(until - since, 1.0)
+
+    def x(t: float) -> float:
+        return left + (width - left - right) * (t - since) / span
+
+    rows = []
+    for i, (component, h) in enumerate(health.items()):
+        y = 30 + i * row
+        rows.append(f'<text x="{left - 8}" y="{y + 14}" text-anchor="end">{e(component)}</text>')
+        for seg in h["segments"]:
+            colour = "#2e8540" if seg["ok"] else "#c0392b"
+            state = "up" if seg["ok"] else f"down: {seg['detail']}"
+            start, wide = x(seg["from"]), max(1.0, x(seg["to"]) - x(seg["from"]))
+            rows.append(f'<rect x="{start:.1f}" y="{y}" width="{wide:.1f}" height="{row - 8}" fill="{colour}">'
+                        f"<title>{e(component)} {e(state)}</title></rect>")  # fmt: skip
+        share = "?" if h["availability"] is None else f"{h['availability'] * 100:.1f}%"
+        rows.append(f'<text x="{width - right + 6}" y="{y + 14}">{e(share)}</text>')
+    axis_y = 30 + row * max(1, len(health))
+    ticks = [since + span * k / 4 for k in range(5)]
+    labels = "".join(f'<text x="{x(t):.1f}" y="{axis_y + 14}" text-anchor="middle">'
+                     f"{datetime.fromtimestamp(t, tz).strftime('%H:%M')}</text>" for t in ticks)  # fmt: skip
+    height = axis_y + 24
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{e(title)}" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="13">'
+        f'<title>{e(title)}</title><text x="0" y="18" font-weight="bold">{e(title)}</text>{"".join(rows)}{labels}</svg>'
+    )

@@ -167,6 +167,24 @@ class Services:
                 "verification": verification, "reads": reads, "store": store, "fiscal": fiscal, "delivery": delivery,
                 "outbox_depth": self.store.outbox_depth()}  # fmt: skip
 
+    def component_states(self) -> dict[str, tuple[bool, str]]:
+        """Each reader, register, the check services and the broker: up or not, and why (the
+        dashboard's health over time; sampled by the daemon, written when one changes)."""
+        out: dict[str, tuple[bool, str]] = {}
+        for reader in self.readers:
+            h = reader.health.to_dict()
+            out[f"reader:{reader.reader_id}"] = (h["state"] == "online", str(h["reason"] or h["state"]))
+        for lane, desk in self.fiscal.desks.items():
+            d = desk.health()
+            out[f"register:{lane}"] = (bool(d["ok"]), str(d["refuses_payments"] or d["error"] or ""))
+        checks = self.checks.last_health()
+        if checks:
+            out["verification"] = (bool(checks.get("ok", True)), "" if checks.get("ok", True) else "unavailable")
+        if self.sync is not None:
+            up = self.sync.link.connected.is_set()
+            out["broker"] = (up, "" if up else "disconnected")
+        return out
+
     def fiscal_health(self) -> dict[str, Any]:
         """Each lane's register: shift, ФН, ОФД queue, the error that stops its payments."""
         return {lane: desk.health() for lane, desk in self.fiscal.desks.items()}

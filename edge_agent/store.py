@@ -104,6 +104,13 @@ MIGRATIONS: Final[list[str]] = [
                           revoked_at REAL);
     CREATE INDEX devices_name ON devices (name);
     """,
+    # 8: the health of readers, registers, verification and the broker over time (the store
+    # dashboard): one row per change of a component's state, not per sample
+    """
+    CREATE TABLE health (id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, component TEXT NOT NULL,
+                         ok INTEGER NOT NULL, detail TEXT NOT NULL DEFAULT '');
+    CREATE INDEX health_component ON health (component, at);
+    """,
 ]
 
 
@@ -463,6 +470,23 @@ class Store:
         with self.transaction() as conn:
             conn.execute("INSERT INTO audit (at, staff, device, action, basket_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
                          (time.time(), staff, device, action, basket_id, json.dumps(detail)))  # fmt: skip
+
+    # -- component health over time (dashboard.py: availability) ---------------------------
+    def record_health(self, changes: Sequence[tuple[str, bool, str]], at: float, keep_s: float) -> None:
+        """Write each component whose state changed; forget rows older than ``keep_s``."""
+        with self.transaction() as conn:
+            conn.executemany("INSERT INTO health (at, component, ok, detail) VALUES (?, ?, ?, ?)",
+                             [(at, c, int(ok), detail) for c, ok, detail in changes])  # fmt: skip
+            conn.execute("DELETE FROM health WHERE at < ? AND id NOT IN "
+                         "(SELECT MAX(id) FROM health GROUP BY component)", (at - keep_s,))  # fmt: skip
+
+    def health_rows(self, since: float) -> list[tuple[str, float, bool, str]]:
+        """Each component's state at ``since`` (its last change before it) and every change after."""
+        cur = self._reads.execute(
+            "SELECT component, at, ok, detail FROM health h WHERE at >= ? OR id = "
+            "(SELECT MAX(id) FROM health p WHERE p.component = h.component AND p.at < ?) "
+            "ORDER BY at, id", (since, since))  # fmt: skip
+        return [(c, at, bool(ok), d) for c, at, ok, d in cur]
 
     # -- outbox ----------------------------------------------------------------------------
     def unsent(self, limit: int = 100, after: int = 0) -> list[tuple[int, str, dict[str, Any]]]:

@@ -136,11 +136,15 @@ async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
 
 @router.get("/dashboard", summary="The store's figures since a time (default: the last 24 h) and their SVG charts")
 async def dashboard(svc: Svc, staff: Staff, hours: float = Query(default=24.0, gt=0, le=24 * 90)) -> dict[str, Any]:
-    from edge_agent.dashboard import charts, figures
+    from edge_agent.dashboard import availability, charts, figures
 
-    baskets, verdicts = svc.store.dashboard_rows(time.time() - hours * 3600)
-    out = figures(baskets, verdicts, ZoneInfo(svc.config.store.timezone))
-    return {"hours": hours, "timezone": svc.config.store.timezone, "figures": out, "charts": charts(out)}
+    until = time.time()
+    since, tz = until - hours * 3600, ZoneInfo(svc.config.store.timezone)
+    baskets, verdicts = svc.store.dashboard_rows(since)
+    out = figures(baskets, verdicts, tz)
+    health = availability(svc.store.health_rows(since), since, until)
+    return {"hours": hours, "timezone": svc.config.store.timezone, "figures": out, "health": health,
+            "charts": charts(out, health, since, until, tz)}  # fmt: skip
 
 
 @router.get("/queue", summary="The attendant's queue: every lane's open problems, most urgent first")

@@ -85,6 +85,10 @@ def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, br
         token = handheld.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}).json()["token"]
         api = handheld.get("/api/staff/dashboard", headers={"authorization": f"Bearer {token}"}).json()
     assert baskets == api["figures"]["baskets"] >= 2
-    assert staff.eval_on_selector_all("#charts svg", "els => els.length") == 4
+    assert staff.eval_on_selector_all("#charts svg", "els => els.length") == 5
+    health = api["health"]  # every reader and register, up since the store started
+    assert {"reader:box-lane-1", "reader:box-lane-2", "register:lane-1", "register:lane-2", "broker"} <= set(health)
+    assert health["reader:box-lane-1"]["availability"] == 1.0 and health["register:lane-1"]["outages"] == 0
+    assert "reader:box-lane-1" in staff.inner_text("#charts")
     staff.screenshot(path=str(ARTIFACTS / "staff-dashboard.png"), full_page=True)
     assert violations(staff) == []

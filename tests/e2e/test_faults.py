@@ -4,6 +4,7 @@ does not replay."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -117,6 +118,13 @@ def reader_state(http_port: int) -> str | None:
     return (health.get("readers", {}).get("box-1") or {}).get("state")
 
 
+def reader_log(tmp_path: Path, with_times: bool = False) -> Any:
+    """The reader's changes in the store's health log (the dashboard's health over time)."""
+    with contextlib.closing(sqlite3.connect(tmp_path / "var" / "edge-agent.db")) as db:
+        rows = db.execute("SELECT at, ok FROM health WHERE component = 'reader:box-1' ORDER BY id").fetchall()
+    return [(at, bool(ok)) for at, ok in rows] if with_times else [bool(ok) for _, ok in rows]
+
+
 def test_a_5_s_reader_outage_leaves_the_basket_lines_and_ids_unchanged(tmp_path: Path) -> None:
     reader_port, http_port = free_port(), free_port()
     config = write_config(tmp_path / "edge-agent.toml", tmp_path / "var", reader_port, http_port)
@@ -124,6 +132,7 @@ def test_a_5_s_reader_outage_leaves_the_basket_lines_and_ids_unchanged(tmp_path:
         with llrp_sim(reader_port):
             wait_for(lambda: len(line_ids(http_port)) == 5, what="five lines")
             before = line_ids(http_port)
+            wait_for(lambda: reader_log(tmp_path) == [True], what="the reader up in the health log")
         # the reader is gone (power cut): the daemon sees it within seconds, the basket stays
         down_at = time.monotonic()
         wait_for(lambda: reader_state(http_port) not in (None, "online"), what="reader offline")
@@ -137,6 +146,12 @@ def test_a_5_s_reader_outage_leaves_the_basket_lines_and_ids_unchanged(tmp_path:
     journal = sqlite3.connect(tmp_path / "var" / "edge-agent.db").execute("SELECT op FROM journal").fetchall()
     assert [op for (op,) in journal] == ["add"] * 5  # nothing removed, nothing added again
     assert json.dumps(before) == json.dumps(sorted(before))
+    health = reader_log(tmp_path, with_times=True)
+    # the dashboard's health over time: up, down for the outage's ~5 s, up again (then down as
+    # the simulator goes at the end)
+    outages = [health[i + 1][0] - at for i, (at, ok) in enumerate(health[:-1]) if not ok and i > 0]
+    assert [ok for _, ok in health[:3]] == [True, False, True]
+    assert 4.0 <= outages[0] <= 15.0
 
 
 @contextmanager
