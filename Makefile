@@ -3,12 +3,13 @@
 #   make test    lint, type-check and the whole test suite
 #   make bench   the benchmarks (one JSON line per figure)
 #   make fuzz    every parser the outside world reaches, over 1,000,000 generated inputs
+#   make screenshots  the README's screenshots, from the browser tests
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.edge-agent-installed
 
-.PHONY: demo test lint typecheck bench fuzz setup clean
+.PHONY: demo test lint typecheck bench fuzz screenshots setup clean
 
 demo: setup
 	$(BIN)/edge-agent demo
@@ -37,6 +38,9 @@ bench: setup
 
 fuzz: setup
 	$(BIN)/python -m tests.fuzz.run --runs-per-target 150000
+
+screenshots: setup
+	scripts/screenshots.sh
 
 setup: $(STAMP)
 

@@ -64,6 +64,40 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
     assert audit == [("s-1", "handheld-1", "approve_problem")]
 
 
+def basket(http: Any, lane: str) -> dict[str, Any]:
+    return dict(http.get(f"/api/kiosk/{lane}/basket").json())
+
+
+def until(what: str, check: Any, timeout_s: float = 20) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def shopper(shop: RunningStore, http: Any, token: str, lane: str, items: list[Item], problem: str) -> None:
+    """A customer whose basket needs staff once (an age check approved, a blocked item taken
+    away), then pays by card and takes the items."""
+    staff = {"authorization": f"Bearer {token}"}
+    for it in items:
+        shop.place(lane, it.epc)
+    found = until(problem, lambda: next((p for p in basket(http, lane)["problems"] if p["code"] == problem), None))
+    if problem == "AGE_RESTRICTED":
+        http.post(f"/api/staff/lanes/{lane}/problems/{found['id']}/approve", headers=staff).raise_for_status()
+    else:
+        shop.remove(lane, items[0].epc)
+        http.post(f"/api/staff/lanes/{lane}/lines/{found['line_id']}/void", headers=staff).raise_for_status()
+    until("no open problem", lambda: not any(p["open"] for p in basket(http, lane)["problems"]))
+    http.post(f"/api/kiosk/{lane}/checkout", json={}).raise_for_status()
+    http.post(f"/api/kiosk/{lane}/pay", json={"method": "card"}).raise_for_status()
+    until("paid", lambda: basket(http, lane)["state"] in ("PAID", "CLOSED"))  # closed once the receipt printed
+    for it in items:
+        shop.remove(lane, it.epc)
+    until("closed", lambda: basket(http, lane)["state"] == "CLOSED")
+
+
 def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, browser: Any) -> None:
     assert shop.store is not None
     staff = browser.new_page(locale="en-GB", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
@@ -73,8 +107,13 @@ def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, br
     staff.fill("#staff_id", "s-1")
     staff.fill("#pin", STAFF_PIN)
     staff.tap("#pinbtn")
-    for n in (1, 2):  # two customers today, one on each lane
-        shop.place(f"lane-{n}", Item(PRODUCTS[2], f"D000000{n}").epc)
+    with shop.store.client() as http:  # the day so far: two sales, each after staff resolved something
+        token = http.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}).json()["token"]
+        drink, fake, bread = Item(ENERGY, "D0000001"), Item(MILK, "D0000002"), Item(PRODUCTS[2], "D0000003")
+        shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code), (fake.ki, fake.mark_code)]))
+        shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
+        shopper(shop, http, token, "lane-1", [drink], "AGE_RESTRICTED")
+        shopper(shop, http, token, "lane-2", [fake, bread], "MARKING_BLOCKED")
     deadline = time.monotonic() + 20
     while shop.call(lambda: len(shop.services.store.dashboard_rows(0)[0])) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -84,7 +123,9 @@ def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, br
     with shop.store.client() as handheld:
         token = handheld.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}).json()["token"]
         api = handheld.get("/api/staff/dashboard", headers={"authorization": f"Bearer {token}"}).json()
-    assert baskets == api["figures"]["baskets"] >= 2
+    assert baskets == api["figures"]["baskets"] >= 2 and api["figures"]["baskets_paid"] >= 2
+    assert {"AGE_RESTRICTED", "MARKING_BLOCKED"} <= set(api["figures"]["interventions"])
+    assert api["figures"]["time_to_resolve_s"]["n"] >= 2
     assert staff.eval_on_selector_all("#charts svg", "els => els.length") == 5
     health = api["health"]  # every reader and register, up since the store started
     assert {"reader:box-lane-1", "reader:box-lane-2", "register:lane-1", "register:lane-2", "broker"} <= set(health)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The README's screenshots, taken by the browser tests in Debian's Chromium (test-artifacts/)
+# and copied to docs/screenshots/. Run: make screenshots
+set -euo pipefail
+cd "$(dirname "$0")/.."
+.venv/bin/pytest -q tests/e2e/test_kiosk_touch.py tests/e2e/test_attendant.py
+for name in kiosk-ru-01-welcome kiosk-ru-02-items kiosk-en-07-sbp kiosk-ru-08-receipt attendant-queue staff-dashboard; do
+  cp "test-artifacts/$name.png" "docs/screenshots/$name.png"
+done
+echo "docs/screenshots/ updated"
