@@ -16,6 +16,7 @@ async function call(path, method = "GET", body) {
 function signedIn(tok) { token = tok; sessionStorage.setItem("staff-token", tok); show(); }
 $("pinbtn").onclick = async () => { try { signedIn((await call("/api/staff/token", "POST", { staff_id: $("staff_id").value, pin: $("pin").value })).token); }
   catch (e) { $("msg").textContent = e.message; } };
+$("pin").addEventListener("keydown", ev => { if (ev.key === "Enter") $("pinbtn").click(); });  // a keyboard signs in too
 $("badgebtn").onclick = async () => {
   const { challenge } = await call("/api/staff/badge", "POST", { pin: $("pin").value || null }); $("msg").textContent = t.badge_wait;
   for (let i = 0; i < 60 && !token; i++) { await new Promise(r => setTimeout(r, 1000));

@@ -64,6 +64,37 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
     assert audit == [("s-1", "handheld-1", "approve_problem")]
 
 
+def test_staff_sign_in_and_resolve_by_keyboard(shop: RunningStore, browser: Any) -> None:
+    """The handheld without touch: Tab to each field, type, Enter; Tab to a problem's button, Enter."""
+    assert shop.store is not None
+    from edge_agent.security.devices import Device
+
+    staff = browser.new_page(locale="en-GB", viewport={"width": 390, "height": 844})
+    staff.goto(shop.url + shop.services.devices.provision(Device("handheld-3", "handheld"), enrol=True).enrol_path())
+    for field, text in (("staff_id", "s-1"), ("pin", STAFF_PIN)):
+        for _ in range(10):
+            staff.keyboard.press("Tab")
+            if staff.evaluate("document.activeElement.id") == field:
+                break
+        staff.keyboard.type(text)
+    staff.keyboard.press("Enter")
+    staff.wait_for_selector("#queue")
+    drink = Item(ENERGY, "K0000001")
+    shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code)]))
+    shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
+    shop.place("lane-2", drink.epc)
+    staff.wait_for_selector("[data-intervention=AGE_RESTRICTED] button[data-approve]")
+    for _ in range(40):
+        staff.keyboard.press("Tab")
+        if staff.evaluate("document.activeElement.matches('[data-intervention=AGE_RESTRICTED] button[data-approve]')"):
+            break
+    else:
+        raise AssertionError("the Approve button cannot be reached with Tab")
+    staff.keyboard.press("Enter")
+    staff.wait_for_selector("[data-intervention=AGE_RESTRICTED]", state="detached")
+    shop.remove("lane-2", drink.epc)
+
+
 def basket(http: Any, lane: str) -> dict[str, Any]:
     return dict(http.get(f"/api/kiosk/{lane}/basket").json())
 

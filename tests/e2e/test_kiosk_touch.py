@@ -69,9 +69,10 @@ def open_kiosk(shop: RunningStore, browser: Any, lane: str, lang: str, **context
 
 
 def finish(shop: RunningStore, page: Any, lane: str, items: list[Item]) -> None:
-    """The shopper takes their items out; the kiosk is back at the welcome screen."""
+    """The shopper takes their items out, and the lane's basket is over (closed or cancelled)."""
     for it in items:
         shop.remove(lane, it.epc)
+    page.wait_for_function("['CLOSED', 'CANCELLED'].includes(window.lastUpdate?.basket?.state)")
     page.context.close()
 
 
@@ -174,6 +175,34 @@ def test_an_idle_shopper_is_asked_then_the_basket_is_cancelled(shop: RunningStor
         state = http.get(f"/api/kiosk/{lane}/basket").json()
     assert (state["id"], state["state"]) == (basket, "CANCELLED")
     finish(shop, kiosk, lane, [item])
+
+
+def test_a_kept_basket_waits_behind_the_welcome_screen(shop: RunningStore, browser: Any) -> None:
+    """``idle_action = "keep"``: the shopper left, the box still holds their items; the kiosk
+    goes back to welcome and offers to continue, with the basket as it was."""
+    lane = "lane-2"
+    keep = IDLE.model_copy(update={"idle_action": "keep"})
+    shop.call(lambda: setattr(shop.services, "config", shop.services.config.model_copy(update={"kiosk": keep})))
+    try:
+        kiosk = open_kiosk(shop, browser, lane, "en", viewport={"width": 1024, "height": 768}, has_touch=True)
+        item = Item(BREAD, "KEEP0001")
+        shop.place(lane, item.epc)
+        on_screen(kiosk, "items")
+        kiosk.wait_for_selector("#idle:not([hidden])", timeout=(IDLE.idle_s + 5) * 1000)
+        assert "goes back to the start" in kiosk.inner_text("#idle")
+        on_screen(kiosk, "welcome", timeout=(IDLE.idle_prompt_s + 5) * 1000)
+        assert kiosk.inner_text("#resume").endswith("(1)")
+        assert shop.store is not None
+        with shop.store.client() as http:
+            assert http.get(f"/api/kiosk/{lane}/basket").json()["state"] == "SCANNING"  # kept, not cancelled
+        kiosk.tap("#resume")
+        on_screen(kiosk, "items")
+        assert kiosk.eval_on_selector_all("tr[data-group]", "els => els.length") == 1
+        kiosk.tap("#cancel")
+        on_screen(kiosk, "welcome")
+        finish(shop, kiosk, lane, [item])
+    finally:
+        shop.call(lambda: setattr(shop.services, "config", shop.services.config.model_copy(update={"kiosk": IDLE})))
 
 
 def tab_to(page: Any, element: str, limit: int = 60) -> None:
