@@ -142,6 +142,14 @@ class LLRPReader(Reader):
             raise ReaderGone(event.reason)
         return False
 
+    def set_gpo(self, port: int, on: bool) -> bool:
+        """Drive a GPO port (a gate's light or sounder); False when the reader is not connected."""
+        session, writer = self._session_state, self._writer
+        if session is None or writer is None or writer.is_closing() or session.state != "inventory":
+            return False
+        writer.write(session.gpo(port, on).frame)
+        return True
+
     async def _close(self) -> None:
         writer, self._writer = self._writer, None
         session, self._session_state = self._session_state, None

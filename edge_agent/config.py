@@ -251,6 +251,29 @@ class LaneSettings(_Section):
     zones: list[ZoneConfig] = []
 
 
+class GateSettings(_Section):
+    """An exit gate: an LLRP reader at the door (docs/readers.md)."""
+
+    id: Name
+    reader: Name
+    #: the reader's antennas in order from inside the store to outside (at least two)
+    antennas: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2)] = [1, 2]
+    #: a tag quiet this long has passed: its next reads are a new passage
+    window_s: Annotated[float, Field(gt=0, le=60)] = 3.0
+    #: the reader's GPO port wired to the light or sounder (0: none), held on this long per alarm
+    gpo_port: Annotated[int, Field(ge=0, le=64)] = 1
+    alarm_s: Annotated[float, Field(gt=0, le=300)] = 5.0
+    #: items of these GS1 company prefixes are this store's besides the catalogue's GTINs
+    company_prefixes: list[Annotated[str, Field(pattern=r"^\d{4,12}$")]] = []
+
+
+class Tags(_Section):
+    """EPC ↔ TID bindings: a copied EPC on a blank chip has another TID (cloned-tag detection)."""
+
+    #: bind an item's EPC to the TID read at its first sale when central sent none
+    learn_tid_at_sale: bool = False
+
+
 class StaffConfig(_Section):
     id: Name
     name: str
@@ -303,6 +326,8 @@ class Config(_Section):
     staff: list[StaffConfig] = []
     readers: list[ReaderConfig] = []
     lanes: list[LaneSettings] = []
+    gates: list[GateSettings] = []
+    tags: Tags = Tags()
 
 
 def _env_value(raw: str) -> Any:
@@ -356,6 +381,15 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         for zone in lane.zones:
             if zone.reader not in readers:
                 raise ConfigError(where, f"lanes.{lane.id}.zones", f"reader {zone.reader!r} is not in [[readers]]")
+    zoned = {zone.reader for lane in config.lanes for zone in lane.zones}
+    for gate in config.gates:
+        if gate.reader not in readers:
+            raise ConfigError(where, f"gates.{gate.id}.reader", f"reader {gate.reader!r} is not in [[readers]]")
+        if gate.reader in zoned:
+            raise ConfigError(where, f"gates.{gate.id}.reader", f"reader {gate.reader!r} is a lane's: a gate needs "
+                              "its own reader")  # fmt: skip
+    if len({g.id for g in config.gates} | lanes) != len(config.gates) + len(lanes):
+        raise ConfigError(where, "gates", "gate ids must differ from each other and from lane ids")
     for register in config.fiscal.registers:
         if register.lane not in lanes:
             raise ConfigError(where, "fiscal.registers.lane", f"lane {register.lane!r} is not in [[lanes]]")

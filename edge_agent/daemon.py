@@ -25,6 +25,7 @@ from edge_agent.catalog import seed_catalog
 from edge_agent.config import Config
 from edge_agent.dashboard import health_changes
 from edge_agent.fiscal.desk import fiscal_from_config
+from edge_agent.gate.service import Gates
 from edge_agent.lanes import Lanes
 from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
@@ -75,8 +76,11 @@ class Daemon:
         lanes.watch(self.readers)
         checks = CodeChecks(verifier, store.mark_code_for)
         fiscal = fiscal_from_config(cfg, store, lambda lane: lanes[lane].basket)
-        svc = self.services = Services(cfg, store, lanes, checks, self.metrics, q, self.readers, fiscal=fiscal)
-        lanes.intercept = svc.badge
+        gates = Gates(cfg.gates, store, self.metrics, {r.reader_id: r for r in self.readers})
+        store.learn_tids = cfg.tags.learn_tid_at_sale
+        svc = self.services = Services(cfg, store, lanes, checks, self.metrics, q, self.readers, fiscal=fiscal,
+                                       gates=gates)  # fmt: skip
+        lanes.intercept = lambda read: svc.badge(read) or gates.take(read)  # neither a badge nor a gate's is an item
         self.metrics.bind_reads(q)
         self.metrics.bind_fiscal(fiscal.desks)
         self.metrics.bind_readers(self.readers)

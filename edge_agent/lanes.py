@@ -25,6 +25,7 @@ from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import Add, Remove, Verdict
 from edge_agent.codes import Identity, ParseError, parse
 from edge_agent.config import LaneSettings
+from edge_agent.gate.rules import tid_matches
 from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.pipeline import Arrived, Departed, Event, Key, LaneConfig, Pipeline, Settled, Zone
@@ -140,8 +141,15 @@ class LaneController:
             return None
         mark_code = identity.mark_code or self.store.mark_code_for(identity.ki)
         at = datetime.fromtimestamp(event.read.timestamp, UTC)
+        tid = event.read.tid
+        bound = self.store.tid_of(identity.ki) if tid else None
+        cloned = bound is not None and tid is not None and not tid_matches(bytes.fromhex(bound), tid)
+        if cloned:
+            self.metrics.cloned_tags.labels(self.id).inc()
+            log.warning("lane %s: %s read on chip %s, bound to %s: a copied tag", self.id, identity.ki,
+                        tid.hex().upper() if tid else "", bound)  # fmt: skip
         add = Add(self.store.product(identity.gtin), identity.gtin, at, identity.ki, mark_code,
-                  self.store.sold_here(identity.ki))  # fmt: skip
+                  self.store.sold_here(identity.ki), tid.hex().upper() if tid else None, cloned)  # fmt: skip
         self.read_at = event.read.timestamp
         try:
             line = self.store.apply(basket, add)

@@ -74,6 +74,12 @@ class Metrics:
                                        buckets=_LATENCY, registry=r)  # fmt: skip
         self.check = Histogram("edge_agent_check_seconds", "Mark-code check of a batch", buckets=_LATENCY, registry=r)
         self.verdicts = Counter("edge_agent_verdicts", "Mark-code verdicts", ["outcome"], registry=r)
+        self.cloned_tags = Counter("edge_agent_cloned_tags", "Reads whose chip (TID) is not the one the item's EPC is "
+                                   "bound to, per lane or gate", ["where"], registry=r)  # fmt: skip
+        self.gate_alarms = Counter("edge_agent_gate_alarms", "Exit-gate alarms by gate and reason",
+                                   ["gate", "reason"], registry=r)  # fmt: skip
+        self.gate_crossings = Counter("edge_agent_gate_crossings", "Tags that crossed an exit gate, by direction",
+                                      ["gate", "direction"], registry=r)  # fmt: skip
         self.payments = Counter("edge_agent_payments", "Payment attempts by result", ["result"], registry=r)
         self.sign_ins = Counter("edge_agent_staff_sign_ins", "Staff sign-in attempts by method and outcome",
                                 ["method", "outcome"], registry=r)  # fmt: skip

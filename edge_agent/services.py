@@ -19,10 +19,11 @@ from drivers.base import Reader
 from edge_agent.api.auth import RateLimiter, StaffMember, Tokens
 from edge_agent.api.hub import Hub
 from edge_agent.basket import Basket
-from edge_agent.basket.interventions import Intervention, queue
+from edge_agent.basket.interventions import Intervention, gate_alarms, ordered, queue
 from edge_agent.catalog import seed_catalog
 from edge_agent.config import Config
 from edge_agent.fiscal.desk import Fiscal
+from edge_agent.gate.service import Gates
 from edge_agent.lanes import Lanes
 from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
@@ -67,6 +68,7 @@ class Services:
     returns: Returns | None = None
     #: the lanes' fiscal registers (none configured: no receipts printed here)
     fiscal: Fiscal = field(default_factory=lambda: Fiscal({}))
+    gates: Gates | None = None
     #: the base of the Digital Link URIs on receipts and tags (the demo points it at itself)
     public_base_url: str = ""
     _background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -142,7 +144,8 @@ class Services:
         live = {(b.id, p.id) for b in baskets for p in b.problems.values() if p.open}
         for gone in set(self.first_seen) - live:  # baskets that closed or were cancelled
             del self.first_seen[gone]
-        return queue(baskets, self.first_seen, time.time())
+        now = time.time()
+        return ordered(queue(baskets, self.first_seen, now) + gate_alarms(self.store.gate_alarms(), now))
 
     def readers_health(self) -> dict[str, Any]:
         return {r.reader_id: r.health.to_dict() for r in self.readers}

@@ -23,7 +23,7 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,16 @@ from edge_agent.basket import Basket, BasketError, Product, Rules
 from edge_agent.basket.commands import Command, PaymentResult, Verdict, from_journal
 from edge_agent.errors import EdgeError
 from edge_agent.wire import envelope
-from edge_agent.wire.events import EPCIS, EVENT_TYPES, OPENED, POSTED, basket_event, epcis_sold, posted_transaction
+from edge_agent.wire.events import (
+    EPCIS,
+    EVENT_TYPES,
+    GATE_ALARM,
+    OPENED,
+    POSTED,
+    basket_event,
+    epcis_sold,
+    posted_transaction,
+)
 from edge_agent.wire.topics import StoreTopics
 
 MIGRATIONS: Final[list[str]] = [
@@ -111,6 +120,16 @@ MIGRATIONS: Final[list[str]] = [
                          ok INTEGER NOT NULL, detail TEXT NOT NULL DEFAULT '');
     CREATE INDEX health_component ON health (component, at);
     """,
+    # 9: exit gates and cloned tags (docs/readers.md): each item's EPC bound to its chip's TID
+    # (sent by central with the received codes, or learnt at its first sale), and the gates'
+    # alarms until staff deal with them
+    """
+    CREATE TABLE tid_bindings (ki TEXT PRIMARY KEY, tid TEXT NOT NULL, source TEXT NOT NULL, bound_at REAL NOT NULL);
+    CREATE TABLE gate_alarms (id INTEGER PRIMARY KEY AUTOINCREMENT, gate TEXT NOT NULL, epc TEXT NOT NULL,
+                              ki TEXT, gtin TEXT, name TEXT, reason TEXT NOT NULL, first_read_at REAL NOT NULL,
+                              at REAL NOT NULL, resolved_at REAL, resolved_by TEXT);
+    CREATE INDEX gate_alarms_open ON gate_alarms (id) WHERE resolved_at IS NULL;
+    """,
 ]
 
 
@@ -153,6 +172,8 @@ class Store:
         self.topics = topics or StoreTopics("local")
         self.rules = rules or Rules(tz)
         self.read_point = read_point  # the EPCIS readPoint/bizLocation id of this store
+        #: bind each sold item's EPC to the TID it was read with ([tags] learn_tid_at_sale)
+        self.learn_tids = False
         #: where central confirms the events it stored (the agent's response topic), set by sync when
         #: end-to-end confirmation is on; None: an event is delivered on its PUBACK
         self.confirm_to: str | None = None
@@ -304,6 +325,40 @@ class Store:
         ).fetchall()
         return rows
 
+    def bind_tids(self, tids: Mapping[str, str], source: str) -> None:
+        """Bind items (КИ) to their chips' TIDs (hex); central's replace, a sale's never overwrite."""
+        verb = "INSERT OR REPLACE" if source == "central" else "INSERT OR IGNORE"
+        with self.transaction() as conn:
+            conn.executemany(f"{verb} INTO tid_bindings (ki, tid, source, bound_at) VALUES (?, ?, ?, ?)",
+                             [(ki, tid.upper(), source, time.time()) for ki, tid in tids.items()])  # fmt: skip
+
+    def tid_of(self, ki: str) -> str | None:
+        row = self._reads.execute("SELECT tid FROM tid_bindings WHERE ki = ?", (ki,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_gate_alarm(self, alarm: dict[str, Any]) -> int:
+        """A gate alarm and its event for central (``gate.alarm``), in one transaction."""
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO gate_alarms (gate, epc, ki, gtin, name, reason, first_read_at, at) "
+                "VALUES (:gate, :epc, :ki, :gtin, :name, :reason, :first_read_at, :at)", alarm)  # fmt: skip
+            alarm_id = int(cur.lastrowid or 0)
+            self._announce(conn, alarm["gate"], GATE_ALARM, {**alarm, "id": alarm_id}, "", 0)
+        return alarm_id
+
+    def gate_alarms(self, open_only: bool = True) -> list[dict[str, Any]]:
+        keys = ("id", "gate", "epc", "ki", "gtin", "name", "reason", "first_read_at", "at", "resolved_at",
+                "resolved_by")  # fmt: skip
+        where = " WHERE resolved_at IS NULL" if open_only else ""
+        cur = self._reads.execute(f"SELECT {', '.join(keys)} FROM gate_alarms{where} ORDER BY id")
+        return [dict(zip(keys, row, strict=True)) for row in cur]
+
+    def resolve_gate_alarm(self, alarm_id: int, staff: str) -> bool:
+        with self.transaction() as conn:
+            cur = conn.execute("UPDATE gate_alarms SET resolved_at = ?, resolved_by = ? WHERE id = ? AND "
+                               "resolved_at IS NULL", (time.time(), staff, alarm_id))  # fmt: skip
+            return cur.rowcount == 1
+
     def sold_here(self, ki: str) -> bool:
         return self._reads.execute("SELECT 1 FROM sold WHERE ki = ?", (ki,)).fetchone() is not None
 
@@ -343,6 +398,11 @@ class Store:
                 conn.executemany("INSERT OR IGNORE INTO sold (ki, basket_id, sold_at) VALUES (?, ?, ?)",
                                  [(line.key, basket.id, time.time()) for line in draft.lines.values()
                                   if line.serialized])  # fmt: skip
+                if self.learn_tids:  # the chip each item was sold on: a copy of its EPC is told apart later
+                    conn.executemany("INSERT OR IGNORE INTO tid_bindings (ki, tid, source, bound_at) "
+                                     "VALUES (?, ?, 'sale', ?)", [(line.key, line.tid.upper(), time.time())
+                                                                  for line in draft.lines.values()
+                                                                  if line.serialized and line.tid])  # fmt: skip
             if announce:
                 self._announce(conn, basket.lane, EVENT_TYPES[command.op], basket_event(draft, args), basket.id, seq)
             if paid:
@@ -689,5 +749,10 @@ class Store:
                 now = time.time()
                 conn.executemany("INSERT OR REPLACE INTO received_codes (ki, mark_code, received_at) VALUES (?, ?, ?)",
                                  [(ki, km, now) for ki, km in data.get("codes", {}).items()])  # fmt: skip
+                if snapshot:  # the chips central knows each item's EPC was encoded on
+                    conn.execute("DELETE FROM tid_bindings WHERE source = 'central'")
+                conn.executemany("INSERT OR REPLACE INTO tid_bindings (ki, tid, source, bound_at) "
+                                 "VALUES (?, ?, 'central', ?)",
+                                 [(ki, str(tid).upper(), now) for ki, tid in data.get("tids", {}).items()])  # fmt: skip
             conn.execute("INSERT OR REPLACE INTO sync_state (stream, version, updated_at) VALUES (?, ?, ?)",
                          (stream, version, time.time()))  # fmt: skip

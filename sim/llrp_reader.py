@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from edge_agent.llrp import Framer, LLRPError, TagReport
-from sim.llrp_session import Action, Close, Keepalives, ReaderSession, Send, StartInventory, StopInventory
+from sim.llrp_session import Action, Close, Gpo, Keepalives, ReaderSession, Send, StartInventory, StopInventory
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +84,13 @@ class LLRPReaderSim:
         seed: int | None = None,
         disconnect_after_s: float | None = None,
         capped: bool = True,
+        gpos: int = 0,
     ) -> None:
         self.host, self._port = host, port
-        self.antennas = antennas
+        self.antennas, self.gpos = antennas, gpos
+        #: each general-purpose output's state, and every change (monotonic time, port, on)
+        self.gpo: dict[int, bool] = dict.fromkeys(range(1, gpos + 1), False)
+        self.gpo_log: list[tuple[float, int, bool]] = []
         self.model = InventoryModel(random.Random(seed), reads_per_s, miss_rate, capped)
         self.disconnect_after_s = disconnect_after_s
         self.tags: list[SimTag] = []
@@ -123,6 +127,16 @@ class LLRPReaderSim:
         tag = self.place(epc, antenna, rssi)
         tag.stray = True
         return tag
+
+    async def walk(self, epc: str | bytes, antennas: tuple[int, ...] = (1, 2), step_s: float = 0.25,
+                   tid: bytes = b"") -> None:  # fmt: skip
+        """A person carries the tag past the antennas in this order, ``step_s`` at each (an exit
+        gate's inside → outside is walking out), then out of range."""
+        for antenna in antennas:
+            self.remove(epc)
+            self.place(epc, antenna, rssi=(-50, -40), tid=tid)
+            await asyncio.sleep(step_s)
+        self.remove(epc)
 
     def remove(self, epc: str | bytes) -> None:
         raw = bytes.fromhex(epc) if isinstance(epc, str) else epc
@@ -220,6 +234,9 @@ class LLRPReaderSim:
                     self._keepalive = None
                 if action.every_s is not None:
                     self._keepalive = asyncio.create_task(self._send_keepalives(action.every_s))
+            elif isinstance(action, Gpo):
+                self.gpo[action.port] = action.on
+                self.gpo_log.append((time.monotonic(), action.port, action.on))
             elif isinstance(action, Close):
                 self._stop_tasks()
                 return True
@@ -278,7 +295,7 @@ class LLRPReaderSim:
                 "MaxSupportedAntennas": self.antennas, "CanSetAntennaProperties": False, "HasUTCClock": True,
                 "DeviceManufacturer": 0, "Model": 1, "FirmwareVersion": "edge-agent-sim 1",
                 "ReceiveSensitivities": [{"Index": 1, "ReceiveSensitivity": 0}],
-                "GPIOCapabilities": {"NumGPIs": 0, "NumGPOs": 0},
+                "GPIOCapabilities": {"NumGPIs": 0, "NumGPOs": self.gpos},
                 "PerAntennaAirProtocols": [{"AntennaID": a, "AirProtocolIDs": b"\x01"}
                                            for a in range(1, self.antennas + 1)],
             },

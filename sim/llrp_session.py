@@ -55,7 +55,15 @@ class Close:
     pass
 
 
-Action = Send | StartInventory | StopInventory | Keepalives | Close
+@dataclass(frozen=True, slots=True)
+class Gpo:
+    """Set general-purpose output ``port`` (1-based) on or off."""
+
+    port: int
+    on: bool
+
+
+Action = Send | StartInventory | StopInventory | Keepalives | Close | Gpo
 
 
 def _ok() -> dict[str, Any]:
@@ -131,6 +139,11 @@ class ReaderSession:
             return "GET_READER_CONFIG_RESPONSE", {**_ok(), **self.config, "ROReportSpec": self.report_spec,
                                                   "KeepAliveSpec": self.keepalive_spec}  # fmt: skip
         if t == "SET_READER_CONFIG":
+            gpos = self.capabilities.get("GeneralDeviceCapabilities", {}).get("GPIOCapabilities", {}).get("NumGPOs", 0)
+            for write in body.get("GPOWriteData") or ():
+                if not 1 <= write["Port"] <= gpos:
+                    return "SET_READER_CONFIG_RESPONSE", _error(P_FIELD_ERROR, f"no GPO port {write['Port']}")
+                actions.append(Gpo(write["Port"], bool(write["Data"])))
             if body.get("ROReportSpec"):
                 self.report_spec = body["ROReportSpec"]
             if body.get("KeepAliveSpec"):

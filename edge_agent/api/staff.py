@@ -131,7 +131,8 @@ async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
         out.append({"lane": lane_id, "mode": controller.settings.mode, "basket": view(svc, lane_id),
                     "readers": {r: health.get(r) for r in readers},
                     "register": desk.health() if desk is not None else None})  # fmt: skip
-    return {"staff": staff.staff.name, "lanes": out, "quarantined": svc.store_health()["quarantined"]}
+    return {"staff": staff.staff.name, "lanes": out, "quarantined": svc.store_health()["quarantined"],
+            "timezone": svc.config.store.timezone}  # fmt: skip
 
 
 @router.get("/dashboard", summary="The store's figures since a time (default: the last 24 h) and their SVG charts")
@@ -167,6 +168,16 @@ async def void(lane: str, line_id: int, svc: Svc, staff: Staff) -> dict[str, Any
     lane_of(svc, lane).forget(line_id)
     svc.store.audit(staff.staff.id, staff.device, "void_line", basket.id, {"line_id": line_id})
     return view(svc, lane)
+
+
+@router.post("/gates/{gate}/alarms/{alarm_id}/resolve", summary="Staff dealt with an exit-gate alarm")
+async def resolve_gate_alarm(gate: str, alarm_id: int, svc: Svc, staff: Staff) -> dict[str, Any]:
+    alarm = next((a for a in svc.store.gate_alarms() if a["id"] == alarm_id and a["gate"] == gate), None)
+    if alarm is None or not svc.store.resolve_gate_alarm(alarm_id, staff.staff.id):
+        raise ApiError(404, "no_such_alarm", f"no open alarm {alarm_id} at gate {gate}")
+    svc.store.audit(staff.staff.id, staff.device, "resolve_gate_alarm", None,
+                    {"gate": gate, "alarm": alarm_id, "ki": alarm["ki"], "reason": alarm["reason"]})  # fmt: skip
+    return {"resolved": alarm_id}
 
 
 @router.get("/codes/{code:path}", summary="Any code's status: identity, sold here, verdict history")

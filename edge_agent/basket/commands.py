@@ -31,19 +31,28 @@ class Add:
     ki: str | None = None
     mark_code: str | None = None
     sold_here: bool = False
+    #: the chip's TID as read (hex), and whether it contradicts the EPC's bound TID (a copied tag)
+    tid: str | None = None
+    cloned: bool = False
 
     def apply(self, basket: Basket) -> Line | None:
-        return basket.add(self.product, self.gtin, self.at, self.ki, self.mark_code, self.sold_here)
+        return basket.add(self.product, self.gtin, self.at, self.ki, self.mark_code, self.sold_here, self.tid,
+                          self.cloned)  # fmt: skip
 
     def args(self) -> dict[str, Any]:
-        return {"product": _product_args(self.product), "gtin": self.gtin, "ki": self.ki, "mark_code": self.mark_code,
-                "sold_here": self.sold_here, "at": self.at.isoformat()}  # fmt: skip
+        out = {"product": _product_args(self.product), "gtin": self.gtin, "ki": self.ki, "mark_code": self.mark_code,
+               "sold_here": self.sold_here, "at": self.at.isoformat()}  # fmt: skip
+        if self.tid is not None:  # journals written before TIDs were kept replay unchanged
+            out["tid"] = self.tid
+        if self.cloned:
+            out["cloned"] = True
+        return out
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Add:
         product = Product(**a["product"]) if a.get("product") else None
         return cls(product, a["gtin"], datetime.fromisoformat(a["at"]), a.get("ki"), a.get("mark_code"),
-                   a.get("sold_here", False))  # fmt: skip
+                   a.get("sold_here", False), a.get("tid"), a.get("cloned", False))  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,4 +49,21 @@ def queue(baskets: Iterable[Basket], first_seen: Mapping[tuple[str, int], float]
             actions = (("approve",) if p.level == "MEDIUM" else ()) + (("void",) if line is not None else ())
             out.append(Intervention(basket.lane, basket.id, p.id, p.code, p.level, p.message, p.line_id,
                                     line.name if line else None, since, max(0.0, now - since), actions))  # fmt: skip
-    return sorted(out, key=lambda i: (URGENCY.get(i.level, 2), i.since, i.lane, i.problem))
+    return ordered(out)
+
+
+def gate_alarms(alarms: Iterable[Mapping[str, object]], now: float) -> list[Intervention]:
+    """Open exit-gate alarms as interventions: CRITICAL, the item and the time, resolved in one tap."""
+    out = []
+    for a in alarms:
+        at = float(a["at"])  # type: ignore[arg-type]
+        code = "GATE_ALARM" if a["reason"] == "UNPAID" else "GATE_CLONED_TAG"
+        message = f"{a['name']} walked out of {a['gate']} " + ("unpaid" if code == "GATE_ALARM" else "on a copied tag")
+        out.append(Intervention(str(a["gate"]), "", int(a["id"]), code, "CRITICAL", message, None,  # type: ignore[call-overload]
+                                str(a["name"]), at, max(0.0, now - at), ("resolve",)))  # fmt: skip
+    return out
+
+
+def ordered(items: Iterable[Intervention]) -> list[Intervention]:
+    """Most urgent first: CRITICAL before MEDIUM, then whoever has waited longest."""
+    return sorted(items, key=lambda i: (URGENCY.get(i.level, 2), i.since, i.lane, i.problem))

@@ -2,7 +2,7 @@
 
 States: OPEN → SCANNING → (NEEDS_ASSISTANCE) → CHECKOUT → READY_TO_PAY → PAYMENT_PENDING →
 PAID → CLOSED, and CANCELLED from any state before payment. Problems (AGE_RESTRICTED,
-ALCOHOL_HOURS, MARKING_BLOCKED, MARKING_CHECK_UNAVAILABLE, ALREADY_SOLD, UNKNOWN_ITEM,
+ALCOHOL_HOURS, MARKING_BLOCKED, MARKING_CHECK_UNAVAILABLE, ALREADY_SOLD, CLONED_TAG, UNKNOWN_ITEM,
 QTY_LIMIT, PAYMENT_DECLINED) have a level, MEDIUM (staff approve) or CRITICAL (the line must
 go), and a resolution (staff id, device, time). Payment is impossible while a problem is
 open, and a marked line must have an ALLOWED verdict before checkout.
@@ -116,6 +116,7 @@ class Line:
     category: str = ""
     discount: int = 0  # kopecks of loyalty redemption allocated to this line
     kkt: dict[str, Any] | None = None  # the fiscal register's own check of the mark code (fiscal/marks.py)
+    tid: str | None = None  # the chip's TID (hex) as read when it arrived, if the reader reads it
 
     @property
     def amount(self) -> int:
@@ -204,6 +205,8 @@ class Basket:
         ki: str | None = None,
         mark_code: str | None = None,
         sold_here: bool = False,
+        tid: str | None = None,
+        cloned: bool = False,
     ) -> Line | None:
         """An item arrives (box, tap or scan). A serialized item (``ki``) already in the basket
         adds nothing; returns the new line, or None."""
@@ -220,8 +223,11 @@ class Basket:
             self._problem("UNKNOWN_ITEM", "CRITICAL", line.id, f"GTIN {gtin} is not in the catalogue")
             return line
         line = Line(self._id(), key, gtin, product.name, product.price, ki is not None, product.marked, mark_code,
-                    category=product.category)  # fmt: skip
+                    category=product.category, tid=tid)  # fmt: skip
         self.lines[line.id] = line
+        if cloned:
+            self._problem("CLONED_TAG", "CRITICAL", line.id, f"{key}: the tag's chip (TID) is not the one this EPC "
+                          "was issued on: a copied tag")  # fmt: skip
         if sold_here:
             self._problem("ALREADY_SOLD", "CRITICAL", line.id, f"{key} was already sold in this store")
         if product.alcohol and self.rules.alcohol_hours.forbidden(now.astimezone(self.rules.tz).time()):

@@ -215,6 +215,12 @@ class ClientSession:
             "AccessReportSpec": 0,  # results ride in the RO reports
         }
 
+    def gpo(self, port: int, on: bool) -> Send:
+        """Drive one general-purpose output (a gate's light or sounder): SET_READER_CONFIG with
+        only GPOWriteData, so nothing else of the reader's configuration changes."""
+        return self._send("SET_READER_CONFIG", {"ResetToFactoryDefaults": False,
+                                                "GPOWriteData": [{"Port": port, "Data": on}]})  # fmt: skip
+
     def close(self) -> list[Event]:
         """Stop the inventory and close the connection politely."""
         if self.state in ("closing", "closed", "failed"):

@@ -1,4 +1,4 @@
-import { TEXTS, lang, toggle, rub, esc } from "/static/i18n.js";
+import { TEXTS, lang, toggle, rub, esc, when } from "/static/i18n.js";
 const t = TEXTS[lang()];
 const $ = id => document.getElementById(id);
 let token = sessionStorage.getItem("staff-token");
@@ -42,6 +42,7 @@ function register(f) {
   return `<p class="${why ? "problem CRITICAL" : "muted"}" data-register="${f.ok ? "ok" : "down"}">${t.register}: ${esc(why || t.register_ok)}` +
     (f.register ? ` · ${esc(t.shift)} ${esc(f.register.shift_number)} (${esc(f.register.shift)}) · ОФД ${esc(f.register.ofd_unsent)}` : "") + `</p>`;
 }
+let timezone;  // the store's, for the times staff read
 window.cues = 0;  // new CRITICAL interventions signalled (sound and vibration), for the tests
 const seen = new Set();
 function cue() {  // a short beep and a buzz: a new CRITICAL intervention
@@ -58,13 +59,14 @@ async function refreshQueue() {
   $("interventions").innerHTML = q.map(i => `<li class="problem ${i.level}" data-intervention="${esc(i.code)}" data-lane="${esc(i.lane)}">
     <b>${esc(i.lane)}</b> · ${esc(t.problems[i.code] || i.message)}${i.line ? ` · ${esc(i.line)}` : ""} · <span class="muted">${esc(waited(i.waiting_s))}</span>
     ${i.actions.includes("approve") ? `<button class="primary" data-approve="${esc(i.lane)}/${i.problem}">${t.approve}</button>` : ""}
-    ${i.actions.includes("void") ? `<button data-void="${esc(i.lane)}/${i.line_id}">${t.void}</button>` : ""}</li>`).join("");
+    ${i.actions.includes("void") ? `<button data-void="${esc(i.lane)}/${i.line_id}">${t.void}</button>` : ""}
+    ${i.actions.includes("resolve") ? `<span class="muted">${esc(when(new Date(i.since * 1000).toISOString(), timezone))}</span> <button class="primary" data-resolve="${esc(i.lane)}/${i.problem}">${t.resolved}</button>` : ""}</li>`).join("");
 }
 async function refresh() {
   if (!token) return;
   try {
     await refreshQueue();
-    const d = await call("/api/staff/lanes"); $("who").textContent = d.staff;
+    const d = await call("/api/staff/lanes"); $("who").textContent = d.staff; timezone = d.timezone;
     $("lanes").innerHTML = d.lanes.map(l => {
       const b = l.basket; const readers = Object.entries(l.readers).map(([r, h]) => `${esc(r)}: ${esc(h ? h.state : "?")}`).join(", ");
       const problems = b.problems.filter(p => p.open).map(p => `<div class="problem ${p.level}" data-problem="${esc(p.code)}">${esc(t.problems[p.code] || p.message)}
@@ -77,7 +79,8 @@ async function refresh() {
   } catch (e) { /* shown on next refresh */ }
 }
 document.addEventListener("click", async ev => {
-  const a = ev.target.dataset.approve, v = ev.target.dataset.void;
+  const a = ev.target.dataset.approve, v = ev.target.dataset.void, g = ev.target.dataset.resolve;
+  if (g) { const [gate, id] = g.split("/"); await call(`/api/staff/gates/${encodeURIComponent(gate)}/alarms/${id}/resolve`, "POST"); refresh(); }
   if (ev.target.id === "giveback") { await giveBack(ev.target.dataset.basket); return; }
   if (a) { const [lane, id] = a.split("/"); await call(`/api/staff/lanes/${lane}/problems/${id}/approve`, "POST"); refresh(); }
   if (v) { const [lane, id] = v.split("/"); await call(`/api/staff/lanes/${lane}/lines/${id}/void`, "POST"); refresh(); }

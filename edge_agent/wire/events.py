@@ -25,6 +25,7 @@ OPENED: Final = "basket.opened"
 POSTED: Final = "transaction.posted"
 RETURNED: Final = "transaction.returned"
 EPCIS: Final = "epcis.document"
+GATE_ALARM: Final = "gate.alarm"  # an unpaid or copied item of this store walked out of an exit gate
 
 
 def basket_event(basket: Basket, args: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,116 @@
+"""The exit gate's decisions, pure: which way a tag is moving, and whether that alarms.
+
+A gate is one LLRP reader whose antennas are listed inside → outside. ``Crossings`` follows
+each EPC's reads: a tag seen on the inner half of the antennas and then on the outer half is
+walking **out**; outer then inner, walking **in**. One passage gives one crossing; a tag quiet
+for ``window_s`` starts a new passage. A tag seen only on one side says nothing about its
+direction (it is standing near the door, or passing in the street).
+
+``judge`` decides one crossing: only an item of this store (its GTIN is in the catalogue, or
+its company prefix is the store's) that walks out unpaid — or whose chip is not the one its EPC
+was issued with — alarms. Sold items, other stores' items and anything walking in are silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final, Literal
+
+Direction = Literal["out", "in"]
+UNPAID: Final = "UNPAID"
+CLONED: Final = "CLONED_TAG"
+
+
+@dataclass(frozen=True, slots=True)
+class Crossing:
+    epc: str
+    direction: Direction
+    #: when the tag was first read at the gate in this passage, and when its direction was known
+    first_read_at: float
+    at: float
+    tid: bytes | None = None
+
+
+@dataclass(slots=True)
+class _Passage:
+    first_at: float
+    last_at: float
+    inner_at: float | None = None
+    outer_at: float | None = None
+    decided: bool = False
+    tid: bytes | None = None
+
+
+@dataclass
+class Crossings:
+    """Direction of travel per EPC from reads on antennas ordered inside → outside."""
+
+    antennas: Sequence[int]
+    window_s: float = 3.0
+    _passages: dict[str, _Passage] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.antennas) < 2:
+            raise ValueError("a gate needs at least two antennas, inside → outside")
+        half = len(self.antennas) // 2
+        self._inner, self._outer = frozenset(self.antennas[:half]), frozenset(self.antennas[half:])
+
+    def read(self, epc: str, antenna: int, at: float, tid: bytes | None = None) -> Crossing | None:
+        """One read; the crossing it completes, if any (once per passage)."""
+        if antenna not in self._inner and antenna not in self._outer:
+            return None  # an antenna that is not part of this gate
+        p = self._passages.get(epc)
+        if p is None or at - p.last_at > self.window_s:
+            p = self._passages[epc] = _Passage(at, at)
+        p.last_at = max(p.last_at, at)
+        p.tid = tid or p.tid
+        inner = antenna in self._inner
+        if inner and p.inner_at is None:
+            p.inner_at = at
+        elif not inner and p.outer_at is None:
+            p.outer_at = at
+        if p.decided or p.inner_at is None or p.outer_at is None:
+            return None
+        p.decided = True
+        direction: Direction = "out" if p.inner_at <= p.outer_at else "in"
+        return Crossing(epc, direction, p.first_at, at, p.tid)
+
+    def expire(self, now: float) -> None:
+        """Forget passages quiet for longer than the window (memory stays bounded)."""
+        for epc in [e for e, p in self._passages.items() if now - p.last_at > self.window_s]:
+            del self._passages[epc]
+
+    def __len__(self) -> int:
+        return len(self._passages)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """What the store knows of the item behind a crossing."""
+
+    ours: bool
+    sold: bool
+    cloned: bool = False
+
+
+def judge(crossing: Crossing, item: Item | None) -> str | None:
+    """The alarm's reason (``UNPAID`` or ``CLONED_TAG``), or None for silence."""
+    if crossing.direction != "out" or item is None or not item.ours:
+        return None
+    if item.cloned:
+        return CLONED
+    return None if item.sold else UNPAID
+
+
+def tid_matches(bound: bytes, read: bytes) -> bool:
+    """A TID read agrees with the one the EPC is bound to: equal over the words both hold (a
+    reader may read fewer words than were recorded, or more)."""
+    n = min(len(bound), len(read))
+    return n > 0 and bound[:n] == read[:n]
+
+
+def ours(gtin: str, catalogue_has: bool, company_prefixes: Sequence[str]) -> bool:
+    """This store's item: in its catalogue, or under one of its GS1 company prefixes (the GTIN's
+    digits after the indicator)."""
+    return catalogue_has or any(gtin[1:].startswith(p) for p in company_prefixes)
