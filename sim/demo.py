@@ -123,6 +123,7 @@ class DemoStore:
         from edge_agent.config import (
             Checkout,
             Fiscal,
+            GateSettings,
             LaneSettings,
             Mqtt,
             RegisterConfig,
@@ -153,6 +154,8 @@ class DemoStore:
                 reads_per_s=800, seed=hash(lane) % 1000, miss_rate=0.02
             ).__aenter__()
         self.staff_desk = await LLRPReaderSim(reads_per_s=200, seed=7).__aenter__()  # the handheld's badge reader
+        # the exit gate: antenna 1 inside the door, 2 outside, its light and sounder on GPO 1
+        self.gate = await LLRPReaderSim(antennas=2, gpos=1, reads_per_s=600, seed=11, miss_rate=0.02).__aenter__()
         catalog = self.data_dir / "catalog.json"
         catalog.write_text(json.dumps({"products": [{f: getattr(p, f) for f in p.__dataclass_fields__}
                                                     for p in PRODUCTS]}))  # fmt: skip
@@ -172,8 +175,10 @@ class DemoStore:
             "fiscal": Fiscal(vat={"dairy": "vat10", "bakery": "vat10"}, receipt_deadline_s=20,
                              registers=[RegisterConfig(lane=lane, url=self.kkt.url, device_id=lane) for lane in lanes]),
             "staff": [StaffConfig(id="s-1", name="Анна (демо)", pin_hash=hash_pin(STAFF_PIN), badge=STAFF_BADGE)],
-            "readers": [LLRPSettings(id=f"box-{lane}", driver="llrp", port=r.port) for lane, r in self.readers.items()]
+            "readers": [LLRPSettings(id=f"box-{lane}", driver="llrp", port=r.port, read_tid_words=6)
+                        for lane, r in self.readers.items()]
             + [LLRPSettings(id="staff-desk", driver="llrp", port=self.staff_desk.port, role="staff")]
+            + [LLRPSettings(id="gate-exit", driver="llrp", port=self.gate.port, read_tid_words=6)]
             + ([NfcSettings(id="nfc-pad", driver="nfc", path=f"udp:127.0.0.1:{self.nfc_port}")]
                if self.nfc_port else [])
             + ([PCSCSettings(id="pcsc-pad", driver="pcsc", path="Virtual PCD")] if self.pcsc else []),
@@ -183,6 +188,7 @@ class DemoStore:
                if self.nfc_port else [])
             + ([LaneSettings(id="lane-4", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="pcsc-pad")])]
                if self.pcsc else []),
+            "gates": [GateSettings(id="exit", reader="gate-exit", antennas=[1, 2], gpo_port=1, alarm_s=3.0)],
         })  # fmt: skip
         self.config = cfg
         self.daemon = Daemon(cfg)
@@ -222,7 +228,7 @@ class DemoStore:
             await asyncio.to_thread(self.pad.lift)
         if self.pcsc_card is not None:
             await asyncio.to_thread(self.pcsc_card.lift)
-        for reader in [*self.readers.values(), self.staff_desk]:
+        for reader in [*self.readers.values(), self.staff_desk, self.gate]:
             await reader.__aexit__()
         await self.crpt.__aexit__()
         await self.kkt.stop()
@@ -377,6 +383,7 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
         w(f"  Chestny Znak     TS PIoT {store.crpt.url('ts_piot')}   Local Module {store.crpt.url('lm')}\n")
         for lane, reader in store.readers.items():
             w(f"  LLRP reader      {lane}: 127.0.0.1:{reader.port}\n")
+        w(f"  exit gate        exit: LLRP 127.0.0.1:{store.gate.port} (antenna 1 inside, 2 outside, GPO 1)\n")
         if store.nfc_port:
             w(f"  NFC pad          lane-3: nfcpy udp:127.0.0.1:{store.nfc_port}   kiosk {store.url}/kiosk/lane-3\n")
         if store.pcsc:
@@ -387,7 +394,8 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
           "bottle of water is tapped on lane-3's NFC pad now and then (/kiosk/lane-3). Identify with\n"
           "phone +79990000002 (the one-time code \"sent by SMS\" is printed here), press 'Go to payment',\n"
           "then pay by card or SBP. Staff approve the age check of the energy drink on the staff page.\n"
-          "A phone's view of an item: any receipt link.\n"
+          "A phone's view of an item: any receipt link. Now and then someone walks out through the exit\n"
+          "gate with an unpaid item: the staff page alarms and the gate's light (GPO 1) goes on.\n"
           "Products: " + ", ".join(p.name for p in PRODUCTS) + "\nCtrl-C stops the store.\n")  # fmt: skip
         out.flush()
         stop = asyncio.Event()
@@ -410,6 +418,13 @@ async def _feed(store: DemoStore, out: TextIO) -> None:
     helper = Shoppers(store, 1)
     reader = store.readers["lane-1"]
     tick, sms_seen = 0, 0
+    walking: set[asyncio.Task[None]] = set()
+
+    def walk_out(epc: str) -> None:  # past the exit gate's antennas, inside -> outside
+        task = asyncio.create_task(store.gate.walk(epc, (1, 2), 0.25))
+        walking.add(task)
+        task.add_done_callback(walking.discard)
+
     while True:
         tick += 1
         for sms_id, phone, text in helper.sms_since(sms_seen):
@@ -439,6 +454,13 @@ async def _feed(store: DemoStore, out: TextIO) -> None:
             item = helper.new_item(PRODUCTS[helper.rng.randrange(len(PRODUCTS) - 1)])
             helper.register(item)
             reader.place(item.epc, antenna=1)
-        elif basket.state.value == "CLOSED":
-            reader.tags.clear()  # the customer leaves with the items
+        elif basket.state.value == "CLOSED":  # the customer leaves with the paid items: the gate stays silent
+            for tag in list(reader.tags):
+                walk_out(tag.epc.hex())
+            reader.tags.clear()
+        if tick % 5 == 0:  # and now and then someone walks out with an item nobody paid for
+            thief = helper.new_item(PRODUCTS[3])
+            walk_out(thief.epc)
+            out.write(f"  exit gate: someone walks out with an unpaid {thief.product.name}\n")
+            out.flush()
         await asyncio.sleep(4.0)

@@ -29,7 +29,9 @@ const ACTIVE = ["OPEN", "SCANNING", "NEEDS_ASSISTANCE"], BEFORE_PAY = ["CHECKOUT
 /** The screen for this basket and the shopper's choices. */
 function screen(b) {
   if (ui.thanksUntil) return "thanks";
-  if (b.id && b.id === ui.over) return "welcome";  // the last shopper's basket (done, or kept when they left)
+  // the last shopper's basket (done, or kept when they left): behind the welcome screen, and
+  // behind an empty item list once the next shopper taps Start
+  if (b.id && b.id === ui.over) return ui.started ? "items" : "welcome";
   if (["PAID", "CLOSED"].includes(b.state)) return "receipt";
   if (b.state === "PAYMENT_PENDING") return "pay";
   if (BEFORE_PAY.includes(b.state)) return ui.loyalty ? "loyalty" : ui.pay ? "pay" : "review";
@@ -92,6 +94,10 @@ function render(b) {
     const over = ui.over; ui = fresh(); ui.basketId = b.id;
     ui.over = ["CLOSED", "CANCELLED"].includes(b.state) ? b.id : over;  // finished before this page opened
     ui.started = b.id !== ui.over;
+  }
+  if (b.id && b.id === ui.over && ["CLOSED", "CANCELLED"].includes(b.state)) {  // the last shopper's, finished
+    b = { ...b, state: "EMPTY", lines: [], problems: [], total: 0, discount: 0, payment: null, customer: false,
+          loyalty_verified: false };
   }
   basket = b;
   if (!b.problems.some(p => p.open && p.code === "HELP_REQUESTED")) $("notice").textContent = "";
@@ -204,7 +210,11 @@ $("keypad").onclick = ev => {
 for (const [field, button] of [["ref", "identify"], ["otp", "verify"]]) $(field).addEventListener("keydown", ev => { if (ev.key === "Enter") $(button).click(); });
 
 async function act(fn) { try { const r = await fn(); if (r && r.lines) render(r); else if (r && r.basket) render(r.basket); } catch (e) { say(e.message || JSON.stringify(e)); $("loyaltymsg").textContent = e.message || ""; } }
-$("start").onclick = () => { ui.started = true; ui.over = null; render(basket); };
+$("start").onclick = () => {
+  ui.started = true;
+  if (basket && !["CLOSED", "CANCELLED"].includes(basket.state)) ui.over = null;  // a kept basket: theirs now
+  render(basket);
+};
 $("resume").onclick = () => { ui.over = null; ui.started = true; render(basket); };
 $("to_loyalty").onclick = () => { ui.loyalty = true; render(basket); };
 $("loyalty_back").onclick = () => { ui.loyalty = false; render(basket); };

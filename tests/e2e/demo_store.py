@@ -15,6 +15,18 @@ from sim.demo import DemoStore
 T = TypeVar("T")
 
 
+def until(what: str, check: Callable[[], Any], timeout_s: float = 20) -> Any:
+    """Poll ``check`` until it returns something true (an observable event), or fail naming ``what``."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
 class RunningStore:
     def __init__(self, data_dir: Path, config: Config | None = None, strict: bool = False) -> None:
         self.config, self.strict = config or Config(), strict
@@ -95,10 +107,27 @@ class RunningStore:
             conn.close()
         return str(re.findall(r"\d{6}", text)[0])
 
-    def place(self, lane: str, epc: str) -> None:
+    def place(self, lane: str, epc: str, tid: bytes = b"") -> None:
         assert self.store is not None
         reader = self.store.readers[lane]
-        self.call(lambda: reader.place(epc, antenna=1))
+        self.call(lambda: reader.place(epc, antenna=1, tid=tid))
+
+    def basket(self, http: Any, lane: str) -> dict[str, Any]:
+        """The lane's basket as its kiosk sees it (``http``: ``store.client()``)."""
+        return dict(http.get(f"/api/kiosk/{lane}/basket").json())
+
+    def sell(self, http: Any, lane: str, items: list[Any], tid: bytes = b"") -> None:
+        """A customer with no problem to solve: items in the box, checkout, card, items taken away."""
+        for it in items:
+            self.place(lane, it.epc, tid)
+        until("the items on the basket", lambda: len(self.basket(http, lane)["lines"]) == len(items))
+        http.post(f"/api/kiosk/{lane}/checkout", json={}).raise_for_status()
+        http.post(f"/api/kiosk/{lane}/pay", json={"method": "card"}).raise_for_status()
+        until("paid", lambda: self.basket(http, lane)["state"] in ("PAID", "CLOSED"))  # closed once printed
+        for it in items:
+            self.remove(lane, it.epc)
+        until("closed", lambda: self.basket(http, lane)["state"] == "CLOSED")
+        until("the items gone from the box", lambda: not self.call(lambda: self.daemon.lanes[lane].lines))
 
     def remove(self, lane: str, epc: str) -> None:
         assert self.store is not None

@@ -14,7 +14,7 @@ import pytest
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
 from tests.e2e.axe import violations
 from tests.e2e.browser import ARTIFACTS, demo_store
-from tests.e2e.demo_store import RunningStore
+from tests.e2e.demo_store import RunningStore, until
 
 MILK, ENERGY = PRODUCTS[0], PRODUCTS[4]
 
@@ -95,38 +95,26 @@ def test_staff_sign_in_and_resolve_by_keyboard(shop: RunningStore, browser: Any)
     shop.remove("lane-2", drink.epc)
 
 
-def basket(http: Any, lane: str) -> dict[str, Any]:
-    return dict(http.get(f"/api/kiosk/{lane}/basket").json())
-
-
-def until(what: str, check: Any, timeout_s: float = 20) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def shopper(shop: RunningStore, http: Any, token: str, lane: str, items: list[Item], problem: str) -> None:
     """A customer whose basket needs staff once (an age check approved, a blocked item taken
     away), then pays by card and takes the items."""
     staff = {"authorization": f"Bearer {token}"}
     for it in items:
         shop.place(lane, it.epc)
-    found = until(problem, lambda: next((p for p in basket(http, lane)["problems"] if p["code"] == problem), None))
+    found = until(problem, lambda: next((p for p in shop.basket(http, lane)["problems"] if p["code"] == problem),
+                                        None))  # fmt: skip
     if problem == "AGE_RESTRICTED":
         http.post(f"/api/staff/lanes/{lane}/problems/{found['id']}/approve", headers=staff).raise_for_status()
     else:
         shop.remove(lane, items[0].epc)
         http.post(f"/api/staff/lanes/{lane}/lines/{found['line_id']}/void", headers=staff).raise_for_status()
-    until("no open problem", lambda: not any(p["open"] for p in basket(http, lane)["problems"]))
+    until("no open problem", lambda: not any(p["open"] for p in shop.basket(http, lane)["problems"]))
     http.post(f"/api/kiosk/{lane}/checkout", json={}).raise_for_status()
     http.post(f"/api/kiosk/{lane}/pay", json={"method": "card"}).raise_for_status()
-    until("paid", lambda: basket(http, lane)["state"] in ("PAID", "CLOSED"))  # closed once the receipt printed
+    until("paid", lambda: shop.basket(http, lane)["state"] in ("PAID", "CLOSED"))  # closed once the receipt printed
     for it in items:
         shop.remove(lane, it.epc)
-    until("closed", lambda: basket(http, lane)["state"] == "CLOSED")
+    until("closed", lambda: shop.basket(http, lane)["state"] == "CLOSED")
 
 
 def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, browser: Any) -> None:

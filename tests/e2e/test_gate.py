@@ -1,0 +1,111 @@
+"""The demo store's exit gate, end to end: the daemon reads the gate's LLRP reader over TCP;
+an unpaid item walking out alarms (its event queued for central, the attendant's queue, the
+reader's GPO on for the alarm's time, resolved by staff with an audit row); a paid item, an
+item of another store and anything walking in are silent; a copied tag is refused at the lane
+and alarms at the gate. The staff page in Chromium shows the alarm."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from edge_agent.basket import Product
+from sim.scenarios import PRODUCTS, STAFF_PIN, Item
+from tests.e2e.axe import violations
+from tests.e2e.browser import ARTIFACTS, demo_store
+from tests.e2e.demo_store import RunningStore, until
+
+BREAD, CHOC = PRODUCTS[2], PRODUCTS[3]
+FOREIGN = Product("04680000000017", "Another chain's socks", 30_000, 20, "clothes")  # not in this catalogue
+GENUINE, COPY = bytes.fromhex("E2801190200060A1B2C3D4E5"), bytes.fromhex("E28011902000600000BADBAD")
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
+    yield from demo_store(tmp_path_factory, "gate")
+
+
+def walk(shop: RunningStore, item: Item, antennas: tuple[int, ...] = (1, 2), tid: bytes = b"") -> None:
+    assert shop.store is not None
+    shop.wait(shop.store.gate.walk(item.epc, antennas, 0.25, tid=tid))
+
+
+def crossings(shop: RunningStore, direction: str) -> float:
+    return float(shop.services.metrics.gate_crossings.labels("exit", direction)._value.get())
+
+
+def alarms(shop: RunningStore) -> list[dict[str, Any]]:
+    return list(shop.call(lambda: shop.services.store.gate_alarms(open_only=False)))
+
+
+def silent_walk(shop: RunningStore, item: Item, antennas: tuple[int, ...] = (1, 2)) -> None:
+    """Walk past the gate, wait until the daemon saw the crossing, and check nothing alarmed."""
+    direction = "out" if antennas[0] < antennas[-1] else "in"
+    before, seen = len(alarms(shop)), crossings(shop, direction)
+    walk(shop, item, antennas)
+    until(f"the {direction} crossing", lambda: crossings(shop, direction) > seen)
+    assert len(alarms(shop)) == before, item.product.name
+
+
+def test_only_an_unpaid_item_of_this_store_walking_out_alarms(shop: RunningStore, browser: Any) -> None:
+    assert shop.store is not None
+    gate = shop.store.gate
+    with shop.store.client() as http:
+        paid = Item(BREAD, "G0000001")
+        shop.sell(http, "lane-1", [paid])
+        silent_walk(shop, paid)  # paid: silent
+        silent_walk(shop, Item(FOREIGN, "G0000002"))  # another store's item: silent
+        silent_walk(shop, Item(CHOC, "G0000003"), (2, 1))  # walking in (a return, an online order): silent
+
+        staff = browser.new_page(locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+        staff.goto(shop.store.enrol["handheld-1"])
+        staff.fill("#staff_id", "s-1")
+        staff.fill("#pin", STAFF_PIN)
+        staff.tap("#pinbtn")
+        staff.wait_for_selector("#queue")
+
+        unpaid = Item(CHOC, "G0000004")
+        walk(shop, unpaid)
+        [alarm] = until("the alarm", lambda: alarms(shop))
+        assert (alarm["reason"], alarm["name"], alarm["gate"]) == ("UNPAID", CHOC.name, "exit")
+        assert alarm["at"] - alarm["first_read_at"] < 0.5 + 0.25  # the walk puts 250 ms between the antennas
+        until("the gate's light on", lambda: gate.gpo[1])
+        on_at = next(t for t, port, on in gate.gpo_log if port == 1 and on)
+        until("the light off again", lambda: not gate.gpo[1], timeout_s=10)
+        off_at = next(t for t, port, on in gate.gpo_log if port == 1 and not on and t > on_at)
+        assert 2.5 <= off_at - on_at <= 4.5  # alarm_s = 3
+
+        db = sqlite3.connect(shop.services.store.path)
+        [(topic, payload)] = db.execute("SELECT topic, payload FROM outbox WHERE topic LIKE '%gate.alarm'").fetchall()
+        assert json.loads(payload)["data"]["ki"] == alarm["ki"] and "/exit/evt/" in topic
+
+        item = staff.wait_for_selector("[data-intervention=GATE_ALARM]")  # the cue, the item and the time
+        assert CHOC.name in item.inner_text() and staff.evaluate("window.cues") >= 1
+        staff.screenshot(path=str(ARTIFACTS / "staff-gate-alarm.png"), full_page=True)
+        assert violations(staff) == []
+        staff.tap("[data-intervention=GATE_ALARM] button[data-resolve]")
+        staff.wait_for_selector("[data-intervention=GATE_ALARM]", state="detached")
+        assert db.execute("SELECT staff, action FROM audit WHERE action = 'resolve_gate_alarm'").fetchall() == [
+            ("s-1", "resolve_gate_alarm")]  # fmt: skip
+        staff.close()
+
+
+def test_a_copied_tag_is_refused_at_the_lane_and_alarms_at_the_gate(shop: RunningStore) -> None:
+    assert shop.store is not None
+    genuine = Item(CHOC, "G0000010")
+    with shop.store.client() as http:
+        shop.call(lambda: shop.services.store.bind_tids({genuine.ki: GENUINE.hex()}, "central"))  # from central
+        shop.sell(http, "lane-2", [genuine], tid=GENUINE)  # the genuine bar, on its own chip: sold
+        shop.place("lane-2", genuine.epc, COPY)  # its EPC copied onto a blank chip, brought to a till
+        problem = until("CLONED_TAG", lambda: next(
+            (p for p in shop.basket(http, "lane-2")["problems"] if p["code"] == "CLONED_TAG"), None))  # fmt: skip
+        assert problem["level"] == "CRITICAL"
+        shop.remove("lane-2", genuine.epc)
+        before = len(alarms(shop))
+        walk(shop, genuine, tid=COPY)  # and walked out: its EPC is in the sold set, its chip is not the one sold
+        new = until("the alarm", lambda: alarms(shop)[before:])
+        assert [a["reason"] for a in new] == ["CLONED_TAG"]
