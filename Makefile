@@ -35,6 +35,7 @@ bench: setup
 	$(BIN)/python bench/fiscal.py
 	$(BIN)/python bench/fanin.py
 	$(BIN)/python bench/security.py
+	$(BIN)/python bench/gate.py
 
 fuzz: setup
 	$(BIN)/python -m tests.fuzz.run --runs-per-target 150000

@@ -11,12 +11,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Annotated, Final, Literal
+from typing import Annotated, Any, Final, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from drivers.base import Backoff, HealthState, Reader, ReaderGone, ReaderSettings, TagRead
 from edge_agent.llrp import Framer
+from edge_agent.llrp.schema import PEN_ALIEN, PEN_IMPINJ, PEN_ZEBRA
 from edge_agent.llrp.session import (
     OP_READ_TID,
     OP_READ_USER,
@@ -51,11 +52,43 @@ class LLRPSettings(ReaderSettings):
     read_user_words: Annotated[int, Field(ge=0, le=64)] = 0
     #: the reader sends a keepalive this often; silent for three periods, it is offline
     keepalive_s: Annotated[float, Field(ge=0.1, le=60)] = 1.0
+    #: the reader's kind (docs/readers.md): ``generic`` LLRP, ``impinj`` (Octane extensions:
+    #: FastID serialized TID, peak RSSI in 0.01 dBm, search mode), ``zebra`` (FX7500/FX9600:
+    #: only its connected antennas, named one by one)
+    profile: Literal["generic", "impinj", "zebra"] = "generic"
+    #: antennas to read on (empty: all; ``zebra``: all that are connected)
+    antennas: tuple[Annotated[int, Field(ge=1, le=64)], ...] = ()
+    #: the Gen2 session (0-3) and, on Impinj, the search mode; ``tagfocus`` (single target with
+    #: suppression) reads each tag once while it stays in the field: session 1
+    session: Annotated[int, Field(ge=0, le=3)] | None = None
+    search_mode: Literal["reader_selected", "single_target", "dual_target", "tagfocus"] = "reader_selected"
+
+    @model_validator(mode="after")
+    def _profile_settings(self) -> LLRPSettings:
+        if self.search_mode != "reader_selected" and self.profile != "impinj":
+            raise ValueError(f'search_mode is an Impinj setting (profile = "impinj"), not {self.profile}\'s')
+        if self.search_mode == "tagfocus" and self.session not in (None, 1):
+            raise ValueError("TagFocus works in session 1")
+        return self
 
     def build(self) -> LLRPReader:
         inventory = InventoryConfig(read_tid_words=self.read_tid_words, read_user_words=self.read_user_words,
-                                    keepalive_ms=round(self.keepalive_s * 1000))  # fmt: skip
+                                    keepalive_ms=round(self.keepalive_s * 1000), profile=self.profile,
+                                    antennas=tuple(self.antennas) or (0,), session=self.session,
+                                    search_mode=self.search_mode)  # fmt: skip
         return LLRPReader(self.id, self.host, self.port, inventory)
+
+
+MAKERS: Final = {PEN_IMPINJ: "Impinj", PEN_ZEBRA: "Zebra", PEN_ALIEN: "Alien"}
+
+
+def _describe(capabilities: dict[str, Any], session: ClientSession | None) -> dict[str, object]:
+    general = capabilities.get("GeneralDeviceCapabilities") or {}
+    maker = general.get("DeviceManufacturer")
+    return {"manufacturer": MAKERS.get(int(maker), maker) if maker is not None else None, "model": general.get("Model"),
+            "firmware": general.get("FirmwareVersion"), "antennas": general.get("MaxSupportedAntennas"),
+            "gpos": (general.get("GPIOCapabilities") or {}).get("NumGPOs"),
+            "connected": list(session.connected) if session is not None and session.connected else None}  # fmt: skip
 
 
 class LLRPReader(Reader):
@@ -76,6 +109,9 @@ class LLRPReader(Reader):
         self._writer: asyncio.StreamWriter | None = None
         self._session_state: ClientSession | None = None
         self._antennas_down: set[int] = set()
+        #: what the reader said about itself at connect (GET_READER_CAPABILITIES): maker, model,
+        #: firmware, antennas, GPOs, and the antennas it reported connected (``zebra``)
+        self.capabilities: dict[str, object] = {}
 
     async def _session(self) -> None:
         try:
@@ -111,18 +147,22 @@ class LLRPReader(Reader):
             for r in event.reports:
                 seen = r.first_seen_us / 1e6 if r.first_seen_us else now
                 memory = {op: data for op, result, data in r.reads if result == 0}  # 0: read succeeded
-                rssi = r.peak_rssi
+                rssi, centi, tid = r.peak_rssi, None, memory.get(OP_READ_TID)
                 for name, value in r.extensions:
-                    if name == "ImpinjPeakRSSI" and isinstance(value, int):  # hundredths of a dBm
-                        rssi = round(value / 100)
+                    if name == "ImpinjPeakRSSI" and isinstance(value, int):  # hundredths of a dBm, signed
+                        rssi, centi = round(value / 100), value
+                    elif name == "ImpinjSerializedTID" and isinstance(value, dict):  # FastID: the TID's words
+                        tid = b"".join(int(w).to_bytes(2, "big") for w in value.get("TID", ())) or tid
                 self._emit(TagRead(self.reader_id, r.antenna or 0, "epc", r.epc.hex().upper(), rssi, seen,
-                                   tid=memory.get(OP_READ_TID), user_memory=memory.get(OP_READ_USER),
-                                   seen_count=r.seen_count or 1))  # fmt: skip
+                                   tid=tid, user_memory=memory.get(OP_READ_USER), seen_count=r.seen_count or 1,
+                                   rssi_centi=centi))  # fmt: skip
             self.reads_total += len(event.reports)
         elif isinstance(event, Send):
             writer.write(event.frame)
         elif isinstance(event, InventoryRunning):
+            self.capabilities = _describe(event.capabilities, self._session_state)
             self._set_health(HealthState.ONLINE, f"inventory running on {self.host}:{self.port}")
+            log.info("reader %s: %s", self.reader_id, self.capabilities)
         elif isinstance(event, AntennaChanged):
             (self._antennas_down.discard if event.connected else self._antennas_down.add)(event.antenna)
             if self._antennas_down:

@@ -24,3 +24,5 @@ class TagRead:
     tid: bytes | None = None
     user_memory: bytes | None = None
     seen_count: int = 1
+    #: the peak RSSI in hundredths of a dBm when the reader reports it that finely (Impinj)
+    rssi_centi: int | None = None

@@ -22,7 +22,9 @@ def cmd_sim_llrp(args: argparse.Namespace, out: TextIO) -> int:
 
     from sim.llrp_reader import LLRPReaderSim, serve_forever
 
-    sim = LLRPReaderSim(args.host, args.port, args.antennas, args.reads_per_s, args.miss_rate, args.seed)
+    connected = tuple(int(a) for a in args.connected.split(",")) if args.connected else None
+    sim = LLRPReaderSim(args.host, args.port, args.antennas, args.reads_per_s, args.miss_rate, args.seed,
+                        gpos=args.gpos, profile=args.profile, connected=connected)  # fmt: skip
     rng = random.Random(args.seed)
     for i in range(args.tags):
         body = f"46{rng.randrange(10**10):010d}"
@@ -227,6 +229,14 @@ def register(sub: Any) -> None:
     llrp_sim.add_argument("--reads-per-s", type=float, default=500, help="at most 1500")
     llrp_sim.add_argument("--miss-rate", type=float, default=0.05)
     llrp_sim.add_argument("--seed", type=int, default=None)
+    llrp_sim.add_argument(
+        "--profile",
+        choices=("generic", "impinj", "zebra"),
+        default="generic",
+        help="answer as an Impinj (Octane extensions) or a Zebra FX reader (docs/readers.md)",
+    )
+    llrp_sim.add_argument("--connected", help="the antennas with a cable, e.g. 1,4 (default: all)")
+    llrp_sim.add_argument("--gpos", type=int, default=0, help="general-purpose outputs (a gate's light)")
     llrp_sim.set_defaults(func=cmd_sim_llrp)
 
     pcsc_sim = sim.add_parser("pcsc", help="an NTAG on a vpcd reader slot (pcscd with vsmartcard-vpcd)")

@@ -23,7 +23,17 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from edge_agent.llrp import Framer, LLRPError, TagReport
-from sim.llrp_session import Action, Close, Gpo, Keepalives, ReaderSession, Send, StartInventory, StopInventory
+from edge_agent.llrp.schema import PEN_IMPINJ, PEN_ZEBRA
+from sim.llrp_session import (
+    Action,
+    Close,
+    Gpo,
+    Keepalives,
+    ReaderSession,
+    Send,
+    StartInventory,
+    StopInventory,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,10 +95,16 @@ class LLRPReaderSim:
         disconnect_after_s: float | None = None,
         capped: bool = True,
         gpos: int = 0,
+        profile: str = "generic",
+        connected: tuple[int, ...] | None = None,
     ) -> None:
         self.host, self._port = host, port
         self.antennas, self.gpos = antennas, gpos
-        #: each general-purpose output's state, and every change (monotonic time, port, on)
+        #: ``generic``, ``impinj`` (Octane extensions) or ``zebra`` (FX: connected antennas only)
+        self.profile = profile
+        self.connected = tuple(range(1, antennas + 1)) if connected is None else connected
+        self.rng = random.Random(seed)
+        #: each general-purpose output's state, and every change (wall-clock time, port, on)
         self.gpo: dict[int, bool] = dict.fromkeys(range(1, gpos + 1), False)
         self.gpo_log: list[tuple[float, int, bool]] = []
         self.model = InventoryModel(random.Random(seed), reads_per_s, miss_rate, capped)
@@ -102,7 +118,7 @@ class LLRPReaderSim:
         self._inventory: asyncio.Task[None] | None = None
         self._keepalive: asyncio.Task[None] | None = None
         #: the protocol state, sans-I/O; it lives as long as the reader is powered (as ROSpecs do)
-        self.session = ReaderSession(self._capabilities(), self._config())
+        self.session = ReaderSession(self._capabilities(), self._config(), profile)
         self.frozen = False
 
     # -- the store's side: what is in the box -------------------------------------------
@@ -236,7 +252,7 @@ class LLRPReaderSim:
                     self._keepalive = asyncio.create_task(self._send_keepalives(action.every_s))
             elif isinstance(action, Gpo):
                 self.gpo[action.port] = action.on
-                self.gpo_log.append((time.monotonic(), action.port, action.on))
+                self.gpo_log.append((time.time(), action.port, action.on))
             elif isinstance(action, Close):
                 self._stop_tasks()
                 return True
@@ -258,12 +274,25 @@ class LLRPReaderSim:
             reads = self.model.step(self.tags, spec.antennas, dt, _now_us())
             access = self.session.access_for(spec.rospec_id)
             pending += [
-                _select(_with_memory(r, tag, access), spec.selector, spec.rospec_id)
+                self._vendor(_select(_with_memory(r, tag, access), spec.selector, spec.rospec_id), r, tag, spec)
                 for r, tag in zip(reads, self.model.last_tags, strict=True)
             ]
             while len(pending) >= spec.every_n:
                 batch, pending = pending[: spec.every_n], pending[spec.every_n :]
                 self._send_report(batch)
+
+    def _vendor(self, report: TagReport, read: TagReport, tag: SimTag, spec: StartInventory) -> TagReport:
+        """Impinj's report contents when the ROReportSpec asked for them: the peak RSSI in
+        hundredths of a dBm, the serialized TID (FastID: no AccessSpec needed)."""
+        extensions: list[tuple[str, object]] = []
+        if "peak_rssi" in spec.vendor and read.peak_rssi is not None:
+            extensions.append(("ImpinjPeakRSSI", read.peak_rssi * 100 + self.rng.randint(-99, 0)))
+        if "serialized_tid" in spec.vendor and tag.tid:
+            words = [int.from_bytes(tag.tid[i : i + 2], "big") for i in range(0, len(tag.tid) - 1, 2)]
+            extensions.append(("ImpinjSerializedTID", {"TID": words}))
+        if extensions:
+            report.extensions = tuple(extensions)
+        return report
 
     def _send_report(self, batch: list[TagReport]) -> None:
         if self._client is None or self.frozen:
@@ -293,7 +322,9 @@ class LLRPReaderSim:
         return {
             "GeneralDeviceCapabilities": {
                 "MaxSupportedAntennas": self.antennas, "CanSetAntennaProperties": False, "HasUTCClock": True,
-                "DeviceManufacturer": 0, "Model": 1, "FirmwareVersion": "edge-agent-sim 1",
+                "DeviceManufacturer": {"impinj": PEN_IMPINJ, "zebra": PEN_ZEBRA}.get(self.profile, 0),
+                "Model": {"impinj": 2001, "zebra": 7500}.get(self.profile, 1),
+                "FirmwareVersion": f"edge-agent-sim 1 ({self.profile})",
                 "ReceiveSensitivities": [{"Index": 1, "ReceiveSensitivity": 0}],
                 "GPIOCapabilities": {"NumGPIs": 0, "NumGPOs": self.gpos},
                 "PerAntennaAirProtocols": [{"AntennaID": a, "AirProtocolIDs": b"\x01"}
@@ -322,7 +353,7 @@ class LLRPReaderSim:
     def _config(self) -> dict[str, Any]:
         return {
             "Identification": {"IDType": 0, "ReaderID": b"\x00\x16\x25\xff\xff\x11\x25\xd6"},
-            "AntennaProperties": [{"AntennaConnected": True, "AntennaID": a, "AntennaGain": 0}
+            "AntennaProperties": [{"AntennaConnected": a in self.connected, "AntennaID": a, "AntennaGain": 0}
                                   for a in range(1, self.antennas + 1)],
             "AntennaConfigurations": [{"AntennaID": a, "RFReceiver": 1,
                                        "RFTransmitter": {"HopTableID": 1, "ChannelIndex": 1, "TransmitPowerIndex": 81}}

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from edge_agent.llrp import LLRPError, Message, TagReport, decode_message, encode_message
-from edge_agent.llrp.codec import HEADER_SIZE, decode_header
+from edge_agent.llrp.codec import HEADER_SIZE, decode_header, encode_parameter
 from edge_agent.llrp.reports import encode_report_message
+from edge_agent.llrp.schema import IMPINJ_ENABLE_EXTENSIONS, IMPINJ_ENABLE_EXTENSIONS_RESPONSE, PEN_IMPINJ
 
 # LLRP status codes (§16.2.8.1)
-OK, P_FIELD_ERROR, M_UNSUPPORTED = 0, 101, 108
+OK, P_FIELD_ERROR, M_UNSUPPORTED, M_UNSUPPORTED_PARAMETER = 0, 101, 108, 111
 A_INVALID: Final = 400  # "Invalid" (e.g. unknown ROSpec id)
 _ROSPEC_COMMANDS: Final = ("DELETE_ROSPEC", "ENABLE_ROSPEC", "START_ROSPEC", "STOP_ROSPEC", "DISABLE_ROSPEC")
 _ACCESS_COMMANDS: Final = ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC")
@@ -36,6 +37,8 @@ class StartInventory:
     antennas: tuple[int, ...]
     every_n: int
     selector: dict[str, Any] = field(default_factory=dict)
+    #: vendor report contents asked for (Impinj: ``peak_rssi``, ``serialized_tid``)
+    vendor: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +77,27 @@ def _error(status: int, text: str) -> dict[str, Any]:
     return {"LLRPStatus": {"Status": status, "ErrorDescription": text}}
 
 
+def _customs(value: Any) -> list[dict[str, Any]]:
+    """Every vendor Custom parameter anywhere in a decoded body."""
+    found: list[dict[str, Any]] = []
+    if isinstance(value, dict):
+        found += [c for c in value.get("Custom", ()) if isinstance(c, dict)]
+        for item in value.values():
+            found += _customs(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _customs(item)
+    return found
+
+
 class ReaderSession:
-    def __init__(self, capabilities: dict[str, Any], config: dict[str, Any]) -> None:
+    def __init__(self, capabilities: dict[str, Any], config: dict[str, Any], profile: str = "generic") -> None:
         self.capabilities, self.config = capabilities, config
+        #: ``impinj``: Octane extensions once enabled; ``zebra``: ROSpecs must name connected antennas
+        self.profile = profile
+        self.extensions = False  # Impinj: IMPINJ_ENABLE_EXTENSIONS received on this connection
+        self.search_mode: int | None = None  # the last ROSpec's Impinj search mode
+        self.session: int | None = None  # and its Gen2 session
         self.rospecs: dict[int, dict[str, Any]] = {}
         self.rospec_state: dict[int, str] = {}
         self.accessspecs: dict[int, dict[str, Any]] = {}
@@ -122,6 +143,17 @@ class ReaderSession:
         except LLRPError as e:
             msg_id = decode_header(frame)[3] if len(frame) >= HEADER_SIZE else 0
             return [Send(self._frame("ERROR_MESSAGE", _error(M_UNSUPPORTED, e.message), msg_id))]
+        if msg.type == "CUSTOM_MESSAGE":
+            if self.profile == "impinj" and (msg.body.get("VendorID"), msg.body.get("Subtype")) == (
+                    PEN_IMPINJ, IMPINJ_ENABLE_EXTENSIONS):  # fmt: skip
+                self.extensions = True
+                status = encode_parameter("LLRPStatus", {"Status": OK, "ErrorDescription": ""})
+                body = {"VendorID": PEN_IMPINJ, "Subtype": IMPINJ_ENABLE_EXTENSIONS_RESPONSE, "Data": status}
+                return [Send(self._frame("CUSTOM_MESSAGE", body, msg.id))]
+            return [Send(self._frame("ERROR_MESSAGE", _error(M_UNSUPPORTED, "no such custom message"), msg.id))]
+        refused = self._vendor_refusal(msg.body)
+        if refused is not None:
+            return [Send(self._frame(f"{msg.type}_RESPONSE", _error(M_UNSUPPORTED_PARAMETER, refused), msg.id))]
         if msg.type == "CLOSE_CONNECTION":
             return [StopInventory(), Keepalives(None), Send(self._frame("CLOSE_CONNECTION_RESPONSE", _ok(), msg.id)),
                     Close()]  # fmt: skip
@@ -130,6 +162,29 @@ class ReaderSession:
         if reply is not None:
             actions.insert(0, Send(self._frame(reply[0], reply[1], msg.id)))
         return actions
+
+    def _vendor_refusal(self, body: dict[str, Any]) -> str | None:
+        """Why a request's vendor parameters are refused: Impinj's before its extensions are
+        enabled, anyone's on a reader of another make."""
+        for custom in _customs(body):
+            if custom.get("VendorID") != PEN_IMPINJ or self.profile != "impinj":
+                return f"vendor parameter {custom.get('VendorID')}/{custom.get('Subtype')} not supported"
+            if not self.extensions:
+                return "Impinj extensions are not enabled on this connection (IMPINJ_ENABLE_EXTENSIONS)"
+        return None
+
+    def _zebra_refusal(self, spec: dict[str, Any]) -> str | None:
+        """Zebra FX readers accept only antennas that are connected, named one by one."""
+        connected = {a["AntennaID"] for a in self.config.get("AntennaProperties", []) if a["AntennaConnected"]}
+        for ai in spec.get("AISpecs", []):
+            for a in ai.get("AntennaIDs", []) or [0]:
+                if a not in connected:
+                    return f"AISpec antenna {a} is not a connected antenna ({sorted(connected)})"
+            for ips in ai.get("InventoryParameterSpecs", []):
+                for conf in ips.get("AntennaConfigurations", []):
+                    if conf["AntennaID"] not in connected:
+                        return f"AntennaConfiguration for antenna {conf['AntennaID']}, which is not connected"
+        return None
 
     def _respond(self, msg: Message, actions: list[Action]) -> tuple[str, dict[str, Any]] | None:
         body, t = msg.body, msg.type
@@ -157,6 +212,15 @@ class ReaderSession:
             rid = spec.get("ROSpecID", 0)
             if rid == 0 or rid in self.rospecs:
                 return "ADD_ROSPEC_RESPONSE", _error(P_FIELD_ERROR, f"ROSpecID {rid} is 0 or in use")
+            if self.profile == "zebra" and (why := self._zebra_refusal(spec)) is not None:
+                return "ADD_ROSPEC_RESPONSE", _error(P_FIELD_ERROR, why)
+            for ai in spec.get("AISpecs", []):
+                for ips in ai.get("InventoryParameterSpecs", []):
+                    for conf in ips.get("AntennaConfigurations", []):
+                        command = conf.get("C1G2InventoryCommand") or {}
+                        self.session = (command.get("SingulationControl") or {}).get("Session", self.session)
+                        for c in command.get("Custom", []):
+                            self.search_mode = c.get("ImpinjInventorySearchMode", self.search_mode)
             self.rospecs[rid] = spec
             self.rospec_state[rid] = "disabled"
             return "ADD_ROSPEC_RESPONSE", _ok()
@@ -219,6 +283,11 @@ class ReaderSession:
         spec = self.rospecs[rid]
         antennas = tuple(a for ai in spec.get("AISpecs", []) for a in ai.get("AntennaIDs", []))
         report = spec.get("ROReportSpec") or self.report_spec
-        return StartInventory(
-            rid, antennas, max(1, int(report.get("N", 1))), report.get("TagReportContentSelector", {})
-        )
+        vendor = set()
+        for custom in _customs(report):
+            if custom.get("ImpinjEnablePeakRSSI"):
+                vendor.add("peak_rssi")
+            if custom.get("ImpinjEnableSerializedTID"):
+                vendor.add("serialized_tid")
+        return StartInventory(rid, antennas, max(1, int(report.get("N", 1))),
+                              report.get("TagReportContentSelector", {}), frozenset(vendor))  # fmt: skip

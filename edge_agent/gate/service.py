@@ -83,7 +83,7 @@ class Gate:
             self.metrics.cloned_tags.labels(self.id).inc()
         self.pulse()  # the light first: the person is walking away
         alarm = {"gate": self.id, "epc": crossing.epc, "ki": ki, "gtin": gtin, "name": name, "reason": reason,
-                 "first_read_at": crossing.first_read_at, "at": time.time()}  # fmt: skip
+                 "first_read_at": crossing.first_read_at, "crossed_at": crossing.at, "at": time.time()}  # fmt: skip
         try:
             alarm["id"] = self.store.record_gate_alarm(alarm)
         except StoreError as e:

@@ -341,6 +341,15 @@ def _encode_param(pdef: Def, value: Any, out: bytearray) -> None:
     struct.pack_into(">HH", out, start, pdef.type, len(out) - start)
 
 
+def encode_parameter(name: str, value: Any) -> bytes:
+    """One standard parameter (header included) by its name, e.g. an LLRPStatus for a vendor's
+    custom response."""
+    pdef = next(d for d in PARAMS.values() if d.name == name)
+    out = bytearray()
+    _encode_param(pdef, value, out)
+    return bytes(out)
+
+
 def encode_body(type_: int, body: dict[str, Any]) -> bytes:
     mdef = MESSAGES[type_]
     out = bytearray()

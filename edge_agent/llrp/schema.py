@@ -441,6 +441,21 @@ def _vendor(pen: int, subtype: int, d: Def) -> None:
 # Impinj: peak RSSI in hundredths of a dBm, in TagReportData when the reader's Impinj report
 # selector enables it (subtype as in EdgeX app-rfid-llrp-inventory's vendors.go, Apache-2.0)
 _vendor(PEN_IMPINJ, 57, Def(CUSTOM, "ImpinjPeakRSSI", F("RSSI:s16"), flat=True))
+# Impinj Octane extensions (subtypes as the Wireshark LLRP dissector lists them): the search
+# mode in a C1G2InventoryCommand (3: single target with suppression, "TagFocus", session 1),
+# the report content selector in an ROReportSpec enabling the serialized TID (FastID) and the
+# peak RSSI, and the serialized TID itself in TagReportData (its words; an optional parity
+# parameter may follow, kept as a vendor Custom)
+_vendor(PEN_IMPINJ, 23, Def(CUSTOM, "ImpinjInventorySearchMode", F("InventorySearchMode:u16"), flat=True))
+_vendor(PEN_IMPINJ, 50, Def(CUSTOM, "ImpinjTagReportContentSelector", custom=True))
+_vendor(PEN_IMPINJ, 51, Def(CUSTOM, "ImpinjEnableSerializedTID", F("SerializedTIDMode:u16"), flat=True))
+_vendor(PEN_IMPINJ, 52, Def(CUSTOM, "ImpinjEnableRFPhaseAngle", F("RFPhaseAngleMode:u16"), flat=True))
+_vendor(PEN_IMPINJ, 53, Def(CUSTOM, "ImpinjEnablePeakRSSI", F("PeakRSSIMode:u16"), flat=True))
+_vendor(PEN_IMPINJ, 55, Def(CUSTOM, "ImpinjSerializedTID", F("TID:u16v"), custom=True))
+_vendor(PEN_IMPINJ, 56, Def(CUSTOM, "ImpinjRFPhaseAngle", F("PhaseAngle:u16"), flat=True))
+#: Impinj's custom messages (CUSTOM_MESSAGE subtypes): enable the extensions above per connection
+IMPINJ_ENABLE_EXTENSIONS, IMPINJ_ENABLE_EXTENSIONS_RESPONSE = 21, 22
+SEARCH_MODES: Final = {"reader_selected": 0, "single_target": 1, "dual_target": 2, "tagfocus": 3}
 
 # -- messages (LLRP §17.1) -------------------------------------------------------------
 _STATUS = (Sub("LLRPStatus", 287),)

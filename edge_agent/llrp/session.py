@@ -27,7 +27,13 @@ from edge_agent.llrp.codec import (
     unknown_parameters,
 )
 from edge_agent.llrp.reports import TagReport, decode_tag_reports
-from edge_agent.llrp.schema import MESSAGE_TYPES
+from edge_agent.llrp.schema import (
+    IMPINJ_ENABLE_EXTENSIONS,
+    IMPINJ_ENABLE_EXTENSIONS_RESPONSE,
+    MESSAGE_TYPES,
+    PEN_IMPINJ,
+    SEARCH_MODES,
+)
 
 RO_ACCESS_REPORT: Final = MESSAGE_TYPES["RO_ACCESS_REPORT"]
 AIR_PROTOCOL_C1G2: Final = 1
@@ -40,8 +46,17 @@ KEEPALIVE_PERIODIC: Final = 1
 @dataclass(frozen=True, slots=True)
 class InventoryConfig:
     rospec_id: int = 1
-    #: antenna numbers to read on; 0 alone means every antenna
+    #: antenna numbers to read on; 0 alone means every antenna (the ``zebra`` profile: every
+    #: antenna the reader says is connected, listed one by one)
     antennas: tuple[int, ...] = (0,)
+    #: what the reader is: ``generic`` LLRP 1.0.1; ``impinj`` (Octane extensions: search mode,
+    #: peak RSSI in 0.01 dBm, the serialized TID with every read); ``zebra`` (FX7500/FX9600
+    #: class: only connected antennas configured, explicitly)
+    profile: str = "generic"
+    #: the Gen2 session (0-3; None: the reader's default) and, on Impinj, the search mode
+    #: (``tagfocus`` needs session 1)
+    session: int | None = None
+    search_mode: str = "reader_selected"
     #: a report per N tag reads (1 = lowest latency)
     report_every_n_tags: int = 1
     keepalive_ms: int = 5000
@@ -51,7 +66,13 @@ class InventoryConfig:
 
     @property
     def reads_memory(self) -> bool:
-        return self.read_tid_words > 0 or self.read_user_words > 0
+        """An AccessSpec reads memory with every tag (on Impinj the TID comes without one)."""
+        return (self.read_tid_words > 0 and self.profile != "impinj") or self.read_user_words > 0
+
+    @property
+    def fast_tid(self) -> bool:
+        """Impinj FastID: the serialized TID in the inventory round itself."""
+        return self.profile == "impinj" and self.read_tid_words > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +117,9 @@ Event = Send | InventoryRunning | Tags | AntennaChanged | Failed | Closed | Skip
 
 # start-up step -> the response that completes it, in order
 _STEPS: Final = {
+    "extensions": "CUSTOM_MESSAGE",  # Impinj: IMPINJ_ENABLE_EXTENSIONS -> its response
     "capabilities": "GET_READER_CAPABILITIES_RESPONSE",
+    "antennas": "GET_READER_CONFIG_RESPONSE",  # Zebra: which antennas are connected
     "config": "SET_READER_CONFIG_RESPONSE",
     "delete_access": "DELETE_ACCESSSPEC_RESPONSE",
     "delete_rospec": "DELETE_ROSPEC_RESPONSE",
@@ -115,8 +138,16 @@ class ClientSession:
     def __init__(self, config: InventoryConfig | None = None) -> None:
         self.config = config or InventoryConfig()
         self.state = "await_connection"
-        self._steps = [s for s in _STEPS if self.config.reads_memory or s not in ("add_access", "enable_access")]
+        c = self.config
+        skip = (
+            ({"add_access", "enable_access"} if not c.reads_memory else set())
+            | ({"extensions"} if c.profile != "impinj" else set())
+            | ({"antennas"} if c.profile != "zebra" else set())
+        )
+        self._steps = [s for s in _STEPS if s not in skip]
         self.capabilities: dict[str, Any] = {}
+        #: the antennas the reader reported connected (the ``zebra`` profile asks)
+        self.connected: tuple[int, ...] = ()
         self._next_id = 1
 
     # -- outgoing -----------------------------------------------------------------------
@@ -128,8 +159,14 @@ class ClientSession:
     def _request(self, state: str) -> Send:
         self.state = state
         c = self.config
+        if state == "extensions":
+            return self._send("CUSTOM_MESSAGE", {"VendorID": PEN_IMPINJ, "Subtype": IMPINJ_ENABLE_EXTENSIONS,
+                                                 "Data": b"\x00\x00\x00\x00"})  # fmt: skip
         if state == "capabilities":
             return self._send("GET_READER_CAPABILITIES", {"RequestedData": 0})
+        if state == "antennas":  # RequestedData 2: AntennaProperties (which are connected)
+            return self._send("GET_READER_CONFIG", {"AntennaID": 0, "RequestedData": 2, "GPIPortNum": 0,
+                                                    "GPOPortNum": 0})  # fmt: skip
         if state == "config":
             return self._send("SET_READER_CONFIG", self._reader_config())
         if state == "delete_access":
@@ -168,11 +205,37 @@ class ClientSession:
             EnableTagSeenCount=True,
             EnableAccessSpecID=self.config.reads_memory,
         )
-        return {
+        spec: dict[str, Any] = {
             "Trigger": REPORT_UPON_N_TAGS,
             "N": self.config.report_every_n_tags,
             "TagReportContentSelector": selector,
         }
+        if self.config.profile == "impinj":  # peak RSSI in 0.01 dBm; the serialized TID (FastID) when wanted
+            wanted = [_impinj(53, "ImpinjEnablePeakRSSI", 1),
+                      _impinj(51, "ImpinjEnableSerializedTID", int(self.config.fast_tid))]  # fmt: skip
+            spec["Custom"] = [_impinj(50, "ImpinjTagReportContentSelector", {"Custom": wanted})]
+        return spec
+
+    def _antennas(self) -> list[int]:
+        c = self.config
+        if c.profile != "zebra":
+            return list(c.antennas)
+        # Zebra FX readers: name each connected antenna (0 "all" or an unconnected one fails)
+        wanted = self.connected if c.antennas == (0,) else tuple(a for a in c.antennas if a in self.connected)
+        return list(wanted)
+
+    def _antenna_configurations(self) -> list[dict[str, Any]]:
+        c = self.config
+        if c.profile == "generic" and c.session is None:
+            return []
+        command: dict[str, Any] = {"TagInventoryStateAware": False}
+        session = 1 if c.search_mode == "tagfocus" and c.session is None else c.session
+        if session is not None:
+            command["SingulationControl"] = {"Session": session, "TagPopulation": 32, "TagTransitTime": 0}
+        if c.profile == "impinj":
+            command["Custom"] = [_impinj(23, "ImpinjInventorySearchMode", SEARCH_MODES[c.search_mode])]
+        ids = self._antennas() if c.profile == "zebra" else [0]
+        return [{"AntennaID": a, "C1G2InventoryCommand": command} for a in ids]
 
     def rospec(self) -> dict[str, Any]:
         c = self.config
@@ -186,9 +249,15 @@ class ClientSession:
             },
             "AISpecs": [
                 {
-                    "AntennaIDs": list(c.antennas),
+                    "AntennaIDs": self._antennas(),
                     "StopTrigger": {"Trigger": 0, "DurationTriggerValue": 0},
-                    "InventoryParameterSpecs": [{"InventoryParameterSpecID": 1, "AirProtocolID": AIR_PROTOCOL_C1G2}],
+                    "InventoryParameterSpecs": [
+                        {
+                            "InventoryParameterSpecID": 1,
+                            "AirProtocolID": AIR_PROTOCOL_C1G2,
+                            "AntennaConfigurations": self._antenna_configurations(),
+                        }
+                    ],
                 }
             ],
             "ROReportSpec": self._report_spec(),
@@ -266,12 +335,21 @@ class ClientSession:
         expected = _STEPS.get(self.state)
         if expected is None or msg.type != expected:
             return []  # e.g. the responses to STOP/DELETE while closing
+        if msg.type == "CUSTOM_MESSAGE":
+            if (body.get("VendorID"), body.get("Subtype")) != (PEN_IMPINJ, IMPINJ_ENABLE_EXTENSIONS_RESPONSE):
+                return []
+            body = {"LLRPStatus": _custom_status(body.get("Data", b""))}
         status = body.get("LLRPStatus", {})
         if status.get("Status", 0) != 0:
             self.state = "failed"
             return [Failed(f"{msg.type}: {_status_text(body)}")]
         if self.state == "capabilities":
             self.capabilities = body
+        if self.state == "antennas":
+            self.connected = tuple(a["AntennaID"] for a in body.get("AntennaProperties", []) if a["AntennaConnected"])
+            if not self.connected:
+                self.state = "failed"
+                return [Failed("the reader reports no antenna connected")]
         if self.state == "start":
             self.state = "inventory"
             return [InventoryRunning(self.capabilities)]
@@ -285,7 +363,7 @@ class ClientSession:
             if status != 0:
                 self.state = "failed"
                 return [Failed(f"reader refused the connection (ConnectionAttemptEvent status {status})")]
-            return [self._request("capabilities")]
+            return [self._request(self._steps[0])]
         if "ConnectionCloseEvent" in data:
             self.state = "closed"
             return [Closed("the reader closed the connection")]
@@ -295,6 +373,18 @@ class ClientSession:
         if "ReaderExceptionEvent" in data:
             return [Failed(f"reader exception: {data['ReaderExceptionEvent'].get('Message', '')}")]
         return []
+
+
+def _impinj(subtype: int, name: str, value: Any) -> dict[str, Any]:
+    return {"VendorID": PEN_IMPINJ, "Subtype": subtype, name: value}
+
+
+def _custom_status(data: bytes) -> dict[str, Any]:
+    """The LLRPStatus parameter (type 287) a vendor's custom response carries in its Data."""
+    if len(data) >= 6 and int.from_bytes(data[:2], "big") & 0x3FF == 287:
+        text = data[8 : 8 + int.from_bytes(data[6:8], "big")].decode("utf-8", "replace") if len(data) >= 8 else ""
+        return {"Status": int.from_bytes(data[4:6], "big"), "ErrorDescription": text}
+    return {"Status": 0, "ErrorDescription": ""}  # a response with no status: the reader said nothing against it
 
 
 def _status_text(body: dict[str, Any]) -> str:

@@ -87,3 +87,13 @@ def test_security_bench_compares_pin_hashes_and_serves_a_kiosk_through_a_flood()
     assert cost["scrypt"] > cost["sha256_unsalted"] > 0 and cost["ratio"] > 1
     flood = figures["kiosk_under_flood"]
     assert flood["n"] == 50 and flood["refused_at_accept"] > 0 and flood["flooded_p50"] > 0
+
+
+def test_gate_bench_times_walk_outs_to_the_light_and_counts_a_directionless_gates_false_alarms() -> None:
+    proc = subprocess.run([sys.executable, "bench/gate.py", "--quick"], cwd=ROOT, capture_output=True, timeout=300,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    figures = {f["figure"]: f for f in map(json.loads, proc.stdout.decode().splitlines())}
+    latency = figures["alarm_latency_ms"]
+    assert latency["missed"] == 0 and latency["alarms"] == 6 and latency["walk_between_fields_ms"] == 250
+    assert figures["false_alarms"]["ours"] == 0 and figures["false_alarms"]["naive_directionless"] > 0

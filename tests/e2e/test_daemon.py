@@ -6,6 +6,9 @@ import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from drivers.llrp import LLRPSettings
 from drivers.nfc import NfcSettings
@@ -13,6 +16,7 @@ from edge_agent.basket import State
 from edge_agent.codes import encode_sgtin198, parse
 from edge_agent.config import Config, LaneSettings, Verify, ZoneConfig
 from edge_agent.daemon import Daemon
+from edge_agent.store import Store
 from sim.crpt import CrptSim
 from sim.llrp_reader import LLRPReaderSim
 from tests.conftest import until
@@ -101,6 +105,45 @@ def test_a_box_of_marked_items_becomes_verified_lines_and_survives_a_restart(tmp
         verdicts = rows.fetchall()
         assert len(verdicts) == 3 and all(o == "ALLOWED" and s == "ts_piot" and r for o, s, r, _ in verdicts)
         assert all(json.loads(f)["1260"]["1262"] == "030" for *_, f in verdicts)
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+@pytest.mark.parametrize("profile", ["generic", "impinj", "zebra"])
+def test_the_daemon_reads_a_box_in_each_reader_profile_and_refuses_a_copied_tag(tmp_path: Path, profile: str) -> None:
+    """The same box on an LLRP reader of each kind (Zebra: antennas 1 and 4 connected); the chip's
+    TID comes with every read (Impinj: FastID; others: an AccessSpec), and the copy of an item
+    bound to another chip is a CRITICAL CLONED_TAG."""
+    genuine, copy = bytes.fromhex("E2801190200060A1B2C3D4E5"), bytes.fromhex("E28011902000600000BADBAD")
+
+    async def scenario() -> None:
+        connected = (1, 4) if profile == "zebra" else None
+        async with CrptSim() as crpt, LLRPReaderSim(reads_per_s=600, seed=2, profile=profile,
+                                                    connected=connected) as reader:  # fmt: skip
+            bread, copied = encode_sgtin198(BREAD_EPC_GTIN, "B1", 7), encode_sgtin198(BREAD_EPC_GTIN, "B2", 7)
+            reader.place(bread, antenna=1, tid=genuine)
+            reader.place(copied, antenna=4 if profile == "zebra" else 2, tid=copy)
+            cfg = config(tmp_path, reader.port, crpt)
+            cfg = cfg.model_copy(update={
+                "readers": [LLRPSettings(id="box-1", driver="llrp", port=reader.port, profile=profile,
+                                         read_tid_words=6)],
+                "lanes": [cfg.lanes[0].model_copy(update={"zones": [ZoneConfig(reader="box-1")]})]})  # fmt: skip
+            store = Store(tmp_path / "var" / "edge-agent.db", ZoneInfo("UTC"))  # central bound B2 to its chip
+            store.bind_tids({f"01{BREAD_EPC_GTIN}21B2": genuine.hex()}, "central")
+            store.db.conn.close()
+            daemon = Daemon(cfg)
+            stop = asyncio.Event()
+            task = asyncio.create_task(daemon.run(stop))
+            await daemon.ready.wait()
+            lane = daemon.lanes["lane-1"]
+            await wait(lambda: lane.basket is not None and len(lane.basket.lines) == 2)
+            assert lane.basket is not None
+            tids = sorted(line.tid or "" for line in lane.basket.lines.values())
+            assert tids == sorted([genuine.hex().upper(), copy.hex().upper()])
+            problems = [(p.code, p.level) for p in lane.basket.problems.values() if p.open]
+            assert problems == [("CLONED_TAG", "CRITICAL")]
+            stop.set()
+            await task
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
 
