@@ -22,6 +22,9 @@ HEADER: Final = struct.Struct(">HII")  # rsv(3) version(3) type(10), length, mes
 HEADER_SIZE: Final = 10
 #: where parameters the schema does not allow at a place are kept (type and raw bytes)
 UNKNOWN: Final = "Unknown"
+#: sub-parameters that came interleaved (not in the schema's order) keep their order here, so
+#: they are written back byte for byte (an AccessCommand's operations run in that order)
+ORDER: Final = "_order"
 MAX_MESSAGE: Final = 16 * 1024 * 1024
 VERSION_1_0_1: Final = 1
 VERSION_1_1: Final = 2
@@ -141,6 +144,18 @@ def _decode_fields(fields: tuple[Field, ...], buf: bytes, pos: int, end: int) ->
 
 
 def _decode_children(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: int) -> None:
+    seen: list[str] = []  # the key of each sub-parameter in the order it came
+    _decode_each(defn, out, buf, pos, end, seen)
+    if seen != sorted(seen, key=_rank(defn)):
+        out[ORDER] = seen  # interleaved (an AccessCommand's reads and writes, a vendor's Custom in between)
+
+
+def _rank(defn: Def) -> Any:
+    slots = {s.name: i for i, s in enumerate(defn.subs)} | {"Custom": len(defn.subs), UNKNOWN: len(defn.subs) + 1}
+    return lambda key: slots.get(key, len(slots))
+
+
+def _decode_each(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: int, seen: list[str]) -> None:
     while pos < end:
         first = buf[pos]
         if first & 0x80:
@@ -166,6 +181,7 @@ def _decode_children(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: 
                 # a parameter we do not know here (a newer reader, an event we do not use): its
                 # length is known, so it is kept as it came and the rest of the message is read
                 out.setdefault(UNKNOWN, []).append({"Type": type_, "Data": bytes(buf[pos + 4 : nxt])})
+                seen.append(UNKNOWN)
                 pos = nxt
                 continue
             value = _decode_param(pdef, buf, pos + 4, nxt)
@@ -174,12 +190,15 @@ def _decode_children(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: 
             if type_ != CUSTOM or not defn.custom:
                 raise LLRPError("unexpected_parameter", f"{pdef.name} is not allowed in {defn.name}", pos)
             out.setdefault("Custom", []).append(decode_vendor(value, pos))
+            seen.append("Custom")
         elif sub.many:
             out.setdefault(sub.name, []).append(value)
+            seen.append(sub.name)
         elif sub.name in out:
             raise LLRPError("duplicate_parameter", f"{pdef.name} twice in {defn.name}", pos)
         else:
             out[sub.name] = value
+            seen.append(sub.name)
         pos = nxt
 
 
@@ -293,6 +312,10 @@ def _encode_fields(fields: tuple[Field, ...], value: dict[str, Any], out: bytear
 
 
 def _encode_children(defn: Def, value: dict[str, Any], out: bytearray) -> None:
+    order = value.get(ORDER)
+    if order is not None:  # written back in the order they came
+        _encode_in_order(defn, value, order, out)
+        return
     for sub in defn.subs:
         v = value.get(sub.name)
         if v is None:
@@ -304,6 +327,21 @@ def _encode_children(defn: Def, value: dict[str, Any], out: bytearray) -> None:
             _encode_param(PARAMS[CUSTOM], _vendor_data(item), out)
     for item in value.get(UNKNOWN) or ():  # written back as they came
         out += struct.pack(">HH", item["Type"], 4 + len(item["Data"])) + item["Data"]
+
+
+def _encode_in_order(defn: Def, value: dict[str, Any], order: list[str], out: bytearray) -> None:
+    subs = {s.name: s for s in defn.subs}
+    taken: dict[str, int] = {}
+    for key in order:
+        n = taken[key] = taken.get(key, -1) + 1
+        if key == "Custom":
+            _encode_param(PARAMS[CUSTOM], _vendor_data(value["Custom"][n]), out)
+        elif key == UNKNOWN:
+            item = value[UNKNOWN][n]
+            out += struct.pack(">HH", item["Type"], 4 + len(item["Data"])) + item["Data"]
+        else:
+            sub = subs[key]
+            _encode_param(PARAMS[sub.type], value[key][n] if sub.many else value[key], out)
 
 
 def _vendor_data(custom: dict[str, Any]) -> dict[str, Any]:

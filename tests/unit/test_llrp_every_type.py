@@ -108,6 +108,25 @@ def test_every_vendor_parameter_we_know_round_trips_inside_a_custom(key: tuple[i
         assert again == out
 
 
+def test_interleaved_sub_parameters_keep_their_order_an_access_commands_operations_run_in() -> None:
+    """Write, read, write again, with a vendor's Custom between: written back as they came."""
+    write = {"OpSpecID": 1, "AccessPassword": 0, "MB": 3, "WordPointer": 0, "WriteData": [0x1234]}
+    read = {"OpSpecID": 2, "AccessPassword": 0, "MB": 3, "WordPtr": 0, "WordCount": 1}
+    parts = [PARAMS[338], PARAMS[342], PARAMS[CUSTOM], PARAMS[341], PARAMS[342]]
+    values: list[Any] = [{"TargetTags": []}, write, {"VendorID": 4_000_001, "Subtype": 7, "Data": b"\x01"}, read,
+                         {**write, "OpSpecID": 3}]  # fmt: skip
+    body = bytearray()
+    for pdef, value in zip(parts, values, strict=True):
+        _encode_param(pdef, value, body)
+    command = bytearray(b"\x00\xd1\x00\x00") + body  # AccessCommand (209) around them
+    command[2:4] = len(command).to_bytes(2, "big")
+    decoded = _decode_param(PARAMS[209], bytes(command), 4, len(command))
+    assert decoded["_order"] == ["C1G2TagSpec", "C1G2Write", "Custom", "C1G2Read", "C1G2Write"]
+    again = bytearray()
+    _encode_param(PARAMS[209], decoded, again)
+    assert bytes(again) == bytes(command)
+
+
 def golden() -> dict[str, str]:
     """Each type's richest frame of 30 seeds (the most sub-parameters filled in)."""
     return {MESSAGES[t].name: max((message_of(t, seed) for seed in range(30)), key=len).hex() for t in sorted(MESSAGES)}
