@@ -1,5 +1,6 @@
 """The page a customer's phone opens after tapping a product's NFC tag: GS1 Digital Link
-``/01/{gtin}/21/{serial}`` → a mobile HTML page, or JSON with ``Accept: application/json``.
+``/01/{gtin}[/22/{cpv}][/10/{lot}]/21/{serial}`` → a mobile HTML page, or JSON with
+``Accept: application/json``.
 Rate-limited per client; it shows the product and its authenticity verdict, nothing else."""
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from edge_agent.services import Services
 router = APIRouter(tags=["public"])
 
 
-async def product(svc: Services, request: Request, gtin: str, serial: str) -> dict[str, Any]:
-    link = f"https://id.gs1.org/01/{gtin}/21/{serial}"
+async def product(svc: Services, request: Request) -> dict[str, Any]:
+    # the path as it came (percent-encoding kept), key qualifiers and all: the Digital Link parser
+    # reads it as GS1 defines it
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    link = "https://id.gs1.org" + raw.decode("latin-1")
     if request.url.query:
         link += "?" + request.url.query
     try:
@@ -43,11 +47,15 @@ async def product(svc: Services, request: Request, gtin: str, serial: str) -> di
 
 @router.get("/01/{gtin}/21/{serial}", summary="GS1 Digital Link: the product page (HTML, or JSON on request)",
             response_model=None)  # fmt: skip
-async def digital_link(gtin: str, serial: str, request: Request, svc: Svc) -> Response:
+@router.get("/01/{gtin}/10/{lot}/21/{serial}", summary="… with the batch/lot (10)", response_model=None)
+@router.get("/01/{gtin}/22/{cpv}/21/{serial}", summary="… with the consumer product variant (22)", response_model=None)
+@router.get("/01/{gtin}/22/{cpv}/10/{lot}/21/{serial}", summary="… with both qualifiers, in GS1's order",
+            response_model=None)  # fmt: skip
+async def digital_link(request: Request, svc: Svc) -> Response:
     client = request.client.host if request.client else "?"
     if not svc.public_limiter.allow(client):
         return JSONResponse(body_of(ApiError(429, "rate_limited", "too many requests")), 429, {"Retry-After": "1"})
-    data = await product(svc, request, gtin, serial)
+    data = await product(svc, request)
     headers = {"Cache-Control": "no-store", "Vary": "Accept"}
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse(data, headers=headers)

@@ -242,6 +242,11 @@ def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(sh
     unknown = http.get("/01/04699999999998/21/X1", headers={"accept": "application/json"})
     assert unknown.json().get("known") is False, unknown.text
     assert http.get("/01/04699999999990/21/X1").status_code == 404  # a bad check digit
+    # the same item's link with GS1's key qualifiers (CPV, lot) before the serial: the same page
+    for qualified in (f"/01/{MILK.gtin}/22/A%2D1/10/L-7/21/{milk.serial}", f"/01/{MILK.gtin}/10/L-7/21/{milk.serial}"):
+        same = http.get(qualified, headers={"accept": "application/json"})
+        assert same.status_code == 200 and same.json()["serial"] == milk.serial, qualified
+    assert http.get(f"/01/{MILK.gtin}/10/L-7/22/A/21/{milk.serial}").status_code == 404  # out of GS1's order
     limiter = shop.services.public_limiter
     rate, burst = limiter.rate, limiter.burst
     limiter.rate, limiter.burst = 0.01, 2
@@ -256,7 +261,10 @@ def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(sh
 def test_health_metrics_and_openapi(shop: RunningStore, http: httpx.Client) -> None:
     health = http.get("/healthz").json()
     assert health["status"] == "ok" and health["broker"]["connected"] is True
-    assert set(health["readers"]) == {"box-lane-1", "box-lane-2", "staff-desk"} and health["outbox_depth"] >= 0
+    assert (
+        set(health["readers"]) == {"box-lane-1", "box-lane-2", "staff-desk", "gate-exit"}
+        and health["outbox_depth"] >= 0
+    )
     assert health["verification"]["local_module"]["status"] == "ready"
     metrics = http.get("/metrics").text
     for name in ("edge_agent_reads_total", "edge_agent_tag_to_basket_seconds_bucket", "edge_agent_outbox_depth",
