@@ -47,6 +47,7 @@ class LaneController:
                  metrics: Metrics | None = None) -> None:  # fmt: skip
         self.settings, self.store, self.verifier = settings, store, verifier
         self.metrics = metrics or Metrics()
+        self.metrics.cloned_tags.labels(settings.id)  # exported at 0 from the start
         self.read_at: float | None = None  # the read behind the change being committed (screens)
         self.basket: Basket | None = None
         self.lines: dict[Key, int] = {}  # pipeline key -> line id

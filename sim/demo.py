@@ -188,7 +188,8 @@ class DemoStore:
                if self.nfc_port else [])
             + ([LaneSettings(id="lane-4", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="pcsc-pad")])]
                if self.pcsc else []),
-            "gates": [GateSettings(id="exit", reader="gate-exit", antennas=[1, 2], gpo_port=1, alarm_s=3.0)],
+            "gates": [GateSettings(id="exit", reader="gate-exit", antennas=[1, 2], gpo_port=1, alarm_s=3.0,
+                                   window_s=1.5)],
         })  # fmt: skip
         self.config = cfg
         self.daemon = Daemon(cfg)

@@ -76,6 +76,11 @@ class Crossings:
         direction: Direction = "out" if p.inner_at <= p.outer_at else "in"
         return Crossing(epc, direction, p.first_at, at, p.tid)
 
+    def passing(self, epc: str, now: float) -> bool:
+        """The tag is still in a passage: its next reads belong to this one, not a new one."""
+        p = self._passages.get(epc)
+        return p is not None and now - p.last_at <= self.window_s
+
     def expire(self, now: float) -> None:
         """Forget passages quiet for longer than the window (memory stays bounded)."""
         for epc in [e for e, p in self._passages.items() if now - p.last_at > self.window_s]:

@@ -38,6 +38,11 @@ class Gate:
         self.crossings = Crossings(settings.antennas, settings.window_s)
         self.listeners = listeners
         self.alarms = 0
+        for reason in ("UNPAID", "CLONED_TAG"):  # exported at 0 from the start (alerts use increase())
+            metrics.gate_alarms.labels(settings.id, reason)
+        for direction in ("out", "in"):
+            metrics.gate_crossings.labels(settings.id, direction)
+        metrics.cloned_tags.labels(settings.id)
         self.gpo_on_until = 0.0
         self._off: asyncio.TimerHandle | None = None
         self._expired_at = 0.0

@@ -101,8 +101,8 @@ def shopper(shop: RunningStore, http: Any, token: str, lane: str, items: list[It
     staff = {"authorization": f"Bearer {token}"}
     for it in items:
         shop.place(lane, it.epc)
-    found = until(problem, lambda: next((p for p in shop.basket(http, lane)["problems"] if p["code"] == problem),
-                                        None))  # fmt: skip
+    found = until(problem, lambda: next((p for p in shop.basket(http, lane)["problems"]
+                                         if p["code"] == problem and p["open"]), None))  # fmt: skip
     if problem == "AGE_RESTRICTED":
         http.post(f"/api/staff/lanes/{lane}/problems/{found['id']}/approve", headers=staff).raise_for_status()
     else:

@@ -101,7 +101,8 @@ def test_each_driver_has_its_own_keys_and_old_generic_keys_still_load(tmp_path: 
     readers = json.loads(proc.stdout)["readers"]
     assert readers[0] == {"id": "box-1", "driver": "llrp", "role": "customer", "host": "10.0.0.5", "port": 5084,
                           "read_tid_words": 0,
-                          "read_user_words": 0, "keepalive_s": 1.0}  # fmt: skip
+                          "read_user_words": 0, "keepalive_s": 1.0, "profile": "generic", "antennas": [],
+                          "session": None, "search_mode": "reader_selected"}  # fmt: skip
     assert readers[1]["baudrate"] == 115200 and readers[1]["line_ending"] == "CRLF"
     wrong = tmp_path / "wrong.toml"
     wrong.write_text('[[readers]]\nid = "scan-1"\ndriver = "scanner"\nread_tid_words = 2\nbaud = 9600\n')

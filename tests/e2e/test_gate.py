@@ -42,6 +42,14 @@ def alarms(shop: RunningStore) -> list[dict[str, Any]]:
     return list(shop.call(lambda: shop.services.store.gate_alarms(open_only=False)))
 
 
+def passage_over(shop: RunningStore, item: Item) -> None:
+    """Wait until the gate counts the tag's next reads as a new passage (it was quiet long enough)."""
+    import time
+
+    gate = shop.services.gates.by_reader["gate-exit"]
+    until("the passage over", lambda: not shop.call(lambda: gate.crossings.passing(item.epc.upper(), time.time())))
+
+
 def silent_walk(shop: RunningStore, item: Item, antennas: tuple[int, ...] = (1, 2)) -> None:
     """Walk past the gate, wait until the daemon saw the crossing, and check nothing alarmed."""
     direction = "out" if antennas[0] < antennas[-1] else "in"
@@ -109,3 +117,25 @@ def test_a_copied_tag_is_refused_at_the_lane_and_alarms_at_the_gate(shop: Runnin
         walk(shop, genuine, tid=COPY)  # and walked out: its EPC is in the sold set, its chip is not the one sold
         new = until("the alarm", lambda: alarms(shop)[before:])
         assert [a["reason"] for a in new] == ["CLONED_TAG"]
+
+
+def test_an_item_brought_back_walks_in_silently_and_once_returned_is_the_stores_again(shop: RunningStore) -> None:
+    """Returns come in through the door (silent: direction); after the return flow took it back,
+    the item is store stock, and walking it out unpaid alarms like any other."""
+    assert shop.store is not None
+    bar = Item(CHOC, "G0000020")
+    with shop.store.client() as http:
+        shop.sell(http, "lane-1", [bar])
+        silent_walk(shop, bar, (1, 2))  # the customer leaves with it: paid
+        passage_over(shop, bar)
+        silent_walk(shop, bar, (2, 1))  # and brings it back another day: walking in
+        token = http.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}).json()["token"]
+        staff = {"authorization": f"Bearer {token}"}
+        done = http.post("/api/staff/returns", json={"codes": [bar.ki]}, headers=staff)
+        assert done.status_code == 200, done.text
+        until("the return done", lambda: not shop.call(lambda: shop.services.store.sold_here(bar.ki)))
+        before = len(alarms(shop))
+        passage_over(shop, bar)
+        walk(shop, bar)  # taken out again without paying
+        new = until("the alarm", lambda: alarms(shop)[before:])
+        assert [(a["reason"], a["ki"]) for a in new] == [("UNPAID", bar.ki)]

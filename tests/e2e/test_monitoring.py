@@ -43,7 +43,7 @@ def names_in(text: str) -> set[str]:
 
 def test_the_alerting_rules_are_valid_and_pass_their_unit_tests() -> None:
     checked = promtool("check", "rules", "alerts.yml")
-    assert checked.returncode == 0 and b"SUCCESS: 14 rules found" in checked.stdout, checked.stderr.decode()
+    assert checked.returncode == 0 and b"SUCCESS: 15 rules found" in checked.stdout, checked.stderr.decode()
     tested = promtool("test", "rules", "alerts.test.yml")
     assert tested.returncode == 0 and b"SUCCESS" in tested.stdout, tested.stdout.decode() + tested.stderr.decode()
 
@@ -59,6 +59,9 @@ def test_the_metrics_lint_clean_and_counts_are_counters(scrape: bytes) -> None:
         "edge_agent_fiscal_receipts",
         "edge_agent_fiscal_mark_checks",
         "edge_agent_staff_lockouts",
+        "edge_agent_gate_alarms",
+        "edge_agent_gate_crossings",
+        "edge_agent_cloned_tags",
     )
     for counter in counters:
         assert f"# TYPE {counter}_total counter" in text or f"# TYPE {counter} counter" in text, counter
