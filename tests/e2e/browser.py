@@ -47,3 +47,21 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[
     store = RunningStore(tmp_path_factory.mktemp(name) / "var").start()
     yield store
     store.stop()
+
+
+def handheld(browser: Any, shop: RunningStore, locale: str = "en-GB", device: str = "handheld-1") -> Any:
+    """A phone-sized staff handheld, enrolled by its one-time link (``handheld-1`` is the demo's;
+    another name is provisioned now), signed in as the demo's staff member."""
+    from edge_agent.security.devices import Device
+    from sim.scenarios import STAFF_PIN
+
+    assert shop.store is not None
+    page = browser.new_page(locale=locale, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    link = shop.store.enrol[device] if device == "handheld-1" else (
+        shop.url + shop.services.devices.provision(Device(device, "handheld"), enrol=True).enrol_path())  # fmt: skip
+    page.goto(link)
+    page.fill("#staff_id", "s-1")
+    page.fill("#pin", STAFF_PIN)
+    page.tap("#pinbtn")
+    page.wait_for_selector("#queue")
+    return page

@@ -13,7 +13,7 @@ import pytest
 
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
 from tests.e2e.axe import violations
-from tests.e2e.browser import ARTIFACTS, demo_store
+from tests.e2e.browser import ARTIFACTS, demo_store, handheld
 from tests.e2e.demo_store import RunningStore, until
 
 MILK, ENERGY = PRODUCTS[0], PRODUCTS[4]
@@ -31,12 +31,7 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
     shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code), (fake.ki, fake.mark_code)]))
     shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
 
-    staff = browser.new_page(locale="en-GB", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    staff.goto(shop.store.enrol["handheld-1"])
-    staff.fill("#staff_id", "s-1")
-    staff.fill("#pin", STAFF_PIN)
-    staff.tap("#pinbtn")
-    staff.wait_for_selector("#queue")
+    staff = handheld(browser, shop)
 
     shop.place("lane-1", drink.epc)  # 1st: an age check on lane-1 (MEDIUM)
     staff.wait_for_selector("[data-intervention=AGE_RESTRICTED]")
@@ -119,13 +114,7 @@ def shopper(shop: RunningStore, http: Any, token: str, lane: str, items: list[It
 
 def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, browser: Any) -> None:
     assert shop.store is not None
-    staff = browser.new_page(locale="en-GB", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    from edge_agent.security.devices import Device  # the manager's own handheld, enrolled now
-
-    staff.goto(shop.url + shop.services.devices.provision(Device("handheld-2", "handheld"), enrol=True).enrol_path())
-    staff.fill("#staff_id", "s-1")
-    staff.fill("#pin", STAFF_PIN)
-    staff.tap("#pinbtn")
+    staff = handheld(browser, shop, device="handheld-2")  # the manager's own handheld, enrolled now
     with shop.store.client() as http:  # the day so far: two sales, each after staff resolved something
         token = http.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}).json()["token"]
         drink, fake, bread = Item(ENERGY, "D0000001"), Item(MILK, "D0000002"), Item(PRODUCTS[2], "D0000003")
@@ -139,9 +128,9 @@ def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, br
     staff.tap("#dashbtn")
     staff.wait_for_selector("#charts svg")
     baskets = int(staff.inner_text("[data-figure=baskets]"))
-    with shop.store.client() as handheld:
-        token = handheld.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}).json()["token"]
-        api = handheld.get("/api/staff/dashboard", headers={"authorization": f"Bearer {token}"}).json()
+    with shop.store.client() as device:
+        token = device.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}).json()["token"]
+        api = device.get("/api/staff/dashboard", headers={"authorization": f"Bearer {token}"}).json()
     assert baskets == api["figures"]["baskets"] >= 2 and api["figures"]["baskets_paid"] >= 2
     assert {"AGE_RESTRICTED", "MARKING_BLOCKED"} <= set(api["figures"]["interventions"])
     assert api["figures"]["time_to_resolve_s"]["n"] >= 2

@@ -16,7 +16,7 @@ import pytest
 from edge_agent.basket import Product
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
 from tests.e2e.axe import violations
-from tests.e2e.browser import ARTIFACTS, demo_store
+from tests.e2e.browser import ARTIFACTS, demo_store, handheld
 from tests.e2e.demo_store import RunningStore, until
 
 BREAD, CHOC = PRODUCTS[2], PRODUCTS[3]
@@ -69,12 +69,7 @@ def test_only_an_unpaid_item_of_this_store_walking_out_alarms(shop: RunningStore
         silent_walk(shop, Item(FOREIGN, "G0000002"))  # another store's item: silent
         silent_walk(shop, Item(CHOC, "G0000003"), (2, 1))  # walking in (a return, an online order): silent
 
-        staff = browser.new_page(locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-        staff.goto(shop.store.enrol["handheld-1"])
-        staff.fill("#staff_id", "s-1")
-        staff.fill("#pin", STAFF_PIN)
-        staff.tap("#pinbtn")
-        staff.wait_for_selector("#queue")
+        staff = handheld(browser, shop, "ru-RU")
 
         unpaid = Item(CHOC, "G0000004")
         walk(shop, unpaid)
