@@ -140,7 +140,8 @@ class Services:
 
     def interventions(self) -> list[Intervention]:
         """Every lane's open problems, most urgent first (``basket/interventions.py``)."""
-        baskets = [c.basket for c in self.lanes.by_id.values() if c.basket is not None]
+        baskets = [c.basket for c in self.lanes.by_id.values()  # a cancelled or closed basket needs no one
+                   if c.basket is not None and c.basket.state.value not in ("CLOSED", "CANCELLED")]  # fmt: skip
         live = {(b.id, p.id) for b in baskets for p in b.problems.values() if p.open}
         for gone in set(self.first_seen) - live:  # baskets that closed or were cancelled
             del self.first_seen[gone]

@@ -57,6 +57,12 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
     audit = sqlite3.connect(shop.services.store.path).execute(
         "SELECT staff, device, action FROM audit WHERE action = 'approve_problem'").fetchall()  # fmt: skip
     assert audit == [("s-1", "handheld-1", "approve_problem")]
+    for lane, it in (("lane-1", drink), ("lane-2", fake)):  # both customers give up: the lanes are free again
+        shop.remove(lane, it.epc)
+    with shop.store.client() as http:
+        for lane in ("lane-1", "lane-2"):
+            http.post(f"/api/kiosk/{lane}/cancel", json={}).raise_for_status()
+    staff.wait_for_selector("#interventions li", state="detached")
 
 
 def test_staff_sign_in_and_resolve_by_keyboard(shop: RunningStore, browser: Any) -> None:
