@@ -51,6 +51,9 @@ async def product(svc: Services, request: Request) -> dict[str, Any]:
 @router.get("/01/{gtin}/22/{cpv}/21/{serial}", summary="… with the consumer product variant (22)", response_model=None)
 @router.get("/01/{gtin}/22/{cpv}/10/{lot}/21/{serial}", summary="… with both qualifiers, in GS1's order",
             response_model=None)  # fmt: skip
+# a value with an encoded "/" (%2F, allowed in a serial) arrives decoded into more path segments:
+# the parser reads the path as it came, so anything else under /01/ is its to accept or refuse
+@router.get("/01/{rest:path}", include_in_schema=False, response_model=None)
 async def digital_link(request: Request, svc: Svc) -> Response:
     client = request.client.host if request.client else "?"
     if not svc.public_limiter.allow(client):
