@@ -56,6 +56,9 @@ class LaneController:
         self.parse_errors = 0
         #: presence events the store could not journal (a full disk): replayed, in order, once it can
         self.pending: dict[Key, Arrived | Departed] = {}
+        #: items put in while the basket was being paid: they open the next basket once this one
+        #: is over, rather than being lost (and walking out unpaid)
+        self.waiting: dict[Key, Arrived] = {}
         self.recheck = False  # verdicts could not be written: check again when the store can
         self._wanted = asyncio.Event()  # a check is due
         self._noise = ThrottledLog(log)  # reads that are not items: a line a minute per kind, and a counter
@@ -155,7 +158,11 @@ class LaneController:
         try:
             line = self.store.apply(basket, add)
         except BasketError as e:
-            log.info("lane %s: item not added: %s", self.id, e.message)
+            if basket.state in (State.PAYMENT_PENDING, State.PAID):
+                self.waiting[event.key] = event
+                log.info("lane %s: %s put in while paying: it starts the next basket", self.id, identity.ki)
+            else:
+                log.info("lane %s: item not added: %s", self.id, e.message)
             return None
         finally:
             self.read_at = None
@@ -172,6 +179,8 @@ class LaneController:
         return int(line.id)
 
     def departed(self, event: Departed) -> None:
+        if self.waiting.pop(event.key, None) is not None:
+            return  # taken out again before its basket could start
         if event.key in self.pending or self.store.fault is not None:
             self._hold(event)
             return
@@ -188,6 +197,14 @@ class LaneController:
             return
         self.lines.pop(event.key, None)
         self.unverified.discard(line_id)
+
+    def next_basket(self) -> None:
+        """The items that waited for the paid basket to be over start the next one."""
+        if not self.waiting or (self.basket is not None and self.basket.state not in (State.CLOSED, State.CANCELLED)):
+            return
+        events, self.waiting = list(self.waiting.values()), {}
+        for event in events:
+            self.arrived(event)
 
     def want_check(self) -> None:
         """Check the lines not yet checked, on this lane's worker (a box settled, a tap)."""
@@ -300,6 +317,9 @@ class Lanes:
     def tick(self, now: float) -> None:
         for event in self.pipeline.tick(now):
             self.dispatch(event)
+        for lane in self.by_id.values():
+            if lane.waiting:
+                lane.next_basket()
 
     def dispatch(self, event: Event) -> None:
         lane = self.by_id[event.lane]

@@ -116,11 +116,17 @@ class RunningStore:
         """The lane's basket as its kiosk sees it (``http``: ``store.client()``)."""
         return dict(http.get(f"/api/kiosk/{lane}/basket").json())
 
+    def holds(self, http: Any, lane: str, items: list[Any]) -> bool:
+        """The lane's live basket holds exactly these items (not the last customer's closed one)."""
+        basket = self.basket(http, lane)
+        serials = sorted((line["link"] or "").rsplit("/", 1)[-1] for line in basket["lines"])
+        return basket["state"] not in ("CLOSED", "CANCELLED", "PAID") and serials == sorted(it.serial for it in items)
+
     def sell(self, http: Any, lane: str, items: list[Any], tid: bytes = b"") -> None:
         """A customer with no problem to solve: items in the box, checkout, card, items taken away."""
         for it in items:
             self.place(lane, it.epc, tid)
-        until("the items on the basket", lambda: len(self.basket(http, lane)["lines"]) == len(items))
+        until("the items on a basket of their own", lambda: self.holds(http, lane, items))
         http.post(f"/api/kiosk/{lane}/checkout", json={}).raise_for_status()
         http.post(f"/api/kiosk/{lane}/pay", json={"method": "card"}).raise_for_status()
         until("paid", lambda: self.basket(http, lane)["state"] in ("PAID", "CLOSED"))  # closed once printed

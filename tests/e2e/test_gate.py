@@ -134,3 +134,25 @@ def test_an_item_brought_back_walks_in_silently_and_once_returned_is_the_stores_
         walk(shop, bar)  # taken out again without paying
         new = until("the alarm", lambda: alarms(shop)[before:])
         assert [(a["reason"], a["ki"]) for a in new] == [("UNPAID", bar.ki)]
+
+
+def test_an_item_put_in_while_paying_starts_the_next_basket_instead_of_being_lost(shop: RunningStore) -> None:
+    """A bar dropped in the box while the card payment runs is not added to the basket being
+    paid, nor forgotten (it would walk out unpaid): it opens the next basket once this one is over."""
+    assert shop.store is not None
+    first, late = Item(BREAD, "G0000030"), Item(CHOC, "G0000031")
+    with shop.store.client() as http:
+        shop.place("lane-2", first.epc)
+        until("the bread", lambda: shop.holds(http, "lane-2", [first]))
+        paying = shop.basket(http, "lane-2")["id"]
+        http.post("/api/kiosk/lane-2/checkout", json={}).raise_for_status()
+        http.post("/api/kiosk/lane-2/pay", json={"method": "card", "instrument": "late:1.5"}).raise_for_status()
+        until("the payment pending", lambda: shop.basket(http, "lane-2")["state"] == "PAYMENT_PENDING")
+        shop.place("lane-2", late.epc)
+        nxt = until("the next basket", lambda: (b := shop.basket(http, "lane-2"))["id"] != paying and b)
+        assert [line["name"] for line in nxt["lines"]] == [CHOC.name]
+        assert shop.call(lambda: shop.services.store.sold_here(first.ki))  # the paid basket: the bread only
+        assert not shop.call(lambda: shop.services.store.sold_here(late.ki))
+        for it in (first, late):
+            shop.remove("lane-2", it.epc)
+        http.post("/api/kiosk/lane-2/cancel", json={}).raise_for_status()
