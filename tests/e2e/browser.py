@@ -65,3 +65,26 @@ def handheld(browser: Any, shop: RunningStore, locale: str = "en-GB", device: st
     page.tap("#pinbtn")
     page.wait_for_selector("#queue")
     return page
+
+
+def lost_content(page: Any) -> list[str]:
+    """What 200 % text loses: a page wider than the screen, or text cut off inside its box."""
+    return list(
+        page.evaluate(
+            """width => {  // the emulated screen's CSS width: a mobile layout viewport grows to fit overflow
+        const out = [];
+        const page = document.documentElement.scrollWidth;
+        if (page > width + 1) out.push(`page ${page}px wide`);
+        for (const e of document.querySelectorAll('main *, header *, #idle *')) {
+          // .sr: text for screen readers only, clipped on purpose
+          if (e.offsetParent === null || !e.textContent.trim() || e.closest('.sr')) continue;
+          const s = getComputedStyle(e);
+          if (s.overflowX !== 'visible' && e.scrollWidth > e.clientWidth + 1) out.push(e.id || e.tagName);
+          const r = e.getBoundingClientRect();
+          if (r.right > width + 1) out.push(`${e.id || e.tagName} beyond the edge`);
+        }
+        return out;
+      }""",
+            page.viewport_size["width"],
+        )
+    )

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from edge_agent.security.devices import Device
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
 from tests.e2e.axe import violations
-from tests.e2e.browser import ARTIFACTS, demo_store, handheld
+from tests.e2e.browser import ARTIFACTS, demo_store, handheld, lost_content
 from tests.e2e.demo_store import RunningStore, until
 
 MILK, ENERGY = PRODUCTS[0], PRODUCTS[4]
@@ -147,3 +148,29 @@ def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, br
     assert "reader:box-lane-1" in staff.inner_text("#charts")
     staff.screenshot(path=str(ARTIFACTS / "staff-dashboard.png"), full_page=True)
     assert violations(staff) == []
+
+
+def test_the_handheld_reflows_at_320_css_pixels(shop: RunningStore, browser: Any) -> None:
+    """WCAG 1.4.10: a 640 px handheld at 200 % is 320 CSS px wide; the queue, the lanes with their
+    items and the dashboard fit it, nothing cut off, no sideways scrolling."""
+    assert shop.store is not None
+    staff = browser.new_page(locale="ru-RU", viewport={"width": 320, "height": 640}, device_scale_factor=2,
+                             is_mobile=True, has_touch=True)  # fmt: skip
+    staff.goto(shop.url + shop.services.devices.provision(Device("handheld-4", "handheld"), enrol=True).enrol_path())
+    assert lost_content(staff) == [], "sign-in"
+    staff.fill("#staff_id", "s-1")
+    staff.fill("#pin", STAFF_PIN)
+    staff.tap("#pinbtn")
+    drink = Item(ENERGY, "R0000001")
+    shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code)]))
+    shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
+    shop.place("lane-1", drink.epc)
+    staff.wait_for_selector("[data-intervention=AGE_RESTRICTED]")
+    staff.wait_for_selector("section[data-lane=lane-1] td")
+    staff.tap("#dashbtn")
+    staff.wait_for_selector("#charts svg")
+    staff.screenshot(path=str(ARTIFACTS / "staff-320px.png"), full_page=True)
+    assert lost_content(staff) == [], "queue, lanes, dashboard"
+    staff.tap("[data-intervention=AGE_RESTRICTED] button[data-approve]")
+    shop.remove("lane-1", drink.epc)
+    staff.close()

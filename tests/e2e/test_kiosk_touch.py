@@ -15,7 +15,7 @@ from edge_agent.config import Config, Kiosk
 from edge_agent.security.devices import COOKIE
 from sim.scenarios import PRODUCTS, Item
 from tests.e2e.axe import violations
-from tests.e2e.browser import ARTIFACTS
+from tests.e2e.browser import ARTIFACTS, lost_content
 from tests.e2e.demo_store import RunningStore
 
 MILK, BREAD, CHOC = PRODUCTS[0], PRODUCTS[2], PRODUCTS[3]
@@ -250,28 +250,6 @@ def test_the_kiosk_works_by_keyboard_alone(shop: RunningStore, browser: Any) -> 
     kiosk.keyboard.press("Enter")
     on_screen(kiosk, "thanks")
     finish(shop, kiosk, lane, [item])
-
-
-def lost_content(page: Any) -> list[str]:
-    """What 200 % text loses: a page wider than the screen, or text cut off inside its box."""
-    return list(
-        page.evaluate(
-            """() => {
-        const out = [];
-        const width = document.documentElement.scrollWidth;
-        if (width > innerWidth + 1) out.push(`page ${width}px wide`);
-        for (const e of document.querySelectorAll('main *, header *, #idle *')) {
-          // .sr: text for screen readers only, clipped on purpose
-          if (e.offsetParent === null || !e.textContent.trim() || e.closest('.sr')) continue;
-          const s = getComputedStyle(e);
-          if (s.overflowX !== 'visible' && e.scrollWidth > e.clientWidth + 1) out.push(e.id || e.tagName);
-          const r = e.getBoundingClientRect();
-          if (r.right > innerWidth + 1) out.push(`${e.id || e.tagName} beyond the edge`);
-        }
-        return out;
-      }"""
-        )
-    )
 
 
 def test_text_at_200_percent_loses_nothing(shop: RunningStore, browser: Any) -> None:
