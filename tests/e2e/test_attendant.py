@@ -66,6 +66,15 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
     staff.wait_for_selector("#interventions li", state="detached")
 
 
+def energy_drink(shop: RunningStore, lane: str, serial: str) -> Item:
+    """A genuine energy drink (its mark code received and registered) put in ``lane``'s box: an age check."""
+    drink = Item(ENERGY, serial)
+    shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code)]))
+    shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
+    shop.place(lane, drink.epc)
+    return drink
+
+
 def test_staff_sign_in_and_resolve_by_keyboard(shop: RunningStore, browser: Any) -> None:
     """The handheld without touch: Tab to each field, type, Enter; Tab to a problem's button, Enter."""
     assert shop.store is not None
@@ -81,10 +90,7 @@ def test_staff_sign_in_and_resolve_by_keyboard(shop: RunningStore, browser: Any)
         staff.keyboard.type(text)
     staff.keyboard.press("Enter")
     staff.wait_for_selector("#queue")
-    drink = Item(ENERGY, "K0000001")
-    shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code)]))
-    shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
-    shop.place("lane-2", drink.epc)
+    drink = energy_drink(shop, "lane-2", "K0000001")
     staff.wait_for_selector("[data-intervention=AGE_RESTRICTED] button[data-approve]")
     for _ in range(40):
         staff.keyboard.press("Tab")
@@ -161,10 +167,7 @@ def test_the_handheld_reflows_at_320_css_pixels(shop: RunningStore, browser: Any
     staff.fill("#staff_id", "s-1")
     staff.fill("#pin", STAFF_PIN)
     staff.tap("#pinbtn")
-    drink = Item(ENERGY, "R0000001")
-    shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code)]))
-    shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
-    shop.place("lane-1", drink.epc)
+    drink = energy_drink(shop, "lane-1", "R0000001")
     staff.wait_for_selector("[data-intervention=AGE_RESTRICTED]")
     staff.wait_for_selector("section[data-lane=lane-1] td")
     staff.tap("#dashbtn")
