@@ -37,13 +37,11 @@ class Gate:
         self.settings, self.store, self.metrics, self.outputs = settings, store, metrics, outputs
         self.crossings = Crossings(settings.antennas, settings.window_s)
         self.listeners = listeners
-        self.alarms = 0
         for reason in ("UNPAID", "CLONED_TAG"):  # exported at 0 from the start (alerts use increase())
             metrics.gate_alarms.labels(settings.id, reason)
         for direction in ("out", "in"):
             metrics.gate_crossings.labels(settings.id, direction)
         metrics.cloned_tags.labels(settings.id)
-        self.gpo_on_until = 0.0
         self._off: asyncio.TimerHandle | None = None
         self._expired_at = 0.0
 
@@ -82,7 +80,6 @@ class Gate:
         return item, identity.ki, identity.gtin, product.name if product else identity.gtin
 
     def _alarm(self, crossing: Crossing, reason: str, ki: str, gtin: str, name: str) -> dict[str, Any]:
-        self.alarms += 1
         self.metrics.gate_alarms.labels(self.id, reason).inc()
         if reason == "CLONED_TAG":
             self.metrics.cloned_tags.labels(self.id).inc()
@@ -106,7 +103,6 @@ class Gate:
             return
         if not self.outputs.set_gpo(port, True):
             log.warning("gate %s: its reader is not connected: no light or sounder", self.id)
-        self.gpo_on_until = time.monotonic() + self.settings.alarm_s
         if self._off is not None:
             self._off.cancel()
         try:
@@ -138,9 +134,3 @@ class Gates:
             return False
         gate.read(read)
         return True
-
-    def __iter__(self) -> Any:
-        return iter(self.by_reader.values())
-
-    def __len__(self) -> int:
-        return len(self.by_reader)

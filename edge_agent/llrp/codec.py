@@ -9,6 +9,7 @@ bytes. Malformed input raises :class:`LLRPError` with a stable ``code`` and the 
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -146,13 +147,16 @@ def _decode_fields(fields: tuple[Field, ...], buf: bytes, pos: int, end: int) ->
 def _decode_children(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: int) -> None:
     seen: list[str] = []  # the key of each sub-parameter in the order it came
     _decode_each(defn, out, buf, pos, end, seen)
-    if seen != sorted(seen, key=_rank(defn)):
-        out[ORDER] = seen  # interleaved (an AccessCommand's reads and writes, a vendor's Custom in between)
+    if len(seen) > 1:
+        rank = _slots(defn)
+        if any(rank[a] > rank[b] for a, b in itertools.pairwise(seen)):
+            out[ORDER] = seen  # interleaved (an AccessCommand's reads and writes, a vendor's Custom in between)
 
 
-def _rank(defn: Def) -> Any:
-    slots = {s.name: i for i, s in enumerate(defn.subs)} | {"Custom": len(defn.subs), UNKNOWN: len(defn.subs) + 1}
-    return lambda key: slots.get(key, len(slots))
+@cache
+def _slots(defn: Def) -> dict[str, int]:
+    """Where each sub-parameter key stands in the schema's order (Custom, then unknown, last)."""
+    return {s.name: i for i, s in enumerate(defn.subs)} | {"Custom": len(defn.subs), UNKNOWN: len(defn.subs) + 1}
 
 
 def _decode_each(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: int, seen: list[str]) -> None:

@@ -176,9 +176,10 @@ async function walkAway(k) {
   if (k.idle_action === "cancel" && b && b.id && !$("cancel").disabled) {
     try { await api("/cancel", {}); } catch (e) { /* its state moved on: the next update says where */ }
   }
-  ui = fresh(); ui.over = over; ui.basketId = over;
-  render(basket);
+  behind(over);
 }
+/** The shopper is gone: basket ``id`` (theirs) stays behind the welcome screen. */
+function behind(id) { ui = fresh(); ui.over = id; ui.basketId = id; render(basket); }
 setInterval(() => {
   const k = basket && basket.kiosk;
   if (!k) return;
@@ -192,7 +193,7 @@ setInterval(() => {
     $("idle").dataset.left = String(left);
   } else $("idle").hidden = true;
   if (current === "receipt" && idle >= k.receipt_s) thanks();
-  if (current === "thanks" && Date.now() >= ui.thanksUntil) { const over = basket.id; ui = fresh(); ui.over = over; ui.basketId = over; render(basket); }
+  if (current === "thanks" && Date.now() >= ui.thanksUntil) behind(basket.id);
 }, 250);
 $("still_here").onclick = () => { lastActive = Date.now(); $("idle").hidden = true; };
 
