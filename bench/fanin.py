@@ -21,12 +21,13 @@ Run: ``make bench`` or ``.venv/bin/python bench/fanin.py [--stores 200 --rate 50
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -35,95 +36,226 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from edge_agent.wire import envelope  # noqa: E402
+from edge_agent.wire.envelope import MAX_BATCH  # noqa: E402
+
 PASSWORD = "fanin-bench"
+PUBLISHERS = 2  # processes, each an asyncio loop with its share of the stores
 
 
-def publisher(ports: list[int], first: int, count: int, rate: float, seconds: float) -> None:
+def _packet(kind: int, body: bytes) -> bytes:
+    """An MQTT 3.1.1 control packet: the fixed header's type and flags, the remaining length
+    (7 bits a byte, high bit "more") and the body."""
+    head, n = bytearray([kind]), len(body)
+    while True:
+        n, digit = divmod(n, 128)
+        head.append(digit | (0x80 if n else 0))
+        if not n:
+            return bytes(head) + body
+
+
+def _utf8(s: str) -> bytes:
+    b = s.encode()
+    return len(b).to_bytes(2, "big") + b
+
+
+class Store(asyncio.Protocol):
+    """One store's MQTT 3.1.1 connection, as light as a store can be: CONNECT with a persistent
+    session, SUBSCRIBE to its response topic at QoS 1, PUBLISH at QoS 1 (PUBACK frees the
+    packet id), PUBACK for what central sends, PINGREQ. ``events.confirmed`` ids are counted."""
+
+    def __init__(self, name: str, confirmed: dict[str, float]) -> None:
+        self.name, self.confirmed = name, confirmed
+        self.resp = f"sco/v1/{name}/agent-1/resp"
+        self.topic = _utf8(f"sco/v1/{name}/lane-1/evt/bench.fanin")
+        self.batch_topic = _utf8(f"sco/v1/{name}/lane-1/evt/batch")
+        self.pending: list[bytes] = []  # events waiting for their batch (``--linger-ms``)
+        self.pending_since = 0.0
+        self.messages = 0
+        self.buf = bytearray()
+        self.next_id = 0
+        self.transport: asyncio.Transport | None = None
+        self.connected: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.subscribed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.lost: BaseException | None = None
+        self.confirmations = 0  # events.confirmed messages received
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        body = _utf8("MQTT") + bytes([4, 0xC0, 0, 30])  # 3.1.1; user, password, persistent session; 30 s
+        body += _utf8(f"{self.name}.agent-1") + _utf8("fanin") + _utf8(PASSWORD)
+        transport.write(_packet(0x10, body))
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.lost = exc or ConnectionError("closed by the broker")
+        for f in (self.connected, self.subscribed):
+            if not f.done():
+                f.set_exception(self.lost)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buf
+        buf += data
+        while len(buf) >= 2:
+            n, shift, i = 0, 0, 1
+            while True:  # the remaining length
+                if i >= len(buf):
+                    return
+                n |= (buf[i] & 0x7F) << shift
+                shift += 7
+                i += 1
+                if not buf[i - 1] & 0x80:
+                    break
+            if len(buf) < i + n:
+                return
+            kind, body = buf[0], bytes(buf[i : i + n])
+            del buf[: i + n]
+            self._packet(kind, body)
+
+    def _packet(self, kind: int, body: bytes) -> None:
+        t = kind >> 4
+        if t == 3:  # PUBLISH from central: a confirmation
+            length = int.from_bytes(body[:2], "big")
+            at = 2 + length
+            if kind & 0x06:  # QoS 1: acknowledge it
+                assert self.transport is not None
+                self.transport.write(b"\x40\x02" + body[at : at + 2])
+                at += 2
+            ev = json.loads(body[at:])
+            if ev.get("type") == "events.confirmed":
+                self.confirmations += 1
+                now = time.time()
+                for i in ev["data"]["ids"]:
+                    self.confirmed.setdefault(i, now)
+        elif t == 2:  # CONNACK
+            if body[1] != 0:
+                self.connected.set_exception(ConnectionError(f"{self.name}: CONNACK return code {body[1]}"))
+            else:
+                self.connected.set_result(None)
+        elif t == 9 and not self.subscribed.done():  # SUBACK
+            ok = body[2] != 0x80
+            self.subscribed.set_result(None) if ok else self.subscribed.set_exception(ConnectionError("SUBACK"))
+
+    def subscribe(self) -> None:
+        assert self.transport is not None
+        self.transport.write(_packet(0x82, b"\x00\x01" + _utf8(self.resp) + b"\x01"))
+
+    def publish(self, payload: bytes, topic: bytes | None = None) -> None:
+        if self.lost is not None:
+            raise ConnectionError(f"{self.name}: {self.lost}")
+        self.next_id = self.next_id % 65535 + 1
+        self.messages += 1
+        assert self.transport is not None
+        self.transport.write(_packet(0x32, (topic or self.topic) + self.next_id.to_bytes(2, "big") + payload))
+
+    def add(self, payload: bytes, linger_s: float, now: float) -> None:
+        """An event to send: alone at once (no linger), or in the lane's next batch, as the
+        agent's outbox does with ``mqtt.linger_ms``."""
+        if linger_s <= 0:
+            self.publish(payload)
+            return
+        if not self.pending:
+            self.pending_since = now
+        self.pending.append(payload)
+        self.flush(linger_s, now)
+
+    def flush(self, linger_s: float, now: float) -> None:
+        if self.pending and (now - self.pending_since >= linger_s or len(self.pending) >= MAX_BATCH):
+            batch, self.pending = self.pending, []
+            self.publish(envelope.encode_batch(batch) if len(batch) > 1 else batch[0],
+                         self.batch_topic if len(batch) > 1 else None)  # fmt: skip
+
+    def ping(self) -> None:
+        if self.transport is not None and self.lost is None:
+            self.transport.write(b"\xc0\x00")
+
+
+def publisher(ports: list[int], first: int, count: int, rate: float, seconds: float, linger_s: float) -> None:
     """One process: ``count`` stores from ``first``, each on its own MQTT connection."""
-    import paho.mqtt.client as paho
-    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+    asyncio.run(_publisher(ports, first, count, rate, seconds, linger_s))
 
-    from edge_agent.wire import envelope
 
+async def _publisher(ports: list[int], first: int, count: int, rate: float, seconds: float, linger_s: float) -> None:
+    loop = asyncio.get_running_loop()
     confirmed: dict[str, float] = {}
-    lock = threading.Lock()
-    clients = []
-    subscribed = threading.Semaphore(0)
-
-    def on_message(client: Any, userdata: Any, msg: Any) -> None:
-        ev = envelope.decode(bytes(msg.payload))
-        if ev.type == "events.confirmed":
-            now = time.time()
-            with lock:
-                for i in ev.data["ids"]:
-                    confirmed.setdefault(i, now)
-
+    stores: list[Store] = []
     for n in range(first, first + count):
-        store = f"store-{n:04d}"
-        c = paho.Client(CallbackAPIVersion.VERSION2, client_id=f"{store}.agent-1", clean_session=False,
-                        protocol=MQTTProtocolVersion.MQTTv311)  # fmt: skip
-        c.username_pw_set("fanin", PASSWORD)
-        c.max_inflight_messages_set(1000)
-        c.max_queued_messages_set(0)
-        c.on_message = on_message
-        c.on_subscribe = lambda *a: subscribed.release()
-        resp = f"sco/v1/{store}/agent-1/resp"
-        c.on_connect = lambda cl, u, f, rc, p, resp=resp: cl.subscribe(resp, 1)
-        c.connect("127.0.0.1", ports[n % len(ports)], keepalive=30)
-        c.loop_start()
-        clients.append((c, store, resp))
-    for _ in clients:
-        subscribed.acquire(timeout=30)
+        _, store = await loop.create_connection(lambda n=n: Store(f"store-{n:04d}", confirmed), "127.0.0.1",
+                                                ports[n % len(ports)])  # fmt: skip
+        stores.append(store)
+    for store in stores:
+        await asyncio.wait_for(store.connected, 30)
+        store.subscribe()
+    for store in stores:
+        await asyncio.wait_for(store.subscribed, 30)
     print(json.dumps({"ready": True}), flush=True)
-    sys.stdin.readline()  # go
+    await loop.run_in_executor(None, sys.stdin.readline)  # go
     run_id = uuid.uuid4().hex[:8]
     stamp = envelope.now_iso()
     template = (
         '{"specversion": "1.0", "id": "%s", "source": "sco://%s/lane-1", "type": "bench.fanin", '
         f'"time": "{stamp}", "datacontenttype": "application/json", "replyto": "%s", "data": {{"k": %d}}}}'
     )
-    sent: dict[str, float] = {}
-    messages: dict[str, tuple[Any, str, bytes]] = {}
+    sent: dict[str, float] = {}  # when last sent
+    first: dict[str, float] = {}
+    messages: dict[str, tuple[Store, bytes]] = {}
     per_store = rate / max(1, count)
-    start = time.time()
+    start = last_ping = time.time()
     k = 0
     while time.time() - start < seconds:
         due = int((time.time() - start) * per_store) + 1
         while k < due:
-            for c, store, resp in clients:  # a CloudEvent from a template: the publishers share the cores
-                event_id = f"{store}-{run_id}-{k}"
-                payload = template % (event_id, store, resp, k)
-                sent[event_id] = time.time()
-                messages[event_id] = (c, f"sco/v1/{store}/lane-1/evt/bench.fanin", payload.encode())
-                c.publish(*messages[event_id][1:], qos=1)
+            for store in stores:  # a CloudEvent from a template: the publishers share the cores
+                event_id = f"{store.name}-{run_id}-{k}"
+                payload = (template % (event_id, store.name, store.resp, k)).encode()
+                sent[event_id] = first[event_id] = time.time()
+                messages[event_id] = (store, payload)
+                store.add(payload, linger_s, sent[event_id])
             k += 1
-        time.sleep(0.005)
+        now = time.time()
+        for store in stores:
+            store.flush(linger_s, now)
+        if time.time() - last_ping > 10:
+            last_ping = time.time()
+            for store in stores:
+                store.ping()
+        await asyncio.sleep(0.005)
+    for store in stores:
+        store.flush(0, time.time())
     deadline, resent = time.time() + 90, 0
     while time.time() < deadline:  # as the agent does: what stays unconfirmed goes again (same id)
-        with lock:
-            missing = [i for i in sent if i not in confirmed]
+        missing = [i for i in sent if i not in confirmed]
         if not missing:
             break
         for i in missing:
             if time.time() - sent[i] > 10.0:
-                c, topic, payload = messages[i]
+                store, payload = messages[i]
                 sent[i] = time.time()
-                c.publish(topic, payload, qos=1)
+                store.publish(payload)
                 resent += 1
-        time.sleep(0.2)
-    with lock:
-        done = dict(confirmed)
-    for c, _, _ in clients:
-        c.disconnect()
-        c.loop_stop()
+        if time.time() - last_ping > 10:
+            last_ping = time.time()
+            for store in stores:
+                store.ping()
+        await asyncio.sleep(0.2)
+    for store in stores:
+        if store.transport is not None:
+            store.transport.write(b"\xe0\x00")  # DISCONNECT
+            store.transport.close()
+    waits = sorted(confirmed[i] - first[i] for i in first if i in confirmed)
     buckets: dict[int, int] = {}
-    for at in done.values():
+    for at in confirmed.values():
         buckets[int(at - start)] = buckets.get(int(at - start), 0) + 1
-    print(json.dumps({"sent": len(sent), "confirmed": len(set(done) & set(sent)), "start": start, "resent": resent,
-                      "per_second": buckets}), flush=True)  # fmt: skip
+    print(json.dumps({"sent": len(sent), "confirmed": len(set(confirmed) & set(sent)), "start": start, "resent": resent,
+                      "confirmations": sum(s.confirmations for s in stores),
+                      "messages": sum(s.messages for s in stores), "per_second": buckets,
+                      "waits": waits[:: max(1, len(waits) // 2000)]}), flush=True)  # fmt: skip
 
 
-def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_at: float | None) -> dict[str, Any]:
+def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_at: float | None,
+        linger_s: float) -> dict[str, Any]:  # fmt: skip
     db = tmp / f"central-{kill_at}.db"
     addresses = ",".join(f"127.0.0.1:{p}" for p in cluster.amqp_ports)
     central = [subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "sim", "central", "--amqp", addresses,
@@ -132,12 +264,12 @@ def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_
                for i in range(3)]  # fmt: skip
     for c in central:
         assert c.stdout is not None and json.loads(c.stdout.readline())["subscribed"]
-    procs, per = [], max(1, stores // 4)
+    procs, per = [], max(1, -(-stores // PUBLISHERS))
     ports = json.dumps(cluster.mqtt_ports[:2])  # the stores use two nodes; the third is the one killed
     for first in range(0, stores, per):
         n = min(per, stores - first)
-        procs.append(subprocess.Popen([sys.executable, __file__, "--publisher", ports, str(first), str(n),
-                                       str(rate * n / stores), str(seconds)], cwd=ROOT, stdin=subprocess.PIPE,
+        argv = [ports, str(first), str(n), str(rate * n / stores), str(seconds), str(linger_s)]
+        procs.append(subprocess.Popen([sys.executable, __file__, "--publisher", *argv], cwd=ROOT, stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, text=True))  # fmt: skip
     for p in procs:
         assert p.stdout is not None and json.loads(p.stdout.readline())["ready"]
@@ -156,6 +288,9 @@ def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_
         c.wait(20)
     sent = sum(r["sent"] for r in results)
     resent = sum(r["resent"] for r in results)
+    confirmations = sum(r["confirmations"] for r in results)
+    messages = sum(r["messages"] for r in results)
+    waits = sorted(w for r in results for w in r["waits"])
     confirmed = sum(r["confirmed"] for r in results)
     start = min(r["start"] for r in results)
     per_second: dict[int, int] = {}
@@ -168,7 +303,11 @@ def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_
     steady = window[len(window) // 2] if window else 0
     out = {"stores": stores, "offered_per_s": rate, "seconds": seconds, "sent": sent, "confirmed": confirmed,
            "confirmed_per_s_steady": steady, "confirmed_per_s": round(confirmed / max(elapsed, seconds)),
-           "all_confirmed": confirmed == sent, "resent_unconfirmed": resent}  # fmt: skip
+           "all_confirmed": confirmed == sent, "resent_unconfirmed": resent,
+           "events_per_message": round(sent / max(1, messages), 1),
+           "confirmed_ms_p50": round(1000 * waits[len(waits) // 2]) if waits else None,
+           "confirmed_ms_p99": round(1000 * waits[int(len(waits) * 0.99)]) if waits else None,
+           "ids_per_confirmation": round(confirmed / max(1, confirmations), 1)}  # fmt: skip
     if killed is not None:
         after = int(killed - start)
         back = next((s for s in range(after + 1, elapsed + 1) if per_second.get(s, 0) >= 0.9 * rate), None)
@@ -181,11 +320,17 @@ def main() -> None:
     ap.add_argument("--stores", type=int, default=200)
     ap.add_argument("--rate", type=float, default=5000, help="events/s offered by all stores together")
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--publisher", nargs=5, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--linger-ms",
+        type=float,
+        default=100,
+        help="each store batches what it has this long, as the agent's mqtt.linger_ms (0: one per message)",
+    )
+    ap.add_argument("--publisher", nargs=6, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.publisher:
-        ports, first, count, rate, seconds = args.publisher
-        publisher(json.loads(ports), int(first), int(count), float(rate), float(seconds))
+        ports, first, count, rate, seconds, linger_s = args.publisher
+        publisher(json.loads(ports), int(first), int(count), float(rate), float(seconds), float(linger_s))
         return
     from tests.integration.rabbit import RabbitCluster
 
@@ -195,9 +340,9 @@ def main() -> None:
         try:
             while len(cluster.running()) < 3:
                 time.sleep(0.5)
-            steady = run(cluster, tmp, args.stores, args.rate, args.seconds, None)
+            steady = run(cluster, tmp, args.stores, args.rate, args.seconds, None, args.linger_ms / 1000)
             print(json.dumps({"figure": "fanin_confirmed", "unit": "events/s", **steady, "target": 5000}), flush=True)
-            killed = run(cluster, tmp, args.stores, args.rate, args.seconds, args.seconds / 2)
+            killed = run(cluster, tmp, args.stores, args.rate, args.seconds, args.seconds / 2, args.linger_ms / 1000)
             print(json.dumps({"figure": "fanin_node_killed", "unit": "events/s", **killed}), flush=True)
         finally:
             cluster.stop()

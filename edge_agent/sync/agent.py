@@ -59,7 +59,8 @@ class Sync:
         )
         m = config.mqtt
         self.publisher = OutboxPublisher(store, self.link, window=m.window, confirm_timeout_s=m.confirm_timeout_s,
-                                         retention_s=m.retention_s)  # fmt: skip
+                                         retention_s=m.retention_s, batch_events=m.batch_events,
+                                         linger_s=m.linger_ms / 1000)  # fmt: skip
         store.confirm_to = self.resp_topic if m.confirmations else None
         self.confirmed = self.replays = 0
         self.warn_s = m.unconfirmed_warn_s

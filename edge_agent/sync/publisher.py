@@ -1,11 +1,12 @@
 """Drain the store's outbox to the broker with QoS 1, and keep every row until central has
 confirmed it (docs/mqtt.md "Delivery guarantees").
 
-Rows are published oldest first through a bounded window of unacknowledged messages: the
-PUBACK is the flow control. It is not the guarantee: a broker keeps an acknowledged message
-in memory until its next autosave, and a bridge drops what it holds when it is cut. So a row
-stays in the outbox, unconfirmed, until central's event sink says it stored it (by event id,
-on the agent's response topic); a row acknowledged but not confirmed within
+Rows are published oldest first through a bounded window of unacknowledged rows (a lane's
+rows that wait together go as one message, a CloudEvents batch: ``wire/batches.py``,
+``batch_events``, ``linger_s``): the PUBACK is the flow control. It is not the guarantee: a
+broker keeps an acknowledged message in memory until its next autosave, and a bridge drops
+what it holds when it is cut. So a row stays in the outbox, unconfirmed, until central's
+event sink says it stored it (by event id, on the agent's response topic); a row acknowledged but not confirmed within
 ``confirm_timeout_s`` is sent again with the same id (central keeps one), and a row central
 asks for again (a gap in a basket's ``seq``) is re-sent while it is kept. Confirmed rows are
 kept ``retention_s`` for such replays, then pruned; an unconfirmed one never is.
@@ -27,6 +28,7 @@ import time
 
 from edge_agent.store import Store, StoreError
 from edge_agent.sync.mqtt import MqttLink
+from edge_agent.wire.batches import pack
 
 log = logging.getLogger("edge_agent.sync.publisher")
 
@@ -34,9 +36,13 @@ log = logging.getLogger("edge_agent.sync.publisher")
 class OutboxPublisher:
     def __init__(self, store: Store, link: MqttLink, window: int = 2000, batch: int = 500,
                  poll_s: float = 0.25, confirm_timeout_s: float = 30.0,
-                 retention_s: float = 7 * 86400.0) -> None:  # fmt: skip
+                 retention_s: float = 7 * 86400.0, batch_events: int = 100, linger_s: float = 0.0) -> None:  # fmt: skip
         self.store, self.link = store, link
         self.window, self.batch, self.poll_s = window, batch, poll_s
+        #: a lane's waiting rows go in one message, up to this many; ``linger_s``: a row waits
+        #: this long for others to join it (0: what is waiting when the publisher looks)
+        self.batch_events, self.linger_s = batch_events, linger_s
+        self.messages = 0  # MQTT messages published (a batch is one)
         self.confirm_timeout_s, self.retention_s = confirm_timeout_s, retention_s
         self.delivered = 0
         self.refused = 0
@@ -70,21 +76,27 @@ class OutboxPublisher:
                     await self._room.wait()
                     continue
                 self._sweep()
-                rows = [
-                    r for r in self.store.unsent_raw(min(room, self.batch), self._cursor) if r[0] not in self._inflight
-                ]
+                rows = self._unsent(room)
                 if not rows:
                     self._wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self.poll_s)
                     continue
-                for row_id, topic, payload in rows:
-                    self._inflight.add(row_id)
-                    self.link.publish(topic, payload).add_done_callback(functools.partial(self._on_ack, row_id))
+                if self.linger_s > 0 and len(rows) < min(room, self.batch_events):
+                    await asyncio.sleep(self.linger_s)  # let others join the batch
+                    rows = self._unsent(room)
+                for message in pack(rows, self.batch_events):
+                    self._inflight.update(message.rows)
+                    self.messages += 1
+                    done = functools.partial(self._on_ack, message.rows)
+                    self.link.publish(message.topic, message.payload).add_done_callback(done)
                 self._cursor = rows[-1][0]
                 await asyncio.sleep(0)
         finally:
             self._flush()
+
+    def _unsent(self, room: int) -> list[tuple[int, str, str]]:
+        return [r for r in self.store.unsent_raw(min(room, self.batch), self._cursor) if r[0] not in self._inflight]
 
     def rewind(self, row_ids: list[int]) -> None:
         """These rows are unsent again (``requeue``): send them, ahead of what was next."""
@@ -105,15 +117,16 @@ class OutboxPublisher:
         except StoreError:
             pass  # a full disk: the next sweep tries again
 
-    def _on_ack(self, row_id: int, fut: asyncio.Future[int]) -> None:
-        self._inflight.discard(row_id)
+    def _on_ack(self, row_ids: list[int], fut: asyncio.Future[int]) -> None:
+        self._inflight.difference_update(row_ids)
         if fut.cancelled() or fut.exception() is not None:
-            return  # the link stopped: the row is still unsent in SQLite
+            return  # the link stopped: the rows are still unsent in SQLite
         if fut.result() >= 0x80:
-            self.refused += 1
-            log.error("broker refused outbox row %d (reason code 0x%02x); left unsent", row_id, fut.result())
+            self.refused += len(row_ids)
+            log.error("broker refused outbox rows %d..%d (reason code 0x%02x); left unsent", row_ids[0], row_ids[-1],
+                      fut.result())  # fmt: skip
         else:
-            self._acked.append(row_id)
+            self._acked.extend(row_ids)
         self._room.set()
         if not self._flush_scheduled and self._loop is not None:
             self._flush_scheduled = True

@@ -2,7 +2,9 @@
 
 Pure. ``Event`` is the envelope; ``encode``/``decode`` turn it into bytes and back, and
 ``decode`` refuses a malformed payload with an ``EnvelopeError`` (stable ``code``, human
-``message``) instead of raising anything else. Extensions: ``correlationid`` and ``replyto``
+``message``) instead of raising anything else. ``encode_batch``/``decode_batch``: several
+events in one message, in the CloudEvents JSON batch format (a JSON array; each event stands
+or falls on its own). Extensions: ``correlationid`` and ``replyto``
 on requests and responses (MQTT 3.1.1 has no properties for them), ``seq`` (per basket) on
 basket events and ``idempotencykey`` on requests that move money or points. ``Deduper``
 remembers the last N ``(source, id)`` pairs: consumers drop what they have seen.
@@ -19,6 +21,7 @@ import binascii
 import json
 import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -27,6 +30,9 @@ from edge_agent.errors import EdgeError
 
 SPECVERSION: Final = "1.0"
 CONTENT_TYPE: Final = "application/json"
+BATCH_CONTENT_TYPE: Final = "application/cloudevents-batch+json"
+#: events in one batch, at most
+MAX_BATCH: Final = 500
 _REQUIRED: Final = ("specversion", "id", "source", "type")
 _EXTENSIONS: Final = ("subject", "correlationid", "replyto", "seq", "idempotencykey")
 
@@ -102,12 +108,42 @@ def encode(ev: Event) -> bytes:
     return json.dumps(ev.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def encode_batch(events: Sequence[bytes]) -> bytes:
+    """Encoded events → one message in the CloudEvents JSON batch format (a JSON array of
+    events, ``application/cloudevents-batch+json``): the events' bytes as they are."""
+    return b"[" + b",".join(events) + b"]"
+
+
 def decode(payload: bytes | str) -> Event:
     """Bytes from the wire → ``Event``, or ``EnvelopeError`` saying what is wrong."""
+    return _event(_json(payload))
+
+
+def decode_batch(payload: bytes | str) -> list[Event | EnvelopeError]:
+    """A JSON batch → each of its events, or what is wrong with that one (the others stand);
+    ``EnvelopeError`` if the payload is not a batch of at most ``MAX_BATCH`` events."""
+    obj = _json(payload)
+    if not isinstance(obj, list):
+        raise EnvelopeError("not_batch", "a batch of CloudEvents is a JSON array")
+    if not obj or len(obj) > MAX_BATCH:
+        raise EnvelopeError("batch_size", f"a batch holds 1 to {MAX_BATCH} events, not {len(obj)}")
+    out: list[Event | EnvelopeError] = []
+    for item in obj:
+        try:
+            out.append(_event(item))
+        except EnvelopeError as e:
+            out.append(e)
+    return out
+
+
+def _json(payload: bytes | str) -> Any:
     try:
-        obj = json.loads(payload)
+        return json.loads(payload)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise EnvelopeError("not_json", f"payload is not JSON: {e}") from None
+
+
+def _event(obj: Any) -> Event:
     if not isinstance(obj, dict):
         raise EnvelopeError("not_object", "a CloudEvent is a JSON object")
     for name in _REQUIRED:

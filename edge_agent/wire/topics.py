@@ -3,6 +3,7 @@
 | topic | direction |
 |---|---|
 | ``sco/v1/{store}/{lane}/evt/{type}`` | edge → central |
+| ``sco/v1/{store}/{lane}/evt/batch`` (a JSON batch of that lane's events) | edge → central |
 | ``sco/v1/{store}/trace/epcis`` | edge → central |
 | ``sco/v1/{store}/{agent}/status`` (retained) | edge → all |
 | ``svc/v1/{service}/cmd/{store}/{agent}/{op}`` | edge → central (the caller named); ``$share/{service}/…/cmd/#`` |
@@ -20,6 +21,8 @@ from edge_agent.errors import EdgeError
 
 _LEVEL: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 RESERVED_LANES: Final = frozenset({"trace", "catalog", "codes"})
+#: the last level of a lane's batch topic: several of its events in one message (docs/mqtt.md)
+BATCH: Final = "batch"
 
 
 class TopicError(EdgeError, ValueError):
@@ -81,7 +84,18 @@ class StoreTopics:
 
 
 def event_topic(lane_prefix: str, type_: str) -> str:
+    if type_ == BATCH:
+        raise TopicError(f"event type {BATCH!r} is reserved for a batch of a lane's events")
     return f"{lane_prefix}/{_level(type_, 'event type')}"
+
+
+def batch_topic(topic: str) -> str | None:
+    """A lane event's topic → where a batch of that lane's events goes
+    (``sco/v1/{store}/{lane}/evt/batch``); None for a topic that is not a lane's event."""
+    parts = topic.split("/")
+    if len(parts) == 6 and parts[:2] == ["sco", "v1"] and parts[4] == "evt" and parts[5] != BATCH:
+        return f"sco/v1/{parts[2]}/{parts[3]}/evt/{BATCH}"
+    return None
 
 
 def source_of(lane_prefix: str) -> str:

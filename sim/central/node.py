@@ -37,7 +37,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from edge_agent.sync.mqtt import nodelay
 from edge_agent.wire import envelope
-from edge_agent.wire.topics import TopicError, parse_cmd, shared_cmd
+from edge_agent.wire.topics import BATCH, TopicError, parse_cmd, shared_cmd
 from sim.central import db, loyalty, payment
 
 log = logging.getLogger("sim.central")
@@ -159,12 +159,13 @@ class CentralNode:
     def handle(self, topic: str, payload: bytes) -> None:
         """One message on ``topic`` (MQTT's form), whatever it came through; returns once it is
         committed (an AMQP delivery is acknowledged after this)."""
+        if topic.endswith(f"/evt/{BATCH}"):
+            self._event_batch(topic, payload)
+            return
         try:
             ev = envelope.decode(payload)
         except envelope.EnvelopeError as e:
-            log.warning("%s: dropped a bad message on %s: %s", self.instance, topic, e)
-            with self._lock, db.tx(self.conn):
-                db.bump(self.conn, "bad_messages")
+            self._bad(topic, e)
             return
         with self._lock:
             if topic.startswith("svc/"):
@@ -173,6 +174,26 @@ class CentralNode:
                 self._status(topic, ev)
             else:
                 self._event(topic, ev)
+
+    def _bad(self, topic: str, e: envelope.EnvelopeError) -> None:
+        log.warning("%s: dropped a bad message on %s: %s", self.instance, topic, e)
+        with self._lock, db.tx(self.conn):
+            db.bump(self.conn, "bad_messages")
+
+    def _event_batch(self, topic: str, payload: bytes) -> None:
+        """A lane's batch of events: each is stored (and confirmed) as if it came alone, all in
+        one transaction; a bad one is dropped and counted, the others stand."""
+        try:
+            items = envelope.decode_batch(payload)
+        except envelope.EnvelopeError as e:
+            self._bad(topic, e)
+            return
+        with self._lock, db.tx(self.conn):
+            for item in items:
+                if isinstance(item, envelope.EnvelopeError):
+                    self._bad(topic, item)
+                else:
+                    self._event(topic, item)
 
     def _status(self, topic: str, ev: envelope.Event) -> None:
         """An agent's retained status: the fleet view's row for it (``sim/central/fleet.py``)."""

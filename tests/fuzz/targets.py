@@ -215,9 +215,25 @@ def credentials(data: bytes) -> None:
         pass
 
 
+def event_batches(data: bytes) -> None:
+    """A lane's batch of events, as central's sink reads it: EnvelopeError for the batch, or
+    each event decoded or refused on its own; a batch of the events decoded is those events."""
+    try:
+        items = envelope.decode_batch(data)
+    except envelope.EnvelopeError as e:
+        assert e.code in ("not_json", "not_batch", "batch_size")
+        return
+    assert 1 <= len(items) <= envelope.MAX_BATCH
+    good = [i for i in items if isinstance(i, envelope.Event)]
+    if good:
+        again = envelope.decode_batch(envelope.encode_batch([envelope.encode(e) for e in good]))
+        assert again == good
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "mark_codes": mark_codes, "ndef": ndef, "llrp": llrp, "scanner": scanner, "http_bodies": http_bodies,
     "mqtt": mqtt, "mqtt_json": mqtt_json, "register_answers": register_answers, "credentials": credentials,
+    "event_batches": event_batches,
 }  # fmt: skip
 
 #: a few valid inputs per target, so the fuzzer starts from the real shapes
@@ -233,6 +249,8 @@ SEEDS: dict[str, list[bytes]] = {
     "register_answers": [b"\x01\x07\x05\x03\x02\x01\x05ready", b"\x00\x05\x02\x1e\x02\x01"],
     "credentials": [b"scrypt$16384$8$1$ZXhhbXBsZS1zYWx0LTAx$tkZDqRVMde1dAreBT5UtPjM7ZnfSQXX2uDUaU2y1JRo",
                     b"svc/v1/loyalty/cmd/store-001/agent-1/accrue", b"scrypt$1$1$1$$"],
+    "event_batches": [b'[{"specversion": "1.0", "id": "1", "source": "sco://s/l", "type": "item.added", '
+                      b'"data": {"n": 1}}, {"specversion": "1.0", "id": "2"}]'],
     "mqtt_json": [b"\x02\x05\x05\x00\x00\x00\x00\x00\x01\x02\x07\x01\x05\x03\x04\x01\x00\x00\x00\x01"],
     "mqtt": [b"\x01" + json.dumps({"specversion": "1.0", "id": "1", "source": "central://catalog",
                                    "type": "catalog.snapshot",

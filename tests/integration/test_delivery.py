@@ -43,7 +43,7 @@ def test_the_store_broker_killed_twice_mid_drain_loses_no_event_and_central_keep
     central.start()
     assert central.ready.wait(10)
 
-    async def main() -> tuple[list[str], list[bool], int]:
+    async def main() -> tuple[list[str], list[bool], int, int]:
         edge = await Edge(edge_config(broker.port), tmp_path / "edge.db").start()
         health: list[bool] = []
         try:
@@ -59,12 +59,12 @@ def test_the_store_broker_killed_twice_mid_drain_loses_no_event_and_central_keep
                     await asyncio.sleep(0.1)
             assert await edge.sync.publisher.drained(90, confirmed=True), edge.sync.delivery_health(1.0)
             sent = [r[0] for r in edge.store.db.conn.execute("SELECT event_id FROM outbox WHERE confirm = 1")]
-            return sent, health, edge.sync.publisher.resent
+            return sent, health, edge.sync.publisher.resent, edge.sync.publisher.messages
         finally:
             await edge.stop()
 
     try:
-        sent, health, resent = asyncio.run(main())
+        sent, health, resent, messages = asyncio.run(main())
         stored = central_ids(tmp_path / "central.db", "test.event")
     finally:
         central.stop()
@@ -72,6 +72,7 @@ def test_the_store_broker_killed_twice_mid_drain_loses_no_event_and_central_keep
     assert len(sent) == N and sorted(stored) == sorted(sent)  # 0 missing, 0 twice
     assert False in health  # unconfirmed events turned health degraded while the broker was away
     assert resent > 0  # what the broker had acknowledged and then lost was sent again
+    assert messages < (N + resent) / 5  # the backlog went in batches (a lane's waiting events in one message)
 
 
 def test_a_store_bridged_to_central_loses_nothing_when_the_bridge_or_either_broker_goes_down(tmp_path: Path) -> None:
@@ -153,3 +154,31 @@ def test_an_event_central_lost_after_confirming_it_is_asked_for_again_and_replay
         central.stop()
         broker.kill()
     assert lost == {1, 3} and healed == {1, 2, 3, 4} and replays >= 1
+
+
+def test_with_a_linger_a_lanes_events_arriving_together_cross_as_one_batch_each_confirmed(tmp_path: Path) -> None:
+    broker = Mosquitto(tmp_path / "mosquitto").start()
+    central = CentralNode(tmp_path / "central.db", port=broker.port, username="central", password=PASSWORD)
+    central.start()
+    assert central.ready.wait(10)
+
+    async def main() -> tuple[list[str], int]:
+        edge = await Edge(edge_config(broker.port, linger_ms=300), tmp_path / "edge.db").start()
+        try:
+            for n in range(8):  # a checkout's events, a few ms apart, within the linger
+                edge.store.announce("lane-1", "test.event", {"n": n}, "b-1")
+                await asyncio.sleep(0.01)
+            assert await edge.sync.publisher.drained(20, confirmed=True), edge.sync.delivery_health(1.0)
+            sent = [r[0] for r in edge.store.db.conn.execute("SELECT event_id FROM outbox ORDER BY id")]
+            return sent, edge.sync.publisher.messages
+        finally:
+            await edge.stop()
+
+    try:
+        sent, messages = asyncio.run(main())
+        with sqlite3.connect(tmp_path / "central.db") as conn:
+            stored = [r[0] for r in conn.execute("SELECT id FROM events WHERE type = 'test.event' ORDER BY rowid")]
+    finally:
+        central.stop()
+        broker.kill()
+    assert messages == 1 and stored == sent and len(sent) == 8  # one message, each event once, in order

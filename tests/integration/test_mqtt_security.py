@@ -41,9 +41,9 @@ class Client:
         self.c.loop_start()
         assert self.connected.wait(5)
 
-    def publish(self, topic: str, ev: envelope.Event) -> int:
+    def publish(self, topic: str, ev: envelope.Event | bytes) -> int:
         """The PUBACK reason code (0 accepted, 0x87 not authorised)."""
-        info = self.c.publish(topic, envelope.encode(ev), qos=1)
+        info = self.c.publish(topic, envelope.encode(ev) if isinstance(ev, envelope.Event) else ev, qos=1)
         info.wait_for_publish(5)
         deadline = time.monotonic() + 5
         while info.mid not in self.acks and time.monotonic() < deadline:
@@ -90,6 +90,23 @@ def test_an_agent_cannot_write_another_agents_commands_or_central_streams(
     settle(central, lambda: rows(central, "SELECT code FROM refused WHERE code = 'source_mismatch'") != [])
     assert rows(central, "SELECT COUNT(*) FROM transactions") == [(0,)]
     assert loyalty.balance(central.conn, "C-0001") == 500  # nothing accrued
+
+
+def test_a_batch_cannot_smuggle_another_lanes_or_stores_events(
+    mosquitto: Mosquitto, central: CentralNode, attacker: Client
+) -> None:
+    mine = envelope.event("sco://store-001/lane-1", "basket.opened", {"basket": "b-1"})
+    posted = {"transactionId": "T-y", "totalKop": 1}
+    other_store = envelope.event("sco://store-002/lane-1", "transaction.posted", posted)
+    other_lane = envelope.event("sco://store-001/lane-2", "transaction.posted", posted)
+    batch = envelope.encode_batch([envelope.encode(e) for e in (mine, other_store, other_lane)])
+    assert attacker.publish("sco/v1/store-002/lane-1/evt/batch", batch) == 0x87  # the ACL says no
+    assert attacker.publish("sco/v1/store-001/lane-1/evt/batch", batch) == 0  # its own lane: central sorts it
+    assert attacker.publish("sco/v1/store-001/lane-1/evt/batch", b"[1, {}]") == 0
+    settle(central, lambda: len(rows(central, "SELECT code FROM refused WHERE code = 'source_mismatch'")) == 2)
+    assert rows(central, "SELECT source, id FROM events") == [mine.key]  # only the lane's own event
+    assert rows(central, "SELECT COUNT(*) FROM transactions") == [(0,)]
+    settle(central, lambda: rows(central, "SELECT value FROM counters WHERE name = 'bad_messages'") == [(2,)])
 
 
 def test_central_checks_the_caller_and_the_objects_it_touches(central: CentralNode, attacker: Client) -> None:

@@ -15,7 +15,17 @@ from edge_agent.loyalty import ALWAYS_EXCLUDED, allocate, redeemable_points
 from edge_agent.sync.acl import acl
 from edge_agent.sync.streams import StreamState
 from edge_agent.wire import envelope
-from edge_agent.wire.topics import StoreTopics, TopicError, cmd, parse_cmd, parse_lane_event, shared_cmd, source_of
+from edge_agent.wire.batches import pack
+from edge_agent.wire.topics import (
+    StoreTopics,
+    TopicError,
+    batch_topic,
+    cmd,
+    parse_cmd,
+    parse_lane_event,
+    shared_cmd,
+    source_of,
+)
 from sim.central.programs import PRESETS
 from tests.conftest import examples
 
@@ -80,6 +90,61 @@ def test_every_valid_cloudevent_round_trips_unchanged(obj: dict[str, object]) ->
     """encode(decode(x)) == x: absent attributes stay absent (no "time": "", no datacontenttype
     added), data stays data, data_base64 stays data_base64, extensions are kept."""
     assert json.loads(envelope.encode(envelope.decode(json.dumps(obj)))) == obj
+
+
+_lanes = st.sampled_from(["sco/v1/s1/lane-1/evt/basket.opened", "sco/v1/s1/lane-1/evt/item.added",
+                          "sco/v1/s1/lane-2/evt/item.added", "sco/v1/s1/trace/epcis"])  # fmt: skip
+
+
+@settings(max_examples=examples(2_000))
+@given(st.lists(st.tuples(_lanes, json_values), max_size=60), st.integers(1, 12), st.integers(200, 4000))
+def test_waiting_rows_pack_into_batches_that_carry_each_event_once_in_its_lanes_order(
+    rows: list[tuple[str, object]], max_events: int, max_bytes: int
+) -> None:
+    outbox = [(n + 1, topic, envelope.encode(envelope.event("sco://s1/" + topic.split("/")[3], "t", data, seq=n)))
+              for n, (topic, data) in enumerate(rows)]  # fmt: skip
+    messages = pack(outbox, max_events, max_bytes)
+    carried: list[tuple[int, str, envelope.Event]] = []
+    for m in messages:
+        if m.topic.endswith("/evt/batch"):
+            events = envelope.decode_batch(m.payload)
+            assert 2 <= len(events) <= max_events and len(m.payload) <= max(max_bytes, 0)
+            assert all(isinstance(e, envelope.Event) for e in events)
+            topics = {t for r, t, _ in outbox if r in m.rows}
+            assert {batch_topic(t) for t in topics} == {m.topic}  # one lane's events only
+        else:
+            events = [envelope.decode(m.payload)]
+            assert [t for r, t, _ in outbox if r == m.rows[0]] == [m.topic]
+        carried += [(r, m.topic, e) for r, e in zip(m.rows, events, strict=True) if isinstance(e, envelope.Event)]
+    assert sorted(r for r, _, _ in carried) == [r for r, _, _ in outbox]  # each row once
+    for r, _, e in carried:  # the row's own event, whatever message carried it
+        assert e == envelope.decode(outbox[r - 1][2])
+    for lane in {t.split("/")[3] for t, _ in rows}:  # within a lane, in the outbox's order
+        sent = [r for m in messages for r in m.rows if outbox[r - 1][1].split("/")[3] == lane]
+        assert sent == sorted(sent)
+    assert [m.rows[0] for m in messages] == sorted(m.rows[0] for m in messages)
+
+
+def test_one_event_waiting_goes_as_it_is_and_max_events_1_never_batches() -> None:
+    row = (7, "sco/v1/s1/lane-1/evt/item.added", '{"specversion":"1.0","id":"1","source":"sco://s1/lane-1","type":"t"}')
+    [m] = pack([row])
+    assert (m.topic, m.payload, m.rows) == (row[1], row[2].encode(), [7])
+    assert [m.topic for m in pack([row, (8, *row[1:])], max_events=1)] == [row[1], row[1]]
+    assert [m.topic for m in pack([row, (8, *row[1:])])] == ["sco/v1/s1/lane-1/evt/batch"]
+
+
+def test_a_batch_is_its_events_each_standing_or_falling_alone() -> None:
+    good = envelope.encode(envelope.event("sco://s1/lane-1", "item.added", {"n": 1}))
+    [ok, bad] = envelope.decode_batch(envelope.encode_batch([good, b'{"specversion": "1.0"}']))
+    assert isinstance(ok, envelope.Event) and ok == envelope.decode(good)
+    assert isinstance(bad, envelope.EnvelopeError) and bad.code == "missing_attribute"
+    too_many = envelope.encode_batch([good] * 501)
+    for payload, code in ((b"{}", "not_batch"), (b"[]", "batch_size"), (too_many, "batch_size"), (b"[1", "not_json")):
+        with pytest.raises(envelope.EnvelopeError) as e:
+            envelope.decode_batch(payload)
+        assert e.value.code == code
+    with pytest.raises(TopicError):
+        StoreTopics("s1").lane_event("lane-1", "batch")  # reserved for batches
 
 
 def test_deduper_drops_repeats_and_forgets_the_oldest() -> None:
