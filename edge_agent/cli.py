@@ -216,7 +216,7 @@ def cmd_broker_acl(args: argparse.Namespace, out: TextIO) -> int:
             return EXIT_BAD_INPUT
         stores.setdefault(store, {})[agent] = lanes.split(",")
     try:
-        out.write(acl(stores, args.central_user))
+        out.write(acl(stores, args.central_user, bridges=args.bridges))
     except ValueError as e:
         print(f"edge-agent: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -310,6 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
     acl_p.add_argument("--agent", action="append", required=True, metavar="STORE/AGENT=LANE[,LANE]",
                        help="an agent and the lanes it owns (repeatable)")  # fmt: skip
     acl_p.add_argument("--central-user", default="central")
+    acl_p.add_argument(
+        "--bridges",
+        action="store_true",
+        help="for central's broker: also a user per store's bridge (config/mosquitto/bridge.conf)",
+    )
     acl_p.set_defaults(func=cmd_broker_acl)
 
     config = sub.add_parser("config", help="configuration").add_subparsers(

@@ -6,10 +6,11 @@ rows that wait together go as one message, a CloudEvents batch: ``wire/batches.p
 ``batch_events``, ``linger_s``): the PUBACK is the flow control. It is not the guarantee: a
 broker keeps an acknowledged message in memory until its next autosave, and a bridge drops
 what it holds when it is cut. So a row stays in the outbox, unconfirmed, until central's
-event sink says it stored it (by event id, on the agent's response topic); a row acknowledged but not confirmed within
-``confirm_timeout_s`` is sent again with the same id (central keeps one), and a row central
-asks for again (a gap in a basket's ``seq``) is re-sent while it is kept. Confirmed rows are
-kept ``retention_s`` for such replays, then pruned; an unconfirmed one never is.
+event sink says it stored it (by event id, on the agent's response topic); a row
+acknowledged but not confirmed within ``confirm_timeout_s`` is sent again with the same id
+(central keeps one), and a row central asks for again (a gap in a basket's ``seq``) is
+re-sent while it is kept. Confirmed rows are kept ``retention_s`` for such replays, then
+pruned; an unconfirmed one never is.
 
 A broker restart or a WAN outage only stalls the window: paho sends the unacknowledged
 messages again after it reconnects, and the rows behind them wait in SQLite, not in memory.
@@ -85,6 +86,8 @@ class OutboxPublisher:
                 if self.linger_s > 0 and len(rows) < min(room, self.batch_events):
                     await asyncio.sleep(self.linger_s)  # let others join the batch
                     rows = self._unsent(room)
+                    if not rows:
+                        continue
                 for message in pack(rows, self.batch_events):
                     self._inflight.update(message.rows)
                     self.messages += 1

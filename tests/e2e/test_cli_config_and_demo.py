@@ -41,6 +41,19 @@ def test_bad_environment_override_names_the_variable() -> None:
     assert "EDGE_AGENT__STORE__TIMEZONE" in err and "unknown time zone" in err
 
 
+def test_broker_acl_for_central_names_each_stores_bridge_and_batches_stay_within_their_lanes() -> None:
+    plain = run_cli("broker", "acl", "--agent", "store-007/agent-1=lane-1,lane-2")
+    central = run_cli("broker", "acl", "--agent", "store-007/agent-1=lane-1,lane-2", "--bridges")
+    assert plain.returncode == central.returncode == 0, central.stderr.decode()
+    agent = plain.stdout.decode().split("user store-007.agent-1\n")[1].split("\n\n")[0].splitlines()
+    # the lane filter covers that lane's batch topic (…/lane-1/evt/batch) and nothing of another store
+    assert {"topic write sco/v1/store-007/lane-1/evt/#", "topic write sco/v1/store-007/lane-2/evt/#"} <= set(agent)
+    assert "store-007.bridge" not in plain.stdout.decode()
+    bridge = central.stdout.decode().split("user store-007.bridge\n")[1].split("\n\n")[0].splitlines()
+    assert "topic write sco/v1/store-007/+/evt/#" in bridge and "topic read sco/v1/store-007/+/resp" in bridge
+    assert not any(line.startswith("topic") and "store-007" not in line for line in bridge)
+
+
 def test_missing_and_malformed_files_exit_2(tmp_path: Path) -> None:
     missing = run_cli("config", "check", env={"EDGE_AGENT_CONFIG": str(tmp_path / "none.toml")})
     assert missing.returncode == 2 and "file not found" in missing.stderr.decode()

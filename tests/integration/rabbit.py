@@ -126,6 +126,14 @@ class RabbitCluster:
             return []
         return sorted(json.loads(out.stdout)["running_nodes"])
 
+    def queue_depths(self) -> dict[str, int]:
+        """Each queue's messages (ready and unacknowledged), as a live node sees them."""
+        live = next(n for n, p in enumerate(self.procs) if p is not None and p.poll() is None)
+        ctl = [str(SERVER.parent / "rabbitmqctl"), "-n", self.names[live], "-q", "list_queues", "name", "messages",
+               "--formatter", "json"]  # fmt: skip
+        out = subprocess.run(ctl, env=self._env(live), capture_output=True, text=True, timeout=60, check=True)
+        return {q["name"]: int(q["messages"]) for q in json.loads(out.stdout)}
+
     def kill(self, n: int) -> None:
         proc = self.procs[n]
         if proc is not None and proc.poll() is None:
