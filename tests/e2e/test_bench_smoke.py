@@ -44,6 +44,20 @@ def test_sync_bench_runs_against_mosquitto_and_delivers_its_backlog() -> None:
     assert 0 < drain["mqtt_messages"] < drain["events"] / 10  # the backlog went in batches
 
 
+def test_fanin_bench_confirms_every_event_through_the_cluster_batched_alone_and_with_a_node_killed() -> None:
+    argv = ["--stores", "20", "--rate", "400", "--seconds", "4"]  # 20 events/s a store: 2 in a 100 ms linger
+    proc = subprocess.run([sys.executable, "bench/fanin.py", *argv], cwd=ROOT, capture_output=True, timeout=600,
+                          check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    figures = {f["figure"]: f for f in map(json.loads, proc.stdout.decode().splitlines())}
+    assert set(figures) == {"fanin_one_per_message", "fanin_confirmed", "fanin_node_killed"}
+    for figure in figures.values():
+        assert figure["stores"] == 20 and figure["sent"] >= 1_500 and figure["all_confirmed"], figure
+    assert figures["fanin_one_per_message"]["events_per_message"] == 1.0
+    assert figures["fanin_confirmed"]["events_per_message"] > 1.5 < figures["fanin_node_killed"]["events_per_message"]
+    assert "recovery_s" in figures["fanin_node_killed"] and figures["fanin_confirmed"]["ratio"] > 0
+
+
 def test_api_bench_measures_the_websocket_and_the_product_page() -> None:
     proc = subprocess.run([sys.executable, "bench/api.py", "--quick"], cwd=ROOT, capture_output=True, timeout=300,
                           check=False)  # fmt: skip
