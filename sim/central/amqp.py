@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Sequence
@@ -70,6 +71,7 @@ class AmqpCentral(CentralNode):
         self._after_commit: list[tuple[str, bytes]] | None = None
         self._confirm_after: list[tuple[str, str]] = []
         self.batch_size = 1000
+        self._retry = (sqlite3.OperationalError,)  # the database busy or failing: redelivered, not dropped
         self.confirm_every_s = 0.05  # thousands of stores: fewer, fuller confirmations
 
     def start(self) -> None:

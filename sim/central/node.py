@@ -29,6 +29,7 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,8 @@ class CentralNode:
         #: how often stored events are confirmed (a batch per sender each time)
         self.confirm_every_s = 0.005
         self.replays_asked = 0
+        #: handler errors passed up, not dropped (none here: paho would lose its network thread)
+        self._retry: tuple[type[Exception], ...] = ()
         self.services = services
         v5 = protocol == "5"
         # a persistent session: while an instance is away (or the broker restarts) the broker
@@ -167,13 +170,28 @@ class CentralNode:
         except envelope.EnvelopeError as e:
             self._bad(topic, e)
             return
-        with self._lock:
-            if topic.startswith("svc/"):
-                self._command(topic, ev)
-            elif topic.endswith("/status"):
-                self._status(topic, ev)
-            else:
-                self._event(topic, ev)
+        if topic.startswith("svc/"):
+            self._guarded(topic, self._command, ev)
+        elif topic.endswith("/status"):
+            self._guarded(topic, self._status, ev)
+        else:
+            self._guarded(topic, self._event, ev)
+
+    def _guarded(self, topic: str, handler: Callable[[str, envelope.Event], None], ev: envelope.Event) -> None:
+        """One message through its handler. Whatever a sender puts in it, an exception drops
+        that message (its handler's transaction rolled back; logged and counted) and the
+        service goes on: one bad message must not stop the consumer, nor be redelivered to
+        stop it again. The sender repeats what mattered: an unconfirmed event, an unanswered
+        command. ``_retry``: errors to pass up instead (AMQP: not acknowledged, redelivered)."""
+        try:
+            with self._lock:
+                handler(topic, ev)
+        except self._retry:
+            raise
+        except Exception:
+            log.exception("%s: dropped %s from %s on %s: its handler failed", self.instance, ev.type, ev.source, topic)
+            with self._lock, db.tx(self.conn):
+                db.bump(self.conn, "handler_errors")
 
     def _bad(self, topic: str, e: envelope.EnvelopeError) -> None:
         log.warning("%s: dropped a bad message on %s: %s", self.instance, topic, e)
@@ -193,7 +211,7 @@ class CentralNode:
                 if isinstance(item, envelope.EnvelopeError):
                     self._bad(topic, item)
                 else:
-                    self._event(topic, item)
+                    self._guarded(topic, self._event, item)
 
     def _status(self, topic: str, ev: envelope.Event) -> None:
         """An agent's retained status: the fleet view's row for it (``sim/central/fleet.py``)."""
@@ -322,6 +340,11 @@ class CentralNode:
 
     def _transaction(self, data: dict[str, Any], now: float) -> None:
         row = (data.get("transactionId"), data.get("lane", ""), data.get("totalKop", 0), json.dumps(data), now)
+        if not (isinstance(row[0], str) and row[0] and isinstance(row[1], str) and type(row[2]) is int):
+            log.warning("%s: a transaction.posted without a usable transactionId, lane or totalKop: not recorded",
+                        self.instance)  # fmt: skip
+            db.bump(self.conn, "transactions.malformed")
+            return
         cur = self.conn.execute("INSERT OR IGNORE INTO transactions (id, lane, total, data, at) VALUES (?, ?, ?, ?, ?)",
                                 row)  # fmt: skip
         if cur.rowcount == 0:

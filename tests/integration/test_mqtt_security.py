@@ -109,6 +109,24 @@ def test_a_batch_cannot_smuggle_another_lanes_or_stores_events(
     settle(central, lambda: rows(central, "SELECT value FROM counters WHERE name = 'bad_messages'") == [(2,)])
 
 
+def test_a_poisoned_event_stops_neither_the_sink_nor_the_services(
+    mosquitto: Mosquitto, central: CentralNode, attacker: Client
+) -> None:
+    # a sale whose fields are not what a sale's are: it once raised in the sink, which killed
+    # central's network thread (paho re-raises a callback's exception) for every store
+    poison = envelope.event("sco://store-001/lane-1", "transaction.posted", {"transactionId": {"$gt": ""},
+                                                                             "totalKop": [1]})  # fmt: skip
+    assert attacker.publish("sco/v1/store-001/lane-1/evt/transaction.posted", poison) == 0
+    batch = envelope.encode_batch([envelope.encode(poison), envelope.encode(poison)])
+    assert attacker.publish("sco/v1/store-001/lane-1/evt/batch", batch) == 0
+    after = envelope.event("sco://store-001/lane-1", "basket.opened", {"basket": "b-2"})
+    assert attacker.publish("sco/v1/store-001/lane-1/evt/basket.opened", after) == 0
+    settle(central, lambda: (after.key[1],) in rows(central, "SELECT id FROM events"))
+    assert rows(central, "SELECT value FROM counters WHERE name = 'transactions.malformed'") == [(1,)]
+    assert rows(central, "SELECT COUNT(*) FROM transactions") == [(0,)]
+    assert attacker.ask("loyalty", "identify", {"kind": "phone", "ref": "+79990000001", "basket": "b-2"})["ok"]
+
+
 def test_central_checks_the_caller_and_the_objects_it_touches(central: CentralNode, attacker: Client) -> None:
     # its own topic, another agent's name in the envelope
     answer = attacker.ask("loyalty", "accrue", {"customer": "C-0001", "transaction_id": "T-1"},
