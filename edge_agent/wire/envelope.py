@@ -33,6 +33,8 @@ CONTENT_TYPE: Final = "application/json"
 BATCH_CONTENT_TYPE: Final = "application/cloudevents-batch+json"
 #: events in one batch, at most
 MAX_BATCH: Final = 500
+#: the largest ``seq``: exact as a JSON number everywhere (2^53 - 1) and within SQLite's INTEGER
+MAX_SEQ: Final = 2**53 - 1
 _REQUIRED: Final = ("specversion", "id", "source", "type")
 _EXTENSIONS: Final = ("subject", "correlationid", "replyto", "seq", "idempotencykey")
 
@@ -166,8 +168,8 @@ def _event(obj: Any) -> Event:
         except (binascii.Error, ValueError):
             raise EnvelopeError("data_base64", "data_base64 is not Base64") from None
     seq = obj.get("seq")
-    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
-        raise EnvelopeError("seq", "seq must be a non-negative integer")
+    if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_SEQ):
+        raise EnvelopeError("seq", f"seq must be an integer from 0 to {MAX_SEQ}")
     for name in ("subject", "correlationid", "replyto", "idempotencykey", "time"):
         value = obj.get(name)
         if value is not None and not isinstance(value, str):

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from edge_agent.wire import envelope
 from sim.central import db
-from sim.central.node import CentralNode
+from sim.central.node import MAX_GAP, CentralNode
 from tests.conftest import examples
 
 KEYS = ["customer", "transaction_id", "lines", "price", "category", "points", "basket", "ttl_s", "id", "amount",
@@ -53,12 +53,14 @@ def test_any_command_data_is_answered_or_refused(central: CentralNode, command: 
 
 
 @settings(max_examples=examples(1_500), suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
-@given(st.sampled_from(EVENTS), st.lists(values, min_size=1, max_size=3), st.none() | st.integers(0, 40),
+@given(st.sampled_from(EVENTS), st.lists(values, min_size=1, max_size=3), st.none() | st.integers(0, 40)
+       | st.integers(0, 2**64),
        st.none() | st.text(max_size=6), values)  # fmt: skip
 def test_any_event_data_alone_or_batched_and_any_status_is_taken_in(
     central: CentralNode, type_: str, data: list[object], seq: int | None, subject: str | None, status: object
 ) -> None:
     events = [envelope.event("sco://s1/lane-1", type_, d, seq=seq, subject=subject, replyto=RESP) for d in data]
+    gaps_before = central.conn.execute("SELECT COUNT(*) FROM gaps").fetchone()[0]
     central.handle(f"sco/v1/s1/lane-1/evt/{type_}", envelope.encode(events[0]))
     central.handle("sco/v1/s1/lane-1/evt/batch", envelope.encode_batch([envelope.encode(e) for e in events]))
     agent_status = envelope.event("sco://s1/agent-1", "agent.status", status)
@@ -66,4 +68,27 @@ def test_any_event_data_alone_or_batched_and_any_status_is_taken_in(
     assert errors(central) == 0
     ids = [e.id for e in events]
     stored = central.conn.execute(f"SELECT COUNT(*) FROM events WHERE id IN ({','.join('?' * len(ids))})", ids)
-    assert stored.fetchone()[0] == len(events)  # every event of the lane kept, whatever its data
+    valid = seq is None or seq <= envelope.MAX_SEQ  # a seq past 2^53 - 1 is a bad envelope (counted, dropped)
+    assert stored.fetchone()[0] == (len(events) if valid else 0)  # every event of the lane kept, whatever its data
+    gaps = central.conn.execute("SELECT COUNT(*) FROM gaps").fetchone()[0] - gaps_before
+    assert gaps <= MAX_GAP * len(events)  # a seq far ahead is a jump, not a flood of gaps
+
+
+def test_a_basket_stream_in_order_opens_no_gap_and_a_jump_opens_only_what_is_missing(central: CentralNode) -> None:
+    def send(seq: int, subject: str = "basket/b-order") -> None:
+        ev = envelope.event("sco://s1/lane-2", "basket.line_added", {}, seq=seq, subject=subject, replyto=RESP)
+        central.handle("sco/v1/s1/lane-2/evt/basket.line_added", envelope.encode(ev))
+
+    def gaps(subject: str = "basket/b-order") -> list[int]:
+        return [r[0] for r in central.conn.execute("SELECT seq FROM gaps WHERE subject = ? ORDER BY seq", (subject,))]
+
+    for seq in range(1, 2_001):
+        send(seq)
+    assert gaps() == []
+    send(2_005)  # 2,001-2,004 lost on the way
+    send(2_003)  # one of them late: it closes its gap (the next check drops it)
+    assert gaps() == [2_001, 2_002, 2_003, 2_004]
+    central._ask_for_gaps(grace_s=0.0)
+    assert gaps() == [2_001, 2_002, 2_004]
+    send(10**15, "basket/b-jump")  # a seq no basket reaches: noted as a jump, not a billion gaps
+    assert gaps("basket/b-jump") == [] and db.counter(central.conn, "events.seq_jumps") >= 1

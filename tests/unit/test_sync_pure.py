@@ -62,6 +62,7 @@ def test_any_payload_decodes_or_says_why(payload: bytes) -> None:
     (b"not json", "not_json"), (b"[]", "not_object"), (b'{"specversion": "1.0"}', "missing_attribute"),
     (b'{"specversion": "0.3", "id": "1", "source": "s", "type": "t"}', "specversion"),
     (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "seq": -1}', "seq"),
+    (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "seq": 9007199254740992}', "seq"),
     (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "datacontenttype": ""}', "content_type"),
     (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": 1, "data_base64": "AA=="}',
      "data_and_data_base64"),
