@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import socket
@@ -180,6 +181,15 @@ class Store(asyncio.Protocol):
             self.transport.write(b"\xc0\x00")
 
 
+def keepalive(stores: list[Store], last: float) -> float:
+    """PINGREQ on every connection each 10 s (the keepalive is 30 s); when it last went."""
+    if time.time() - last < 10:
+        return last
+    for store in stores:
+        store.ping()
+    return time.time()
+
+
 def publisher(ports: list[int], first: int, count: int, rate: float, seconds: float, linger_s: float) -> None:
     """One process: ``count`` stores from ``first``, each on its own MQTT connection."""
     asyncio.run(_publisher(ports, first, count, rate, seconds, linger_s))
@@ -190,9 +200,8 @@ async def _publisher(ports: list[int], first: int, count: int, rate: float, seco
     confirmed: dict[str, float] = {}
     stores: list[Store] = []
     for n in range(first, first + count):
-        name = f"store-{n:04d}"
-        _, store = await loop.create_connection(lambda name=name: Store(name, confirmed), "127.0.0.1",  # type: ignore[misc]
-                                                ports[n % len(ports)])  # fmt: skip
+        make = functools.partial(Store, f"store-{n:04d}", confirmed)
+        _, store = await loop.create_connection(make, "127.0.0.1", ports[n % len(ports)])
         stores.append(store)
     for store in stores:
         await asyncio.wait_for(store.connected, 30)
@@ -226,10 +235,7 @@ async def _publisher(ports: list[int], first: int, count: int, rate: float, seco
         now = time.time()
         for store in stores:
             store.flush(linger_s, now)
-        if time.time() - last_ping > 10:
-            last_ping = time.time()
-            for store in stores:
-                store.ping()
+        last_ping = keepalive(stores, last_ping)
         await asyncio.sleep(0.005)
     for store in stores:
         store.flush(0, time.time())
@@ -244,10 +250,7 @@ async def _publisher(ports: list[int], first: int, count: int, rate: float, seco
                 sent[i] = time.time()
                 store.publish(store.topic, payload)
                 resent += 1
-        if time.time() - last_ping > 10:
-            last_ping = time.time()
-            for store in stores:
-                store.ping()
+        last_ping = keepalive(stores, last_ping)
         await asyncio.sleep(0.2)
     for store in stores:
         if store.transport is not None:

@@ -201,14 +201,15 @@ class CentralNode:
             db.bump(self.conn, "bad_messages")
 
     def _event_batch(self, topic: str, payload: bytes) -> None:
-        """A lane's batch of events: each is stored (and confirmed) as if it came alone, all in
-        one transaction; a bad one is dropped and counted, the others stand."""
+        """A lane's batch of events: each is stored, and confirmed once committed, as if it came
+        alone (on AMQP the delivery's transaction holds them all); a bad one is dropped and
+        counted, the others stand."""
         try:
             items = envelope.decode_batch(payload)
         except envelope.EnvelopeError as e:
             self._bad(topic, e)
             return
-        with self._lock, db.tx(self.conn):
+        with self._lock:
             for item in items:
                 if isinstance(item, envelope.EnvelopeError):
                     self._bad(topic, item)
