@@ -153,12 +153,18 @@ class NfcTagSim:
 
 
 def phone_tap(path: str, timeout: float = 5.0) -> bytes | None:
-    """What a phone reads from the tag presented on ``path``: NDEF bytes, or None."""
+    """What a phone reads from the tag presented on ``path``: NDEF bytes, b"" for a tag with no
+    NDEF message, or None for no tag. A read that comes back without the message (the exchange
+    cut short, as on a loaded machine) is tapped again until ``timeout``, as a phone does."""
     clf = nfc.ContactlessFrontend(path)
     found: list[bytes] = []
+    empty: list[bool] = []
 
     def on_connect(tag: Any) -> bool:
-        found.append(bytes(tag.ndef.octets) if tag.ndef is not None else b"")
+        if tag.ndef is not None and tag.ndef.octets:
+            found.append(bytes(tag.ndef.octets))
+        else:
+            empty.append(True)
         return False
 
     deadline = time.monotonic() + timeout
@@ -168,4 +174,4 @@ def phone_tap(path: str, timeout: float = 5.0) -> bytes | None:
                         terminate=lambda: time.monotonic() > deadline)  # fmt: skip
     finally:
         clf.close()
-    return found[0] if found else None
+    return found[0] if found else (b"" if empty else None)
