@@ -36,6 +36,7 @@ import functools
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -268,7 +269,7 @@ async def _publisher(ports: list[int], first: int, count: int, rate: float, seco
 
 def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_at: float | None,
         linger_s: float) -> dict[str, Any]:  # fmt: skip
-    db = tmp / f"central-{kill_at}.db"
+    db = tmp / f"central-{uuid.uuid4().hex[:8]}.db"  # each run its own central
     addresses = ",".join(f"127.0.0.1:{p}" for p in cluster.amqp_ports)
     central = [subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "sim", "central", "--amqp", addresses,
                                  "--first-node", str(i), "--name", f"central-{i + 1}", "--username", "central",
@@ -301,6 +302,9 @@ def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_
     for c in central:
         c.terminate()
         c.wait(20)
+    with sqlite3.connect(db) as conn:  # what central holds: each event once, and the repeats it dropped
+        stored = conn.execute("SELECT COUNT(*) FROM events WHERE type = 'bench.fanin'").fetchone()[0]
+        repeats = conn.execute("SELECT value FROM counters WHERE name = 'events.duplicates_dropped'").fetchone()
     sent = sum(r["sent"] for r in results)
     resent = sum(r["resent"] for r in results)
     confirmations = sum(r["confirmations"] for r in results)
@@ -322,7 +326,8 @@ def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_
            "events_per_message": round(sent / max(1, messages), 1),
            "confirmed_ms_p50": round(1000 * waits[len(waits) // 2]) if waits else None,
            "confirmed_ms_p99": round(1000 * waits[int(len(waits) * 0.99)]) if waits else None,
-           "ids_per_confirmation": round(confirmed / max(1, confirmations), 1)}  # fmt: skip
+           "ids_per_confirmation": round(confirmed / max(1, confirmations), 1), "central_stored": stored,
+           "central_repeats_dropped": repeats[0] if repeats else 0}  # fmt: skip
     if killed is not None:
         after = int(killed - start)
         back = next((s for s in range(after + 1, elapsed + 1) if per_second.get(s, 0) >= 0.9 * rate), None)

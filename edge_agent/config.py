@@ -128,7 +128,7 @@ class Mqtt(_Section):
     #: many; 1: one event per message
     batch_events: Annotated[int, Field(ge=1, le=500)] = 100
     #: an event waits this long for others to join its batch (0: only what already waits goes
-    #: together); tens of ms cut a cluster's per-message cost several-fold (docs/mqtt.md)
+    #: together); on a cluster, 100 ms doubled the confirmed events/s (docs/benchmarks.md)
     linger_ms: Annotated[float, Field(ge=0, le=1000)] = 0.0
     #: keep each event until central's sink confirms it stored it (false: a PUBACK is enough,
     #: for a central that does not confirm)

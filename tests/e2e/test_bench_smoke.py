@@ -53,6 +53,7 @@ def test_fanin_bench_confirms_every_event_through_the_cluster_batched_alone_and_
     assert set(figures) == {"fanin_one_per_message", "fanin_confirmed", "fanin_node_killed"}
     for figure in figures.values():
         assert figure["stores"] == 20 and figure["sent"] >= 1_500 and figure["all_confirmed"], figure
+        assert figure["central_stored"] == figure["sent"]  # central holds each event once
     assert figures["fanin_one_per_message"]["events_per_message"] == 1.0
     assert figures["fanin_confirmed"]["events_per_message"] > 1.5 < figures["fanin_node_killed"]["events_per_message"]
     assert "recovery_s" in figures["fanin_node_killed"] and figures["fanin_confirmed"]["ratio"] > 0
