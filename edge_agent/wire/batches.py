@@ -11,7 +11,7 @@ goes as it is, on its own topic: with nothing waiting, the wire is as it was.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Final
 
 from edge_agent.wire.envelope import MAX_BATCH, encode_batch
@@ -25,7 +25,7 @@ MAX_BATCH_BYTES: Final = 128 * 1024
 class Message:
     topic: str
     payload: bytes | str
-    rows: list[int] = field(default_factory=list)
+    rows: list[int]  # the outbox rows it carries
 
 
 def pack(rows: Sequence[tuple[int, str, bytes | str]], max_events: int = 100,

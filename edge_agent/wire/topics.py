@@ -92,10 +92,11 @@ def event_topic(lane_prefix: str, type_: str) -> str:
 def batch_topic(topic: str) -> str | None:
     """A lane event's topic → where a batch of that lane's events goes
     (``sco/v1/{store}/{lane}/evt/batch``); None for a topic that is not a lane's event."""
-    parts = topic.split("/")
-    if len(parts) == 6 and parts[:2] == ["sco", "v1"] and parts[4] == "evt" and parts[5] != BATCH:
-        return f"sco/v1/{parts[2]}/{parts[3]}/evt/{BATCH}"
-    return None
+    try:
+        store, lane, type_ = parse_lane_event(topic)
+    except TopicError:
+        return None
+    return None if type_ == BATCH else f"sco/v1/{store}/{lane}/evt/{BATCH}"
 
 
 def source_of(lane_prefix: str) -> str:
