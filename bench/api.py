@@ -65,13 +65,21 @@ def ws_latency(n: int) -> dict[str, object]:
                         lat.append((time.time() - msg["read_at"]) * 1000)
         finally:
             shop.stop()
-    return {"figure": "ws_tag_to_browser", "unit": "ms", "n": len(lat), "unmeasured": missed,
-            "p50": round(pct(lat, 50), 2),
-            "p99": round(pct(lat, 99), 2), "max": round(max(lat), 2), "target_p99": 50}  # fmt: skip
+    return {
+        "figure": "ws_tag_to_browser",
+        "unit": "ms",
+        "n": len(lat),
+        "unmeasured": missed,
+        "p50": round(pct(lat, 50), 2),
+        "p99": round(pct(lat, 99), 2),
+        "max": round(max(lat), 2),
+        "target_p99": 50,
+    }
 
 
-async def load(url: str, paths: list[tuple[str, dict[str, str]]], seconds: float, conns: int = 16,
-               ca: str | None = None) -> float:  # fmt: skip
+async def load(
+    url: str, paths: list[tuple[str, dict[str, str]]], seconds: float, conns: int = 16, ca: str | None = None
+) -> float:
     done = 0
     end = time.monotonic() + seconds
 
@@ -95,12 +103,23 @@ async def load(url: str, paths: list[tuple[str, dict[str, str]]], seconds: float
 
 def product_rps(seconds: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as d:
-        env = {**os.environ, "EDGE_AGENT__AGENT__DATA_DIR": d, "EDGE_AGENT__HTTP__PORT": "0",
-               "EDGE_AGENT__HTTP__PUBLIC_RATE_PER_S": "1000000000", "EDGE_AGENT__HTTP__PUBLIC_BURST": "1000000000",
-               "EDGE_AGENT__HTTP__PUBLIC_CHECKS_PER_S": "1000000",
-               "EDGE_AGENT__AGENT__LOG_LEVEL": "WARNING"}  # fmt: skip
-        proc = subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "demo"], cwd=ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)  # fmt: skip
+        env = {
+            **os.environ,
+            "EDGE_AGENT__AGENT__DATA_DIR": d,
+            "EDGE_AGENT__HTTP__PORT": "0",
+            "EDGE_AGENT__HTTP__PUBLIC_RATE_PER_S": "1000000000",
+            "EDGE_AGENT__HTTP__PUBLIC_BURST": "1000000000",
+            "EDGE_AGENT__HTTP__PUBLIC_CHECKS_PER_S": "1000000",
+            "EDGE_AGENT__AGENT__LOG_LEVEL": "WARNING",
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "edge_agent.cli", "demo"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         try:
             assert proc.stdout is not None
             url = ca = ops = ""
@@ -114,16 +133,24 @@ def product_rps(seconds: float) -> dict[str, object]:
                     break
             milk = PRODUCTS[0]
             items = [f"/01/{milk.gtin}/21/B{i:06d}" for i in range(50)]
-            paths = [(p, {"accept": "application/json"} if i % 2 else {"accept-language": "ru"})
-                     for i, p in enumerate(items)]  # fmt: skip
+            paths = [
+                (p, {"accept": "application/json"} if i % 2 else {"accept-language": "ru"}) for i, p in enumerate(items)
+            ]
             asyncio.run(load(url, paths, 1.0, ca=ca))  # warm: each item's verdict is checked once, then remembered
             ours = asyncio.run(load(url, paths, seconds, ca=ca))
             bare = asyncio.run(load(url, [("/api/lanes", {"authorization": f"Bearer {ops}"})], seconds, ca=ca))
         finally:
             proc.terminate()
             proc.wait(20)
-    return {"figure": "product_page_rps", "unit": "req/s", "ours": round(ours), "smallest_route": round(bare),
-            "ratio": round(ours / bare, 2), "connections": 16, "target": 500}  # fmt: skip
+    return {
+        "figure": "product_page_rps",
+        "unit": "req/s",
+        "ours": round(ours),
+        "smallest_route": round(bare),
+        "ratio": round(ours / bare, 2),
+        "connections": 16,
+        "target": 500,
+    }
 
 
 def main() -> None:

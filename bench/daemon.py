@@ -51,11 +51,17 @@ async def box(tmp: Path) -> dict[str, object]:
         body = f"046100531{i:04d}"
         codes.append(f"01{body}{check_digit(body)}215Box{i:010d}\x1d93dGVz")
     catalog = tmp / "catalog.json"
-    catalog.write_text(json.dumps({
-        "products": [{"gtin": parse(c).gtin, "name": f"item {i}", "price": 100, "marked": True, "group": "water"}
-                     for i, c in enumerate(codes)],
-        "received_codes": {parse(c).ki: c for c in codes},
-    }))  # fmt: skip
+    catalog.write_text(
+        json.dumps(
+            {
+                "products": [
+                    {"gtin": parse(c).gtin, "name": f"item {i}", "price": 100, "marked": True, "group": "water"}
+                    for i, c in enumerate(codes)
+                ],
+                "received_codes": {parse(c).ki: c for c in codes},
+            }
+        )
+    )
     async with CrptSim() as crpt, LLRPReaderSim(reads_per_s=1000, seed=3, miss_rate=0.0) as reader:
         for c in codes:
             crpt.registry.add(c)
@@ -66,7 +72,7 @@ async def box(tmp: Path) -> dict[str, object]:
             http={"enabled": False},  # type: ignore[arg-type]
             readers=[LLRPSettings(id="box", driver="llrp", port=reader.port)],
             lanes=[LaneSettings(id="lane", settle_s=SETTLE_S, depart_after_s=5, zones=[ZoneConfig(reader="box")])],
-        )  # fmt: skip
+        )
         daemon, stop, task = await running(cfg)
         await asyncio.sleep(1.0)  # the reader is online and inventorying an empty box
         lane = daemon.lanes["lane"]
@@ -88,17 +94,41 @@ async def box(tmp: Path) -> dict[str, object]:
         await task
     assert last_arrival is not None and done is not None, "the box was not settled and verified in 20 s"
     took = (done - last_arrival) * 1000
-    return {"figure": "box_50_settled_and_verified", "unit": "ms", "after_last_arrival": round(took, 1),
-            "settle_s": SETTLE_S, "target_max": SETTLE_S * 1000 + 100, "reads_per_s": 1000, "items": 50}  # fmt: skip
+    return {
+        "figure": "box_50_settled_and_verified",
+        "unit": "ms",
+        "after_last_arrival": round(took, 1),
+        "settle_s": SETTLE_S,
+        "target_max": SETTLE_S * 1000 + 100,
+        "reads_per_s": 1000,
+        "items": 50,
+    }
 
 
 def rss(seconds: float, tmp: Path) -> dict[str, object]:
     sims, ports = [], []
     try:
         for lane in range(8):
-            proc = subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "sim", "llrp", "--port", "0", "--tags",
-                                     "50", "--reads-per-s", "1500", "--seed", str(lane)],
-                                    cwd=ROOT, stdout=subprocess.PIPE, text=True)  # fmt: skip
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "edge_agent.cli",
+                    "sim",
+                    "llrp",
+                    "--port",
+                    "0",
+                    "--tags",
+                    "50",
+                    "--reads-per-s",
+                    "1500",
+                    "--seed",
+                    str(lane),
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             sims.append(proc)
             assert proc.stdout is not None
             ports.append(int(proc.stdout.readline().split("127.0.0.1:")[1].split()[0]))
@@ -110,8 +140,11 @@ def rss(seconds: float, tmp: Path) -> dict[str, object]:
         for i in range(8):
             text += f'[[lanes]]\nid = "lane-{i}"\n[[lanes.zones]]\nreader = "box-{i}"\n'
         config.write_text(text)
-        daemon = subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "--config", str(config), "run"], cwd=ROOT,
-                                  stderr=subprocess.DEVNULL)  # fmt: skip
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "edge_agent.cli", "--config", str(config), "run"],
+            cwd=ROOT,
+            stderr=subprocess.DEVNULL,
+        )
         peak = 0
         end = time.monotonic() + seconds
         while time.monotonic() < end:
@@ -124,8 +157,15 @@ def rss(seconds: float, tmp: Path) -> dict[str, object]:
         for proc in sims:
             proc.terminate()
             proc.wait(10)
-    return {"figure": "daemon_rss_8_lanes", "unit": "MB", "peak_rss": round(peak / 1024, 1), "target_max": 150,
-            "lanes": 8, "reads_per_s_per_reader": 1500, "seconds": seconds}  # fmt: skip
+    return {
+        "figure": "daemon_rss_8_lanes",
+        "unit": "MB",
+        "peak_rss": round(peak / 1024, 1),
+        "target_max": 150,
+        "lanes": 8,
+        "reads_per_s_per_reader": 1500,
+        "seconds": seconds,
+    }
 
 
 def marked_items(prefix: str, n: int, tag: str) -> list[str]:
@@ -138,19 +178,27 @@ def marked_items(prefix: str, n: int, tag: str) -> list[str]:
 def two_lane_config(tmp: Path, codes: list[str], ports: dict[str, int], crpt: CrptSim) -> Config:
     catalog = tmp / "catalog.json"
     gtins = sorted({parse(c).gtin for c in codes})
-    catalog.write_text(json.dumps({
-        "products": [{"gtin": g, "name": f"item {g}", "price": 100, "marked": True, "group": "water"} for g in gtins],
-        "received_codes": {parse(c).ki: c for c in codes},
-    }))  # fmt: skip
+    catalog.write_text(
+        json.dumps(
+            {
+                "products": [
+                    {"gtin": g, "name": f"item {g}", "price": 100, "marked": True, "group": "water"} for g in gtins
+                ],
+                "received_codes": {parse(c).ki: c for c in codes},
+            }
+        )
+    )
     return Config(
         agent={"data_dir": tmp / "var", "catalog_file": catalog},  # type: ignore[arg-type]
         verify=Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")),
         mqtt={"enabled": False},  # type: ignore[arg-type]
         http={"enabled": False},  # type: ignore[arg-type]
         readers=[LLRPSettings(id=f"box-{lane}", driver="llrp", port=port) for lane, port in ports.items()],
-        lanes=[LaneSettings(id=lane, settle_s=SETTLE_S, depart_after_s=0.3, zones=[ZoneConfig(reader=f"box-{lane}")])
-               for lane in ports],
-    )  # fmt: skip
+        lanes=[
+            LaneSettings(id=lane, settle_s=SETTLE_S, depart_after_s=0.3, zones=[ZoneConfig(reader=f"box-{lane}")])
+            for lane in ports
+        ],
+    )
 
 
 async def running(cfg: Config) -> tuple[Daemon, asyncio.Event, asyncio.Task[None]]:
@@ -166,8 +214,11 @@ async def running(cfg: Config) -> tuple[Daemon, asyncio.Event, asyncio.Task[None
 
 async def isolation(tmp: Path, trials: int) -> dict[str, object]:
     a_codes, b_codes = marked_items("1001", 5 * trials * 2, "A"), marked_items("2002", 5 * trials * 2, "B")
-    async with CrptSim() as crpt, LLRPReaderSim(reads_per_s=1000, seed=1, miss_rate=0.0) as ra, \
-            LLRPReaderSim(reads_per_s=1000, seed=2, miss_rate=0.0) as rb:  # fmt: skip
+    async with (
+        CrptSim() as crpt,
+        LLRPReaderSim(reads_per_s=1000, seed=1, miss_rate=0.0) as ra,
+        LLRPReaderSim(reads_per_s=1000, seed=2, miss_rate=0.0) as rb,
+    ):
         for c in a_codes + b_codes:
             crpt.registry.add(c)
         daemon, stop, task = await running(two_lane_config(tmp, a_codes + b_codes, {"A": ra.port, "B": rb.port}, crpt))
@@ -199,15 +250,24 @@ async def isolation(tmp: Path, trials: int) -> dict[str, object]:
                 results[condition].append((done["B"] - placed) * 1000)
                 ra.tags.clear()
                 rb.tags.clear()
-                while any(daemon.lanes[lane].basket and daemon.lanes[lane].basket.lines  # type: ignore[union-attr]
-                          for lane in ("A", "B")):  # fmt: skip
+                while any(
+                    daemon.lanes[lane].basket and daemon.lanes[lane].basket.lines  # type: ignore[union-attr]
+                    for lane in ("A", "B")
+                ):
                     await asyncio.sleep(0.01)
         stop.set()
         await task
     healthy, hung = (sum(results[k]) / len(results[k]) for k in ("healthy", "hung"))
-    return {"figure": "lane_isolation", "unit": "ms", "lane_b_healthy_mean": round(healthy, 1),
-            "lane_b_while_a_hangs_mean": round(hung, 1), "delta": round(hung - healthy, 1), "target_max": 20,
-            "trials": trials, "items_per_lane": 5}  # fmt: skip
+    return {
+        "figure": "lane_isolation",
+        "unit": "ms",
+        "lane_b_healthy_mean": round(healthy, 1),
+        "lane_b_while_a_hangs_mean": round(hung, 1),
+        "delta": round(hung - healthy, 1),
+        "target_max": 20,
+        "trials": trials,
+        "items_per_lane": 5,
+    }
 
 
 def epc_of(code: str) -> str:
@@ -249,18 +309,25 @@ def _rss_mb() -> float:
 
 
 async def placements(tmp: Path, rate: float, n: int) -> tuple[list[float], float, Daemon]:
-    proc = subprocess.Popen([sys.executable, __file__, "--flood-reader", str(rate)], cwd=ROOT, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--flood-reader", str(rate)],
+        cwd=ROOT,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         port = int(proc.stdout.readline())
         catalog = tmp / "flood.json"
         catalog.write_text(json.dumps({"products": [{"gtin": "04600000000015", "name": "Bread", "price": 5500}]}))
-        cfg = Config(agent={"data_dir": tmp / f"flood-{rate}", "catalog_file": catalog},  # type: ignore[arg-type]
-                     mqtt={"enabled": False}, http={"enabled": False},  # type: ignore[arg-type]
-                     readers=[LLRPSettings(id="box", driver="llrp", port=port)],
-                     lanes=[LaneSettings(id="lane", settle_s=SETTLE_S, depart_after_s=2.0,
-                                         zones=[ZoneConfig(reader="box")])])  # fmt: skip
+        cfg = Config(
+            agent={"data_dir": tmp / f"flood-{rate}", "catalog_file": catalog},  # type: ignore[arg-type]
+            mqtt={"enabled": False},
+            http={"enabled": False},  # type: ignore[arg-type]
+            readers=[LLRPSettings(id="box", driver="llrp", port=port)],
+            lanes=[LaneSettings(id="lane", settle_s=SETTLE_S, depart_after_s=2.0, zones=[ZoneConfig(reader="box")])],
+        )
         daemon, stop, task = await running(cfg)
         lane = daemon.lanes["lane"]
         while lane.basket is None or len(lane.basket.lines) < FLOOD_TAGS:
@@ -309,13 +376,24 @@ async def flood(tmp: Path, n: int) -> dict[str, object]:
     flooded, flood_rate, daemon = await placements(tmp, REAL_RATE * 50, n)
     rss_after = _rss_mb()
     q = daemon.read_queue
-    return {"figure": "flood", "unit": "ms", "new_tag_p99": round(p99(flooded), 1),
-            "new_tag_p99_real_rate": round(p99(quiet), 1), "ratio": round(p99(flooded) / p99(quiet), 2),
-            "target_max": 100, "placements": n, "reads_per_s_asked": REAL_RATE * 50,
-            "reads_per_s_reached": round(flood_rate), "real_rate_reached": round(quiet_rate),
-            "reads_coalesced": q.coalesced, "reads_dropped": q.dropped,
-            "queue_peak_depth": q.peak_depth, "queue_capacity": q.capacity,
-            "rss_mb_before": round(rss_before, 1), "rss_mb_after": round(rss_after, 1)}  # fmt: skip
+    return {
+        "figure": "flood",
+        "unit": "ms",
+        "new_tag_p99": round(p99(flooded), 1),
+        "new_tag_p99_real_rate": round(p99(quiet), 1),
+        "ratio": round(p99(flooded) / p99(quiet), 2),
+        "target_max": 100,
+        "placements": n,
+        "reads_per_s_asked": REAL_RATE * 50,
+        "reads_per_s_reached": round(flood_rate),
+        "real_rate_reached": round(quiet_rate),
+        "reads_coalesced": q.coalesced,
+        "reads_dropped": q.dropped,
+        "queue_peak_depth": q.peak_depth,
+        "queue_capacity": q.capacity,
+        "rss_mb_before": round(rss_before, 1),
+        "rss_mb_after": round(rss_after, 1),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

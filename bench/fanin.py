@@ -261,20 +261,55 @@ async def _publisher(ports: list[int], first: int, count: int, rate: float, seco
     buckets: dict[int, int] = {}
     for at in confirmed.values():
         buckets[int(at - start)] = buckets.get(int(at - start), 0) + 1
-    print(json.dumps({"sent": len(sent), "confirmed": len(set(confirmed) & set(sent)), "start": start, "resent": resent,
-                      "confirmations": sum(s.confirmations for s in stores),
-                      "messages": sum(s.messages for s in stores), "per_second": buckets,
-                      "waits": waits[:: max(1, len(waits) // 2000)]}), flush=True)  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "sent": len(sent),
+                "confirmed": len(set(confirmed) & set(sent)),
+                "start": start,
+                "resent": resent,
+                "confirmations": sum(s.confirmations for s in stores),
+                "messages": sum(s.messages for s in stores),
+                "per_second": buckets,
+                "waits": waits[:: max(1, len(waits) // 2000)],
+            }
+        ),
+        flush=True,
+    )
 
 
-def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_at: float | None,
-        linger_s: float) -> dict[str, Any]:  # fmt: skip
+def run(
+    cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_at: float | None, linger_s: float
+) -> dict[str, Any]:
     db = tmp / f"central-{uuid.uuid4().hex[:8]}.db"  # each run its own central
     addresses = ",".join(f"127.0.0.1:{p}" for p in cluster.amqp_ports)
-    central = [subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "sim", "central", "--amqp", addresses,
-                                 "--first-node", str(i), "--name", f"central-{i + 1}", "--username", "central",
-                                 "--password", PASSWORD, "--db", str(db)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-               for i in range(3)]  # fmt: skip
+    central = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "edge_agent.cli",
+                "sim",
+                "central",
+                "--amqp",
+                addresses,
+                "--first-node",
+                str(i),
+                "--name",
+                f"central-{i + 1}",
+                "--username",
+                "central",
+                "--password",
+                PASSWORD,
+                "--db",
+                str(db),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
     for c in central:
         assert c.stdout is not None and json.loads(c.stdout.readline())["subscribed"]
     procs, per = [], max(1, -(-stores // PUBLISHERS))
@@ -282,8 +317,15 @@ def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_
     for first in range(0, stores, per):
         n = min(per, stores - first)
         argv = [ports, str(first), str(n), str(rate * n / stores), str(seconds), str(linger_s)]
-        procs.append(subprocess.Popen([sys.executable, __file__, "--publisher", *argv], cwd=ROOT, stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, text=True))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, __file__, "--publisher", *argv],
+                cwd=ROOT,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
     for p in procs:
         assert p.stdout is not None and json.loads(p.stdout.readline())["ready"]
     for p in procs:
@@ -320,14 +362,23 @@ def run(cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_
     elapsed = max(per_second) + 1 if per_second else int(seconds)
     window = sorted(per_second.get(sec, 0) for sec in range(2, int(seconds)))  # while every store sends
     steady = window[len(window) // 2] if window else 0
-    out = {"stores": stores, "offered_per_s": rate, "seconds": seconds, "sent": sent, "confirmed": confirmed,
-           "confirmed_per_s_steady": steady, "confirmed_per_s": round(confirmed / max(elapsed, seconds)),
-           "all_confirmed": confirmed == sent, "resent_unconfirmed": resent,
-           "events_per_message": round(sent / max(1, messages), 1),
-           "confirmed_ms_p50": round(1000 * waits[len(waits) // 2]) if waits else None,
-           "confirmed_ms_p99": round(1000 * waits[int(len(waits) * 0.99)]) if waits else None,
-           "ids_per_confirmation": round(confirmed / max(1, confirmations), 1), "central_stored": stored,
-           "central_repeats_dropped": repeats[0] if repeats else 0}  # fmt: skip
+    out = {
+        "stores": stores,
+        "offered_per_s": rate,
+        "seconds": seconds,
+        "sent": sent,
+        "confirmed": confirmed,
+        "confirmed_per_s_steady": steady,
+        "confirmed_per_s": round(confirmed / max(elapsed, seconds)),
+        "all_confirmed": confirmed == sent,
+        "resent_unconfirmed": resent,
+        "events_per_message": round(sent / max(1, messages), 1),
+        "confirmed_ms_p50": round(1000 * waits[len(waits) // 2]) if waits else None,
+        "confirmed_ms_p99": round(1000 * waits[int(len(waits) * 0.99)]) if waits else None,
+        "ids_per_confirmation": round(confirmed / max(1, confirmations), 1),
+        "central_stored": stored,
+        "central_repeats_dropped": repeats[0] if repeats else 0,
+    }
     if killed is not None:
         after = int(killed - start)
         back = next((s for s in range(after + 1, elapsed + 1) if per_second.get(s, 0) >= 0.9 * rate), None)
@@ -366,11 +417,24 @@ def main() -> None:
             print(json.dumps({"figure": "fanin_one_per_message", "unit": "events/s", **alone}), flush=True)
             # until the last confirmation: a system that falls behind still confirms in bursts later
             ratio = round(steady["confirmed_per_s"] / max(1, alone["confirmed_per_s"]), 2)
-            print(json.dumps({"figure": "fanin_confirmed", "unit": "events/s", "linger_ms": args.linger_ms, **steady,
-                              "ratio": ratio, "target": 5000}), flush=True)  # fmt: skip
+            print(
+                json.dumps(
+                    {
+                        "figure": "fanin_confirmed",
+                        "unit": "events/s",
+                        "linger_ms": args.linger_ms,
+                        **steady,
+                        "ratio": ratio,
+                        "target": 5000,
+                    }
+                ),
+                flush=True,
+            )
             killed = run(cluster, tmp, args.stores, args.rate, args.seconds, args.seconds / 2, linger_s)
-            print(json.dumps({"figure": "fanin_node_killed", "unit": "events/s", "linger_ms": args.linger_ms,
-                              **killed}), flush=True)  # fmt: skip
+            print(
+                json.dumps({"figure": "fanin_node_killed", "unit": "events/s", "linger_ms": args.linger_ms, **killed}),
+                flush=True,
+            )
         finally:
             cluster.stop()
         os.sync()

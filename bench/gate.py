@@ -55,8 +55,12 @@ async def run(walks: int, step_s: float) -> None:
             queue = ReadQueue()
             reader = LLRPReader("gate-1", "127.0.0.1", sim.port, InventoryConfig(keepalive_ms=1000))
             reader.attach(queue)
-            gates = Gates([GateSettings(id="exit", reader="gate-1", gpo_port=1, alarm_s=0.05)], store, Metrics(),
-                          {"gate-1": reader})  # fmt: skip
+            gates = Gates(
+                [GateSettings(id="exit", reader="gate-1", gpo_port=1, alarm_s=0.05)],
+                store,
+                Metrics(),
+                {"gate-1": reader},
+            )
             naive: set[str] = set()  # a gate without direction: any unpaid item it reads alarms
             raised: list[dict[str, object]] = []
             gates.listeners.append(raised.append)
@@ -79,8 +83,9 @@ async def run(walks: int, step_s: float) -> None:
                 unpaid.add(epc)
                 if kind == "paid":
                     paid_epcs.add(epc)
-                    store.db.execute("INSERT INTO sold (ki, basket_id, sold_at) VALUES (?, 'b', 0)",
-                                     (f"01{BAR.gtin}21{10_000 + n}",))  # fmt: skip
+                    store.db.execute(
+                        "INSERT INTO sold (ki, basket_id, sold_at) VALUES (?, 'b', 0)", (f"01{BAR.gtin}21{10_000 + n}",)
+                    )
                 if kind == "out":
                     should_alarm.add(epc)
                 antennas = {"out": (1, 2), "paid": (1, 2), "in": (2, 1), "linger": (1,)}[kind]
@@ -100,14 +105,26 @@ async def run(walks: int, step_s: float) -> None:
                     latency.append((on - first) * 1000)
                     decision.append((on - crossed) * 1000)
             missed = len(should_alarm - set(alarms))
-            emit("alarm_latency_ms", walks=walks, alarms=len(alarms), missed=missed, p50=percentile(latency, 50),
-                 p99=percentile(latency, 99), walk_between_fields_ms=round(step_s * 1000),
-                 ratio_p99_to_walk=round((percentile(latency, 99) or 0) / (step_s * 1000), 2))  # fmt: skip
+            emit(
+                "alarm_latency_ms",
+                walks=walks,
+                alarms=len(alarms),
+                missed=missed,
+                p50=percentile(latency, 50),
+                p99=percentile(latency, 99),
+                walk_between_fields_ms=round(step_s * 1000),
+                ratio_p99_to_walk=round((percentile(latency, 99) or 0) / (step_s * 1000), 2),
+            )
             emit("decision_ms", p50=percentile(decision, 50), p99=percentile(decision, 99))
             ours_false = len(set(alarms) - should_alarm)
             naive_false = len(naive - should_alarm)
-            emit("false_alarms", walks=walks, ours=ours_false, naive_directionless=naive_false,
-                 naive_missed=len(should_alarm - naive))  # fmt: skip
+            emit(
+                "false_alarms",
+                walks=walks,
+                ours=ours_false,
+                naive_directionless=naive_false,
+                naive_missed=len(should_alarm - naive),
+            )
 
 
 def main() -> None:

@@ -36,8 +36,11 @@ def workload(n: int, rng: random.Random) -> list[TagRead]:
             other = (lane + 1) % LANES
             reads.append(TagRead(f"box-{other}", 1, "epc", rng.choice(epcs[lane]), rng.randint(-90, -72), k / 1000))
         else:
-            reads.append(TagRead(f"box-{lane}", rng.choice((1, 2)), "epc", rng.choice(epcs[lane]),
-                                 rng.randint(-60, -40), k / 1000))  # fmt: skip
+            reads.append(
+                TagRead(
+                    f"box-{lane}", rng.choice((1, 2)), "epc", rng.choice(epcs[lane]), rng.randint(-60, -40), k / 1000
+                )
+            )
     return reads
 
 
@@ -79,16 +82,45 @@ def main(argv: Sequence[str] | None = None) -> int:
     reads = workload(100_000 if args.quick else 1_000_000, random.Random(20261123))
     best, settled = min(run(reads) for _ in range(2 if args.quick else 5))
     rate = len(reads) / best
-    print(json.dumps({"figure": "pipeline_reads_per_s", "unit": "reads/s", "ours": round(rate), "lanes": LANES,
-                      "items_per_lane": ITEMS, "reads": len(reads), "settled_events": settled,
-                      "python": sys.version.split()[0]}))  # fmt: skip
-    print(json.dumps({"figure": "pipeline_vs_fixed_readers", "unit": "readers", "ours": round(rate / READER_MAX, 1),
-                      "reader_max_reads_per_s": READER_MAX}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "figure": "pipeline_reads_per_s",
+                "unit": "reads/s",
+                "ours": round(rate),
+                "lanes": LANES,
+                "items_per_lane": ITEMS,
+                "reads": len(reads),
+                "settled_events": settled,
+                "python": sys.version.split()[0],
+            }
+        )
+    )
+    print(
+        json.dumps(
+            {
+                "figure": "pipeline_vs_fixed_readers",
+                "unit": "readers",
+                "ours": round(rate / READER_MAX, 1),
+                "reader_max_reads_per_s": READER_MAX,
+            }
+        )
+    )
     lat = latencies(reads[: 200_000 if not args.quick else 50_000])
     q = statistics.quantiles(lat, n=1000, method="inclusive")
     us = [round(q[i] / 1000, 2) for i in (499, 989, 998)]
-    print(json.dumps({"figure": "pipeline_added_latency", "unit": "us", "p50": us[0], "p99": us[1], "p999": us[2],
-                      "target_p99": 1000}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "figure": "pipeline_added_latency",
+                "unit": "us",
+                "p50": us[0],
+                "p99": us[1],
+                "p999": us[2],
+                "target_p99": 1000,
+            }
+        )
+    )
     return 0
 
 

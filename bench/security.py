@@ -41,10 +41,15 @@ def pin_guess_cost(guesses: int) -> dict[str, object]:
     for n in range(100_000):
         _ = hashlib.sha256(f"{n % 10_000:04d}".encode()).hexdigest() == target
     sha_s = (time.perf_counter() - started) / 100_000
-    return {"figure": "pin_guess_cost", "unit": "ms", "scrypt": round(scrypt_s * 1000, 2),
-            "sha256_unsalted": round(sha_s * 1000, 5), "ratio": round(scrypt_s / sha_s),
-            "all_4_digit_pins_offline_s": {"scrypt": round(scrypt_s * 10_000, 1), "sha256": round(sha_s * 10_000, 4)},
-            "n": guesses}  # fmt: skip
+    return {
+        "figure": "pin_guess_cost",
+        "unit": "ms",
+        "scrypt": round(scrypt_s * 1000, 2),
+        "sha256_unsalted": round(sha_s * 1000, 5),
+        "ratio": round(scrypt_s / sha_s),
+        "all_4_digit_pins_offline_s": {"scrypt": round(scrypt_s * 10_000, 1), "sha256": round(sha_s * 10_000, 4)},
+        "n": guesses,
+    }
 
 
 def kiosk_under_flood(requests: int, flood: int = 1100) -> dict[str, object]:
@@ -79,9 +84,17 @@ def kiosk_under_flood(requests: int, flood: int = 1100) -> dict[str, object]:
             shop.stop()
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     q, f = statistics.median(quiet), statistics.median(flooded)
-    return {"figure": "kiosk_under_flood", "unit": "ms", "quiet_p50": round(q, 2), "flooded_p50": round(f, 2),
-            "flooded_p99": round(sorted(flooded)[int(len(flooded) * 0.99) - 1], 2), "ratio": round(f / q, 2),
-            "flood_connections": flood, "refused_at_accept": refused, "n": requests}  # fmt: skip
+    return {
+        "figure": "kiosk_under_flood",
+        "unit": "ms",
+        "quiet_p50": round(q, 2),
+        "flooded_p50": round(f, 2),
+        "flooded_p99": round(sorted(flooded)[int(len(flooded) * 0.99) - 1], 2),
+        "ratio": round(f / q, 2),
+        "flood_connections": flood,
+        "refused_at_accept": refused,
+        "n": requests,
+    }
 
 
 def main() -> None:

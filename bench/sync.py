@@ -112,8 +112,10 @@ def central_count(path: Path, type_: str) -> tuple[int, float]:
 
 
 async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: int, backlog: int) -> list[dict]:
-    cfg = Config(agent=Agent(id="agent-1", data_dir=tmp), mqtt=Mqtt(port=broker.port, username="store-001.agent-1",
-                                                                    password=PASSWORD))  # fmt: skip
+    cfg = Config(
+        agent=Agent(id="agent-1", data_dir=tmp),
+        mqtt=Mqtt(port=broker.port, username="store-001.agent-1", password=PASSWORD),
+    )
     store = Store(tmp / "edge.db", ZoneInfo("UTC"), StoreTopics("store-001"))
     sync = Sync(cfg, store)
     await sync.start()
@@ -135,33 +137,61 @@ async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: i
     conn.close()
     lat = [(at - sent[json.loads(data)["i"]]) * 1000 for data, at in rows]
     bare = await asyncio.to_thread(bare_roundtrip, broker.port, min(paced, 1000))
-    out.append({"figure": "event_to_central", "unit": "ms", "n": len(lat), "p50": round(pct(lat, 50), 2),
-                "p99": round(pct(lat, 99), 2), "bare_broker_p50": round(pct(bare, 50), 2),
-                "bare_broker_p99": round(pct(bare, 99), 2), "ratio_p99": round(pct(lat, 99) / pct(bare, 99), 1),
-                "target_p99": 20})  # fmt: skip
+    out.append(
+        {
+            "figure": "event_to_central",
+            "unit": "ms",
+            "n": len(lat),
+            "p50": round(pct(lat, 50), 2),
+            "p99": round(pct(lat, 99), 2),
+            "bare_broker_p50": round(pct(bare, 50), 2),
+            "bare_broker_p99": round(pct(bare, 99), 2),
+            "ratio_p99": round(pct(lat, 99) / pct(bare, 99), 1),
+            "target_p99": 20,
+        }
+    )
 
     # 1b. the same events: committed → central's confirmation back at the agent, next to
     # committed → the broker's PUBACK (what "delivered" meant before end-to-end confirmation)
     await sync.publisher.drained(30, confirmed=True)
-    rows = store.db.conn.execute("SELECT created_at, sent_at, confirmed_at FROM outbox WHERE "
-                                 "json_extract(payload, '$.type') = 'bench.paced'").fetchall()  # fmt: skip
+    rows = store.db.conn.execute(
+        "SELECT created_at, sent_at, confirmed_at FROM outbox WHERE json_extract(payload, '$.type') = 'bench.paced'"
+    ).fetchall()
     puback = [(sent - made) * 1000 for made, sent, _ in rows]
     confirmed = [(conf - made) * 1000 for made, _, conf in rows if conf is not None]
-    out.append({"figure": "confirmed_latency", "unit": "ms", "n": len(confirmed), "p50": round(pct(confirmed, 50), 2),
-                "p99": round(pct(confirmed, 99), 2), "puback_p50": round(pct(puback, 50), 2),
-                "puback_p99": round(pct(puback, 99), 2), "ratio_p99": round(pct(confirmed, 99) / pct(puback, 99), 1),
-                "all_confirmed": len(confirmed) == paced, "target_p99": 25})  # fmt: skip
+    out.append(
+        {
+            "figure": "confirmed_latency",
+            "unit": "ms",
+            "n": len(confirmed),
+            "p50": round(pct(confirmed, 50), 2),
+            "p99": round(pct(confirmed, 99), 2),
+            "puback_p50": round(pct(puback, 50), 2),
+            "puback_p99": round(pct(puback, 99), 2),
+            "ratio_p99": round(pct(confirmed, 99) / pct(puback, 99), 1),
+            "all_confirmed": len(confirmed) == paced,
+            "target_p99": 25,
+        }
+    )
 
     # 2. request → answer
-    created = await sync.requester.call("payment", "create", {"basket": "bench", "method": "card", "amount": 100},
-                                        "bench:create")  # fmt: skip
+    created = await sync.requester.call(
+        "payment", "create", {"basket": "bench", "method": "card", "amount": 100}, "bench:create"
+    )
     rtt = []
     for _ in range(min(paced, 500)):
         t = time.perf_counter()
         await sync.requester.call("payment", "get", {"id": created["id"]}, None)
         rtt.append((time.perf_counter() - t) * 1000)
-    out.append({"figure": "request_roundtrip", "unit": "ms", "n": len(rtt), "p50": round(pct(rtt, 50), 2),
-                "p99": round(pct(rtt, 99), 2)})  # fmt: skip
+    out.append(
+        {
+            "figure": "request_roundtrip",
+            "unit": "ms",
+            "n": len(rtt),
+            "p50": round(pct(rtt, 50), 2),
+            "p99": round(pct(rtt, 99), 2),
+        }
+    )
 
     # 3. the outage backlog
     await sync.stop()
@@ -184,9 +214,19 @@ async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: i
     # the same messages again, bare, to the same topic: central receives them too (and drops them
     # as duplicates), so the broker and the machine do the same work as for ours
     bare_rate = await asyncio.to_thread(bare_publish_rate, broker.port, payloads)
-    out.append({"figure": "outbox_drain", "unit": "events/s", "ours": round(ours), "bare_paho": round(bare_rate),
-                "ratio": round(ours / bare_rate, 2), "events": backlog, "mqtt_messages": messages,
-                "drained": drained, "target": 5000})  # fmt: skip
+    out.append(
+        {
+            "figure": "outbox_drain",
+            "unit": "events/s",
+            "ours": round(ours),
+            "bare_paho": round(bare_rate),
+            "ratio": round(ours / bare_rate, 2),
+            "events": backlog,
+            "mqtt_messages": messages,
+            "drained": drained,
+            "target": 5000,
+        }
+    )
     out.append({"figure": "backlog_delivered", "unit": "events", "ours": n, "sent": backlog, "complete": n == backlog})
     store.db.conn.close()
     return out
@@ -202,9 +242,25 @@ def main() -> None:
         broker = Mosquitto(tmp / "mosquitto").start()
         central_db = tmp / "central.db"
         central = subprocess.Popen(
-            [sys.executable, "-m", "edge_agent.cli", "sim", "central", "--port", str(broker.port), "--username",
-             "central", "--password", PASSWORD, "--db", str(central_db)],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True)  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "edge_agent.cli",
+                "sim",
+                "central",
+                "--port",
+                str(broker.port),
+                "--username",
+                "central",
+                "--password",
+                PASSWORD,
+                "--db",
+                str(central_db),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             assert central.stdout is not None and json.loads(central.stdout.readline())["subscribed"]
             for line in asyncio.run(agent_figures(broker, tmp, central_db, paced, backlog)):

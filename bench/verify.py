@@ -50,8 +50,17 @@ def basket(n: int) -> list[Identity]:
 def crpt(
     base_port: int, latency_ms: float, codes: list[Identity], hang: Sequence[str] = ()
 ) -> Iterator[dict[str, str]]:
-    cmd = [sys.executable, "-m", "edge_agent.cli", "sim", "crpt", "--base-port", str(base_port),
-           "--latency-ms", str(latency_ms)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "edge_agent.cli",
+        "sim",
+        "crpt",
+        "--base-port",
+        str(base_port),
+        "--latency-ms",
+        str(latency_ms),
+    ]
     for item in codes:
         cmd += ["--code", f"sellable={item.mark_code}"]
     for name in hang:
@@ -90,9 +99,20 @@ async def main_async(quick: bool) -> None:
     items = basket(50)
     with crpt(18280, 100, items) as urls:
         times = await timed(verifier(urls), items, 5 if quick else 30)
-        print(json.dumps({"figure": "basket_50_online_100ms", "unit": "ms", "p50": round(p(times, 50) * 1000, 1),
-                          "p95": round(p(times, 95) * 1000, 1), "max": round(max(times) * 1000, 1),
-                          "target_max": 250, "server_latency_ms": 100, "items": 50}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "figure": "basket_50_online_100ms",
+                    "unit": "ms",
+                    "p50": round(p(times, 50) * 1000, 1),
+                    "p95": round(p(times, 95) * 1000, 1),
+                    "max": round(max(times) * 1000, 1),
+                    "target_max": 250,
+                    "server_latency_ms": 100,
+                    "items": 50,
+                }
+            )
+        )
     with crpt(18290, 10, items, hang=["ts_piot"]) as urls:
         v = verifier(urls)
         times = []
@@ -101,8 +121,18 @@ async def main_async(quick: bool) -> None:
             verdicts = await v.verify(items)
             times.append(time.perf_counter() - t0)
             assert all(x.context is not None and x.context.offline and x.allowed for x in verdicts)
-        print(json.dumps({"figure": "basket_50_online_hanging", "unit": "ms", "max": round(max(times) * 1000, 1),
-                          "target_max": 1600, "decided_by": "local_module", "items": 50}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "figure": "basket_50_online_hanging",
+                    "unit": "ms",
+                    "max": round(max(times) * 1000, 1),
+                    "target_max": 1600,
+                    "decided_by": "local_module",
+                    "items": 50,
+                }
+            )
+        )
     single = items[:1]
     with crpt(18300, 20, single) as urls:
         v = verifier(urls)
@@ -112,20 +142,33 @@ async def main_async(quick: bool) -> None:
         for _ in range(2):  # interleaved halves
             ours += await timed(v, single, runs // 2)
             bare += await bare_exchange(urls["ts_piot"], single[0], runs // 2)
-        print(json.dumps({"figure": "single_check_overhead", "unit": "ms", "server_latency_ms": 20,
-                          "ours_p50": round(p(ours, 50) * 1000, 2), "ours_p99": round(p(ours, 99) * 1000, 2),
-                          "bare_p50": round(p(bare, 50) * 1000, 2), "bare_p99": round(p(bare, 99) * 1000, 2),
-                          "p50": round((p(ours, 50) - p(bare, 50)) * 1000, 2),
-                          "p99": round((p(ours, 99) - p(bare, 99)) * 1000, 2), "target_p99": 5,
-                          "checks": len(ours)}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "figure": "single_check_overhead",
+                    "unit": "ms",
+                    "server_latency_ms": 20,
+                    "ours_p50": round(p(ours, 50) * 1000, 2),
+                    "ours_p99": round(p(ours, 99) * 1000, 2),
+                    "bare_p50": round(p(bare, 50) * 1000, 2),
+                    "bare_p99": round(p(bare, 99) * 1000, 2),
+                    "p50": round((p(ours, 50) - p(bare, 50)) * 1000, 2),
+                    "p99": round((p(ours, 99) - p(bare, 99)) * 1000, 2),
+                    "target_p99": 5,
+                    "checks": len(ours),
+                }
+            )
+        )
 
 
 async def bare_exchange(url: str, item: Identity, runs: int) -> list[float]:
     """The same check as a prebuilt request on a raw keep-alive socket: no client library."""
     host, port = url.removeprefix("http://").split(":")
     body = json.dumps({"codes": [{"cis": item.ts_piot_code}], "client_info": {"name": "bench"}}).encode()
-    request = (f"POST /api/v2/codes/check HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body  # fmt: skip
+    request = (
+        f"POST /api/v2/codes/check HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
     reader, writer = await asyncio.open_connection(host, int(port))
     times = []
     try:
@@ -133,8 +176,9 @@ async def bare_exchange(url: str, item: Identity, runs: int) -> list[float]:
             t0 = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length")))  # fmt: skip
+            length = int(
+                next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length"))
+            )
             await reader.readexactly(length)
             times.append(time.perf_counter() - t0)
     finally:

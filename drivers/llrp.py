@@ -72,10 +72,15 @@ class LLRPSettings(ReaderSettings):
         return self
 
     def build(self) -> LLRPReader:
-        inventory = InventoryConfig(read_tid_words=self.read_tid_words, read_user_words=self.read_user_words,
-                                    keepalive_ms=round(self.keepalive_s * 1000), profile=self.profile,
-                                    antennas=tuple(self.antennas) or (0,), session=self.session,
-                                    search_mode=self.search_mode)  # fmt: skip
+        inventory = InventoryConfig(
+            read_tid_words=self.read_tid_words,
+            read_user_words=self.read_user_words,
+            keepalive_ms=round(self.keepalive_s * 1000),
+            profile=self.profile,
+            antennas=tuple(self.antennas) or (0,),
+            session=self.session,
+            search_mode=self.search_mode,
+        )
         return LLRPReader(self.id, self.host, self.port, inventory)
 
 
@@ -85,10 +90,14 @@ MAKERS: Final = {PEN_IMPINJ: "Impinj", PEN_ZEBRA: "Zebra", PEN_ALIEN: "Alien"}
 def _describe(capabilities: dict[str, Any], session: ClientSession | None) -> dict[str, object]:
     general = capabilities.get("GeneralDeviceCapabilities") or {}
     maker = general.get("DeviceManufacturer")
-    return {"manufacturer": MAKERS.get(int(maker), maker) if maker is not None else None, "model": general.get("Model"),
-            "firmware": general.get("FirmwareVersion"), "antennas": general.get("MaxSupportedAntennas"),
-            "gpos": (general.get("GPIOCapabilities") or {}).get("NumGPOs"),
-            "connected": list(session.connected) if session is not None and session.connected else None}  # fmt: skip
+    return {
+        "manufacturer": MAKERS.get(int(maker), maker) if maker is not None else None,
+        "model": general.get("Model"),
+        "firmware": general.get("FirmwareVersion"),
+        "antennas": general.get("MaxSupportedAntennas"),
+        "gpos": (general.get("GPIOCapabilities") or {}).get("NumGPOs"),
+        "connected": list(session.connected) if session is not None and session.connected else None,
+    }
 
 
 class LLRPReader(Reader):
@@ -153,9 +162,20 @@ class LLRPReader(Reader):
                         rssi, centi = round(value / 100), value
                     elif name == "ImpinjSerializedTID" and isinstance(value, dict):  # FastID: the TID's words
                         tid = b"".join(int(w).to_bytes(2, "big") for w in value.get("TID", ())) or tid
-                self._emit(TagRead(self.reader_id, r.antenna or 0, "epc", r.epc.hex().upper(), rssi, seen,
-                                   tid=tid, user_memory=memory.get(OP_READ_USER), seen_count=r.seen_count or 1,
-                                   rssi_centi=centi))  # fmt: skip
+                self._emit(
+                    TagRead(
+                        self.reader_id,
+                        r.antenna or 0,
+                        "epc",
+                        r.epc.hex().upper(),
+                        rssi,
+                        seen,
+                        tid=tid,
+                        user_memory=memory.get(OP_READ_USER),
+                        seen_count=r.seen_count or 1,
+                        rssi_centi=centi,
+                    )
+                )
             self.reads_total += len(event.reports)
         elif isinstance(event, Send):
             writer.write(event.frame)
@@ -172,8 +192,13 @@ class LLRPReader(Reader):
                 self._set_health(HealthState.ONLINE, "all antennas connected")
         elif isinstance(event, Skipped):
             self.skipped += 1
-            self._noise.warning(event.what.split(":")[0], "reader %s: skipped %s (%d skipped so far)", self.reader_id,
-                                event.what, self.skipped)  # fmt: skip
+            self._noise.warning(
+                event.what.split(":")[0],
+                "reader %s: skipped %s (%d skipped so far)",
+                self.reader_id,
+                event.what,
+                self.skipped,
+            )
         elif isinstance(event, Failed):
             raise ReaderGone(event.reason)
         elif isinstance(event, Closed):

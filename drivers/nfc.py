@@ -48,8 +48,7 @@ class NfcReader(ThreadedReader):
         self._health_threadsafe(HealthState.ONLINE, f"nfcpy {clf.device}")
         try:
             while not self._halt.is_set():
-                options = {"on-connect": self._on_tag, "targets": TARGETS,
-                           "beep-on-connect": False}  # fmt: skip
+                options = {"on-connect": self._on_tag, "targets": TARGETS, "beep-on-connect": False}
                 try:
                     clf.connect(rdwr=options, terminate=self._halt.is_set)
                 except OSError as e:

@@ -42,8 +42,9 @@ class ScannerSettings(ReaderSettings):
     gap_s: Annotated[float, Field(ge=0.02, le=2.0)] = GAP_S
 
     def build(self) -> ScannerReader:
-        return ScannerReader(self.id, self.path, self.baudrate, LINE_ENDINGS[self.line_ending], max_scan=self.max_scan,
-                             gap_s=self.gap_s)  # fmt: skip
+        return ScannerReader(
+            self.id, self.path, self.baudrate, LINE_ENDINGS[self.line_ending], max_scan=self.max_scan, gap_s=self.gap_s
+        )
 
 
 class ScannerReader(ThreadedReader):
@@ -81,7 +82,13 @@ class ScannerReader(ThreadedReader):
                         self._emit_threadsafe(TagRead(self.reader_id, 0, "barcode", frame.code))
                     else:
                         self.discarded += 1
-                        self._junk.warning(frame.reason, "scanner %s: dropped %d bytes (%s); %d dropped so far",
-                                           self.reader_id, frame.size, frame.reason, self.discarded)  # fmt: skip
+                        self._junk.warning(
+                            frame.reason,
+                            "scanner %s: dropped %d bytes (%s); %d dropped so far",
+                            self.reader_id,
+                            frame.size,
+                            frame.reason,
+                            self.discarded,
+                        )
         finally:
             port.close()

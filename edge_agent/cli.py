@@ -307,8 +307,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="broker_command", required=True, metavar="SUBCOMMAND"
     )
     acl_p = broker.add_parser("acl", help="print a Mosquitto acl_file: one user per agent, one for central")
-    acl_p.add_argument("--agent", action="append", required=True, metavar="STORE/AGENT=LANE[,LANE]",
-                       help="an agent and the lanes it owns (repeatable)")  # fmt: skip
+    acl_p.add_argument(
+        "--agent",
+        action="append",
+        required=True,
+        metavar="STORE/AGENT=LANE[,LANE]",
+        help="an agent and the lanes it owns (repeatable)",
+    )
     acl_p.add_argument("--central-user", default="central")
     acl_p.add_argument(
         "--bridges",

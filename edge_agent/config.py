@@ -145,8 +145,10 @@ class Mqtt(_Section):
     @model_validator(mode="after")
     def _embedded_on_loopback(self) -> Mqtt:
         if self.broker == "embedded" and not _loopback(self.host):
-            raise ValueError(f"the embedded broker has no credentials and no ACL: it binds loopback only, not "
-                             f"{self.host!r} (use a store Mosquitto for other devices)")  # fmt: skip
+            raise ValueError(
+                f"the embedded broker has no credentials and no ACL: it binds loopback only, not "
+                f"{self.host!r} (use a store Mosquitto for other devices)"
+            )
         return self
 
 
@@ -292,8 +294,10 @@ class StaffConfig(_Section):
     @classmethod
     def _old_pin(cls, data: Any) -> Any:
         if isinstance(data, dict) and "pin_sha256" in data:
-            raise ValueError("pin_sha256 (unsalted SHA-256) is no longer accepted: run `edge-agent staff hash-pin` "
-                             "and write what it prints as pin_hash")  # fmt: skip
+            raise ValueError(
+                "pin_sha256 (unsalted SHA-256) is no longer accepted: run `edge-agent staff hash-pin` "
+                "and write what it prints as pin_hash"
+            )
         return data
 
     @field_validator("pin_hash")
@@ -392,8 +396,9 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         if gate.reader not in readers:
             raise ConfigError(where, f"gates.{gate.id}.reader", f"reader {gate.reader!r} is not in [[readers]]")
         if gate.reader in zoned:
-            raise ConfigError(where, f"gates.{gate.id}.reader", f"reader {gate.reader!r} is a lane's: a gate needs "
-                              "its own reader")  # fmt: skip
+            raise ConfigError(
+                where, f"gates.{gate.id}.reader", f"reader {gate.reader!r} is a lane's: a gate needs its own reader"
+            )
     if len({g.id for g in config.gates} | lanes) != len(config.gates) + len(lanes):
         raise ConfigError(where, "gates", "gate ids must differ from each other and from lane ids")
     for register in config.fiscal.registers:
@@ -413,8 +418,12 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
 
 #: secrets: each may instead be read from a file, ``<key>_file`` (a relative path is looked up in
 #: systemd's $CREDENTIALS_DIRECTORY when set), or come from the environment like any key
-SECRETS: Final = (("mqtt", "password"), ("verify", "true_api_key"), ("verify", "local_module_password"),
-                  ("http", "ops_token"))  # fmt: skip
+SECRETS: Final = (
+    ("mqtt", "password"),
+    ("verify", "true_api_key"),
+    ("verify", "local_module_password"),
+    ("http", "ops_token"),
+)
 
 
 def _secret_files(data: dict[str, Any], where: str, env: Mapping[str, str]) -> None:

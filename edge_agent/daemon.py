@@ -65,8 +65,12 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.config
-        store = Store(cfg.agent.data_dir / "edge-agent.db", ZoneInfo(cfg.store.timezone), StoreTopics(cfg.store.id),
-                      rules=rules_of(cfg))  # fmt: skip
+        store = Store(
+            cfg.agent.data_dir / "edge-agent.db",
+            ZoneInfo(cfg.store.timezone),
+            StoreTopics(cfg.store.id),
+            rules=rules_of(cfg),
+        )
         seed_catalog(store, cfg.agent.catalog_file)
         verifier = await verifier_from_config(cfg.verify, cfg.store.timezone)
         lanes = Lanes(cfg.lanes, store, verifier, self.metrics)
@@ -78,8 +82,9 @@ class Daemon:
         fiscal = fiscal_from_config(cfg, store, lambda lane: lanes[lane].basket)
         gates = Gates(cfg.gates, store, self.metrics, {r.reader_id: r for r in self.readers})
         store.learn_tids = cfg.tags.learn_tid_at_sale
-        svc = self.services = Services(cfg, store, lanes, checks, self.metrics, q, self.readers, fiscal=fiscal,
-                                       gates=gates)  # fmt: skip
+        svc = self.services = Services(
+            cfg, store, lanes, checks, self.metrics, q, self.readers, fiscal=fiscal, gates=gates
+        )
         lanes.intercept = lambda read: svc.badge(read) or gates.take(read)  # neither a badge nor a gate's is an item
         self.metrics.bind_reads(q)
         self.metrics.bind_fiscal(fiscal.desks)
@@ -124,15 +129,17 @@ class Daemon:
 
             embedded = await EmbeddedBroker(cfg.mqtt.host, cfg.mqtt.port).start()
             stack.push_async_callback(embedded.stop)
-        sync = svc.sync = Sync(cfg, svc.store, svc.readers_health, fiscal=svc.fiscal_health,
-                               verification=svc.checks.last_health)  # fmt: skip
+        sync = svc.sync = Sync(
+            cfg, svc.store, svc.readers_health, fiscal=svc.fiscal_health, verification=svc.checks.last_health
+        )
         svc.checkout = Checkout(svc.store, sync.requester, cfg.checkout, svc.lanes.basket, svc.fiscal)
         svc.returns = Returns(svc.store, sync.requester, cfg.checkout, svc.fiscal)
         sync.on_notification = svc.checkout.notified
         await sync.start()
         stack.push_async_callback(sync.stop)
-        self.metrics.bind(lambda: float(svc.store.outbox_depth()), lambda: float(sync.link.connects),
-                          svc.store.unconfirmed)  # fmt: skip
+        self.metrics.bind(
+            lambda: float(svc.store.outbox_depth()), lambda: float(sync.link.connects), svc.store.unconfirmed
+        )
 
     async def _housekeeping(self, svc: Services) -> None:
         """Resume unfinished payments (after a restart, or waiting on central), and refresh the

@@ -85,13 +85,20 @@ def figures(
         outcomes[outcome] += 1
         sources[source or "none"] += 1
     total = sum(h["baskets"] for h in per_hour.values())
-    return {"baskets": total, "baskets_paid": paid, "baskets_cancelled": cancelled,
-            "per_hour": dict(sorted(per_hour.items())),
-            "interventions": dict(causes), "interventions_per_100_baskets":
-                {code: round(n * 100 / total, 1) for code, n in causes.items()} if total else {},
-            "time_to_resolve_s": {"p50": percentile(waits, 50), "p90": percentile(waits, 90), "n": len(waits)},
-            "share_without_intervention": round(untouched / finished, 3) if finished else None,
-            "verdicts": dict(outcomes), "verdict_sources": dict(sources)}  # fmt: skip
+    return {
+        "baskets": total,
+        "baskets_paid": paid,
+        "baskets_cancelled": cancelled,
+        "per_hour": dict(sorted(per_hour.items())),
+        "interventions": dict(causes),
+        "interventions_per_100_baskets": {code: round(n * 100 / total, 1) for code, n in causes.items()}
+        if total
+        else {},
+        "time_to_resolve_s": {"p50": percentile(waits, 50), "p90": percentile(waits, 90), "n": len(waits)},
+        "share_without_intervention": round(untouched / finished, 3) if finished else None,
+        "verdicts": dict(outcomes),
+        "verdict_sources": dict(sources),
+    }
 
 
 def _bars(title: str, items: Sequence[tuple[str, float]], unit: str = "") -> str:
@@ -102,9 +109,11 @@ def _bars(title: str, items: Sequence[tuple[str, float]], unit: str = "") -> str
     rows = []
     for i, (label, value) in enumerate(items):
         y, w = 30 + i * row, max(1.0, (width - left - 70) * value / top)
-        rows.append(f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{e(label)}</text>'
-                    f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{row - 8}" fill="#2f6db5"/>'
-                    f'<text x="{left + w + 6:.1f}" y="{y + 15}">{e(f"{value:g}{unit}")}</text>')  # fmt: skip
+        rows.append(
+            f'<text x="{left - 8}" y="{y + 15}" text-anchor="end">{e(label)}</text>'
+            f'<rect x="{left}" y="{y}" width="{w:.1f}" height="{row - 8}" fill="#2f6db5"/>'
+            f'<text x="{left + w + 6:.1f}" y="{y + 15}">{e(f"{value:g}{unit}")}</text>'
+        )
     height = 40 + row * max(1, len(items))
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{e(title)}" width="{width}" '
@@ -113,18 +122,24 @@ def _bars(title: str, items: Sequence[tuple[str, float]], unit: str = "") -> str
     )
 
 
-def charts(f: dict[str, Any], health: Mapping[str, Any] | None = None, since: float = 0.0, until: float = 0.0,
-           tz: ZoneInfo | None = None) -> dict[str, str]:  # fmt: skip
+def charts(
+    f: dict[str, Any],
+    health: Mapping[str, Any] | None = None,
+    since: float = 0.0,
+    until: float = 0.0,
+    tz: ZoneInfo | None = None,
+) -> dict[str, str]:
     hours = [(h[-5:], float(v["sales"])) for h, v in f["per_hour"].items()][-12:]
     title = "Readers, registers, checks and broker over time"
     extra = {} if health is None else {"health": _timeline(title, health, since, until, tz or ZoneInfo("UTC"))}
     return {
         "sales_per_hour": _bars("Sales per hour", hours),
-        "interventions": _bars("Interventions per 100 baskets",
-                               sorted(f["interventions_per_100_baskets"].items(), key=lambda kv: -kv[1])),
+        "interventions": _bars(
+            "Interventions per 100 baskets", sorted(f["interventions_per_100_baskets"].items(), key=lambda kv: -kv[1])
+        ),
         "verdicts": _bars("Mark-code verdicts", sorted(f["verdicts"].items())),
         "verdict_sources": _bars("Verdict sources", sorted(f["verdict_sources"].items())),
-    } | extra  # fmt: skip
+    } | extra
 
 
 def health_changes(last: Mapping[str, bool], now: Mapping[str, tuple[bool, str]]) -> list[tuple[str, bool, str]]:
@@ -158,8 +173,12 @@ def availability(rows: Iterable[tuple[str, float, bool, str]], since: float, unt
                 segments.append({"from": start, "to": end, "ok": ok, "detail": detail})
             up, down = (up + end - start, down) if ok else (up, down + end - start)
         known = up + down
-        out[component] = {"availability": round(up / known, 4) if known else None, "outages": outages,
-                          "down_s": round(down, 1), "segments": segments}  # fmt: skip
+        out[component] = {
+            "availability": round(up / known, 4) if known else None,
+            "outages": outages,
+            "down_s": round(down, 1),
+            "segments": segments,
+        }
     return out
 
 
@@ -180,14 +199,19 @@ def _timeline(title: str, health: Mapping[str, Any], since: float, until: float,
             colour = "#2e8540" if seg["ok"] else "#c0392b"
             state = "up" if seg["ok"] else f"down: {seg['detail']}"
             start, wide = x(seg["from"]), max(1.0, x(seg["to"]) - x(seg["from"]))
-            rows.append(f'<rect x="{start:.1f}" y="{y}" width="{wide:.1f}" height="{row - 8}" fill="{colour}">'
-                        f"<title>{e(component)} {e(state)}</title></rect>")  # fmt: skip
+            rows.append(
+                f'<rect x="{start:.1f}" y="{y}" width="{wide:.1f}" height="{row - 8}" fill="{colour}">'
+                f"<title>{e(component)} {e(state)}</title></rect>"
+            )
         share = "?" if h["availability"] is None else f"{h['availability'] * 100:.1f}%"
         rows.append(f'<text x="{width - right + 6}" y="{y + 14}">{e(share)}</text>')
     axis_y = 30 + row * max(1, len(health))
     ticks = [since + span * k / 4 for k in range(5)]
-    labels = "".join(f'<text x="{x(t):.1f}" y="{axis_y + 14}" text-anchor="middle">'
-                     f"{datetime.fromtimestamp(t, tz).strftime('%H:%M')}</text>" for t in ticks)  # fmt: skip
+    labels = "".join(
+        f'<text x="{x(t):.1f}" y="{axis_y + 14}" text-anchor="middle">'
+        f"{datetime.fromtimestamp(t, tz).strftime('%H:%M')}</text>"
+        for t in ticks
+    )
     height = axis_y + 24
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="{e(title)}" width="{width}" '

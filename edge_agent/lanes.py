@@ -43,8 +43,9 @@ PROBE_S = 1.0  # while the store cannot write, how often it is tried again
 class LaneController:
     """One lane: its current basket, which read is which line, and its check worker."""
 
-    def __init__(self, settings: LaneSettings, store: Store, verifier: Verifier | None,
-                 metrics: Metrics | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, settings: LaneSettings, store: Store, verifier: Verifier | None, metrics: Metrics | None = None
+    ) -> None:
         self.settings, self.store, self.verifier = settings, store, verifier
         self.metrics = metrics or Metrics()
         self.metrics.cloned_tags.labels(settings.id)  # exported at 0 from the start
@@ -91,8 +92,9 @@ class LaneController:
         except ParseError as e:
             self.parse_errors += 1
             self.metrics.parse_errors.inc()
-            self._noise.info(e.code, "lane %s: %s read %r is not an item: %s", self.id, read.kind, read.raw[:60],
-                             e.message)  # fmt: skip
+            self._noise.info(
+                e.code, "lane %s: %s read %r is not an item: %s", self.id, read.kind, read.raw[:60], e.message
+            )
             return None
         if identity.mark_code is None and read.user_memory:  # the КМ written in the tag's User memory
             with contextlib.suppress(ParseError):
@@ -150,10 +152,23 @@ class LaneController:
         cloned = bound is not None and tid is not None and not tid_matches(bytes.fromhex(bound), tid)
         if cloned:
             self.metrics.cloned_tags.labels(self.id).inc()
-            log.warning("lane %s: %s read on chip %s, bound to %s: a copied tag", self.id, identity.ki,
-                        tid.hex().upper() if tid else "", bound)  # fmt: skip
-        add = Add(self.store.product(identity.gtin), identity.gtin, at, identity.ki, mark_code,
-                  self.store.sold_here(identity.ki), tid.hex().upper() if tid else None, cloned)  # fmt: skip
+            log.warning(
+                "lane %s: %s read on chip %s, bound to %s: a copied tag",
+                self.id,
+                identity.ki,
+                tid.hex().upper() if tid else "",
+                bound,
+            )
+        add = Add(
+            self.store.product(identity.gtin),
+            identity.gtin,
+            at,
+            identity.ki,
+            mark_code,
+            self.store.sold_here(identity.ki),
+            tid.hex().upper() if tid else None,
+            cloned,
+        )
         self.read_at = event.read.timestamp
         try:
             line = self.store.apply(basket, add)
@@ -236,9 +251,16 @@ class LaneController:
             if basket is not self.basket or line_id not in basket.lines:
                 continue  # the item left while it was being checked
             ctx = verdict.context
-            command = Verdict(line_id, verdict.outcome.value, verdict.reasons[0].message if verdict.reasons else "",
-                              verdict.tag_1265, verdict.fiscal(), ctx.source.value if ctx else None,
-                              ctx.req_id if ctx else None, ctx.req_timestamp if ctx else None)  # fmt: skip
+            command = Verdict(
+                line_id,
+                verdict.outcome.value,
+                verdict.reasons[0].message if verdict.reasons else "",
+                verdict.tag_1265,
+                verdict.fiscal(),
+                ctx.source.value if ctx else None,
+                ctx.req_id if ctx else None,
+                ctx.req_timestamp if ctx else None,
+            )
             try:
                 self.store.apply(basket, command)
             except BasketError:
@@ -251,16 +273,25 @@ class LaneController:
 
 def pipeline_for(lanes: Iterable[LaneSettings]) -> Pipeline:
     settings = list(lanes)
-    zones = [Zone(z.reader, lane.id, frozenset(z.antennas) if z.antennas is not None else None, z.min_rssi)
-             for lane in settings for z in lane.zones]  # fmt: skip
+    zones = [
+        Zone(z.reader, lane.id, frozenset(z.antennas) if z.antennas is not None else None, z.min_rssi)
+        for lane in settings
+        for z in lane.zones
+    ]
     return Pipeline(zones, [LaneConfig(s.id, s.mode, s.depart_after_s, s.settle_s) for s in settings])
 
 
 class Lanes:
     """Every lane of the store, fed from the one read queue through the pipeline."""
 
-    def __init__(self, settings: Iterable[LaneSettings], store: Store, verifier: Verifier | None, metrics: Metrics,
-                 intercept: Callable[[TagRead], bool] = lambda read: False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Iterable[LaneSettings],
+        store: Store,
+        verifier: Verifier | None,
+        metrics: Metrics,
+        intercept: Callable[[TagRead], bool] = lambda read: False,
+    ) -> None:
         settings = list(settings)
         self.by_id = {s.id: LaneController(s, store, verifier, metrics) for s in settings}
         self.store = store
@@ -285,8 +316,13 @@ class Lanes:
             lane = self.by_id.get(basket.lane)
             if lane is not None:
                 lane.adopt(basket)
-                log.info("restored basket %s on %s: %d lines, %s", basket.id, basket.lane, len(basket.lines),
-                         basket.state.value)  # fmt: skip
+                log.info(
+                    "restored basket %s on %s: %d lines, %s",
+                    basket.id,
+                    basket.lane,
+                    len(basket.lines),
+                    basket.state.value,
+                )
 
     def basket(self, basket_id: str) -> Basket | None:
         """A live basket by id (the checkout flow resumes with it)."""

@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 
 class ThrottledLog:
-    def __init__(self, logger: logging.Logger, every_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self, logger: logging.Logger, every_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.logger, self.every_s, self.clock = logger, every_s, clock
         self._last: dict[str, float] = {}
         self._held: dict[str, int] = {}

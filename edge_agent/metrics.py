@@ -63,56 +63,88 @@ class Metrics:
         self.parse_errors = Counter("edge_agent_parse_errors", "Reads that are not an item", registry=r)
         self.store_ok = Gauge("edge_agent_store_ok", "1 when the store can write (0: a full disk, say)", registry=r)
         self.store_ok.set(1)
-        self.store_faults = Counter("edge_agent_store_faults", "Times the store stopped being able to write",
-                                    registry=r)  # fmt: skip
+        self.store_faults = Counter(
+            "edge_agent_store_faults", "Times the store stopped being able to write", registry=r
+        )
         self.event_errors = Counter("edge_agent_event_errors", "Presence events that could not be handled", registry=r)
         self.reads_coalesced = self._counted("edge_agent_reads_coalesced", "Repeat reads folded into a queued one")
         self.reads_dropped = self._counted("edge_agent_reads_dropped", "Reads dropped: the read queue was full")
-        self.read_queue_depth = Gauge("edge_agent_read_queue_depth", "Distinct reads waiting for the pipeline",
-                                      registry=r)  # fmt: skip
-        self.tag_to_basket = Histogram("edge_agent_tag_to_basket_seconds", "First read of an item to its basket line",
-                                       buckets=_LATENCY, registry=r)  # fmt: skip
+        self.read_queue_depth = Gauge(
+            "edge_agent_read_queue_depth", "Distinct reads waiting for the pipeline", registry=r
+        )
+        self.tag_to_basket = Histogram(
+            "edge_agent_tag_to_basket_seconds", "First read of an item to its basket line", buckets=_LATENCY, registry=r
+        )
         self.check = Histogram("edge_agent_check_seconds", "Mark-code check of a batch", buckets=_LATENCY, registry=r)
         self.verdicts = Counter("edge_agent_verdicts", "Mark-code verdicts", ["outcome"], registry=r)
-        self.cloned_tags = Counter("edge_agent_cloned_tags", "Reads whose chip (TID) is not the one the item's EPC is "
-                                   "bound to, per lane or gate", ["where"], registry=r)  # fmt: skip
-        self.gate_alarms = Counter("edge_agent_gate_alarms", "Exit-gate alarms by gate and reason",
-                                   ["gate", "reason"], registry=r)  # fmt: skip
-        self.gate_crossings = Counter("edge_agent_gate_crossings", "Tags that crossed an exit gate, by direction",
-                                      ["gate", "direction"], registry=r)  # fmt: skip
+        self.cloned_tags = Counter(
+            "edge_agent_cloned_tags",
+            "Reads whose chip (TID) is not the one the item's EPC is bound to, per lane or gate",
+            ["where"],
+            registry=r,
+        )
+        self.gate_alarms = Counter(
+            "edge_agent_gate_alarms", "Exit-gate alarms by gate and reason", ["gate", "reason"], registry=r
+        )
+        self.gate_crossings = Counter(
+            "edge_agent_gate_crossings",
+            "Tags that crossed an exit gate, by direction",
+            ["gate", "direction"],
+            registry=r,
+        )
         self.payments = Counter("edge_agent_payments", "Payment attempts by result", ["result"], registry=r)
-        self.sign_ins = Counter("edge_agent_staff_sign_ins", "Staff sign-in attempts by method and outcome",
-                                ["method", "outcome"], registry=r)  # fmt: skip
+        self.sign_ins = Counter(
+            "edge_agent_staff_sign_ins",
+            "Staff sign-in attempts by method and outcome",
+            ["method", "outcome"],
+            registry=r,
+        )
         self.lockouts = Counter("edge_agent_staff_lockouts", "Staff ids locked after failed PINs", registry=r)
-        self.refusals = Counter("edge_agent_security_refusals", "Requests and reads refused, by reason",
-                                ["reason"], registry=r)  # fmt: skip
-        self.pay = Histogram("edge_agent_pay_seconds", "Pay request to its outcome",
-                             buckets=(*_LATENCY, 10.0, 30.0, 60.0), registry=r)  # fmt: skip
+        self.refusals = Counter(
+            "edge_agent_security_refusals", "Requests and reads refused, by reason", ["reason"], registry=r
+        )
+        self.pay = Histogram(
+            "edge_agent_pay_seconds", "Pay request to its outcome", buckets=(*_LATENCY, 10.0, 30.0, 60.0), registry=r
+        )
         self.outbox = Gauge("edge_agent_outbox_depth", "Events not yet acknowledged by the broker", registry=r)
-        self.unconfirmed = Gauge("edge_agent_outbox_unconfirmed", "Events central has not confirmed storing",
-                                 registry=r)  # fmt: skip
-        self.unconfirmed_age = Gauge("edge_agent_outbox_oldest_unconfirmed_seconds",
-                                     "Age of the oldest event central has not confirmed (0: none)",
-                                     registry=r)  # fmt: skip
+        self.unconfirmed = Gauge(
+            "edge_agent_outbox_unconfirmed", "Events central has not confirmed storing", registry=r
+        )
+        self.unconfirmed_age = Gauge(
+            "edge_agent_outbox_oldest_unconfirmed_seconds",
+            "Age of the oldest event central has not confirmed (0: none)",
+            registry=r,
+        )
         self.connects = self._counted("edge_agent_mqtt_connects", "MQTT connections made (1 + reconnects)")
         self.readers_online = Gauge("edge_agent_reader_online", "1 when the reader is online", ["reader"], registry=r)
-        self.verification_ok = Gauge("edge_agent_verification_ok",
-                                     "1 when the mark-code check services can answer (the Local Module ready and "
-                                     "synced within 48 h)", registry=r)  # fmt: skip
-        self.lm_sync_age = Gauge("edge_agent_local_module_sync_age_seconds",
-                                 "Seconds since the Local Module last synced with Chestny Znak (-1: unknown)",
-                                 registry=r)  # fmt: skip
-        self.fiscal_ok = Gauge("edge_agent_fiscal_register_ok", "1 when the lane's fiscal register can print",
-                               ["lane"], registry=r)  # fmt: skip
-        self.fiscal_receipts = self._counted("edge_agent_fiscal_receipts", "Receipts printed on the lane's register",
-                                             ["lane"])  # fmt: skip
-        self.fiscal_checks = self._counted("edge_agent_fiscal_mark_checks", "Mark codes checked on the lane's register",
-                                           ["lane"])  # fmt: skip
-        self.ofd_unsent = Gauge("edge_agent_fiscal_ofd_unsent", "Fiscal documents not yet sent to the ОФД", ["lane"],
-                                registry=r)  # fmt: skip
-        self.ofd_age = Gauge("edge_agent_fiscal_ofd_oldest_unsent_seconds",
-                             "Age of the oldest document not sent to the ОФД (the ФН blocks at 30 days)", ["lane"],
-                             registry=r)  # fmt: skip
+        self.verification_ok = Gauge(
+            "edge_agent_verification_ok",
+            "1 when the mark-code check services can answer (the Local Module ready and synced within 48 h)",
+            registry=r,
+        )
+        self.lm_sync_age = Gauge(
+            "edge_agent_local_module_sync_age_seconds",
+            "Seconds since the Local Module last synced with Chestny Znak (-1: unknown)",
+            registry=r,
+        )
+        self.fiscal_ok = Gauge(
+            "edge_agent_fiscal_register_ok", "1 when the lane's fiscal register can print", ["lane"], registry=r
+        )
+        self.fiscal_receipts = self._counted(
+            "edge_agent_fiscal_receipts", "Receipts printed on the lane's register", ["lane"]
+        )
+        self.fiscal_checks = self._counted(
+            "edge_agent_fiscal_mark_checks", "Mark codes checked on the lane's register", ["lane"]
+        )
+        self.ofd_unsent = Gauge(
+            "edge_agent_fiscal_ofd_unsent", "Fiscal documents not yet sent to the ОФД", ["lane"], registry=r
+        )
+        self.ofd_age = Gauge(
+            "edge_agent_fiscal_ofd_oldest_unsent_seconds",
+            "Age of the oldest document not sent to the ОФД (the ФН blocks at 30 days)",
+            ["lane"],
+            registry=r,
+        )
         #: the last raw samples of the latencies (the demo's percentiles)
         self.samples: dict[str, deque[float]] = {"tag_to_basket": deque(maxlen=10_000), "check": deque(maxlen=10_000)}
 
@@ -125,8 +157,12 @@ class Metrics:
         {"tag_to_basket": self.tag_to_basket, "check": self.check}[name].observe(seconds)
         self.samples[name].append(seconds)
 
-    def bind(self, outbox: Callable[[], float], connects: Callable[[], float],
-             unconfirmed: Callable[[], tuple[int, float | None]] | None = None) -> None:  # fmt: skip
+    def bind(
+        self,
+        outbox: Callable[[], float],
+        connects: Callable[[], float],
+        unconfirmed: Callable[[], tuple[int, float | None]] | None = None,
+    ) -> None:
         self.outbox.set_function(outbox)
         self.connects.bind(connects)
         if unconfirmed is not None:

@@ -187,8 +187,11 @@ class Pipeline:
         events: list[Event] = []
         for name, lane in self.lanes.items():
             cfg = lane.config
-            gone = [k for k, p in lane.present.items()
-                    if now - p.last_seen > cfg.depart_after_s and p.reader not in self.down]  # fmt: skip
+            gone = [
+                k
+                for k, p in lane.present.items()
+                if now - p.last_seen > cfg.depart_after_s and p.reader not in self.down
+            ]
             for key in gone:
                 presence = lane.present.pop(key)
                 if self.owner.get(key) == name:

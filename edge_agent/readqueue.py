@@ -100,6 +100,13 @@ class ReadQueue:
 
     def stats(self) -> dict[str, object]:
         recent = self.last_drop_at is not None and time.time() - self.last_drop_at < 60
-        return {"capacity": self.capacity, "depth": self.depth, "peak_depth": self.peak_depth,
-                "received": self.received, "coalesced": self.coalesced, "dropped": self.dropped,
-                "dropped_recently": recent, "dropped_by_reader": dict(self.dropped_by_reader)}  # fmt: skip
+        return {
+            "capacity": self.capacity,
+            "depth": self.depth,
+            "peak_depth": self.peak_depth,
+            "received": self.received,
+            "coalesced": self.coalesced,
+            "dropped": self.dropped,
+            "dropped_recently": recent,
+            "dropped_by_reader": dict(self.dropped_by_reader),
+        }

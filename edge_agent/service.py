@@ -25,8 +25,12 @@ log = logging.getLogger("edge_agent.daemon")
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {"ts": round(record.created, 3), "level": record.levelname, "logger": record.name,
-                 "msg": record.getMessage()}  # fmt: skip
+        entry = {
+            "ts": round(record.created, 3),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
@@ -74,11 +78,25 @@ class HttpServer:
         if settings.tls_cert is not None:
             tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key or settings.tls_cert)}
         forwarded = settings.forwarded_allow_ips
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="off",
-                                access_log=False, ws_ping_interval=20, http=protocol, ws="websockets-sansio",
-                                proxy_headers=forwarded is not None, forwarded_allow_ips=forwarded or "",
-                                timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024,
-                                ws_max_size=64 * 1024, ws_max_queue=8, server_header=False, **tls)  # fmt: skip
+        config = uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            ws_ping_interval=20,
+            http=protocol,
+            ws="websockets-sansio",
+            proxy_headers=forwarded is not None,
+            forwarded_allow_ips=forwarded or "",
+            timeout_keep_alive=5,
+            h11_max_incomplete_event_size=16 * 1024,
+            ws_max_size=64 * 1024,
+            ws_max_queue=8,
+            server_header=False,
+            **tls,
+        )
         self._server = _quiet_server(config)
         self.port: int | None = None
         self.task: asyncio.Task[None] | None = None
@@ -91,8 +109,12 @@ class HttpServer:
                 raise RuntimeError("the HTTP server stopped at start")
             await asyncio.sleep(0.02)
         self.port = int(self._server.servers[0].sockets[0].getsockname()[1])
-        log.info("HTTP on %s://%s:%d (kiosk, staff, product pages, /healthz, /metrics)",
-                 "https" if self.tls else "http", self.settings.host, self.port)  # fmt: skip
+        log.info(
+            "HTTP on %s://%s:%d (kiosk, staff, product pages, /healthz, /metrics)",
+            "https" if self.tls else "http",
+            self.settings.host,
+            self.port,
+        )
 
     async def stop(self) -> None:
         self._server.should_exit = True
@@ -113,8 +135,9 @@ def run_forever(config: Config) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        log.info("edge-agent %s starting: %d readers, %d lanes", config.agent.id, len(config.readers),
-                 len(config.lanes))  # fmt: skip
+        log.info(
+            "edge-agent %s starting: %d readers, %d lanes", config.agent.id, len(config.readers), len(config.lanes)
+        )
         await Daemon(config).run(stop)
         log.info("edge-agent stopped")
 

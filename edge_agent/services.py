@@ -123,8 +123,11 @@ class Services:
             return True
         if self._badges and read.raw.upper() in self._badges:
             self.metrics.refusals.labels("badge_on_customer_reader").inc()
-            self._noise.warning(read.reader_id, "a staff badge on customer reader %s: ignored (staff sign in on "
-                                "their handheld's reader)", read.reader_id)  # fmt: skip
+            self._noise.warning(
+                read.reader_id,
+                "a staff badge on customer reader %s: ignored (staff sign in on their handheld's reader)",
+                read.reader_id,
+            )
             return True
         return False
 
@@ -140,8 +143,11 @@ class Services:
 
     def interventions(self) -> list[Intervention]:
         """Every lane's open problems, most urgent first (``basket/interventions.py``)."""
-        baskets = [c.basket for c in self.lanes.by_id.values()  # a cancelled or closed basket needs no one
-                   if c.basket is not None and c.basket.state.value not in ("CLOSED", "CANCELLED")]  # fmt: skip
+        baskets = [
+            c.basket
+            for c in self.lanes.by_id.values()  # a cancelled or closed basket needs no one
+            if c.basket is not None and c.basket.state.value not in ("CLOSED", "CANCELLED")
+        ]
         live = {(b.id, p.id) for b in baskets for p in b.problems.values() if p.open}
         for gone in set(self.first_seen) - live:  # baskets that closed or were cancelled
             del self.first_seen[gone]
@@ -164,12 +170,26 @@ class Services:
         reads = self.read_queue.stats()
         store = self.store_health()
         fiscal = self.fiscal_health()
-        checks = [all(r["state"] == "online" for r in readers.values()), broker.get("connected", True),
-                  verification.get("ok", True), not reads["dropped_recently"], store["ok"],
-                  all(f["ok"] for f in fiscal.values()), delivery["ok"]]  # fmt: skip
-        return {"status": "ok" if all(checks) else "degraded", "readers": readers, "broker": broker,
-                "verification": verification, "reads": reads, "store": store, "fiscal": fiscal, "delivery": delivery,
-                "outbox_depth": self.store.outbox_depth()}  # fmt: skip
+        checks = [
+            all(r["state"] == "online" for r in readers.values()),
+            broker.get("connected", True),
+            verification.get("ok", True),
+            not reads["dropped_recently"],
+            store["ok"],
+            all(f["ok"] for f in fiscal.values()),
+            delivery["ok"],
+        ]
+        return {
+            "status": "ok" if all(checks) else "degraded",
+            "readers": readers,
+            "broker": broker,
+            "verification": verification,
+            "reads": reads,
+            "store": store,
+            "fiscal": fiscal,
+            "delivery": delivery,
+            "outbox_depth": self.store.outbox_depth(),
+        }
 
     def component_states(self) -> dict[str, tuple[bool, str]]:
         """Each reader, register, the check services and the broker: up or not, and why (the
@@ -197,7 +217,13 @@ class Services:
         """Can the store write, since when not, what waits for it, which baskets are quarantined."""
         store = self.store
         waiting = {lane: len(self.lanes[lane].pending) for lane in self.lanes if self.lanes[lane].pending}
-        quarantined = [{"basket": q.basket_id, "lane": q.lane, "reason": q.reason, "since": q.since}
-                       for q in store.quarantined]  # fmt: skip
-        return {"ok": store.fault is None and not quarantined, "fault": store.fault, "fault_since": store.fault_since,
-                "waiting_events": waiting, "quarantined": quarantined}  # fmt: skip
+        quarantined = [
+            {"basket": q.basket_id, "lane": q.lane, "reason": q.reason, "since": q.since} for q in store.quarantined
+        ]
+        return {
+            "ok": store.fault is None and not quarantined,
+            "fault": store.fault,
+            "fault_since": store.fault_since,
+            "waiting_events": waiting,
+            "quarantined": quarantined,
+        }

@@ -157,8 +157,15 @@ class Store:
     """The store's SQLite database. ``topics`` is this store's MQTT layout: a basket's events
     go to its lane's topic, sales' EPCIS documents to the store's trace topic."""
 
-    def __init__(self, path: Path | str, tz: ZoneInfo, topics: StoreTopics | None = None, *,
-                 rules: Rules | None = None, read_point: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        path: Path | str,
+        tz: ZoneInfo,
+        topics: StoreTopics | None = None,
+        *,
+        rules: Rules | None = None,
+        read_point: str = "",
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -293,9 +300,22 @@ class Store:
 
     # -- catalog and codes ------------------------------------------------------------------
     def upsert_products(self, products: Iterable[Product]) -> None:
-        rows = [{"gtin": p.gtin, "name": p.name, "price": p.price, "vat": p.vat, "category": p.category,
-                 "grp": p.group, "marked": int(p.marked), "min_age": p.min_age, "alcohol": int(p.alcohol),
-                 "qty_limit": p.qty_limit, "loyalty_price": p.loyalty_price} for p in products]  # fmt: skip
+        rows = [
+            {
+                "gtin": p.gtin,
+                "name": p.name,
+                "price": p.price,
+                "vat": p.vat,
+                "category": p.category,
+                "grp": p.group,
+                "marked": int(p.marked),
+                "min_age": p.min_age,
+                "alcohol": int(p.alcohol),
+                "qty_limit": p.qty_limit,
+                "loyalty_price": p.loyalty_price,
+            }
+            for p in products
+        ]
         with self.transaction():
             self.db.table("catalog").upsert_all(rows, pk="gtin")
 
@@ -304,8 +324,9 @@ class Store:
         if row is None:
             return None
         gtin_, name, price, vat, category, grp, marked, min_age, alcohol, qty_limit, loyalty_price = row
-        return Product(gtin_, name, price, vat, category, grp, bool(marked), min_age, bool(alcohol), qty_limit,
-                       loyalty_price)  # fmt: skip
+        return Product(
+            gtin_, name, price, vat, category, grp, bool(marked), min_age, bool(alcohol), qty_limit, loyalty_price
+        )
 
     def receive_codes(self, pairs: Iterable[tuple[str, str]]) -> None:
         now = time.time()
@@ -329,8 +350,10 @@ class Store:
         """Bind items (КИ) to their chips' TIDs (hex); central's replace, a sale's never overwrite."""
         verb = "INSERT OR REPLACE" if source == "central" else "INSERT OR IGNORE"
         with self.transaction() as conn:
-            conn.executemany(f"{verb} INTO tid_bindings (ki, tid, source, bound_at) VALUES (?, ?, ?, ?)",
-                             [(ki, tid.upper(), source, time.time()) for ki, tid in tids.items()])  # fmt: skip
+            conn.executemany(
+                f"{verb} INTO tid_bindings (ki, tid, source, bound_at) VALUES (?, ?, ?, ?)",
+                [(ki, tid.upper(), source, time.time()) for ki, tid in tids.items()],
+            )
 
     def tid_of(self, ki: str) -> str | None:
         row = self._reads.execute("SELECT tid FROM tid_bindings WHERE ki = ?", (ki,)).fetchone()
@@ -341,22 +364,37 @@ class Store:
         with self.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO gate_alarms (gate, epc, ki, gtin, name, reason, first_read_at, at) "
-                "VALUES (:gate, :epc, :ki, :gtin, :name, :reason, :first_read_at, :at)", alarm)  # fmt: skip
+                "VALUES (:gate, :epc, :ki, :gtin, :name, :reason, :first_read_at, :at)",
+                alarm,
+            )
             alarm_id = int(cur.lastrowid or 0)
             self._announce(conn, alarm["gate"], GATE_ALARM, {**alarm, "id": alarm_id}, "", 0)
         return alarm_id
 
     def gate_alarms(self, open_only: bool = True) -> list[dict[str, Any]]:
-        keys = ("id", "gate", "epc", "ki", "gtin", "name", "reason", "first_read_at", "at", "resolved_at",
-                "resolved_by")  # fmt: skip
+        keys = (
+            "id",
+            "gate",
+            "epc",
+            "ki",
+            "gtin",
+            "name",
+            "reason",
+            "first_read_at",
+            "at",
+            "resolved_at",
+            "resolved_by",
+        )
         where = " WHERE resolved_at IS NULL" if open_only else ""
         cur = self._reads.execute(f"SELECT {', '.join(keys)} FROM gate_alarms{where} ORDER BY id")
         return [dict(zip(keys, row, strict=True)) for row in cur]
 
     def resolve_gate_alarm(self, alarm_id: int, staff: str) -> bool:
         with self.transaction() as conn:
-            cur = conn.execute("UPDATE gate_alarms SET resolved_at = ?, resolved_by = ? WHERE id = ? AND "
-                               "resolved_at IS NULL", (time.time(), staff, alarm_id))  # fmt: skip
+            cur = conn.execute(
+                "UPDATE gate_alarms SET resolved_at = ?, resolved_by = ? WHERE id = ? AND resolved_at IS NULL",
+                (time.time(), staff, alarm_id),
+            )
             return cur.rowcount == 1
 
     def sold_here(self, ki: str) -> bool:
@@ -365,13 +403,20 @@ class Store:
     # -- baskets ----------------------------------------------------------------------------
     def open_basket(self, basket_id: str, lane: str) -> Basket:
         with self.transaction() as conn:
-            conn.execute("INSERT INTO baskets (id, lane, state, opened_at) VALUES (?, ?, 'OPEN', ?)",
-                         (basket_id, lane, time.time()))  # fmt: skip
+            conn.execute(
+                "INSERT INTO baskets (id, lane, state, opened_at) VALUES (?, ?, 'OPEN', ?)",
+                (basket_id, lane, time.time()),
+            )
             self._announce(conn, lane, OPENED, {"basket": basket_id, "lane": lane}, basket_id, 0)
         return Basket(basket_id, lane, self.rules)
 
-    def apply(self, basket: Basket, command: Command, announce: bool = True,
-              also: Callable[[sqlite3.Connection], None] | None = None) -> Any:  # fmt: skip
+    def apply(
+        self,
+        basket: Basket,
+        command: Command,
+        announce: bool = True,
+        also: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> Any:
         """Run one command; if the basket accepts it, journal and announce it atomically, and only
         then does the live basket change (a failed write leaves it as it was).
 
@@ -381,34 +426,52 @@ class Store:
         result = command.apply(draft)  # may raise BasketError: then nothing is written
         args = command.args()
         with self.transaction() as conn:
-            seq = conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE basket_id = ?",
-                               (basket.id,)).fetchone()[0]  # fmt: skip
-            conn.execute("INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, ?, ?, ?, ?)",
-                         (basket.id, seq, command.op, json.dumps(args), time.time()))  # fmt: skip
+            seq = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE basket_id = ?", (basket.id,)
+            ).fetchone()[0]
+            conn.execute(
+                "INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, ?, ?, ?, ?)",
+                (basket.id, seq, command.op, json.dumps(args), time.time()),
+            )
             closed = time.time() if draft.state.value in ("CLOSED", "CANCELLED") else None
-            conn.execute("UPDATE baskets SET state = ?, closed_at = ? WHERE id = ?",
-                         (draft.state.value, closed, basket.id))  # fmt: skip
+            conn.execute(
+                "UPDATE baskets SET state = ?, closed_at = ? WHERE id = ?", (draft.state.value, closed, basket.id)
+            )
             if isinstance(command, Verdict):
                 line = draft.lines.get(command.line_id)
-                row = (basket.id, command.line_id, line.key if line else "", command.outcome, command.source,
-                       command.req_id, command.req_timestamp, json.dumps(command.fiscal))  # fmt: skip
+                row = (
+                    basket.id,
+                    command.line_id,
+                    line.key if line else "",
+                    command.outcome,
+                    command.source,
+                    command.req_id,
+                    command.req_timestamp,
+                    json.dumps(command.fiscal),
+                )
                 conn.execute("INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
             paid = isinstance(command, PaymentResult) and draft.state.value == "PAID"
             if paid:
-                conn.executemany("INSERT OR IGNORE INTO sold (ki, basket_id, sold_at) VALUES (?, ?, ?)",
-                                 [(line.key, basket.id, time.time()) for line in draft.lines.values()
-                                  if line.serialized])  # fmt: skip
+                conn.executemany(
+                    "INSERT OR IGNORE INTO sold (ki, basket_id, sold_at) VALUES (?, ?, ?)",
+                    [(line.key, basket.id, time.time()) for line in draft.lines.values() if line.serialized],
+                )
                 if self.learn_tids:  # the chip each item was sold on: a copy of its EPC is told apart later
-                    conn.executemany("INSERT OR IGNORE INTO tid_bindings (ki, tid, source, bound_at) "
-                                     "VALUES (?, ?, 'sale', ?)", [(line.key, line.tid.upper(), time.time())
-                                                                  for line in draft.lines.values()
-                                                                  if line.serialized and line.tid])  # fmt: skip
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO tid_bindings (ki, tid, source, bound_at) VALUES (?, ?, 'sale', ?)",
+                        [
+                            (line.key, line.tid.upper(), time.time())
+                            for line in draft.lines.values()
+                            if line.serialized and line.tid
+                        ],
+                    )
             if announce:
                 self._announce(conn, basket.lane, EVENT_TYPES[command.op], basket_event(draft, args), basket.id, seq)
             if paid:
                 tender = args.get("tender")
-                self._announce(conn, basket.lane, POSTED, posted_transaction(draft, tender, args.get("at")),
-                               basket.id, seq)  # fmt: skip
+                self._announce(
+                    conn, basket.lane, POSTED, posted_transaction(draft, tender, args.get("at")), basket.id, seq
+                )
                 if any(line.serialized for line in draft.lines.values()):
                     doc = epcis_sold(draft, self.tz, self.read_point)
                     self._announce(conn, basket.lane, EPCIS, doc, basket.id, seq, self.topics.epcis)
@@ -419,18 +482,37 @@ class Store:
             listener(basket)
         return result
 
-    def _announce(self, conn: sqlite3.Connection, lane: str, type_: str, data: dict[str, Any], basket_id: str,
-                  seq: int, topic: str | None = None) -> None:  # fmt: skip
+    def _announce(
+        self,
+        conn: sqlite3.Connection,
+        lane: str,
+        type_: str,
+        data: dict[str, Any],
+        basket_id: str,
+        seq: int,
+        topic: str | None = None,
+    ) -> None:
         self._announced = True
-        ev = envelope.event(self.topics.lane_source(lane), type_, data, subject=f"basket/{basket_id}", seq=seq,
-                            replyto=self.confirm_to)  # fmt: skip
-        conn.execute("INSERT INTO outbox (topic, payload, basket_id, journal_seq, created_at, event_id, confirm) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)", (topic or self.topics.lane_event(lane, type_),
-                                                      envelope.encode(ev).decode(), basket_id, seq, time.time(),
-                                                      ev.id, self.confirm_to is not None))  # fmt: skip
+        ev = envelope.event(
+            self.topics.lane_source(lane), type_, data, subject=f"basket/{basket_id}", seq=seq, replyto=self.confirm_to
+        )
+        conn.execute(
+            "INSERT INTO outbox (topic, payload, basket_id, journal_seq, created_at, event_id, confirm) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                topic or self.topics.lane_event(lane, type_),
+                envelope.encode(ev).decode(),
+                basket_id,
+                seq,
+                time.time(),
+                ev.id,
+                self.confirm_to is not None,
+            ),
+        )
 
-    def announce(self, lane: str, type_: str, data: dict[str, Any], basket_id: str = "",
-                 conn: sqlite3.Connection | None = None) -> None:  # fmt: skip
+    def announce(
+        self, lane: str, type_: str, data: dict[str, Any], basket_id: str = "", conn: sqlite3.Connection | None = None
+    ) -> None:
         """One event of a lane that is not a journal command (alerts, payment facts), durably
         queued; inside ``conn``'s transaction when given."""
         if conn is not None:
@@ -459,8 +541,9 @@ class Store:
                 reason = f"{type(e).__name__}: {e}"
                 self.quarantined.append(Quarantined(basket_id, lane, reason, time.time()))
                 with contextlib.suppress(StoreError), self.transaction() as conn:
-                    conn.execute("INSERT OR IGNORE INTO quarantine VALUES (?, ?, ?, ?)", (basket_id, lane, reason,
-                                                                                          time.time()))  # fmt: skip
+                    conn.execute(
+                        "INSERT OR IGNORE INTO quarantine VALUES (?, ?, ?, ?)", (basket_id, lane, reason, time.time())
+                    )
         return baskets
 
     def _replay(self, basket_id: str, lane: str) -> Basket:
@@ -482,70 +565,95 @@ class Store:
         journals: dict[str, list[tuple[str, str, float]]] = {}
         for basket_id, op, args, at in reads.execute(
             "SELECT j.basket_id, j.op, j.args, j.at FROM journal j JOIN baskets b ON b.id = j.basket_id "
-            "WHERE b.opened_at >= ? ORDER BY j.basket_id, j.seq", (since,)):  # fmt: skip
+            "WHERE b.opened_at >= ? ORDER BY j.basket_id, j.seq",
+            (since,),
+        ):
             journals.setdefault(basket_id, []).append((op, args, at))
-        baskets = [BasketRecord(i, lane, state, opened, journals.get(i, [])) for i, lane, state, opened in
-                   reads.execute("SELECT id, lane, state, opened_at FROM baskets WHERE opened_at >= ? "
-                                 "ORDER BY opened_at", (since,))]  # fmt: skip
-        verdicts = reads.execute("SELECT v.outcome, v.source FROM verdicts v JOIN baskets b ON b.id = v.basket_id "
-                                 "WHERE b.opened_at >= ?", (since,)).fetchall()  # fmt: skip
+        baskets = [
+            BasketRecord(i, lane, state, opened, journals.get(i, []))
+            for i, lane, state, opened in reads.execute(
+                "SELECT id, lane, state, opened_at FROM baskets WHERE opened_at >= ? ORDER BY opened_at", (since,)
+            )
+        ]
+        verdicts = reads.execute(
+            "SELECT v.outcome, v.source FROM verdicts v JOIN baskets b ON b.id = v.basket_id WHERE b.opened_at >= ?",
+            (since,),
+        ).fetchall()
         return baskets, [(str(o), s) for o, s in verdicts]
 
     # -- device credentials (security/devices.py) -------------------------------------------------
     def put_device(self, row: dict[str, Any]) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT INTO devices (name, kind, lane, reader, token_sha256, enrol_sha256, "
-                         "enrol_expires, created_at) VALUES (:name, :kind, :lane, :reader, :token_sha256, "
-                         ":enrol_sha256, :enrol_expires, :created_at)", row)  # fmt: skip
+            conn.execute(
+                "INSERT INTO devices (name, kind, lane, reader, token_sha256, enrol_sha256, "
+                "enrol_expires, created_at) VALUES (:name, :kind, :lane, :reader, :token_sha256, "
+                ":enrol_sha256, :enrol_expires, :created_at)",
+                row,
+            )
 
     def device(self, column: str, digest: str) -> dict[str, Any] | None:
         """The live device whose token (``token_sha256``) or enrolment code (``enrol_sha256``) this is."""
         assert column in ("token_sha256", "enrol_sha256")
-        cur = self._reads.execute(f"SELECT name, kind, lane, reader, enrol_expires FROM devices WHERE {column} = ? "
-                                  "AND revoked_at IS NULL", (digest,))  # fmt: skip
+        cur = self._reads.execute(
+            f"SELECT name, kind, lane, reader, enrol_expires FROM devices WHERE {column} = ? AND revoked_at IS NULL",
+            (digest,),
+        )
         row = cur.fetchone()
         return None if row is None else dict(zip(("name", "kind", "lane", "reader", "enrol_expires"), row, strict=True))
 
     def enrolled(self, enrol_sha256: str, token_sha256: str) -> bool:
         """Spend an enrolment code on the token its browser gets: the code is good once."""
         with self.transaction() as conn:
-            cur = conn.execute("UPDATE devices SET token_sha256 = ?, enrol_sha256 = NULL, enrol_expires = NULL "
-                               "WHERE enrol_sha256 = ? AND revoked_at IS NULL",
-                               (token_sha256, enrol_sha256))  # fmt: skip
+            cur = conn.execute(
+                "UPDATE devices SET token_sha256 = ?, enrol_sha256 = NULL, enrol_expires = NULL "
+                "WHERE enrol_sha256 = ? AND revoked_at IS NULL",
+                (token_sha256, enrol_sha256),
+            )
             return cur.rowcount == 1
 
     def revoke_device(self, name: str) -> bool:
         with self.transaction() as conn:
-            cur = conn.execute("UPDATE devices SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
-                               (time.time(), name))  # fmt: skip
+            cur = conn.execute(
+                "UPDATE devices SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (time.time(), name)
+            )
             return cur.rowcount > 0
 
     def devices(self) -> list[dict[str, Any]]:
-        cur = self._reads.execute("SELECT name, kind, lane, reader, MIN(created_at), COUNT(*), MAX(revoked_at) "
-                                  "FROM devices GROUP BY name, kind, lane, reader ORDER BY name")  # fmt: skip
+        cur = self._reads.execute(
+            "SELECT name, kind, lane, reader, MIN(created_at), COUNT(*), MAX(revoked_at) "
+            "FROM devices GROUP BY name, kind, lane, reader ORDER BY name"
+        )
         keys = ("name", "kind", "lane", "reader", "created_at", "credentials", "revoked_at")
         return [dict(zip(keys, r, strict=True)) for r in cur]
 
     def audit(self, staff: str, device: str, action: str, basket_id: str | None, detail: dict[str, Any]) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT INTO audit (at, staff, device, action, basket_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                         (time.time(), staff, device, action, basket_id, json.dumps(detail)))  # fmt: skip
+            conn.execute(
+                "INSERT INTO audit (at, staff, device, action, basket_id, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                (time.time(), staff, device, action, basket_id, json.dumps(detail)),
+            )
 
     # -- component health over time (dashboard.py: availability) ---------------------------
     def record_health(self, changes: Sequence[tuple[str, bool, str]], at: float, keep_s: float) -> None:
         """Write each component whose state changed; forget rows older than ``keep_s``."""
         with self.transaction() as conn:
-            conn.executemany("INSERT INTO health (at, component, ok, detail) VALUES (?, ?, ?, ?)",
-                             [(at, c, int(ok), detail) for c, ok, detail in changes])  # fmt: skip
-            conn.execute("DELETE FROM health WHERE at < ? AND id NOT IN "
-                         "(SELECT MAX(id) FROM health GROUP BY component)", (at - keep_s,))  # fmt: skip
+            conn.executemany(
+                "INSERT INTO health (at, component, ok, detail) VALUES (?, ?, ?, ?)",
+                [(at, c, int(ok), detail) for c, ok, detail in changes],
+            )
+            conn.execute(
+                "DELETE FROM health WHERE at < ? AND id NOT IN (SELECT MAX(id) FROM health GROUP BY component)",
+                (at - keep_s,),
+            )
 
     def health_rows(self, since: float) -> list[tuple[str, float, bool, str]]:
         """Each component's state at ``since`` (its last change before it) and every change after."""
         cur = self._reads.execute(
             "SELECT component, at, ok, detail FROM health h WHERE at >= ? OR id = "
             "(SELECT MAX(id) FROM health p WHERE p.component = h.component AND p.at < ?) "
-            "ORDER BY at, id", (since, since))  # fmt: skip
+            "ORDER BY at, id",
+            (since, since),
+        )
         return [(c, at, bool(ok), d) for c, at, ok, d in cur]
 
     # -- outbox ----------------------------------------------------------------------------
@@ -568,8 +676,11 @@ class Store:
         central's confirmation stays unconfirmed until it comes."""
         with self.transaction() as conn:
             now = time.time()
-            conn.executemany("UPDATE outbox SET sent_at = ?, confirmed_at = CASE WHEN confirm = 0 THEN ? "
-                             "ELSE confirmed_at END WHERE id = ?", [(now, now, i) for i in ids])  # fmt: skip
+            conn.executemany(
+                "UPDATE outbox SET sent_at = ?, confirmed_at = CASE WHEN confirm = 0 THEN ? "
+                "ELSE confirmed_at END WHERE id = ?",
+                [(now, now, i) for i in ids],
+            )
 
     def confirm(self, event_ids: Sequence[str]) -> int:
         """Central stored these events: their rows are confirmed (kept for replays until pruned)."""
@@ -577,15 +688,22 @@ class Store:
             return 0
         with self.transaction() as conn:
             now = time.time()
-            return sum(conn.execute("UPDATE outbox SET confirmed_at = ? WHERE event_id = ? AND confirmed_at IS NULL",
-                                    (now, i)).rowcount for i in event_ids)  # fmt: skip
+            return sum(
+                conn.execute(
+                    "UPDATE outbox SET confirmed_at = ? WHERE event_id = ? AND confirmed_at IS NULL", (now, i)
+                ).rowcount
+                for i in event_ids
+            )
 
     def requeue_unconfirmed(self, acked_before: float) -> list[int]:
         """Rows the broker acknowledged before ``acked_before`` that central never confirmed:
         unsent again (the publisher sends them again, same event id). Returns their ids."""
         with self.transaction() as conn:
-            rows = conn.execute("UPDATE outbox SET sent_at = NULL WHERE confirmed_at IS NULL AND sent_at IS NOT NULL "
-                                "AND sent_at < ? RETURNING id", (acked_before,)).fetchall()  # fmt: skip
+            rows = conn.execute(
+                "UPDATE outbox SET sent_at = NULL WHERE confirmed_at IS NULL AND sent_at IS NOT NULL "
+                "AND sent_at < ? RETURNING id",
+                (acked_before,),
+            ).fetchall()
         return sorted(r[0] for r in rows)
 
     def requeue(self, basket_id: str, seqs: Sequence[int]) -> list[int]:
@@ -593,8 +711,10 @@ class Store:
         are unsent again. Returns their ids."""
         with self.transaction() as conn:
             marks = ",".join("?" * len(seqs))
-            rows = conn.execute(f"UPDATE outbox SET sent_at = NULL WHERE basket_id = ? AND journal_seq IN ({marks}) "
-                                "RETURNING id", (basket_id, *seqs)).fetchall()  # fmt: skip
+            rows = conn.execute(
+                f"UPDATE outbox SET sent_at = NULL WHERE basket_id = ? AND journal_seq IN ({marks}) RETURNING id",
+                (basket_id, *seqs),
+            ).fetchall()
         return sorted(r[0] for r in rows)
 
     def unconfirmed(self) -> tuple[int, float | None]:
@@ -607,13 +727,13 @@ class Store:
     def prune_outbox(self, confirmed_before: float) -> int:
         """Forget confirmed rows older than the retention; never an unconfirmed one."""
         with self.transaction() as conn:
-            return conn.execute("DELETE FROM outbox WHERE confirmed_at IS NOT NULL AND confirmed_at < ?",
-                                (confirmed_before,)).rowcount  # fmt: skip
+            return conn.execute(
+                "DELETE FROM outbox WHERE confirmed_at IS NOT NULL AND confirmed_at < ?", (confirmed_before,)
+            ).rowcount
 
     # -- requests to central (idempotency keys persisted before the first send) ------------------
     def request_record(self, key: str) -> tuple[str, str, dict[str, Any], dict[str, Any] | None] | None:
-        row = self._reads.execute("SELECT service, op, data, response FROM requests WHERE key = ?",
-                                   (key,)).fetchone()  # fmt: skip
+        row = self._reads.execute("SELECT service, op, data, response FROM requests WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
         service, op, data, response = row
@@ -621,20 +741,26 @@ class Store:
 
     def record_request(self, key: str, service: str, op: str, data: dict[str, Any], basket_id: str | None) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR IGNORE INTO requests (key, service, op, data, basket_id, created_at) "
-                         "VALUES (?, ?, ?, ?, ?, ?)",
-                         (key, service, op, json.dumps(data), basket_id, time.time()))  # fmt: skip
+            conn.execute(
+                "INSERT OR IGNORE INTO requests (key, service, op, data, basket_id, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key, service, op, json.dumps(data), basket_id, time.time()),
+            )
 
     def record_response(self, key: str, response: dict[str, Any]) -> None:
         with self.transaction() as conn:
-            conn.execute("UPDATE requests SET response = ?, answered_at = ? WHERE key = ?",
-                         (json.dumps(response), time.time(), key))  # fmt: skip
+            conn.execute(
+                "UPDATE requests SET response = ?, answered_at = ? WHERE key = ?",
+                (json.dumps(response), time.time(), key),
+            )
 
     def answers(self, basket_id: str, service: str, op: str) -> list[tuple[str, dict[str, Any]]]:
         """Answered requests of one kind for a basket: (key, response)."""
         rows = self._reads.execute(
             "SELECT key, response FROM requests WHERE basket_id = ? AND service = ? AND op = ? "
-            "AND response IS NOT NULL ORDER BY created_at", (basket_id, service, op))  # fmt: skip
+            "AND response IS NOT NULL ORDER BY created_at",
+            (basket_id, service, op),
+        )
         return [(k, json.loads(r)) for k, r in rows]
 
     # -- past sales and their returns -------------------------------------------------------
@@ -649,8 +775,9 @@ class Store:
         return None if row is None else str(row[0])
 
     def return_row(self, return_id: str) -> dict[str, Any] | None:
-        row = self._reads.execute("SELECT id, basket_id, lane, lines, amount, step, staff, detail FROM returns "
-                                   "WHERE id = ?", (return_id,)).fetchone()  # fmt: skip
+        row = self._reads.execute(
+            "SELECT id, basket_id, lane, lines, amount, step, staff, detail FROM returns WHERE id = ?", (return_id,)
+        ).fetchone()
         if row is None:
             return None
         out = dict(zip(("id", "basket_id", "lane", "lines", "amount", "step", "staff", "detail"), row, strict=True))
@@ -658,13 +785,19 @@ class Store:
         return out
 
     def returns_of(self, basket_id: str) -> list[dict[str, Any]]:
-        ids = [r[0] for r in self._reads.execute("SELECT id FROM returns WHERE basket_id = ? ORDER BY created_at",
-                                                  (basket_id,))]  # fmt: skip
+        ids = [
+            r[0]
+            for r in self._reads.execute("SELECT id FROM returns WHERE basket_id = ? ORDER BY created_at", (basket_id,))
+        ]
         return [row for i in ids if (row := self.return_row(i)) is not None]
 
     def open_returns(self) -> list[str]:
-        return [r[0] for r in self._reads.execute("SELECT id FROM returns WHERE step NOT IN ('done', 'failed') "
-                                                   "ORDER BY created_at")]  # fmt: skip
+        return [
+            r[0]
+            for r in self._reads.execute(
+                "SELECT id FROM returns WHERE step NOT IN ('done', 'failed') ORDER BY created_at"
+            )
+        ]
 
     def save_return(self, r: dict[str, Any], conn: sqlite3.Connection | None = None) -> None:
         """Insert or move a return (``return_row``'s shape); inside ``conn``'s transaction when given."""
@@ -677,8 +810,19 @@ class Store:
             "INSERT INTO returns (id, basket_id, lane, lines, amount, step, staff, detail, created_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET step = excluded.step,"
             " detail = excluded.detail, updated_at = excluded.updated_at",
-            (r["id"], r["basket_id"], r["lane"], json.dumps(r["lines"]), r["amount"], r["step"], r["staff"],
-             json.dumps(r["detail"]), now, now))  # fmt: skip
+            (
+                r["id"],
+                r["basket_id"],
+                r["lane"],
+                json.dumps(r["lines"]),
+                r["amount"],
+                r["step"],
+                r["staff"],
+                json.dumps(r["detail"]),
+                now,
+                now,
+            ),
+        )
 
     def unsell(self, kis: Iterable[str], conn: sqlite3.Connection) -> None:
         """Items taken back: out of the sold set (they may be sold again)."""
@@ -686,8 +830,10 @@ class Store:
 
     # -- payment attempts ------------------------------------------------------------------
     def payment_row(self, payment_id: str) -> dict[str, Any] | None:
-        row = self._reads.execute("SELECT id, basket_id, method, amount, step, provider_id, status, detail "
-                                   "FROM payments WHERE id = ?", (payment_id,)).fetchone()  # fmt: skip
+        row = self._reads.execute(
+            "SELECT id, basket_id, method, amount, step, provider_id, status, detail FROM payments WHERE id = ?",
+            (payment_id,),
+        ).fetchone()
         if row is None:
             return None
         keys = ("id", "basket_id", "method", "amount", "step", "provider_id", "status", "detail")
@@ -696,19 +842,35 @@ class Store:
         return out
 
     def payments_of(self, basket_id: str) -> list[dict[str, Any]]:
-        ids = [r[0] for r in self._reads.execute("SELECT id FROM payments WHERE basket_id = ? ORDER BY created_at",
-                                                  (basket_id,))]  # fmt: skip
+        ids = [
+            r[0]
+            for r in self._reads.execute(
+                "SELECT id FROM payments WHERE basket_id = ? ORDER BY created_at", (basket_id,)
+            )
+        ]
         return [row for i in ids if (row := self.payment_row(i)) is not None]
 
     def open_payments(self) -> list[dict[str, Any]]:
-        ids = [r[0] for r in self._reads.execute(
-            "SELECT id FROM payments WHERE step NOT IN ('done', 'failed', 'refunded') "
-            "ORDER BY created_at")]  # fmt: skip
+        ids = [
+            r[0]
+            for r in self._reads.execute(
+                "SELECT id FROM payments WHERE step NOT IN ('done', 'failed', 'refunded') ORDER BY created_at"
+            )
+        ]
         return [row for i in ids if (row := self.payment_row(i)) is not None]
 
-    def save_payment(self, payment_id: str, basket_id: str, method: str, amount: int, step: str,
-                     provider_id: str | None = None, status: str | None = None,
-                     detail: dict[str, Any] | None = None, conn: sqlite3.Connection | None = None) -> None:  # fmt: skip
+    def save_payment(
+        self,
+        payment_id: str,
+        basket_id: str,
+        method: str,
+        amount: int,
+        step: str,
+        provider_id: str | None = None,
+        status: str | None = None,
+        detail: dict[str, Any] | None = None,
+        conn: sqlite3.Connection | None = None,
+    ) -> None:
         """Insert or move a payment attempt; inside ``conn``'s transaction when given."""
         if conn is None:
             with self.transaction() as tx:
@@ -740,19 +902,38 @@ class Store:
                 conn.executemany(
                     "INSERT OR REPLACE INTO catalog (gtin, name, price, vat, category, grp, marked, min_age, alcohol,"
                     " qty_limit, loyalty_price) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(p.gtin, p.name, p.price, p.vat, p.category, p.group, int(p.marked), p.min_age, int(p.alcohol),
-                      p.qty_limit, p.loyalty_price) for p in rows],
-                )  # fmt: skip
+                    [
+                        (
+                            p.gtin,
+                            p.name,
+                            p.price,
+                            p.vat,
+                            p.category,
+                            p.group,
+                            int(p.marked),
+                            p.min_age,
+                            int(p.alcohol),
+                            p.qty_limit,
+                            p.loyalty_price,
+                        )
+                        for p in rows
+                    ],
+                )
             else:
                 if snapshot:
                     conn.execute("DELETE FROM received_codes")
                 now = time.time()
-                conn.executemany("INSERT OR REPLACE INTO received_codes (ki, mark_code, received_at) VALUES (?, ?, ?)",
-                                 [(ki, km, now) for ki, km in data.get("codes", {}).items()])  # fmt: skip
+                conn.executemany(
+                    "INSERT OR REPLACE INTO received_codes (ki, mark_code, received_at) VALUES (?, ?, ?)",
+                    [(ki, km, now) for ki, km in data.get("codes", {}).items()],
+                )
                 if snapshot:  # the chips central knows each item's EPC was encoded on
                     conn.execute("DELETE FROM tid_bindings WHERE source = 'central'")
-                conn.executemany("INSERT OR REPLACE INTO tid_bindings (ki, tid, source, bound_at) "
-                                 "VALUES (?, ?, 'central', ?)",
-                                 [(ki, str(tid).upper(), now) for ki, tid in data.get("tids", {}).items()])  # fmt: skip
-            conn.execute("INSERT OR REPLACE INTO sync_state (stream, version, updated_at) VALUES (?, ?, ?)",
-                         (stream, version, time.time()))  # fmt: skip
+                conn.executemany(
+                    "INSERT OR REPLACE INTO tid_bindings (ki, tid, source, bound_at) VALUES (?, ?, 'central', ?)",
+                    [(ki, str(tid).upper(), now) for ki, tid in data.get("tids", {}).items()],
+                )
+            conn.execute(
+                "INSERT OR REPLACE INTO sync_state (stream, version, updated_at) VALUES (?, ?, ?)",
+                (stream, version, time.time()),
+            )

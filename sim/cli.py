@@ -23,8 +23,17 @@ def cmd_sim_llrp(args: argparse.Namespace, out: TextIO) -> int:
     from sim.llrp_reader import LLRPReaderSim, serve_forever
 
     connected = tuple(int(a) for a in args.connected.split(",")) if args.connected else None
-    sim = LLRPReaderSim(args.host, args.port, args.antennas, args.reads_per_s, args.miss_rate, args.seed,
-                        gpos=args.gpos, profile=args.profile, connected=connected)  # fmt: skip
+    sim = LLRPReaderSim(
+        args.host,
+        args.port,
+        args.antennas,
+        args.reads_per_s,
+        args.miss_rate,
+        args.seed,
+        gpos=args.gpos,
+        profile=args.profile,
+        connected=connected,
+    )
     rng = random.Random(args.seed)
     for i in range(args.tags):
         body = f"46{rng.randrange(10**10):010d}"
@@ -153,19 +162,40 @@ def cmd_sim_central(args: argparse.Namespace, out: TextIO) -> int:
         addresses = [(h, int(p)) for h, _, p in (a.rpartition(":") for a in args.amqp.split(","))]
         first = [(args.first_node + i) % len(addresses) for i in range(args.instances)]
         nodes: list[CentralNode] = [
-            AmqpCentral(args.db, addresses[first[i]:] + addresses[:first[i]],
-                        instance=f"{args.name}-{i + 1}", username=args.username or "central",
-                        password=args.password or "", program=args.program, settings=settings)
-            for i in range(args.instances)]  # fmt: skip
+            AmqpCentral(
+                args.db,
+                addresses[first[i] :] + addresses[: first[i]],
+                instance=f"{args.name}-{i + 1}",
+                username=args.username or "central",
+                password=args.password or "",
+                program=args.program,
+                settings=settings,
+            )
+            for i in range(args.instances)
+        ]
         return _serve_central(nodes, args, out)
     # several instances: each its own user ({username}-{n}), as the broker's use_username_as_clientid wants
-    users = [args.username if args.instances == 1 or not args.username else f"{args.username}-{i + 1}"
-             for i in range(args.instances)]  # fmt: skip
-    nodes = [CentralNode(args.db, args.host, args.port, instance=f"{args.name}-{i + 1}", username=users[i],
-                         password=args.password, program=args.program, protocol=args.protocol,
-                         tls_ca=Path(args.tls_ca) if args.tls_ca else None, settings=settings,
-                         events=not args.no_events, shared=not args.no_shared)
-             for i in range(args.instances)]  # fmt: skip
+    users = [
+        args.username if args.instances == 1 or not args.username else f"{args.username}-{i + 1}"
+        for i in range(args.instances)
+    ]
+    nodes = [
+        CentralNode(
+            args.db,
+            args.host,
+            args.port,
+            instance=f"{args.name}-{i + 1}",
+            username=users[i],
+            password=args.password,
+            program=args.program,
+            protocol=args.protocol,
+            tls_ca=Path(args.tls_ca) if args.tls_ca else None,
+            settings=settings,
+            events=not args.no_events,
+            shared=not args.no_shared,
+        )
+        for i in range(args.instances)
+    ]
     return _serve_central(nodes, args, out)
 
 
@@ -197,8 +227,18 @@ def _serve_central(nodes: list[Any], args: argparse.Namespace, out: TextIO) -> i
     for node in nodes:
         node.start()
     ready = all(node.ready.wait(10) for node in nodes)
-    out.write(json.dumps({"central_sim": [n.instance for n in nodes], "broker": f"{args.host}:{args.port}",
-                          "db": str(args.db), "program": args.program, "subscribed": ready}) + "\n")  # fmt: skip
+    out.write(
+        json.dumps(
+            {
+                "central_sim": [n.instance for n in nodes],
+                "broker": f"{args.host}:{args.port}",
+                "db": str(args.db),
+                "program": args.program,
+                "subscribed": ready,
+            }
+        )
+        + "\n"
+    )
     out.flush()
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
@@ -262,17 +302,30 @@ def register(sub: Any) -> None:
 
     crpt_sim = sim.add_parser("crpt", help="TS PIoT, True API (CDN + hosts) and Local Module over HTTP")
     crpt_sim.add_argument("--base-port", type=int, default=18080, help="TS PIoT, CDN, Local Module, hosts from here")
-    crpt_sim.add_argument("--code", action="append", metavar="STATE=CODE",
-                          help="register a code, e.g. sellable='0104...<GS>93dGVz' (repeatable)")  # fmt: skip
+    crpt_sim.add_argument(
+        "--code",
+        action="append",
+        metavar="STATE=CODE",
+        help="register a code, e.g. sellable='0104...<GS>93dGVz' (repeatable)",
+    )
     crpt_sim.add_argument("--latency-ms", type=float, default=0)
-    crpt_sim.add_argument("--hang", action="append", choices=("ts_piot", "true_api", "lm"),
-                          help="this service accepts requests and never answers")  # fmt: skip
+    crpt_sim.add_argument(
+        "--hang",
+        action="append",
+        choices=("ts_piot", "true_api", "lm"),
+        help="this service accepts requests and never answers",
+    )
     crpt_sim.set_defaults(func=cmd_sim_crpt)
 
     kkt_sim = sim.add_parser("kkt", help="ATOL's Web-server with fiscal registers (ККТ) over HTTP")
     kkt_sim.add_argument("--port", type=int, default=16732, help="ATOL's default port")
-    kkt_sim.add_argument("--device", action="append", default=None, metavar="ID",
-                         help="a register's deviceID (repeatable; default: one named 'default')")  # fmt: skip
+    kkt_sim.add_argument(
+        "--device",
+        action="append",
+        default=None,
+        metavar="ID",
+        help="a register's deviceID (repeatable; default: one named 'default')",
+    )
     kkt_sim.add_argument("--print-ms", type=float, default=800, help="time to print a document")
     kkt_sim.add_argument("--check-ms", type=float, default=150, help="time of one mark-code check")
     kkt_sim.set_defaults(func=cmd_sim_kkt)
@@ -301,13 +354,18 @@ def register(sub: Any) -> None:
     central_sim.add_argument("--program", choices=("magnit_like", "x5_legacy"), default="magnit_like")
     central_sim.add_argument("--customer-delay-s", type=float, default=0.05, help="how long a customer takes to pay")
     central_sim.add_argument("--no-events", action="store_true", help="do not consume the agents' events")
-    central_sim.add_argument("--amqp", default=None, metavar="HOST:PORT[,HOST:PORT…]",
-                             help="consume from a RabbitMQ cluster's quorum queues over AMQP instead of MQTT "
-                                  "(every node's address)")  # fmt: skip
+    central_sim.add_argument(
+        "--amqp",
+        default=None,
+        metavar="HOST:PORT[,HOST:PORT…]",
+        help="consume from a RabbitMQ cluster's quorum queues over AMQP instead of MQTT (every node's address)",
+    )
     central_sim.add_argument("--first-node", type=int, default=0, help="with --amqp: the node instance 1 tries first")
-    central_sim.add_argument("--no-shared", action="store_true",
-                             help="plain subscriptions: one instance, for brokers without $share "
-                                  "(the embedded one)")  # fmt: skip
+    central_sim.add_argument(
+        "--no-shared",
+        action="store_true",
+        help="plain subscriptions: one instance, for brokers without $share (the embedded one)",
+    )
     central_sim.set_defaults(func=cmd_sim_central)
 
     demo_p = sub.add_parser("demo", help="run the whole store on this machine: simulators, daemon, pages")

@@ -78,10 +78,19 @@ class Registry:
     def add(self, code: str, state: str = "sellable", **fields: Any) -> str:
         item = parse(code)
         answer = {
-            "cis": code, "valid": True, "found": True, "utilised": True, "verified": True, "realizable": True,
-            "isBlocked": False, "sold": False, "gtin": item.gtin, "printView": item.ki, "errorCode": 0,
+            "cis": code,
+            "valid": True,
+            "found": True,
+            "utilised": True,
+            "verified": True,
+            "realizable": True,
+            "isBlocked": False,
+            "sold": False,
+            "gtin": item.gtin,
+            "printView": item.ki,
+            "errorCode": 0,
             "groupIds": [3] if item.kind == "tobacco_pack" else [],
-        }  # fmt: skip
+        }
         answer.update(STATES[state])
         answer.update(fields)
         self.codes[item.ki] = answer
@@ -94,8 +103,15 @@ class Registry:
             return {"cis": code, "valid": False, "found": False, "errorCode": 1}
         known = self.codes.get(item.ki)
         if known is None:
-            return {"cis": code, "valid": True, "found": False, "utilised": False, "verified": False,
-                    "realizable": False, "errorCode": 10}  # fmt: skip
+            return {
+                "cis": code,
+                "valid": True,
+                "found": False,
+                "utilised": False,
+                "verified": False,
+                "realizable": False,
+                "errorCode": 10,
+            }
         return {**known, "cis": code}
 
 
@@ -173,8 +189,16 @@ class CrptSim:
             if self.hang_gtins and code[2:16] in self.hang_gtins:
                 raise Hang  # this item's check never answers (one lane's items, in the lane isolation bench)
             req_id, ts = _stamp()
-            out.append({"code": 0, "description": "ok", "codes": [self.registry.answer(code)], "reqId": req_id,
-                        "reqTimestamp": ts, "isCheckedOffline": False})  # fmt: skip
+            out.append(
+                {
+                    "code": 0,
+                    "description": "ok",
+                    "codes": [self.registry.answer(code)],
+                    "reqId": req_id,
+                    "reqTimestamp": ts,
+                    "isCheckedOffline": False,
+                }
+            )
         return Response(200, {"codesResponse": out})
 
     # -- True API ---------------------------------------------------------------------------
@@ -202,8 +226,9 @@ class CrptSim:
                 codes = (req.json() or {}).get("codes", [])
                 req_id, ts = _stamp()
                 answers = [self.registry.answer(c) for c in codes]
-                return Response(200, {"code": 0, "description": "ok", "codes": answers, "reqId": req_id,
-                                      "reqTimestamp": ts})  # fmt: skip
+                return Response(
+                    200, {"code": 0, "description": "ok", "codes": answers, "reqId": req_id, "reqTimestamp": ts}
+                )
             return Response(404, {"code": 404, "description": "not found"})
 
         return handle
@@ -221,23 +246,49 @@ class CrptSim:
             return Response(401, {"code": 401, "description": "bad credentials"})
         status = self.lm_effective_status()
         if req.method == "GET" and req.path.endswith("/status"):
-            return Response(200, {"status": status, "lastSync": self.lm_last_sync_ms, "inst": self.lm_inst,
-                                  "version": self.lm_version, "operationMode": "active"})  # fmt: skip
+            return Response(
+                200,
+                {
+                    "status": status,
+                    "lastSync": self.lm_last_sync_ms,
+                    "inst": self.lm_inst,
+                    "version": self.lm_version,
+                    "operationMode": "active",
+                },
+            )
         if req.method != "POST" or not req.path.endswith("/cis/outCheck"):
             return Response(404, {"code": 404, "description": "not found"})
         if status != "ready":
-            return Response(400, {"errorCode": 4050 if status == "sync_error" else 4045,
-                                  "description": f"status is {status}"})  # fmt: skip
+            return Response(
+                400, {"errorCode": 4050 if status == "sync_error" else 4045, "description": f"status is {status}"}
+            )
         if not req.headers.get("x-clientid"):
             return Response(400, {"code": 400, "description": "X-ClientId is required"})
         results = []
         for item in (req.json() or {}).get("cis_list", []):
             ki = item["cis"] if isinstance(item, dict) else item
             full = self.registry.answer(ki)
-            offline = {"cis": ki, "isBlocked": full.get("isBlocked", False), "sold": full.get("sold", False),
-                       "ogvs": full.get("ogvs", []), "found": False, "valid": False, "verified": False,
-                       "realizable": False, "utilised": False}  # fmt: skip
+            offline = {
+                "cis": ki,
+                "isBlocked": full.get("isBlocked", False),
+                "sold": full.get("sold", False),
+                "ogvs": full.get("ogvs", []),
+                "found": False,
+                "valid": False,
+                "verified": False,
+                "realizable": False,
+                "utilised": False,
+            }
             req_id, ts = _stamp()
-            results.append({"code": 0, "codes": [offline], "reqId": req_id, "reqTimestamp": ts,
-                            "inst": self.lm_inst, "version": self.lm_version, "isCheckedOffline": True})  # fmt: skip
+            results.append(
+                {
+                    "code": 0,
+                    "codes": [offline],
+                    "reqId": req_id,
+                    "reqTimestamp": ts,
+                    "inst": self.lm_inst,
+                    "version": self.lm_version,
+                    "isCheckedOffline": True,
+                }
+            )
         return Response(200, {"results": results})

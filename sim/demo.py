@@ -47,8 +47,15 @@ def _free_udp_port() -> int:
 class DemoStore:
     """The simulators and the daemon, started and stopped together."""
 
-    def __init__(self, config: Config, http_port: int, data_dir: Path, lanes: int = 2, nfc_pad: bool = False,
-                 strict: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: Config,
+        http_port: int,
+        data_dir: Path,
+        lanes: int = 2,
+        nfc_pad: bool = False,
+        strict: bool = False,
+    ) -> None:
         self.base, self.http_port, self.data_dir, self.lane_count = config, http_port, data_dir, lanes
         self.box_lanes = [f"lane-{i}" for i in range(1, lanes + 1)]
         #: strict: the configuration's own limits; else the demo's devices, all on one address and
@@ -157,40 +164,78 @@ class DemoStore:
         # the exit gate: antenna 1 inside the door, 2 outside, its light and sounder on GPO 1
         self.gate = await LLRPReaderSim(antennas=2, gpos=1, reads_per_s=600, seed=11, miss_rate=0.02).__aenter__()
         catalog = self.data_dir / "catalog.json"
-        catalog.write_text(json.dumps({"products": [{f: getattr(p, f) for f in p.__dataclass_fields__}
-                                                    for p in PRODUCTS]}))  # fmt: skip
+        catalog.write_text(
+            json.dumps({"products": [{f: getattr(p, f) for f in p.__dataclass_fields__} for p in PRODUCTS]})
+        )
         broker_port = _free_port()
-        cfg = self.base.model_copy(update={
-            "agent": self.base.agent.model_copy(update={"data_dir": self.data_dir, "catalog_file": catalog}),
-            "http": self.base.http.model_copy(update={
-                "port": self.http_port, "tls_cert": tls / "server.crt", "tls_key": tls / "server.key",
-                "ops_token": self.ops_token} | ({} if self.strict else {
-                    "public_rate_per_s": max(self.base.http.public_rate_per_s, 1000.0),
-                    "public_burst": max(self.base.http.public_burst, 1000)})),
-            "security": self.base.security if self.strict else self.base.security.model_copy(
-                update={"identify_per_min": 1000, "sign_in_per_min": 10_000}),
-            "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=broker_port),
-            "verify": Verify(ts_piot_url=self.crpt.url("ts_piot"), local_module_url=self.crpt.url("lm")),
-            "checkout": Checkout(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),
-            "fiscal": Fiscal(vat={"dairy": "vat10", "bakery": "vat10"}, receipt_deadline_s=20,
-                             registers=[RegisterConfig(lane=lane, url=self.kkt.url, device_id=lane) for lane in lanes]),
-            "staff": [StaffConfig(id="s-1", name="Анна (демо)", pin_hash=hash_pin(STAFF_PIN), badge=STAFF_BADGE)],
-            "readers": [LLRPSettings(id=f"box-{lane}", driver="llrp", port=r.port, read_tid_words=6)
-                        for lane, r in self.readers.items()]
-            + [LLRPSettings(id="staff-desk", driver="llrp", port=self.staff_desk.port, role="staff")]
-            + [LLRPSettings(id="gate-exit", driver="llrp", port=self.gate.port, read_tid_words=6)]
-            + ([NfcSettings(id="nfc-pad", driver="nfc", path=f"udp:127.0.0.1:{self.nfc_port}")]
-               if self.nfc_port else [])
-            + ([PCSCSettings(id="pcsc-pad", driver="pcsc", path="Virtual PCD")] if self.pcsc else []),
-            "lanes": [LaneSettings(id=lane, mode="box", settle_s=0.3, depart_after_s=self.depart_s,
-                                   zones=[ZoneConfig(reader=f"box-{lane}", min_rssi=-70)]) for lane in self.box_lanes]
-            + ([LaneSettings(id="lane-3", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="nfc-pad")])]
-               if self.nfc_port else [])
-            + ([LaneSettings(id="lane-4", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="pcsc-pad")])]
-               if self.pcsc else []),
-            "gates": [GateSettings(id="exit", reader="gate-exit", antennas=[1, 2], gpo_port=1, alarm_s=3.0,
-                                   window_s=1.5)],
-        })  # fmt: skip
+        cfg = self.base.model_copy(
+            update={
+                "agent": self.base.agent.model_copy(update={"data_dir": self.data_dir, "catalog_file": catalog}),
+                "http": self.base.http.model_copy(
+                    update={
+                        "port": self.http_port,
+                        "tls_cert": tls / "server.crt",
+                        "tls_key": tls / "server.key",
+                        "ops_token": self.ops_token,
+                    }
+                    | (
+                        {}
+                        if self.strict
+                        else {
+                            "public_rate_per_s": max(self.base.http.public_rate_per_s, 1000.0),
+                            "public_burst": max(self.base.http.public_burst, 1000),
+                        }
+                    )
+                ),
+                "security": self.base.security
+                if self.strict
+                else self.base.security.model_copy(update={"identify_per_min": 1000, "sign_in_per_min": 10_000}),
+                "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=broker_port),
+                "verify": Verify(ts_piot_url=self.crpt.url("ts_piot"), local_module_url=self.crpt.url("lm")),
+                "checkout": Checkout(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),
+                "fiscal": Fiscal(
+                    vat={"dairy": "vat10", "bakery": "vat10"},
+                    receipt_deadline_s=20,
+                    registers=[RegisterConfig(lane=lane, url=self.kkt.url, device_id=lane) for lane in lanes],
+                ),
+                "staff": [StaffConfig(id="s-1", name="Анна (демо)", pin_hash=hash_pin(STAFF_PIN), badge=STAFF_BADGE)],
+                "readers": [
+                    LLRPSettings(id=f"box-{lane}", driver="llrp", port=r.port, read_tid_words=6)
+                    for lane, r in self.readers.items()
+                ]
+                + [LLRPSettings(id="staff-desk", driver="llrp", port=self.staff_desk.port, role="staff")]
+                + [LLRPSettings(id="gate-exit", driver="llrp", port=self.gate.port, read_tid_words=6)]
+                + (
+                    [NfcSettings(id="nfc-pad", driver="nfc", path=f"udp:127.0.0.1:{self.nfc_port}")]
+                    if self.nfc_port
+                    else []
+                )
+                + ([PCSCSettings(id="pcsc-pad", driver="pcsc", path="Virtual PCD")] if self.pcsc else []),
+                "lanes": [
+                    LaneSettings(
+                        id=lane,
+                        mode="box",
+                        settle_s=0.3,
+                        depart_after_s=self.depart_s,
+                        zones=[ZoneConfig(reader=f"box-{lane}", min_rssi=-70)],
+                    )
+                    for lane in self.box_lanes
+                ]
+                + (
+                    [LaneSettings(id="lane-3", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="nfc-pad")])]
+                    if self.nfc_port
+                    else []
+                )
+                + (
+                    [LaneSettings(id="lane-4", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="pcsc-pad")])]
+                    if self.pcsc
+                    else []
+                ),
+                "gates": [
+                    GateSettings(id="exit", reader="gate-exit", antennas=[1, 2], gpo_port=1, alarm_s=3.0, window_s=1.5)
+                ],
+            }
+        )
         self.config = cfg
         self.daemon = Daemon(cfg)
         self.stop = asyncio.Event()
@@ -265,11 +310,14 @@ class DemoStore:
         fiscal = self._fiscal_summary(agent, paid_ids, kept)
         agent_totals = {}
         for basket_id in paid_ids:
-            row = agent.execute("SELECT payload FROM outbox WHERE basket_id = ? AND topic LIKE '%/transaction.posted'",
-                                (basket_id,)).fetchone()  # fmt: skip
+            row = agent.execute(
+                "SELECT payload FROM outbox WHERE basket_id = ? AND topic LIKE '%/transaction.posted'", (basket_id,)
+            ).fetchone()
             agent_totals[basket_id] = json.loads(row[0])["data"]["totalKop"] if row else None
-        sold_lines = sum(sum(1 for ln in json.loads(d)["lines"] if ln["ki"]) for (d,) in
-                         central.execute("SELECT data FROM transactions"))  # fmt: skip
+        sold_lines = sum(
+            sum(1 for ln in json.loads(d)["lines"] if ln["ki"])
+            for (d,) in central.execute("SELECT data FROM transactions")
+        )
         balanced = loyalty.ledger_balanced(central)
         problems: dict[str, int] = {}
         for o in outcomes:
@@ -290,24 +338,36 @@ class DemoStore:
         }
         m = self.daemon.metrics
         return {
-            "invariants_ok": all(checks.values()), "checks": checks,
-            "baskets_paid": len(paid_ids), "baskets_cancelled": sum(1 for s in closed.values() if s == "CANCELLED"),
+            "invariants_ok": all(checks.values()),
+            "checks": checks,
+            "baskets_paid": len(paid_ids),
+            "baskets_cancelled": sum(1 for s in closed.values() if s == "CANCELLED"),
             "items_sold": items_sold,
-            "verdicts": {"allowed": verdicts.get("ALLOWED", 0), "blocked": verdicts.get("BLOCKED", 0),
-                         "unavailable": verdicts.get("UNAVAILABLE", 0)},
+            "verdicts": {
+                "allowed": verdicts.get("ALLOWED", 0),
+                "blocked": verdicts.get("BLOCKED", 0),
+                "unavailable": verdicts.get("UNAVAILABLE", 0),
+            },
             "problems": problems,
-            "central": {"transactions_posted": len(posted),
-                        "duplicates_dropped": central_db.counter(central, "events.duplicates_dropped")},
-            "payments": {"captured": len(captured), "cancelled": sum(1 for p in payments if p[1] == "CANCELED"),
-                         "refunded": central.execute("SELECT COUNT(*) FROM refunds").fetchone()[0],
-                         "double_captures": double},
+            "central": {
+                "transactions_posted": len(posted),
+                "duplicates_dropped": central_db.counter(central, "events.duplicates_dropped"),
+            },
+            "payments": {
+                "captured": len(captured),
+                "cancelled": sum(1 for p in payments if p[1] == "CANCELED"),
+                "refunded": central.execute("SELECT COUNT(*) FROM refunds").fetchone()[0],
+                "double_captures": double,
+            },
             "loyalty_ledger_balanced": balanced,
             "fiscal": fiscal,
-            "latency_ms": {"tag_to_basket_p99": percentile([s * 1000 for s in m.samples["tag_to_basket"]], 99),
-                           "check_p99": percentile([s * 1000 for s in m.samples["check"]], 99),
-                           "pay_p99": percentile([o.pay_ms for o in outcomes if o.pay_ms is not None], 99)},
+            "latency_ms": {
+                "tag_to_basket_p99": percentile([s * 1000 for s in m.samples["tag_to_basket"]], 99),
+                "check_p99": percentile([s * 1000 for s in m.samples["check"]], 99),
+                "pay_p99": percentile([o.pay_ms for o in outcomes if o.pay_ms is not None], 99),
+            },
             "errors": [o.error for o in outcomes if o.error][:5],
-        }  # fmt: skip
+        }
 
     def _fiscal_summary(self, agent: sqlite3.Connection, paid: set[str], kept: dict[str, int]) -> dict[str, Any]:
         """What the registers printed against what the agent sold: one sell receipt per paid
@@ -328,12 +388,17 @@ class DemoStore:
         matched = sum(len(v) for v in per_basket.values())
         one_each = matched == len(sells) and set(per_basket) == paid and all(len(v) == 1 for v in per_basket.values())
         totals = all(kopecks(v[0]["total"]) == kept.get(b) for b, v in per_basket.items())
-        return {"receipts": len(sells), "returns": sum(1 for r in printed if r["kind"] == "sellReturn"),
-                "one_receipt_per_paid_basket": one_each, "totals_match_captures": totals and one_each}  # fmt: skip
+        return {
+            "receipts": len(sells),
+            "returns": sum(1 for r in printed if r["kind"] == "sellReturn"),
+            "one_receipt_per_paid_basket": one_each,
+            "totals_match_captures": totals and one_each,
+        }
 
 
-def run(config: Config, out: TextIO, headless: bool = False, shoppers: int = 20, seed: int = 7,
-        as_json: bool = False) -> int:  # fmt: skip
+def run(
+    config: Config, out: TextIO, headless: bool = False, shoppers: int = 20, seed: int = 7, as_json: bool = False
+) -> int:
     return asyncio.run(_run(config, out, headless, shoppers, seed, as_json))
 
 
@@ -358,9 +423,11 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
             summary = store.summary(outcomes)
             summary["seconds"] = round(time.monotonic() - started, 1)
             if not as_json:
-                out.write(f"{shoppers} shoppers, seed {seed}: {summary['baskets_paid']} paid, "
-                          f"{summary['baskets_cancelled']} cancelled, invariants "
-                          f"{'OK' if summary['invariants_ok'] else 'BROKEN'}\n")  # fmt: skip
+                out.write(
+                    f"{shoppers} shoppers, seed {seed}: {summary['baskets_paid']} paid, "
+                    f"{summary['baskets_cancelled']} cancelled, invariants "
+                    f"{'OK' if summary['invariants_ok'] else 'BROKEN'}\n"
+                )
             out.write(json.dumps(summary, ensure_ascii=False) + "\n")
             return 0 if summary["invariants_ok"] else 1
         w = out.write
@@ -391,13 +458,15 @@ async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed:
             w(f"  PC/SC pad        lane-4: pcscd + vpcd slot {VPCD_PORT}   kiosk {store.url}/kiosk/lane-4\n")
         else:
             w(f"  PC/SC pad        not started: no pcscd at {PCSCD_SOCKET} (start pcscd with vsmartcard-vpcd)\n")
-        w("\nHow to play: items arrive in lane-1's box every few seconds (watch /kiosk/lane-1), and a\n"
-          "bottle of water is tapped on lane-3's NFC pad now and then (/kiosk/lane-3). Identify with\n"
-          "phone +79990000002 (the one-time code \"sent by SMS\" is printed here), press 'Go to payment',\n"
-          "then pay by card or SBP. Staff approve the age check of the energy drink on the staff page.\n"
-          "A phone's view of an item: any receipt link. Now and then someone walks out through the exit\n"
-          "gate with an unpaid item: the staff page alarms and the gate's light (GPO 1) goes on.\n"
-          "Products: " + ", ".join(p.name for p in PRODUCTS) + "\nCtrl-C stops the store.\n")  # fmt: skip
+        w(
+            "\nHow to play: items arrive in lane-1's box every few seconds (watch /kiosk/lane-1), and a\n"
+            "bottle of water is tapped on lane-3's NFC pad now and then (/kiosk/lane-3). Identify with\n"
+            "phone +79990000002 (the one-time code \"sent by SMS\" is printed here), press 'Go to payment',\n"
+            "then pay by card or SBP. Staff approve the age check of the energy drink on the staff page.\n"
+            "A phone's view of an item: any receipt link. Now and then someone walks out through the exit\n"
+            "gate with an unpaid item: the staff page alarms and the gate's light (GPO 1) goes on.\n"
+            "Products: " + ", ".join(p.name for p in PRODUCTS) + "\nCtrl-C stops the store.\n"
+        )
         out.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

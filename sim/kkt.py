@@ -36,8 +36,14 @@ OFD_BLOCK_S: Final = 30 * 24 * 3600
 DEFAULT_DEVICE: Final = "default"
 #: task error codes (edge_agent.fiscal.register.TASK_ERRORS maps them back)
 PAPER_OUT, COVER_OPEN, SHIFT_EXPIRED, SHIFT_CLOSED, FN_BLOCKED, VALIDATION_RUNNING, NOT_CHECKED = (
-    44, 45, 68, 69, 151, 401, 421
-)  # fmt: skip
+    44,
+    45,
+    68,
+    69,
+    151,
+    401,
+    421,
+)
 POWER_LOSS, REFUSED, BAD_TASK, SHIFT_OPENED = 2, 999, 16, 67
 
 
@@ -149,9 +155,10 @@ class KktSim:
             if uuid in self.requests:
                 return Response(409, {"error": {"code": 409, "description": f"request {uuid} exists"}})
             tasks = [t for t in body["request"] if isinstance(t, dict)]
-            self.requests[uuid] = {"device": device_id,
-                                   "results": [{"status": "wait", "error": {"code": 0, "description": ""},
-                                                "result": None} for _ in tasks]}  # fmt: skip
+            self.requests[uuid] = {
+                "device": device_id,
+                "results": [{"status": "wait", "error": {"code": 0, "description": ""}, "result": None} for _ in tasks],
+            }
             device.queue.put_nowait((uuid, [t | {"_uuid": uuid} for t in tasks]))
             if device.lose_answer:
                 device.lose_answer -= 1
@@ -183,8 +190,11 @@ class KktSim:
                     results[n] = {"status": "ready", "error": {"code": 0, "description": ""}, "result": result}
                 except TaskFailed as e:
                     failed = True
-                    results[n] = {"status": "error", "error": {"code": e.code, "description": e.description},
-                                  "result": None}  # fmt: skip
+                    results[n] = {
+                        "status": "error",
+                        "error": {"code": e.code, "description": e.description},
+                        "result": None,
+                    }
 
     # -- the device ---------------------------------------------------------------------------
     async def _run(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
@@ -192,13 +202,20 @@ class KktSim:
         if d.refuse:
             raise TaskFailed(REFUSED, "the register refuses every task (simulated)")
         handler = {
-            "openShift": self._open_shift, "closeShift": self._close_shift, "getShiftStatus": self._shift_status,
-            "sell": self._receipt, "sellReturn": self._receipt, "beginMarkingCodeValidation": self._begin,
-            "getMarkingCodeValidationStatus": self._validation_status, "acceptMarkingCode": self._accept,
-            "declineMarkingCode": self._decline, "cancelMarkingCodeValidation": self._cancel_validation,
-            "ofdExchangeStatus": self._ofd_status, "getDeviceStatus": self._device_status,
+            "openShift": self._open_shift,
+            "closeShift": self._close_shift,
+            "getShiftStatus": self._shift_status,
+            "sell": self._receipt,
+            "sellReturn": self._receipt,
+            "beginMarkingCodeValidation": self._begin,
+            "getMarkingCodeValidationStatus": self._validation_status,
+            "acceptMarkingCode": self._accept,
+            "declineMarkingCode": self._decline,
+            "cancelMarkingCodeValidation": self._cancel_validation,
+            "ofdExchangeStatus": self._ofd_status,
+            "getDeviceStatus": self._device_status,
             "getFnStatus": self._fn_status,
-        }.get(str(kind))  # fmt: skip
+        }.get(str(kind))
         if handler is None:
             raise TaskFailed(BAD_TASK, f"unknown task type {kind!r}")
         return await handler(d, task)
@@ -218,9 +235,15 @@ class KktSim:
         d.ofd_tick()
         at = datetime.fromtimestamp(d.now(), UTC).strftime("%Y-%m-%dT%H:%M:%S")
         sign = int.from_bytes(hashlib.sha256(f"{d.fn_number}:{d.fd}:{at}".encode()).digest()[:4], "big")
-        return {"fiscalDocumentNumber": d.fd, "fiscalDocumentSign": str(sign), "fiscalDocumentDateTime": at,
-                "shiftNumber": d.shift_number, "fnNumber": d.fn_number, "registrationNumber": d.registration_number,
-                "fnsUrl": "www.nalog.gov.ru"}  # fmt: skip
+        return {
+            "fiscalDocumentNumber": d.fd,
+            "fiscalDocumentSign": str(sign),
+            "fiscalDocumentDateTime": at,
+            "shiftNumber": d.shift_number,
+            "fnNumber": d.fn_number,
+            "registrationNumber": d.registration_number,
+            "fnsUrl": "www.nalog.gov.ru",
+        }
 
     async def _open_shift(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
         self._printer(d)
@@ -242,8 +265,13 @@ class KktSim:
 
     async def _shift_status(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
         expires = datetime.fromtimestamp(d.shift_opened_at + d.shift_hours * 3600, UTC).isoformat()
-        return {"shiftStatus": {"state": d.shift_status(), "number": d.shift_number,
-                                "expiredTime": expires if d.shift_state == "opened" else None}}  # fmt: skip
+        return {
+            "shiftStatus": {
+                "state": d.shift_status(),
+                "number": d.shift_number,
+                "expiredTime": expires if d.shift_state == "opened" else None,
+            }
+        }
 
     async def _receipt(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
         self._printer(d)
@@ -270,9 +298,18 @@ class KktSim:
             d.accepted.pop(c, None)
         d.receipt_in_shift += 1
         doc = self._document(d) | {"fiscalReceiptNumber": d.receipt_in_shift}
-        d.receipts.append({"uuid": task.get("_uuid"), "kind": task["type"], "total": total, "items": items,
-                           "payments": task.get("payments"),
-                           "client": task.get("clientInfo"), "operator": task.get("operator"), **doc})  # fmt: skip
+        d.receipts.append(
+            {
+                "uuid": task.get("_uuid"),
+                "kind": task["type"],
+                "total": total,
+                "items": items,
+                "payments": task.get("payments"),
+                "client": task.get("clientInfo"),
+                "operator": task.get("operator"),
+                **doc,
+            }
+        )
         return {"fiscalParams": doc}
 
     async def _begin(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
@@ -283,8 +320,12 @@ class KktSim:
             code = base64.b64decode(params["imc"], validate=True).decode()
         except (KeyError, ValueError, TypeError):
             raise TaskFailed(BAD_TASK, "imc must be the mark code in Base64") from None
-        d.validating = {"imc": params["imc"], "code": code, "status": params.get("itemEstimatedStatus"),
-                        "ready_at": time.monotonic() + d.validation_s}  # fmt: skip
+        d.validating = {
+            "imc": params["imc"],
+            "code": code,
+            "status": params.get("itemEstimatedStatus"),
+            "ready_at": time.monotonic() + d.validation_s,
+        }
         d.checks += 1
         return {"sentImcRequest": not d.offline_checks}
 
@@ -295,17 +336,33 @@ class KktSim:
         if time.monotonic() < v["ready_at"]:
             return {"ready": False, "sentImcRequest": not d.offline_checks, "driverError": {"code": 0}}
         crypto = v["code"] not in d.bad_crypto
-        operator = None if d.offline_checks else ("itemSaleStopped" if v["code"] in d.stopped
-                                                   else "itemEstimatedStatusCorrect")  # fmt: skip
-        bits = {"imcCheckFlag": True, "imcCheckResult": crypto, "imcStatusInfo": operator is not None,
-                "imcEstimatedStatusCorrect": operator == "itemEstimatedStatusCorrect",
-                "ecrStandAloneFlag": d.offline_checks}  # fmt: skip
-        online = {"itemInfoCheckResult": bits, "markOperatorItemStatus": operator,
-                  "markOperatorResponseResult": None if operator is None else "correct", "imcType": "auto",
-                  "imcBarcode": v["code"], "imcModeProcessing": 0}  # fmt: skip
+        operator = (
+            None
+            if d.offline_checks
+            else ("itemSaleStopped" if v["code"] in d.stopped else "itemEstimatedStatusCorrect")
+        )
+        bits = {
+            "imcCheckFlag": True,
+            "imcCheckResult": crypto,
+            "imcStatusInfo": operator is not None,
+            "imcEstimatedStatusCorrect": operator == "itemEstimatedStatusCorrect",
+            "ecrStandAloneFlag": d.offline_checks,
+        }
+        online = {
+            "itemInfoCheckResult": bits,
+            "markOperatorItemStatus": operator,
+            "markOperatorResponseResult": None if operator is None else "correct",
+            "imcType": "auto",
+            "imcBarcode": v["code"],
+            "imcModeProcessing": 0,
+        }
         v["result"] = online
-        return {"ready": True, "sentImcRequest": not d.offline_checks, "driverError": {"code": 0},
-                "onlineValidation": online}  # fmt: skip
+        return {
+            "ready": True,
+            "sentImcRequest": not d.offline_checks,
+            "driverError": {"code": 0},
+            "onlineValidation": online,
+        }
 
     async def _accept(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
         v = d.validating
@@ -329,8 +386,14 @@ class KktSim:
         return {"status": {"notSentCount": len(d.unsent), "notSentFirstDocDateTime": first}}
 
     async def _device_status(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
-        return {"deviceStatus": {"paperPresent": d.paper, "coverOpened": d.cover_open, "blocked": d.fn_blocked(),
-                                 "shift": d.shift_status()}}  # fmt: skip
+        return {
+            "deviceStatus": {
+                "paperPresent": d.paper,
+                "coverOpened": d.cover_open,
+                "blocked": d.fn_blocked(),
+                "shift": d.shift_status(),
+            }
+        }
 
     async def _fn_status(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
         return {"fnStatus": {"serial": d.fn_number, "blocked": d.fn_blocked(), "fiscalDocumentNumber": d.fd}}

@@ -144,8 +144,9 @@ class LLRPReaderSim:
         tag.stray = True
         return tag
 
-    async def walk(self, epc: str | bytes, antennas: tuple[int, ...] = (1, 2), step_s: float = 0.25,
-                   tid: bytes = b"") -> None:  # fmt: skip
+    async def walk(
+        self, epc: str | bytes, antennas: tuple[int, ...] = (1, 2), step_s: float = 0.25, tid: bytes = b""
+    ) -> None:
         """A person carries the tag past the antennas in this order, ``step_s`` at each (an exit
         gate's inside → outside is walking out), then out of range."""
         for antenna in antennas:
@@ -321,45 +322,76 @@ class LLRPReaderSim:
     def _capabilities(self) -> dict[str, Any]:
         return {
             "GeneralDeviceCapabilities": {
-                "MaxSupportedAntennas": self.antennas, "CanSetAntennaProperties": False, "HasUTCClock": True,
+                "MaxSupportedAntennas": self.antennas,
+                "CanSetAntennaProperties": False,
+                "HasUTCClock": True,
                 "DeviceManufacturer": {"impinj": PEN_IMPINJ, "zebra": PEN_ZEBRA}.get(self.profile, 0),
                 "Model": {"impinj": 2001, "zebra": 7500}.get(self.profile, 1),
                 "FirmwareVersion": f"edge-agent-sim 1 ({self.profile})",
                 "ReceiveSensitivities": [{"Index": 1, "ReceiveSensitivity": 0}],
                 "GPIOCapabilities": {"NumGPIs": 0, "NumGPOs": self.gpos},
-                "PerAntennaAirProtocols": [{"AntennaID": a, "AirProtocolIDs": b"\x01"}
-                                           for a in range(1, self.antennas + 1)],
+                "PerAntennaAirProtocols": [
+                    {"AntennaID": a, "AirProtocolIDs": b"\x01"} for a in range(1, self.antennas + 1)
+                ],
             },
             "LLRPCapabilities": {
-                "CanReportBufferFillWarning": False, "SupportsEventsAndReportHolding": False,
-                "MaxPriorityLevelSupported": 1, "MaxROSpecs": 1, "MaxSpecsPerROSpec": 1,
-                "MaxInventoryParameterSpecsPerAISpec": 1, "MaxAccessSpecs": 8, "MaxOpSpecsPerAccessSpec": 2,
+                "CanReportBufferFillWarning": False,
+                "SupportsEventsAndReportHolding": False,
+                "MaxPriorityLevelSupported": 1,
+                "MaxROSpecs": 1,
+                "MaxSpecsPerROSpec": 1,
+                "MaxInventoryParameterSpecsPerAISpec": 1,
+                "MaxAccessSpecs": 8,
+                "MaxOpSpecsPerAccessSpec": 2,
             },
             "RegulatoryCapabilities": {
-                "CountryCode": 643, "CommunicationsStandard": 2,  # Russia, ETSI 302 208
+                "CountryCode": 643,
+                "CommunicationsStandard": 2,  # Russia, ETSI 302 208
                 "UHFBandCapabilities": {
                     "TransmitPowerLevels": [{"Index": i + 1, "TransmitPowerValue": 1000 + 25 * i} for i in range(81)],
-                    "FrequencyInformation": {"Hopping": False, "FixedFrequencyTable": {
-                        "Frequencies": [865700, 866300, 866900, 867500]}},
-                    "C1G2RFModes": {"UHFC1G2RFModeTableEntries": [{
-                        "ModeID": 1, "DivideRatio": 1, "IsEPCHagConformant": False, "Modulation": 2,
-                        "ForwardLinkModulation": 2, "SpectralMask": 2, "BackscatterDataRate": 160000,
-                        "PIERatio": 2000, "MinTariTime": 25000, "MaxTariTime": 25000, "StepTariTime": 0}]},
+                    "FrequencyInformation": {
+                        "Hopping": False,
+                        "FixedFrequencyTable": {"Frequencies": [865700, 866300, 866900, 867500]},
+                    },
+                    "C1G2RFModes": {
+                        "UHFC1G2RFModeTableEntries": [
+                            {
+                                "ModeID": 1,
+                                "DivideRatio": 1,
+                                "IsEPCHagConformant": False,
+                                "Modulation": 2,
+                                "ForwardLinkModulation": 2,
+                                "SpectralMask": 2,
+                                "BackscatterDataRate": 160000,
+                                "PIERatio": 2000,
+                                "MinTariTime": 25000,
+                                "MaxTariTime": 25000,
+                                "StepTariTime": 0,
+                            }
+                        ]
+                    },
                 },
             },
             "C1G2LLRPCapabilities": {"SupportsBlockWrite": True, "MaxSelectFiltersPerQuery": 2},
-        }  # fmt: skip
+        }
 
     def _config(self) -> dict[str, Any]:
         return {
             "Identification": {"IDType": 0, "ReaderID": b"\x00\x16\x25\xff\xff\x11\x25\xd6"},
-            "AntennaProperties": [{"AntennaConnected": a in self.connected, "AntennaID": a, "AntennaGain": 0}
-                                  for a in range(1, self.antennas + 1)],
-            "AntennaConfigurations": [{"AntennaID": a, "RFReceiver": 1,
-                                       "RFTransmitter": {"HopTableID": 1, "ChannelIndex": 1, "TransmitPowerIndex": 81}}
-                                      for a in range(1, self.antennas + 1)],
+            "AntennaProperties": [
+                {"AntennaConnected": a in self.connected, "AntennaID": a, "AntennaGain": 0}
+                for a in range(1, self.antennas + 1)
+            ],
+            "AntennaConfigurations": [
+                {
+                    "AntennaID": a,
+                    "RFReceiver": 1,
+                    "RFTransmitter": {"HopTableID": 1, "ChannelIndex": 1, "TransmitPowerIndex": 81},
+                }
+                for a in range(1, self.antennas + 1)
+            ],
             "EventsAndReports": False,
-        }  # fmt: skip
+        }
 
 
 MEMORY_OVERRUN: Final = 4  # C1G2ReadOpSpecResult: the tag has fewer words than asked

@@ -114,8 +114,9 @@ class ReaderSession:
         return encode_message(Message(type_, self._id() if msg_id is None else msg_id, body or {}))
 
     def event(self, now_us: int, **data: Any) -> bytes:
-        return self._frame("READER_EVENT_NOTIFICATION",
-                           {"ReaderEventNotificationData": {"UTCTimestamp": now_us, **data}})  # fmt: skip
+        return self._frame(
+            "READER_EVENT_NOTIFICATION", {"ReaderEventNotificationData": {"UTCTimestamp": now_us, **data}}
+        )
 
     def greeting(self, now_us: int) -> bytes:
         """ConnectionAttemptEvent "success": the first frame of a connection."""
@@ -133,8 +134,9 @@ class ReaderSession:
 
     def access_for(self, rospec_id: int) -> dict[str, Any] | None:
         """The enabled AccessSpec that applies to this ROSpec's tags, if any."""
-        return next((a for a in self.accessspecs.values() if a["IsActive"] and a.get("ROSpecID") in (0, rospec_id)),
-                    None)  # fmt: skip
+        return next(
+            (a for a in self.accessspecs.values() if a["IsActive"] and a.get("ROSpecID") in (0, rospec_id)), None
+        )
 
     # -- frames from the client -----------------------------------------------------------
     def receive_frame(self, frame: bytes) -> list[Action]:
@@ -145,7 +147,9 @@ class ReaderSession:
             return [Send(self._frame("ERROR_MESSAGE", _error(M_UNSUPPORTED, e.message), msg_id))]
         if msg.type == "CUSTOM_MESSAGE":
             if self.profile == "impinj" and (msg.body.get("VendorID"), msg.body.get("Subtype")) == (
-                    PEN_IMPINJ, IMPINJ_ENABLE_EXTENSIONS):  # fmt: skip
+                PEN_IMPINJ,
+                IMPINJ_ENABLE_EXTENSIONS,
+            ):
                 self.extensions = True
                 status = encode_parameter("LLRPStatus", {"Status": OK, "ErrorDescription": ""})
                 body = {"VendorID": PEN_IMPINJ, "Subtype": IMPINJ_ENABLE_EXTENSIONS_RESPONSE, "Data": status}
@@ -155,8 +159,12 @@ class ReaderSession:
         if refused is not None:
             return [Send(self._frame(f"{msg.type}_RESPONSE", _error(M_UNSUPPORTED_PARAMETER, refused), msg.id))]
         if msg.type == "CLOSE_CONNECTION":
-            return [StopInventory(), Keepalives(None), Send(self._frame("CLOSE_CONNECTION_RESPONSE", _ok(), msg.id)),
-                    Close()]  # fmt: skip
+            return [
+                StopInventory(),
+                Keepalives(None),
+                Send(self._frame("CLOSE_CONNECTION_RESPONSE", _ok(), msg.id)),
+                Close(),
+            ]
         actions: list[Action] = []
         reply = self._respond(msg, actions)
         if reply is not None:
@@ -191,8 +199,12 @@ class ReaderSession:
         if t == "GET_READER_CAPABILITIES":
             return "GET_READER_CAPABILITIES_RESPONSE", {**_ok(), **self.capabilities}
         if t == "GET_READER_CONFIG":
-            return "GET_READER_CONFIG_RESPONSE", {**_ok(), **self.config, "ROReportSpec": self.report_spec,
-                                                  "KeepAliveSpec": self.keepalive_spec}  # fmt: skip
+            return "GET_READER_CONFIG_RESPONSE", {
+                **_ok(),
+                **self.config,
+                "ROReportSpec": self.report_spec,
+                "KeepAliveSpec": self.keepalive_spec,
+            }
         if t == "SET_READER_CONFIG":
             gpos = self.capabilities.get("GeneralDeviceCapabilities", {}).get("GPIOCapabilities", {}).get("NumGPOs", 0)
             for write in body.get("GPOWriteData") or ():
@@ -227,8 +239,10 @@ class ReaderSession:
         if t in _ROSPEC_COMMANDS:
             return t + "_RESPONSE", self._rospec_command(t, body.get("ROSpecID", 0), actions)
         if t == "GET_ROSPECS":
-            specs = [{**s, "CurrentState": {"disabled": 0, "inactive": 1, "active": 2}[self.rospec_state[i]]}
-                     for i, s in self.rospecs.items()]  # fmt: skip
+            specs = [
+                {**s, "CurrentState": {"disabled": 0, "inactive": 1, "active": 2}[self.rospec_state[i]]}
+                for i, s in self.rospecs.items()
+            ]
             return "GET_ROSPECS_RESPONSE", {**_ok(), "ROSpecs": specs}
         if t == "ADD_ACCESSSPEC":
             spec = body.get("AccessSpec", {})
@@ -289,5 +303,10 @@ class ReaderSession:
                 vendor.add("peak_rssi")
             if custom.get("ImpinjEnableSerializedTID"):
                 vendor.add("serialized_tid")
-        return StartInventory(rid, antennas, max(1, int(report.get("N", 1))),
-                              report.get("TagReportContentSelector", {}), frozenset(vendor))  # fmt: skip
+        return StartInventory(
+            rid,
+            antennas,
+            max(1, int(report.get("N", 1))),
+            report.get("TagReportContentSelector", {}),
+            frozenset(vendor),
+        )

@@ -89,8 +89,9 @@ def _type4_answer(card: Type4Card) -> Callable[[bytes], bytes | None]:
     return answer
 
 
-def _emulate_type_a(path: str, uid: bytes, sel_res: int, answer: Callable[[bytes], bytes | None],
-                    halt: threading.Event) -> None:  # fmt: skip
+def _emulate_type_a(
+    path: str, uid: bytes, sel_res: int, answer: Callable[[bytes], bytes | None], halt: threading.Event
+) -> None:
     clf = nfc.ContactlessFrontend(path)
     try:
         while not halt.is_set():
@@ -170,8 +171,9 @@ def phone_tap(path: str, timeout: float = 5.0) -> bytes | None:
     deadline = time.monotonic() + timeout
     try:
         while not found and time.monotonic() < deadline:
-            clf.connect(rdwr={"on-connect": on_connect, "targets": ["212F"]},
-                        terminate=lambda: time.monotonic() > deadline)  # fmt: skip
+            clf.connect(
+                rdwr={"on-connect": on_connect, "targets": ["212F"]}, terminate=lambda: time.monotonic() > deadline
+            )
     finally:
         clf.close()
     return found[0] if found else (b"" if empty else None)

@@ -32,7 +32,7 @@ PRODUCTS: Final = (
     Product("04600000000022", "Энергетический напиток 0,45 л", 11_900, 20, "drinks", min_age=18),
     Product("04600000000039", "Кроссовки беговые", 549_000, 20, "shoes", "shoes", marked=True),
     Product("04600000000046", "Сигареты (блок)", 229_000, 20, "tobacco", min_age=18),
-)  # fmt: skip
+)
 STAFF_PIN: Final = "1234"
 LANE_PHONES: Final = {"lane-1": "+79990000002", "lane-2": "+79990000001"}
 STAFF_BADGE: Final = "E28011700000020F1A2B3C4D"  # a UHF staff card: put it in any box
@@ -106,8 +106,9 @@ class Shoppers:
         token = await self.staff_token()
         async with self.store.async_client(timeout=30) as http:
             link = f"{self.store.services.public_base_url}/01/{item.product.gtin}/21/{item.serial}"
-            r = await http.post("/api/staff/returns", json={"codes": [link]},
-                                headers={"authorization": f"Bearer {token}"})  # fmt: skip
+            r = await http.post(
+                "/api/staff/returns", json={"codes": [link]}, headers={"authorization": f"Bearer {token}"}
+            )
             r.raise_for_status()
             return dict(r.json())
 
@@ -121,8 +122,10 @@ class Shoppers:
         """The simulated SMS gateway's messages (central's ``sms`` table) after id ``after``."""
         conn = sqlite3.connect(self.store.data_dir / "central.db", timeout=5)
         try:
-            rows = conn.execute("SELECT id, phone, text FROM sms WHERE id > ? AND (? IS NULL OR phone = ?) ORDER BY id",
-                                (after, phone, phone)).fetchall()  # fmt: skip
+            rows = conn.execute(
+                "SELECT id, phone, text FROM sms WHERE id > ? AND (? IS NULL OR phone = ?) ORDER BY id",
+                (after, phone, phone),
+            ).fetchall()
         except sqlite3.OperationalError:  # central has not made its tables yet
             rows = []
         finally:

@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from edge_agent.services import Services
 
 WEB = Path(__file__).resolve().parent.parent / "web"
-NOT_ENROLLED = ("<!doctype html><meta charset=utf-8><title>Not enrolled</title><link rel=stylesheet "
-                "href=/static/app.css><main><h1>Это устройство не зарегистрировано</h1><p>This device is not "
-                "enrolled as {what}. Staff: <code>edge-agent device provision {kind} …</code> prints its "
-                "enrolment link.</p></main>")  # fmt: skip
+NOT_ENROLLED = (
+    "<!doctype html><meta charset=utf-8><title>Not enrolled</title><link rel=stylesheet "
+    "href=/static/app.css><main><h1>Это устройство не зарегистрировано</h1><p>This device is not "
+    "enrolled as {what}. Staff: <code>edge-agent device provision {kind} …</code> prints its "
+    "enrolment link.</p></main>"
+)
 
 
 def create_app(services_: Services, tls: bool = False) -> Any:
@@ -32,8 +34,14 @@ def create_app(services_: Services, tls: bool = False) -> Any:
     from edge_agent.api import errors, kiosk, ops, public, staff
     from edge_agent.api.guard import Guard
 
-    app = FastAPI(title="edge-agent", version=__version__, docs_url=None, redoc_url=None, openapi_url=None,
-                  description="Self-checkout edge agent: kiosk, staff, product page, operations.")  # fmt: skip
+    app = FastAPI(
+        title="edge-agent",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        description="Self-checkout edge agent: kiosk, staff, product page, operations.",
+    )
     app.state.services = services_
     errors.install(app)
     for module in (kiosk, staff, public, ops):

@@ -137,8 +137,11 @@ class Tokens:
         if member is None:
             return None
         now = self.clock()
-        waiting = [c for c in self.challenges.values()
-                   if c.reader == reader and c.expires > now and c.tapped is None and not c.spent]  # fmt: skip
+        waiting = [
+            c
+            for c in self.challenges.values()
+            if c.reader == reader and c.expires > now and c.tapped is None and not c.spent
+        ]
         if len(waiting) != 1:
             for c in waiting:
                 c.spent = True

@@ -36,8 +36,12 @@ log = logging.getLogger("edge_agent.api.guard")
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: routes whose bodies may be larger than ``http.max_body_bytes``: a return of up to 500 codes
 LARGER_BODIES: Final = {"/api/staff/returns": 128 * 1024}
-HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
-           (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]  # fmt: skip
+HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+]
 HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
@@ -70,8 +74,9 @@ class Guard:
             status, code, message = why
             self.refused[code] = self.refused.get(code, 0) + 1
             client = (scope.get("client") or ("?",))[0]
-            self._noise.warning(code, "refused %s %s from %s: %s", scope.get("method", "WS"), scope["path"], client,
-                                message)  # fmt: skip
+            self._noise.warning(
+                code, "refused %s %s from %s: %s", scope.get("method", "WS"), scope["path"], client, message
+            )
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 4403})
                 return
@@ -138,9 +143,18 @@ class Guard:
     @staticmethod
     async def _answer(send: Send, status: int, code: str, message: str) -> None:
         body = json.dumps({"detail": {"code": code, "message": message}}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close"), *HEADERS]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                    *HEADERS,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -163,8 +177,14 @@ class CappedSocket(socket.socket):
                 break
             os.close(fd)
             self.refused += 1
-            self._noise.warning(host, "closed a connection from %s: %d open already (limit %d; %d refused so far)",
-                                host, self.open[host], self.cap, self.refused)  # fmt: skip
+            self._noise.warning(
+                host,
+                "closed a connection from %s: %d open already (limit %d; %d refused so far)",
+                host,
+                self.open[host],
+                self.cap,
+                self.refused,
+            )
         conn = _Counted(self.family, self.type, self.proto, fileno=fd)
         conn.counted_as, conn.registry = host, self.open
         self.open[host] = self.open.get(host, 0) + 1

@@ -65,9 +65,13 @@ async def identify(lane: str, body: Identify, svc: Svc, kiosk: Kiosk) -> dict[st
         raise ApiError(429, "throttled", "too many loyalty look-ups on this lane: wait", retry_after(wait))
     result = await checkout.identify(basket, body.kind, body.ref)
     verified = bool(result.get("verified"))
-    return {"verified": verified, "balance": result.get("balance") if verified else None,
-            "code_sent": bool(result.get("code_sent")), "program": result["program"]["name"],
-            "basket": view(svc, lane)}  # fmt: skip
+    return {
+        "verified": verified,
+        "balance": result.get("balance") if verified else None,
+        "code_sent": bool(result.get("code_sent")),
+        "program": result["program"]["name"],
+        "basket": view(svc, lane),
+    }
 
 
 @router.post("/verify", summary="The one-time code the customer received: shows the balance, lets points be spent")
@@ -145,8 +149,11 @@ async def qr(lane: str, svc: Svc, kiosk: Kiosk) -> Response:
     return Response(out.getvalue(), media_type="image/svg+xml")
 
 
-@router.get("/receipt/qr.svg", summary="The QR code of the last printed receipt (54-ФЗ: t, s, fn, i, fp, n)",
-            response_class=Response)  # fmt: skip
+@router.get(
+    "/receipt/qr.svg",
+    summary="The QR code of the last printed receipt (54-ФЗ: t, s, fn, i, fp, n)",
+    response_class=Response,
+)
 async def receipt_qr(lane: str, svc: Svc, kiosk: Kiosk) -> Response:
     receipt = (view(svc, lane).get("payment") or {}).get("receipt") or {}
     if not receipt.get("qr"):

@@ -45,12 +45,16 @@ async def product(svc: Services, request: Request) -> dict[str, Any]:
     return product_view(item, identity.gtin, identity.serial, verdict, svc.store.sold_here(identity.ki), loyalty)
 
 
-@router.get("/01/{gtin}/21/{serial}", summary="GS1 Digital Link: the product page (HTML, or JSON on request)",
-            response_model=None)  # fmt: skip
+@router.get(
+    "/01/{gtin}/21/{serial}",
+    summary="GS1 Digital Link: the product page (HTML, or JSON on request)",
+    response_model=None,
+)
 @router.get("/01/{gtin}/10/{lot}/21/{serial}", summary="… with the batch/lot (10)", response_model=None)
 @router.get("/01/{gtin}/22/{cpv}/21/{serial}", summary="… with the consumer product variant (22)", response_model=None)
-@router.get("/01/{gtin}/22/{cpv}/10/{lot}/21/{serial}", summary="… with both qualifiers, in GS1's order",
-            response_model=None)  # fmt: skip
+@router.get(
+    "/01/{gtin}/22/{cpv}/10/{lot}/21/{serial}", summary="… with both qualifiers, in GS1's order", response_model=None
+)
 # a value with an encoded "/" (%2F, allowed in a serial) arrives decoded into more path segments:
 # the parser reads the path as it came, so anything else under /01/ is its to accept or refuse
 @router.get("/01/{rest:path}", include_in_schema=False, response_model=None)
@@ -67,16 +71,33 @@ async def digital_link(request: Request, svc: Svc) -> Response:
 
 
 TEXTS = {
-    "ru": {"title": "Товар", "price": "Цена", "loyalty": "С картой", "genuine": "Подлинный: проверен в Честном ЗНАКе",
-           "blocked": "Продажа запрещена", "unavailable": "Проверка сейчас недоступна", "unknown": "Товар не найден",
-           "sold": "Этот экземпляр уже продан", "checked": "Проверено", "source": "Источник", "not_marked":
-           "Товар не маркируется"},
-    "en": {"title": "Product", "price": "Price", "loyalty": "With card",
-           "genuine": "Genuine: checked with Chestny ZNAK",
-           "blocked": "Sale not allowed", "unavailable": "Check not available right now", "unknown": "Unknown product",
-           "sold": "This item was already sold", "checked": "Checked", "source": "Source", "not_marked":
-           "Not a marked product"},
-}  # fmt: skip
+    "ru": {
+        "title": "Товар",
+        "price": "Цена",
+        "loyalty": "С картой",
+        "genuine": "Подлинный: проверен в Честном ЗНАКе",
+        "blocked": "Продажа запрещена",
+        "unavailable": "Проверка сейчас недоступна",
+        "unknown": "Товар не найден",
+        "sold": "Этот экземпляр уже продан",
+        "checked": "Проверено",
+        "source": "Источник",
+        "not_marked": "Товар не маркируется",
+    },
+    "en": {
+        "title": "Product",
+        "price": "Price",
+        "loyalty": "With card",
+        "genuine": "Genuine: checked with Chestny ZNAK",
+        "blocked": "Sale not allowed",
+        "unavailable": "Check not available right now",
+        "unknown": "Unknown product",
+        "sold": "This item was already sold",
+        "checked": "Checked",
+        "source": "Source",
+        "not_marked": "Not a marked product",
+    },
+}
 
 
 def rub(kop: int | None, lang: Lang) -> str:
@@ -97,17 +118,23 @@ def render(data: dict[str, Any], accept_language: str, tz: ZoneInfo) -> str:
             key = {"ALLOWED": "genuine", "BLOCKED": "blocked"}.get(verdict["outcome"], "unavailable")
             reasons = "".join(f"<li>{e(r['message'])}</li>" for r in verdict.get("reasons", []))
             checked = local_time(str(verdict.get("checked_at") or ""), tz, lang)
-            badge = (f"<p class='badge {key}' data-outcome='{e(verdict['outcome'])}'>{e(t[key])}</p>"
-                     f"<p class=muted>{e(t['checked'])}: {e(checked)} · {e(t['source'])}: "
-                     f"{e(str(verdict.get('source') or ''))}</p><ul>{reasons}</ul>")  # fmt: skip
+            badge = (
+                f"<p class='badge {key}' data-outcome='{e(verdict['outcome'])}'>{e(t[key])}</p>"
+                f"<p class=muted>{e(t['checked'])}: {e(checked)} · {e(t['source'])}: "
+                f"{e(str(verdict.get('source') or ''))}</p><ul>{reasons}</ul>"
+            )
         sold = f"<p class='badge blocked'>{e(t['sold'])}</p>" if data["sold_here"] else ""
         loyalty = ""
         if data["loyalty_price"] is not None and data["loyalty_price"] != data["price"]:
             loyalty = f"<p>{e(t['loyalty'])}: <b>{e(rub(data['loyalty_price'], lang))}</b></p>"
-        body = (f"<h1>{e(data['name'])}</h1><p class=price>{e(t['price'])}: <b>{e(rub(data['price'], lang))}</b>"
-                f"</p>{loyalty}{badge}{sold}"
-                f"<p class=muted>GTIN {e(data['gtin'])} · {e(data['serial'])}</p>")  # fmt: skip
-    return (f"<!doctype html><html lang={lang}><head><meta charset=utf-8><meta name=viewport "
-            f"content='width=device-width,initial-scale=1'><title>{e(t['title'])}</title>"
-            "<link rel=stylesheet href=/static/app.css></head>"
-            f"<body class=product><main>{body}</main></body></html>")  # fmt: skip
+        body = (
+            f"<h1>{e(data['name'])}</h1><p class=price>{e(t['price'])}: <b>{e(rub(data['price'], lang))}</b>"
+            f"</p>{loyalty}{badge}{sold}"
+            f"<p class=muted>GTIN {e(data['gtin'])} · {e(data['serial'])}</p>"
+        )
+    return (
+        f"<!doctype html><html lang={lang}><head><meta charset=utf-8><meta name=viewport "
+        f"content='width=device-width,initial-scale=1'><title>{e(t['title'])}</title>"
+        "<link rel=stylesheet href=/static/app.css></head>"
+        f"<body class=product><main>{body}</main></body></html>"
+    )

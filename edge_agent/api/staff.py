@@ -53,8 +53,9 @@ class BadgeStart(BaseModel):
     pin: str | None = Field(default=None, min_length=4, max_length=32)
 
 
-def staff_session(svc: Svc, device: Handheld,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Session:  # fmt: skip
+def staff_session(
+    svc: Svc, device: Handheld, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Session:
     if credentials is None:
         raise ApiError(401, "no_token", "sign in first", CHALLENGE)
     session = svc.tokens.check(credentials.credentials, device.name)
@@ -81,11 +82,21 @@ def _signed_in(svc: Svc, result: SignIn, staff_id: str, device: str, address: st
         svc.metrics.lockouts.inc()
         svc.store.audit(staff_id, device, "locked_out", None, where)
         rules = svc.config.security
-        log.warning("staff id %s locked for %.0f s after %d failed PINs (handheld %s, address %s)", staff_id,
-                    rules.pin_lockout_s, rules.pin_max_failures, device, address)  # fmt: skip
+        log.warning(
+            "staff id %s locked for %.0f s after %d failed PINs (handheld %s, address %s)",
+            staff_id,
+            rules.pin_lockout_s,
+            rules.pin_max_failures,
+            device,
+            address,
+        )
     if result.outcome == "locked":
-        raise ApiError(423, "locked", "this staff id is locked after failed PINs: try again later",
-                       retry_after(result.retry_after_s))  # fmt: skip
+        raise ApiError(
+            423,
+            "locked",
+            "this staff id is locked after failed PINs: try again later",
+            retry_after(result.retry_after_s),
+        )
     raise ApiError(401, "bad_credentials", "unknown staff id or wrong PIN")
 
 
@@ -107,8 +118,11 @@ async def badge_start(svc: Svc, device: Handheld, body: BadgeStart | None = None
     if (body is None or body.pin is None) and not svc.config.security.allow_uid_badges:
         raise ApiError(422, "pin_needed", "a badge signs in together with the PIN")
     pin = body.pin if body is not None else None
-    return {"challenge": svc.tokens.challenge(device.name, device.reader, pin), "expires_in": 60,
-            "reader": device.reader}  # fmt: skip
+    return {
+        "challenge": svc.tokens.challenge(device.name, device.reader, pin),
+        "expires_in": 60,
+        "reader": device.reader,
+    }
 
 
 @router.get("/badge/{challenge}", summary="The token, once a staff badge was tapped on this handheld's reader")
@@ -128,11 +142,21 @@ async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
         controller = svc.lanes[lane_id]
         readers = sorted({z.reader for z in controller.settings.zones})
         desk = svc.fiscal.desks.get(lane_id)
-        out.append({"lane": lane_id, "mode": controller.settings.mode, "basket": view(svc, lane_id),
-                    "readers": {r: health.get(r) for r in readers},
-                    "register": desk.health() if desk is not None else None})  # fmt: skip
-    return {"staff": staff.staff.name, "lanes": out, "quarantined": svc.store_health()["quarantined"],
-            "timezone": svc.config.store.timezone}  # fmt: skip
+        out.append(
+            {
+                "lane": lane_id,
+                "mode": controller.settings.mode,
+                "basket": view(svc, lane_id),
+                "readers": {r: health.get(r) for r in readers},
+                "register": desk.health() if desk is not None else None,
+            }
+        )
+    return {
+        "staff": staff.staff.name,
+        "lanes": out,
+        "quarantined": svc.store_health()["quarantined"],
+        "timezone": svc.config.store.timezone,
+    }
 
 
 @router.get("/dashboard", summary="The store's figures since a time (default: the last 24 h) and their SVG charts")
@@ -144,8 +168,13 @@ async def dashboard(svc: Svc, staff: Staff, hours: float = Query(default=24.0, g
     baskets, verdicts = svc.store.dashboard_rows(since)
     out = figures(baskets, verdicts, tz)
     health = availability(svc.store.health_rows(since), since, until)
-    return {"hours": hours, "timezone": svc.config.store.timezone, "figures": out, "health": health,
-            "charts": charts(out, health, since, until, tz)}  # fmt: skip
+    return {
+        "hours": hours,
+        "timezone": svc.config.store.timezone,
+        "figures": out,
+        "health": health,
+        "charts": charts(out, health, since, until, tz),
+    }
 
 
 @router.get("/queue", summary="The attendant's queue: every lane's open problems, most urgent first")
@@ -175,8 +204,13 @@ async def resolve_gate_alarm(gate: str, alarm_id: int, svc: Svc, staff: Staff) -
     alarm = next((a for a in svc.store.gate_alarms() if a["id"] == alarm_id and a["gate"] == gate), None)
     if alarm is None or not svc.store.resolve_gate_alarm(alarm_id, staff.staff.id):
         raise ApiError(404, "no_such_alarm", f"no open alarm {alarm_id} at gate {gate}")
-    svc.store.audit(staff.staff.id, staff.device, "resolve_gate_alarm", None,
-                    {"gate": gate, "alarm": alarm_id, "ki": alarm["ki"], "reason": alarm["reason"]})  # fmt: skip
+    svc.store.audit(
+        staff.staff.id,
+        staff.device,
+        "resolve_gate_alarm",
+        None,
+        {"gate": gate, "alarm": alarm_id, "ki": alarm["ki"], "reason": alarm["reason"]},
+    )
     return {"resolved": alarm_id}
 
 
@@ -184,12 +218,19 @@ async def resolve_gate_alarm(gate: str, alarm_id: int, svc: Svc, staff: Staff) -
 async def code_status(code: str, svc: Svc, staff: Staff, check: bool = False) -> dict[str, Any]:
     identity = parse(code)  # a ParseError answers 422 with its position
     store = svc.store
-    history = [{"basket": b, "outcome": o, "source": s, "req_id": r, "req_timestamp": t}
-               for b, o, s, r, t in store.verdicts_of(identity.ki)]  # fmt: skip
-    out: dict[str, Any] = {"ki": identity.ki, "gtin": identity.gtin, "serial": identity.serial,
-                           "product": None, "sold_here": store.sold_here(identity.ki),
-                           "received_code": store.mark_code_for(identity.ki) is not None,
-                           "verdicts": history}  # fmt: skip
+    history = [
+        {"basket": b, "outcome": o, "source": s, "req_id": r, "req_timestamp": t}
+        for b, o, s, r, t in store.verdicts_of(identity.ki)
+    ]
+    out: dict[str, Any] = {
+        "ki": identity.ki,
+        "gtin": identity.gtin,
+        "serial": identity.serial,
+        "product": None,
+        "sold_here": store.sold_here(identity.ki),
+        "received_code": store.mark_code_for(identity.ki) is not None,
+        "verdicts": history,
+    }
     product = store.product(identity.gtin)
     if product is not None:
         out["product"] = {"name": product.name, "price": product.price, "marked": product.marked}
@@ -211,18 +252,39 @@ def _sale_view(svc: Svc, basket_id: str) -> dict[str, Any]:
         raise ApiError(404, "no_sale", f"no paid sale {basket_id} here")
     returns = svc.store.returns_of(basket_id)
     back = returned_lines(returns)
-    lines = [{"id": line.id, "name": line.name, "key": line.key, "amount": line.amount, "marked": line.marked,
-              "returned": line.id in back} for line in sale.lines.values()]  # fmt: skip
-    return {"basket": basket_id, "lane": sale.lane, "total": sale.total, "lines": lines,
-            "returns": [return_view(r) for r in returns]}  # fmt: skip
+    lines = [
+        {
+            "id": line.id,
+            "name": line.name,
+            "key": line.key,
+            "amount": line.amount,
+            "marked": line.marked,
+            "returned": line.id in back,
+        }
+        for line in sale.lines.values()
+    ]
+    return {
+        "basket": basket_id,
+        "lane": sale.lane,
+        "total": sale.total,
+        "lines": lines,
+        "returns": [return_view(r) for r in returns],
+    }
 
 
 def return_view(r: dict[str, Any]) -> dict[str, Any]:
     detail = r["detail"]
     fiscal = (detail.get("receipt") or {}).get("fiscal")
-    return {"id": r["id"], "basket": r["basket_id"], "lines": r["lines"], "amount": r["amount"], "step": r["step"],
-            "message": detail.get("message") or detail.get("waiting"), "receipt": receipt_view(fiscal, r["amount"], 2),
-            "refund": (detail.get("refund") or {}).get("id")}  # fmt: skip
+    return {
+        "id": r["id"],
+        "basket": r["basket_id"],
+        "lines": r["lines"],
+        "amount": r["amount"],
+        "step": r["step"],
+        "message": detail.get("message") or detail.get("waiting"),
+        "receipt": receipt_view(fiscal, r["amount"], 2),
+        "refund": (detail.get("refund") or {}).get("id"),
+    }
 
 
 @router.get("/sales", summary="A past sale by an item's code: its lines and what was returned")
@@ -251,6 +313,7 @@ async def make_return(body: ReturnRequest, svc: Svc, staff: Staff) -> dict[str, 
     if body.lane is not None:
         lane_of(svc, body.lane)  # 404 for a lane that is not here
     row = await returns.start(basket, lines, staff.staff.id, body.lane)
-    svc.store.audit(staff.staff.id, staff.device, "return", basket, {"return": row["id"], "lines": lines,
-                                                                   "step": row["step"]})  # fmt: skip
+    svc.store.audit(
+        staff.staff.id, staff.device, "return", basket, {"return": row["id"], "lines": lines, "step": row["step"]}
+    )
     return return_view(row)

@@ -20,24 +20,76 @@ def basket_view(
     basket: Basket | None, lane: str, base_url: str, payment: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     if basket is None:
-        return {"lane": lane, "id": None, "state": "EMPTY", "lines": [], "problems": [], "total": 0, "discount": 0,
-                "customer": None, "loyalty_verified": False, "payment": None}  # fmt: skip
+        return {
+            "lane": lane,
+            "id": None,
+            "state": "EMPTY",
+            "lines": [],
+            "problems": [],
+            "total": 0,
+            "discount": 0,
+            "customer": None,
+            "loyalty_verified": False,
+            "payment": None,
+        }
     lines = []
     for line in basket.lines.values():
         link = digital_link(base_url, line.gtin, line.key[18:]) if line.serialized else None
-        lines.append({"id": line.id, "gtin": line.gtin, "name": line.name, "price": line.price,
-                      "discount": line.discount, "amount": line.amount, "marked": line.marked,
-                      "verdict": line.verdict, "category": line.category, "link": link,
-                      "register_check": None if line.kkt is None else
-                      ("refused" if any(p.code == "MARKING_REFUSED_BY_REGISTER" and p.line_id == line.id
-                                        for p in basket.problems.values()) else "ok")})  # fmt: skip
-    problems = [{"id": p.id, "code": p.code, "level": p.level, "line_id": p.line_id, "message": p.message,
-                 "open": p.open, "resolution": None if p.resolution is None else
-                 {"by": p.resolution.by, "device": p.resolution.device, "at": p.resolution.at.isoformat(),
-                  "action": p.resolution.action}} for p in basket.problems.values()]  # fmt: skip
-    return {"lane": lane, "id": basket.id, "state": basket.state.value, "lines": lines, "problems": problems,
-            "total": basket.total, "discount": basket.discount, "customer": basket.customer is not None,
-            "loyalty_verified": basket.verified, "payment": payment_view(payment)}  # fmt: skip
+        lines.append(
+            {
+                "id": line.id,
+                "gtin": line.gtin,
+                "name": line.name,
+                "price": line.price,
+                "discount": line.discount,
+                "amount": line.amount,
+                "marked": line.marked,
+                "verdict": line.verdict,
+                "category": line.category,
+                "link": link,
+                "register_check": None
+                if line.kkt is None
+                else (
+                    "refused"
+                    if any(
+                        p.code == "MARKING_REFUSED_BY_REGISTER" and p.line_id == line.id
+                        for p in basket.problems.values()
+                    )
+                    else "ok"
+                ),
+            }
+        )
+    problems = [
+        {
+            "id": p.id,
+            "code": p.code,
+            "level": p.level,
+            "line_id": p.line_id,
+            "message": p.message,
+            "open": p.open,
+            "resolution": None
+            if p.resolution is None
+            else {
+                "by": p.resolution.by,
+                "device": p.resolution.device,
+                "at": p.resolution.at.isoformat(),
+                "action": p.resolution.action,
+            },
+        }
+        for p in basket.problems.values()
+    ]
+    return {
+        "lane": lane,
+        "id": basket.id,
+        "state": basket.state.value,
+        "lines": lines,
+        "problems": problems,
+        "total": basket.total,
+        "discount": basket.discount,
+        "customer": basket.customer is not None,
+        "loyalty_verified": basket.verified,
+        "payment": payment_view(payment),
+    }
 
 
 def payment_view(row: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -46,29 +98,52 @@ def payment_view(row: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     payment = row["detail"].get("payment") or {}
     confirmation = payment.get("confirmation") or {}
-    return {"id": row["id"], "method": row["method"], "amount": row["amount"], "step": row["step"],
-            "status": row.get("status"), "qr": confirmation.get("confirmation_data"),
-            "message": row["detail"].get("message", ""), "started": row["detail"].get("started"),
-            "receipt": receipt_view((row["detail"].get("receipt") or {}).get("fiscal"), row["amount"])}  # fmt: skip
+    return {
+        "id": row["id"],
+        "method": row["method"],
+        "amount": row["amount"],
+        "step": row["step"],
+        "status": row.get("status"),
+        "qr": confirmation.get("confirmation_data"),
+        "message": row["detail"].get("message", ""),
+        "started": row["detail"].get("started"),
+        "receipt": receipt_view((row["detail"].get("receipt") or {}).get("fiscal"), row["amount"]),
+    }
 
 
 def receipt_view(fiscal: dict[str, Any] | None, total: int, kind: int = 1) -> dict[str, Any] | None:
     """A printed receipt's fiscal data for the customer: numbers, date and the receipt's QR text."""
     if not fiscal:
         return None
-    return {"fd": fiscal.get("fiscalDocumentNumber"), "fp": fiscal.get("fiscalDocumentSign"),
-            "fn": fiscal.get("fnNumber"), "at": fiscal.get("fiscalDocumentDateTime"),
-            "shift": fiscal.get("shiftNumber"), "number": fiscal.get("fiscalReceiptNumber"),
-            "qr": receipt_qr(fiscal, total, kind)}  # fmt: skip
+    return {
+        "fd": fiscal.get("fiscalDocumentNumber"),
+        "fp": fiscal.get("fiscalDocumentSign"),
+        "fn": fiscal.get("fnNumber"),
+        "at": fiscal.get("fiscalDocumentDateTime"),
+        "shift": fiscal.get("shiftNumber"),
+        "number": fiscal.get("fiscalReceiptNumber"),
+        "qr": receipt_qr(fiscal, total, kind),
+    }
 
 
-def product_view(product: Product | None, gtin: str, serial: str, verdict: dict[str, Any] | None,
-                 sold_here: bool, loyalty_price: int | None) -> dict[str, Any]:  # fmt: skip
+def product_view(
+    product: Product | None,
+    gtin: str,
+    serial: str,
+    verdict: dict[str, Any] | None,
+    sold_here: bool,
+    loyalty_price: int | None,
+) -> dict[str, Any]:
     """The phone's product page: name, price, loyalty price, authenticity with time, source
     and reasons. Nothing about any basket or customer."""
     return {
-        "gtin": gtin, "serial": serial, "known": product is not None,
-        "name": product.name if product else None, "price": product.price if product else None,
-        "loyalty_price": loyalty_price, "marked": product.marked if product else None,
-        "authenticity": verdict, "sold_here": sold_here,
-    }  # fmt: skip
+        "gtin": gtin,
+        "serial": serial,
+        "known": product is not None,
+        "name": product.name if product else None,
+        "price": product.price if product else None,
+        "loyalty_price": loyalty_price,
+        "marked": product.marked if product else None,
+        "authenticity": verdict,
+        "sold_here": sold_here,
+    }

@@ -36,12 +36,19 @@ class Add:
     cloned: bool = False
 
     def apply(self, basket: Basket) -> Line | None:
-        return basket.add(self.product, self.gtin, self.at, self.ki, self.mark_code, self.sold_here, self.tid,
-                          self.cloned)  # fmt: skip
+        return basket.add(
+            self.product, self.gtin, self.at, self.ki, self.mark_code, self.sold_here, self.tid, self.cloned
+        )
 
     def args(self) -> dict[str, Any]:
-        out = {"product": _product_args(self.product), "gtin": self.gtin, "ki": self.ki, "mark_code": self.mark_code,
-               "sold_here": self.sold_here, "at": self.at.isoformat()}  # fmt: skip
+        out = {
+            "product": _product_args(self.product),
+            "gtin": self.gtin,
+            "ki": self.ki,
+            "mark_code": self.mark_code,
+            "sold_here": self.sold_here,
+            "at": self.at.isoformat(),
+        }
         if self.tid is not None:  # journals written before TIDs were kept replay unchanged
             out["tid"] = self.tid
         if self.cloned:
@@ -51,8 +58,16 @@ class Add:
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Add:
         product = Product(**a["product"]) if a.get("product") else None
-        return cls(product, a["gtin"], datetime.fromisoformat(a["at"]), a.get("ki"), a.get("mark_code"),
-                   a.get("sold_here", False), a.get("tid"), a.get("cloned", False))  # fmt: skip
+        return cls(
+            product,
+            a["gtin"],
+            datetime.fromisoformat(a["at"]),
+            a.get("ki"),
+            a.get("mark_code"),
+            a.get("sold_here", False),
+            a.get("tid"),
+            a.get("cloned", False),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +109,29 @@ class Verdict:
         basket.verdict(self.line_id, self.outcome, self.reason, self.fiscal_1265)
 
     def args(self) -> dict[str, Any]:
-        return {"line_id": self.line_id, "outcome": self.outcome, "reason": self.reason,
-                "fiscal_1265": self.fiscal_1265, "fiscal": self.fiscal, "source": self.source,
-                "req_id": self.req_id, "req_timestamp": self.req_timestamp}  # fmt: skip
+        return {
+            "line_id": self.line_id,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "fiscal_1265": self.fiscal_1265,
+            "fiscal": self.fiscal,
+            "source": self.source,
+            "req_id": self.req_id,
+            "req_timestamp": self.req_timestamp,
+        }
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Verdict:
-        return cls(a["line_id"], a["outcome"], a.get("reason", ""), a.get("fiscal_1265"), a.get("fiscal"),
-                   a.get("source"), a.get("req_id"), a.get("req_timestamp"))  # fmt: skip
+        return cls(
+            a["line_id"],
+            a["outcome"],
+            a.get("reason", ""),
+            a.get("fiscal_1265"),
+            a.get("fiscal"),
+            a.get("source"),
+            a.get("req_id"),
+            a.get("req_timestamp"),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +210,11 @@ class Identify:
         basket.identify(self.customer, self.contact, self.verified)
 
     def args(self) -> dict[str, Any]:
-        return ({"customer": self.customer} | ({"contact": self.contact} if self.contact else {})
-                | ({"verified": True} if self.verified else {}))  # fmt: skip
+        return (
+            {"customer": self.customer}
+            | ({"contact": self.contact} if self.contact else {})
+            | ({"verified": True} if self.verified else {})
+        )
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Identify:
@@ -285,12 +318,40 @@ class Cancel(_Bare):
 
 
 Command = (
-    Add | Remove | Verdict | RegisterChecked | Resolve | Checkout | StartPayment | PaymentResult | Identify | Discount
-    | DropDiscount | Close | Cancel | CallStaff
-)  # fmt: skip
-COMMANDS: dict[str, type[Command]] = {c.op: c for c in (Add, Remove, Verdict, RegisterChecked, Resolve, Checkout,
-                                                         StartPayment, PaymentResult, Identify, Discount,
-                                                         DropDiscount, Close, Cancel, CallStaff)}  # fmt: skip
+    Add
+    | Remove
+    | Verdict
+    | RegisterChecked
+    | Resolve
+    | Checkout
+    | StartPayment
+    | PaymentResult
+    | Identify
+    | Discount
+    | DropDiscount
+    | Close
+    | Cancel
+    | CallStaff
+)
+COMMANDS: dict[str, type[Command]] = {
+    c.op: c
+    for c in (
+        Add,
+        Remove,
+        Verdict,
+        RegisterChecked,
+        Resolve,
+        Checkout,
+        StartPayment,
+        PaymentResult,
+        Identify,
+        Discount,
+        DropDiscount,
+        Close,
+        Cancel,
+        CallStaff,
+    )
+}
 
 
 def from_journal(op: str, args: dict[str, Any]) -> Command:

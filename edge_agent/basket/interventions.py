@@ -33,9 +33,19 @@ class Intervention:
     actions: tuple[str, ...]
 
     def to_dict(self) -> dict[str, object]:
-        return {"lane": self.lane, "basket": self.basket, "problem": self.problem, "code": self.code,
-                "level": self.level, "message": self.message, "line_id": self.line_id, "line": self.line_name,
-                "since": self.since, "waiting_s": round(self.waiting_s, 1), "actions": list(self.actions)}  # fmt: skip
+        return {
+            "lane": self.lane,
+            "basket": self.basket,
+            "problem": self.problem,
+            "code": self.code,
+            "level": self.level,
+            "message": self.message,
+            "line_id": self.line_id,
+            "line": self.line_name,
+            "since": self.since,
+            "waiting_s": round(self.waiting_s, 1),
+            "actions": list(self.actions),
+        }
 
 
 def queue(baskets: Iterable[Basket], first_seen: Mapping[tuple[str, int], float], now: float) -> list[Intervention]:
@@ -47,8 +57,21 @@ def queue(baskets: Iterable[Basket], first_seen: Mapping[tuple[str, int], float]
             since = first_seen.get((basket.id, p.id), now)
             line = basket.lines.get(p.line_id) if p.line_id is not None else None
             actions = (("approve",) if p.level == "MEDIUM" else ()) + (("void",) if line is not None else ())
-            out.append(Intervention(basket.lane, basket.id, p.id, p.code, p.level, p.message, p.line_id,
-                                    line.name if line else None, since, max(0.0, now - since), actions))  # fmt: skip
+            out.append(
+                Intervention(
+                    lane=basket.lane,
+                    basket=basket.id,
+                    problem=p.id,
+                    code=p.code,
+                    level=p.level,
+                    message=p.message,
+                    line_id=p.line_id,
+                    line_name=line.name if line else None,
+                    since=since,
+                    waiting_s=max(0.0, now - since),
+                    actions=actions,
+                )
+            )
     return ordered(out)
 
 
@@ -59,8 +82,21 @@ def gate_alarms(alarms: Iterable[Mapping[str, object]], now: float) -> list[Inte
         at = float(a["at"])  # type: ignore[arg-type]
         code = "GATE_ALARM" if a["reason"] == "UNPAID" else "GATE_CLONED_TAG"
         message = f"{a['name']} walked out of {a['gate']} " + ("unpaid" if code == "GATE_ALARM" else "on a copied tag")
-        out.append(Intervention(str(a["gate"]), "", int(a["id"]), code, "CRITICAL", message, None,  # type: ignore[call-overload]
-                                str(a["name"]), at, max(0.0, now - at), ("resolve",)))  # fmt: skip
+        out.append(
+            Intervention(
+                lane=str(a["gate"]),
+                basket="",
+                problem=int(a["id"]),  # type: ignore[call-overload]
+                code=code,
+                level="CRITICAL",
+                message=message,
+                line_id=None,
+                line_name=str(a["name"]),
+                since=at,
+                waiting_s=max(0.0, now - at),
+                actions=("resolve",),
+            )
+        )
     return out
 
 

@@ -222,12 +222,26 @@ class Basket:
             self.lines[line.id] = line
             self._problem("UNKNOWN_ITEM", "CRITICAL", line.id, f"GTIN {gtin} is not in the catalogue")
             return line
-        line = Line(self._id(), key, gtin, product.name, product.price, ki is not None, product.marked, mark_code,
-                    category=product.category, tid=tid)  # fmt: skip
+        line = Line(
+            self._id(),
+            key,
+            gtin,
+            product.name,
+            product.price,
+            ki is not None,
+            product.marked,
+            mark_code,
+            category=product.category,
+            tid=tid,
+        )
         self.lines[line.id] = line
         if cloned:
-            self._problem("CLONED_TAG", "CRITICAL", line.id, f"{key}: the tag's chip (TID) is not the one this EPC "
-                          "was issued on: a copied tag")  # fmt: skip
+            self._problem(
+                "CLONED_TAG",
+                "CRITICAL",
+                line.id,
+                f"{key}: the tag's chip (TID) is not the one this EPC was issued on: a copied tag",
+            )
         if sold_here:
             self._problem("ALREADY_SOLD", "CRITICAL", line.id, f"{key} was already sold in this store")
         if product.alcohol and self.rules.alcohol_hours.forbidden(now.astimezone(self.rules.tz).time()):
@@ -267,8 +281,12 @@ class Basket:
         if outcome == "BLOCKED":
             self._problem("MARKING_BLOCKED", "CRITICAL", line_id, reason or "the mark code check refused the sale")
         elif outcome == "UNAVAILABLE":
-            self._problem("MARKING_CHECK_UNAVAILABLE", "CRITICAL", line_id,
-                          reason or "the mark code could not be checked: assisted till")  # fmt: skip
+            self._problem(
+                "MARKING_CHECK_UNAVAILABLE",
+                "CRITICAL",
+                line_id,
+                reason or "the mark code could not be checked: assisted till",
+            )
 
     def register_checked(self, line_id: int, check: dict[str, Any], refusal: str | None) -> None:
         """The lane's fiscal register checked the line's mark code (FFD 1.2); a refusal is a

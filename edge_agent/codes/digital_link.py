@@ -78,8 +78,11 @@ def parse_digital_link(uri: str) -> Identity:
         raise ParseError("invalid_uri", "the path needs /01/<gtin>/21/<serial> for one item", pos)
     order = [QUALIFIERS.index(n) if n in QUALIFIERS else -1 for n in names]
     if -1 in order or order != sorted(set(order)):
-        raise ParseError("invalid_uri", "key qualifiers of 01 are /22/<cpv>/10/<lot>/21/<serial>, each at most once "
-                         "and in that order", pos)  # fmt: skip
+        raise ParseError(
+            "invalid_uri",
+            "key qualifiers of 01 are /22/<cpv>/10/<lot>/21/<serial>, each at most once and in that order",
+            pos,
+        )
     gtin = parts[1]
     if len(gtin) not in (8, 12, 13, 14) or not (gtin.isascii() and gtin.isdigit()):
         raise ParseError("invalid_uri", "the GTIN in a Digital Link is 8, 12, 13 or 14 digits", pos)

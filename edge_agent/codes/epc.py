@@ -107,10 +107,20 @@ def decode_sgtin198(hex_: str) -> Identity:
         raise _not_hex(hex_) from None
     gtin, fields = _gtin_part(v >> 140, SGTIN198_HEADER)
     p, m = _PAIRS, 0x3FFF
-    serial = "".join([
-        p[v >> 126 & m], p[v >> 112 & m], p[v >> 98 & m], p[v >> 84 & m], p[v >> 70 & m],
-        p[v >> 56 & m], p[v >> 42 & m], p[v >> 28 & m], p[v >> 14 & m], p[v & m],
-    ]).rstrip("\0")  # fmt: skip
+    serial = "".join(
+        [
+            p[v >> 126 & m],
+            p[v >> 112 & m],
+            p[v >> 98 & m],
+            p[v >> 84 & m],
+            p[v >> 70 & m],
+            p[v >> 56 & m],
+            p[v >> 42 & m],
+            p[v >> 28 & m],
+            p[v >> 14 & m],
+            p[v & m],
+        ]
+    ).rstrip("\0")
     if not serial or _DEL in serial or "\0" in serial:
         raise ParseError("invalid_epc", _bad_serial198(serial), 14)
     return Identity("sgtin-198", gtin, serial, "sgtin-198", (), (), None, None, fields, None, False, hex_)

@@ -27,9 +27,9 @@ _NOT_CSET82: Final = re.compile(r"[^!\"%&'()*+,\-./0-9:;<=>?A-Z_a-z]")
 #: Fixed length is not "no separator": of these only 01, 17, 310n and 335n are predefined-length
 #: AIs; after 7003 and 8005 a GS follows when another AI does (``needs_separator``).
 FIXED_AIS: Final[dict[str, int]] = {
-    ai: AI_TABLE[ai][2] for ai in ("01", "17", "7003", "8005", *(f"310{d}" for d in "012345"),
-                                   *(f"335{d}" for d in "012345"))
-}  # fmt: skip
+    ai: AI_TABLE[ai][2]
+    for ai in ("01", "17", "7003", "8005", *(f"310{d}" for d in "012345"), *(f"335{d}" for d in "012345"))
+}
 #: Variable-length AIs (GS-terminated): AI -> maximum length per GS1.
 VARIABLE_AIS: Final[dict[str, int]] = {ai: AI_TABLE[ai][2] for ai in ("21", "240", "91", "92", "93")}
 #: The predefined-length AIs (GS1 General Specifications table 7.8.8-1; the dictionary's ``*``):

@@ -14,12 +14,43 @@ from edge_agent.codes.errors import CodeError
 
 # RTD URI abbreviation table (URI Record Type Definition, table 3)
 URI_PREFIXES: Final = (
-    "", "http://www.", "https://www.", "http://", "https://", "tel:", "mailto:",
-    "ftp://anonymous:anonymous@", "ftp://ftp.", "ftps://", "sftp://", "smb://", "nfs://", "ftp://", "dav://",
-    "news:", "telnet://", "imap:", "rtsp://", "urn:", "pop:", "sip:", "sips:", "tftp:", "btspp://",
-    "btl2cap://", "btgoep://", "tcpobex://", "irdaobex://", "file://", "urn:epc:id:", "urn:epc:tag:",
-    "urn:epc:pat:", "urn:epc:raw:", "urn:epc:", "urn:nfc:",
-)  # fmt: skip
+    "",
+    "http://www.",
+    "https://www.",
+    "http://",
+    "https://",
+    "tel:",
+    "mailto:",
+    "ftp://anonymous:anonymous@",
+    "ftp://ftp.",
+    "ftps://",
+    "sftp://",
+    "smb://",
+    "nfs://",
+    "ftp://",
+    "dav://",
+    "news:",
+    "telnet://",
+    "imap:",
+    "rtsp://",
+    "urn:",
+    "pop:",
+    "sip:",
+    "sips:",
+    "tftp:",
+    "btspp://",
+    "btl2cap://",
+    "btgoep://",
+    "tcpobex://",
+    "irdaobex://",
+    "file://",
+    "urn:epc:id:",
+    "urn:epc:tag:",
+    "urn:epc:pat:",
+    "urn:epc:raw:",
+    "urn:epc:",
+    "urn:nfc:",
+)
 TNF_WELL_KNOWN: Final = 1
 TLV_NULL, TLV_LOCK, TLV_MEMORY, TLV_NDEF, TLV_TERMINATOR = 0x00, 0x01, 0x02, 0x03, 0xFE
 
@@ -53,8 +84,11 @@ class Record:
 
 
 def uri_record(uri: str) -> Record:
-    code = max((i for i, p in enumerate(URI_PREFIXES) if p and uri.startswith(p)), key=lambda i: len(URI_PREFIXES[i]),
-               default=0)  # fmt: skip
+    code = max(
+        (i for i, p in enumerate(URI_PREFIXES) if p and uri.startswith(p)),
+        key=lambda i: len(URI_PREFIXES[i]),
+        default=0,
+    )
     return Record(TNF_WELL_KNOWN, b"U", bytes([code]) + uri[len(URI_PREFIXES[code]) :].encode("utf-8"))
 
 

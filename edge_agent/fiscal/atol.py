@@ -24,8 +24,16 @@ PENDING: Final = frozenset({"wait", "inProgress", "blocked"})
 
 
 class AtolRegister:
-    def __init__(self, url: str, device_id: str | None = None, operator: Mapping[str, str] | None = None, *,
-                 timeout_s: float = 2.0, task_deadline_s: float = 30.0, poll_s: float = 0.02) -> None:  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        device_id: str | None = None,
+        operator: Mapping[str, str] | None = None,
+        *,
+        timeout_s: float = 2.0,
+        task_deadline_s: float = 30.0,
+        poll_s: float = 0.02,
+    ) -> None:
         self.base = url.rstrip("/") + "/api/v2"
         self.params = {"deviceID": device_id} if device_id else {}
         self.operator = dict(operator or {"name": "SCO"})
@@ -52,8 +60,9 @@ class AtolRegister:
 
     async def _post(self, uuid: str, tasks: Sequence[Mapping[str, Any]]) -> None:
         try:
-            r = await self._http.post(self.base + "/requests", params=self.params,
-                                      json={"uuid": uuid, "request": list(tasks)})  # fmt: skip
+            r = await self._http.post(
+                self.base + "/requests", params=self.params, json={"uuid": uuid, "request": list(tasks)}
+            )
         except httpx.HTTPError as e:  # it may have been queued: the next submit asks first
             raise RegisterError("unavailable", f"POST request {uuid}: {type(e).__name__} {e}", unknown=True) from None
         if r.status_code == 409:
@@ -66,8 +75,11 @@ class AtolRegister:
         while True:
             r = await self._get(f"/requests/{uuid}")
             if r.status_code != 200:
-                raise RegisterError("unknown_uuid" if r.status_code == 404 else "bad_answer",
-                                    f"GET request {uuid}: HTTP {r.status_code}", unknown=True)  # fmt: skip
+                raise RegisterError(
+                    "unknown_uuid" if r.status_code == 404 else "bad_answer",
+                    f"GET request {uuid}: HTTP {r.status_code}",
+                    unknown=True,
+                )
             try:
                 body = r.json()
             except ValueError:
@@ -76,8 +88,9 @@ class AtolRegister:
             if results is not None:
                 return results
             if time.monotonic() > deadline:
-                raise RegisterError("unavailable", f"request {uuid} not done after {self.task_deadline_s} s",
-                                    unknown=True)  # fmt: skip
+                raise RegisterError(
+                    "unavailable", f"request {uuid} not done after {self.task_deadline_s} s", unknown=True
+                )
             await asyncio.sleep(self.poll_s)
 
     async def _one(self, task: Mapping[str, Any], attempts: int = 3) -> dict[str, Any]:
@@ -130,14 +143,26 @@ class AtolRegister:
         return dict(result.get("fiscalParams") or {})
 
     async def status(self) -> RegisterStatus:
-        shift, device, fn, ofd = (await self.submit(str(uuidlib.uuid4()), [
-            {"type": "getShiftStatus"}, {"type": "getDeviceStatus"}, {"type": "getFnStatus"},
-            {"type": "ofdExchangeStatus"}]))  # fmt: skip
+        shift, device, fn, ofd = await self.submit(
+            str(uuidlib.uuid4()),
+            [
+                {"type": "getShiftStatus"},
+                {"type": "getDeviceStatus"},
+                {"type": "getFnStatus"},
+                {"type": "ofdExchangeStatus"},
+            ],
+        )
         try:
             dev, fn_s, ofd_s = device.get("deviceStatus", {}), fn.get("fnStatus", {}), ofd.get("status", {})
-            return RegisterStatus(_shift(shift), str(fn_s.get("serial", "")), int(ofd_s.get("notSentCount", 0)),
-                                  ofd_s.get("notSentFirstDocDateTime"), bool(fn_s.get("blocked")),
-                                  bool(dev.get("paperPresent", True)), bool(dev.get("coverOpened", False)))  # fmt: skip
+            return RegisterStatus(
+                _shift(shift),
+                str(fn_s.get("serial", "")),
+                int(ofd_s.get("notSentCount", 0)),
+                ofd_s.get("notSentFirstDocDateTime"),
+                bool(fn_s.get("blocked")),
+                bool(dev.get("paperPresent", True)),
+                bool(dev.get("coverOpened", False)),
+            )
         except (AttributeError, TypeError, ValueError):
             raise RegisterError("bad_answer", "the register's status is not of the documented shape") from None
 

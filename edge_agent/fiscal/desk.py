@@ -54,9 +54,15 @@ class DeskSettings:
 
 
 class FiscalDesk:
-    def __init__(self, lane: str, register: FiscalRegister, store: Store, tz: ZoneInfo,
-                 settings: DeskSettings | None = None,
-                 basket: Callable[[], Basket | None] = lambda: None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        lane: str,
+        register: FiscalRegister,
+        store: Store,
+        tz: ZoneInfo,
+        settings: DeskSettings | None = None,
+        basket: Callable[[], Basket | None] = lambda: None,
+    ) -> None:
         self.lane, self.register, self.store, self.tz = lane, register, store, tz
         self.settings = settings or DeskSettings()
         self.basket = basket  # the lane's live basket
@@ -105,10 +111,18 @@ class FiscalDesk:
             ofd_age = max(0.0, time.time() - datetime.fromisoformat(s.oldest_unsent_at).timestamp())
         ok = self.refusal() is None and (ofd_age is None or ofd_age < self.settings.ofd_warn_s)
         e = self.error
-        return {"ok": ok, "error": e.message if e else None, "error_kind": e.kind if e else None,
-                "since": self.error_since, "register": s.to_dict() if s else None, "ofd_oldest_age_s": ofd_age,
-                "checks": self.checks, "refusals": self.refusals, "receipts": self.receipts,
-                "refuses_payments": self.refusal()}  # fmt: skip
+        return {
+            "ok": ok,
+            "error": e.message if e else None,
+            "error_kind": e.kind if e else None,
+            "since": self.error_since,
+            "register": s.to_dict() if s else None,
+            "ofd_oldest_age_s": ofd_age,
+            "checks": self.checks,
+            "refusals": self.refusals,
+            "receipts": self.receipts,
+            "refuses_payments": self.refusal(),
+        }
 
     # -- the worker ---------------------------------------------------------------------------
     async def run(self) -> None:
@@ -228,8 +242,9 @@ def fiscal_from_config(config: Config, store: Store, basket_of: Callable[[str], 
     desks = {}
     for r in f.registers:
         operator = {"name": r.operator or r.lane} | ({"vatin": f.operator_vatin} if f.operator_vatin else {})
-        register = AtolRegister(r.url, r.device_id, operator, timeout_s=f.request_timeout_s,
-                                task_deadline_s=f.task_deadline_s)  # fmt: skip
+        register = AtolRegister(
+            r.url, r.device_id, operator, timeout_s=f.request_timeout_s, task_deadline_s=f.task_deadline_s
+        )
         desks[r.lane] = FiscalDesk(r.lane, register, store, tz, settings, functools.partial(basket_of, r.lane))
     rules = ReceiptRules("SCO", f.operator_vatin, f.taxation, f.vat_default, dict(f.vat), f.electronically)
     return Fiscal(desks, rules, f.receipt_deadline_s)

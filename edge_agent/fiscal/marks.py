@@ -15,8 +15,7 @@ from typing import Any, Final, Literal
 
 EstimatedStatus = Literal["itemPieceSold", "itemPieceReturn"]
 #: the five booleans of tag 2106, bit 0 first
-BITS_2106: Final = ("imcCheckFlag", "imcCheckResult", "imcStatusInfo", "imcEstimatedStatusCorrect",
-                    "ecrStandAloneFlag")  # fmt: skip
+BITS_2106: Final = ("imcCheckFlag", "imcCheckResult", "imcStatusInfo", "imcEstimatedStatusCorrect", "ecrStandAloneFlag")
 OPERATOR_OK: Final = "itemEstimatedStatusCorrect"
 
 
@@ -30,9 +29,17 @@ def imc(code: str) -> str:
 
 
 def begin_task(code: str, status: EstimatedStatus = "itemPieceSold") -> dict[str, Any]:
-    return {"type": "beginMarkingCodeValidation",
-            "params": {"imcType": "auto", "imc": imc(code), "itemEstimatedStatus": status, "imcModeProcessing": 0,
-                       "itemQuantity": 1, "itemUnits": "piece"}}  # fmt: skip
+    return {
+        "type": "beginMarkingCodeValidation",
+        "params": {
+            "imcType": "auto",
+            "imc": imc(code),
+            "itemEstimatedStatus": status,
+            "imcModeProcessing": 0,
+            "itemQuantity": 1,
+            "itemUnits": "piece",
+        },
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +72,11 @@ class MarkCheck:
 
     def to_dict(self) -> dict[str, Any]:
         bits = {name: bool(self.bits.get(name)) for name in BITS_2106}
-        return {"itemInfoCheckResult": bits, "markOperatorItemStatus": self.operator_status,
-                "markOperatorResponseResult": self.operator_result}  # fmt: skip
+        return {
+            "itemInfoCheckResult": bits,
+            "markOperatorItemStatus": self.operator_status,
+            "markOperatorResponseResult": self.operator_result,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> MarkCheck:

@@ -23,8 +23,7 @@ from edge_agent.fiscal.marks import EstimatedStatus, MarkCheck, imc
 from edge_agent.verify.policy import FISCAL_1262, FISCAL_1263, FISCAL_1264
 
 Taxation = Literal["osn", "usnIncome", "usnIncomeOutcome", "esn", "patent"]
-VAT_TYPES: Final = frozenset({"none", "vat0", "vat5", "vat7", "vat10", "vat22", "vat105", "vat107", "vat110",
-                              "vat122"})  # fmt: skip
+VAT_TYPES: Final = frozenset({"none", "vat0", "vat5", "vat7", "vat10", "vat22", "vat105", "vat107", "vat110", "vat122"})
 #: tag 1212: 33 "a good with a mark code" for marked lines, 1 "a good" otherwise [unverified: docs/fiscal.md]
 MARKED_OBJECT, PLAIN_OBJECT = "commodityWithMarking", "commodity"
 #: 1263 in ATOL's date format (yyyy.mm.dd)
@@ -72,10 +71,17 @@ def _rub(kop: int) -> float:
 def _position(lines: Sequence[Line], rules: ReceiptRules, status: EstimatedStatus) -> dict[str, Any]:
     first = lines[0]
     unit = first.amount
-    pos: dict[str, Any] = {"type": "position", "name": first.name, "price": _rub(unit), "quantity": len(lines),
-                           "amount": _rub(unit * len(lines)), "measurementUnit": "piece",
-                           "paymentMethod": "fullPayment", "tax": {"type": rules.vat(first.category)},
-                           "paymentObject": MARKED_OBJECT if first.marked else PLAIN_OBJECT}  # fmt: skip
+    pos: dict[str, Any] = {
+        "type": "position",
+        "name": first.name,
+        "price": _rub(unit),
+        "quantity": len(lines),
+        "amount": _rub(unit * len(lines)),
+        "measurementUnit": "piece",
+        "paymentMethod": "fullPayment",
+        "tax": {"type": rules.vat(first.category)},
+        "paymentObject": MARKED_OBJECT if first.marked else PLAIN_OBJECT,
+    }
     if not first.marked:
         return pos
     if first.mark_code is None:
@@ -84,11 +90,17 @@ def _position(lines: Sequence[Line], rules: ReceiptRules, status: EstimatedStatu
         raise ReceiptError("unchecked_code", f"line {first.id} ({first.name}): the register has not checked its code")
     check = MarkCheck.from_dict(first.kkt)
     bits = check.to_dict()["itemInfoCheckResult"]
-    pos["imcParams"] = {"imcType": "auto", "imc": imc(first.mark_code), "itemEstimatedStatus": status,
-                        "imcModeProcessing": 0, "itemInfoCheckResult": bits}  # fmt: skip
+    pos["imcParams"] = {
+        "imcType": "auto",
+        "imc": imc(first.mark_code),
+        "itemEstimatedStatus": status,
+        "imcModeProcessing": 0,
+        "itemInfoCheckResult": bits,
+    }
     if first.fiscal_1265 is not None:  # no answer from any service (assisted sale): no 1260
-        pos["industryInfo"] = [{"fois": FISCAL_1262, "date": _BASE_DATE, "number": FISCAL_1264,
-                                "industryAttribute": first.fiscal_1265}]  # fmt: skip
+        pos["industryInfo"] = [
+            {"fois": FISCAL_1262, "date": _BASE_DATE, "number": FISCAL_1264, "industryAttribute": first.fiscal_1265}
+        ]
     return pos
 
 
@@ -103,30 +115,43 @@ def positions(
     return [_position(group, rules, status) for group in groups.values()]
 
 
-def _task(kind: str, lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None,
-          status: EstimatedStatus) -> dict[str, Any]:  # fmt: skip
+def _task(
+    kind: str,
+    lines: Sequence[Line],
+    tenders: Sequence[Tender],
+    rules: ReceiptRules,
+    contact: str | None,
+    status: EstimatedStatus,
+) -> dict[str, Any]:
     if not lines:
         raise ReceiptError("empty_receipt", "a receipt needs at least one line")
     total = sum(line.amount for line in lines)
     paid = sum(t.kop for t in tenders)
     if paid != total or any(t.kop <= 0 for t in tenders):
         raise ReceiptError("sum_mismatch", f"payments {paid} kop for positions of {total} kop")
-    task: dict[str, Any] = {"type": kind, "taxationType": rules.taxation, "electronically": rules.electronically,
-                            "operator": rules.operator_block(), "items": positions(lines, rules, status),
-                            "payments": [{"type": t.kind, "sum": _rub(t.kop)} for t in tenders]}  # fmt: skip
+    task: dict[str, Any] = {
+        "type": kind,
+        "taxationType": rules.taxation,
+        "electronically": rules.electronically,
+        "operator": rules.operator_block(),
+        "items": positions(lines, rules, status),
+        "payments": [{"type": t.kind, "sum": _rub(t.kop)} for t in tenders],
+    }
     if contact:
         task["clientInfo"] = {"emailOrPhone": contact}
     return task
 
 
-def sell_task(lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules,
-              contact: str | None = None) -> dict[str, Any]:  # fmt: skip
+def sell_task(
+    lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
+) -> dict[str, Any]:
     """The ``sell`` receipt of a paid basket's lines."""
     return _task("sell", lines, tenders, rules, contact, "itemPieceSold")
 
 
-def return_task(lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules,
-                contact: str | None = None) -> dict[str, Any]:  # fmt: skip
+def return_task(
+    lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
+) -> dict[str, Any]:
     """The ``sellReturn`` receipt of the returned lines of a past sale (``itemPieceReturn``)."""
     return _task("sellReturn", lines, tenders, rules, contact, "itemPieceReturn")
 
@@ -139,5 +164,7 @@ def kopecks(rub: float) -> int:
 def receipt_qr(fiscal: Mapping[str, Any], total_kop: int, kind: int = 1) -> str:
     """The receipt's QR text (54-ФЗ): t=date-time, s=sum, fn, i=FD number, fp, n=1 sell / 2 return."""
     at = datetime.fromisoformat(str(fiscal["fiscalDocumentDateTime"]))
-    return (f"t={at:%Y%m%dT%H%M}&s={total_kop // 100}.{total_kop % 100:02d}&fn={fiscal['fnNumber']}"
-            f"&i={fiscal['fiscalDocumentNumber']}&fp={fiscal['fiscalDocumentSign']}&n={kind}")  # fmt: skip
+    return (
+        f"t={at:%Y%m%dT%H%M}&s={total_kop // 100}.{total_kop % 100:02d}&fn={fiscal['fnNumber']}"
+        f"&i={fiscal['fiscalDocumentNumber']}&fp={fiscal['fiscalDocumentSign']}&n={kind}"
+    )

@@ -15,9 +15,21 @@ from typing import Any, Final, Literal, Protocol
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.marks import EstimatedStatus, MarkCheck
 
-ErrorKind = Literal["unavailable", "paper_out", "cover_open", "shift_expired", "shift_closed", "fn_full",
-                    "fn_blocked", "validation_running", "not_checked", "duplicate_uuid", "unknown_uuid", "refused",
-                    "bad_answer"]  # fmt: skip
+ErrorKind = Literal[
+    "unavailable",
+    "paper_out",
+    "cover_open",
+    "shift_expired",
+    "shift_closed",
+    "fn_full",
+    "fn_blocked",
+    "validation_running",
+    "not_checked",
+    "duplicate_uuid",
+    "unknown_uuid",
+    "refused",
+    "bad_answer",
+]
 #: task error codes of the register → kinds (the ATOL driver's numbering as the simulator uses it;
 #: check a real device's documentation before relying on a number: docs/fiscal.md)
 TASK_ERRORS: Final[Mapping[int, ErrorKind]] = {
@@ -48,8 +60,9 @@ class RegisterError(EdgeError):
 
 
 def task_error(task_code: int, description: str) -> RegisterError:
-    return RegisterError(TASK_ERRORS.get(task_code, "refused"), f"register error {task_code}: {description}",
-                         task_code=task_code)  # fmt: skip
+    return RegisterError(
+        TASK_ERRORS.get(task_code, "refused"), f"register error {task_code}: {description}", task_code=task_code
+    )
 
 
 ShiftState = Literal["opened", "closed", "expired"]
@@ -75,9 +88,16 @@ class RegisterStatus:
     cover_open: bool
 
     def to_dict(self) -> dict[str, Any]:
-        return {"shift": self.shift.state, "shift_number": self.shift.number, "fn": self.fn_number,
-                "ofd_unsent": self.unsent_documents, "ofd_oldest_unsent": self.oldest_unsent_at,
-                "fn_blocked": self.fn_blocked, "paper": self.paper, "cover_open": self.cover_open}  # fmt: skip
+        return {
+            "shift": self.shift.state,
+            "shift_number": self.shift.number,
+            "fn": self.fn_number,
+            "ofd_unsent": self.unsent_documents,
+            "ofd_oldest_unsent": self.oldest_unsent_at,
+            "fn_blocked": self.fn_blocked,
+            "paper": self.paper,
+            "cover_open": self.cover_open,
+        }
 
 
 class FiscalRegister(Protocol):

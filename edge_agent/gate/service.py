@@ -32,8 +32,14 @@ class Outputs(Protocol):
 
 
 class Gate:
-    def __init__(self, settings: GateSettings, store: Store, metrics: Metrics, outputs: Outputs | None,
-                 listeners: list[Callable[[dict[str, Any]], None]]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: GateSettings,
+        store: Store,
+        metrics: Metrics,
+        outputs: Outputs | None,
+        listeners: list[Callable[[dict[str, Any]], None]],
+    ) -> None:
         self.settings, self.store, self.metrics, self.outputs = settings, store, metrics, outputs
         self.crossings = Crossings(settings.antennas, settings.window_s)
         self.listeners = listeners
@@ -75,8 +81,11 @@ class Gate:
         product = self.store.product(identity.gtin)
         bound = self.store.tid_of(identity.ki) if crossing.tid else None
         cloned = bound is not None and crossing.tid is not None and not tid_matches(bytes.fromhex(bound), crossing.tid)
-        item = Item(ours(identity.gtin, product is not None, self.settings.company_prefixes),
-                    self.store.sold_here(identity.ki), cloned)  # fmt: skip
+        item = Item(
+            ours(identity.gtin, product is not None, self.settings.company_prefixes),
+            self.store.sold_here(identity.ki),
+            cloned,
+        )
         return item, identity.ki, identity.gtin, product.name if product else identity.gtin
 
     def _alarm(self, crossing: Crossing, reason: str, ki: str, gtin: str, name: str) -> dict[str, Any]:
@@ -84,14 +93,24 @@ class Gate:
         if reason == "CLONED_TAG":
             self.metrics.cloned_tags.labels(self.id).inc()
         self.pulse()  # the light first: the person is walking away
-        alarm = {"gate": self.id, "epc": crossing.epc, "ki": ki, "gtin": gtin, "name": name, "reason": reason,
-                 "first_read_at": crossing.first_read_at, "crossed_at": crossing.at, "at": time.time()}  # fmt: skip
+        alarm = {
+            "gate": self.id,
+            "epc": crossing.epc,
+            "ki": ki,
+            "gtin": gtin,
+            "name": name,
+            "reason": reason,
+            "first_read_at": crossing.first_read_at,
+            "crossed_at": crossing.at,
+            "at": time.time(),
+        }
         try:
             alarm["id"] = self.store.record_gate_alarm(alarm)
         except StoreError as e:
             log.error("gate %s: alarm for %s not recorded (%s): the light and sounder still went on", self.id, ki, e)
-        log.warning("gate %s: %s walked out %s (%s)", self.id, name, "unpaid" if reason == "UNPAID" else
-                    "on a copied tag", ki)  # fmt: skip
+        log.warning(
+            "gate %s: %s walked out %s (%s)", self.id, name, "unpaid" if reason == "UNPAID" else "on a copied tag", ki
+        )
         for listener in self.listeners:
             listener(alarm)
         return alarm
@@ -119,8 +138,9 @@ class Gate:
 class Gates:
     """Every exit gate, by its reader: ``take(read)`` keeps a gate reader's reads from the lanes."""
 
-    def __init__(self, settings: Iterable[GateSettings], store: Store, metrics: Metrics,
-                 readers: Mapping[str, object]) -> None:  # fmt: skip
+    def __init__(
+        self, settings: Iterable[GateSettings], store: Store, metrics: Metrics, readers: Mapping[str, object]
+    ) -> None:
         self.listeners: list[Callable[[dict[str, Any]], None]] = []
         self.by_reader: dict[str, Gate] = {}
         for s in settings:

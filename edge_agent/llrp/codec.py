@@ -30,8 +30,15 @@ MAX_MESSAGE: Final = 16 * 1024 * 1024
 VERSION_1_0_1: Final = 1
 VERSION_1_1: Final = 2
 
-_INT: Final = {"u8": (1, False), "u16": (2, False), "u32": (4, False), "u64": (8, False),
-               "s8": (1, True), "s16": (2, True), "s32": (4, True)}  # fmt: skip
+_INT: Final = {
+    "u8": (1, False),
+    "u16": (2, False),
+    "u32": (4, False),
+    "u64": (8, False),
+    "s8": (1, True),
+    "s16": (2, True),
+    "s32": (4, True),
+}
 _VEC_ITEM: Final = {"u16v": 2, "u32v": 4}
 
 

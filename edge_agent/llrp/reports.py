@@ -207,8 +207,9 @@ def _tag_report(b: bytes, p: int, end: int) -> TagReport:
                     custom = {"VendorID": key[0], "Subtype": key[1], "Data": bytes(b[p + 12 : nxt])}
                     extensions.append((vdef.name, decode_vendor(custom, p)[vdef.name]))
             p = nxt
-    return TagReport(epc, antenna, rssi, first, last, count, rospec, channel, pc, crc, access, tuple(reads),
-                     tuple(extensions))  # fmt: skip
+    return TagReport(
+        epc, antenna, rssi, first, last, count, rospec, channel, pc, crc, access, tuple(reads), tuple(extensions)
+    )
 
 
 def encode_tag_reports(reports: Iterable[TagReport]) -> bytes:

@@ -191,8 +191,15 @@ _param(
     )
 )
 # LLRP 1.0.1 §10.2.3: an RF survey of the band on one antenna, stopped by time or count
-_param(Def(187, "RFSurveySpec", F("AntennaID:u16 StartFrequency:u32 EndFrequency:u32"),
-           (Sub("StopTrigger", 188),), custom=True))  # fmt: skip
+_param(
+    Def(
+        187,
+        "RFSurveySpec",
+        F("AntennaID:u16 StartFrequency:u32 EndFrequency:u32"),
+        (Sub("StopTrigger", 188),),
+        custom=True,
+    )
+)
 _param(Def(188, "RFSurveySpecStopTrigger", F("StopTriggerType:u8 DurationPeriod:u32 N:u32")))
 _param(Def(355, "LoopSpec", F("LoopCount:u32"), flat=True))  # LLRP 1.1: run the ROSpec's specs this many times
 _param(Def(178, "ROBoundarySpec", (), (Sub("StartTrigger", 179), Sub("StopTrigger", 182))))
@@ -255,22 +262,36 @@ _param(
         209,
         "AccessCommand",
         (),
-        (Sub("C1G2TagSpec", 338), Sub("C1G2Read", 341, True), Sub("C1G2Write", 342, True), Sub("C1G2Kill", 343, True),
-         Sub("C1G2Lock", 344, True), Sub("C1G2BlockErase", 346, True), Sub("C1G2BlockWrite", 347, True),
-         Sub("ClientRequestOpSpec", 210, True)),
+        (
+            Sub("C1G2TagSpec", 338),
+            Sub("C1G2Read", 341, True),
+            Sub("C1G2Write", 342, True),
+            Sub("C1G2Kill", 343, True),
+            Sub("C1G2Lock", 344, True),
+            Sub("C1G2BlockErase", 346, True),
+            Sub("C1G2BlockWrite", 347, True),
+            Sub("ClientRequestOpSpec", 210, True),
+        ),
         custom=True,
     )
-)  # fmt: skip
+)
 _param(Def(210, "ClientRequestOpSpec", F("OpSpecID:u16"), flat=True))
 _param(
     Def(
         211,
         "ClientRequestResponse",
         F("AccessSpecID:u32"),
-        (Sub("EPCData", 241), Sub("C1G2Read", 341, True), Sub("C1G2Write", 342, True), Sub("C1G2Kill", 343, True),
-         Sub("C1G2Lock", 344, True), Sub("C1G2BlockErase", 346, True), Sub("C1G2BlockWrite", 347, True)),
+        (
+            Sub("EPCData", 241),
+            Sub("C1G2Read", 341, True),
+            Sub("C1G2Write", 342, True),
+            Sub("C1G2Kill", 343, True),
+            Sub("C1G2Lock", 344, True),
+            Sub("C1G2BlockErase", 346, True),
+            Sub("C1G2BlockWrite", 347, True),
+        ),
     )
-)  # fmt: skip
+)
 _param(Def(217, "LLRPConfigurationStateValue", F("LLRPConfigurationStateValue:u32"), flat=True))
 _param(Def(218, "Identification", F("IDType:u8 ReaderID:u8v")))
 _param(Def(219, "GPOWriteData", F("Port:u16 Data:flag rsv:rsv:7")))
@@ -349,10 +370,23 @@ _param(
 )
 _param(Def(241, "EPCData", F("EPC:u1v")))
 # an RF survey's result (LLRP 1.0.1 §13.2.4): the RSSI seen per frequency
-_param(Def(242, "RFSurveyReportData", (), (Sub("ROSpecID", 9), Sub("SpecIndex", 14),
-                                           Sub("FrequencyRSSILevelEntries", 243, True)), custom=True))  # fmt: skip
-_param(Def(243, "FrequencyRSSILevelEntry", F("Frequency:u32 Bandwidth:u32 AverageRSSI:s8 PeakRSSI:s8"),
-           (Sub("UTCTimestamp", 128), Sub("Uptime", 129))))  # fmt: skip
+_param(
+    Def(
+        242,
+        "RFSurveyReportData",
+        (),
+        (Sub("ROSpecID", 9), Sub("SpecIndex", 14), Sub("FrequencyRSSILevelEntries", 243, True)),
+        custom=True,
+    )
+)
+_param(
+    Def(
+        243,
+        "FrequencyRSSILevelEntry",
+        F("Frequency:u32 Bandwidth:u32 AverageRSSI:s8 PeakRSSI:s8"),
+        (Sub("UTCTimestamp", 128), Sub("Uptime", 129)),
+    )
+)
 _param(Def(244, "ReaderEventNotificationSpec", (), (Sub("EventNotificationStates", 245, True),)))
 _param(Def(245, "EventNotificationState", F("ReaderEventType:u16 NotificationEnabled:flag rsv:rsv:7")))
 _param(
@@ -458,13 +492,25 @@ _param(
 )
 _param(Def(335, "C1G2RFControl", F("RFModeID:u16 Tari:u16")))
 # the Select filters of an inventory (LLRP 1.0.1 §15.2.1.2.1.1): which tags take part
-_param(Def(331, "C1G2Filter", F("T:bits:2 rsv:rsv:6"),
-           (Sub("TagInventoryMask", 332), Sub("StateAwareAction", 333), Sub("StateUnawareAction", 334))))  # fmt: skip
+_param(
+    Def(
+        331,
+        "C1G2Filter",
+        F("T:bits:2 rsv:rsv:6"),
+        (Sub("TagInventoryMask", 332), Sub("StateAwareAction", 333), Sub("StateUnawareAction", 334)),
+    )
+)
 _param(Def(332, "C1G2TagInventoryMask", F("MB:bits:2 rsv:rsv:6 Pointer:u16 TagMask:u1v")))
 _param(Def(333, "C1G2TagInventoryStateAwareFilterAction", F("Target:u8 Action:u8")))
 _param(Def(334, "C1G2TagInventoryStateUnawareFilterAction", F("Action:u8"), flat=True))
-_param(Def(336, "C1G2SingulationControl", F("Session:bits:2 rsv:rsv:6 TagPopulation:u16 TagTransitTime:u32"),
-           (Sub("StateAwareAction", 337),)))  # fmt: skip
+_param(
+    Def(
+        336,
+        "C1G2SingulationControl",
+        F("Session:bits:2 rsv:rsv:6 TagPopulation:u16 TagTransitTime:u32"),
+        (Sub("StateAwareAction", 337),),
+    )
+)
 _param(Def(337, "C1G2TagInventoryStateAwareSingulationAction", F("I:flag S:flag A:flag rsv:rsv:5")))
 _param(Def(338, "C1G2TagSpec", (), (Sub("TargetTags", 339, True),)))
 _param(Def(339, "C1G2TargetTag", F("MB:bits:2 Match:flag rsv:rsv:5 Pointer:u16 TagMask:u1v TagData:u1v")))
@@ -596,8 +642,11 @@ _message(Def(36, "GET_ROSPECS_RESPONSE", (), (*_STATUS, Sub("ROSpecs", 177, True
 _message(Def(44, "GET_ACCESSSPECS"))
 _message(Def(54, "GET_ACCESSSPECS_RESPONSE", (), (*_STATUS, Sub("AccessSpecs", 207, True))))
 _message(Def(60, "GET_REPORT"))
-_message(Def(61, "RO_ACCESS_REPORT", (), (Sub("TagReportData", 240, True), Sub("RFSurveyReportData", 242, True)),
-             custom=True))  # fmt: skip
+_message(
+    Def(
+        61, "RO_ACCESS_REPORT", (), (Sub("TagReportData", 240, True), Sub("RFSurveyReportData", 242, True)), custom=True
+    )
+)
 _message(Def(62, "KEEPALIVE"))
 _message(Def(72, "KEEPALIVE_ACK"))
 _message(Def(63, "READER_EVENT_NOTIFICATION", (), (Sub("ReaderEventNotificationData", 246),)))

@@ -160,13 +160,16 @@ class ClientSession:
         self.state = state
         c = self.config
         if state == "extensions":
-            return self._send("CUSTOM_MESSAGE", {"VendorID": PEN_IMPINJ, "Subtype": IMPINJ_ENABLE_EXTENSIONS,
-                                                 "Data": b"\x00\x00\x00\x00"})  # fmt: skip
+            return self._send(
+                "CUSTOM_MESSAGE",
+                {"VendorID": PEN_IMPINJ, "Subtype": IMPINJ_ENABLE_EXTENSIONS, "Data": b"\x00\x00\x00\x00"},
+            )
         if state == "capabilities":
             return self._send("GET_READER_CAPABILITIES", {"RequestedData": 0})
         if state == "antennas":  # RequestedData 2: AntennaProperties (which are connected)
-            return self._send("GET_READER_CONFIG", {"AntennaID": 0, "RequestedData": 2, "GPIPortNum": 0,
-                                                    "GPOPortNum": 0})  # fmt: skip
+            return self._send(
+                "GET_READER_CONFIG", {"AntennaID": 0, "RequestedData": 2, "GPIPortNum": 0, "GPOPortNum": 0}
+            )
         if state == "config":
             return self._send("SET_READER_CONFIG", self._reader_config())
         if state == "delete_access":
@@ -195,9 +198,16 @@ class ClientSession:
 
     def _report_spec(self) -> dict[str, Any]:
         selector = dict.fromkeys(
-            ("EnableROSpecID", "EnableSpecIndex", "EnableInventoryParamSpecID", "EnableChannelIndex",
-             "EnableLastSeenTimestamp", "EnableAccessSpecID"), False,
-        )  # fmt: skip
+            (
+                "EnableROSpecID",
+                "EnableSpecIndex",
+                "EnableInventoryParamSpecID",
+                "EnableChannelIndex",
+                "EnableLastSeenTimestamp",
+                "EnableAccessSpecID",
+            ),
+            False,
+        )
         selector.update(
             EnableAntennaID=True,
             EnablePeakRSSI=True,
@@ -211,8 +221,10 @@ class ClientSession:
             "TagReportContentSelector": selector,
         }
         if self.config.profile == "impinj":  # peak RSSI in 0.01 dBm; the serialized TID (FastID) when wanted
-            wanted = [_impinj(53, "ImpinjEnablePeakRSSI", 1),
-                      _impinj(51, "ImpinjEnableSerializedTID", int(self.config.fast_tid))]  # fmt: skip
+            wanted = [
+                _impinj(53, "ImpinjEnablePeakRSSI", 1),
+                _impinj(51, "ImpinjEnableSerializedTID", int(self.config.fast_tid)),
+            ]
             spec["Custom"] = [_impinj(50, "ImpinjTagReportContentSelector", {"Custom": wanted})]
         return spec
 
@@ -271,8 +283,15 @@ class ClientSession:
             for op, bank, words in ((OP_READ_TID, MB_TID, c.read_tid_words), (OP_READ_USER, MB_USER, c.read_user_words))
             if words > 0
         ]
-        match_any = {"MB": 1, "Match": True, "Pointer": 32, "TagMaskNumBits": 0, "TagMask": b"",
-                     "TagDataNumBits": 0, "TagData": b""}  # fmt: skip
+        match_any = {
+            "MB": 1,
+            "Match": True,
+            "Pointer": 32,
+            "TagMaskNumBits": 0,
+            "TagMask": b"",
+            "TagDataNumBits": 0,
+            "TagData": b"",
+        }
         return {
             "AccessSpecID": ACCESS_SPEC_ID,
             "AntennaID": 0,
@@ -287,8 +306,9 @@ class ClientSession:
     def gpo(self, port: int, on: bool) -> Send:
         """Drive one general-purpose output (a gate's light or sounder): SET_READER_CONFIG with
         only GPOWriteData, so nothing else of the reader's configuration changes."""
-        return self._send("SET_READER_CONFIG", {"ResetToFactoryDefaults": False,
-                                                "GPOWriteData": [{"Port": port, "Data": on}]})  # fmt: skip
+        return self._send(
+            "SET_READER_CONFIG", {"ResetToFactoryDefaults": False, "GPOWriteData": [{"Port": port, "Data": on}]}
+        )
 
     def close(self) -> list[Event]:
         """Stop the inventory and close the connection politely."""

@@ -30,8 +30,13 @@ def eligible_total(lines: Iterable[tuple[int, int, str]], excluded: frozenset[st
     return sum(price for _, price, category in lines if category not in excluded | ALWAYS_EXCLUDED)
 
 
-def redeemable_points(lines: Sequence[tuple[int, int, str]], balance: int, point_value_kop: int, max_redeem_pct: int,
-                      excluded: frozenset[str]) -> int:  # fmt: skip
+def redeemable_points(
+    lines: Sequence[tuple[int, int, str]],
+    balance: int,
+    point_value_kop: int,
+    max_redeem_pct: int,
+    excluded: frozenset[str],
+) -> int:
     """The most points this basket can take: the balance, capped at ``max_redeem_pct`` of the
     eligible amount (whole points only)."""
     if point_value_kop <= 0 or balance <= 0:
@@ -40,13 +45,20 @@ def redeemable_points(lines: Sequence[tuple[int, int, str]], balance: int, point
     return max(0, min(balance, cap // point_value_kop))
 
 
-def allocate(lines: Sequence[tuple[int, int, str]], points: int, point_value_kop: int, max_redeem_pct: int,
-             excluded: frozenset[str], balance: int | None = None) -> Allocation:  # fmt: skip
+def allocate(
+    lines: Sequence[tuple[int, int, str]],
+    points: int,
+    point_value_kop: int,
+    max_redeem_pct: int,
+    excluded: frozenset[str],
+    balance: int | None = None,
+) -> Allocation:
     """Spread ``points`` (cut to what the basket can take) over the eligible lines.
 
     ``lines`` are (line id, price in kopecks, category)."""
-    limit = redeemable_points(lines, points if balance is None else min(points, balance), point_value_kop,
-                              max_redeem_pct, excluded)  # fmt: skip
+    limit = redeemable_points(
+        lines, points if balance is None else min(points, balance), point_value_kop, max_redeem_pct, excluded
+    )
     points = max(0, min(points, limit))
     value = points * point_value_kop
     eligible = [(i, price) for i, price, cat in lines if cat not in excluded | ALWAYS_EXCLUDED and price > 0]

@@ -67,8 +67,14 @@ class PaymentOutcome:
 
 
 class Checkout:
-    def __init__(self, store: Store, requester: Requester, settings: CheckoutSettings, lookup: Lookup,
-                 fiscal: Fiscal | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        requester: Requester,
+        settings: CheckoutSettings,
+        lookup: Lookup,
+        fiscal: Fiscal | None = None,
+    ) -> None:
         self.store, self.requester, self.settings, self.lookup = store, requester, settings, lookup
         self.fiscal = fiscal or Fiscal({})
         self._locks: dict[str, asyncio.Lock] = {}
@@ -91,17 +97,24 @@ class Checkout:
     async def _call(
         self, service: str, op: str, data: dict[str, Any], key: str | None, basket_id: str
     ) -> dict[str, Any]:
-        return await self.requester.call(service, op, data, key, basket_id=basket_id,
-                                         timeout_s=self.settings.request_timeout_s,
-                                         attempts=self.settings.request_attempts)  # fmt: skip
+        return await self.requester.call(
+            service,
+            op,
+            data,
+            key,
+            basket_id=basket_id,
+            timeout_s=self.settings.request_timeout_s,
+            attempts=self.settings.request_attempts,
+        )
 
     # -- loyalty before payment ---------------------------------------------------------------
     async def identify(self, basket: Basket, kind: str, ref: str) -> dict[str, Any]:
         """The customer shows a phone number, a loyalty card or the app's signed QR code. A phone
         or a card is enough to accrue points; central sends a one-time code to the customer's
         phone, and only ``verify`` with it (or the app's QR) shows the balance and lets points be spent."""
-        result = await self._call("loyalty", "identify", {"kind": kind, "ref": ref, "basket": basket.id}, None,
-                                  basket.id)  # fmt: skip
+        result = await self._call(
+            "loyalty", "identify", {"kind": kind, "ref": ref, "basket": basket.id}, None, basket.id
+        )
         verified = bool(result.get("verified"))
         self.store.apply(basket, Identify(result["customer"], ref if kind == "phone" else None, verified))
         return result
@@ -110,8 +123,9 @@ class Checkout:
         """The one-time code the customer received: possession of the phone on file."""
         if basket.customer is None:
             raise BasketError("no_customer", "identify the customer first")
-        result = await self._call("loyalty", "verify", {"customer": basket.customer, "code": code,
-                                                        "basket": basket.id}, None, basket.id)  # fmt: skip
+        result = await self._call(
+            "loyalty", "verify", {"customer": basket.customer, "code": code, "basket": basket.id}, None, basket.id
+        )
         self.store.apply(basket, Identify(basket.customer, basket.contact, True))
         return result
 
@@ -126,32 +140,46 @@ class Checkout:
             raise BasketError("wrong_state", f"basket is {basket.state.value}; redemption needs READY_TO_PAY")
         lines = [(line.id, line.price, line.category) for line in basket.lines.values()]
         wire = [{"line": i, "price": p, "category": c} for i, p, c in lines]
-        quote = await self._call("loyalty", "quote", {"customer": basket.customer, "lines": wire, "basket": basket.id},
-                                 None, basket.id)  # fmt: skip
+        quote = await self._call(
+            "loyalty", "quote", {"customer": basket.customer, "lines": wire, "basket": basket.id}, None, basket.id
+        )
         program = quote["program"]
         wanted = quote["max_redeem_points"] if points is None else points
-        plan = allocate(lines, wanted, program["point_value_kop"], program["max_redeem_pct"],
-                        frozenset(program["excluded_categories"]), balance=quote["balance"])  # fmt: skip
+        plan = allocate(
+            lines,
+            wanted,
+            program["point_value_kop"],
+            program["max_redeem_pct"],
+            frozenset(program["excluded_categories"]),
+            balance=quote["balance"],
+        )
         if plan.points == 0:
             return plan
         # stable for the same basket content and attempt: a retry after a crash finds the same hold
         n = len(self.store.payments_of(basket.id)) + 1
         key = f"{basket.id}:hold:{n}:{plan.points}:{plan.kopecks}"
         await self._release_stale_holds(basket, keep=key)
-        hold = await self._call("loyalty", "hold", {"customer": basket.customer, "points": plan.points,
-                                                    "basket": basket.id}, key, basket.id)  # fmt: skip
+        hold = await self._call(
+            "loyalty", "hold", {"customer": basket.customer, "points": plan.points, "basket": basket.id}, key, basket.id
+        )
         self.store.apply(basket, Discount(dict(plan.lines), hold["hold_id"], plan.points))
         return plan
 
     async def cancel(self, basket: Basket) -> None:
         """The customer walks away before paying: the hold is released, the basket cancelled."""
         async with self._lock(basket.id):
-            if basket.state not in (State.OPEN, State.SCANNING, State.NEEDS_ASSISTANCE, State.CHECKOUT,
-                                    State.READY_TO_PAY):  # fmt: skip
+            if basket.state not in (
+                State.OPEN,
+                State.SCANNING,
+                State.NEEDS_ASSISTANCE,
+                State.CHECKOUT,
+                State.READY_TO_PAY,
+            ):
                 raise BasketError("wrong_state", f"basket is {basket.state.value}; it cannot be cancelled now")
             if basket.hold_id is not None:
-                await self._call("loyalty", "release", {"hold_id": basket.hold_id}, f"{basket.hold_id}:release",
-                                 basket.id)  # fmt: skip
+                await self._call(
+                    "loyalty", "release", {"hold_id": basket.hold_id}, f"{basket.hold_id}:release", basket.id
+                )
             await self._release_stale_holds(basket)
             self.store.apply(basket, Cancel())
 
@@ -280,9 +308,13 @@ class Checkout:
 
     def _record(self, attempt: Attempt, basket: Basket | None, t: Transition) -> None:
         """The transition, its basket command and its alert: one transaction."""
-        moved = replace(attempt, step=t.step, payment=t.payment if t.payment is not None else attempt.payment,
-                        message=t.message or attempt.message,
-                        receipt=t.receipt if t.receipt is not None else attempt.receipt)  # fmt: skip
+        moved = replace(
+            attempt,
+            step=t.step,
+            payment=t.payment if t.payment is not None else attempt.payment,
+            message=t.message or attempt.message,
+            receipt=t.receipt if t.receipt is not None else attempt.receipt,
+        )
         if moved == attempt and t.journal is None and t.alert is None:
             return  # nothing new (an abandoned payment still pending at the provider)
 
@@ -302,8 +334,17 @@ class Checkout:
 
     def _save(self, a: Attempt, conn: sqlite3.Connection) -> None:
         payment = a.payment or {}
-        self.store.save_payment(a.id, a.basket_id, a.method, a.amount, a.step.value, payment.get("id"),
-                                payment.get("status"), a.detail(), conn)  # fmt: skip
+        self.store.save_payment(
+            a.id,
+            a.basket_id,
+            a.method,
+            a.amount,
+            a.step.value,
+            payment.get("id"),
+            payment.get("status"),
+            a.detail(),
+            conn,
+        )
 
     async def _wait_for_customer(self, attempt: Attempt, wait: AwaitCustomer) -> dict[str, Any]:
         """Ask for the payment's state until the customer has acted or the kiosk's patience ends."""

@@ -70,10 +70,16 @@ class Returns:
             where = lane or sale.lane
             has_register = where in self.fiscal.desks
             rid = f"{basket_id}:return:{len(previous) + 1}"
-            row = {"id": rid, "basket_id": basket_id, "lane": where,
-                   "lines": list(plan.lines), "amount": plan.amount, "staff": staff,
-                   "step": ReturnStep.CHECKING if has_register else ReturnStep.REFUNDING,
-                   "detail": {"payment": paid[-1]["provider_id"], "checks": {}}}  # fmt: skip
+            row = {
+                "id": rid,
+                "basket_id": basket_id,
+                "lane": where,
+                "lines": list(plan.lines),
+                "amount": plan.amount,
+                "staff": staff,
+                "step": ReturnStep.CHECKING if has_register else ReturnStep.REFUNDING,
+                "detail": {"payment": paid[-1]["provider_id"], "checks": {}},
+            }
             self.store.save_return(row)
         return await self._drive(rid)
 
@@ -142,10 +148,15 @@ class Returns:
             case ReturnStep.REFUNDING:
                 data = {"payment_id": detail["payment"], "amount": row["amount"]}
                 try:
-                    refund = await self.requester.call("payment", "refund", data, f"{row['id']}:refund",
-                                                       basket_id=row["basket_id"],
-                                                       timeout_s=self.settings.request_timeout_s,
-                                                       attempts=self.settings.request_attempts)  # fmt: skip
+                    refund = await self.requester.call(
+                        "payment",
+                        "refund",
+                        data,
+                        f"{row['id']}:refund",
+                        basket_id=row["basket_id"],
+                        timeout_s=self.settings.request_timeout_s,
+                        attempts=self.settings.request_attempts,
+                    )
                 except ServiceError as e:
                     return self._refund_refused(row, e)
                 done = moved(row, ReturnStep.DONE, refund=refund)
@@ -159,8 +170,14 @@ class Returns:
             "step": ReturnStep.FAILED,
             "detail": {**row["detail"], "message": f"refund refused: {e.message}"},
         }
-        fact = {"return": row["id"], "basket": row["basket_id"], "amount": row["amount"], "error": e.code,
-                "message": e.message, "receipt_printed": "fiscal" in row["detail"].get("receipt", {})}  # fmt: skip
+        fact = {
+            "return": row["id"],
+            "basket": row["basket_id"],
+            "amount": row["amount"],
+            "error": e.code,
+            "message": e.message,
+            "receipt_printed": "fiscal" in row["detail"].get("receipt", {}),
+        }
         with self.store.transaction() as conn:
             self.store.save_return(failed, conn)
             self.store.announce(row["lane"], "alert.refund_failed", fact, row["basket_id"], conn=conn)
@@ -172,9 +189,16 @@ class Returns:
         """The items are back: out of the sold set, central told (the return, EPCIS): one transaction."""
         sale, lines = self._lines(row)
         detail = row["detail"]
-        fact = {"return": row["id"], "basket": row["basket_id"], "lines": row["lines"], "amount": row["amount"],
-                "items": [line.key for line in lines], "staff": row["staff"], "refund": detail["refund"].get("id"),
-                "receipt": (detail.get("receipt") or {}).get("fiscal")}  # fmt: skip
+        fact = {
+            "return": row["id"],
+            "basket": row["basket_id"],
+            "lines": row["lines"],
+            "amount": row["amount"],
+            "items": [line.key for line in lines],
+            "staff": row["staff"],
+            "refund": detail["refund"].get("id"),
+            "receipt": (detail.get("receipt") or {}).get("fiscal"),
+        }
 
         doc = epcis_returned(lines, sale, self.store.tz, self.store.read_point, row["id"], datetime.now(self.store.tz))
         with self.store.transaction() as conn:

@@ -84,9 +84,18 @@ class Attempt:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Attempt:
         detail = row["detail"]
-        return cls(row["id"], row["basket_id"], row["method"], row["amount"], Step(row["step"]),
-                   detail.get("instrument", "ok"), detail.get("started", 0.0), detail.get("payment"),
-                   detail.get("message", ""), detail.get("receipt"))  # fmt: skip
+        return cls(
+            row["id"],
+            row["basket_id"],
+            row["method"],
+            row["amount"],
+            Step(row["step"]),
+            detail.get("instrument", "ok"),
+            detail.get("started", 0.0),
+            detail.get("payment"),
+            detail.get("message", ""),
+            detail.get("receipt"),
+        )
 
     @property
     def provider_id(self) -> str:
@@ -195,13 +204,26 @@ def next_action(a: Attempt, facts: BasketFacts, customer_timeout_s: float) -> Ac
         case Step.LOYALTY:
             calls = [Call("loyalty", "release", {"hold_id": h}, f"{h}:release") for h in facts.stale_holds]
             if facts.hold_id is not None:
-                calls.append(Call("loyalty", "commit", {"hold_id": facts.hold_id, "transaction_id": a.basket_id},
-                                  f"{a.id}:commit"))  # fmt: skip
+                calls.append(
+                    Call(
+                        "loyalty", "commit", {"hold_id": facts.hold_id, "transaction_id": a.basket_id}, f"{a.id}:commit"
+                    )
+                )
             if facts.customer is not None:
                 lines = [{"price": amount, "category": category} for amount, category in facts.lines]
-                calls.append(Call("loyalty", "accrue", {"customer": facts.customer, "transaction_id": a.basket_id,
-                                                        "lines": lines, "redeemed": facts.hold_id is not None},
-                                  f"{a.id}:accrue"))  # fmt: skip
+                calls.append(
+                    Call(
+                        "loyalty",
+                        "accrue",
+                        {
+                            "customer": facts.customer,
+                            "transaction_id": a.basket_id,
+                            "lines": lines,
+                            "redeemed": facts.hold_id is not None,
+                        },
+                        f"{a.id}:accrue",
+                    )
+                )
             return Calls(tuple(calls))
         case Step.ABANDONED:
             return Call("payment", "get", {"id": a.provider_id})
@@ -234,8 +256,10 @@ def on_answer(
         case Step.LOYALTY, Ok():
             return Transition(Step.DONE, journal=Close() if facts.paid else None)
         case Step.LOYALTY, Refused(code, message, _):  # the money is captured: the sale stands, points by hand
-            alert = ("alert.loyalty_failed", {"payment": a.id, "basket": a.basket_id, "error": code,
-                                              "message": message})  # fmt: skip
+            alert = (
+                "alert.loyalty_failed",
+                {"payment": a.id, "basket": a.basket_id, "error": code, "message": message},
+            )
             return Transition(Step.DONE, journal=Close() if facts.paid else None, alert=alert)
         case Step.ABANDONED, Ok(payment):
             status = payment.get("status")
@@ -255,11 +279,17 @@ def on_answer(
                 return Transition(Step.REFUNDED, refund["payment"], f"{a.message}: the money was refunded")
             pay = a.payment or {}
             fact = {"payment": a.id, "provider": pay.get("id"), "refund": refund["id"], "amount": refund["amount"]}
-            return Transition(Step.REFUNDED, refund["payment"], "paid after the kiosk gave up: refunded",
-                              alert=("alert.late_payment_refunded", fact))  # fmt: skip
+            return Transition(
+                Step.REFUNDED,
+                refund["payment"],
+                "paid after the kiosk gave up: refunded",
+                alert=("alert.late_payment_refunded", fact),
+            )
         case ((Step.ABANDONED | Step.CANCELLING | Step.REFUNDING), Refused(code, message, _)):
-            alert = ("alert.payment_needs_staff", {"payment": a.id, "step": a.step.value, "error": code,
-                                                   "message": message})  # fmt: skip
+            alert = (
+                "alert.payment_needs_staff",
+                {"payment": a.id, "step": a.step.value, "error": code, "message": message},
+            )
             return Transition(Step.FAILED, message=f"{a.step.value} refused: {message}", alert=alert)
     raise ValueError(f"payment {a.id}: no transition from {a.step.value} on {type(answer).__name__}")
 
@@ -272,10 +302,13 @@ def _printed(a: Attempt, fiscal: Mapping[str, Any], now: datetime) -> Transition
     """The receipt is printed: now the sale is final (PAID), then the card is captured."""
     pay = a.payment or {}
     receipt = {**(a.receipt or {}), "fiscal": dict(fiscal)}
-    tender = {"payment_id": pay["id"], "method": a.method, "amount": a.amount,
-              "receipt": {"uuid": receipt["uuid"], **dict(fiscal)}}  # fmt: skip
-    return Transition(_after_money(pay.get("status")), journal=PaymentResult(True, now, tender=tender),
-                      receipt=receipt)  # fmt: skip
+    tender = {
+        "payment_id": pay["id"],
+        "method": a.method,
+        "amount": a.amount,
+        "receipt": {"uuid": receipt["uuid"], **dict(fiscal)},
+    }
+    return Transition(_after_money(pay.get("status")), journal=PaymentResult(True, now, tender=tender), receipt=receipt)
 
 
 def _not_printed(a: Attempt, code: str, message: str, now: datetime, deadline_s: float) -> Transition:
@@ -290,8 +323,16 @@ def _not_printed(a: Attempt, code: str, message: str, now: datetime, deadline_s:
         return Transition(Step.RECEIPT, message=f"receipt: {message}", receipt=receipt)
     why = f"{NO_RECEIPT} ({code}: {message})"
     status = (a.payment or {}).get("status")
-    alert = ("alert.receipt_failed", {"payment": a.id, "basket": a.basket_id, "error": code, "message": message,
-                                      "money": "cancel" if status == "AUTHORIZED" else "refund"})  # fmt: skip
+    alert = (
+        "alert.receipt_failed",
+        {
+            "payment": a.id,
+            "basket": a.basket_id,
+            "error": code,
+            "message": message,
+            "money": "cancel" if status == "AUTHORIZED" else "refund",
+        },
+    )
     nxt = Step.CANCELLING if status == "AUTHORIZED" else Step.REFUNDING
     return Transition(nxt, message=why, journal=PaymentResult(False, now, why), alert=alert)
 

@@ -41,14 +41,19 @@ def cmd_provision(args: argparse.Namespace, out: TextIO) -> int:
     lanes, staff_readers = {lane.id for lane in config.lanes}, {r.id for r in config.readers if r.role == "staff"}
     if args.kind == "kiosk":
         if args.name not in lanes:
-            print(f"edge-agent: no lane {args.name!r} in the configuration (lanes: {', '.join(sorted(lanes))})",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"edge-agent: no lane {args.name!r} in the configuration (lanes: {', '.join(sorted(lanes))})",
+                file=sys.stderr,
+            )
             return EXIT_BAD_INPUT
         device = Device(f"kiosk-{args.name}", "kiosk", lane=args.name)
     else:
         if args.reader is not None and args.reader not in staff_readers:
-            print(f"edge-agent: {args.reader!r} is not a reader with role = \"staff\" "
-                  f"(staff readers: {', '.join(sorted(staff_readers)) or 'none'})", file=sys.stderr)  # fmt: skip
+            print(
+                f'edge-agent: {args.reader!r} is not a reader with role = "staff" '
+                f"(staff readers: {', '.join(sorted(staff_readers)) or 'none'})",
+                file=sys.stderr,
+            )
             return EXIT_BAD_INPUT
         device = Device(args.name, "handheld", reader=args.reader)
     made = devices.provision(device, enrol=not args.token)
@@ -69,8 +74,10 @@ def cmd_provision(args: argparse.Namespace, out: TextIO) -> int:
     elif args.token:
         out.write(f"{device.name}: send this as the X-Device-Token header (shown once):\n{made.token}\n")
     else:
-        out.write(f"{device.name}: open this once in the device's browser within 24 h (it sets the device's "
-                  f"cookie):\n{result['enrol_url']}\n")  # fmt: skip
+        out.write(
+            f"{device.name}: open this once in the device's browser within 24 h (it sets the device's "
+            f"cookie):\n{result['enrol_url']}\n"
+        )
     return EXIT_OK
 
 

@@ -59,10 +59,18 @@ class Devices:
         whose browser gets the token as a cookie. Other credentials of the device stay valid
         until ``revoke``."""
         token, code = "edt_" + secrets.token_urlsafe(32), secrets.token_urlsafe(18)
-        self.store.put_device({"name": device.name, "kind": device.kind, "lane": device.lane, "reader": device.reader,
-                               "token_sha256": digest(token), "enrol_sha256": digest(code) if enrol else None,
-                               "enrol_expires": time.time() + ENROL_TTL_S if enrol else None,
-                               "created_at": time.time()})  # fmt: skip
+        self.store.put_device(
+            {
+                "name": device.name,
+                "kind": device.kind,
+                "lane": device.lane,
+                "reader": device.reader,
+                "token_sha256": digest(token),
+                "enrol_sha256": digest(code) if enrol else None,
+                "enrol_expires": time.time() + ENROL_TTL_S if enrol else None,
+                "created_at": time.time(),
+            }
+        )
         return Provisioned(device, "" if enrol else token, code if enrol else "")
 
     def by_token(self, token: str | None) -> Device | None:

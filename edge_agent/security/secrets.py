@@ -12,12 +12,15 @@ from typing import Any, Final
 
 from edge_agent.config import SECRETS, Config, _loopback
 
-PLACEHOLDERS: Final = frozenset({"", "change-me", "changeme", "change_me", "admin", "password", "secret",
-                                 "sim-api-key", "test", "1234"})  # fmt: skip
+PLACEHOLDERS: Final = frozenset(
+    {"", "change-me", "changeme", "change_me", "admin", "password", "secret", "sim-api-key", "test", "1234"}
+)
 #: PIN hashes published in this repository's examples and docs: known to everyone
-KNOWN_PIN_HASHES: Final = frozenset({
-    "scrypt$16384$8$1$ZXhhbXBsZS1zYWx0LTAx$tkZDqRVMde1dAreBT5UtPjM7ZnfSQXX2uDUaU2y1JRo",
-})  # fmt: skip
+KNOWN_PIN_HASHES: Final = frozenset(
+    {
+        "scrypt$16384$8$1$ZXhhbXBsZS1zYWx0LTAx$tkZDqRVMde1dAreBT5UtPjM7ZnfSQXX2uDUaU2y1JRo",
+    }
+)
 MASK: Final = "***"
 
 

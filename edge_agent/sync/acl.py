@@ -22,8 +22,11 @@ def bridge_user(store: str) -> str:
     return f"{store}.bridge"
 
 
-def acl(stores: Mapping[str, Mapping[str, Sequence[str]]], central_user: str | Sequence[str] = "central",
-        bridges: bool = False) -> str:  # fmt: skip
+def acl(
+    stores: Mapping[str, Mapping[str, Sequence[str]]],
+    central_user: str | Sequence[str] = "central",
+    bridges: bool = False,
+) -> str:
     """``stores``: store id → agent id → its lane ids. Returns the text of a mosquitto acl_file.
     ``bridges``: for central's broker, one user per store's bridge (config/mosquitto/bridge.conf),
     allowed what that store's agents are."""
@@ -31,10 +34,17 @@ def acl(stores: Mapping[str, Mapping[str, Sequence[str]]], central_user: str | S
     for store, agents in sorted(stores.items()):
         t = StoreTopics(store)
         if bridges:
-            out += [f"user {bridge_user(store)}", f"topic write {t.prefix}/+/evt/#", f"topic write {t.epcis}",
-                    f"topic write {t.prefix}/+/status", f"topic write svc/v1/+/cmd/{store}/#",
-                    f"topic read {t.prefix}/+/resp",
-                    f"topic read {t.prefix}/catalog/+", f"topic read {t.prefix}/codes/+", ""]  # fmt: skip
+            out += [
+                f"user {bridge_user(store)}",
+                f"topic write {t.prefix}/+/evt/#",
+                f"topic write {t.epcis}",
+                f"topic write {t.prefix}/+/status",
+                f"topic write svc/v1/+/cmd/{store}/#",
+                f"topic read {t.prefix}/+/resp",
+                f"topic read {t.prefix}/catalog/+",
+                f"topic read {t.prefix}/codes/+",
+                "",
+            ]
         for agent, lanes in sorted(agents.items()):
             out.append(f"user {agent_user(store, agent)}")
             out.extend(f"topic write {t.lane_prefix(lane)}/#" for lane in lanes)
@@ -46,7 +56,15 @@ def acl(stores: Mapping[str, Mapping[str, Sequence[str]]], central_user: str | S
     # one user per central instance: with use_username_as_clientid two instances of one user
     # would take each other's connection
     for user in [central_user] if isinstance(central_user, str) else central_user:
-        out += [f"user {user}", "topic read svc/v1/+/cmd/#", "topic read sco/v1/+/+/evt/#",
-                "topic read sco/v1/+/trace/epcis", "topic read sco/v1/+/+/status", "topic write sco/v1/+/+/resp",
-                "topic write sco/v1/+/catalog/+", "topic write sco/v1/+/codes/+", ""]  # fmt: skip
+        out += [
+            f"user {user}",
+            "topic read svc/v1/+/cmd/#",
+            "topic read sco/v1/+/+/evt/#",
+            "topic read sco/v1/+/trace/epcis",
+            "topic read sco/v1/+/+/status",
+            "topic write sco/v1/+/+/resp",
+            "topic write sco/v1/+/catalog/+",
+            "topic write sco/v1/+/codes/+",
+            "",
+        ]
     return "\n".join(out)

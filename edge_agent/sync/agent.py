@@ -26,20 +26,38 @@ from edge_agent.wire.topics import StoreTopics
 log = logging.getLogger("edge_agent.sync")
 
 
-def link_settings(config: Config, subscriptions: Sequence[str] = (), will: tuple[str, bytes, bool] | None = None,
-                  ) -> LinkSettings:  # fmt: skip
+def link_settings(
+    config: Config,
+    subscriptions: Sequence[str] = (),
+    will: tuple[str, bytes, bool] | None = None,
+) -> LinkSettings:
     m = config.mqtt
-    return LinkSettings(host=m.host, port=m.port, client_id=f"{config.store.id}.{config.agent.id}", username=m.username,
-                        password=m.password, protocol=m.protocol, keepalive_s=m.keepalive_s, tls_ca=m.tls_ca,
-                        tls_cert=m.tls_cert, tls_key=m.tls_key, will=will,
-                        subscriptions=tuple(subscriptions))  # fmt: skip
+    return LinkSettings(
+        host=m.host,
+        port=m.port,
+        client_id=f"{config.store.id}.{config.agent.id}",
+        username=m.username,
+        password=m.password,
+        protocol=m.protocol,
+        keepalive_s=m.keepalive_s,
+        tls_ca=m.tls_ca,
+        tls_cert=m.tls_cert,
+        tls_key=m.tls_key,
+        will=will,
+        subscriptions=tuple(subscriptions),
+    )
 
 
 class Sync:
-    def __init__(self, config: Config, store: Store, readers: Callable[[], dict[str, Any]] | None = None,
-                 settings: LinkSettings | None = None,
-                 fiscal: Callable[[], dict[str, Any]] | None = None,
-                 verification: Callable[[], dict[str, Any]] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        readers: Callable[[], dict[str, Any]] | None = None,
+        settings: LinkSettings | None = None,
+        fiscal: Callable[[], dict[str, Any]] | None = None,
+        verification: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self.store = store
         self.topics = StoreTopics(config.store.id)
         self.agent = config.agent.id
@@ -58,9 +76,15 @@ class Sync:
             birth=lambda: [(self.status_topic, status_payload(self.source, "online", self.readers()), True)],
         )
         m = config.mqtt
-        self.publisher = OutboxPublisher(store, self.link, window=m.window, confirm_timeout_s=m.confirm_timeout_s,
-                                         retention_s=m.retention_s, batch_events=m.batch_events,
-                                         linger_s=m.linger_ms / 1000)  # fmt: skip
+        self.publisher = OutboxPublisher(
+            store,
+            self.link,
+            window=m.window,
+            confirm_timeout_s=m.confirm_timeout_s,
+            retention_s=m.retention_s,
+            batch_events=m.batch_events,
+            linger_s=m.linger_ms / 1000,
+        )
         store.confirm_to = self.resp_topic if m.confirmations else None
         self.confirmed = self.replays = 0
         self.warn_s = m.unconfirmed_warn_s
@@ -92,9 +116,15 @@ class Sync:
     def publish_status(self) -> None:
         """Refresh the retained status (readers' health changed, or periodically)."""
         if self.link.connected.is_set():
-            payload = status_payload(self.source, "online", self.readers(), outbox=self.store.outbox_depth(),
-                                     fiscal=self.fiscal(), delivery=self.delivery_health(self.warn_s),
-                                     verification=self.verification())  # fmt: skip
+            payload = status_payload(
+                self.source,
+                "online",
+                self.readers(),
+                outbox=self.store.outbox_depth(),
+                fiscal=self.fiscal(),
+                delivery=self.delivery_health(self.warn_s),
+                verification=self.verification(),
+            )
             self.link.publish(self.status_topic, payload, retain=True)
 
     def _on_message(self, topic: str, payload: bytes) -> None:
@@ -161,7 +191,7 @@ class Sync:
                 and 0 < len(seqs) <= 1000
             ):
                 self._bad(topic, "events.replay needs subject: basket/{id} and seqs: [int]")
-                return  # fmt: skip
+                return
             self.replays += 1
             self.publisher.rewind(self.store.requeue(subject.removeprefix("basket/"), seqs))
         except StoreError as e:  # a full disk: confirmations come again (the events are re-sent)
@@ -174,9 +204,14 @@ class Sync:
         """Unconfirmed events: how many, the oldest's age, and whether that is too old."""
         n, oldest = self.store.unconfirmed()
         age = max(0.0, time.time() - oldest) if oldest is not None else None
-        return {"unconfirmed": n, "oldest_unconfirmed_s": None if age is None else round(age, 1),
-                "ok": age is None or age < warn_s, "confirmed": self.confirmed, "resent": self.publisher.resent,
-                "replays": self.replays}  # fmt: skip
+        return {
+            "unconfirmed": n,
+            "oldest_unconfirmed_s": None if age is None else round(age, 1),
+            "ok": age is None or age < warn_s,
+            "confirmed": self.confirmed,
+            "resent": self.publisher.resent,
+            "replays": self.replays,
+        }
 
     def _bad(self, topic: str, why: str) -> None:
         self.bad_messages += 1

@@ -104,9 +104,12 @@ class MqttLink:
         if settings.username is not None:
             c.username_pw_set(settings.username, settings.password)
         if settings.tls_ca is not None:
-            c.tls_set(ca_certs=str(settings.tls_ca), certfile=str(settings.tls_cert) if settings.tls_cert else None,
-                      keyfile=str(settings.tls_key) if settings.tls_key else None,
-                      cert_reqs=ssl.CERT_REQUIRED)  # fmt: skip
+            c.tls_set(
+                ca_certs=str(settings.tls_ca),
+                certfile=str(settings.tls_cert) if settings.tls_cert else None,
+                keyfile=str(settings.tls_key) if settings.tls_key else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
             c.tls_insecure_set(settings.tls_insecure)
         if settings.will is not None:
             topic, payload, retain = settings.will
@@ -128,8 +131,7 @@ class MqttLink:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = s.session_expiry_s if s.persistent else 0
             clean_start = not s.persistent
-        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=clean_start,
-                                   properties=props)  # fmt: skip
+        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=clean_start, properties=props)
         self._client.loop_start()
 
     async def wait_connected(self, timeout_s: float) -> None:
@@ -180,8 +182,12 @@ class MqttLink:
             return
         self.connects += 1
         nodelay(client)
-        log.info("MQTT connected to %s:%d (%s)", self.settings.host, self.settings.port,
-                 "resumed session" if flags.session_present else "new session")  # fmt: skip
+        log.info(
+            "MQTT connected to %s:%d (%s)",
+            self.settings.host,
+            self.settings.port,
+            "resumed session" if flags.session_present else "new session",
+        )
         if self.settings.subscriptions:
             client.subscribe([(t, 1) for t in self.settings.subscriptions])
         if self.birth is not None:
@@ -220,7 +226,8 @@ class MqttLink:
             if code >= 0x80:
                 self.refused[code] = self.refused.get(code, 0) + 1
                 if code == 0x87:  # the broker's ACL said no: our configuration and its ACL disagree
-                    self._denied.warning("acl", "the broker's ACL refused a publish (PUBACK 0x87, %d so far)",
-                                         self.refused[code])  # fmt: skip
+                    self._denied.warning(
+                        "acl", "the broker's ACL refused a publish (PUBACK 0x87, %d so far)", self.refused[code]
+                    )
             if fut is not None and not fut.done():
                 fut.set_result(code)

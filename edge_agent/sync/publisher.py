@@ -35,9 +35,18 @@ log = logging.getLogger("edge_agent.sync.publisher")
 
 
 class OutboxPublisher:
-    def __init__(self, store: Store, link: MqttLink, window: int = 2000, batch: int = 500,
-                 poll_s: float = 0.25, confirm_timeout_s: float = 30.0,
-                 retention_s: float = 7 * 86400.0, batch_events: int = 100, linger_s: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        link: MqttLink,
+        window: int = 2000,
+        batch: int = 500,
+        poll_s: float = 0.25,
+        confirm_timeout_s: float = 30.0,
+        retention_s: float = 7 * 86400.0,
+        batch_events: int = 100,
+        linger_s: float = 0.0,
+    ) -> None:
         self.store, self.link = store, link
         self.window, self.batch, self.poll_s = window, batch, poll_s
         #: a lane's waiting rows go in one message, up to this many; ``linger_s``: a row waits
@@ -126,8 +135,12 @@ class OutboxPublisher:
             return  # the link stopped: the rows are still unsent in SQLite
         if fut.result() >= 0x80:
             self.refused += len(row_ids)
-            log.error("broker refused outbox rows %d..%d (reason code 0x%02x); left unsent", row_ids[0], row_ids[-1],
-                      fut.result())  # fmt: skip
+            log.error(
+                "broker refused outbox rows %d..%d (reason code 0x%02x); left unsent",
+                row_ids[0],
+                row_ids[-1],
+                fut.result(),
+            )
         else:
             self._acked.extend(row_ids)
         self._room.set()

@@ -61,9 +61,17 @@ class Requester:
         if isinstance(ev.data, dict):
             fut.set_result(ev.data)
 
-    async def call(self, service: str, op: str, data: dict[str, Any], key: str | None, *,
-                   basket_id: str | None = None, timeout_s: float = 2.0,
-                   attempts: int = 5) -> dict[str, Any]:  # fmt: skip
+    async def call(
+        self,
+        service: str,
+        op: str,
+        data: dict[str, Any],
+        key: str | None,
+        *,
+        basket_id: str | None = None,
+        timeout_s: float = 2.0,
+        attempts: int = 5,
+    ) -> dict[str, Any]:
         """The service's ``result``; ``ServiceError`` for a refusal; ``OutcomeUnknown`` for silence.
 
         ``key`` None: a query (get, quote) that moves nothing; it is neither keyed nor stored."""
@@ -81,8 +89,14 @@ class Requester:
         for attempt in range(attempts):
             fut: asyncio.Future[dict[str, Any]] = loop.create_future()
             self._pending[correlation] = fut
-            ev = envelope.event(self.source, f"{service}.{op}", data, correlationid=correlation,
-                                replyto=self.reply_topic, idempotencykey=key)  # fmt: skip
+            ev = envelope.event(
+                self.source,
+                f"{service}.{op}",
+                data,
+                correlationid=correlation,
+                replyto=self.reply_topic,
+                idempotencykey=key,
+            )
             try:
                 await asyncio.wait_for(self.link.connected.wait(), timeout_s)
                 self.link.publish(cmd(service, *self.caller, op), envelope.encode(ev))

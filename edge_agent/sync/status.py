@@ -10,10 +10,16 @@ from edge_agent import __version__
 from edge_agent.wire import envelope
 
 
-def status_payload(source: str, state: str, readers: dict[str, Any] | None = None, reason: str = "",
-                   outbox: int | None = None, fiscal: dict[str, Any] | None = None,
-                   delivery: dict[str, Any] | None = None,
-                   verification: dict[str, Any] | None = None) -> bytes:  # fmt: skip
+def status_payload(
+    source: str,
+    state: str,
+    readers: dict[str, Any] | None = None,
+    reason: str = "",
+    outbox: int | None = None,
+    fiscal: dict[str, Any] | None = None,
+    delivery: dict[str, Any] | None = None,
+    verification: dict[str, Any] | None = None,
+) -> bytes:
     data: dict[str, Any] = {"state": state, "version": __version__, "readers": readers or {}}
     if reason:
         data["reason"] = reason

@@ -35,9 +35,26 @@ BENCH_S: Final = 15 * 60
 REFRESH_S: Final = (6 * 3600, 7 * 3600)
 SYNC_LIMIT_S: Final = 72 * 3600
 SYNC_ALARM_S: Final = 48 * 3600
-GROUP_IDS: Final = {"lp": 1, "shoes": 2, "tobacco": 3, "perfumery": 4, "tires": 5, "electronics": 6, "pharma": 7,
-                    "milk": 8, "bicycle": 9, "wheelchairs": 10, "water": 13, "furs": 14, "beer": 15, "ncp": 16,
-                    "bio": 17, "antiseptic": 19, "nabeer": 22, "softdrinks": 23}  # fmt: skip
+GROUP_IDS: Final = {
+    "lp": 1,
+    "shoes": 2,
+    "tobacco": 3,
+    "perfumery": 4,
+    "tires": 5,
+    "electronics": 6,
+    "pharma": 7,
+    "milk": 8,
+    "bicycle": 9,
+    "wheelchairs": 10,
+    "water": 13,
+    "furs": 14,
+    "beer": 15,
+    "ncp": 16,
+    "bio": 17,
+    "antiseptic": 19,
+    "nabeer": 22,
+    "softdrinks": 23,
+}
 
 
 class VerifyError(EdgeError):
@@ -98,8 +115,14 @@ def _results(entries: Any, count: int, source: Source, offline_default: bool) ->
         if not codes or not isinstance(codes[0], dict) or "reqId" not in entry:
             raise VerifyError("bad_response", f"answer without codes or reqId: {entry!r:.200}")
         offline = bool(entry.get("isCheckedOffline", offline_default))
-        context = CheckContext(source, str(entry["reqId"]), int(entry.get("reqTimestamp", 0)), offline,
-                               entry.get("inst"), entry.get("version"))  # fmt: skip
+        context = CheckContext(
+            source,
+            str(entry["reqId"]),
+            int(entry.get("reqTimestamp", 0)),
+            offline,
+            entry.get("inst"),
+            entry.get("version"),
+        )
         out.append(CheckResult(CodeAnswer.from_json(codes[0]), context))
     return out
 
@@ -214,8 +237,9 @@ class TrueApiBackend(Backend):
         last: VerifyError | None = None
         for host in self.available():
             try:
-                body = await _post(self.client, f"{host}/api/v4/true-api/codes/check", json={"codes": codes},
-                                   headers=self._headers)  # fmt: skip
+                body = await _post(
+                    self.client, f"{host}/api/v4/true-api/codes/check", json={"codes": codes}, headers=self._headers
+                )
             except VerifyError as e:
                 if not e.try_elsewhere:
                     raise
@@ -258,8 +282,12 @@ class LocalModuleBackend(Backend):
     async def check(self, items: Sequence[Identity]) -> list[CheckResult]:
         cis_list = [{"cis": item.local_module_code, **({"pg": g} if (g := _group(item)) else {})} for item in items]
         try:
-            response = await self.client.post(f"{self.base}/api/v2/cis/outCheck", json={"cis_list": cis_list},
-                                              auth=self.auth, headers={"X-ClientId": self.client_id})  # fmt: skip
+            response = await self.client.post(
+                f"{self.base}/api/v2/cis/outCheck",
+                json={"cis_list": cis_list},
+                auth=self.auth,
+                headers={"X-ClientId": self.client_id},
+            )
         except httpx.TimeoutException:
             raise VerifyError("timeout", "Local Module: no answer in time") from None
         except httpx.TransportError as e:

@@ -77,8 +77,11 @@ class CodeChecks:
             if isinstance(local, LocalModuleBackend):
                 try:
                     lm = await asyncio.wait_for(local.status(), 1.0)
-                    out["local_module"] = {"status": lm.get("status"), "sync_age_s": lm.get("sync_age_s"),
-                                           "sync_alarm": lm.get("sync_alarm")}  # fmt: skip
+                    out["local_module"] = {
+                        "status": lm.get("status"),
+                        "sync_age_s": lm.get("sync_age_s"),
+                        "sync_alarm": lm.get("sync_alarm"),
+                    }
                     out["ok"] = lm.get("status") == "ready" and not lm.get("sync_alarm")
                 except Exception as e:  # whatever went wrong, health says so instead of failing
                     out["local_module"] = {"status": "unreachable", "error": type(e).__name__}

@@ -26,8 +26,9 @@ async def verifier_from_config(config: Verify, timezone: str, mode: str = "chain
     local: Backend | None = None
     online_kind = config.backend if mode == "chain" else mode
     if online_kind == "ts_piot":
-        online = TsPiotBackend(config.ts_piot_url, {"name": "edge-agent", "version": __version__,
-                                                    "id": config.client_id, "token": ""})  # fmt: skip
+        online = TsPiotBackend(
+            config.ts_piot_url, {"name": "edge-agent", "version": __version__, "id": config.client_id, "token": ""}
+        )
     elif online_kind == "true_api":
         true_api = TrueApiBackend(config.true_api_cdn_url, config.true_api_key)
         try:
@@ -38,6 +39,7 @@ async def verifier_from_config(config: Verify, timezone: str, mode: str = "chain
             if mode != "chain":
                 raise
     if mode in ("chain", "local") and config.local_module_url:
-        local = LocalModuleBackend(config.local_module_url, config.local_module_user, config.local_module_password,
-                                   config.client_id)  # fmt: skip
+        local = LocalModuleBackend(
+            config.local_module_url, config.local_module_user, config.local_module_password, config.client_id
+        )
     return ConfiguredVerifier(online, local, ZoneInfo(timezone), budget_s=config.online_timeout_s)

@@ -28,8 +28,9 @@ class Message:
     rows: list[int]  # the outbox rows it carries
 
 
-def pack(rows: Sequence[tuple[int, str, bytes | str]], max_events: int = 100,
-         max_bytes: int = MAX_BATCH_BYTES) -> list[Message]:  # fmt: skip
+def pack(
+    rows: Sequence[tuple[int, str, bytes | str]], max_events: int = 100, max_bytes: int = MAX_BATCH_BYTES
+) -> list[Message]:
     """Rows ``(id, topic, payload)``, oldest first → messages, ordered by their oldest row;
     each lane's rows keep their order. ``max_events`` 1: every row alone."""
     max_events = max(1, min(max_events, MAX_BATCH))

@@ -102,8 +102,9 @@ def event(
     idempotencykey: str | None = None,
 ) -> Event:
     """A new event; ``id`` and ``time`` are made up unless given (replays pass them)."""
-    return Event(id_ or new_id(), source, type_, time or now_iso(), data, subject, correlationid, replyto, seq,
-                 idempotencykey)  # fmt: skip
+    return Event(
+        id_ or new_id(), source, type_, time or now_iso(), data, subject, correlationid, replyto, seq, idempotencykey
+    )
 
 
 def encode(ev: Event) -> bytes:
@@ -176,9 +177,22 @@ def _event(obj: Any) -> Event:
             raise EnvelopeError("attribute_type", f"attribute {name!r} must be a string")
     known = {*_REQUIRED, *_EXTENSIONS, "time", "datacontenttype", "data", "data_base64"}
     extra = {k: v for k, v in obj.items() if k not in known}
-    return Event(obj["id"], obj["source"], obj["type"], obj.get("time"), obj.get("data"), obj.get("subject"),
-                 obj.get("correlationid"), obj.get("replyto"), seq, obj.get("idempotencykey"), extra, ctype, binary,
-                 "data" in obj)  # fmt: skip
+    return Event(
+        obj["id"],
+        obj["source"],
+        obj["type"],
+        obj.get("time"),
+        obj.get("data"),
+        obj.get("subject"),
+        obj.get("correlationid"),
+        obj.get("replyto"),
+        seq,
+        obj.get("idempotencykey"),
+        extra,
+        ctype,
+        binary,
+        "data" in obj,
+    )
 
 
 class Deduper:

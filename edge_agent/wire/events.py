@@ -14,13 +14,21 @@ from edge_agent.wire import envelope
 
 #: journal op -> the event type announcing it on ``sco/v1/{store}/{lane}/evt/{type}``
 EVENT_TYPES: Final[dict[str, str]] = {
-    "add": "basket.line_added", "remove": "basket.line_voided", "verdict": "basket.line_verified",
+    "add": "basket.line_added",
+    "remove": "basket.line_voided",
+    "verdict": "basket.line_verified",
     "register_checked": "basket.line_register_checked",
-    "resolve": "basket.problem_resolved", "checkout": "basket.checkout", "identify": "basket.customer_identified",
-    "discount": "basket.discount_applied", "drop_discount": "basket.discount_dropped",
-    "start_payment": "basket.payment_started", "payment_result": "basket.payment_result",
-    "close": "basket.closed", "cancel": "basket.cancelled", "call_staff": "basket.help_requested",
-}  # fmt: skip
+    "resolve": "basket.problem_resolved",
+    "checkout": "basket.checkout",
+    "identify": "basket.customer_identified",
+    "discount": "basket.discount_applied",
+    "drop_discount": "basket.discount_dropped",
+    "start_payment": "basket.payment_started",
+    "payment_result": "basket.payment_result",
+    "close": "basket.closed",
+    "cancel": "basket.cancelled",
+    "call_staff": "basket.help_requested",
+}
 OPENED: Final = "basket.opened"
 POSTED: Final = "transaction.posted"
 RETURNED: Final = "transaction.returned"
@@ -36,13 +44,32 @@ def basket_event(basket: Basket, args: dict[str, Any]) -> dict[str, Any]:
 def posted_transaction(basket: Basket, tender: dict[str, Any] | None, paid_at: str | None) -> dict[str, Any]:
     """The sale as central records it (POSLog-inspired names, docs/mqtt.md): lines with their
     discounts and mark codes, the tender, the loyalty customer and hold."""
-    lines = [{"lineSeq": line.id, "gtin": line.gtin, "ki": line.key if line.serialized else None, "name": line.name,
-              "category": line.category, "unitPriceKop": line.price, "discountKop": line.discount,
-              "extendedKop": line.amount, "markingCode": line.mark_code, "fiscal1265": line.fiscal_1265}
-             for line in basket.lines.values()]  # fmt: skip
-    return {"transactionId": basket.id, "lane": basket.lane, "lines": lines, "totalKop": basket.total,
-            "discountKop": basket.discount, "tender": tender, "customer": basket.customer,
-            "loyaltyHold": basket.hold_id, "paidAt": paid_at}  # fmt: skip
+    lines = [
+        {
+            "lineSeq": line.id,
+            "gtin": line.gtin,
+            "ki": line.key if line.serialized else None,
+            "name": line.name,
+            "category": line.category,
+            "unitPriceKop": line.price,
+            "discountKop": line.discount,
+            "extendedKop": line.amount,
+            "markingCode": line.mark_code,
+            "fiscal1265": line.fiscal_1265,
+        }
+        for line in basket.lines.values()
+    ]
+    return {
+        "transactionId": basket.id,
+        "lane": basket.lane,
+        "lines": lines,
+        "totalKop": basket.total,
+        "discountKop": basket.discount,
+        "tender": tender,
+        "customer": basket.customer,
+        "loyaltyHold": basket.hold_id,
+        "paidAt": paid_at,
+    }
 
 
 def epcis_sold(basket: Basket, tz: ZoneInfo, read_point: str, now: datetime | None = None) -> dict[str, Any]:
@@ -51,27 +78,61 @@ def epcis_sold(basket: Basket, tz: ZoneInfo, read_point: str, now: datetime | No
     return _epcis(basket.lines.values(), basket, tz, read_point, "retail_selling", "retail_sold", "sale", now)
 
 
-def epcis_returned(lines: Iterable[Line], basket: Basket, tz: ZoneInfo, read_point: str, return_id: str,
-                   now: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+def epcis_returned(
+    lines: Iterable[Line], basket: Basket, tz: ZoneInfo, read_point: str, return_id: str, now: datetime | None = None
+) -> dict[str, Any]:
     """The items a customer brought back (CBV ``returned``), named as they were sold."""
-    return _epcis(lines, basket, tz, read_point, "receiving", "returned", f"return:{return_id}", now,
-                  urn=f"urn:edge-agent:return:{return_id}")  # fmt: skip
+    return _epcis(
+        lines,
+        basket,
+        tz,
+        read_point,
+        "receiving",
+        "returned",
+        f"return:{return_id}",
+        now,
+        urn=f"urn:edge-agent:return:{return_id}",
+    )
 
 
-def _epcis(lines: Iterable[Line], basket: Basket, tz: ZoneInfo, read_point: str, biz_step: str, disposition: str,
-           kind: str, now: datetime | None, urn: str | None = None) -> dict[str, Any]:  # fmt: skip
+def _epcis(
+    lines: Iterable[Line],
+    basket: Basket,
+    tz: ZoneInfo,
+    read_point: str,
+    biz_step: str,
+    disposition: str,
+    kind: str,
+    now: datetime | None,
+    urn: str | None = None,
+) -> dict[str, Any]:
     stamp = (now or datetime.now(tz)).astimezone(tz).isoformat(timespec="milliseconds")
-    epcs = [f"https://id.gs1.org/01/{line.gtin}/21/{quote(line.key[18:], safe='')}"
-            for line in lines if line.serialized]  # fmt: skip
+    epcs = [
+        f"https://id.gs1.org/01/{line.gtin}/21/{quote(line.key[18:], safe='')}" for line in lines if line.serialized
+    ]
     event: dict[str, Any] = {
-        "type": "ObjectEvent", "eventID": f"urn:uuid:{envelope.new_id()}", "eventTime": stamp,
-        "eventTimeZoneOffset": stamp[-6:], "action": "OBSERVE", "bizStep": biz_step,
-        "disposition": disposition, "epcList": epcs,
-        "bizTransactionList": [{"type": f"urn:edge-agent:btt:{kind.split(':', maxsplit=1)[0]}",
-                                "bizTransaction": urn or f"urn:edge-agent:sale:{basket.id}"}],
-    }  # fmt: skip
+        "type": "ObjectEvent",
+        "eventID": f"urn:uuid:{envelope.new_id()}",
+        "eventTime": stamp,
+        "eventTimeZoneOffset": stamp[-6:],
+        "action": "OBSERVE",
+        "bizStep": biz_step,
+        "disposition": disposition,
+        "epcList": epcs,
+        "bizTransactionList": [
+            {
+                "type": f"urn:edge-agent:btt:{kind.split(':', maxsplit=1)[0]}",
+                "bizTransaction": urn or f"urn:edge-agent:sale:{basket.id}",
+            }
+        ],
+    }
     if read_point:
         event["readPoint"] = {"id": f"{read_point}.{basket.lane}"}
         event["bizLocation"] = {"id": read_point}
-    return {"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"], "type": "EPCISDocument",
-            "schemaVersion": "2.0", "creationDate": stamp, "epcisBody": {"eventList": [event]}}  # fmt: skip
+    return {
+        "@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"],
+        "type": "EPCISDocument",
+        "schemaVersion": "2.0",
+        "creationDate": stamp,
+        "epcisBody": {"eventList": [event]},
+    }

@@ -131,8 +131,10 @@ class Command:
 
 def cmd(service: str, store: str, agent: str, op: str) -> str:
     """``svc/v1/{service}/cmd/{store}/{agent}/{op}``."""
-    return (f"svc/v1/{_level(service, 'service')}/cmd/{_level(store, 'store id')}/{_level(agent, 'agent id')}/"
-            f"{_level(op, 'operation')}")  # fmt: skip
+    return (
+        f"svc/v1/{_level(service, 'service')}/cmd/{_level(store, 'store id')}/{_level(agent, 'agent id')}/"
+        f"{_level(op, 'operation')}"
+    )
 
 
 def shared_cmd(service: str) -> str:

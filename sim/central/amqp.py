@@ -54,9 +54,18 @@ def topic_of(routing_key: str) -> str:
 
 
 class AmqpCentral(CentralNode):
-    def __init__(self, db_path: Path | str, nodes: Sequence[tuple[str, int]], *, instance: str = "central-1",
-                 username: str = "central", password: str = "", program: str = "magnit_like",
-                 settings: payment.Settings | None = None, prefetch: int = 2000) -> None:  # fmt: skip
+    def __init__(
+        self,
+        db_path: Path | str,
+        nodes: Sequence[tuple[str, int]],
+        *,
+        instance: str = "central-1",
+        username: str = "central",
+        password: str = "",
+        program: str = "magnit_like",
+        settings: payment.Settings | None = None,
+        prefetch: int = 2000,
+    ) -> None:
         super().__init__(db_path, instance=instance, program=program, settings=settings)
         self.nodes = list(nodes)
         self.credentials = pika.PlainCredentials(username, password)
@@ -120,9 +129,17 @@ class AmqpCentral(CentralNode):
         while not self._halt.is_set():
             host, port = self.nodes[n % len(self.nodes)]
             try:
-                self.connection = pika.BlockingConnection(pika.ConnectionParameters(
-                    host, port, credentials=self.credentials, heartbeat=5, blocked_connection_timeout=10,
-                    connection_attempts=1, socket_timeout=2))  # fmt: skip
+                self.connection = pika.BlockingConnection(
+                    pika.ConnectionParameters(
+                        host,
+                        port,
+                        credentials=self.credentials,
+                        heartbeat=5,
+                        blocked_connection_timeout=10,
+                        connection_attempts=1,
+                        socket_timeout=2,
+                    )
+                )
                 self.node_in_use = (host, port)
                 channel = self.channel = self.connection.channel()
                 channel.basic_qos(prefetch_count=self.prefetch)
@@ -139,8 +156,9 @@ class AmqpCentral(CentralNode):
                 if self._halt.is_set():
                     return
                 self.reconnects += 1
-                log.warning("%s: AMQP on %s:%d lost (%s); trying the next node", self.instance, host, port,
-                            type(e).__name__)  # fmt: skip
+                log.warning(
+                    "%s: AMQP on %s:%d lost (%s); trying the next node", self.instance, host, port, type(e).__name__
+                )
                 self.channel = None
                 n += 1
                 time.sleep(0.2)

@@ -107,8 +107,10 @@ def tx(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def bump(conn: sqlite3.Connection, name: str, by: int = 1) -> None:
-    conn.execute("INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
-                 (name, by, by))  # fmt: skip
+    conn.execute(
+        "INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
+        (name, by, by),
+    )
 
 
 def counter(conn: sqlite3.Connection, name: str) -> int:
@@ -129,19 +131,29 @@ def arm_fault(conn: sqlite3.Connection, op: str, kind: str, times: int = 1) -> N
     conn.execute("INSERT OR REPLACE INTO faults (op, kind, remaining) VALUES (?, ?, ?)", (op, kind, times))
 
 
-def once(conn: sqlite3.Connection, service: str, op: str, key: str | None, data: Any, instance: str,
-         handler: Callable[[sqlite3.Connection], dict[str, Any]],
-         now: float) -> tuple[dict[str, Any], str | None]:  # fmt: skip
+def once(
+    conn: sqlite3.Connection,
+    service: str,
+    op: str,
+    key: str | None,
+    data: Any,
+    instance: str,
+    handler: Callable[[sqlite3.Connection], dict[str, Any]],
+    now: float,
+) -> tuple[dict[str, Any], str | None]:
     """Run ``handler`` once per (service, key); returns (response, fault to act out or None)."""
     digest = hashlib.sha256(json.dumps([op, data], sort_keys=True).encode()).hexdigest()
     with tx(conn):
         if key is not None:
-            row = conn.execute("SELECT op, digest, response FROM idem WHERE service = ? AND key = ?",
-                               (service, key)).fetchone()  # fmt: skip
+            row = conn.execute(
+                "SELECT op, digest, response FROM idem WHERE service = ? AND key = ?", (service, key)
+            ).fetchone()
             if row is not None:
                 bump(conn, f"{service}.replayed")
-                conn.execute("INSERT INTO handled (service, key, instance, at, replay) VALUES (?, ?, ?, ?, 1)",
-                             (service, key, instance, now))  # fmt: skip
+                conn.execute(
+                    "INSERT INTO handled (service, key, instance, at, replay) VALUES (?, ?, ?, ?, 1)",
+                    (service, key, instance, now),
+                )
                 if (row[0], row[1]) != (op, digest):
                     return _error("key_reused", f"idempotency key {key} was used for other data"), None
                 return dict(json.loads(row[2])), None
@@ -150,10 +162,13 @@ def once(conn: sqlite3.Connection, service: str, op: str, key: str | None, data:
         except Refusal as e:
             response = _error(e.code, e.message, e.result)
         if key is not None:
-            conn.execute("INSERT INTO idem (service, key, op, digest, response, at) VALUES (?, ?, ?, ?, ?, ?)",
-                         (service, key, op, digest, json.dumps(response), now))  # fmt: skip
-            conn.execute("INSERT INTO handled (service, key, instance, at) VALUES (?, ?, ?, ?)",
-                         (service, key, instance, now))  # fmt: skip
+            conn.execute(
+                "INSERT INTO idem (service, key, op, digest, response, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (service, key, op, digest, json.dumps(response), now),
+            )
+            conn.execute(
+                "INSERT INTO handled (service, key, instance, at) VALUES (?, ?, ?, ?)", (service, key, instance, now)
+            )
         fault = take_fault(conn, f"{service}.{op}")
     return response, fault
 

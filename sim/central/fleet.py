@@ -41,8 +41,9 @@ def reasons(state: str, data: dict[str, Any], silent_s: float, stale_s: float, b
     return out
 
 
-def attention(rows: Iterable[tuple[str, str, str, str, float]], now: float, stale_s: float = 90.0,
-              backlog: int = 1000) -> list[dict[str, Any]]:  # fmt: skip
+def attention(
+    rows: Iterable[tuple[str, str, str, str, float]], now: float, stale_s: float = 90.0, backlog: int = 1000
+) -> list[dict[str, Any]]:
     """``rows``: (store, agent, state, status JSON, received at). One finding per agent that
     needs someone, with every reason, worst first (offline, then silent, then the rest)."""
     found = []

@@ -28,12 +28,15 @@ from sim.central.programs import DEMO_CUSTOMERS, PRESETS, Customer, Program
 
 def seed(conn: sqlite3.Connection, program: str, customers: Iterable[Customer] = DEMO_CUSTOMERS) -> None:
     for c in customers:
-        cur = conn.execute("INSERT OR IGNORE INTO customers (id, phone, card, qr, program) VALUES (?, ?, ?, ?, ?)",
-                           (c.id, c.phone, c.card, c.qr, program))  # fmt: skip
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO customers (id, phone, card, qr, program) VALUES (?, ?, ?, ?, ?)",
+            (c.id, c.phone, c.card, c.qr, program),
+        )
         if cur.rowcount and c.points:
-            conn.execute("INSERT INTO ledger (customer, kind, points, transaction_id, at) "
-                         "VALUES (?, 'opening', ?, ?, 0)",
-                         (c.id, c.points, f"opening:{c.id}"))  # fmt: skip
+            conn.execute(
+                "INSERT INTO ledger (customer, kind, points, transaction_id, at) VALUES (?, 'opening', ?, ?, 0)",
+                (c.id, c.points, f"opening:{c.id}"),
+            )
 
 
 def balance(conn: sqlite3.Connection, customer: str) -> int:
@@ -43,8 +46,10 @@ def balance(conn: sqlite3.Connection, customer: str) -> int:
 
 
 def available(conn: sqlite3.Connection, customer: str, now: float) -> int:
-    held = conn.execute("SELECT COALESCE(SUM(points), 0) FROM holds WHERE customer = ? AND state = 'held' AND "
-                        "expires_at > ?", (customer, now)).fetchone()[0]  # fmt: skip
+    held = conn.execute(
+        "SELECT COALESCE(SUM(points), 0) FROM holds WHERE customer = ? AND state = 'held' AND expires_at > ?",
+        (customer, now),
+    ).fetchone()[0]
     return balance(conn, customer) - int(held)
 
 
@@ -85,8 +90,9 @@ def _qr_id(ref: str, now: float) -> str:
 
 
 def _verified(conn: sqlite3.Connection, customer: str, data: dict[str, Any]) -> None:
-    row = conn.execute("SELECT owner FROM verified WHERE customer = ? AND basket = ?",
-                       (customer, str(data.get("basket", "")))).fetchone()  # fmt: skip
+    row = conn.execute(
+        "SELECT owner FROM verified WHERE customer = ? AND basket = ?", (customer, str(data.get("basket", "")))
+    ).fetchone()
     if row is None or row[0] != data.get("_caller"):
         raise Refusal("not_verified", "the customer has not confirmed with a one-time code or the app's QR")
 
@@ -97,19 +103,24 @@ def _send_code(conn: sqlite3.Connection, customer: str, basket: str, caller: str
     if row is None or not row[0] or (sent is not None and sent[0] >= 3):
         return False  # no phone on file, or three codes for this basket already
     code = f"{secrets.randbelow(10**6):06d}"
-    conn.execute("INSERT INTO otps (customer, basket, owner, code_sha256, expires_at) VALUES (?, ?, ?, ?, ?) "
-                 "ON CONFLICT (customer, basket) DO UPDATE SET code_sha256 = excluded.code_sha256, tries = 0, "
-                 "expires_at = excluded.expires_at, sent = sent + 1",
-                 (customer, basket, caller, hashlib.sha256(code.encode()).hexdigest(), now + OTP_TTL_S))  # fmt: skip
-    conn.execute("INSERT INTO sms (phone, text, at) VALUES (?, ?, ?)",
-                 (row[0], f"Код подтверждения: {code}. Никому его не сообщайте.", now))  # fmt: skip
+    conn.execute(
+        "INSERT INTO otps (customer, basket, owner, code_sha256, expires_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (customer, basket) DO UPDATE SET code_sha256 = excluded.code_sha256, tries = 0, "
+        "expires_at = excluded.expires_at, sent = sent + 1",
+        (customer, basket, caller, hashlib.sha256(code.encode()).hexdigest(), now + OTP_TTL_S),
+    )
+    conn.execute(
+        "INSERT INTO sms (phone, text, at) VALUES (?, ?, ?)",
+        (row[0], f"Код подтверждения: {code}. Никому его не сообщайте.", now),
+    )
     return True
 
 
 def _verify(conn: sqlite3.Connection, customer: str, data: dict[str, Any], now: float) -> dict[str, Any]:
     basket, code, caller = str(data.get("basket", "")), str(data.get("code", "")), str(data.get("_caller", ""))
-    row = conn.execute("SELECT code_sha256, expires_at, tries, owner FROM otps WHERE customer = ? AND basket = ?",
-                       (customer, basket)).fetchone()  # fmt: skip
+    row = conn.execute(
+        "SELECT code_sha256, expires_at, tries, owner FROM otps WHERE customer = ? AND basket = ?", (customer, basket)
+    ).fetchone()
     if row is None or row[3] != caller:
         raise Refusal("no_code", "no code was sent for this basket")
     digest, expires, tries, _owner = row
@@ -119,15 +130,20 @@ def _verify(conn: sqlite3.Connection, customer: str, data: dict[str, Any], now: 
         conn.execute("UPDATE otps SET tries = tries + 1 WHERE customer = ? AND basket = ?", (customer, basket))
         raise Refusal("wrong_code", f"wrong code ({OTP_TRIES - tries - 1} tries left)")
     conn.execute("DELETE FROM otps WHERE customer = ? AND basket = ?", (customer, basket))
-    conn.execute("INSERT OR REPLACE INTO verified (customer, basket, owner, how, at) VALUES (?, ?, ?, 'otp', ?)",
-                 (customer, basket, caller, now))  # fmt: skip
+    conn.execute(
+        "INSERT OR REPLACE INTO verified (customer, basket, owner, how, at) VALUES (?, ?, ?, 'otp', ?)",
+        (customer, basket, caller, now),
+    )
     return {"customer": customer, "verified": True, "balance": available(conn, customer, now)}
 
 
 def _captured(conn: sqlite3.Connection, basket: str, caller: str) -> int:
     """What the caller's payments captured for the sale (less refunds)."""
-    row = conn.execute("SELECT COALESCE(SUM(amount - refunded), 0), COUNT(*) FROM payments WHERE basket = ? AND "
-                       "status = 'CAPTURED' AND owner = ?", (basket, caller)).fetchone()  # fmt: skip
+    row = conn.execute(
+        "SELECT COALESCE(SUM(amount - refunded), 0), COUNT(*) FROM payments WHERE basket = ? AND "
+        "status = 'CAPTURED' AND owner = ?",
+        (basket, caller),
+    ).fetchone()
     return int(row[0]) if row[1] else -1
 
 
@@ -144,10 +160,16 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float) 
             raise Refusal("unknown_customer", f"no customer with that {kind}")
         program, basket = _program(conn, row[0]), str(data.get("basket", ""))
         if kind == "qr":  # the app's signed QR proves possession: no code needed
-            conn.execute("INSERT OR REPLACE INTO verified (customer, basket, owner, how, at) VALUES (?, ?, ?, 'qr', ?)",
-                         (row[0], basket, caller, now))  # fmt: skip
-            return {"customer": row[0], "verified": True, "balance": available(conn, row[0], now),
-                    "program": program.public()}  # fmt: skip
+            conn.execute(
+                "INSERT OR REPLACE INTO verified (customer, basket, owner, how, at) VALUES (?, ?, ?, 'qr', ?)",
+                (row[0], basket, caller, now),
+            )
+            return {
+                "customer": row[0],
+                "verified": True,
+                "balance": available(conn, row[0], now),
+                "program": program.public(),
+            }
         sent = _send_code(conn, row[0], basket, caller, now)
         return {"customer": row[0], "verified": False, "code_sent": sent, "program": program.public()}
     customer = str(data.get("customer", ""))
@@ -161,8 +183,13 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float) 
         cap_kop = eligible * program.max_redeem_pct // 100
         points = min(available(conn, customer, now), cap_kop // program.point_value_kop)
         total = sum(int(line["price"]) for line in lines)
-        return {"customer": customer, "balance": available(conn, customer, now), "max_redeem_points": max(points, 0),
-                "program": program.public(), "expected_accrual": program.accrual(eligible, total, False)}  # fmt: skip
+        return {
+            "customer": customer,
+            "balance": available(conn, customer, now),
+            "max_redeem_points": max(points, 0),
+            "program": program.public(),
+            "expected_accrual": program.accrual(eligible, total, False),
+        }
     if op == "hold":
         program = _program(conn, customer)
         _verified(conn, customer, data)
@@ -176,14 +203,17 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float) 
             raise Refusal("not_enough_points", "the balance does not cover the hold")
         hold_id = f"H-{uuid.uuid4().hex[:12]}"
         expires = now + ttl
-        conn.execute("INSERT INTO holds (id, customer, points, basket, state, expires_at, owner) "
-                     "VALUES (?, ?, ?, ?, 'held', ?, ?)",
-                     (hold_id, customer, points, str(data.get("basket", "")), expires, caller))  # fmt: skip
+        conn.execute(
+            "INSERT INTO holds (id, customer, points, basket, state, expires_at, owner) "
+            "VALUES (?, ?, ?, ?, 'held', ?, ?)",
+            (hold_id, customer, points, str(data.get("basket", "")), expires, caller),
+        )
         return {"hold_id": hold_id, "points": points, "expires_at": expires}
     if op in ("commit", "release"):
         hold_id = str(data.get("hold_id", ""))
-        row = conn.execute("SELECT customer, points, state, expires_at, owner FROM holds WHERE id = ?",
-                           (hold_id,)).fetchone()  # fmt: skip
+        row = conn.execute(
+            "SELECT customer, points, state, expires_at, owner FROM holds WHERE id = ?", (hold_id,)
+        ).fetchone()
         if row is None:
             raise Refusal("unknown_hold", f"no hold {hold_id}")
         cust, points, state, expires, owner = row
@@ -198,8 +228,11 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float) 
         txn = str(data.get("transaction_id", ""))
         if state == "held":  # a hold past its TTL is still honoured once the sale is paid
             conn.execute("UPDATE holds SET state = 'committed', transaction_id = ? WHERE id = ?", (txn, hold_id))
-            conn.execute("INSERT INTO ledger (customer, kind, points, transaction_id, hold_id, at) "
-                         "VALUES (?, 'spend', ?, ?, ?, ?)", (cust, -points, txn, hold_id, now))  # fmt: skip
+            conn.execute(
+                "INSERT INTO ledger (customer, kind, points, transaction_id, hold_id, at) "
+                "VALUES (?, 'spend', ?, ?, ?, ?)",
+                (cust, -points, txn, hold_id, now),
+            )
         return {"hold_id": hold_id, "state": "committed", "points": points, "balance": balance(conn, cust)}
     if op == "accrue":
         program = _program(conn, customer)
@@ -209,17 +242,21 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float) 
         total = sum(int(line["price"]) for line in lines)
         points = program.accrual(eligible, total, bool(data.get("redeemed")))
         paid = _captured(conn, txn, caller)
-        spent = -int(conn.execute("SELECT COALESCE(SUM(points), 0) FROM ledger WHERE kind = 'spend' AND "
-                                  "transaction_id = ?", (txn,)).fetchone()[0])  # fmt: skip
+        spent = -int(
+            conn.execute(
+                "SELECT COALESCE(SUM(points), 0) FROM ledger WHERE kind = 'spend' AND transaction_id = ?", (txn,)
+            ).fetchone()[0]
+        )
         if paid < 0 or total > paid + spent * program.point_value_kop:
             raise Refusal("no_such_sale", f"no payment of yours captured {total} kop for sale {txn}")
         exists = conn.execute(
             "SELECT points FROM ledger WHERE kind = 'accrue' AND transaction_id = ?", (txn,)
         ).fetchone()
         if exists is None:
-            conn.execute("INSERT INTO ledger (customer, kind, points, transaction_id, at) "
-                         "VALUES (?, 'accrue', ?, ?, ?)",
-                         (customer, points, txn, now))  # fmt: skip
+            conn.execute(
+                "INSERT INTO ledger (customer, kind, points, transaction_id, at) VALUES (?, 'accrue', ?, ?, ?)",
+                (customer, points, txn, now),
+            )
         else:
             points = int(exists[0])
         return {"transaction_id": txn, "points": points}
@@ -227,12 +264,14 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float) 
         txn = str(data.get("transaction_id", ""))
         if conn.execute("SELECT 1 FROM payments WHERE basket = ? AND owner != ?", (txn, caller)).fetchone():
             raise Refusal("not_yours", f"sale {txn} is another caller's")
-        rows = conn.execute("SELECT customer, kind, points FROM ledger WHERE transaction_id = ? AND kind IN "
-                            "('accrue', 'spend')", (txn,)).fetchall()  # fmt: skip
+        rows = conn.execute(
+            "SELECT customer, kind, points FROM ledger WHERE transaction_id = ? AND kind IN ('accrue', 'spend')", (txn,)
+        ).fetchall()
         for cust, kind, points in rows:
-            conn.execute("INSERT OR IGNORE INTO ledger (customer, kind, points, transaction_id, at) "
-                         "VALUES (?, ?, ?, ?, ?)",
-                         (cust, f"reverse_{kind}", -points, txn, now))  # fmt: skip
+            conn.execute(
+                "INSERT OR IGNORE INTO ledger (customer, kind, points, transaction_id, at) VALUES (?, ?, ?, ?, ?)",
+                (cust, f"reverse_{kind}", -points, txn, now),
+            )
         return {"transaction_id": txn, "reversed": len(rows)}
     raise Refusal("unknown_op", f"loyalty has no operation {op!r}")
 
@@ -240,10 +279,15 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float) 
 def ledger_balanced(conn: sqlite3.Connection) -> bool:
     """Every customer's balance is the sum of their immutable entries and never negative; no
     transaction has more than one spend or accrue; every committed hold has its spend."""
-    negative = conn.execute("SELECT COUNT(*) FROM (SELECT customer, SUM(points) s FROM ledger GROUP BY customer) "
-                            "WHERE s < 0").fetchone()[0]  # fmt: skip
-    doubled = conn.execute("SELECT COUNT(*) FROM (SELECT kind, transaction_id FROM ledger WHERE transaction_id IS NOT "
-                           "NULL GROUP BY kind, transaction_id HAVING COUNT(*) > 1)").fetchone()[0]  # fmt: skip
-    orphan = conn.execute("SELECT COUNT(*) FROM holds h WHERE state = 'committed' AND NOT EXISTS (SELECT 1 FROM ledger "
-                          "l WHERE l.kind = 'spend' AND l.hold_id = h.id)").fetchone()[0]  # fmt: skip
+    negative = conn.execute(
+        "SELECT COUNT(*) FROM (SELECT customer, SUM(points) s FROM ledger GROUP BY customer) WHERE s < 0"
+    ).fetchone()[0]
+    doubled = conn.execute(
+        "SELECT COUNT(*) FROM (SELECT kind, transaction_id FROM ledger WHERE transaction_id IS NOT "
+        "NULL GROUP BY kind, transaction_id HAVING COUNT(*) > 1)"
+    ).fetchone()[0]
+    orphan = conn.execute(
+        "SELECT COUNT(*) FROM holds h WHERE state = 'committed' AND NOT EXISTS (SELECT 1 FROM ledger "
+        "l WHERE l.kind = 'spend' AND l.hold_id = h.id)"
+    ).fetchone()[0]
     return bool(negative == 0 and doubled == 0 and orphan == 0)

@@ -49,11 +49,23 @@ EVENT_FILTERS = ("sco/v1/+/+/evt/#", "sco/v1/+/trace/epcis", "sco/v1/+/+/status"
 
 
 class CentralNode:
-    def __init__(self, db_path: Path | str, host: str = "127.0.0.1", port: int = 1883, *, instance: str = "central-1",
-                 username: str | None = None, password: str | None = None, program: str = "magnit_like",
-                 services: tuple[str, ...] = SERVICES, events: bool = True, protocol: str = "5",
-                 tls_ca: Path | None = None, settings: payment.Settings | None = None,
-                 shared: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        db_path: Path | str,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        *,
+        instance: str = "central-1",
+        username: str | None = None,
+        password: str | None = None,
+        program: str = "magnit_like",
+        services: tuple[str, ...] = SERVICES,
+        events: bool = True,
+        protocol: str = "5",
+        tls_ca: Path | None = None,
+        settings: payment.Settings | None = None,
+        shared: bool = True,
+    ) -> None:
         self.instance = instance
         self.conn = db.connect(db_path)
         with db.tx(self.conn):
@@ -83,9 +95,12 @@ class CentralNode:
         # a persistent session: while an instance is away (or the broker restarts) the broker
         # keeps its share of commands and events instead of dropping them
         self.v5 = v5
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=instance, clean_session=None if v5 else False,
-                                  protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
-                                  )  # fmt: skip
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=instance,
+            clean_session=None if v5 else False,
+            protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
+        )
         if username is not None:
             self.client.username_pw_set(username, password)
         if tls_ca is not None:
@@ -121,8 +136,9 @@ class CentralNode:
 
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = 86_400
-        self.client.connect_async(self.host, self.port, keepalive=30, clean_start=False if self.v5 else 3,
-                                  properties=props)  # fmt: skip
+        self.client.connect_async(
+            self.host, self.port, keepalive=30, clean_start=False if self.v5 else 3, properties=props
+        )
         self.client.loop_start()
         self._start_workers(self.events)
 
@@ -222,10 +238,12 @@ class CentralNode:
         if len(parts) != 5 or not isinstance(ev.data, dict):
             return
         with db.tx(self.conn):
-            self.conn.execute("INSERT INTO agents (store, agent, state, data, at) VALUES (?, ?, ?, ?, ?) "
-                              "ON CONFLICT (store, agent) DO UPDATE SET state = excluded.state, data = excluded.data, "
-                              "at = excluded.at", (parts[2], parts[3], str(ev.data.get("state", "?")),
-                                                   json.dumps(ev.data), time.time()))  # fmt: skip
+            self.conn.execute(
+                "INSERT INTO agents (store, agent, state, data, at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (store, agent) DO UPDATE SET state = excluded.state, data = excluded.data, "
+                "at = excluded.at",
+                (parts[2], parts[3], str(ev.data.get("state", "?")), json.dumps(ev.data), time.time()),
+            )
 
     def _command(self, topic: str, ev: envelope.Event) -> None:
         """A command, from the caller its topic names: the envelope's ``source`` must be that
@@ -259,10 +277,13 @@ class CentralNode:
         if fault == "drop":
             return
         if fault == "500":
-            response = {"ok": False, "error": {"code": "internal", "message": "internal error (after commit)",
-                                               "retryable": True}}  # fmt: skip
-        reply = envelope.encode(envelope.event(self.source, f"{service}.{op}.result", response,
-                                               correlationid=ev.correlationid))  # fmt: skip
+            response = {
+                "ok": False,
+                "error": {"code": "internal", "message": "internal error (after commit)", "retryable": True},
+            }
+        reply = envelope.encode(
+            envelope.event(self.source, f"{service}.{op}.result", response, correlationid=ev.correlationid)
+        )
         self._publish(ev.replyto, reply)
         if fault == "duplicate":
             self._publish(ev.replyto, reply)
@@ -272,12 +293,18 @@ class CentralNode:
         log.warning("%s: refused %s from %s on %s: %s", self.instance, ev.type, caller, topic, message)
         with db.tx(self.conn):
             db.bump(self.conn, "commands.refused")
-            self.conn.execute("INSERT INTO refused (caller, topic, code, message, at) VALUES (?, ?, ?, ?, ?)",
-                              (caller, topic, code, message, time.time()))  # fmt: skip
+            self.conn.execute(
+                "INSERT INTO refused (caller, topic, code, message, at) VALUES (?, ?, ?, ?, ?)",
+                (caller, topic, code, message, time.time()),
+            )
         if ev.replyto and ev.correlationid:
             answer = {"ok": False, "error": {"code": code, "message": message, "retryable": False}}
-            self._publish(ev.replyto, envelope.encode(envelope.event(self.source, f"{ev.type}.result", answer,
-                                                                     correlationid=ev.correlationid)))  # fmt: skip
+            self._publish(
+                ev.replyto,
+                envelope.encode(
+                    envelope.event(self.source, f"{ev.type}.result", answer, correlationid=ev.correlationid)
+                ),
+            )
 
     def _confirmer(self) -> None:
         """Confirm stored events to their senders, batched; ask again for the gaps that stay."""
@@ -298,8 +325,10 @@ class CentralNode:
         now = time.time()
         try:
             with self._lock, db.tx(self.conn):
-                self.conn.execute("DELETE FROM gaps WHERE EXISTS (SELECT 1 FROM events e WHERE e.source = gaps.source "
-                                  "AND e.subject = gaps.subject AND e.seq = gaps.seq)")  # fmt: skip
+                self.conn.execute(
+                    "DELETE FROM gaps WHERE EXISTS (SELECT 1 FROM events e WHERE e.source = gaps.source "
+                    "AND e.subject = gaps.subject AND e.seq = gaps.seq)"
+                )
                 due = "seen_at < ? AND (asked_at IS NULL OR asked_at < ?)"
                 rows = self.conn.execute(
                     f"SELECT source, subject, replyto, group_concat(seq) FROM gaps WHERE {due} "
@@ -343,14 +372,21 @@ class CentralNode:
 
     def _transaction(self, data: dict[str, Any], now: float) -> None:
         row = (data.get("transactionId"), data.get("lane", ""), data.get("totalKop", 0), json.dumps(data), now)
-        if not (isinstance(row[0], str) and row[0] and isinstance(row[1], str) and type(row[2]) is int
-                and abs(row[2]) <= envelope.MAX_SEQ):  # fmt: skip
-            log.warning("%s: a transaction.posted without a usable transactionId, lane or totalKop: not recorded",
-                        self.instance)  # fmt: skip
+        if not (
+            isinstance(row[0], str)
+            and row[0]
+            and isinstance(row[1], str)
+            and type(row[2]) is int
+            and abs(row[2]) <= envelope.MAX_SEQ
+        ):
+            log.warning(
+                "%s: a transaction.posted without a usable transactionId, lane or totalKop: not recorded", self.instance
+            )
             db.bump(self.conn, "transactions.malformed")
             return
-        cur = self.conn.execute("INSERT OR IGNORE INTO transactions (id, lane, total, data, at) VALUES (?, ?, ?, ?, ?)",
-                                row)  # fmt: skip
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO transactions (id, lane, total, data, at) VALUES (?, ?, ?, ?, ?)", row
+        )
         if cur.rowcount == 0:
             db.bump(self.conn, "transactions.duplicates_dropped")
 
@@ -360,20 +396,21 @@ class CentralNode:
         not a scan of its basket's stream into Python; only a hole is looked for seq by seq."""
         assert ev.seq is not None
         key = (ev.source, ev.subject, ev.seq - 1)
-        have = self.conn.execute("SELECT COUNT(*) FROM events WHERE source = ? AND subject = ? "
-                                 "AND seq BETWEEN 1 AND ?", key).fetchone()[0]  # fmt: skip
+        have = self.conn.execute(
+            "SELECT COUNT(*) FROM events WHERE source = ? AND subject = ? AND seq BETWEEN 1 AND ?", key
+        ).fetchone()[0]
         if have >= ev.seq - 1:
             return
         if ev.seq - 1 - have > MAX_GAP:  # no basket misses that many: a sender's bug or an attack, not a loss
             log.warning("%s: %s jumped to seq %d on %s: no gaps noted", self.instance, ev.source, ev.seq, ev.subject)
             db.bump(self.conn, "events.seq_jumps")
             return
-        rows = self.conn.execute("SELECT seq FROM events WHERE source = ? AND subject = ? AND seq BETWEEN 1 AND ?",
-                                 key)  # fmt: skip
+        rows = self.conn.execute("SELECT seq FROM events WHERE source = ? AND subject = ? AND seq BETWEEN 1 AND ?", key)
         present = {r[0] for r in rows}
         missing = [(ev.source, ev.subject, n, ev.replyto, now) for n in range(1, ev.seq) if n not in present]
-        self.conn.executemany("INSERT OR IGNORE INTO gaps (source, subject, seq, replyto, seen_at) "
-                              "VALUES (?, ?, ?, ?, ?)", missing)  # fmt: skip
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO gaps (source, subject, seq, replyto, seen_at) VALUES (?, ?, ?, ?, ?)", missing
+        )
 
 
 def publish_stream(client: paho.Client, store: str, stream: str, kind: str, version: int, data: dict[str, Any]) -> None:

@@ -17,15 +17,51 @@ from typing import Any, Final
 
 from sim.central.db import Refusal, bump
 
-PROVIDER: Final = {"PENDING_CUSTOMER": "pending", "AUTHORIZED": "waiting_for_capture", "CAPTURED": "succeeded",
-                   "CANCELED": "canceled"}  # fmt: skip
-REASONS: Final = frozenset({"3d_secure_failed", "call_issuer", "card_expired", "country_forbidden", "fraud_suspected",
-    "general_decline", "identification_required", "insufficient_funds", "invalid_card_number", "invalid_csc",
-    "issuer_unavailable", "payment_method_limit_exceeded", "payment_method_restricted", "permission_revoked",
-    "internal_timeout", "canceled_by_merchant", "expired_on_confirmation", "expired_on_capture"})  # fmt: skip
+PROVIDER: Final = {
+    "PENDING_CUSTOMER": "pending",
+    "AUTHORIZED": "waiting_for_capture",
+    "CAPTURED": "succeeded",
+    "CANCELED": "canceled",
+}
+REASONS: Final = frozenset(
+    {
+        "3d_secure_failed",
+        "call_issuer",
+        "card_expired",
+        "country_forbidden",
+        "fraud_suspected",
+        "general_decline",
+        "identification_required",
+        "insufficient_funds",
+        "invalid_card_number",
+        "invalid_csc",
+        "issuer_unavailable",
+        "payment_method_limit_exceeded",
+        "payment_method_restricted",
+        "permission_revoked",
+        "internal_timeout",
+        "canceled_by_merchant",
+        "expired_on_confirmation",
+        "expired_on_capture",
+    }
+)
 SBP_LIFETIME_S: Final = 3600.0
-_COLS: Final = ("id", "basket", "method", "amount", "instrument", "status", "reason", "created_at", "expires_at",
-                "captured_at", "captures", "refunded", "qr", "owner")  # fmt: skip
+_COLS: Final = (
+    "id",
+    "basket",
+    "method",
+    "amount",
+    "instrument",
+    "status",
+    "reason",
+    "created_at",
+    "expires_at",
+    "captured_at",
+    "captures",
+    "refunded",
+    "qr",
+    "owner",
+)
 
 
 class Settings:
@@ -56,17 +92,28 @@ def _advance(conn: sqlite3.Connection, p: dict[str, Any], now: float, settings: 
     if new is None:
         return p
     captured = now if new == "CAPTURED" else None
-    conn.execute("UPDATE payments SET status = ?, reason = ?, captured_at = ?, captures = captures + ? WHERE id = ?",
-                 (new, reason, captured, int(new == "CAPTURED"), p["id"]))  # fmt: skip
+    conn.execute(
+        "UPDATE payments SET status = ?, reason = ?, captured_at = ?, captures = captures + ? WHERE id = ?",
+        (new, reason, captured, int(new == "CAPTURED"), p["id"]),
+    )
     if new == "CAPTURED":
         bump(conn, "payment.captures")
     return _row(conn, p["id"])
 
 
 def public(p: dict[str, Any]) -> dict[str, Any]:
-    out = {"id": p["id"], "basket": p["basket"], "method": p["method"], "amount": p["amount"], "status": p["status"],
-           "provider_status": PROVIDER[p["status"]], "paid": p["status"] in ("AUTHORIZED", "CAPTURED"),
-           "refunded_amount": p["refunded"], "created_at": p["created_at"], "expires_at": p["expires_at"]}  # fmt: skip
+    out = {
+        "id": p["id"],
+        "basket": p["basket"],
+        "method": p["method"],
+        "amount": p["amount"],
+        "status": p["status"],
+        "provider_status": PROVIDER[p["status"]],
+        "paid": p["status"] in ("AUTHORIZED", "CAPTURED"),
+        "refunded_amount": p["refunded"],
+        "created_at": p["created_at"],
+        "expires_at": p["expires_at"],
+    }
     if p["reason"]:
         party = "merchant" if p["reason"] == "canceled_by_merchant" else "payment_network"
         out["cancellation_details"] = {"party": party, "reason": p["reason"]}
@@ -113,11 +160,23 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, 
             if method == "sbp"
             else None
         )
-        conn.execute("INSERT INTO payments (id, basket, method, amount, instrument, status, created_at, expires_at, "
-                     "qr, notify, owner) "
-                     "VALUES (?, ?, ?, ?, ?, 'PENDING_CUSTOMER', ?, ?, ?, ?, ?)",
-                     (payment_id, str(data.get("basket", "")), method, amount, str(data.get("instrument", "ok")), now,
-                      now + lifetime, qr, data.get("_notify"), str(data.get("_caller", ""))))  # fmt: skip
+        conn.execute(
+            "INSERT INTO payments (id, basket, method, amount, instrument, status, created_at, expires_at, "
+            "qr, notify, owner) "
+            "VALUES (?, ?, ?, ?, ?, 'PENDING_CUSTOMER', ?, ?, ?, ?, ?)",
+            (
+                payment_id,
+                str(data.get("basket", "")),
+                method,
+                amount,
+                str(data.get("instrument", "ok")),
+                now,
+                now + lifetime,
+                qr,
+                data.get("_notify"),
+                str(data.get("_caller", "")),
+            ),
+        )
         return public(_row(conn, payment_id))
     if op == "refund":
         p = _advance(conn, _mine(_row(conn, str(data.get("payment_id", ""))), data), now, settings)
@@ -129,11 +188,18 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, 
         if not 0 < amount <= p["amount"] - p["refunded"]:
             raise Refusal("bad_request", "refund amount exceeds what is left", public(p))
         refund_id = f"R-{uuid.uuid4().hex[:16]}"
-        conn.execute("INSERT INTO refunds (id, payment_id, amount, status, at) VALUES (?, ?, ?, 'succeeded', ?)",
-                     (refund_id, p["id"], amount, now))  # fmt: skip
+        conn.execute(
+            "INSERT INTO refunds (id, payment_id, amount, status, at) VALUES (?, ?, ?, 'succeeded', ?)",
+            (refund_id, p["id"], amount, now),
+        )
         conn.execute("UPDATE payments SET refunded = refunded + ? WHERE id = ?", (amount, p["id"]))
-        return {"id": refund_id, "payment_id": p["id"], "amount": amount, "status": "succeeded",
-                "payment": public(_row(conn, p["id"]))}  # fmt: skip
+        return {
+            "id": refund_id,
+            "payment_id": p["id"],
+            "amount": amount,
+            "status": "succeeded",
+            "payment": public(_row(conn, p["id"])),
+        }
     p = _advance(conn, _mine(_row(conn, str(data.get("id", ""))), data), now, settings)
     if op == "get":
         return public(p)
@@ -144,8 +210,10 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, 
             raise Refusal(
                 "invalid_state", f"capture needs waiting_for_capture; it is {PROVIDER[p['status']]}", public(p)
             )
-        conn.execute("UPDATE payments SET status = 'CAPTURED', captured_at = ?, captures = captures + 1 WHERE id = ?",
-                     (now, p["id"]))  # fmt: skip
+        conn.execute(
+            "UPDATE payments SET status = 'CAPTURED', captured_at = ?, captures = captures + 1 WHERE id = ?",
+            (now, p["id"]),
+        )
         bump(conn, "payment.captures")
         return public(_row(conn, p["id"]))
     if op == "cancel":

@@ -37,13 +37,24 @@ class Program:
 
 
 PRESETS: Final[dict[str, Program]] = {
-    "magnit_like": Program("magnit_like", point_value_kop=100, max_redeem_pct=50, min_redeem_points=1,
-                           excluded_categories=frozenset({"tobacco", "nicotine", "alcohol_mrp", "lottery"}),
-                           accrual_bps=100, no_accrual_when_redeeming=True),
-    "x5_legacy": Program("x5_legacy", point_value_kop=10, max_redeem_pct=100, min_redeem_points=1,
-                         excluded_categories=frozenset({"tobacco", "nicotine", "alcohol_mrp"}),
-                         accrual_steps=(55_500, 2_000, 1_000)),
-}  # fmt: skip
+    "magnit_like": Program(
+        "magnit_like",
+        point_value_kop=100,
+        max_redeem_pct=50,
+        min_redeem_points=1,
+        excluded_categories=frozenset({"tobacco", "nicotine", "alcohol_mrp", "lottery"}),
+        accrual_bps=100,
+        no_accrual_when_redeeming=True,
+    ),
+    "x5_legacy": Program(
+        "x5_legacy",
+        point_value_kop=10,
+        max_redeem_pct=100,
+        min_redeem_points=1,
+        excluded_categories=frozenset({"tobacco", "nicotine", "alcohol_mrp"}),
+        accrual_steps=(55_500, 2_000, 1_000),
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,8 +35,10 @@ def chromium(shop: RunningStore) -> Iterator[Any]:
     assert shop.store is not None
     pin = spki_sha256(shop.store.ca.parent / "server.crt")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=[
-            "--no-sandbox", "--disable-gpu", f"--ignore-certificate-errors-spki-list={pin}"])  # fmt: skip
+        b = p.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox", "--disable-gpu", f"--ignore-certificate-errors-spki-list={pin}"],
+        )
         try:
             yield b
         finally:
@@ -57,8 +59,11 @@ def handheld(browser: Any, shop: RunningStore, locale: str = "en-GB", device: st
 
     assert shop.store is not None
     page = browser.new_page(locale=locale, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
-    link = shop.store.enrol[device] if device == "handheld-1" else (
-        shop.url + shop.services.devices.provision(Device(device, "handheld"), enrol=True).enrol_path())  # fmt: skip
+    link = (
+        shop.store.enrol[device]
+        if device == "handheld-1"
+        else (shop.url + shop.services.devices.provision(Device(device, "handheld"), enrol=True).enrol_path())
+    )
     page.goto(link)
     page.fill("#staff_id", "s-1")
     page.fill("#pin", STAFF_PIN)

@@ -90,9 +90,13 @@ class RunningStore:
         assert self.store is not None
         ctx = ssl.create_default_context(cafile=str(self.store.ca))
         headers = self.store.device_headers(f"/api/kiosk/{lane}/ws")
-        return connect(f"wss://{self.url.removeprefix('https://')}/api/kiosk/{lane}/ws", ssl=ctx,
-                       additional_headers=headers, origin=origin or self.url,  # type: ignore[arg-type]
-                       open_timeout=30)  # a loaded 2-core machine (another worker brute-forcing PINs)  # fmt: skip
+        return connect(
+            f"wss://{self.url.removeprefix('https://')}/api/kiosk/{lane}/ws",
+            ssl=ctx,
+            additional_headers=headers,
+            origin=origin or self.url,  # type: ignore[arg-type]
+            open_timeout=30,
+        )  # a loaded 2-core machine (another worker brute-forcing PINs)
 
     def sms_code(self, phone: str) -> str:
         """The one-time code central texted to ``phone`` last (the simulated SMS gateway)."""

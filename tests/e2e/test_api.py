@@ -173,8 +173,12 @@ def test_sbp_shows_a_qr_and_a_blocked_item_needs_staff(shop: RunningStore, http:
 
 
 def test_staff_routes_refuse_without_a_valid_token(shop: RunningStore, http: httpx.Client) -> None:
-    for method, path in (("GET", "/api/staff/lanes"), ("POST", "/api/staff/lanes/lane-1/problems/1/approve"),
-                         ("POST", "/api/staff/lanes/lane-1/lines/1/void"), ("GET", "/api/staff/codes/x")):  # fmt: skip
+    for method, path in (
+        ("GET", "/api/staff/lanes"),
+        ("POST", "/api/staff/lanes/lane-1/problems/1/approve"),
+        ("POST", "/api/staff/lanes/lane-1/lines/1/void"),
+        ("GET", "/api/staff/codes/x"),
+    ):
         assert http.request(method, path).status_code == 401
         assert http.request(method, path, headers={"authorization": "Bearer forged"}).status_code == 401
     r = http.post("/api/staff/token", json={"staff_id": "s-1", "pin": "0000"})
@@ -215,8 +219,9 @@ def test_staff_sign_in_with_a_badge_approve_age_and_look_up_a_code(shop: Running
     clear(shop, lane, [drink], http)
 
 
-def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(shop: RunningStore,
-                                                                             http: httpx.Client) -> None:  # fmt: skip
+def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(
+    shop: RunningStore, http: httpx.Client
+) -> None:
     milk = item(shop, MILK)
     path = f"/01/{MILK.gtin}/21/{milk.serial}"
     page = http.get(path, headers={"accept-language": "ru"})
@@ -231,8 +236,17 @@ def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(sh
     assert f"{checked:%H:%M}" in page.text and "+00:00" not in page.text and " 2026, " in page.text
     assert data["authenticity"]["outcome"] == "ALLOWED" and data["authenticity"]["source"] == "ts_piot"
     assert data["authenticity"]["checked_at"] and data["loyalty_price"] == MILK.loyalty_price
-    assert set(data) == {"gtin", "serial", "known", "name", "price", "loyalty_price", "marked", "authenticity",
-                         "sold_here"}  # fmt: skip
+    assert set(data) == {
+        "gtin",
+        "serial",
+        "known",
+        "name",
+        "price",
+        "loyalty_price",
+        "marked",
+        "authenticity",
+        "sold_here",
+    }
     fake = item(shop, MILK, register=False)
     blocked = http.get(f"/01/{MILK.gtin}/21/{fake.serial}", headers={"accept": "application/json"}).json()
     assert blocked["authenticity"]["outcome"] == "BLOCKED" and blocked["authenticity"]["reasons"]
@@ -269,8 +283,12 @@ def test_health_metrics_and_openapi(shop: RunningStore, http: httpx.Client) -> N
     )
     assert health["verification"]["local_module"]["status"] == "ready"
     metrics = http.get("/metrics").text
-    for name in ("edge_agent_reads_total", "edge_agent_tag_to_basket_seconds_bucket", "edge_agent_outbox_depth",
-                 "edge_agent_mqtt_connects_total"):  # fmt: skip
+    for name in (
+        "edge_agent_reads_total",
+        "edge_agent_tag_to_basket_seconds_bucket",
+        "edge_agent_outbox_depth",
+        "edge_agent_mqtt_connects_total",
+    ):
         assert name in metrics
     spec = http.get("/openapi.json").json()
     assert {"/api/kiosk/{lane}/basket", "/api/staff/lanes", "/01/{gtin}/21/{serial}", "/healthz"} <= set(spec["paths"])
@@ -284,8 +302,9 @@ def test_schemathesis_finds_no_server_error(shop: RunningStore) -> None:
 
     assert shop.store is not None
     demo = shop.store
-    schema = schemathesis.openapi.from_url(f"{shop.url}/openapi.json", headers=demo.device_headers("/openapi.json"),
-                                           verify=str(demo.ca))  # fmt: skip
+    schema = schemathesis.openapi.from_url(
+        f"{shop.url}/openapi.json", headers=demo.device_headers("/openapi.json"), verify=str(demo.ca)
+    )
     failures: list[str] = []
     calls: dict[str, int] = {}
     from hypothesis import given
@@ -294,8 +313,9 @@ def test_schemathesis_finds_no_server_error(shop: RunningStore) -> None:
         @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         @given(op.as_strategy())
         def check(case: Any) -> None:
-            response = case.call(base_url=shop.url, timeout=10, verify=str(demo.ca),
-                                 headers=demo.device_headers(case.formatted_path))  # fmt: skip
+            response = case.call(
+                base_url=shop.url, timeout=10, verify=str(demo.ca), headers=demo.device_headers(case.formatted_path)
+            )
             calls[op.path] = calls.get(op.path, 0) + 1
             try:
                 case.validate_response(response, checks=[not_a_server_error])

@@ -25,8 +25,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
     yield from demo_store(tmp_path_factory, "attendant")
 
 
-def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_one(shop: RunningStore,
-                                                                                  browser: Any) -> None:  # fmt: skip
+def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_one(
+    shop: RunningStore, browser: Any
+) -> None:
     assert shop.store is not None
     drink, fake = Item(ENERGY, "A0000001"), Item(MILK, "A0000002")
     shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code), (fake.ki, fake.mark_code)]))
@@ -55,8 +56,11 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
     staff.wait_for_selector("[data-intervention=AGE_RESTRICTED]", state="detached")
     order = staff.eval_on_selector_all("#interventions li", "els => els.map(e => e.dataset.intervention)")
     assert order == ["MARKING_BLOCKED", "HELP_REQUESTED"]
-    audit = sqlite3.connect(shop.services.store.path).execute(
-        "SELECT staff, device, action FROM audit WHERE action = 'approve_problem'").fetchall()  # fmt: skip
+    audit = (
+        sqlite3.connect(shop.services.store.path)
+        .execute("SELECT staff, device, action FROM audit WHERE action = 'approve_problem'")
+        .fetchall()
+    )
     assert audit == [("s-1", "handheld-1", "approve_problem")]
     for lane, it in (("lane-1", drink), ("lane-2", fake)):  # both customers give up: the lanes are free again
         shop.remove(lane, it.epc)
@@ -109,8 +113,10 @@ def shopper(shop: RunningStore, http: Any, token: str, lane: str, items: list[It
     staff = {"authorization": f"Bearer {token}"}
     for it in items:
         shop.place(lane, it.epc)
-    found = until(problem, lambda: next((p for p in shop.basket(http, lane)["problems"]
-                                         if p["code"] == problem and p["open"]), None))  # fmt: skip
+    found = until(
+        problem,
+        lambda: next((p for p in shop.basket(http, lane)["problems"] if p["code"] == problem and p["open"]), None),
+    )
     if problem == "AGE_RESTRICTED":
         http.post(f"/api/staff/lanes/{lane}/problems/{found['id']}/approve", headers=staff).raise_for_status()
     else:
@@ -160,8 +166,9 @@ def test_the_handheld_reflows_at_320_css_pixels(shop: RunningStore, browser: Any
     """WCAG 1.4.10: a 640 px handheld at 200 % is 320 CSS px wide; the queue, the lanes with their
     items and the dashboard fit it, nothing cut off, no sideways scrolling."""
     assert shop.store is not None
-    staff = browser.new_page(locale="ru-RU", viewport={"width": 320, "height": 640}, device_scale_factor=2,
-                             is_mobile=True, has_touch=True)  # fmt: skip
+    staff = browser.new_page(
+        locale="ru-RU", viewport={"width": 320, "height": 640}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     staff.goto(shop.url + shop.services.devices.provision(Device("handheld-4", "handheld"), enrol=True).enrol_path())
     assert lost_content(staff) == [], "sign-in"
     staff.fill("#staff_id", "s-1")

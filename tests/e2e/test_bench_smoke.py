@@ -12,8 +12,9 @@ from tests.conftest import ROOT
 
 def bench(script: str, *args: str, timeout_s: float = 300) -> list[dict[str, Any]]:
     """``bench/{script}`` run as a user runs it: it must exit 0; its figures, one per JSON line."""
-    proc = subprocess.run([sys.executable, f"bench/{script}", *args], cwd=ROOT, capture_output=True,
-                          timeout=timeout_s, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, f"bench/{script}", *args], cwd=ROOT, capture_output=True, timeout=timeout_s, check=False
+    )
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     return [json.loads(line) for line in proc.stdout.decode().splitlines()]
 

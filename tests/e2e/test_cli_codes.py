@@ -83,9 +83,17 @@ def test_epc_and_link_commands_round_trip_through_parse() -> None:
 
 def test_epc_command_refuses_a_serial_that_does_not_fit() -> None:
     proc = run_cli(
-        "code", "epc", "--gtin", "04653820923088", "--serial", "5GoN", "--company-prefix-length", "7",
-        "--scheme", "sgtin-96",
-    )  # fmt: skip
+        "code",
+        "epc",
+        "--gtin",
+        "04653820923088",
+        "--serial",
+        "5GoN",
+        "--company-prefix-length",
+        "7",
+        "--scheme",
+        "sgtin-96",
+    )
     assert proc.returncode == 2
     assert json.loads(proc.stdout)["error"]["code"] == "invalid_epc"
 

@@ -66,8 +66,16 @@ def test_missing_and_malformed_files_exit_2(tmp_path: Path) -> None:
 def test_headless_demo_runs_shoppers_and_proves_its_invariants(tmp_path: Path) -> None:
     """`edge-agent demo --headless`: automated shoppers through the real protocol paths; the
     summary is the last line, and the exit code is 0 only when the invariants hold."""
-    proc = run_cli("demo", "--headless", "--shoppers", "8", "--seed", "3", "--json",
-                   env={"EDGE_AGENT__AGENT__DATA_DIR": str(tmp_path)})  # fmt: skip
+    proc = run_cli(
+        "demo",
+        "--headless",
+        "--shoppers",
+        "8",
+        "--seed",
+        "3",
+        "--json",
+        env={"EDGE_AGENT__AGENT__DATA_DIR": str(tmp_path)},
+    )
     assert proc.returncode == 0, proc.stderr.decode()[-3000:] + proc.stdout.decode()[-2000:]
     summary = json.loads(proc.stdout.decode().splitlines()[-1])
     assert summary["invariants_ok"] is True and all(summary["checks"].values())
@@ -112,10 +120,20 @@ def test_each_driver_has_its_own_keys_and_old_generic_keys_still_load(tmp_path: 
     proc = run_cli("--config", str(good), "config", "check")
     assert proc.returncode == 0, proc.stderr.decode()
     readers = json.loads(proc.stdout)["readers"]
-    assert readers[0] == {"id": "box-1", "driver": "llrp", "role": "customer", "host": "10.0.0.5", "port": 5084,
-                          "read_tid_words": 0,
-                          "read_user_words": 0, "keepalive_s": 1.0, "profile": "generic", "antennas": [],
-                          "session": None, "search_mode": "reader_selected"}  # fmt: skip
+    assert readers[0] == {
+        "id": "box-1",
+        "driver": "llrp",
+        "role": "customer",
+        "host": "10.0.0.5",
+        "port": 5084,
+        "read_tid_words": 0,
+        "read_user_words": 0,
+        "keepalive_s": 1.0,
+        "profile": "generic",
+        "antennas": [],
+        "session": None,
+        "search_mode": "reader_selected",
+    }
     assert readers[1]["baudrate"] == 115200 and readers[1]["line_ending"] == "CRLF"
     wrong = tmp_path / "wrong.toml"
     wrong.write_text('[[readers]]\nid = "scan-1"\ndriver = "scanner"\nread_tid_words = 2\nbaud = 9600\n')
@@ -133,8 +151,11 @@ def _production(tmp_path: Path, mqtt_password: str) -> tuple[Path, dict[str, str
     config.write_text(text.replace(example, hashed.stdout.decode().strip()))
     creds = tmp_path / "credentials"
     creds.mkdir()
-    for name, value in (("mqtt-password", mqtt_password), ("local-module-password", "lm-S3cret"),
-                        ("ops-token", "Zq8-ops-token")):  # fmt: skip
+    for name, value in (
+        ("mqtt-password", mqtt_password),
+        ("local-module-password", "lm-S3cret"),
+        ("ops-token", "Zq8-ops-token"),
+    ):
         (creds / name).write_text(value)
     return config, {"CREDENTIALS_DIRECTORY": str(creds)}
 

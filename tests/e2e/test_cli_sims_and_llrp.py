@@ -143,9 +143,15 @@ def test_sim_kkt_runs_alone_and_our_atol_driver_opens_a_shift_checks_a_code_and_
             register = AtolRegister(started["kkt_sim"].removesuffix("/api/v2"), "sco-1")
             await register.open_shift()
             check = await register.check_mark(code)
-            item = {"type": "position", "name": "Сигареты", "price": 250.0, "quantity": 1, "amount": 250.0,
-                    "tax": {"type": "vat22"}, "imcParams": {"imcType": "auto", "imc": imc(code),
-                                                            "itemEstimatedStatus": "itemPieceSold"}}  # fmt: skip
+            item = {
+                "type": "position",
+                "name": "Сигареты",
+                "price": 250.0,
+                "quantity": 1,
+                "amount": 250.0,
+                "tax": {"type": "vat22"},
+                "imcParams": {"imcType": "auto", "imc": imc(code), "itemEstimatedStatus": "itemPieceSold"},
+            }
             task = {"type": "sell", "items": [item], "payments": [{"type": "electronically", "sum": 250.0}]}
             [printed] = await register.submit("3f2b1c4e-0000-4000-8000-00000000c0de", [task])
             again = await register.submit(

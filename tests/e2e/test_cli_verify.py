@@ -20,10 +20,23 @@ BLOCKED = "0104653820923088215GoNfWgdcBeVZ<GS>93dGVz"
 def crpt() -> Iterator[dict[str, str]]:
     base = free_port_pair(6)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "edge_agent.cli", "sim", "crpt", "--base-port", str(base),
-         "--code", f"sellable={SELLABLE}", "--code", f"blocked={BLOCKED}"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "edge_agent.cli",
+            "sim",
+            "crpt",
+            "--base-port",
+            str(base),
+            "--code",
+            f"sellable={SELLABLE}",
+            "--code",
+            f"blocked={BLOCKED}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     urls = json.loads(proc.stdout.readline())["crpt_sim"]
     env = {
@@ -49,8 +62,10 @@ def test_code_check_prints_the_verdict_and_exits_by_outcome(crpt: dict[str, str]
 
 
 def test_nothing_reachable_is_unavailable_with_exit_3() -> None:
-    env = {"EDGE_AGENT__VERIFY__TS_PIOT_URL": "http://127.0.0.1:9", "EDGE_AGENT__VERIFY__LOCAL_MODULE_URL":
-           "http://127.0.0.1:9"}  # fmt: skip
+    env = {
+        "EDGE_AGENT__VERIFY__TS_PIOT_URL": "http://127.0.0.1:9",
+        "EDGE_AGENT__VERIFY__LOCAL_MODULE_URL": "http://127.0.0.1:9",
+    }
     proc = run_cli("code", "check", SELLABLE, "--json", env=env)
     assert proc.returncode == 3
     assert json.loads(proc.stdout)["reasons"][0]["code"] == "MARKING_CHECK_UNAVAILABLE"

@@ -27,13 +27,26 @@ BREAD_EPC_GTIN = "04600000000015"
 
 def catalog(tmp_path: Path) -> Path:
     path = tmp_path / "catalog.json"
-    path.write_text(json.dumps({
-        "products": [
-            {"gtin": "04610053149777", "name": "Milk 1 l", "price": 8990, "vat": 10, "group": "milk", "marked": True},
-            {"gtin": BREAD_EPC_GTIN, "name": "Bread", "price": 5500, "vat": 10},
-        ],
-        "received_codes": {parse(code).ki: code for code in MILK},  # КИ -> КМ, as acceptance documents bring them
-    }))  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "products": [
+                    {
+                        "gtin": "04610053149777",
+                        "name": "Milk 1 l",
+                        "price": 8990,
+                        "vat": 10,
+                        "group": "milk",
+                        "marked": True,
+                    },
+                    {"gtin": BREAD_EPC_GTIN, "name": "Bread", "price": 5500, "vat": 10},
+                ],
+                "received_codes": {
+                    parse(code).ki: code for code in MILK
+                },  # КИ -> КМ, as acceptance documents bring them
+            }
+        )
+    )
     return path
 
 
@@ -44,9 +57,16 @@ def config(tmp_path: Path, reader_port: int, crpt: CrptSim) -> Config:
         mqtt={"enabled": False},  # type: ignore[arg-type]  (sync has its own tests against Mosquitto)
         http={"enabled": False},  # type: ignore[arg-type]  (the API has its own tests)
         readers=[LLRPSettings(id="box-1", driver="llrp", port=reader_port)],
-        lanes=[LaneSettings(id="lane-1", mode="box", depart_after_s=0.6, settle_s=0.3,
-                            zones=[ZoneConfig(reader="box-1", antennas=[1, 2], min_rssi=-70)])],
-    )  # fmt: skip
+        lanes=[
+            LaneSettings(
+                id="lane-1",
+                mode="box",
+                depart_after_s=0.6,
+                settle_s=0.3,
+                zones=[ZoneConfig(reader="box-1", antennas=[1, 2], min_rssi=-70)],
+            )
+        ],
+    )
 
 
 def epc(code: str) -> str:
@@ -78,8 +98,12 @@ def test_a_box_of_marked_items_becomes_verified_lines_and_survives_a_restart(tmp
                 b = lane.basket
                 return sorted((line.name, line.verdict) for line in b.lines.values()) if b else []
 
-            await wait(lambda: lines() == [("Bread", None), ("Milk 1 l", "ALLOWED"), ("Milk 1 l", "ALLOWED"),
-                                           ("Milk 1 l", "ALLOWED")])  # fmt: skip
+            await wait(
+                lambda: (
+                    lines()
+                    == [("Bread", None), ("Milk 1 l", "ALLOWED"), ("Milk 1 l", "ALLOWED"), ("Milk 1 l", "ALLOWED")]
+                )
+            )
             basket_id = lane.basket.id if lane.basket else ""
             reader.remove(epc(MILK[0]))  # the customer takes one bottle out of the box
             await wait(lambda: len(lines()) == 3)
@@ -118,16 +142,22 @@ def test_the_daemon_reads_a_box_in_each_reader_profile_and_refuses_a_copied_tag(
 
     async def scenario() -> None:
         connected = (1, 4) if profile == "zebra" else None
-        async with CrptSim() as crpt, LLRPReaderSim(reads_per_s=600, seed=2, profile=profile,
-                                                    connected=connected) as reader:  # fmt: skip
+        async with (
+            CrptSim() as crpt,
+            LLRPReaderSim(reads_per_s=600, seed=2, profile=profile, connected=connected) as reader,
+        ):
             bread, copied = encode_sgtin198(BREAD_EPC_GTIN, "B1", 7), encode_sgtin198(BREAD_EPC_GTIN, "B2", 7)
             reader.place(bread, antenna=1, tid=genuine)
             reader.place(copied, antenna=4 if profile == "zebra" else 2, tid=copy)
             cfg = config(tmp_path, reader.port, crpt)
-            cfg = cfg.model_copy(update={
-                "readers": [LLRPSettings(id="box-1", driver="llrp", port=reader.port, profile=profile,
-                                         read_tid_words=6)],
-                "lanes": [cfg.lanes[0].model_copy(update={"zones": [ZoneConfig(reader="box-1")]})]})  # fmt: skip
+            cfg = cfg.model_copy(
+                update={
+                    "readers": [
+                        LLRPSettings(id="box-1", driver="llrp", port=reader.port, profile=profile, read_tid_words=6)
+                    ],
+                    "lanes": [cfg.lanes[0].model_copy(update={"zones": [ZoneConfig(reader="box-1")]})],
+                }
+            )
             store = Store(tmp_path / "var" / "edge-agent.db", ZoneInfo("UTC"))  # central bound B2 to its chip
             store.bind_tids({f"01{BREAD_EPC_GTIN}21B2": genuine.hex()}, "central")
             store.db.conn.close()
@@ -167,7 +197,7 @@ def test_tap_lane_over_nfc_adds_a_verified_line_once_per_item(tmp_path: Path) ->
                 http={"enabled": False},  # type: ignore[arg-type]
                 readers=[NfcSettings(id="pad", driver="nfc", path=f"udp:127.0.0.1:{port}")],
                 lanes=[LaneSettings(id="lane-2", mode="tap", depart_after_s=0.5, zones=[ZoneConfig(reader="pad")])],
-            )  # fmt: skip
+            )
             stop = asyncio.Event()
             daemon = Daemon(cfg)
             task = asyncio.create_task(daemon.run(stop))

@@ -17,10 +17,27 @@ from tests.conftest import ROOT
 
 def test_daemon_killed_at_random_instants_restores_the_basket_exactly(tmp_path: Path) -> None:
     sim = subprocess.Popen(
-        [sys.executable, "-m", "edge_agent.cli", "sim", "llrp", "--port", "0", "--tags", "12", "--antennas", "2",
-         "--seed", "7", "--reads-per-s", "800"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "edge_agent.cli",
+            "sim",
+            "llrp",
+            "--port",
+            "0",
+            "--tags",
+            "12",
+            "--antennas",
+            "2",
+            "--seed",
+            "7",
+            "--reads-per-s",
+            "800",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert sim.stdout is not None
         port = int(sim.stdout.readline().split("127.0.0.1:")[1].split()[0])
@@ -53,8 +70,12 @@ def test_daemon_killed_at_random_instants_restores_the_basket_exactly(tmp_path: 
         baskets = db.execute("SELECT id FROM baskets WHERE state NOT IN ('CLOSED', 'CANCELLED')").fetchall()
         assert len(baskets) == 1, baskets  # every restart carried on with the same basket
         (basket_id,) = baskets[0]
-        adds = [json.loads(a) for (a,) in db.execute(
-            "SELECT args FROM journal WHERE basket_id = ? AND op = 'add' ORDER BY seq", (basket_id,))]  # fmt: skip
+        adds = [
+            json.loads(a)
+            for (a,) in db.execute(
+                "SELECT args FROM journal WHERE basket_id = ? AND op = 'add' ORDER BY seq", (basket_id,)
+            )
+        ]
         kis = [a["ki"] for a in adds]
         assert len(kis) == 12 == len(set(kis))  # each of the 12 items exactly once: none lost, none doubled
         journal = db.execute("SELECT basket_id, seq FROM journal").fetchall()

@@ -63,16 +63,40 @@ def get(port: int, path: str) -> Any:
 def provision(config: Path, http_port: int) -> None:
     """A kiosk for lane-1 and a handheld, as an operator makes them (before the daemon starts)."""
     for kind, name in (("kiosk", "lane-1"), ("handheld", "hh-1")):
-        out = subprocess.run([*EDGE, "--config", str(config), "device", "provision", kind, name, "--token", "--json"],
-                             cwd=ROOT, capture_output=True, text=True, check=True).stdout  # fmt: skip
+        out = subprocess.run(
+            [*EDGE, "--config", str(config), "device", "provision", kind, name, "--token", "--json"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         TOKENS.setdefault(http_port, {})[kind] = json.loads(out)["token"]
 
 
 @contextmanager
 def llrp_sim(port: int, tags: int = 5, seed: int = 3) -> Iterator[subprocess.Popen[str]]:
-    proc = subprocess.Popen([*EDGE, "sim", "llrp", "--port", str(port), "--tags", str(tags), "--antennas", "1",
-                             "--seed", str(seed), "--reads-per-s", "400", "--miss-rate", "0"],
-                            cwd=ROOT, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [
+            *EDGE,
+            "sim",
+            "llrp",
+            "--port",
+            str(port),
+            "--tags",
+            str(tags),
+            "--antennas",
+            "1",
+            "--seed",
+            str(seed),
+            "--reads-per-s",
+            "400",
+            "--miss-rate",
+            "0",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     proc.stdout.readline()  # listening
     try:
@@ -93,8 +117,9 @@ def daemon(config: Path) -> Iterator[subprocess.Popen[bytes]]:
             proc.wait(20)
 
 
-def write_config(path: Path, data_dir: Path, reader_port: int, http_port: int, extra: str = "",
-                 devices: bool = True) -> Path:  # fmt: skip
+def write_config(
+    path: Path, data_dir: Path, reader_port: int, http_port: int, extra: str = "", devices: bool = True
+) -> Path:
     path.write_text(
         f'[agent]\ndata_dir = "{data_dir}"\nlog_level = "WARNING"\n'
         f'[mqtt]\nenabled = false\n[http]\nport = {http_port}\nops_token = "{OPS_TOKEN}"\n'
@@ -179,9 +204,11 @@ def fill_disk(path: Path) -> Path:
 def test_a_full_disk_refuses_items_visibly_and_the_daemon_resumes_by_itself(tmp_path: Path) -> None:
     a_port, b_port, http_port = free_port(), free_port(), free_port()
     data = tmp_path / "var"
-    extra = (f'[[readers]]\nid = "box-2"\ndriver = "llrp"\nport = {b_port}\nkeepalive_s = 0.5\n'
-             '[[lanes.zones]]\nreader = "box-2"\n'
-             f'[[staff]]\nid = "s-1"\nname = "Anna"\npin_hash = "{hash_pin("1234", n=2**12)}"\n')  # fmt: skip
+    extra = (
+        f'[[readers]]\nid = "box-2"\ndriver = "llrp"\nport = {b_port}\nkeepalive_s = 0.5\n'
+        '[[lanes.zones]]\nreader = "box-2"\n'
+        f'[[staff]]\nid = "s-1"\nname = "Anna"\npin_hash = "{hash_pin("1234", n=2**12)}"\n'
+    )
     config = write_config(tmp_path / "edge-agent.toml", data, a_port, http_port, extra, devices=False)
     base = f"http://127.0.0.1:{http_port}"
     kiosk = f"{base}/api/kiosk/lane-1/basket"
@@ -199,8 +226,10 @@ def test_a_full_disk_refuses_items_visibly_and_the_daemon_resumes_by_itself(tmp_
             wait_for(lambda: len(line_ids(http_port)) == 3, what="three lines")
             filler = fill_disk(data)
             with llrp_sim(b_port, tags=2, seed=4):  # two more items while the disk is full
-                wait_for(lambda: (get(http_port, "/api/kiosk/lane-1/basket") or {}).get("paused") is not None,
-                         what="the kiosk saying the lane takes no items")  # fmt: skip
+                wait_for(
+                    lambda: (get(http_port, "/api/kiosk/lane-1/basket") or {}).get("paused") is not None,
+                    what="the kiosk saying the lane takes no items",
+                )
                 basket = httpx.get(kiosk, headers=headers(http_port, "/api/kiosk/")).json()
                 assert basket["paused"]["code"] == "store_unavailable"
                 assert len(basket["lines"]) == 3 == journaled_adds()  # nothing shown that is not journaled
@@ -217,11 +246,14 @@ def test_a_full_disk_refuses_items_visibly_and_the_daemon_resumes_by_itself(tmp_
                 assert httpx.get(kiosk, headers=headers(http_port, "/api/kiosk/")).json()["paused"] is None
                 assert journaled_adds() == 5
                 assert get(http_port, "/healthz")["store"]["ok"] is True
-                token = httpx.post(f"{base}/api/staff/token", json={"staff_id": "s-1", "pin": "1234"},
-                                   headers=hh).json()["token"]  # fmt: skip
+                token = httpx.post(
+                    f"{base}/api/staff/token", json={"staff_id": "s-1", "pin": "1234"}, headers=hh
+                ).json()["token"]
                 first = line_ids(http_port)[0]
-                voided = httpx.post(f"{base}/api/staff/lanes/lane-1/lines/{first}/void",
-                                    headers={"Authorization": f"Bearer {token}", **hh})  # fmt: skip
+                voided = httpx.post(
+                    f"{base}/api/staff/lanes/lane-1/lines/{first}/void",
+                    headers={"Authorization": f"Bearer {token}", **hh},
+                )
                 assert voided.status_code == 200 and len(line_ids(http_port)) == 4
                 kept = line_ids(http_port)
         # a restart (the readers are gone too: nothing departs from an offline reader)
@@ -247,9 +279,10 @@ def test_a_journal_that_does_not_replay_never_stops_the_daemon_from_starting(tmp
     bread = Product("04600000000015", "Bread", 5_500)
     bad = store.open_basket("lane-1-broken", "lane-1")
     store.apply(bad, Add(bread, bread.gtin, datetime.now(UTC), ki="0104600000000015215A"))
-    store.db.conn.execute("INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, 2, 'remove', ?, 0)",
-                          ("lane-1-broken", json.dumps({"line_id": 11, "by": "s-1", "device": "h",
-                                                        "at": datetime.now(UTC).isoformat()})))  # fmt: skip
+    store.db.conn.execute(
+        "INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, 2, 'remove', ?, 0)",
+        ("lane-1-broken", json.dumps({"line_id": 11, "by": "s-1", "device": "h", "at": datetime.now(UTC).isoformat()})),
+    )
     store.db.conn.close()
     reader_port, http_port = free_port(), free_port()
     config = write_config(tmp_path / "edge-agent.toml", data, reader_port, http_port)

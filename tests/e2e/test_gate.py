@@ -93,7 +93,8 @@ def test_only_an_unpaid_item_of_this_store_walking_out_alarms(shop: RunningStore
         staff.tap("[data-intervention=GATE_ALARM] button[data-resolve]")
         staff.wait_for_selector("[data-intervention=GATE_ALARM]", state="detached")
         assert db.execute("SELECT staff, action FROM audit WHERE action = 'resolve_gate_alarm'").fetchall() == [
-            ("s-1", "resolve_gate_alarm")]  # fmt: skip
+            ("s-1", "resolve_gate_alarm")
+        ]
         staff.close()
 
 
@@ -104,8 +105,10 @@ def test_a_copied_tag_is_refused_at_the_lane_and_alarms_at_the_gate(shop: Runnin
         shop.call(lambda: shop.services.store.bind_tids({genuine.ki: GENUINE.hex()}, "central"))  # from central
         shop.sell(http, "lane-2", [genuine], tid=GENUINE)  # the genuine bar, on its own chip: sold
         shop.place("lane-2", genuine.epc, COPY)  # its EPC copied onto a blank chip, brought to a till
-        problem = until("CLONED_TAG", lambda: next(
-            (p for p in shop.basket(http, "lane-2")["problems"] if p["code"] == "CLONED_TAG"), None))  # fmt: skip
+        problem = until(
+            "CLONED_TAG",
+            lambda: next((p for p in shop.basket(http, "lane-2")["problems"] if p["code"] == "CLONED_TAG"), None),
+        )
         assert problem["level"] == "CRITICAL"
         shop.remove("lane-2", genuine.epc)
         before = len(alarms(shop))

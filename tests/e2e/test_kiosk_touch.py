@@ -58,8 +58,18 @@ def open_kiosk(shop: RunningStore, browser: Any, lane: str, lang: str, **context
     assert shop.store is not None
     browsing = browser.new_context(locale="ru-RU" if lang == "ru" else "en-GB", **context)
     # the lane's kiosk credential, as its one-time enrolment link left it in the kiosk's browser
-    browsing.add_cookies([{"name": COOKIE, "value": shop.store.tokens[f"kiosk-{lane}"], "url": shop.url,
-                           "secure": True, "httpOnly": True, "sameSite": "Strict"}])  # fmt: skip
+    browsing.add_cookies(
+        [
+            {
+                "name": COOKIE,
+                "value": shop.store.tokens[f"kiosk-{lane}"],
+                "url": shop.url,
+                "secure": True,
+                "httpOnly": True,
+                "sameSite": "Strict",
+            }
+        ]
+    )
     page = browsing.new_page()
     page.goto(f"{shop.url}/kiosk/{lane}")
     page.evaluate(f"localStorage.setItem('lang', '{lang}')")
@@ -76,8 +86,10 @@ def finish(shop: RunningStore, page: Any, lane: str, items: list[Item]) -> None:
     page.context.close()
 
 
-@pytest.mark.parametrize(("lang", "lane", "viewport"), [("ru", "lane-1", {"width": 1024, "height": 768}),
-                                                        ("en", "lane-2", {"width": 768, "height": 1024})])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lang", "lane", "viewport"),
+    [("ru", "lane-1", {"width": 1024, "height": 768}), ("en", "lane-2", {"width": 768, "height": 1024})],
+)
 def test_a_first_time_shopper_goes_through_every_screen_by_touch(
     shop: RunningStore, browser: Any, lang: str, lane: str, viewport: dict[str, int]
 ) -> None:
@@ -255,8 +267,9 @@ def test_the_kiosk_works_by_keyboard_alone(shop: RunningStore, browser: Any) -> 
 def test_text_at_200_percent_loses_nothing(shop: RunningStore, browser: Any) -> None:
     """Browser zoom at 200 % on a 1024×768 kiosk: 512×384 CSS pixels, each drawn twice as large."""
     lane = "lane-1"
-    kiosk = open_kiosk(shop, browser, lane, "ru", viewport={"width": 512, "height": 384}, device_scale_factor=2,
-                       has_touch=True)  # fmt: skip
+    kiosk = open_kiosk(
+        shop, browser, lane, "ru", viewport={"width": 512, "height": 384}, device_scale_factor=2, has_touch=True
+    )
     assert lost_content(kiosk) == [], "welcome"
     items = [Item(CHOC, "ZOOM0001"), Item(BREAD, "ZOOM0002")]
     for it in items:

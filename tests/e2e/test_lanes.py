@@ -31,27 +31,39 @@ def epc(code: str) -> str:
 def config(tmp_path: Path, items: list[str], readers: dict[str, int], crpt: CrptSim | None) -> Config:
     catalog = tmp_path / "catalog.json"
     gtins = sorted({parse(c).gtin for c in items})
-    catalog.write_text(json.dumps({
-        "products": [{"gtin": g, "name": g, "price": 100, "marked": crpt is not None, "group": "water"}
-                     for g in gtins],
-        "received_codes": {parse(c).ki: c for c in items},
-    }))  # fmt: skip
+    catalog.write_text(
+        json.dumps(
+            {
+                "products": [
+                    {"gtin": g, "name": g, "price": 100, "marked": crpt is not None, "group": "water"} for g in gtins
+                ],
+                "received_codes": {parse(c).ki: c for c in items},
+            }
+        )
+    )
     verify = Verify(ts_piot_url=crpt.url("ts_piot"), local_module_url=crpt.url("lm")) if crpt else Verify()
     return Config(
         agent={"data_dir": tmp_path / "var", "catalog_file": catalog},  # type: ignore[arg-type]
-        verify=verify, mqtt={"enabled": False}, http={"enabled": False},  # type: ignore[arg-type]
+        verify=verify,
+        mqtt={"enabled": False},
+        http={"enabled": False},  # type: ignore[arg-type]
         readers=[LLRPSettings(id=f"box-{lane}", driver="llrp", port=port) for lane, port in readers.items()],
-        lanes=[LaneSettings(id=lane, settle_s=0.3, depart_after_s=2.0, zones=[ZoneConfig(reader=f"box-{lane}")])
-               for lane in readers],
-    )  # fmt: skip
+        lanes=[
+            LaneSettings(id=lane, settle_s=0.3, depart_after_s=2.0, zones=[ZoneConfig(reader=f"box-{lane}")])
+            for lane in readers
+        ],
+    )
 
 
 def test_a_lane_whose_check_hangs_never_holds_up_another_lane(tmp_path: Path) -> None:
     lane_a, lane_b = codes("460000100001", "A", 3), codes("460000200002", "B", 3)
 
     async def scenario() -> None:
-        async with CrptSim() as crpt, LLRPReaderSim(reads_per_s=800, seed=1, miss_rate=0) as ra, \
-                LLRPReaderSim(reads_per_s=800, seed=2, miss_rate=0) as rb:  # fmt: skip
+        async with (
+            CrptSim() as crpt,
+            LLRPReaderSim(reads_per_s=800, seed=1, miss_rate=0) as ra,
+            LLRPReaderSim(reads_per_s=800, seed=2, miss_rate=0) as rb,
+        ):
             for code in lane_a + lane_b:
                 crpt.registry.add(code)
             crpt.hang_gtins = {parse(lane_a[0]).gtin}  # lane A's online check never answers

@@ -21,8 +21,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
     yield from demo_store(tmp_path_factory, "pages")
 
 
-def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(shop: RunningStore,
-                                                                               browser: Any) -> None:  # fmt: skip
+def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
+    shop: RunningStore, browser: Any
+) -> None:
     lane = "lane-2"
     milk, fake = Item(MILK, "P0000001"), Item(MILK, "P0000002")
     shop.call(lambda: shop.store.crpt.registry.add(milk.mark_code))  # type: ignore[union-attr]
@@ -84,8 +85,12 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     assert violations(kiosk) == []
     shop.remove(lane, milk.epc)
 
-    phone = browser.new_page(locale="ru-RU", viewport={"width": 390, "height": 844}, is_mobile=True,
-                             extra_http_headers={"accept-language": "ru-RU"})  # fmt: skip
+    phone = browser.new_page(
+        locale="ru-RU",
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        extra_http_headers={"accept-language": "ru-RU"},
+    )
     phone.goto(links[0])
     assert MILK.name in phone.inner_text("h1")
     assert phone.get_attribute(".badge", "data-outcome") == "ALLOWED"

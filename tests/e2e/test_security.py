@@ -26,9 +26,10 @@ ATTACKER = "127.0.0.2"
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
-    config = Config(security=Security(pin_max_failures=5, pin_lockout_s=300, sign_in_per_min=20, identify_per_min=6),
-                    http=Http(header_timeout_s=1.0, public_rate_per_s=0.5, public_burst=3,
-                              public_checks_per_s=1.0))  # fmt: skip
+    config = Config(
+        security=Security(pin_max_failures=5, pin_lockout_s=300, sign_in_per_min=20, identify_per_min=6),
+        http=Http(header_timeout_s=1.0, public_rate_per_s=0.5, public_burst=3, public_checks_per_s=1.0),
+    )
     store = RunningStore(tmp_path_factory.mktemp("sec") / "var", config, strict=True).start()
     yield store
     store.stop()
@@ -80,15 +81,20 @@ def basket_with(shop: RunningStore, kiosk: httpx.Client, lane: str, product: Any
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         b = kiosk.get(f"/api/kiosk/{lane}/basket").json()
-        if b["id"] != old and b["state"] == "SCANNING" and b["lines"] and all(ln["verdict"] for ln in b["lines"]
-                                                                              if ln["marked"]):  # fmt: skip
+        if (
+            b["id"] != old
+            and b["state"] == "SCANNING"
+            and b["lines"]
+            and all(ln["verdict"] for ln in b["lines"] if ln["marked"])
+        ):
             return dict(b)
         time.sleep(0.05)
     raise AssertionError(f"no basket: {b}")
 
 
-def test_another_device_can_neither_read_nor_change_a_lane(shop: RunningStore, attacker: httpx.Client,
-                                                           kiosk: httpx.Client) -> None:  # fmt: skip
+def test_another_device_can_neither_read_nor_change_a_lane(
+    shop: RunningStore, attacker: httpx.Client, kiosk: httpx.Client
+) -> None:
     before = basket_with(shop, kiosk, "lane-1")
     for method, path, body in (
         ("GET", "/api/kiosk/lane-1/basket", None),
@@ -139,13 +145,19 @@ def test_pin_brute_force_gets_no_token_and_the_real_pin_is_refused_while_locked(
     # an enrolled handheld in the wrong hands: five wrong PINs lock s-1, the rest is throttled
     assert shop.store is not None
     stolen = shop.store.device_headers("/api/staff/token")
-    codes = [attacker.post("/api/staff/token", json={"staff_id": "s-1", "pin": p}, headers=stolen).status_code
-             for p in pins if p != STAFF_PIN]  # fmt: skip
+    codes = [
+        attacker.post("/api/staff/token", json={"staff_id": "s-1", "pin": p}, headers=stolen).status_code
+        for p in pins
+        if p != STAFF_PIN
+    ]
     assert 200 not in codes and codes.count(429) > 9_900 and 423 in codes
     real = attacker.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}, headers=stolen)
     assert real.status_code in (423, 429) and "token" not in real.json()
-    audit = sqlite3.connect(shop.services.store.path).execute(
-        "SELECT detail FROM audit WHERE action = 'locked_out' AND staff = 's-1'").fetchall()  # fmt: skip
+    audit = (
+        sqlite3.connect(shop.services.store.path)
+        .execute("SELECT detail FROM audit WHERE action = 'locked_out' AND staff = 's-1'")
+        .fetchall()
+    )
     assert audit and json.loads(audit[0][0])["address"] == ATTACKER
     metrics = httpx.get(f"{shop.url}/metrics", headers=shop.store.device_headers("/metrics"), verify=tls(shop)).text
     assert "edge_agent_staff_lockouts_total 1.0" in metrics
@@ -170,8 +182,12 @@ def test_a_badge_tap_gives_one_session_to_the_handheld_that_asked_and_a_race_giv
     rogue = devices.provision(Device("rogue", "handheld", reader="staff-desk")).token  # a second handheld there
     with shop.store.client() as handheld:
         mine = handheld.post("/api/staff/badge", json={"pin": STAFF_PIN}).json()["challenge"]
-        theirs = [httpx.post(f"{shop.url}/api/staff/badge", json={"pin": "0000"}, verify=tls(shop),
-                             headers={"x-device-token": rogue}).json()["challenge"] for _ in range(200)]  # fmt: skip
+        theirs = [
+            httpx.post(
+                f"{shop.url}/api/staff/badge", json={"pin": "0000"}, verify=tls(shop), headers={"x-device-token": rogue}
+            ).json()["challenge"]
+            for _ in range(200)
+        ]
         shop.call(lambda: desk.place(STAFF_BADGE, antenna=1))
         time.sleep(1.0)  # the tap is read many times a second: time enough for any of them to land
         shop.call(lambda: desk.remove(STAFF_BADGE))
@@ -198,8 +214,12 @@ def test_a_badge_tap_gives_one_session_to_the_handheld_that_asked_and_a_race_giv
         shop.remove("lane-2", STAFF_BADGE)
     assert not kiosk.get("/api/kiosk/lane-2/basket").json()["lines"]
     # a kiosk is not a handheld
-    assert kiosk.post("/api/staff/badge", json={"pin": STAFF_PIN},
-                      headers=shop.store.device_headers("/api/kiosk/lane-2/")).status_code == 403  # fmt: skip
+    assert (
+        kiosk.post(
+            "/api/staff/badge", json={"pin": STAFF_PIN}, headers=shop.store.device_headers("/api/kiosk/lane-2/")
+        ).status_code
+        == 403
+    )
 
 
 def test_points_are_neither_shown_nor_spent_without_the_one_time_code(shop: RunningStore, kiosk: httpx.Client) -> None:
@@ -222,20 +242,24 @@ def test_points_are_neither_shown_nor_spent_without_the_one_time_code(shop: Runn
     # the app's signed QR is possession: points can be shown and spent
     from sim.central.loyalty import app_qr
 
-    r = kiosk.post("/api/kiosk/lane-2/identify", json={"kind": "qr", "ref": app_qr("LOY:C-0002", time.time()),
-                                                       "replace": True})  # fmt: skip
+    r = kiosk.post(
+        "/api/kiosk/lane-2/identify", json={"kind": "qr", "ref": app_qr("LOY:C-0002", time.time()), "replace": True}
+    )
     assert r.status_code == 200 and r.json()["verified"] is True and r.json()["balance"] == 12_000
     assert kiosk.post("/api/kiosk/lane-2/redeem", json={}).json()["points"] > 0
     # look-ups are throttled per lane
     look_up = {"kind": "phone", "replace": True}
-    codes = [kiosk.post("/api/kiosk/lane-2/identify", json=look_up | {"ref": f"+7999000{n:04d}"}).status_code
-             for n in range(8)]  # fmt: skip
+    codes = [
+        kiosk.post("/api/kiosk/lane-2/identify", json=look_up | {"ref": f"+7999000{n:04d}"}).status_code
+        for n in range(8)
+    ]
     assert 429 in codes
     kiosk.post("/api/kiosk/lane-2/cancel")
 
 
-def test_a_forged_payment_notification_and_a_catalog_jump_change_nothing(shop: RunningStore,
-                                                                        kiosk: httpx.Client) -> None:  # fmt: skip
+def test_a_forged_payment_notification_and_a_catalog_jump_change_nothing(
+    shop: RunningStore, kiosk: httpx.Client
+) -> None:
     import paho.mqtt.client as paho
     from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
@@ -252,15 +276,19 @@ def test_a_forged_payment_notification_and_a_catalog_jump_change_nothing(shop: R
     forger.connect("127.0.0.1", shop.store.config.mqtt.port)
     forger.loop_start()
     try:
-        forged = envelope.event("central://payment", "payment.status_changed",
-                                {"id": payment_id, "status": "CAPTURED", "paid": True, "amount": 1})  # fmt: skip
+        forged = envelope.event(
+            "central://payment",
+            "payment.status_changed",
+            {"id": payment_id, "status": "CAPTURED", "paid": True, "amount": 1},
+        )
         before = shop.services.checkout.notifications  # type: ignore[union-attr]
         forger.publish(sync.resp_topic, envelope.encode(forged), qos=1).wait_for_publish(5)
 
         def catalog(kind: str, version: int, products: list[dict[str, Any]]) -> None:
             ev = envelope.event("central://catalog", f"catalog.{kind}", {"version": version, "products": products})
-            forger.publish(sync.topics.inbound("catalog", kind), envelope.encode(ev), qos=1,
-                           retain=kind == "snapshot").wait_for_publish(5)  # fmt: skip
+            forger.publish(
+                sync.topics.inbound("catalog", kind), envelope.encode(ev), qos=1, retain=kind == "snapshot"
+            ).wait_for_publish(5)
 
         catalog("delta", 0, [])  # central's stream so far (version 0)
         until_true(lambda: sync.streams["catalog"].version == 0)
@@ -287,8 +315,10 @@ def test_oversized_bodies_are_refused_before_being_read(shop: RunningStore) -> N
     host, port = "127.0.0.1", int(shop.url.rsplit(":", 1)[1])
     with socket.create_connection((host, port), source_address=(ATTACKER, 0)) as raw:
         s = tls(shop).wrap_socket(raw, server_hostname=host)
-        s.sendall(b"POST /api/staff/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: 104857600\r\n\r\n{")  # fmt: skip
+        s.sendall(
+            b"POST /api/staff/token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 104857600\r\n\r\n{"
+        )
         s.settimeout(5)
         answer = s.recv(4096)  # without the other 100 MB
     assert answer.startswith(b"HTTP/1.1 413")
@@ -366,8 +396,10 @@ def test_x_forwarded_for_is_not_believed_and_live_checks_have_a_store_wide_ceili
     shop: RunningStore, attacker: httpx.Client
 ) -> None:
     bread = f"/01/{PRODUCTS[2].gtin}/21/XF1"  # not marked: no live check, only the per-address limit
-    codes = [attacker.get(bread, headers={"x-forwarded-for": f"10.0.0.{n}", "accept": "application/json"}).status_code
-             for n in range(10)]  # fmt: skip
+    codes = [
+        attacker.get(bread, headers={"x-forwarded-for": f"10.0.0.{n}", "accept": "application/json"}).status_code
+        for n in range(10)
+    ]
     assert codes.count(429) >= 6  # one address, whatever it claims to forward for
     shop.services.public_limiter._buckets.clear()
     answers = []

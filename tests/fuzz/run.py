@@ -29,8 +29,10 @@ def child(target: str, runs: int, corpus: str, artifacts: str) -> None:
 
     with atheris.instrument_imports(include=["edge_agent", "drivers"]):
         from tests.fuzz.targets import TARGETS
-    atheris.Setup([sys.argv[0], f"-runs={runs}", f"-artifact_prefix={artifacts}/", "-print_final_stats=1", corpus],
-                  TARGETS[target])  # fmt: skip
+    atheris.Setup(
+        [sys.argv[0], f"-runs={runs}", f"-artifact_prefix={artifacts}/", "-print_final_stats=1", corpus],
+        TARGETS[target],
+    )
     atheris.Fuzz()
 
 
@@ -43,9 +45,25 @@ def run(target: str, runs: int, keep: bool = True) -> dict[str, object]:
         for found in sorted((REGRESSIONS / target).glob("*")) if (REGRESSIONS / target).exists() else []:
             shutil.copy(found, Path(corpus) / found.name)
         started = time.monotonic()
-        proc = subprocess.run([sys.executable, "-m", "tests.fuzz.run", "--child", target, "--runs-per-target",
-                               str(runs), "--corpus", corpus, "--artifacts", artifacts],
-                              cwd=ROOT, capture_output=True, text=True, check=False)  # fmt: skip
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tests.fuzz.run",
+                "--child",
+                target,
+                "--runs-per-target",
+                str(runs),
+                "--corpus",
+                corpus,
+                "--artifacts",
+                artifacts,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         seconds = time.monotonic() - started
         done = re.findall(r"stat::number_of_executed_units:\s*(\d+)", proc.stderr)
         crashes = sorted(Path(artifacts).glob("*"))
@@ -53,8 +71,12 @@ def run(target: str, runs: int, keep: bool = True) -> dict[str, object]:
         for crash in crashes if keep else ():
             REGRESSIONS.joinpath(target).mkdir(parents=True, exist_ok=True)
             kept.append(str(shutil.copy(crash, REGRESSIONS / target / crash.name)))
-        out: dict[str, object] = {"target": target, "inputs": int(done[-1]) if done else 0,
-                                  "seconds": round(seconds, 1), "ok": proc.returncode == 0 and not crashes}  # fmt: skip
+        out: dict[str, object] = {
+            "target": target,
+            "inputs": int(done[-1]) if done else 0,
+            "seconds": round(seconds, 1),
+            "ok": proc.returncode == 0 and not crashes,
+        }
         if not out["ok"]:
             out["crashes"] = kept
             out["stderr_tail"] = proc.stderr[-3000:]
@@ -78,9 +100,13 @@ def main() -> int:
     results = [run(t, args.runs_per_target, not args.no_keep) for t in (args.targets or TARGETS)]
     for r in results:
         print(json.dumps(r), flush=True)
-    total = {"figure": "fuzz", "inputs": sum(int(str(r["inputs"])) for r in results),
-             "seconds": round(sum(float(str(r["seconds"])) for r in results), 1),
-             "targets": len(results), "unexpected_exceptions": sum(not r["ok"] for r in results)}  # fmt: skip
+    total = {
+        "figure": "fuzz",
+        "inputs": sum(int(str(r["inputs"])) for r in results),
+        "seconds": round(sum(float(str(r["seconds"])) for r in results), 1),
+        "targets": len(results),
+        "unexpected_exceptions": sum(not r["ok"] for r in results),
+    }
     print(json.dumps(total), flush=True)
     return 0 if all(r["ok"] for r in results) else 1
 

@@ -97,8 +97,11 @@ def http_bodies(data: bytes) -> None:
 _tmp = Path(tempfile.mkdtemp(prefix="edge-fuzz-"))
 _store = Store(_tmp / "fuzz.db", ZoneInfo("UTC"))
 _sync = Sync(Config(), _store)
-_TOPICS = (_sync.resp_topic, "sco/v1/store-001/catalog/other",
-           *(f"sco/v1/store-001/{s}/{k}" for s in ("catalog", "codes") for k in ("snapshot", "delta")))  # fmt: skip
+_TOPICS = (
+    _sync.resp_topic,
+    "sco/v1/store-001/catalog/other",
+    *(f"sco/v1/store-001/{s}/{k}" for s in ("catalog", "codes") for k in ("snapshot", "delta")),
+)
 
 
 def mqtt(data: bytes) -> None:
@@ -192,8 +195,13 @@ def mqtt_json(data: bytes) -> None:
     if not data:
         return
     source = _Bytes(data[1:])
-    event = {"specversion": "1.0", "id": str(source.byte()), "source": "central://catalog", "type": "catalog.delta",
-             "data": source.value()}  # fmt: skip
+    event = {
+        "specversion": "1.0",
+        "id": str(source.byte()),
+        "source": "central://catalog",
+        "type": "catalog.delta",
+        "data": source.value(),
+    }
     if data[0] & 0x80:
         event["correlationid"] = "c-1"
     _sync._on_message(_TOPICS[data[0] % len(_TOPICS)], json.dumps(event).encode())
@@ -231,31 +239,68 @@ def event_batches(data: bytes) -> None:
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
-    "mark_codes": mark_codes, "ndef": ndef, "llrp": llrp, "scanner": scanner, "http_bodies": http_bodies,
-    "mqtt": mqtt, "mqtt_json": mqtt_json, "register_answers": register_answers, "credentials": credentials,
+    "mark_codes": mark_codes,
+    "ndef": ndef,
+    "llrp": llrp,
+    "scanner": scanner,
+    "http_bodies": http_bodies,
+    "mqtt": mqtt,
+    "mqtt_json": mqtt_json,
+    "register_answers": register_answers,
+    "credentials": credentials,
     "event_batches": event_batches,
-}  # fmt: skip
+}
 
 #: a few valid inputs per target, so the fuzzer starts from the real shapes
 SEEDS: dict[str, list[bytes]] = {
-    "mark_codes": [b"0104610053149777215d/wuU\x1d93dGVz", b"04603731175212JEIjNYDAAAAtFwS",
-                   b"3034257BF7194E4000003039", b"https://id.gs1.org/01/04610053149777/21/5d%2FwuU?93=dGVz",
-                   b"]d20104610053149777215d/wuU<GS>93dGVz"],
+    "mark_codes": [
+        b"0104610053149777215d/wuU\x1d93dGVz",
+        b"04603731175212JEIjNYDAAAAtFwS",
+        b"3034257BF7194E4000003039",
+        b"https://id.gs1.org/01/04610053149777/21/5d%2FwuU?93=dGVz",
+        b"]d20104610053149777215d/wuU<GS>93dGVz",
+    ],
     "ndef": [bytes.fromhex("d1010f5501676f6f676c652e636f6d2f61"), bytes.fromhex("d101085402656e68656c6c6f")],
     "llrp": [bytes.fromhex("043f000000200000000100f600160080000c0005c4b4a2a8f4d0010000600000")],
     "scanner": [b"0104610053149777215d/wuU\x1d93dGVz\r", b"\xe80104610053149777215d/wuU\x1d93dGVz\r\n"],
-    "http_bodies": [b'{"kind": "phone", "ref": "+79990000002"}', b'{"method": "sbp", "instrument": "ok"}',
-                    b'{"staff_id": "s-1", "pin": "1234"}', b'{"points": 50}'],
+    "http_bodies": [
+        b'{"kind": "phone", "ref": "+79990000002"}',
+        b'{"method": "sbp", "instrument": "ok"}',
+        b'{"staff_id": "s-1", "pin": "1234"}',
+        b'{"points": 50}',
+    ],
     "register_answers": [b"\x01\x07\x05\x03\x02\x01\x05ready", b"\x00\x05\x02\x1e\x02\x01"],
-    "credentials": [b"scrypt$16384$8$1$ZXhhbXBsZS1zYWx0LTAx$tkZDqRVMde1dAreBT5UtPjM7ZnfSQXX2uDUaU2y1JRo",
-                    b"svc/v1/loyalty/cmd/store-001/agent-1/accrue", b"scrypt$1$1$1$$"],
-    "event_batches": [b'[{"specversion": "1.0", "id": "1", "source": "sco://s/l", "type": "item.added", '
-                      b'"data": {"n": 1}}, {"specversion": "1.0", "id": "2"}]'],
+    "credentials": [
+        b"scrypt$16384$8$1$ZXhhbXBsZS1zYWx0LTAx$tkZDqRVMde1dAreBT5UtPjM7ZnfSQXX2uDUaU2y1JRo",
+        b"svc/v1/loyalty/cmd/store-001/agent-1/accrue",
+        b"scrypt$1$1$1$$",
+    ],
+    "event_batches": [
+        b'[{"specversion": "1.0", "id": "1", "source": "sco://s/l", "type": "item.added", '
+        b'"data": {"n": 1}}, {"specversion": "1.0", "id": "2"}]'
+    ],
     "mqtt_json": [b"\x02\x05\x05\x00\x00\x00\x00\x00\x01\x02\x07\x01\x05\x03\x04\x01\x00\x00\x00\x01"],
-    "mqtt": [b"\x01" + json.dumps({"specversion": "1.0", "id": "1", "source": "central://catalog",
-                                   "type": "catalog.snapshot",
-                                   "data": {"version": 1, "products": [{"gtin": "04600000000015", "name": "B",
-                                                                         "price": 5500}]}}).encode(),
-             b"\x00" + json.dumps({"specversion": "1.0", "id": "2", "source": "central", "type": "x",
-                                   "correlationid": "c", "data": {"result": {}}}).encode()],
-}  # fmt: skip
+    "mqtt": [
+        b"\x01"
+        + json.dumps(
+            {
+                "specversion": "1.0",
+                "id": "1",
+                "source": "central://catalog",
+                "type": "catalog.snapshot",
+                "data": {"version": 1, "products": [{"gtin": "04600000000015", "name": "B", "price": 5500}]},
+            }
+        ).encode(),
+        b"\x00"
+        + json.dumps(
+            {
+                "specversion": "1.0",
+                "id": "2",
+                "source": "central",
+                "type": "x",
+                "correlationid": "c",
+                "data": {"result": {}},
+            }
+        ).encode(),
+    ],
+}

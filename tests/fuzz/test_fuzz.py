@@ -29,8 +29,14 @@ def test_every_input_the_fuzzer_once_broke_us_with_is_handled_now(found: Path) -
 
 
 def test_a_short_fuzzing_run_of_every_target_finds_nothing() -> None:
-    proc = subprocess.run([sys.executable, "-m", "tests.fuzz.run", "--runs-per-target", "3000", "--no-keep"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.fuzz.run", "--runs-per-target", "3000", "--no-keep"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert proc.returncode == 0, lines
     total = lines[-1]

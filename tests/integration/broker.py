@@ -27,13 +27,54 @@ def make_certs(directory: Path) -> Path:
     if (directory / "server.crt").exists():
         return directory
     run = lambda *a: subprocess.run(a, check=True, capture_output=True, cwd=directory)  # noqa: E731
-    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-        "-days", "2", "-subj", "/CN=edge-agent test CA")  # fmt: skip
-    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
-        "-subj", "/CN=127.0.0.1")  # fmt: skip
+    run(
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=edge-agent test CA",
+    )
+    run(
+        "openssl",
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    )
     (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", "server.crt", "-days", "2", "-extfile", "san.ext")  # fmt: skip
+    run(
+        "openssl",
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    )
     return directory
 
 
@@ -44,9 +85,15 @@ def shipped_autosave_s() -> int:
 
 
 class Mosquitto:
-    def __init__(self, workdir: Path, stores: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
-                 anonymous: bool = False, autosave_s: int = 1, extra: Sequence[str] = (),
-                 bridges: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        workdir: Path,
+        stores: Mapping[str, Mapping[str, Sequence[str]]] | None = None,
+        anonymous: bool = False,
+        autosave_s: int = 1,
+        extra: Sequence[str] = (),
+        bridges: bool = False,
+    ) -> None:
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         base = free_port_pair(2)
@@ -54,8 +101,10 @@ class Mosquitto:
         self.certs = make_certs(self.dir / "certs")
         self.stores = stores or STORES
         self.central_users = ["central", *(f"central-{i}" for i in range(1, 5))]
-        self.users = [agent_user(s, a) for s, agents in self.stores.items() for a in agents] + [*self.central_users,
-                                                                                                "bench"]  # fmt: skip
+        self.users = [agent_user(s, a) for s, agents in self.stores.items() for a in agents] + [
+            *self.central_users,
+            "bench",
+        ]
         self.users += [bridge_user(s) for s in self.stores] if bridges else []
         passwd = self.dir / "passwd"
         passwd.write_text("")
@@ -66,18 +115,29 @@ class Mosquitto:
         (self.dir / "acl").write_text(text)
         (self.dir / "data").mkdir(exist_ok=True)
         conf = [
-            "per_listener_settings false", f"allow_anonymous {'true' if anonymous else 'false'}",
-            f"password_file {passwd}", f"acl_file {self.dir / 'acl'}", "persistence true",
-            f"persistence_location {self.dir / 'data'}/", f"autosave_interval {autosave_s}",
+            "per_listener_settings false",
+            f"allow_anonymous {'true' if anonymous else 'false'}",
+            f"password_file {passwd}",
+            f"acl_file {self.dir / 'acl'}",
+            "persistence true",
+            f"persistence_location {self.dir / 'data'}/",
+            f"autosave_interval {autosave_s}",
             "max_queued_messages 500000",
-            "max_inflight_messages 100", "set_tcp_nodelay true", f"user {getpass.getuser()}", "log_type error",
+            "max_inflight_messages 100",
+            "set_tcp_nodelay true",
+            f"user {getpass.getuser()}",
+            "log_type error",
             "log_type warning",
             # per listener (it is a listener's setting, whatever per_listener_settings says)
-            f"listener {self.port} 127.0.0.1", "use_username_as_clientid true",
-            f"listener {self.tls_port} 127.0.0.1", "use_username_as_clientid true",
-            f"cafile {self.certs / 'ca.crt'}", f"certfile {self.certs / 'server.crt'}",
-            f"keyfile {self.certs / 'server.key'}", *extra,
-        ]  # fmt: skip
+            f"listener {self.port} 127.0.0.1",
+            "use_username_as_clientid true",
+            f"listener {self.tls_port} 127.0.0.1",
+            "use_username_as_clientid true",
+            f"cafile {self.certs / 'ca.crt'}",
+            f"certfile {self.certs / 'server.crt'}",
+            f"keyfile {self.certs / 'server.key'}",
+            *extra,
+        ]
         (self.dir / "mosquitto.conf").write_text("\n".join(conf) + "\n")
         self.proc: subprocess.Popen[bytes] | None = None
 

@@ -45,11 +45,19 @@ class RabbitCluster:
         self.amqp_ports = list(ports)
         self.mqtt_ports = [p + 1 for p in ports]
         self.dist_ports = [p + 2 for p in ports]
-        defs = {"users": [{"name": u, "password_hash": password_hash(password), "tags": ["administrator"],
-                           "hashing_algorithm": "rabbit_password_hashing_sha256"} for u in users],
-                "vhosts": [{"name": "/"}],
-                "permissions": [{"user": u, "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"}
-                                for u in users]}  # fmt: skip
+        defs = {
+            "users": [
+                {
+                    "name": u,
+                    "password_hash": password_hash(password),
+                    "tags": ["administrator"],
+                    "hashing_algorithm": "rabbit_password_hashing_sha256",
+                }
+                for u in users
+            ],
+            "vhosts": [{"name": "/"}],
+            "permissions": [{"user": u, "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"} for u in users],
+        }
         (self.dir / "definitions.json").write_text(json.dumps(defs))
         (self.dir / "enabled_plugins").write_text("[rabbitmq_mqtt].\n")
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * nodes
@@ -57,21 +65,34 @@ class RabbitCluster:
             discovery = [
                 f"cluster_formation.classic_config.nodes.{i + 1} = {name}" for i, name in enumerate(self.names)
             ]
-            conf = [f"listeners.tcp.default = 127.0.0.1:{self.amqp_ports[n]}",
-                    f"mqtt.listeners.tcp.default = 127.0.0.1:{self.mqtt_ports[n]}", "mqtt.allow_anonymous = false",
-                    "loopback_users = none", f"load_definitions = {self.dir / 'definitions.json'}",
-                    "cluster_formation.peer_discovery_backend = classic_config", *discovery,
-                    "log.console = false", "log.file.level = warning"]  # fmt: skip
+            conf = [
+                f"listeners.tcp.default = 127.0.0.1:{self.amqp_ports[n]}",
+                f"mqtt.listeners.tcp.default = 127.0.0.1:{self.mqtt_ports[n]}",
+                "mqtt.allow_anonymous = false",
+                "loopback_users = none",
+                f"load_definitions = {self.dir / 'definitions.json'}",
+                "cluster_formation.peer_discovery_backend = classic_config",
+                *discovery,
+                "log.console = false",
+                "log.file.level = warning",
+            ]
             (self.dir / f"node{n}.conf").write_text("\n".join(conf) + "\n")
 
     def _env(self, n: int) -> dict[str, str]:
         d = self.dir
-        return {**os.environ, "HOME": str(d / "home"), "RABBITMQ_NODENAME": self.names[n],
-                "RABBITMQ_CONFIG_FILE": str(d / f"node{n}.conf"), "RABBITMQ_MNESIA_BASE": str(d / "mnesia"),
-                "RABBITMQ_LOG_BASE": str(d / "log"), "RABBITMQ_ENABLED_PLUGINS_FILE": str(d / "enabled_plugins"),
-                "RABBITMQ_DIST_PORT": str(self.dist_ports[n]), "RABBITMQ_PID_FILE": str(d / f"node{n}.pid"),
-                "RABBITMQ_CONF_ENV_FILE": "/dev/null",
-                "RABBITMQ_ADVANCED_CONFIG_FILE": str(d / "none.config")}  # fmt: skip
+        return {
+            **os.environ,
+            "HOME": str(d / "home"),
+            "RABBITMQ_NODENAME": self.names[n],
+            "RABBITMQ_CONFIG_FILE": str(d / f"node{n}.conf"),
+            "RABBITMQ_MNESIA_BASE": str(d / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(d / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(d / "enabled_plugins"),
+            "RABBITMQ_DIST_PORT": str(self.dist_ports[n]),
+            "RABBITMQ_PID_FILE": str(d / f"node{n}.pid"),
+            "RABBITMQ_CONF_ENV_FILE": "/dev/null",
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(d / "none.config"),
+        }
 
     def start(self, nodes: Sequence[int] | None = None, timeout_s: float = 120) -> RabbitCluster:
         """Start ``nodes`` (all: one after the other, each joining the ones up: nodes started
@@ -80,8 +101,9 @@ class RabbitCluster:
         for batch in [[n] for n in which]:
             for n in batch:
                 log = (self.dir / f"node{n}.out").open("ab")
-                self.procs[n] = subprocess.Popen([str(SERVER)], env=self._env(n), stdout=log, stderr=log, cwd=self.dir,
-                                                 start_new_session=True)  # fmt: skip
+                self.procs[n] = subprocess.Popen(
+                    [str(SERVER)], env=self._env(n), stdout=log, stderr=log, cwd=self.dir, start_new_session=True
+                )
             deadline = time.monotonic() + timeout_s
             for n in batch:  # listening, and its users imported (the listener opens before the definitions load)
                 while not self._accepts(self.mqtt_ports[n]):
@@ -129,8 +151,17 @@ class RabbitCluster:
     def queue_depths(self) -> dict[str, int]:
         """Each queue's messages (ready and unacknowledged), as a live node sees them."""
         live = next(n for n, p in enumerate(self.procs) if p is not None and p.poll() is None)
-        ctl = [str(SERVER.parent / "rabbitmqctl"), "-n", self.names[live], "-q", "list_queues", "name", "messages",
-               "--formatter", "json"]  # fmt: skip
+        ctl = [
+            str(SERVER.parent / "rabbitmqctl"),
+            "-n",
+            self.names[live],
+            "-q",
+            "list_queues",
+            "name",
+            "messages",
+            "--formatter",
+            "json",
+        ]
         out = subprocess.run(ctl, env=self._env(live), capture_output=True, text=True, timeout=60, check=True)
         return {q["name"]: int(q["messages"]) for q in json.loads(out.stdout)}
 

@@ -31,8 +31,15 @@ MILK = Product("04610053149777", "Milk 1 l", 8_990, 10, "dairy")
 CIGS = Product("04600439931256", "Cigarettes", 25_000, 20, "tobacco")
 
 
-def config(port: int, agent: str = "agent-1", protocol: str = "5", data_dir: Path | None = None,
-           kkt_url: str | None = None, receipt_deadline_s: float = 3.0, **mqtt: Any) -> Config:  # fmt: skip
+def config(
+    port: int,
+    agent: str = "agent-1",
+    protocol: str = "5",
+    data_dir: Path | None = None,
+    kkt_url: str | None = None,
+    receipt_deadline_s: float = 3.0,
+    **mqtt: Any,
+) -> Config:
     """The agent's configuration; ``kkt_url``: lane-1 prints its receipts on that ATOL Web-server."""
     fiscal = Fiscal()
     if kkt_url:

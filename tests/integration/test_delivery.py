@@ -77,8 +77,9 @@ def test_the_store_broker_killed_twice_mid_drain_loses_no_event_and_central_keep
 
 def test_a_store_bridged_to_central_loses_nothing_when_the_bridge_or_either_broker_goes_down(tmp_path: Path) -> None:
     central_broker = Mosquitto(tmp_path / "central-mq", bridges=True).start()
-    store_broker = Mosquitto(tmp_path / "store-mq", autosave_s=shipped_autosave_s(),
-                             extra=bridge_lines(central_broker)).start()  # fmt: skip
+    store_broker = Mosquitto(
+        tmp_path / "store-mq", autosave_s=shipped_autosave_s(), extra=bridge_lines(central_broker)
+    ).start()
     central = CentralNode(tmp_path / "central.db", port=central_broker.port, username="central", password=PASSWORD)
     central.start()
     assert central.ready.wait(10)

@@ -82,10 +82,16 @@ def test_a_receipt_carries_each_mark_code_with_2106_and_1260_and_vat_per_categor
         assert [base64.b64decode(i["imcParams"]["imc"]).decode() for i in marked] == [code_of(0), code_of(1)]
         for item in marked:  # 2106 from the register's own check; 1260 from the permissive mode
             bits = item["imcParams"]["itemInfoCheckResult"]
-            assert bits == {"imcCheckFlag": True, "imcCheckResult": True, "imcStatusInfo": True,
-                            "imcEstimatedStatusCorrect": True, "ecrStandAloneFlag": False}  # fmt: skip
-            assert item["industryInfo"] == [{"fois": "030", "date": "2022.03.26", "number": "477",
-                                             "industryAttribute": TAG_1265}]  # fmt: skip
+            assert bits == {
+                "imcCheckFlag": True,
+                "imcCheckResult": True,
+                "imcStatusInfo": True,
+                "imcEstimatedStatusCorrect": True,
+                "ecrStandAloneFlag": False,
+            }
+            assert item["industryInfo"] == [
+                {"fois": "030", "date": "2022.03.26", "number": "477", "industryAttribute": TAG_1265}
+            ]
             assert item["tax"] == {"type": "vat22"} and item["paymentObject"] == "commodityWithMarking"
         plain = {i["name"]: i["tax"]["type"] for i in receipt["items"] if "imcParams" not in i}
         assert plain == {"Bread": "vat10", "Milk 1 l": "vat10"}
@@ -101,8 +107,9 @@ def edge_journal(tmp_path: Path, basket_id: str, op: str) -> list[tuple[Any, ...
     import sqlite3
 
     with sqlite3.connect(tmp_path / "edge.db") as conn:
-        return conn.execute("SELECT args FROM journal WHERE basket_id = ? AND op = ? ORDER BY seq",
-                            (basket_id, op)).fetchall()  # fmt: skip
+        return conn.execute(
+            "SELECT args FROM journal WHERE basket_id = ? AND op = ? ORDER BY seq", (basket_id, op)
+        ).fetchall()
 
 
 def test_a_code_the_register_refuses_stops_the_sale(mosquitto: Mosquitto, tmp_path: Path, central: CentralNode) -> None:
@@ -185,7 +192,9 @@ def test_a_lost_answer_or_power_lost_mid_receipt_still_prints_exactly_one(
         receipts = kkt.receipts()
         assert len(receipts) == 2 and round(receipts[1]["total"] * 100) == basket.total
         assert rows(central, "SELECT method, status, captures FROM payments ORDER BY created_at") == [
-            ("sbp", "CAPTURED", 1), ("card", "CAPTURED", 1)]  # fmt: skip
+            ("sbp", "CAPTURED", 1),
+            ("card", "CAPTURED", 1),
+        ]
 
 
 @pytest.mark.parametrize("method", ["card", "sbp"])
@@ -223,8 +232,9 @@ def test_kill_9_at_every_step_of_pay_and_fiscalize_ends_with_one_receipt_and_one
         def attempt(n: int, crash_at: int) -> subprocess.CompletedProcess[str]:
             env = {**os.environ, "CRASH_AT": str(crash_at), "KKT_URL": kkt.url}
             args = [str(tmp_path / f"run-{n}"), str(mosquitto.port), f"fiscal-{n}"]
-            return subprocess.run([*program, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-                                  check=False)  # fmt: skip
+            return subprocess.run(
+                [*program, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+            )
 
         def finished(run: subprocess.CompletedProcess[str], n: int) -> None:
             assert run.returncode == 0, f"step {n}: {run.stderr[-2000:]}"
@@ -247,8 +257,9 @@ def test_kill_9_at_every_step_of_pay_and_fiscalize_ends_with_one_receipt_and_one
             basket = f"fiscal-{k}"
             uuids = {receipt_uuid(f"{basket}:pay:{p}", t) for p in range(1, 4) for t in range(1, 6)}
             printed = [r for r in receipts if r["uuid"] in uuids]
-            captured = rows(central, "SELECT amount, captures FROM payments WHERE basket = ? AND status = 'CAPTURED'",
-                            basket)  # fmt: skip
+            captured = rows(
+                central, "SELECT amount, captures FROM payments WHERE basket = ? AND status = 'CAPTURED'", basket
+            )
             assert len(printed) == 1 and printed[0]["kind"] == "sell", f"step {k}: {printed}"
             assert captured == [(round(printed[0]["total"] * 100), 1)], f"step {k}: {captured}"
         assert len(receipts) == n  # and nothing else was printed

@@ -19,9 +19,11 @@ from tests.integration.pcscd import free_port_pair
 
 
 def agent_config(path: Path, agent: str, port: int, reader_port: int | None = None) -> Path:
-    text = (f'[store]\nid = "store-001"\n[agent]\nid = "{agent}"\ndata_dir = "{path.parent / agent}"\n'
-            'log_level = "WARNING"\n[http]\nenabled = false\n'
-            f'[mqtt]\nport = {port}\nusername = "store-001.{agent}"\npassword = "{PASSWORD}"\n')  # fmt: skip
+    text = (
+        f'[store]\nid = "store-001"\n[agent]\nid = "{agent}"\ndata_dir = "{path.parent / agent}"\n'
+        'log_level = "WARNING"\n[http]\nenabled = false\n'
+        f'[mqtt]\nport = {port}\nusername = "store-001.{agent}"\npassword = "{PASSWORD}"\n'
+    )
     if reader_port is not None:  # a reader nobody answers on: unplugged
         text += f'[[readers]]\nid = "box"\ndriver = "llrp"\nport = {reader_port}\nkeepalive_s = 0.5\n'
     text += f'[[lanes]]\nid = "lane-{agent[-1]}"\n' + ('[[lanes.zones]]\nreader = "box"\n' if reader_port else "")
@@ -48,9 +50,14 @@ def test_a_dead_store_and_an_unplugged_reader_show_in_the_fleet_view(tmp_path: P
     central.start()
     assert central.ready.wait(10)
     run = [sys.executable, "-m", "edge_agent.cli", "--config"]
-    agents = {a: subprocess.Popen([*run, str(agent_config(tmp_path / f"{a}.toml", a, broker.port, port)), "run"],
-                                  cwd=ROOT, stderr=subprocess.DEVNULL)
-              for a, port in (("agent-1", None), ("agent-2", free_port_pair(1)))}  # fmt: skip
+    agents = {
+        a: subprocess.Popen(
+            [*run, str(agent_config(tmp_path / f"{a}.toml", a, broker.port, port)), "run"],
+            cwd=ROOT,
+            stderr=subprocess.DEVNULL,
+        )
+        for a, port in (("agent-1", None), ("agent-2", free_port_pair(1)))
+    }
     try:
         wait_for(lambda: states(db) == {"agent-1": "online", "agent-2": "online"}, "both agents' birth")
         agents["agent-1"].send_signal(signal.SIGKILL)  # the store's server dies

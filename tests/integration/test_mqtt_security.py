@@ -30,8 +30,9 @@ class Client:
         self.got: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
         self.disconnects = 0
         self.connected = threading.Event()
-        self.c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or user,
-                             protocol=MQTTProtocolVersion.MQTTv5)  # fmt: skip
+        self.c = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id or user, protocol=MQTTProtocolVersion.MQTTv5
+        )
         self.c.username_pw_set(user, PASSWORD)
         self.c.on_publish = lambda c, u, mid, rc, p: self.acks.__setitem__(mid, rc.value)
         self.c.on_message = lambda c, u, m: self.got.put((m.topic, json.loads(m.payload)))
@@ -50,10 +51,22 @@ class Client:
             time.sleep(0.01)
         return self.acks[info.mid]
 
-    def ask(self, service: str, op: str, data: dict[str, Any], source: str = "sco://store-001/agent-1",
-            caller: tuple[str, str] = ("store-001", "agent-1")) -> dict[str, Any]:  # fmt: skip
-        ev = envelope.event(source, f"{service}.{op}", data, correlationid=envelope.new_id(),
-                            replyto="sco/v1/store-001/agent-1/resp", idempotencykey=envelope.new_id())  # fmt: skip
+    def ask(
+        self,
+        service: str,
+        op: str,
+        data: dict[str, Any],
+        source: str = "sco://store-001/agent-1",
+        caller: tuple[str, str] = ("store-001", "agent-1"),
+    ) -> dict[str, Any]:
+        ev = envelope.event(
+            source,
+            f"{service}.{op}",
+            data,
+            correlationid=envelope.new_id(),
+            replyto="sco/v1/store-001/agent-1/resp",
+            idempotencykey=envelope.new_id(),
+        )
         assert self.publish(cmd(service, *caller, op), ev) == 0
         while True:
             _, answer = self.got.get(timeout=10)
@@ -77,8 +90,11 @@ def attacker(mosquitto: Mosquitto, central: CentralNode) -> Any:
 def test_an_agent_cannot_write_another_agents_commands_or_central_streams(
     mosquitto: Mosquitto, central: CentralNode, attacker: Client
 ) -> None:
-    accrue = envelope.event("sco://store-001/agent-2", "loyalty.accrue",
-                            {"customer": "C-0001", "transaction_id": "fake", "lines": [{"price": 10**6}]})  # fmt: skip
+    accrue = envelope.event(
+        "sco://store-001/agent-2",
+        "loyalty.accrue",
+        {"customer": "C-0001", "transaction_id": "fake", "lines": [{"price": 10**6}]},
+    )
     assert attacker.publish(cmd("loyalty", "store-001", "agent-2", "accrue"), accrue) == 0x87  # the ACL says no
     assert attacker.publish("svc/v1/loyalty/cmd/accrue", accrue) == 0x87  # nor the old, nameless topic
     snapshot = envelope.event("central://catalog", "catalog.snapshot", {"version": 999_999_999, "products": []})
@@ -114,8 +130,9 @@ def test_a_poisoned_event_stops_neither_the_sink_nor_the_services(
 ) -> None:
     # a sale whose fields are not what a sale's are: it once raised in the sink, which killed
     # central's network thread (paho re-raises a callback's exception) for every store
-    poison = envelope.event("sco://store-001/lane-1", "transaction.posted", {"transactionId": {"$gt": ""},
-                                                                             "totalKop": [1]})  # fmt: skip
+    poison = envelope.event(
+        "sco://store-001/lane-1", "transaction.posted", {"transactionId": {"$gt": ""}, "totalKop": [1]}
+    )
     assert attacker.publish("sco/v1/store-001/lane-1/evt/transaction.posted", poison) == 0
     batch = envelope.encode_batch([envelope.encode(poison), envelope.encode(poison)])
     assert attacker.publish("sco/v1/store-001/lane-1/evt/batch", batch) == 0
@@ -129,25 +146,32 @@ def test_a_poisoned_event_stops_neither_the_sink_nor_the_services(
 
 def test_central_checks_the_caller_and_the_objects_it_touches(central: CentralNode, attacker: Client) -> None:
     # its own topic, another agent's name in the envelope
-    answer = attacker.ask("loyalty", "accrue", {"customer": "C-0001", "transaction_id": "T-1"},
-                          source="sco://store-001/agent-2")  # fmt: skip
+    answer = attacker.ask(
+        "loyalty", "accrue", {"customer": "C-0001", "transaction_id": "T-1"}, source="sco://store-001/agent-2"
+    )
     assert answer["error"]["code"] == "caller_mismatch"
     # an accrual for a sale it never took money for
-    answer = attacker.ask("loyalty", "accrue", {"customer": "C-0001", "transaction_id": "never-sold",
-                                                "lines": [{"price": 1_000_000, "category": ""}]})  # fmt: skip
+    answer = attacker.ask(
+        "loyalty",
+        "accrue",
+        {"customer": "C-0001", "transaction_id": "never-sold", "lines": [{"price": 1_000_000, "category": ""}]},
+    )
     assert answer["error"]["code"] == "no_such_sale" and loyalty.balance(central.conn, "C-0001") == 500
     # a hold without the customer's possession factor, and one that would freeze the balance for 30 years
     hold = {"customer": "C-0002", "points": 10, "basket": "b-1", "ttl_s": 10**9}
     assert attacker.ask("loyalty", "hold", hold)["error"]["code"] == "not_verified"
-    shown = attacker.ask("loyalty", "identify", {"kind": "qr", "ref": loyalty.app_qr("LOY:C-0002", time.time()),
-                                                 "basket": "b-1"})  # fmt: skip
+    shown = attacker.ask(
+        "loyalty", "identify", {"kind": "qr", "ref": loyalty.app_qr("LOY:C-0002", time.time()), "basket": "b-1"}
+    )
     assert shown["ok"] and shown["result"]["verified"]
     assert attacker.ask("loyalty", "hold", hold)["error"]["code"] == "bad_ttl"
     assert attacker.ask("loyalty", "hold", hold | {"ttl_s": 600})["ok"]
     # another agent's payment: neither read nor refunded
-    central.conn.execute("INSERT INTO payments (id, basket, method, amount, instrument, status, created_at, "
-                         "expires_at, captured_at, owner) VALUES ('P-2', 'b-2', 'card', 5000, 'ok', 'CAPTURED', 0, "
-                         "9e9, 1, 'store-001/agent-2')")  # agent-2's sale  # fmt: skip
+    central.conn.execute(
+        "INSERT INTO payments (id, basket, method, amount, instrument, status, created_at, "
+        "expires_at, captured_at, owner) VALUES ('P-2', 'b-2', 'card', 5000, 'ok', 'CAPTURED', 0, "
+        "9e9, 1, 'store-001/agent-2')"
+    )  # agent-2's sale
     for op, data in (("get", {"id": "P-2"}), ("refund", {"payment_id": "P-2", "amount": 5000})):
         assert attacker.ask("payment", op, data)["error"]["code"] == "not_yours"
     assert rows(central, "SELECT refunded FROM payments WHERE id = 'P-2'") == [(0,)]

@@ -92,8 +92,10 @@ def test_a_customer_who_pays_after_the_kiosk_gave_up_is_refunded_and_alerted(
     assert [a["step"] for a in attempts] == ["refunded", "failed"]  # SBP money came back; the card hold cancelled
     payments = rows(central, "SELECT method, status, refunded, reason FROM payments ORDER BY created_at")
     assert payments == [("sbp", "CAPTURED", BREAD.price, None), ("card", "CANCELED", 0, "canceled_by_merchant")]
-    settle(central, lambda: rows(central, "SELECT COUNT(*) FROM events WHERE type = 'alert.late_payment_refunded'")
-           == [(1,)])  # fmt: skip
+    settle(
+        central,
+        lambda: rows(central, "SELECT COUNT(*) FROM events WHERE type = 'alert.late_payment_refunded'") == [(1,)],
+    )
 
 
 def test_central_faults_never_move_money_twice(mosquitto: Mosquitto, tmp_path: Path, central: CentralNode) -> None:
@@ -198,7 +200,9 @@ def test_kill_9_at_every_step_of_a_payment_captures_once_and_books_points_once(
     # each sale reached central's records once, however often a restart sent it again
     sales = [f"crash-{n}" for n in range(total + 1)]
     marks = ",".join("?" * len(sales))
-    settle(central, lambda: rows(central, f"SELECT COUNT(*) FROM transactions WHERE id IN ({marks})", *sales)
-           == [(len(sales),)])  # fmt: skip
+    settle(
+        central,
+        lambda: rows(central, f"SELECT COUNT(*) FROM transactions WHERE id IN ({marks})", *sales) == [(len(sales),)],
+    )
     holds = rows(central, "SELECT state, COUNT(*) FROM holds GROUP BY state")
     assert dict(holds).get("held", 0) == 0  # no points left blocked by a crash

@@ -39,10 +39,33 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitCluster]
 
 def consumers(cluster: RabbitCluster, db: Path, n: int = 3) -> list[subprocess.Popen[str]]:
     addresses = ",".join(f"127.0.0.1:{p}" for p in cluster.amqp_ports)
-    procs = [subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "sim", "central", "--amqp", addresses,
-                               "--first-node", str(i), "--name", f"central-{i + 1}", "--username", "central",
-                               "--password", PASSWORD, "--db", str(db)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
-             for i in range(n)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "edge_agent.cli",
+                "sim",
+                "central",
+                "--amqp",
+                addresses,
+                "--first-node",
+                str(i),
+                "--name",
+                f"central-{i + 1}",
+                "--username",
+                "central",
+                "--password",
+                PASSWORD,
+                "--db",
+                str(db),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(n)
+    ]
     for proc in procs:
         assert proc.stdout is not None
         assert json.loads(proc.stdout.readline())["subscribed"], "a central consumer did not start"

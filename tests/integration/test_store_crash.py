@@ -26,8 +26,9 @@ def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path) -> 
     rng = random.Random(20261123)
     runs = 50
     for run in range(runs):
-        proc = subprocess.Popen([sys.executable, "-m", "tests.integration.programs.checkout_loop", str(db), str(run)],
-                                cwd=ROOT)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.integration.programs.checkout_loop", str(db), str(run)], cwd=ROOT
+        )
         time.sleep(rng.uniform(0.15, 0.4))  # some runs die while starting, most mid-checkout
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
@@ -43,12 +44,19 @@ def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path) -> 
     posted = [(b, s) for b, s, p in rows if json.loads(p)["type"] == "transaction.posted"]
     # every journal row announced exactly once, nothing announced that is not journaled
     assert sorted((b, s) for b, s, _ in journal) == sorted((b, s) for b, s, _ in outbox)
-    assert all(json.loads(p)["type"] == EVENT_TYPES[op] for (_, _, op), (_, _, p) in
-               zip(sorted(journal), sorted(outbox, key=lambda r: (r[0], r[1])), strict=True))  # fmt: skip
+    assert all(
+        json.loads(p)["type"] == EVENT_TYPES[op]
+        for (_, _, op), (_, _, p) in zip(sorted(journal), sorted(outbox, key=lambda r: (r[0], r[1])), strict=True)
+    )
     # and each paid basket's sale is posted once, with the journal row that made it PAID
-    paid = [(b, s) for b, s, op in journal if op == "payment_result"
-            and json.loads(conn.execute("SELECT args FROM journal WHERE basket_id = ? AND seq = ?",
-                                        (b, s)).fetchone()[0])["approved"]]  # fmt: skip
+    paid = [
+        (b, s)
+        for b, s, op in journal
+        if op == "payment_result"
+        and json.loads(conn.execute("SELECT args FROM journal WHERE basket_id = ? AND seq = ?", (b, s)).fetchone()[0])[
+            "approved"
+        ]
+    ]
     assert sorted(posted) == sorted(paid)
     # no serialized line doubled, in any basket, restored or finished
     for basket in restored:

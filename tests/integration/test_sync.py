@@ -64,8 +64,10 @@ def test_ten_lanes_through_an_outage_and_broker_restarts_deliver_every_event_onc
     node = central(mosquitto, tmp_path / "central.db")
 
     async def main() -> tuple[int, int, int]:
-        edges = [await Edge(config(mosquitto.port, f"agent-{i}", confirm_timeout_s=2.0), tmp_path / f"edge-{i}.db")
-                 .start() for i in range(1, 11)]  # fmt: skip
+        edges = [
+            await Edge(config(mosquitto.port, f"agent-{i}", confirm_timeout_s=2.0), tmp_path / f"edge-{i}.db").start()
+            for i in range(1, 11)
+        ]
         baskets = [e.basket(f"lane-{i}", [BREAD], ready=False) for i, e in enumerate(edges, start=1)]
         await asyncio.gather(*(e.sync.publisher.drained(10) for e in edges))
         mosquitto.kill()  # the WAN (or the broker) is gone
@@ -146,10 +148,30 @@ def test_two_central_instances_share_the_work_and_handle_each_request_once(
     dbfile = tmp_path / "central.db"
     procs = []
     for user, name in (("central-1", "east"), ("central-2", "west")):  # a broker user each: ids are user names
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "edge_agent.cli", "sim", "central", "--port", str(mosquitto.port), "--username",
-             user, "--password", PASSWORD, "--db", str(dbfile), "--name", name],
-            cwd=ROOT, stdout=subprocess.PIPE, text=True))  # fmt: skip
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "edge_agent.cli",
+                    "sim",
+                    "central",
+                    "--port",
+                    str(mosquitto.port),
+                    "--username",
+                    user,
+                    "--password",
+                    PASSWORD,
+                    "--db",
+                    str(dbfile),
+                    "--name",
+                    name,
+                ],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
     for proc in procs:
         assert proc.stdout is not None and json.loads(proc.stdout.readline())["subscribed"] is True
 
@@ -188,11 +210,14 @@ def test_birth_and_last_will_on_the_retained_status(mosquitto: Mosquitto, tmp_pa
     watcher.subscribe("sco/v1/store-001/agent-1/status", 1)
     watcher.loop_start()
     cfg = tmp_path / "agent.toml"
-    cfg.write_text(f'[store]\nid = "store-001"\n[agent]\nid = "agent-1"\ndata_dir = "{tmp_path / "var"}"\n'
-                   f'[http]\nport = 0\n[mqtt]\nport = {mosquitto.port}\nusername = "store-001.agent-1"\n'
-                   f'password = "{PASSWORD}"\n')  # fmt: skip
-    agent = subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "--config", str(cfg), "run"], cwd=ROOT,
-                             stderr=subprocess.DEVNULL)  # fmt: skip
+    cfg.write_text(
+        f'[store]\nid = "store-001"\n[agent]\nid = "agent-1"\ndata_dir = "{tmp_path / "var"}"\n'
+        f'[http]\nport = 0\n[mqtt]\nport = {mosquitto.port}\nusername = "store-001.agent-1"\n'
+        f'password = "{PASSWORD}"\n'
+    )
+    agent = subprocess.Popen(
+        [sys.executable, "-m", "edge_agent.cli", "--config", str(cfg), "run"], cwd=ROOT, stderr=subprocess.DEVNULL
+    )
     try:
         wait_for(lambda: any(s["state"] == "online" for s in seen), 20, "the birth message")
         online = next(s for s in seen if s["state"] == "online")
@@ -200,8 +225,9 @@ def test_birth_and_last_will_on_the_retained_status(mosquitto: Mosquitto, tmp_pa
         agent.send_signal(signal.SIGKILL)  # vanish: the broker publishes the Last Will
         wait_for(lambda: seen[-1]["state"] == "offline", 10, "the Last Will")
         assert seen[-1]["reason"] == "connection lost"
-        agent = subprocess.Popen([sys.executable, "-m", "edge_agent.cli", "--config", str(cfg), "run"], cwd=ROOT,
-                                 stderr=subprocess.DEVNULL)  # fmt: skip
+        agent = subprocess.Popen(
+            [sys.executable, "-m", "edge_agent.cli", "--config", str(cfg), "run"], cwd=ROOT, stderr=subprocess.DEVNULL
+        )
         wait_for(lambda: seen[-1]["state"] == "online", 20, "the birth after restart")
         agent.send_signal(signal.SIGTERM)  # a graceful stop says offline itself
         agent.wait(15)
@@ -250,20 +276,34 @@ def test_acl_keeps_each_lane_to_its_own_topics(mosquitto: Mosquitto, tmp_path: P
 
     async def main() -> None:
         stolen: list[str] = []
-        intruder = MqttLink(LinkSettings(port=mosquitto.port, client_id="intruder", username="store-001.agent-2",
-                                         password=PASSWORD, subscriptions=("sco/v1/store-001/agent-1/resp",
-                                                                           "sco/v1/store-001/agent-1/#")),
-                            on_message=lambda topic, payload: stolen.append(topic))  # fmt: skip
+        intruder = MqttLink(
+            LinkSettings(
+                port=mosquitto.port,
+                client_id="intruder",
+                username="store-001.agent-2",
+                password=PASSWORD,
+                subscriptions=("sco/v1/store-001/agent-1/resp", "sco/v1/store-001/agent-1/#"),
+            ),
+            on_message=lambda topic, payload: stolen.append(topic),
+        )
         received: list[str] = []
-        owner = MqttLink(LinkSettings(port=mosquitto.port, client_id="owner", username="store-001.agent-1",
-                                      password=PASSWORD, subscriptions=("sco/v1/store-001/agent-1/resp",)),
-                         on_message=lambda topic, payload: received.append(topic))  # fmt: skip
+        owner = MqttLink(
+            LinkSettings(
+                port=mosquitto.port,
+                client_id="owner",
+                username="store-001.agent-1",
+                password=PASSWORD,
+                subscriptions=("sco/v1/store-001/agent-1/resp",),
+            ),
+            on_message=lambda topic, payload: received.append(topic),
+        )
         for link in (intruder, owner):
             await link.start()
             await link.wait_connected(10)
         ev = envelope.event("sco://store-001/lane-1", "basket.opened", {"basket": "forged"})
-        code = await asyncio.wait_for(intruder.publish("sco/v1/store-001/lane-1/evt/basket.opened",
-                                                       envelope.encode(ev)), 10)  # fmt: skip
+        code = await asyncio.wait_for(
+            intruder.publish("sco/v1/store-001/lane-1/evt/basket.opened", envelope.encode(ev)), 10
+        )
         assert code == 0x87  # MQTT 5 PUBACK: not authorized (publishing as another lane)
         own = envelope.event("sco://store-001/lane-2", "basket.opened", {"basket": "mine"})
         assert await intruder.publish("sco/v1/store-001/lane-2/evt/basket.opened", envelope.encode(own)) in (0, 0x10)
@@ -277,8 +317,9 @@ def test_acl_keeps_each_lane_to_its_own_topics(mosquitto: Mosquitto, tmp_path: P
         await owner.stop()
         await intruder.stop()
         for user, password in (("store-001.agent-1", "wrong"), (None, None)):
-            stranger = MqttLink(LinkSettings(port=mosquitto.port, client_id=f"x{user}", username=user,
-                                             password=password))  # fmt: skip
+            stranger = MqttLink(
+                LinkSettings(port=mosquitto.port, client_id=f"x{user}", username=user, password=password)
+            )
             await stranger.start()
             with pytest.raises(TimeoutError):
                 await stranger.wait_connected(1.5)  # bad password, anonymous: refused
@@ -302,8 +343,11 @@ def test_tls_connection_with_the_store_ca(mosquitto: Mosquitto, tmp_path: Path) 
         assert r["customer"] == "C-0001"
         await edge.stop()
         other_ca = make_certs(tmp_path / "other-ca") / "ca.crt"
-        untrusted = MqttLink(LinkSettings(port=mosquitto.tls_port, client_id="u", username="store-001.agent-1",
-                                          password=PASSWORD, tls_ca=other_ca))  # fmt: skip
+        untrusted = MqttLink(
+            LinkSettings(
+                port=mosquitto.tls_port, client_id="u", username="store-001.agent-1", password=PASSWORD, tls_ca=other_ca
+            )
+        )
         await untrusted.start()
         with pytest.raises(TimeoutError):
             await untrusted.wait_connected(1.5)  # a CA that did not sign the broker's certificate

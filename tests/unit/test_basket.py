@@ -135,8 +135,13 @@ def test_no_cancel_once_payment_started() -> None:
 
 ops = st.lists(
     st.one_of(
-        st.tuples(st.just("add"), st.sampled_from(["milk", "bread", "vodka", "unknown"]), st.integers(0, 3),
-                  st.booleans(), st.booleans()),
+        st.tuples(
+            st.just("add"),
+            st.sampled_from(["milk", "bread", "vodka", "unknown"]),
+            st.integers(0, 3),
+            st.booleans(),
+            st.booleans(),
+        ),
         st.tuples(st.just("verdict"), st.integers(0, 20), st.sampled_from(["ALLOWED", "BLOCKED", "UNAVAILABLE"])),
         st.tuples(st.just("remove"), st.integers(0, 20)),
         st.tuples(st.just("resolve"), st.integers(0, 30)),
@@ -146,7 +151,7 @@ ops = st.lists(
         st.tuples(st.just("cancel")),
     ),
     max_size=40,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=examples(3_000))

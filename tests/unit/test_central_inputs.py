@@ -18,12 +18,37 @@ from sim.central import db
 from sim.central.node import MAX_GAP, CentralNode
 from tests.conftest import examples
 
-KEYS = ["customer", "transaction_id", "lines", "price", "category", "points", "basket", "ttl_s", "id", "amount",
-        "method", "instrument", "payment_id", "kind", "ref", "code", "qty", "transactionId", "totalKop", "lane",
-        "state", "readers", "delivery"]  # fmt: skip
+KEYS = [
+    "customer",
+    "transaction_id",
+    "lines",
+    "price",
+    "category",
+    "points",
+    "basket",
+    "ttl_s",
+    "id",
+    "amount",
+    "method",
+    "instrument",
+    "payment_id",
+    "kind",
+    "ref",
+    "code",
+    "qty",
+    "transactionId",
+    "totalKop",
+    "lane",
+    "state",
+    "readers",
+    "delivery",
+]
 scalars = st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats(allow_nan=False) | st.text(max_size=8)
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3)
-                      | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5), max_leaves=10)  # fmt: skip
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(KEYS), inner, max_size=5),
+    max_leaves=10,
+)
 COMMANDS = [("loyalty", op) for op in ("identify", "verify", "quote", "hold", "commit", "release", "accrue", "reverse")]
 COMMANDS += [("payment", op) for op in ("create", "get", "capture", "cancel", "refund")]
 EVENTS = ["transaction.posted", "transaction.returned", "basket.opened", "gate.alarm"]
@@ -46,16 +71,21 @@ def errors(central: CentralNode) -> int:
 @given(st.sampled_from(COMMANDS), values)
 def test_any_command_data_is_answered_or_refused(central: CentralNode, command: tuple[str, str], data: object) -> None:
     service, op = command
-    ev = envelope.event("sco://s1/agent-1", f"{service}.{op}", data, correlationid="c", replyto=RESP,
-                        idempotencykey=envelope.new_id())  # fmt: skip
+    ev = envelope.event(
+        "sco://s1/agent-1", f"{service}.{op}", data, correlationid="c", replyto=RESP, idempotencykey=envelope.new_id()
+    )
     central.handle(f"svc/v1/{service}/cmd/s1/agent-1/{op}", envelope.encode(ev))
     assert errors(central) == 0
 
 
 @settings(max_examples=examples(1_500), suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
-@given(st.sampled_from(EVENTS), st.lists(values, min_size=1, max_size=3), st.none() | st.integers(0, 40)
-       | st.integers(0, 2**64),
-       st.none() | st.text(max_size=6), values)  # fmt: skip
+@given(
+    st.sampled_from(EVENTS),
+    st.lists(values, min_size=1, max_size=3),
+    st.none() | st.integers(0, 40) | st.integers(0, 2**64),
+    st.none() | st.text(max_size=6),
+    values,
+)
 def test_any_event_data_alone_or_batched_and_any_status_is_taken_in(
     central: CentralNode, type_: str, data: list[object], seq: int | None, subject: str | None, status: object
 ) -> None:

@@ -27,8 +27,11 @@ def _own_pin(tmp_path: Path, drop: str = "") -> Path:
 
     text = (ROOT / "config" / "production.example.toml").read_text()
     example = text.split('pin_hash = "')[1].split('"')[0]
-    text = "\n".join(line for line in text.replace(example, hash_pin("80417", n=2**12)).splitlines()
-                     if not (drop and line.startswith(drop)))  # fmt: skip
+    text = "\n".join(
+        line
+        for line in text.replace(example, hash_pin("80417", n=2**12)).splitlines()
+        if not (drop and line.startswith(drop))
+    )
     (tmp_path / "prod.toml").write_text(text)
     return tmp_path / "prod.toml"
 
@@ -47,8 +50,11 @@ def test_demo_and_production_example_files_are_valid(tmp_path: Path) -> None:
 
 def test_production_refuses_placeholder_secrets_naming_the_key(tmp_path: Path) -> None:
     config = _own_pin(tmp_path)
-    for file, value, key in (("mqtt-password", "change-me", "mqtt.password"), ("ops-token", "", "http.ops_token"),
-                             ("local-module-password", "admin", "verify.local_module_password")):  # fmt: skip
+    for file, value, key in (
+        ("mqtt-password", "change-me", "mqtt.password"),
+        ("ops-token", "", "http.ops_token"),
+        ("local-module-password", "admin", "verify.local_module_password"),
+    ):
         with pytest.raises(ConfigError) as info:
             load(config, env=_credentials(tmp_path / key, **{file: value}))
         assert info.value.key == key, info.value

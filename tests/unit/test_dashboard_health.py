@@ -25,22 +25,31 @@ def test_only_changes_are_written() -> None:
 
 
 def test_an_outage_inside_the_window_counts_once_with_its_length() -> None:
-    rows = [("reader:box-1", T0 - 100, True, "online"), ("reader:box-1", T0 + 600, False, "connection refused"),
-            ("reader:box-1", T0 + 900, True, "online"),
-            ("register:lane-1", T0 + 1800, True, "")]  # fmt: skip
+    rows = [
+        ("reader:box-1", T0 - 100, True, "online"),
+        ("reader:box-1", T0 + 600, False, "connection refused"),
+        ("reader:box-1", T0 + 900, True, "online"),
+        ("register:lane-1", T0 + 1800, True, ""),
+    ]
     h = availability(rows, T0, T0 + 3600)
     reader = h["reader:box-1"]
     assert (reader["availability"], reader["outages"], reader["down_s"]) == (round(3300 / 3600, 4), 1, 300.0)
     assert [(s["from"], s["to"], s["ok"]) for s in reader["segments"]] == [
-        (T0, T0 + 600, True), (T0 + 600, T0 + 900, False), (T0 + 900, T0 + 3600, True)]  # fmt: skip
+        (T0, T0 + 600, True),
+        (T0 + 600, T0 + 900, False),
+        (T0 + 900, T0 + 3600, True),
+    ]
     assert reader["segments"][1]["detail"] == "connection refused"
     register = h["register:lane-1"]  # first seen half-way: the time before is unknown, not down
     assert (register["availability"], register["outages"], register["segments"][0]["from"]) == (1.0, 0, T0 + 1800)
 
 
 def test_down_since_before_the_window_is_an_outage_and_a_restart_writing_the_same_state_is_not() -> None:
-    rows = [("broker", T0 - 50, False, "disconnected"), ("broker", T0 + 100, False, "disconnected"),
-            ("broker", T0 + 200, True, "")]  # fmt: skip
+    rows = [
+        ("broker", T0 - 50, False, "disconnected"),
+        ("broker", T0 + 100, False, "disconnected"),
+        ("broker", T0 + 200, True, ""),
+    ]
     broker = availability(rows, T0, T0 + 400)["broker"]
     assert (broker["outages"], broker["down_s"], len(broker["segments"])) == (1, 200.0, 2)
 
@@ -70,8 +79,10 @@ def test_the_store_keeps_the_state_before_the_window_and_each_change_in_it(tmp_p
     store.record_health([("reader:box-1", False, "timeout")], T0 - 3600, keep_s=86400)
     store.record_health([("reader:box-1", True, "online"), ("broker", True, "")], T0 + 60, keep_s=86400)
     assert store.health_rows(T0) == [
-        ("reader:box-1", T0 - 3600, False, "timeout"), ("reader:box-1", T0 + 60, True, "online"),
-        ("broker", T0 + 60, True, "")]  # fmt: skip
+        ("reader:box-1", T0 - 3600, False, "timeout"),
+        ("reader:box-1", T0 + 60, True, "online"),
+        ("broker", T0 + 60, True, ""),
+    ]
     empty = {"per_hour": {}, "interventions_per_100_baskets": {}, "verdicts": {}, "verdict_sources": {}}
     health = availability(store.health_rows(T0), T0, T0 + 3600)
     chart = charts(empty, health, T0, T0 + 3600, ZoneInfo("UTC"))["health"]

@@ -88,11 +88,16 @@ def test_key_qualifiers_22_and_10_before_the_serial_parse_and_build() -> None:
     )  # GS1's order whatever the caller's
 
 
-@pytest.mark.parametrize("path", ["/01/04610053149777/10/L1/22/C/21/S1",  # out of order
-                                  "/01/04610053149777/22/C/22/D/21/S1",  # twice
-                                  "/01/04610053149777/235/T/21/S1",  # 235 is the alternative to 21
-                                  "/01/04610053149777/22/C",  # no serial: not one item
-                                  "/01/04610053149777/21/S1/10/L1"])  # fmt: skip
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/01/04610053149777/10/L1/22/C/21/S1",  # out of order
+        "/01/04610053149777/22/C/22/D/21/S1",  # twice
+        "/01/04610053149777/235/T/21/S1",  # 235 is the alternative to 21
+        "/01/04610053149777/22/C",  # no serial: not one item
+        "/01/04610053149777/21/S1/10/L1",
+    ],
+)
 def test_qualifiers_out_of_gs1_order_or_after_the_serial_are_refused(path: str) -> None:
     from edge_agent.codes import ParseError
     from edge_agent.codes.digital_link import parse_digital_link

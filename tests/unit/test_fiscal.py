@@ -29,8 +29,11 @@ from edge_agent.payment.steps import (
 
 NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
 RULES = ReceiptRules("SCO-1", "7700000000", "osn", "vat22", {"dairy": "vat10"})
-GOOD = {"itemInfoCheckResult": dict.fromkeys(BITS_2106, True) | {"ecrStandAloneFlag": False},
-        "markOperatorItemStatus": "itemEstimatedStatusCorrect", "markOperatorResponseResult": "correct"}  # fmt: skip
+GOOD = {
+    "itemInfoCheckResult": dict.fromkeys(BITS_2106, True) | {"ecrStandAloneFlag": False},
+    "markOperatorItemStatus": "itemEstimatedStatusCorrect",
+    "markOperatorResponseResult": "correct",
+}
 
 lines_st = st.lists(
     st.tuples(
@@ -45,10 +48,23 @@ def make_lines(spec: list[tuple[str, int, int, bool]]) -> list[Line]:
     out = []
     for n, (name, price, discount_pct, marked) in enumerate(spec, start=1):
         code = f"0104600000000{n:03d}21S{n:05d}\x1d93ab{n % 10}c" if marked else None
-        out.append(Line(n, code or f"0460000000{n:04d}", f"0460000000{n:04d}"[:14], name, price, marked, marked, code,
-                        "ALLOWED" if marked else None, "UUID=x&Time=1" if marked else None,
-                        "dairy" if name == "milk" else "other", price * discount_pct // 100,
-                        GOOD if marked else None))  # fmt: skip
+        out.append(
+            Line(
+                n,
+                code or f"0460000000{n:04d}",
+                f"0460000000{n:04d}"[:14],
+                name,
+                price,
+                marked,
+                marked,
+                code,
+                "ALLOWED" if marked else None,
+                "UUID=x&Time=1" if marked else None,
+                "dairy" if name == "milk" else "other",
+                price * discount_pct // 100,
+                GOOD if marked else None,
+            )
+        )
     return out
 
 
@@ -67,7 +83,8 @@ def test_a_receipt_sums_to_what_was_paid_and_every_marked_item_carries_its_code_
     assert sum(i["quantity"] for i in task["items"]) == len(lines)
     marked = [i for i in task["items"] if "imcParams" in i]
     assert sorted(base64.b64decode(i["imcParams"]["imc"]).decode() for i in marked) == sorted(
-        line.mark_code for line in lines if line.marked)  # fmt: skip
+        line.mark_code for line in lines if line.marked
+    )
     for item in marked:
         assert item["quantity"] == 1 and item["imcParams"]["itemInfoCheckResult"] == GOOD["itemInfoCheckResult"]
         assert (
@@ -100,8 +117,10 @@ def test_the_registers_check_answer_is_read_strictly_and_says_when_an_item_may_n
     assert ok is not None and ok.refusal() is None and ok.tag_2106 == 0b01111
     stopped = MarkCheck.from_dict(GOOD | {"markOperatorItemStatus": "itemSaleStopped"})
     assert "stopped" in (stopped.refusal() or "")
-    offline = MarkCheck(dict.fromkeys(BITS_2106, False) | {"imcCheckFlag": True, "imcCheckResult": True,
-                                                            "ecrStandAloneFlag": True}, None)  # fmt: skip
+    offline = MarkCheck(
+        dict.fromkeys(BITS_2106, False) | {"imcCheckFlag": True, "imcCheckResult": True, "ecrStandAloneFlag": True},
+        None,
+    )
     assert offline.refusal() is None and offline.tag_2106 == 0b10011  # the ФН alone checked: sellable
     for bad in (
         {},
@@ -114,8 +133,12 @@ def test_the_registers_check_answer_is_read_strictly_and_says_when_an_item_may_n
 
 
 def test_the_receipt_qr_carries_time_sum_fn_fd_and_fp() -> None:
-    fiscal = {"fiscalDocumentDateTime": "2026-12-01T10:15:00", "fnNumber": "9999078900012345",
-              "fiscalDocumentNumber": 7, "fiscalDocumentSign": "123456"}  # fmt: skip
+    fiscal = {
+        "fiscalDocumentDateTime": "2026-12-01T10:15:00",
+        "fnNumber": "9999078900012345",
+        "fiscalDocumentNumber": 7,
+        "fiscalDocumentSign": "123456",
+    }
     assert receipt_qr(fiscal, 38_990) == "t=20261201T1015&s=389.90&fn=9999078900012345&i=7&fp=123456&n=1"
 
 
@@ -123,8 +146,18 @@ FISCAL = BasketFacts(True, False, None, None, ((9_000, "dairy"),), (), fiscal=Tr
 
 
 def at(step: Step, status: str = "AUTHORIZED", receipt: dict[str, object] | None = None) -> Attempt:
-    return Attempt("b1:pay:1", "b1", "card", 9_000, step, "ok", 1_000.0, {"id": "P-1", "status": status,
-                   "amount": 9_000}, "", receipt)  # fmt: skip
+    return Attempt(
+        "b1:pay:1",
+        "b1",
+        "card",
+        9_000,
+        step,
+        "ok",
+        1_000.0,
+        {"id": "P-1", "status": status, "amount": 9_000},
+        "",
+        receipt,
+    )
 
 
 def test_on_a_lane_with_a_register_the_receipt_comes_between_authorisation_and_capture() -> None:
@@ -147,7 +180,8 @@ def test_a_failed_receipt_is_retried_with_the_same_uuid_when_it_may_have_printed
     paper = on_answer(at(Step.RECEIPT, receipt=receipt), FISCAL, Refused("paper_out", "no paper"), NOW)
     assert paper.receipt is not None and paper.receipt["uuid"] == receipt_uuid("b1:pay:1", 2)
     assert next_action(at(Step.RECEIPT, receipt=dict(paper.receipt)), FISCAL, 90) == Fiscalize(
-        paper.receipt["uuid"], 0.5)  # fmt: skip
+        paper.receipt["uuid"], 0.5
+    )
 
 
 @pytest.mark.parametrize(("status", "step"), [("AUTHORIZED", Step.CANCELLING), ("CAPTURED", Step.REFUNDING)])
@@ -172,12 +206,17 @@ def sale() -> Basket:
 
 def test_a_return_takes_lines_of_a_closed_sale_once_each_for_what_was_paid() -> None:
     assert plan_return(sale(), [1, 3], set()).amount == 1_000 + 3_000
-    for wanted, returned, code in (([1], {1}, "already_returned"), ([9], set(), "no_line"), ([], set(), "bad_lines"),
-                                   ([2, 2], set(), "bad_lines")):  # fmt: skip
+    for wanted, returned, code in (
+        ([1], {1}, "already_returned"),
+        ([9], set(), "no_line"),
+        ([], set(), "bad_lines"),
+        ([2, 2], set(), "bad_lines"),
+    ):
         with pytest.raises(ReturnError) as e:
             plan_return(sale(), wanted, returned)
         assert e.value.code == code
     with pytest.raises(ReturnError):
         plan_return(replace(sale(), state=State.PAID), [1], set())
-    assert returned_lines([{"step": "done", "lines": [1]}, {"step": "failed", "lines": [2]},
-                           {"step": "receipt", "lines": [3]}]) == {1, 3}  # fmt: skip
+    assert returned_lines(
+        [{"step": "done", "lines": [1]}, {"step": "failed", "lines": [2]}, {"step": "receipt", "lines": [3]}]
+    ) == {1, 3}

@@ -60,12 +60,19 @@ def test_four_antennas_split_in_two_halves() -> None:
 
 @pytest.mark.parametrize(
     ("direction", "item", "reason"),
-    [("out", Item(True, False), UNPAID), ("out", Item(True, True), None), ("out", Item(False, False), None),
-     ("in", Item(True, False), None), ("out", Item(True, True, cloned=True), CLONED), ("out", None, None),
-     ("in", Item(True, True, cloned=True), None)],
-)  # fmt: skip
-def test_only_an_unpaid_or_copied_item_of_this_store_walking_out_alarms(direction: str, item: Item | None,
-                                                                       reason: str | None) -> None:  # fmt: skip
+    [
+        ("out", Item(True, False), UNPAID),
+        ("out", Item(True, True), None),
+        ("out", Item(False, False), None),
+        ("in", Item(True, False), None),
+        ("out", Item(True, True, cloned=True), CLONED),
+        ("out", None, None),
+        ("in", Item(True, True, cloned=True), None),
+    ],
+)
+def test_only_an_unpaid_or_copied_item_of_this_store_walking_out_alarms(
+    direction: str, item: Item | None, reason: str | None
+) -> None:
     assert judge(Crossing("A", direction, T0, T0), item) == reason  # type: ignore[arg-type]
 
 
@@ -79,8 +86,9 @@ def test_tid_matches_over_the_words_both_hold_and_prefixes_are_the_stores() -> N
 
 walks = st.lists(
     st.tuples(st.sampled_from(["paid", "unpaid", "foreign", "cloned"]), st.sampled_from(["out", "in", "lingers"])),
-    min_size=1, max_size=12,
-)  # fmt: skip
+    min_size=1,
+    max_size=12,
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -102,15 +110,20 @@ def test_random_baskets_and_walk_outs_alarm_for_exactly_the_unpaid_items_of_this
                 reads.append((t, f"E{n}", antenna))
                 t += rng.uniform(0.005, 0.08)
             t += rng.uniform(0.05, 0.4)
-    facts = {f"E{n}": Item(kind != "foreign", kind in ("paid", "cloned"), kind == "cloned")
-             for n, (kind, _) in enumerate(people)}  # fmt: skip
+    facts = {
+        f"E{n}": Item(kind != "foreign", kind in ("paid", "cloned"), kind == "cloned")
+        for n, (kind, _) in enumerate(people)
+    }
     alarms: dict[str, str] = {}
     for at, epc, antenna in sorted(reads):
         crossing = gate.read(epc, antenna, at)
         if crossing is not None and (reason := judge(crossing, facts[epc])) is not None:
             alarms[epc] = reason
-    expected = {f"E{n}": UNPAID if kind == "unpaid" else CLONED for n, (kind, walk) in enumerate(people)
-                if walk == "out" and kind in ("unpaid", "cloned")}  # fmt: skip
+    expected = {
+        f"E{n}": UNPAID if kind == "unpaid" else CLONED
+        for n, (kind, walk) in enumerate(people)
+        if walk == "out" and kind in ("unpaid", "cloned")
+    }
     assert alarms == expected
 
 
@@ -147,8 +160,12 @@ def test_the_gate_records_announces_queues_and_lights_an_alarm(tmp_path: Path) -
     assert topic == "sco/v1/s1/exit/evt/gate.alarm" and event["type"] == "gate.alarm"
     assert event["data"]["ki"] == row["ki"] and event["source"] == "sco://s1/exit"
     [entry] = gate_alarms(store.gate_alarms(), T0 + 10)
-    assert (entry.code, entry.level, entry.line_name, entry.actions) == ("GATE_ALARM", "CRITICAL", MILK.name,
-                                                                         ("resolve",))  # fmt: skip
+    assert (entry.code, entry.level, entry.line_name, entry.actions) == (
+        "GATE_ALARM",
+        "CRITICAL",
+        MILK.name,
+        ("resolve",),
+    )
     assert store.resolve_gate_alarm(row["id"], "s-1") and store.gate_alarms() == []
     assert not store.resolve_gate_alarm(row["id"], "s-1")  # once
 

@@ -34,8 +34,11 @@ def test_the_daemon_api_and_cli_import_and_build_with_the_simulators_missing() -
 
 
 def test_no_module_of_the_product_imports_the_simulators() -> None:
-    offenders = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "edge_agent").rglob("*.py"))
-                 if any(m == "sim" or m.startswith("sim.") for m in imports_of(str(p.relative_to(ROOT))))]  # fmt: skip
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in sorted((ROOT / "edge_agent").rglob("*.py"))
+        if any(m == "sim" or m.startswith("sim.") for m in imports_of(str(p.relative_to(ROOT))))
+    ]
     assert offenders == []
 
 

@@ -215,8 +215,9 @@ def test_a_known_vendor_parameter_decodes_in_both_paths_and_round_trips_byte_for
     from edge_agent.llrp.codec import decode_body, encode_body
     from edge_agent.llrp.schema import MESSAGE_TYPES, PEN_IMPINJ
 
-    report = TagReport(bytes.fromhex("3034257BF7194E4000001A85"), antenna=2, peak_rssi=-68,
-                       extensions=(("ImpinjPeakRSSI", -6850),))  # fmt: skip
+    report = TagReport(
+        bytes.fromhex("3034257BF7194E4000001A85"), antenna=2, peak_rssi=-68, extensions=(("ImpinjPeakRSSI", -6850),)
+    )
     body = encode_tag_reports([report])
     (hot,) = decode_tag_reports(body)
     assert hot == report and dict(hot.extensions) == {"ImpinjPeakRSSI": -6850}
@@ -238,8 +239,7 @@ def test_an_unknown_vendor_parameter_stays_opaque_and_a_new_one_is_a_table_entry
     epc = b"\x8d" + bytes(12)
     body = struct.pack(">HH", 240, 4 + len(epc) + len(custom)) + epc + custom
     ro = MESSAGE_TYPES["RO_ACCESS_REPORT"]
-    assert decode_body(ro, body)["TagReportData"][0]["Custom"] == [{"VendorID": PEN_ZEBRA, "Subtype": 99,
-                                                                   "Data": data}]  # fmt: skip
+    assert decode_body(ro, body)["TagReportData"][0]["Custom"] == [{"VendorID": PEN_ZEBRA, "Subtype": 99, "Data": data}]
     assert decode_tag_reports(body)[0].extensions == ()
     # the whole extension: one line of layout
     monkeypatch.setitem(VENDOR_PARAMS, (PEN_ZEBRA, 99), Def(CUSTOM, "ZebraPhase", F("Channel:u16 Phase:s16")))

@@ -61,8 +61,13 @@ def value_of(defn: Def, rng: random.Random, depth: int = 0) -> Any:
             items = [value_of(pdef, rng, depth + 1) for _ in range(rng.randint(1, 2) if sub.many else 1)]
             out[sub.name] = items if sub.many else items[0]
         if defn.custom and rng.random() < 0.5:  # a vendor's parameter we do not know: carried opaque
-            out["Custom"] = [{"VendorID": 4_000_000 + rng.randrange(1000), "Subtype": rng.randrange(100),
-                              "Data": rng.randbytes(rng.randint(0, 6))}]  # fmt: skip
+            out["Custom"] = [
+                {
+                    "VendorID": 4_000_000 + rng.randrange(1000),
+                    "Subtype": rng.randrange(100),
+                    "Data": rng.randbytes(rng.randint(0, 6)),
+                }
+            ]
     return out[defn.fields[0].name] if defn.flat else out
 
 
@@ -113,8 +118,13 @@ def test_interleaved_sub_parameters_keep_their_order_an_access_commands_operatio
     write = {"OpSpecID": 1, "AccessPassword": 0, "MB": 3, "WordPointer": 0, "WriteData": [0x1234]}
     read = {"OpSpecID": 2, "AccessPassword": 0, "MB": 3, "WordPtr": 0, "WordCount": 1}
     parts = [PARAMS[338], PARAMS[342], PARAMS[CUSTOM], PARAMS[341], PARAMS[342]]
-    values: list[Any] = [{"TargetTags": []}, write, {"VendorID": 4_000_001, "Subtype": 7, "Data": b"\x01"}, read,
-                         {**write, "OpSpecID": 3}]  # fmt: skip
+    values: list[Any] = [
+        {"TargetTags": []},
+        write,
+        {"VendorID": 4_000_001, "Subtype": 7, "Data": b"\x01"},
+        read,
+        {**write, "OpSpecID": 3},
+    ]
     body = bytearray()
     for pdef, value in zip(parts, values, strict=True):
         _encode_param(pdef, value, body)

@@ -28,14 +28,23 @@ PAID_BASKET = BasketFacts(True, True, "C-1", "H-1", ((8_000, "dairy"), (1_000, "
 
 
 def at(step: Step, status: str | None = None, **payment: object) -> Attempt:
-    return Attempt(CARD.id, "b1", "card", 9_000, step, "ok", 1_000.0,
-                   {"id": "P-1", "status": status, "amount": 9_000, **payment} if status else None)  # fmt: skip
+    return Attempt(
+        CARD.id,
+        "b1",
+        "card",
+        9_000,
+        step,
+        "ok",
+        1_000.0,
+        {"id": "P-1", "status": status, "amount": 9_000, **payment} if status else None,
+    )
 
 
 def test_creating_asks_for_the_payment_with_a_key_of_the_attempt_and_goes_pending() -> None:
     action = next_action(CARD, BasketFacts(), 90)
-    assert action == Call("payment", "create", {"basket": "b1", "method": "card", "amount": 9_000,
-                                                "instrument": "ok"}, "b1:pay:1:create")  # fmt: skip
+    assert action == Call(
+        "payment", "create", {"basket": "b1", "method": "card", "amount": 9_000, "instrument": "ok"}, "b1:pay:1:create"
+    )
     t = on_answer(CARD, BasketFacts(), Ok({"id": "P-1", "status": "PENDING_CUSTOMER"}), NOW)
     assert t.step is Step.PENDING and t.payment == {"id": "P-1", "status": "PENDING_CUSTOMER"} and t.result is None
 
@@ -64,8 +73,10 @@ def test_sbp_is_one_stage_straight_to_loyalty() -> None:
     assert t.step is Step.LOYALTY
 
 
-@pytest.mark.parametrize(("status", "step", "result"), [("CANCELED", Step.FAILED, "declined"),
-                                                         ("PENDING_CUSTOMER", Step.ABANDONED, "timeout")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("status", "step", "result"),
+    [("CANCELED", Step.FAILED, "declined"), ("PENDING_CUSTOMER", Step.ABANDONED, "timeout")],
+)
 def test_a_declined_or_too_slow_customer_ends_the_kiosk_wait(status: str, step: Step, result: str) -> None:
     t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok({"id": "P-1", "status": status}), NOW)
     assert t.step is step and t.result == result
@@ -75,10 +86,15 @@ def test_a_declined_or_too_slow_customer_ends_the_kiosk_wait(status: str, step: 
 def test_loyalty_releases_stale_holds_commits_and_accrues_keyed_by_the_attempt_then_closes() -> None:
     action = next_action(at(Step.LOYALTY, "CAPTURED"), PAID_BASKET, 90)
     assert isinstance(action, Calls)
-    assert [(c.op, c.key) for c in action.calls] == [("release", "H-0:release"), ("commit", "b1:pay:1:commit"),
-                                                     ("accrue", "b1:pay:1:accrue")]  # fmt: skip
-    assert action.calls[2].data["lines"] == [{"price": 8_000, "category": "dairy"},
-                                             {"price": 1_000, "category": "tobacco"}]  # fmt: skip
+    assert [(c.op, c.key) for c in action.calls] == [
+        ("release", "H-0:release"),
+        ("commit", "b1:pay:1:commit"),
+        ("accrue", "b1:pay:1:accrue"),
+    ]
+    assert action.calls[2].data["lines"] == [
+        {"price": 8_000, "category": "dairy"},
+        {"price": 1_000, "category": "tobacco"},
+    ]
     t = on_answer(at(Step.LOYALTY, "CAPTURED"), PAID_BASKET, Ok(), NOW)
     assert t.step is Step.DONE and t.journal == Close() and final_result(t.step) == "paid"
 
@@ -95,8 +111,12 @@ def test_a_failed_capture_is_an_alert_not_a_second_payment() -> None:
     assert t.journal is None  # the sale stays recorded
 
 
-ABANDONED_OUTCOMES = [("AUTHORIZED", Step.CANCELLING), ("CAPTURED", Step.REFUNDING), ("CANCELED", Step.FAILED),
-                      ("PENDING_CUSTOMER", Step.ABANDONED)]  # fmt: skip
+ABANDONED_OUTCOMES = [
+    ("AUTHORIZED", Step.CANCELLING),
+    ("CAPTURED", Step.REFUNDING),
+    ("CANCELED", Step.FAILED),
+    ("PENDING_CUSTOMER", Step.ABANDONED),
+]
 
 
 @pytest.mark.parametrize(("status", "step"), ABANDONED_OUTCOMES)
@@ -117,12 +137,20 @@ def test_a_late_success_is_refunded_in_full_with_an_alert() -> None:
     refund = {"id": "R-1", "amount": 9_000, "payment": {"id": "P-1", "status": "CAPTURED", "refunded": 9_000}}
     t = on_answer(refunding, BasketFacts(), Ok(refund), NOW)
     assert t.step is Step.REFUNDED and t.step in FINAL and t.payment == refund["payment"]
-    assert t.alert == ("alert.late_payment_refunded", {"payment": CARD.id, "provider": "P-1", "refund": "R-1",
-                                                       "amount": 9_000})  # fmt: skip
+    assert t.alert == (
+        "alert.late_payment_refunded",
+        {"payment": CARD.id, "provider": "P-1", "refund": "R-1", "amount": 9_000},
+    )
 
 
 def test_an_attempt_round_trips_through_its_row() -> None:
     a = at(Step.CAPTURING, "AUTHORIZED")
-    row = {"id": a.id, "basket_id": a.basket_id, "method": a.method, "amount": a.amount, "step": a.step.value,
-           "detail": a.detail()}  # fmt: skip
+    row = {
+        "id": a.id,
+        "basket_id": a.basket_id,
+        "method": a.method,
+        "amount": a.amount,
+        "step": a.step.value,
+        "detail": a.detail(),
+    }
     assert Attempt.from_row(row) == a

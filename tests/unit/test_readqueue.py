@@ -53,8 +53,10 @@ def test_the_consumer_wakes_when_a_read_arrives() -> None:
     assert asyncio.run(scenario()) == ["A"]
 
 
-@given(st.lists(st.tuples(st.sampled_from(["r1", "r2"]), st.integers(0, 30), st.integers(-90, -30)), max_size=400),
-       st.integers(1, 40))  # fmt: skip
+@given(
+    st.lists(st.tuples(st.sampled_from(["r1", "r2"]), st.integers(0, 30), st.integers(-90, -30)), max_size=400),
+    st.integers(1, 40),
+)
 def test_nothing_is_lost_silently_every_read_is_queued_folded_or_counted_as_dropped(
     reads: list[tuple[str, int, int]], capacity: int
 ) -> None:

@@ -14,8 +14,11 @@ MILK = b"0104610053149777215d/wuU\x1d93dGVz"
 def test_cr_lf_and_crlf_all_end_a_scan_and_gs_and_fnc1_survive() -> None:
     framer = LineFramer()
     out = framer.feed(MILK + b"\r" + b"]d2" + MILK + b"\r\n" + b"\xe8" + MILK + b"\n", 0.0)
-    assert out == [Scan(MILK.decode("latin-1")), Scan("]d2" + MILK.decode("latin-1")),
-                   Scan("\xe8" + MILK.decode("latin-1"))]  # fmt: skip
+    assert out == [
+        Scan(MILK.decode("latin-1")),
+        Scan("]d2" + MILK.decode("latin-1")),
+        Scan("\xe8" + MILK.decode("latin-1")),
+    ]
 
 
 def test_a_pause_ends_a_line_without_terminator() -> None:

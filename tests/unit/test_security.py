@@ -30,9 +30,17 @@ def test_a_pin_hash_is_salted_and_verifies_only_its_pin() -> None:
 SHA256_OF_1234 = "03ac674216f3e15c761ee1a5e255f067953623c8b388b4459e13f978d7c846f4"
 
 
-@pytest.mark.parametrize("bad", ["", SHA256_OF_1234, "scrypt$16$8$1$c2FsdHNhbHQ$" + "A" * 43,
-                                 "scrypt$16384$8$1$c2FsdA$" + "A" * 43, "scrypt$x$8$1$c2FsdHNhbHQ$abc",
-                                 "bcrypt$16384$8$1$c2FsdHNhbHQ$" + "A" * 43])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        SHA256_OF_1234,
+        "scrypt$16$8$1$c2FsdHNhbHQ$" + "A" * 43,
+        "scrypt$16384$8$1$c2FsdA$" + "A" * 43,
+        "scrypt$x$8$1$c2FsdHNhbHQ$abc",
+        "bcrypt$16384$8$1$c2FsdHNhbHQ$" + "A" * 43,
+    ],
+)
 def test_a_stored_pin_that_is_not_a_strong_scrypt_hash_is_refused(bad: str) -> None:
     with pytest.raises(pins.PinHashError):
         pins.parse(bad)
@@ -94,9 +102,12 @@ def test_a_race_on_one_reader_gives_nobody_anything_and_a_wrong_pin_with_the_bad
 
 
 def test_placeholder_secrets_are_named_and_masked() -> None:
-    config = Config(security=Security(production=True), http=Http(host="0.0.0.0", ops_token="change-me"),
-                    mqtt={"password": "change-me", "username": "u"},  # type: ignore[arg-type]
-                    staff=[StaffConfig(id="s-1", name="A", pin_hash=pins.hash_pin("1", n=CHEAP))])  # fmt: skip
+    config = Config(
+        security=Security(production=True),
+        http=Http(host="0.0.0.0", ops_token="change-me"),
+        mqtt={"password": "change-me", "username": "u"},  # type: ignore[arg-type]
+        staff=[StaffConfig(id="s-1", name="A", pin_hash=pins.hash_pin("1", n=CHEAP))],
+    )
     found = dict(refusals(config))
     assert set(found) == {"mqtt.password", "http.ops_token", "verify.local_module_password", "http.tls_cert"}
     assert "factory login" in found["verify.local_module_password"] and len(refusals(config)) == 4

@@ -164,8 +164,14 @@ def test_a_failed_journal_write_leaves_the_live_basket_as_it_was(tmp_path: Path)
 def test_journal_rows_of_earlier_versions_replay_as_typed_commands() -> None:
     """The journal's JSON is the contract between versions: the forms written before commands
     were typed still read back."""
-    old = {"product": product_args(MILK), "gtin": MILK.gtin, "ki": KI, "mark_code": None, "sold_here": False,
-           "at": "2026-11-23T09:00:00+00:00"}  # fmt: skip
+    old = {
+        "product": product_args(MILK),
+        "gtin": MILK.gtin,
+        "ki": KI,
+        "mark_code": None,
+        "sold_here": False,
+        "at": "2026-11-23T09:00:00+00:00",
+    }
     assert from_journal("add", old) == add_milk()
     assert from_journal("add", old).args() == old
     paid = {"approved": True, "at": "2026-11-23T09:00:00+00:00", "tender": {"payment_id": "P-1"}}

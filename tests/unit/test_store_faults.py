@@ -119,8 +119,11 @@ def test_a_misuse_of_the_database_is_a_bug_raised_as_such_not_a_full_disk(tmp_pa
     import sqlite3
 
     store = Store(tmp_path / "a.db", MSK)
-    with pytest.raises(sqlite3.OperationalError, match="within a transaction"), store.transaction(), \
-            store.transaction():  # fmt: skip
+    with (
+        pytest.raises(sqlite3.OperationalError, match="within a transaction"),
+        store.transaction(),
+        store.transaction(),
+    ):
         pass
     assert store.fault is None  # the store did not pretend the disk was full
     basket = store.open_basket("b1", "lane-1")  # and it still works

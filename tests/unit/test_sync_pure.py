@@ -40,8 +40,9 @@ json_values = st.recursive(
 
 @settings(max_examples=examples(3_000))
 @given(text, text, text, json_values, st.none() | text, st.none() | st.integers(0, 2**40), st.none() | text)
-def test_an_event_survives_the_wire(source: str, type_: str, subject: str, data: object, corr: str | None,
-                                    seq: int | None, key: str | None) -> None:  # fmt: skip
+def test_an_event_survives_the_wire(
+    source: str, type_: str, subject: str, data: object, corr: str | None, seq: int | None, key: str | None
+) -> None:
     ev = envelope.event(source, type_, data, subject=subject, correlationid=corr, seq=seq, idempotencykey=key)
     back = envelope.decode(envelope.encode(ev))
     assert back == ev and back.key == (source, ev.id)
@@ -58,16 +59,23 @@ def test_any_payload_decodes_or_says_why(payload: bytes) -> None:
         assert ev.id and ev.source and ev.type
 
 
-@pytest.mark.parametrize(("payload", "code"), [
-    (b"not json", "not_json"), (b"[]", "not_object"), (b'{"specversion": "1.0"}', "missing_attribute"),
-    (b'{"specversion": "0.3", "id": "1", "source": "s", "type": "t"}', "specversion"),
-    (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "seq": -1}', "seq"),
-    (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "seq": 9007199254740992}', "seq"),
-    (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "datacontenttype": ""}', "content_type"),
-    (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": 1, "data_base64": "AA=="}',
-     "data_and_data_base64"),
-    (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data_base64": "not base64!"}', "data_base64"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        (b"not json", "not_json"),
+        (b"[]", "not_object"),
+        (b'{"specversion": "1.0"}', "missing_attribute"),
+        (b'{"specversion": "0.3", "id": "1", "source": "s", "type": "t"}', "specversion"),
+        (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "seq": -1}', "seq"),
+        (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "seq": 9007199254740992}', "seq"),
+        (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "datacontenttype": ""}', "content_type"),
+        (
+            b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data": 1, "data_base64": "AA=="}',
+            "data_and_data_base64",
+        ),
+        (b'{"specversion": "1.0", "id": "1", "source": "s", "type": "t", "data_base64": "not base64!"}', "data_base64"),
+    ],
+)
 def test_bad_envelopes_are_named(payload: bytes, code: str) -> None:
     with pytest.raises(envelope.EnvelopeError) as e:
         envelope.decode(payload)
@@ -77,13 +85,23 @@ def test_bad_envelopes_are_named(payload: bytes, code: str) -> None:
 _names = st.text(st.characters(min_codepoint=97, max_codepoint=122), min_size=1, max_size=8)
 _events = st.fixed_dictionaries(
     {"specversion": st.just("1.0"), "id": _names, "source": _names, "type": _names},
-    optional={"time": st.just("2026-12-01T09:16:16Z"), "datacontenttype": st.sampled_from(
-                  ["application/json", "application/octet-stream", "text/xml"]),
-              "subject": _names, "correlationid": _names, "replyto": _names, "idempotencykey": _names,
-              "seq": st.integers(0, 10**6), "traceparent": _names},
-).flatmap(lambda ev: st.one_of(st.just(ev), json_values.map(lambda d: {**ev, "data": d}),
-                               st.binary(max_size=40).map(lambda b: {**ev, "data_base64":
-                                                                     base64.b64encode(b).decode()})))  # fmt: skip
+    optional={
+        "time": st.just("2026-12-01T09:16:16Z"),
+        "datacontenttype": st.sampled_from(["application/json", "application/octet-stream", "text/xml"]),
+        "subject": _names,
+        "correlationid": _names,
+        "replyto": _names,
+        "idempotencykey": _names,
+        "seq": st.integers(0, 10**6),
+        "traceparent": _names,
+    },
+).flatmap(
+    lambda ev: st.one_of(
+        st.just(ev),
+        json_values.map(lambda d: {**ev, "data": d}),
+        st.binary(max_size=40).map(lambda b: {**ev, "data_base64": base64.b64encode(b).decode()}),
+    )
+)
 
 
 @given(_events)
@@ -93,8 +111,14 @@ def test_every_valid_cloudevent_round_trips_unchanged(obj: dict[str, object]) ->
     assert json.loads(envelope.encode(envelope.decode(json.dumps(obj)))) == obj
 
 
-_lanes = st.sampled_from(["sco/v1/s1/lane-1/evt/basket.opened", "sco/v1/s1/lane-1/evt/item.added",
-                          "sco/v1/s1/lane-2/evt/item.added", "sco/v1/s1/trace/epcis"])  # fmt: skip
+_lanes = st.sampled_from(
+    [
+        "sco/v1/s1/lane-1/evt/basket.opened",
+        "sco/v1/s1/lane-1/evt/item.added",
+        "sco/v1/s1/lane-2/evt/item.added",
+        "sco/v1/s1/trace/epcis",
+    ]
+)
 
 
 @settings(max_examples=examples(2_000))
@@ -102,8 +126,10 @@ _lanes = st.sampled_from(["sco/v1/s1/lane-1/evt/basket.opened", "sco/v1/s1/lane-
 def test_waiting_rows_pack_into_batches_that_carry_each_event_once_in_its_lanes_order(
     rows: list[tuple[str, object]], max_events: int, max_bytes: int
 ) -> None:
-    outbox = [(n + 1, topic, envelope.encode(envelope.event("sco://s1/" + topic.split("/")[3], "t", data, seq=n)))
-              for n, (topic, data) in enumerate(rows)]  # fmt: skip
+    outbox = [
+        (n + 1, topic, envelope.encode(envelope.event("sco://s1/" + topic.split("/")[3], "t", data, seq=n)))
+        for n, (topic, data) in enumerate(rows)
+    ]
     messages = pack(outbox, max_events, max_bytes)
     carried: list[tuple[int, str, envelope.Event]] = []
     for m in messages:
@@ -162,7 +188,12 @@ def test_topic_layout_of_the_design() -> None:
     assert cmd("payment", "s1", "a1", "create") == "svc/v1/payment/cmd/s1/a1/create"
     command = parse_cmd(cmd("loyalty", "s1", "a1", "hold"))
     assert (command.service, command.store, command.agent, command.op, command.source) == (
-        "loyalty", "s1", "a1", "hold", "sco://s1/a1")  # fmt: skip
+        "loyalty",
+        "s1",
+        "a1",
+        "hold",
+        "sco://s1/a1",
+    )
     assert shared_cmd("loyalty") == "$share/loyalty/svc/v1/loyalty/cmd/#"
     for bad in ("svc/v1/loyalty/cmd/hold", "svc/v1/loyalty/cmd/s1/+/hold", "svc/v1/loyalty/x/s1/a1/hold"):
         with pytest.raises(TopicError):
@@ -213,14 +244,24 @@ def test_streams_apply_in_order_whatever_the_delivery(n: int, rnd: random.Random
     assert state.version == n and not state.held  # everything arrived: nothing is left waiting
 
 
-lines_st = st.lists(st.tuples(st.integers(0, 500_000), st.sampled_from(["dairy", "bakery", "tobacco", "nicotine",
-                                                                         "alcohol_mrp", "lottery", ""])),
-                    min_size=0, max_size=30)  # fmt: skip
+lines_st = st.lists(
+    st.tuples(
+        st.integers(0, 500_000),
+        st.sampled_from(["dairy", "bakery", "tobacco", "nicotine", "alcohol_mrp", "lottery", ""]),
+    ),
+    min_size=0,
+    max_size=30,
+)
 
 
 @settings(max_examples=examples(10_000))
-@given(lines_st, st.integers(0, 10**6), st.sampled_from([1, 10, 100]), st.integers(0, 100),
-       st.frozensets(st.sampled_from(["alcohol_mrp", "lottery", "dairy"])))  # fmt: skip
+@given(
+    lines_st,
+    st.integers(0, 10**6),
+    st.sampled_from([1, 10, 100]),
+    st.integers(0, 100),
+    st.frozensets(st.sampled_from(["alcohol_mrp", "lottery", "dairy"])),
+)
 def test_redemption_is_exact_capped_and_never_touches_excluded_lines(
     raw: list[tuple[int, str]], points: int, value: int, pct: int, excluded: frozenset[str]
 ) -> None:
@@ -244,14 +285,16 @@ def test_program_presets_of_the_flows_reference() -> None:
     assert (
         allocate([(1, 10_000, "dairy")], 10_000, x5.point_value_kop, x5.max_redeem_pct, x5.excluded_categories).kopecks
         == 10_000
-    )  # fmt: skip  (x5: up to 100 %, 10 points = 1 RUB)
+    )  # (x5: up to 100 %, 10 points = 1 RUB)
 
 
 def test_stream_payloads_are_checked_whole_before_anything_is_applied() -> None:
     from edge_agent.wire.catalog import PayloadError, stream_data
 
-    good = stream_data("catalog", {"version": 3, "products": [{"gtin": "04600000000015", "name": "Bread",
-                                                               "price": 5500, "extra": "ignored"}]})  # fmt: skip
+    good = stream_data(
+        "catalog",
+        {"version": 3, "products": [{"gtin": "04600000000015", "name": "Bread", "price": 5500, "extra": "ignored"}]},
+    )
     assert good["products"][0]["price"] == 5500 and good["delete"] == []
     for stream, data, where in (
         ("codes", {"version": 1, "codes": []}, "codes"),  # a list where the map of КИ → КМ belongs

@@ -21,8 +21,9 @@ MILK = "0104610053149777215d/wuU\x1d93dGVz"
 PACK = "04603731175212JEIjNYDAAAAtFwS"
 ONLINE = CheckContext(Source.TS_PIOT, "f7b51a1b-0000-4000-8000-000000000001", 1795431671995)
 OFFLINE = CheckContext(Source.LOCAL_MODULE, "a1", 1795431671000, offline=True, inst="lm-1", version="1.4.1")
-GOOD = CodeAnswer(cis=MILK, valid=True, found=True, utilised=True, verified=True, realizable=True, sold=False,
-                  group_ids=(8,))  # fmt: skip
+GOOD = CodeAnswer(
+    cis=MILK, valid=True, found=True, utilised=True, verified=True, realizable=True, sold=False, group_ids=(8,)
+)
 
 
 def codes(answer: CodeAnswer, **kw: object) -> list[str]:
@@ -111,9 +112,13 @@ def test_receipt_data_online_and_offline() -> None:
     online = decide(MILK, GOOD, ONLINE, NOW, MSK).fiscal()
     assert online == {
         "2000": MILK,
-        "1260": {"1262": "030", "1263": "26.03.2022", "1264": "477",
-                 "1265": "UUID=f7b51a1b-0000-4000-8000-000000000001&Time=1795431671995"},
-    }  # fmt: skip
+        "1260": {
+            "1262": "030",
+            "1263": "26.03.2022",
+            "1264": "477",
+            "1265": "UUID=f7b51a1b-0000-4000-8000-000000000001&Time=1795431671995",
+        },
+    }
     offline = decide(MILK, GOOD, OFFLINE, NOW, MSK).fiscal()
     assert offline["1260"]["1265"] == "UUID=a1&Time=1795431671000&Inst=lm-1&Ver=1.4.1"
 
@@ -126,11 +131,24 @@ def test_unavailable_is_neither_allowed_nor_fiscalised() -> None:
 
 
 def test_answers_are_read_tolerantly_from_json() -> None:
-    answer = CodeAnswer.from_json({
-        "cis": MILK, "valid": True, "found": True, "utilised": True, "verified": True, "realizable": True,
-        "isBlocked": True, "ogvs": ["RPN"], "sold": False, "expireDate": "2026-12-01T00:00:00.000Z",
-        "groupIds": [8, "x"], "mrp": None, "somethingNew": {"a": 1}, "errorCode": 0,
-    })  # fmt: skip
+    answer = CodeAnswer.from_json(
+        {
+            "cis": MILK,
+            "valid": True,
+            "found": True,
+            "utilised": True,
+            "verified": True,
+            "realizable": True,
+            "isBlocked": True,
+            "ogvs": ["RPN"],
+            "sold": False,
+            "expireDate": "2026-12-01T00:00:00.000Z",
+            "groupIds": [8, "x"],
+            "mrp": None,
+            "somethingNew": {"a": 1},
+            "errorCode": 0,
+        }
+    )
     assert (answer.is_blocked, answer.ogvs, answer.group_ids, answer.mrp) == (True, ("RPN",), (8,), None)
     assert answer.expire_date == datetime(2026, 12, 1, tzinfo=UTC)
     assert CodeAnswer.from_json({"expireDate": "not a date", "valid": "yes"}) == CodeAnswer(valid=None)

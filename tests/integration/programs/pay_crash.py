@@ -127,8 +127,12 @@ async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
     row = edge.store.db.conn.execute("SELECT state FROM baskets WHERE id = ?", (basket_id,)).fetchone()
     payments = edge.store.payments_of(basket_id)
     await edge.stop()
-    return {"basket": basket_id, "state": row[0] if row else None, "payments": [p["step"] for p in payments],
-            "steps": COUNT["steps"]}  # fmt: skip
+    return {
+        "basket": basket_id,
+        "state": row[0] if row else None,
+        "payments": [p["step"] for p in payments],
+        "steps": COUNT["steps"],
+    }
 
 
 if __name__ == "__main__":
