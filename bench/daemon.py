@@ -231,7 +231,7 @@ async def isolation(tmp: Path, trials: int) -> dict[str, object]:
                 done[basket.lane] = time.monotonic()
 
         assert daemon.services is not None
-        daemon.services.store.basket_listeners.append(changed)
+        daemon.services.records.journal.listeners.append(changed)
         results: dict[str, list[float]] = {"healthy": [], "hung": []}
         n = 0
         for condition in ("healthy", "hung"):
@@ -339,7 +339,7 @@ async def placements(tmp: Path, rate: float, n: int) -> tuple[list[float], float
             for line in basket.lines.values():
                 arrived.setdefault(line.key, time.time())
 
-        daemon.services.store.basket_listeners.append(changed)
+        daemon.services.records.journal.listeners.append(changed)
         latencies = []
         for i in range(n):
             epc = encode_sgtin198("04600000000015", f"N{i}", 7)

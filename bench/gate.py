@@ -33,11 +33,11 @@ from edge_agent.basket import Product
 from edge_agent.codes.epc import encode_sgtin96
 from edge_agent.config import GateSettings
 from edge_agent.dashboard import percentile
-from edge_agent.gate.service import Gates
+from edge_agent.gate.gates import GateFacts, Gates
 from edge_agent.llrp.session import InventoryConfig
 from edge_agent.metrics import Metrics
 from edge_agent.readqueue import ReadQueue
-from edge_agent.store import Store
+from edge_agent.repositories import open_repositories
 from sim.llrp_reader import LLRPReaderSim
 
 BAR = Product("04600000000015", "Chocolate", 12_900, 20, "sweets")
@@ -49,17 +49,17 @@ def emit(figure: str, **values: object) -> None:
 
 async def run(walks: int, step_s: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        store = Store(Path(tmp) / "db.sqlite", ZoneInfo("UTC"))
-        store.upsert_products([BAR])
+        store = open_repositories(Path(tmp) / "db.sqlite", tz=ZoneInfo("UTC"))
+        store.catalogue.upsert_products([BAR])
         async with LLRPReaderSim(antennas=2, gpos=1, reads_per_s=800, miss_rate=0.02, seed=5) as sim:
             queue = ReadQueue()
             reader = LLRPReader("gate-1", "127.0.0.1", sim.port, InventoryConfig(keepalive_ms=1000))
             reader.attach(queue)
             gates = Gates(
                 [GateSettings(id="exit", reader="gate-1", gpo_port=1, alarm_s=0.05)],
-                store,
-                Metrics(),
-                {"gate-1": reader},
+                facts=GateFacts(catalogue=store.catalogue, sold=store.sold, tids=store.tids, alarms=store.gate_alarms),
+                metrics=Metrics(),
+                readers={"gate-1": reader},
             )
             naive: set[str] = set()  # a gate without direction: any unpaid item it reads alarms
             raised: list[dict[str, object]] = []
@@ -83,7 +83,7 @@ async def run(walks: int, step_s: float) -> None:
                 unpaid.add(epc)
                 if kind == "paid":
                     paid_epcs.add(epc)
-                    store.db.execute(
+                    store.db.conn.execute(
                         "INSERT INTO sold (ki, basket_id, sold_at) VALUES (?, 'b', 0)", (f"01{BAR.gtin}21{10_000 + n}",)
                     )
                 if kind == "out":
@@ -95,7 +95,7 @@ async def run(walks: int, step_s: float) -> None:
             consumer.cancel()
             await reader.stop()
             alarms = {str(a["epc"]): a for a in raised}
-            assert len(store.gate_alarms(open_only=False)) == len(raised)  # each one recorded
+            assert len(store.gate_alarms.list(open_only=False)) == len(raised)  # each one recorded
             ons = [t for t, port, on in sim.gpo_log if port == 1 and on]
             latency, decision = [], []
             for alarm in alarms.values():  # the GPO write that followed each alarm

@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from edge_agent.config import Agent, Config, Mqtt  # noqa: E402
-from edge_agent.store import Store  # noqa: E402
+from edge_agent.repositories import open_repositories  # noqa: E402
 from edge_agent.sync.agent import Sync  # noqa: E402
 from edge_agent.sync.mqtt import nodelay  # noqa: E402
 from edge_agent.wire.topics import StoreTopics  # noqa: E402
@@ -116,8 +116,8 @@ async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: i
         agent=Agent(id="agent-1", data_dir=tmp),
         mqtt=Mqtt(port=broker.port, username="store-001.agent-1", password=PASSWORD),
     )
-    store = Store(tmp / "edge.db", ZoneInfo("UTC"), StoreTopics("store-001"))
-    sync = Sync(cfg, store)
+    store = open_repositories(tmp / "edge.db", tz=ZoneInfo("UTC"), topics=StoreTopics("store-001"))
+    sync = Sync(cfg, outbox=store.outbox, requests=store.requests, catalogue=store.catalogue)
     await sync.start()
     await sync.link.wait_connected(10)
     out = []
@@ -126,7 +126,7 @@ async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: i
     sent: list[float] = []
     for i in range(paced):
         sent.append(time.time())
-        store.announce("lane-1", "bench.paced", {"i": i, "pad": "x" * 300}, "bench")
+        store.outbox.announce("lane-1", "bench.paced", {"i": i, "pad": "x" * 300}, "bench")
         await asyncio.sleep(0.005)
     await sync.publisher.drained(30)
     deadline = time.monotonic() + 30
@@ -196,11 +196,11 @@ async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: i
     # 3. the outage backlog
     await sync.stop()
     for start in range(0, backlog, 5_000):
-        with store.transaction() as conn_:
+        with store.db.transaction() as conn_:
             for i in range(start, min(start + 5_000, backlog)):
-                store.announce("lane-1", "bench.backlog", {"i": i, "pad": "x" * 300}, "bench", conn=conn_)
-    payloads = [r[2].encode() for r in store.unsent_raw(backlog)]
-    sync = Sync(cfg, store)
+                store.outbox.announce("lane-1", "bench.backlog", {"i": i, "pad": "x" * 300}, "bench", conn=conn_)
+    payloads = [r[2].encode() for r in store.outbox.unsent_raw(backlog)]
+    sync = Sync(cfg, outbox=store.outbox, requests=store.requests, catalogue=store.catalogue)
     t = time.perf_counter()
     await sync.start()
     drained = await sync.publisher.drained(600)

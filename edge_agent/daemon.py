@@ -21,17 +21,17 @@ from zoneinfo import ZoneInfo
 from drivers.base import Reader
 from drivers.registry import build_reader
 from edge_agent.basket import AlcoholHours, Rules
-from edge_agent.catalog import seed_catalog
+from edge_agent.catalog.seed import seed_catalog
 from edge_agent.config import Config
 from edge_agent.dashboard import health_changes
 from edge_agent.fiscal.desk import fiscal_from_config
-from edge_agent.gate.service import Gates
+from edge_agent.gate.gates import GateFacts, Gates
 from edge_agent.lanes import Lanes
 from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.readqueue import ReadQueue
+from edge_agent.repositories import open_repositories
 from edge_agent.services import Services
-from edge_agent.store import Store
 from edge_agent.verify.checks import CodeChecks
 from edge_agent.verify.service import verifier_from_config
 from edge_agent.wire.topics import StoreTopics
@@ -65,25 +65,26 @@ class Daemon:
 
     async def run(self, stop: asyncio.Event) -> None:
         cfg = self.config
-        store = Store(
+        records = open_repositories(
             cfg.agent.data_dir / "edge-agent.db",
-            ZoneInfo(cfg.store.timezone),
-            StoreTopics(cfg.store.id),
+            tz=ZoneInfo(cfg.store.timezone),
+            topics=StoreTopics(cfg.store.id),
             rules=rules_of(cfg),
+            learn_tids=cfg.tags.learn_tid_at_sale,
         )
-        seed_catalog(store, cfg.agent.catalog_file)
+        seed_catalog(records.catalogue, cfg.agent.catalog_file)
         verifier = await verifier_from_config(cfg.verify, cfg.store.timezone)
-        lanes = Lanes(cfg.lanes, store, verifier, self.metrics)
-        lanes.restore(store.restore())
+        lanes = Lanes(cfg.lanes, records, verifier, self.metrics)
+        lanes.restore(records.journal.restore())
         q = self.read_queue
         self.readers = [build_reader(r, q) for r in cfg.readers]
         lanes.watch(self.readers)
-        checks = CodeChecks(verifier, store.mark_code_for)
-        fiscal = fiscal_from_config(cfg, store, lambda lane: lanes[lane].basket)
-        gates = Gates(cfg.gates, store, self.metrics, {r.reader_id: r for r in self.readers})
-        store.learn_tids = cfg.tags.learn_tid_at_sale
+        checks = CodeChecks(verifier, records.catalogue.mark_code_for)
+        fiscal = fiscal_from_config(cfg, records.journal, lambda lane: lanes[lane].basket)
+        facts = GateFacts(catalogue=records.catalogue, sold=records.sold, tids=records.tids, alarms=records.gate_alarms)
+        gates = Gates(cfg.gates, facts=facts, metrics=self.metrics, readers={r.reader_id: r for r in self.readers})
         svc = self.services = Services(
-            cfg, store, lanes, checks, self.metrics, q, self.readers, fiscal=fiscal, gates=gates
+            cfg, records, lanes, checks, self.metrics, q, self.readers, fiscal=fiscal, gates=gates
         )
         lanes.intercept = lambda read: svc.badge(read) or gates.take(read)  # neither a badge nor a gate's is an item
         self.metrics.bind_reads(q)
@@ -91,7 +92,7 @@ class Daemon:
         self.metrics.bind_readers(self.readers)
         self.metrics.bind_verification(checks.last_health)
         async with contextlib.AsyncExitStack() as stack:
-            stack.callback(store.db.conn.close)
+            stack.callback(records.db.close)
             stack.push_async_callback(verifier.aclose)
             await self._start_sync(svc, stack)
             for reader in self.readers:
@@ -120,7 +121,7 @@ class Daemon:
         cfg = self.config
         if not cfg.mqtt.enabled:
             return
-        from edge_agent.payment import Checkout
+        from edge_agent.payment.flow import Checkout
         from edge_agent.payment.returns import Returns
         from edge_agent.sync.agent import Sync
 
@@ -129,16 +130,23 @@ class Daemon:
 
             embedded = await EmbeddedBroker(cfg.mqtt.host, cfg.mqtt.port).start()
             stack.push_async_callback(embedded.stop)
+        records = svc.records
         sync = svc.sync = Sync(
-            cfg, svc.store, svc.readers_health, fiscal=svc.fiscal_health, verification=svc.checks.last_health
+            cfg,
+            outbox=records.outbox,
+            requests=records.requests,
+            catalogue=records.catalogue,
+            readers=svc.readers_health,
+            fiscal=svc.fiscal_health,
+            verification=svc.checks.last_health,
         )
-        svc.checkout = Checkout(svc.store, sync.requester, cfg.checkout, svc.lanes.basket, svc.fiscal)
-        svc.returns = Returns(svc.store, sync.requester, cfg.checkout, svc.fiscal)
+        svc.checkout = Checkout(records, sync.requester, cfg.checkout, svc.lanes.basket, svc.fiscal)
+        svc.returns = Returns(records, sync.requester, cfg.checkout, svc.fiscal)
         sync.on_notification = svc.checkout.notified
         await sync.start()
         stack.push_async_callback(sync.stop)
         self.metrics.bind(
-            lambda: float(svc.store.outbox_depth()), lambda: float(sync.link.connects), svc.store.unconfirmed
+            lambda: float(records.outbox.depth()), lambda: float(sync.link.connects), records.outbox.unconfirmed
         )
 
     async def _housekeeping(self, svc: Services) -> None:
@@ -171,7 +179,7 @@ async def _health_log(svc: Services) -> None:
             changes = [(c, ok, detail) for c, ok, detail in changes if ok or c in written]
         if changes:
             try:
-                svc.store.record_health(changes, time.time(), HEALTH_KEEP_S)
+                svc.records.health.record(changes, time.time(), HEALTH_KEEP_S)
                 written.update((c, ok) for c, ok, _ in changes)
             except Exception as e:  # a full disk: the next sample writes what changed since
                 noise.warning(type(e).__name__, "health log not written: %s", e)

@@ -25,13 +25,14 @@ from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import Add, Remove, Verdict
 from edge_agent.codes import Identity, ParseError, parse
 from edge_agent.config import LaneSettings
+from edge_agent.db import StoreError
 from edge_agent.gate.rules import tid_matches
 from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.pipeline import Arrived, Departed, Event, Key, LaneConfig, Pipeline, Settled, Zone
 from edge_agent.readqueue import ReadQueue
 from edge_agent.reads import TagRead
-from edge_agent.store import Store, StoreError
+from edge_agent.repositories import Repositories
 from edge_agent.verify.chain import Verifier
 
 log = logging.getLogger("edge_agent.lanes")
@@ -44,9 +45,9 @@ class LaneController:
     """One lane: its current basket, which read is which line, and its check worker."""
 
     def __init__(
-        self, settings: LaneSettings, store: Store, verifier: Verifier | None, metrics: Metrics | None = None
+        self, settings: LaneSettings, records: Repositories, verifier: Verifier | None, metrics: Metrics | None = None
     ) -> None:
-        self.settings, self.store, self.verifier = settings, store, verifier
+        self.settings, self.records, self.verifier = settings, records, verifier
         self.metrics = metrics or Metrics()
         self.metrics.cloned_tags.labels(settings.id)  # exported at 0 from the start
         self.read_at: float | None = None  # the read behind the change being committed (screens)
@@ -70,7 +71,7 @@ class LaneController:
 
     def current(self) -> Basket:
         if self.basket is None or self.basket.state in (State.CLOSED, State.CANCELLED):
-            self.basket = self.store.open_basket(f"{self.id}-{uuid.uuid4().hex[:12]}", self.id)
+            self.basket = self.records.journal.open_basket(f"{self.id}-{uuid.uuid4().hex[:12]}", self.id)
             self.lines.clear()
             self.identities.clear()
             self.unverified.clear()
@@ -106,9 +107,12 @@ class LaneController:
     @property
     def paused(self) -> dict[str, str] | None:
         """Why this lane takes no items now (the kiosk says so), or None."""
-        if self.store.fault is None and not self.pending:
+        if self.records.db.fault is None and not self.pending:
             return None
-        return {"code": "store_unavailable", "message": f"items cannot be recorded: {self.store.fault or 'retrying'}"}
+        return {
+            "code": "store_unavailable",
+            "message": f"items cannot be recorded: {self.records.db.fault or 'retrying'}",
+        }
 
     def _hold(self, event: Arrived | Departed) -> None:
         held = self.pending.pop(event.key, None)
@@ -120,14 +124,14 @@ class LaneController:
         """Replay what the store could not journal, in order; stops at the first that fails again."""
         events, self.pending = list(self.pending.values()), {}
         for i, event in enumerate(events):
-            if self.store.fault is not None:
+            if self.records.db.fault is not None:
                 self.pending.update((e.key, e) for e in events[i:])
                 return
             self.arrived(event) if isinstance(event, Arrived) else self.departed(event)
 
     # -- events (synchronous: a journal write, never the network) -----------------------------
     def arrived(self, event: Arrived) -> int | None:
-        if self.store.fault is not None:
+        if self.records.db.fault is not None:
             self._hold(event)
             return None
         try:
@@ -145,10 +149,10 @@ class LaneController:
         if existing is not None:  # restored basket, or the same item through another carrier
             self.lines[event.key] = existing.id
             return None
-        mark_code = identity.mark_code or self.store.mark_code_for(identity.ki)
+        mark_code = identity.mark_code or self.records.catalogue.mark_code_for(identity.ki)
         at = datetime.fromtimestamp(event.read.timestamp, UTC)
         tid = event.read.tid
-        bound = self.store.tid_of(identity.ki) if tid else None
+        bound = self.records.tids.tid_of(identity.ki) if tid else None
         cloned = bound is not None and tid is not None and not tid_matches(bytes.fromhex(bound), tid)
         if cloned:
             self.metrics.cloned_tags.labels(self.id).inc()
@@ -160,18 +164,18 @@ class LaneController:
                 bound,
             )
         add = Add(
-            self.store.product(identity.gtin),
+            self.records.catalogue.product(identity.gtin),
             identity.gtin,
             at,
             identity.ki,
             mark_code,
-            self.store.sold_here(identity.ki),
+            self.records.sold.sold_here(identity.ki),
             tid.hex().upper() if tid else None,
             cloned,
         )
         self.read_at = event.read.timestamp
         try:
-            line = self.store.apply(basket, add)
+            line = self.records.journal.apply(basket, add)
         except BasketError as e:
             if basket.state in (State.PAYMENT_PENDING, State.PAID):
                 self.waiting[event.key] = event
@@ -196,7 +200,7 @@ class LaneController:
     def departed(self, event: Departed) -> None:
         if self.waiting.pop(event.key, None) is not None:
             return  # taken out again before its basket could start
-        if event.key in self.pending or self.store.fault is not None:
+        if event.key in self.pending or self.records.db.fault is not None:
             self._hold(event)
             return
         line_id = self.lines.get(event.key)
@@ -204,7 +208,7 @@ class LaneController:
             self.lines.pop(event.key, None)
             return
         try:
-            self.store.apply(self.basket, Remove(line_id, "customer", self.id, datetime.now(UTC)))
+            self.records.journal.apply(self.basket, Remove(line_id, "customer", self.id, datetime.now(UTC)))
         except BasketError:
             pass  # the basket is past removing lines (paying): the line stays
         except StoreError:
@@ -262,7 +266,7 @@ class LaneController:
                 ctx.req_timestamp if ctx else None,
             )
             try:
-                self.store.apply(basket, command)
+                self.records.journal.apply(basket, command)
             except BasketError:
                 continue  # the basket moved on to payment meanwhile: its lines are final
             except StoreError:  # checked again once the store can write
@@ -287,14 +291,14 @@ class Lanes:
     def __init__(
         self,
         settings: Iterable[LaneSettings],
-        store: Store,
+        records: Repositories,
         verifier: Verifier | None,
         metrics: Metrics,
         intercept: Callable[[TagRead], bool] = lambda read: False,
     ) -> None:
         settings = list(settings)
-        self.by_id = {s.id: LaneController(s, store, verifier, metrics) for s in settings}
-        self.store = store
+        self.by_id = {s.id: LaneController(s, records, verifier, metrics) for s in settings}
+        self.records = records
         self.pipeline = pipeline_for(settings)
         self.metrics = metrics
         self.intercept = intercept  # True: the read is not an item (a staff badge)
@@ -388,10 +392,10 @@ class Lanes:
         while True:
             await asyncio.sleep(TICK_S)
             self.tick(time.time())
-            if self.store.fault is not None and time.monotonic() - probed >= PROBE_S:
+            if self.records.db.fault is not None and time.monotonic() - probed >= PROBE_S:
                 probed = time.monotonic()
-                self.store.probe()  # a full disk: can it write again? (a small write, every PROBE_S)
-            if self.store.fault is None:
+                self.records.db.probe()  # a full disk: can it write again? (a small write, every PROBE_S)
+            if self.records.db.fault is None:
                 self.resume()
 
     def resume(self) -> None:

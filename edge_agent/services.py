@@ -20,22 +20,22 @@ from edge_agent.api.auth import RateLimiter, StaffMember, Tokens
 from edge_agent.api.hub import Hub
 from edge_agent.basket import Basket
 from edge_agent.basket.interventions import Intervention, gate_alarms, ordered, queue
-from edge_agent.catalog import seed_catalog
+from edge_agent.catalog.seed import seed_catalog
 from edge_agent.config import Config
 from edge_agent.fiscal.desk import Fiscal
-from edge_agent.gate.service import Gates
+from edge_agent.gate.gates import Gates
 from edge_agent.lanes import Lanes
 from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.readqueue import ReadQueue
 from edge_agent.reads import TagRead
+from edge_agent.repositories import Repositories
 from edge_agent.security.devices import Devices
 from edge_agent.security.throttle import Window
-from edge_agent.store import Store
 from edge_agent.verify.checks import CodeChecks
 
 if TYPE_CHECKING:  # with MQTT off, paho is never loaded
-    from edge_agent.payment import Checkout
+    from edge_agent.payment.flow import Checkout
     from edge_agent.payment.returns import Returns
     from edge_agent.sync.agent import Sync
 
@@ -49,7 +49,7 @@ def staff_tokens(config: Config) -> Tokens:
 @dataclass
 class Services:
     config: Config
-    store: Store
+    records: Repositories
     lanes: Lanes
     checks: CodeChecks
     metrics: Metrics
@@ -78,7 +78,7 @@ class Services:
     def __post_init__(self) -> None:
         self.public_base_url = self.public_base_url or self.config.http.public_base_url
         self.tokens = staff_tokens(self.config)
-        self.devices = Devices(self.store)
+        self.devices = Devices(self.records.devices)
         http = self.config.http
         self.public_limiter = RateLimiter(http.public_rate_per_s, http.public_burst)
         self.public_checks = RateLimiter(http.public_checks_per_s, max(1, int(http.public_checks_per_s)))
@@ -86,10 +86,10 @@ class Services:
         self._badges = {s.badge.upper() for s in self.config.staff if s.badge}
         self._roles = {r.id: r.role for r in self.config.readers}
         self._noise = ThrottledLog(log)
-        self.store.basket_listeners.append(self._changed)
-        self.store.fault_listeners.append(self._store_changed)
-        if self.store.fault is not None:  # it could not write from the start (a full disk)
-            self._store_changed(self.store.fault)
+        self.records.journal.listeners.append(self._changed)
+        self.records.db.fault_listeners.append(self._store_changed)
+        if self.records.db.fault is not None:  # it could not write from the start (a full disk)
+            self._store_changed(self.records.db.fault)
 
     def _store_changed(self, fault: str | None) -> None:
         """One log line and one metric change per change of the store's state, never per write."""
@@ -98,7 +98,7 @@ class Services:
             self.hub.notify(lane)
         if fault is None:
             log.warning("the store can write again; waiting items are recorded now")
-            seed_catalog(self.store, self.config.agent.catalog_file)
+            seed_catalog(self.records.catalogue, self.config.agent.catalog_file)
         else:
             self.metrics.store_faults.inc()
             log.error("the store cannot write (%s): lanes take no items, sales are refused until it can", fault)
@@ -152,7 +152,10 @@ class Services:
         for gone in set(self.first_seen) - live:  # baskets that closed or were cancelled
             del self.first_seen[gone]
         now = time.time()
-        return ordered(queue(baskets, self.first_seen, now) + gate_alarms(self.store.gate_alarms(), now))
+        return ordered(
+            queue(baskets, self.first_seen, now)
+            + gate_alarms([a.to_dict() for a in self.records.gate_alarms.list()], now)
+        )
 
     def readers_health(self) -> dict[str, Any]:
         return {r.reader_id: r.health.to_dict() for r in self.readers}
@@ -188,7 +191,7 @@ class Services:
             "store": store,
             "fiscal": fiscal,
             "delivery": delivery,
-            "outbox_depth": self.store.outbox_depth(),
+            "outbox_depth": self.records.outbox.depth(),
         }
 
     def component_states(self) -> dict[str, tuple[bool, str]]:
@@ -215,15 +218,15 @@ class Services:
 
     def store_health(self) -> dict[str, Any]:
         """Can the store write, since when not, what waits for it, which baskets are quarantined."""
-        store = self.store
+        db, journal = self.records.db, self.records.journal
         waiting = {lane: len(self.lanes[lane].pending) for lane in self.lanes if self.lanes[lane].pending}
         quarantined = [
-            {"basket": q.basket_id, "lane": q.lane, "reason": q.reason, "since": q.since} for q in store.quarantined
+            {"basket": q.basket_id, "lane": q.lane, "reason": q.reason, "since": q.since} for q in journal.quarantined
         ]
         return {
-            "ok": store.fault is None and not quarantined,
-            "fault": store.fault,
-            "fault_since": store.fault_since,
+            "ok": db.fault is None and not quarantined,
+            "fault": db.fault,
+            "fault_since": db.fault_since,
             "waiting_events": waiting,
             "quarantined": quarantined,
         }

@@ -87,7 +87,7 @@ class Shoppers:
     def register(self, item: Item, state: str = "sellable") -> None:
         if item.product.marked:
             self.store.crpt.registry.add(item.mark_code, state)
-            self.store.services.store.receive_codes([(item.ki, item.mark_code)])
+            self.store.services.records.catalogue.receive_codes([(item.ki, item.mark_code)])
 
     async def run(self, n: int) -> list[Outcome]:
         lanes = self.store.box_lanes
@@ -160,7 +160,7 @@ class Shoppers:
             self.register(item)
         if trouble == "counterfeit":
             items.append(self.new_item(PRODUCTS[0]))  # a mark code the national system never issued
-            self.store.services.store.receive_codes([(items[-1].ki, items[-1].mark_code)])
+            self.store.services.records.catalogue.receive_codes([(items[-1].ki, items[-1].mark_code)])
         elif trouble == "already_sold" and self.sold:
             items.append(self.sold[self.rng.randrange(len(self.sold))])
         elif trouble == "expired":

@@ -13,7 +13,7 @@ from edge_agent.api.errors import ApiError
 from edge_agent.api.views import basket_view
 from edge_agent.basket import Basket
 from edge_agent.lanes import LaneController
-from edge_agent.payment import Checkout
+from edge_agent.payment.flow import Checkout
 from edge_agent.security.devices import COOKIE, HEADER, Device
 from edge_agent.services import Services
 
@@ -93,7 +93,7 @@ def checkout_of(svc: Services) -> Checkout:
 def view(svc: Services, lane: str) -> dict[str, Any]:
     controller = lane_of(svc, lane)
     basket = controller.basket
-    payments = svc.store.payments_of(basket.id) if basket is not None else []
+    payments = svc.records.payments.of_basket(basket.id) if basket is not None else []
     out = basket_view(basket, lane, svc.public_base_url, payments[-1] if payments else None)
     out["paused"] = controller.paused  # why the lane takes no items now (a full disk), or null
     desk = svc.fiscal.desks.get(lane)

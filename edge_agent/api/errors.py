@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 
 from edge_agent.basket import BasketError
 from edge_agent.codes import CodeError
+from edge_agent.db import StoreError
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.register import RegisterError
 from edge_agent.payment.return_plan import ReturnError
-from edge_agent.store import StoreError
 from edge_agent.sync.rpc import OutcomeUnknown, ServiceError
 from edge_agent.verify.backends import VerifyError
 

@@ -82,13 +82,13 @@ async def verify(lane: str, body: Verify, svc: Svc, kiosk: Kiosk) -> dict[str, A
 
 @router.post("/help", summary="The customer calls staff: an intervention in the attendant's queue")
 async def call_staff(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
-    svc.store.apply(basket_of(svc, lane), CallStaff())
+    svc.records.journal.apply(basket_of(svc, lane), CallStaff())
     return view(svc, lane)
 
 
 @router.post("/checkout", summary="The customer is done: check the basket can be paid")
 async def checkout_(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
-    svc.store.apply(basket_of(svc, lane), Checkout())
+    svc.records.journal.apply(basket_of(svc, lane), Checkout())
     return view(svc, lane)
 
 
@@ -122,8 +122,8 @@ async def pay(lane: str, body: Pay, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     task = svc.spawn(run())
     deadline = time.monotonic() + 5  # answer once the provider has the payment (SBP: its QR)
     while time.monotonic() < deadline and not task.done():
-        payments = svc.store.payments_of(basket.id)
-        if payments and payments[-1]["step"] != "creating":
+        payments = svc.records.payments.of_basket(basket.id)
+        if payments and payments[-1].step != "creating":
             break
         await asyncio.sleep(0.01)
     return view(svc, lane)
@@ -135,7 +135,7 @@ async def cancel(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     if svc.checkout is not None:
         await svc.checkout.cancel(basket)
     else:
-        svc.store.apply(basket, Cancel())
+        svc.records.journal.apply(basket, Cancel())
     return view(svc, lane)
 
 

@@ -33,7 +33,7 @@ async def product(svc: Services, request: Request) -> dict[str, Any]:
         identity = parse(link)
     except ParseError as e:  # not an item's link: for a phone, no such page
         raise ApiError(404, e.code, e.message) from None
-    item = svc.store.product(identity.gtin)
+    item = svc.records.catalogue.product(identity.gtin)
     verdict = None
     if item is not None and item.marked:
         verdict = svc.checks.remembered(identity)
@@ -42,7 +42,7 @@ async def product(svc: Services, request: Request) -> dict[str, Any]:
                 raise ApiError(429, "busy", "too many checks right now: try again in a moment", {"Retry-After": "1"})
             verdict = await svc.checks.authenticity(identity)
     loyalty = item.loyalty_price if item is not None else None
-    return product_view(item, identity.gtin, identity.serial, verdict, svc.store.sold_here(identity.ki), loyalty)
+    return product_view(item, identity.gtin, identity.serial, verdict, svc.records.sold.sold_here(identity.ki), loyalty)
 
 
 @router.get(

@@ -73,14 +73,14 @@ def _signed_in(svc: Svc, result: SignIn, staff_id: str, device: str, address: st
     where = {"method": method, "address": address}
     if result.outcome == "ok":
         assert result.staff is not None
-        svc.store.audit(result.staff.id, device, "sign_in", None, where)
+        svc.records.audit.record(result.staff.id, device, "sign_in", None, where)
         return {"token": result.token, "expires_in": int(svc.tokens.ttl_s), "staff": result.staff.name}
     if result.outcome == "throttled":
         raise ApiError(429, "throttled", "too many sign-in attempts: wait", retry_after(result.retry_after_s))
-    svc.store.audit(staff_id, device, "sign_in_refused", None, {**where, "reason": result.outcome})
+    svc.records.audit.record(staff_id, device, "sign_in_refused", None, {**where, "reason": result.outcome})
     if result.locked_now:
         svc.metrics.lockouts.inc()
-        svc.store.audit(staff_id, device, "locked_out", None, where)
+        svc.records.audit.record(staff_id, device, "locked_out", None, where)
         rules = svc.config.security
         log.warning(
             "staff id %s locked for %.0f s after %d failed PINs (handheld %s, address %s)",
@@ -162,12 +162,13 @@ async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
 @router.get("/dashboard", summary="The store's figures since a time (default: the last 24 h) and their SVG charts")
 async def dashboard(svc: Svc, staff: Staff, hours: float = Query(default=24.0, gt=0, le=24 * 90)) -> dict[str, Any]:
     from edge_agent.dashboard import availability, charts, figures
+    from edge_agent.dashboard.records import baskets_since
 
     until = time.time()
     since, tz = until - hours * 3600, ZoneInfo(svc.config.store.timezone)
-    baskets, verdicts = svc.store.dashboard_rows(since)
+    baskets, verdicts = baskets_since(svc.records.db, since)
     out = figures(baskets, verdicts, tz)
-    health = availability(svc.store.health_rows(since), since, until)
+    health = availability(svc.records.health.rows(since), since, until)
     return {
         "hours": hours,
         "timezone": svc.config.store.timezone,
@@ -185,31 +186,31 @@ async def attendant_queue(svc: Svc, staff: Staff) -> dict[str, Any]:
 @router.post("/lanes/{lane}/problems/{problem_id}/approve", summary="Approve a MEDIUM problem (age seen, quantity)")
 async def approve(lane: str, problem_id: int, svc: Svc, staff: Staff) -> dict[str, Any]:
     basket = basket_of(svc, lane, missing=404)
-    svc.store.apply(basket, Resolve(problem_id, staff.staff.id, staff.device, datetime.now(UTC)))
-    svc.store.audit(staff.staff.id, staff.device, "approve_problem", basket.id, {"problem_id": problem_id})
+    svc.records.journal.apply(basket, Resolve(problem_id, staff.staff.id, staff.device, datetime.now(UTC)))
+    svc.records.audit.record(staff.staff.id, staff.device, "approve_problem", basket.id, {"problem_id": problem_id})
     return view(svc, lane)
 
 
 @router.post("/lanes/{lane}/lines/{line_id}/void", summary="Remove a line (and its problems)")
 async def void(lane: str, line_id: int, svc: Svc, staff: Staff) -> dict[str, Any]:
     basket = basket_of(svc, lane, missing=404)
-    svc.store.apply(basket, Remove(line_id, staff.staff.id, staff.device, datetime.now(UTC)))
+    svc.records.journal.apply(basket, Remove(line_id, staff.staff.id, staff.device, datetime.now(UTC)))
     lane_of(svc, lane).forget(line_id)
-    svc.store.audit(staff.staff.id, staff.device, "void_line", basket.id, {"line_id": line_id})
+    svc.records.audit.record(staff.staff.id, staff.device, "void_line", basket.id, {"line_id": line_id})
     return view(svc, lane)
 
 
 @router.post("/gates/{gate}/alarms/{alarm_id}/resolve", summary="Staff dealt with an exit-gate alarm")
 async def resolve_gate_alarm(gate: str, alarm_id: int, svc: Svc, staff: Staff) -> dict[str, Any]:
-    alarm = next((a for a in svc.store.gate_alarms() if a["id"] == alarm_id and a["gate"] == gate), None)
-    if alarm is None or not svc.store.resolve_gate_alarm(alarm_id, staff.staff.id):
+    alarm = next((a for a in svc.records.gate_alarms.list() if a.id == alarm_id and a.gate == gate), None)
+    if alarm is None or not svc.records.gate_alarms.resolve(alarm_id, staff.staff.id):
         raise ApiError(404, "no_such_alarm", f"no open alarm {alarm_id} at gate {gate}")
-    svc.store.audit(
+    svc.records.audit.record(
         staff.staff.id,
         staff.device,
         "resolve_gate_alarm",
         None,
-        {"gate": gate, "alarm": alarm_id, "ki": alarm["ki"], "reason": alarm["reason"]},
+        {"gate": gate, "alarm": alarm_id, "ki": alarm.ki, "reason": alarm.reason},
     )
     return {"resolved": alarm_id}
 
@@ -217,26 +218,26 @@ async def resolve_gate_alarm(gate: str, alarm_id: int, svc: Svc, staff: Staff) -
 @router.get("/codes/{code:path}", summary="Any code's status: identity, sold here, verdict history")
 async def code_status(code: str, svc: Svc, staff: Staff, check: bool = False) -> dict[str, Any]:
     identity = parse(code)  # a ParseError answers 422 with its position
-    store = svc.store
+    records = svc.records
     history = [
         {"basket": b, "outcome": o, "source": s, "req_id": r, "req_timestamp": t}
-        for b, o, s, r, t in store.verdicts_of(identity.ki)
+        for b, o, s, r, t in records.journal.verdicts_of(identity.ki)
     ]
     out: dict[str, Any] = {
         "ki": identity.ki,
         "gtin": identity.gtin,
         "serial": identity.serial,
         "product": None,
-        "sold_here": store.sold_here(identity.ki),
-        "received_code": store.mark_code_for(identity.ki) is not None,
+        "sold_here": records.sold.sold_here(identity.ki),
+        "received_code": records.catalogue.mark_code_for(identity.ki) is not None,
         "verdicts": history,
     }
-    product = store.product(identity.gtin)
+    product = records.catalogue.product(identity.gtin)
     if product is not None:
         out["product"] = {"name": product.name, "price": product.price, "marked": product.marked}
     if check:
         out["check"] = await svc.checks.check(identity)
-    store.audit(staff.staff.id, staff.device, "code_status", None, {"ki": identity.ki, "check": check})
+    records.audit.record(staff.staff.id, staff.device, "code_status", None, {"ki": identity.ki, "check": check})
     return out
 
 
@@ -247,10 +248,10 @@ def _returns(svc: Svc) -> Returns:
 
 
 def _sale_view(svc: Svc, basket_id: str) -> dict[str, Any]:
-    sale = svc.store.sale(basket_id)
+    sale = svc.records.journal.sale(basket_id)
     if sale is None:
         raise ApiError(404, "no_sale", f"no paid sale {basket_id} here")
-    returns = svc.store.returns_of(basket_id)
+    returns = [r.to_dict() for r in svc.records.returns.of_basket(basket_id)]
     back = returned_lines(returns)
     lines = [
         {
@@ -313,7 +314,7 @@ async def make_return(body: ReturnRequest, svc: Svc, staff: Staff) -> dict[str, 
     if body.lane is not None:
         lane_of(svc, body.lane)  # 404 for a lane that is not here
     row = await returns.start(basket, lines, staff.staff.id, body.lane)
-    svc.store.audit(
+    svc.records.audit.record(
         staff.staff.id, staff.device, "return", basket, {"return": row["id"], "lines": lines, "step": row["step"]}
     )
     return return_view(row)

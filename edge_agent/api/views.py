@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from edge_agent.basket import Basket, Product
 from edge_agent.fiscal.receipt import receipt_qr
+from edge_agent.payment.records import PaymentRecord
 
 
 def digital_link(base: str, gtin: str, serial: str) -> str:
@@ -17,7 +18,7 @@ def digital_link(base: str, gtin: str, serial: str) -> str:
 
 
 def basket_view(
-    basket: Basket | None, lane: str, base_url: str, payment: dict[str, Any] | None = None
+    basket: Basket | None, lane: str, base_url: str, payment: PaymentRecord | None = None
 ) -> dict[str, Any]:
     if basket is None:
         return {
@@ -92,22 +93,22 @@ def basket_view(
     }
 
 
-def payment_view(row: dict[str, Any] | None) -> dict[str, Any] | None:
+def payment_view(row: PaymentRecord | None) -> dict[str, Any] | None:
     """A payment attempt for the kiosk: step, method, amount, QR for SBP; no card data."""
     if row is None:
         return None
-    payment = row["detail"].get("payment") or {}
+    payment = row.detail.get("payment") or {}
     confirmation = payment.get("confirmation") or {}
     return {
-        "id": row["id"],
-        "method": row["method"],
-        "amount": row["amount"],
-        "step": row["step"],
-        "status": row.get("status"),
+        "id": row.id,
+        "method": row.method,
+        "amount": row.amount,
+        "step": row.step,
+        "status": row.status,
         "qr": confirmation.get("confirmation_data"),
-        "message": row["detail"].get("message", ""),
-        "started": row["detail"].get("started"),
-        "receipt": receipt_view((row["detail"].get("receipt") or {}).get("fiscal"), row["amount"]),
+        "message": row.detail.get("message", ""),
+        "started": row.detail.get("started"),
+        "receipt": receipt_view((row.detail.get("receipt") or {}).get("fiscal"), row.amount),
     }
 
 

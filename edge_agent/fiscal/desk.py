@@ -25,12 +25,13 @@ from zoneinfo import ZoneInfo
 
 from edge_agent.basket import Basket, BasketError, Line
 from edge_agent.basket.commands import RegisterChecked
+from edge_agent.basket.journal import Journal
 from edge_agent.basket.machine import BEFORE_PAYMENT
 from edge_agent.config import Config
+from edge_agent.db import StoreError
 from edge_agent.fiscal.receipt import ReceiptRules
 from edge_agent.fiscal.register import NEEDS_STAFF, FiscalRegister, RegisterError, RegisterStatus, Shift
 from edge_agent.logthrottle import ThrottledLog
-from edge_agent.store import Store, StoreError
 
 log = logging.getLogger("edge_agent.fiscal")
 SHIFT_LENGTH = timedelta(hours=24)  # a shift lasts at most 24 h (54-ФЗ)
@@ -58,12 +59,12 @@ class FiscalDesk:
         self,
         lane: str,
         register: FiscalRegister,
-        store: Store,
+        journal: Journal,
         tz: ZoneInfo,
         settings: DeskSettings | None = None,
         basket: Callable[[], Basket | None] = lambda: None,
     ) -> None:
-        self.lane, self.register, self.store, self.tz = lane, register, store, tz
+        self.lane, self.register, self.journal, self.tz = lane, register, journal, tz
         self.settings = settings or DeskSettings()
         self.basket = basket  # the lane's live basket
         self.lock = asyncio.Lock()
@@ -74,7 +75,7 @@ class FiscalDesk:
         self.checks = self.refusals = self.receipts = 0
         self._noise = ThrottledLog(log)
         self._last_status = 0.0
-        store.basket_listeners.append(self._changed)
+        journal.listeners.append(self._changed)
 
     def _changed(self, basket: Basket) -> None:
         if not self.settings.check_while_scanning or basket.lane != self.lane or basket.state not in BEFORE_PAYMENT:
@@ -161,7 +162,7 @@ class FiscalDesk:
                 self.checks += 1
                 self.refusals += refusal is not None
                 try:
-                    self.store.apply(basket, RegisterChecked(line.id, check, refusal))
+                    self.journal.apply(basket, RegisterChecked(line.id, check, refusal))
                 except BasketError:
                     return  # the basket moved on meanwhile
 
@@ -231,7 +232,7 @@ class Fiscal:
     receipt_deadline_s: float = 60.0
 
 
-def fiscal_from_config(config: Config, store: Store, basket_of: Callable[[str], Basket | None]) -> Fiscal:
+def fiscal_from_config(config: Config, journal: Journal, basket_of: Callable[[str], Basket | None]) -> Fiscal:
     """A desk per configured register (ATOL's Web-server), the receipt rules of the store."""
     from edge_agent.fiscal.atol import AtolRegister
 
@@ -245,6 +246,6 @@ def fiscal_from_config(config: Config, store: Store, basket_of: Callable[[str], 
         register = AtolRegister(
             r.url, r.device_id, operator, timeout_s=f.request_timeout_s, task_deadline_s=f.task_deadline_s
         )
-        desks[r.lane] = FiscalDesk(r.lane, register, store, tz, settings, functools.partial(basket_of, r.lane))
+        desks[r.lane] = FiscalDesk(r.lane, register, journal, tz, settings, functools.partial(basket_of, r.lane))
     rules = ReceiptRules("SCO", f.operator_vatin, f.taxation, f.vat_default, dict(f.vat), f.electronically)
     return Fiscal(desks, rules, f.receipt_deadline_s)

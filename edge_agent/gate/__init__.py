@@ -1,5 +1,5 @@
 """Exit gates: the pure rules (``rules.py``: direction, alarm or silence) and the daemon's
-shell around them (``service.py``: reads in, alarms out to the store, staff, MQTT and the
+shell around them (``gates.py``: reads in, alarms out to the store, staff, MQTT and the
 reader's GPO)."""
 
 from edge_agent.gate.rules import CLONED, UNPAID, Crossing, Crossings, Item, judge, ours, tid_matches

@@ -1,5 +1,4 @@
-"""Payment and loyalty at the edge: the checkout flow that talks to central over MQTT."""
-
-from edge_agent.payment.flow import Checkout, PaymentOutcome
-
-__all__ = ["Checkout", "PaymentOutcome"]
+"""Payment and loyalty at the edge: the checkout flow that talks to central over MQTT
+(``flow.py``, around the pure ``steps.py``), returns (``returns.py``, ``return_plan.py``), what
+they keep (``records.py``) and the sale's events for central (``sale.py``). Import the modules
+themselves: this package loads no MQTT client until the checkout is built."""

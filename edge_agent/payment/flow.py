@@ -31,6 +31,7 @@ from edge_agent.fiscal.desk import Fiscal
 from edge_agent.fiscal.receipt import ReceiptError, Tender, sell_task
 from edge_agent.fiscal.register import RegisterError
 from edge_agent.loyalty import Allocation, allocate
+from edge_agent.payment.records import PaymentRecord
 from edge_agent.payment.steps import (
     FINAL,
     Action,
@@ -48,7 +49,7 @@ from edge_agent.payment.steps import (
     next_action,
     on_answer,
 )
-from edge_agent.store import Store
+from edge_agent.repositories import Repositories
 from edge_agent.sync.rpc import OutcomeUnknown, Requester, ServiceError
 from edge_agent.wire.envelope import Event
 
@@ -69,13 +70,14 @@ class PaymentOutcome:
 class Checkout:
     def __init__(
         self,
-        store: Store,
+        records: Repositories,
         requester: Requester,
         settings: CheckoutSettings,
         lookup: Lookup,
         fiscal: Fiscal | None = None,
     ) -> None:
-        self.store, self.requester, self.settings, self.lookup = store, requester, settings, lookup
+        self.records, self.requester, self.settings, self.lookup = records, requester, settings, lookup
+        self.journal = records.journal
         self.fiscal = fiscal or Fiscal({})
         self._locks: dict[str, asyncio.Lock] = {}
         self._news: dict[str, asyncio.Event] = {}  # provider payment id -> "a notification came"
@@ -116,7 +118,7 @@ class Checkout:
             "loyalty", "identify", {"kind": kind, "ref": ref, "basket": basket.id}, None, basket.id
         )
         verified = bool(result.get("verified"))
-        self.store.apply(basket, Identify(result["customer"], ref if kind == "phone" else None, verified))
+        self.journal.apply(basket, Identify(result["customer"], ref if kind == "phone" else None, verified))
         return result
 
     async def verify(self, basket: Basket, code: str) -> dict[str, Any]:
@@ -126,7 +128,7 @@ class Checkout:
         result = await self._call(
             "loyalty", "verify", {"customer": basket.customer, "code": code, "basket": basket.id}, None, basket.id
         )
-        self.store.apply(basket, Identify(basket.customer, basket.contact, True))
+        self.journal.apply(basket, Identify(basket.customer, basket.contact, True))
         return result
 
     async def redeem(self, basket: Basket, points: int | None = None) -> Allocation:
@@ -156,13 +158,13 @@ class Checkout:
         if plan.points == 0:
             return plan
         # stable for the same basket content and attempt: a retry after a crash finds the same hold
-        n = len(self.store.payments_of(basket.id)) + 1
+        n = len(self.records.payments.of_basket(basket.id)) + 1
         key = f"{basket.id}:hold:{n}:{plan.points}:{plan.kopecks}"
         await self._release_stale_holds(basket, keep=key)
         hold = await self._call(
             "loyalty", "hold", {"customer": basket.customer, "points": plan.points, "basket": basket.id}, key, basket.id
         )
-        self.store.apply(basket, Discount(dict(plan.lines), hold["hold_id"], plan.points))
+        self.journal.apply(basket, Discount(dict(plan.lines), hold["hold_id"], plan.points))
         return plan
 
     async def cancel(self, basket: Basket) -> None:
@@ -181,7 +183,7 @@ class Checkout:
                     "loyalty", "release", {"hold_id": basket.hold_id}, f"{basket.hold_id}:release", basket.id
                 )
             await self._release_stale_holds(basket)
-            self.store.apply(basket, Cancel())
+            self.journal.apply(basket, Cancel())
 
     async def _release_stale_holds(self, basket: Basket, keep: str | None = None) -> None:
         """Holds taken for this basket that its lines no longer carry (the basket changed after
@@ -194,7 +196,7 @@ class Checkout:
     def _holds(self, basket: Basket, keep: str | None = None) -> list[str]:
         """The loyalty holds taken for this basket (but the one under key ``keep``)."""
         holds = []
-        for key, response in self.store.answers(basket.id, "loyalty", "hold"):
+        for key, response in self.records.requests.answers(basket.id, "loyalty", "hold"):
             hold_id = (response.get("result") or {}).get("hold_id")
             if hold_id and key != keep:
                 holds.append(str(hold_id))
@@ -207,13 +209,13 @@ class Checkout:
             if basket.state is not State.READY_TO_PAY:
                 raise BasketError("wrong_state", f"basket is {basket.state.value}; payment needs READY_TO_PAY")
             await self.register_ready(basket)
-            pid = f"{basket.id}:pay:{len(self.store.payments_of(basket.id)) + 1}"
+            pid = f"{basket.id}:pay:{len(self.records.payments.of_basket(basket.id)) + 1}"
             attempt = Attempt(pid, basket.id, method, basket.total, Step.CREATING, instrument, time.time())
 
             def record(conn: sqlite3.Connection) -> None:
                 self._save(attempt, conn)
 
-            self.store.apply(basket, StartPayment(pid), also=record)
+            self.journal.apply(basket, StartPayment(pid), also=record)
             return await self._drive(pid)
 
     async def register_ready(self, basket: Basket) -> None:
@@ -236,17 +238,17 @@ class Checkout:
         """Carry every unfinished attempt on from its last committed step (start-up, and every
         few seconds for attempts waiting on central or on a customer who walked away)."""
         count = 0
-        for row in self.store.open_payments():
-            lock = self._lock(row["basket_id"])
+        for row in self.records.payments.unfinished():
+            lock = self._lock(row.basket_id)
             if lock.locked():
                 continue  # the kiosk is driving it right now
             async with lock:
-                await self._drive(row["id"])
+                await self._drive(row.id)
                 count += 1
         return count
 
     def _attempt(self, pid: str) -> Attempt:
-        row = self.store.payment_row(pid)
+        row = self.records.payments.get(pid)
         if row is None:
             raise KeyError(f"no payment attempt {pid}")
         return Attempt.from_row(row)
@@ -321,30 +323,30 @@ class Checkout:
         def write(conn: sqlite3.Connection) -> None:
             self._save(moved, conn)
             if t.alert is not None and basket is not None:
-                self.store.announce(basket.lane, t.alert[0], t.alert[1], basket.id, conn=conn)
+                self.records.outbox.announce(basket.lane, t.alert[0], t.alert[1], basket.id, conn=conn)
 
         if t.alert is not None:
             self.alerts += 1
             log.error("%s: %s", *t.alert)
         if t.journal is not None and basket is not None:
-            self.store.apply(basket, t.journal, also=write)
+            self.journal.apply(basket, t.journal, also=write)
         else:  # nothing to journal, or the basket is not live here (closed meanwhile): the step alone
-            with self.store.transaction() as conn:
+            with self.records.db.transaction() as conn:
                 write(conn)
 
     def _save(self, a: Attempt, conn: sqlite3.Connection) -> None:
         payment = a.payment or {}
-        self.store.save_payment(
-            a.id,
-            a.basket_id,
-            a.method,
-            a.amount,
-            a.step.value,
-            payment.get("id"),
-            payment.get("status"),
-            a.detail(),
-            conn,
+        record = PaymentRecord(
+            id=a.id,
+            basket_id=a.basket_id,
+            method=a.method,
+            amount=a.amount,
+            step=a.step.value,
+            provider_id=payment.get("id"),
+            status=payment.get("status"),
+            detail=a.detail(),
         )
+        self.records.payments.save(record, conn)
 
     async def _wait_for_customer(self, attempt: Attempt, wait: AwaitCustomer) -> dict[str, Any]:
         """Ask for the payment's state until the customer has acted or the kiosk's patience ends."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -29,9 +30,10 @@ from edge_agent.config import Checkout as CheckoutSettings
 from edge_agent.fiscal.desk import Fiscal
 from edge_agent.fiscal.receipt import ReceiptError, Tender, return_task
 from edge_agent.fiscal.register import RegisterError
+from edge_agent.payment.records import ReturnRecord
 from edge_agent.payment.return_plan import FINAL, ReturnError, ReturnStep, moved, plan_return, returned_lines
 from edge_agent.payment.steps import receipt_uuid
-from edge_agent.store import Store
+from edge_agent.repositories import Repositories
 from edge_agent.sync.rpc import OutcomeUnknown, Requester, ServiceError
 from edge_agent.wire.events import EPCIS, RETURNED, epcis_returned
 
@@ -39,8 +41,8 @@ log = logging.getLogger("edge_agent.returns")
 
 
 class Returns:
-    def __init__(self, store: Store, requester: Requester, settings: CheckoutSettings, fiscal: Fiscal) -> None:
-        self.store, self.requester, self.settings, self.fiscal = store, requester, settings, fiscal
+    def __init__(self, records: Repositories, requester: Requester, settings: CheckoutSettings, fiscal: Fiscal) -> None:
+        self.records, self.requester, self.settings, self.fiscal = records, requester, settings, fiscal
         self._lock = asyncio.Lock()
         self.alerts = 0
 
@@ -50,8 +52,8 @@ class Returns:
             ki = parse(code).ki
         except ParseError as e:
             raise ReturnError("bad_code", f"not an item code: {e}") from None
-        basket_id = self.store.sold_in(ki) if ki else None
-        sale = self.store.sale(basket_id) if basket_id else None
+        basket_id = self.records.sold.sold_in(ki) if ki else None
+        sale = self.records.journal.sale(basket_id) if basket_id else None
         line = sale.line_by_key(ki) if sale is not None and ki else None
         if sale is None or line is None:
             raise ReturnError("not_sold_here", f"{ki or code} was not sold in this store (or was returned)")
@@ -60,12 +62,12 @@ class Returns:
     async def start(self, basket_id: str, lines: Sequence[int], staff: str, lane: str | None = None) -> dict[str, Any]:
         """Take ``lines`` of sale ``basket_id`` back; print on ``lane``'s register (default: the sale's)."""
         async with self._lock:
-            sale = self.store.sale(basket_id)
-            previous = self.store.returns_of(basket_id)
+            sale = self.records.journal.sale(basket_id)
+            previous = [r.to_dict() for r in self.records.returns.of_basket(basket_id)]
             plan = plan_return(sale, lines, returned_lines(previous))
             assert sale is not None
-            paid = [p for p in self.store.payments_of(basket_id) if p["step"] == "done"]
-            if not paid or not paid[-1]["provider_id"]:
+            paid = [p for p in self.records.payments.of_basket(basket_id) if p.step == "done"]
+            if not paid or not paid[-1].provider_id:
                 raise ReturnError("no_payment", f"sale {basket_id} has no captured payment to refund")
             where = lane or sale.lane
             has_register = where in self.fiscal.desks
@@ -78,33 +80,34 @@ class Returns:
                 "amount": plan.amount,
                 "staff": staff,
                 "step": ReturnStep.CHECKING if has_register else ReturnStep.REFUNDING,
-                "detail": {"payment": paid[-1]["provider_id"], "checks": {}},
+                "detail": {"payment": paid[-1].provider_id, "checks": {}},
             }
-            self.store.save_return(row)
+            self._save(row)
         return await self._drive(rid)
 
     async def resume(self) -> int:
-        ids = self.store.open_returns()
+        ids = self.records.returns.unfinished()
         for rid in ids:
             await self._drive(rid)
         return len(ids)
 
     async def _drive(self, rid: str) -> dict[str, Any]:
         async with self._lock:
-            row = self.store.return_row(rid)
-            assert row is not None
+            record = self.records.returns.get(rid)
+            assert record is not None
+            row = record.to_dict()
             try:
                 while ReturnStep(row["step"]) not in FINAL:
                     row = await self._step(row)
                     if row["step"] != ReturnStep.DONE:  # done was written with its effects
-                        self.store.save_return(row)
+                        self._save(row)
             except (RegisterError, OutcomeUnknown) as e:  # tried again by the housekeeping
                 row["detail"]["waiting"] = str(e)
-                self.store.save_return(row)
+                self._save(row)
             return row
 
     def _lines(self, row: dict[str, Any]) -> tuple[Basket, list[Line]]:
-        sale = self.store.sale(row["basket_id"])
+        sale = self.records.journal.sale(row["basket_id"])
         assert sale is not None, f"return {row['id']}: its sale is gone"
         checks = row["detail"]["checks"]
         return sale, [replace(sale.lines[i], kkt=checks.get(str(i), sale.lines[i].kkt)) for i in row["lines"]]
@@ -123,7 +126,7 @@ class Returns:
                         if check.refusal():
                             return moved(row, ReturnStep.FAILED, message=check.refusal())
                         detail["checks"][str(line.id)] = check.to_dict()
-                        self.store.save_return(row)
+                        self._save(row)
                 receipt = {"uuid": receipt_uuid(row["id"], 1), "try": 1}
                 return moved(row, ReturnStep.RECEIPT, receipt=receipt)
             case ReturnStep.RECEIPT:
@@ -178,12 +181,15 @@ class Returns:
             "message": e.message,
             "receipt_printed": "fiscal" in row["detail"].get("receipt", {}),
         }
-        with self.store.transaction() as conn:
-            self.store.save_return(failed, conn)
-            self.store.announce(row["lane"], "alert.refund_failed", fact, row["basket_id"], conn=conn)
+        with self.records.db.transaction() as conn:
+            self._save(failed, conn)
+            self.records.outbox.announce(row["lane"], "alert.refund_failed", fact, row["basket_id"], conn=conn)
         self.alerts += 1
         log.error("return %s: the refund was refused (%s); staff pay it out by hand", row["id"], e.message)
         return failed
+
+    def _save(self, row: dict[str, Any], conn: sqlite3.Connection | None = None) -> None:
+        self.records.returns.save(ReturnRecord.from_dict(row), conn)
 
     def _finish(self, row: dict[str, Any]) -> None:
         """The items are back: out of the sold set, central told (the return, EPCIS): one transaction."""
@@ -200,9 +206,11 @@ class Returns:
             "receipt": (detail.get("receipt") or {}).get("fiscal"),
         }
 
-        doc = epcis_returned(lines, sale, self.store.tz, self.store.read_point, row["id"], datetime.now(self.store.tz))
-        with self.store.transaction() as conn:
-            self.store.save_return(row, conn)
-            self.store.unsell([line.key for line in lines if line.serialized], conn)
-            self.store.announce(row["lane"], RETURNED, fact, row["basket_id"], conn=conn)
-            self.store.announce(row["lane"], EPCIS, doc, row["basket_id"], conn=conn)
+        tz, read_point = self.records.sale_events.tz, self.records.sale_events.read_point
+        doc = epcis_returned(lines, sale, tz, read_point, row["id"], datetime.now(tz))
+        outbox = self.records.outbox
+        with self.records.db.transaction() as conn:
+            self._save(row, conn)
+            self.records.sold.unsell([line.key for line in lines if line.serialized], conn)
+            outbox.announce(row["lane"], RETURNED, fact, row["basket_id"], conn=conn)
+            outbox.announce(row["lane"], EPCIS, doc, row["basket_id"], conn=conn)

@@ -35,6 +35,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from edge_agent.basket.commands import Close, PaymentResult
+from edge_agent.payment.records import PaymentRecord
 
 
 class Step(StrEnum):
@@ -82,14 +83,14 @@ class Attempt:
     receipt: Mapping[str, Any] | None = None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Attempt:
-        detail = row["detail"]
+    def from_row(cls, row: PaymentRecord) -> Attempt:
+        detail = row.detail
         return cls(
-            row["id"],
-            row["basket_id"],
-            row["method"],
-            row["amount"],
-            Step(row["step"]),
+            row.id,
+            row.basket_id,
+            row.method,
+            row.amount,
+            Step(row.step),
             detail.get("instrument", "ok"),
             detail.get("started", 0.0),
             detail.get("payment"),

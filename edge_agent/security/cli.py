@@ -20,16 +20,14 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def _devices(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
+    from edge_agent.db import Database
     from edge_agent.security.devices import Devices
-    from edge_agent.store import Store
+    from edge_agent.security.records import DeviceRecords
 
     config = _config(args)
     if config is None:
         return None, None
-    store = Store(config.agent.data_dir / "edge-agent.db", ZoneInfo(config.store.timezone))
-    return config, Devices(store)
+    return config, Devices(DeviceRecords(Database(config.agent.data_dir / "edge-agent.db")))
 
 
 def cmd_provision(args: argparse.Namespace, out: TextIO) -> int:
@@ -85,8 +83,8 @@ def cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     _, devices = _devices(args)
     if devices is None:
         return EXIT_BAD_INPUT
-    for row in devices.store.devices():
-        out.write(json.dumps(row) + "\n")
+    for row in devices.records.summaries():
+        out.write(json.dumps(row.to_dict()) + "\n")
     return EXIT_OK
 
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from edge_agent.store import Store
+from edge_agent.security.records import Credential, DeviceRecords
 
 COOKIE: Final = "edge_device"
 HEADER: Final = "x-device-token"
@@ -51,47 +51,52 @@ def digest(secret: str) -> str:
 
 
 class Devices:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, records: DeviceRecords) -> None:
+        self.records = records
 
     def provision(self, device: Device, *, enrol: bool = False) -> Provisioned:
         """A new credential for ``device``: a token for a program, or (``enrol``) a one-time code
         whose browser gets the token as a cookie. Other credentials of the device stay valid
         until ``revoke``."""
         token, code = "edt_" + secrets.token_urlsafe(32), secrets.token_urlsafe(18)
-        self.store.put_device(
-            {
-                "name": device.name,
-                "kind": device.kind,
-                "lane": device.lane,
-                "reader": device.reader,
-                "token_sha256": digest(token),
-                "enrol_sha256": digest(code) if enrol else None,
-                "enrol_expires": time.time() + ENROL_TTL_S if enrol else None,
-                "created_at": time.time(),
-            }
+        self.records.put(
+            Credential(
+                name=device.name,
+                kind=device.kind,
+                lane=device.lane,
+                reader=device.reader,
+                token_sha256=digest(token),
+                enrol_sha256=digest(code) if enrol else None,
+                enrol_expires=time.time() + ENROL_TTL_S if enrol else None,
+                created_at=time.time(),
+            )
         )
         return Provisioned(device, "" if enrol else token, code if enrol else "")
 
     def by_token(self, token: str | None) -> Device | None:
         if not token or len(token) > 128:
             return None
-        row = self.store.device("token_sha256", digest(token))
-        if row is None or row["enrol_expires"] is not None:  # not enrolled yet: the placeholder token is nothing
+        row = self.records.find("token_sha256", digest(token))
+        if row is None or row.enrol_expires is not None:  # not enrolled yet: the placeholder token is nothing
             return None
-        return Device(row["name"], row["kind"], row["lane"], row["reader"])
+        return _device(row)
 
     def enrol(self, code: str) -> tuple[Device, str] | None:
         """Spend a one-time enrolment code: the device and the token for its browser's cookie."""
         if not code or len(code) > 64:
             return None
-        row = self.store.device("enrol_sha256", digest(code))
-        if row is None or (row["enrol_expires"] or 0) < time.time():
+        row = self.records.find("enrol_sha256", digest(code))
+        if row is None or (row.enrol_expires or 0) < time.time():
             return None
         token = "edt_" + secrets.token_urlsafe(32)
-        if not self.store.enrolled(digest(code), digest(token)):
+        if not self.records.enrolled(digest(code), digest(token)):
             return None  # spent meanwhile
-        return Device(row["name"], row["kind"], row["lane"], row["reader"]), token
+        return _device(row), token
 
     def revoke(self, name: str) -> bool:
-        return self.store.revoke_device(name)
+        return self.records.revoke(name)
+
+
+def _device(c: Credential) -> Device:
+    kind: Kind = "kiosk" if c.kind == "kiosk" else "handheld"
+    return Device(c.name, kind, c.lane, c.reader)

@@ -11,16 +11,18 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from edge_agent.catalog.records import Catalogue
 from edge_agent.config import Config
+from edge_agent.db import Outbox, StoreError
 from edge_agent.logthrottle import ThrottledLog
-from edge_agent.store import Store, StoreError
 from edge_agent.sync.mqtt import LinkSettings, MqttLink
 from edge_agent.sync.publisher import OutboxPublisher
+from edge_agent.sync.request_log import RequestLog
 from edge_agent.sync.rpc import Requester
 from edge_agent.sync.status import status_payload
 from edge_agent.sync.streams import STREAMS, StreamState
 from edge_agent.wire import envelope
-from edge_agent.wire.catalog import PayloadError, stream_data
+from edge_agent.wire.stream_payloads import PayloadError, stream_data
 from edge_agent.wire.topics import StoreTopics
 
 log = logging.getLogger("edge_agent.sync")
@@ -52,13 +54,16 @@ class Sync:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        *,
+        outbox: Outbox,
+        requests: RequestLog,
+        catalogue: Catalogue,
         readers: Callable[[], dict[str, Any]] | None = None,
         settings: LinkSettings | None = None,
         fiscal: Callable[[], dict[str, Any]] | None = None,
         verification: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
-        self.store = store
+        self.outbox, self.catalogue = outbox, catalogue
         self.topics = StoreTopics(config.store.id)
         self.agent = config.agent.id
         self.source = f"sco://{config.store.id}/{config.agent.id}"
@@ -77,7 +82,7 @@ class Sync:
         )
         m = config.mqtt
         self.publisher = OutboxPublisher(
-            store,
+            outbox,
             self.link,
             window=m.window,
             confirm_timeout_s=m.confirm_timeout_s,
@@ -85,10 +90,10 @@ class Sync:
             batch_events=m.batch_events,
             linger_s=m.linger_ms / 1000,
         )
-        store.confirm_to = self.resp_topic if m.confirmations else None
+        outbox.confirm_to = self.resp_topic if m.confirmations else None
         self.confirmed = self.replays = 0
         self.warn_s = m.unconfirmed_warn_s
-        self.requester = Requester(self.link, store, (config.store.id, self.agent), self.resp_topic)
+        self.requester = Requester(self.link, requests, (config.store.id, self.agent), self.resp_topic)
         self.max_jump = m.max_version_jump
         self.streams = {name: self._stream(name) for name in STREAMS}
         self.bad_messages = 0
@@ -99,7 +104,7 @@ class Sync:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self.store.outbox_listeners.append(self.publisher.kick)
+        self.outbox.listeners.append(self.publisher.kick)
         await self.link.start()
         self._task = asyncio.create_task(self.publisher.run(), name="outbox")
 
@@ -111,7 +116,7 @@ class Sync:
         offline = status_payload(self.source, "offline", self.readers(), reason="stopped")
         await self.link.stop([(self.status_topic, offline, True)])
         with contextlib.suppress(ValueError):
-            self.store.outbox_listeners.remove(self.publisher.kick)
+            self.outbox.listeners.remove(self.publisher.kick)
 
     def publish_status(self) -> None:
         """Refresh the retained status (readers' health changed, or periodically)."""
@@ -120,7 +125,7 @@ class Sync:
                 self.source,
                 "online",
                 self.readers(),
-                outbox=self.store.outbox_depth(),
+                outbox=self.outbox.depth(),
                 fiscal=self.fiscal(),
                 delivery=self.delivery_health(self.warn_s),
                 verification=self.verification(),
@@ -163,7 +168,7 @@ class Sync:
             self._bad(topic, f"{stream} v{data['version']} is more than {self.max_jump} versions past v{state.version}")
         for step in steps:
             try:
-                self.store.apply_stream(stream, step.version, step.snapshot, step.data)
+                self.catalogue.apply_stream(stream, step.version, snapshot=step.snapshot, data=step.data)
             except StoreError as e:  # a full disk: what is applied is what the store has; central resends
                 self._noise.warning("store", "%s v%d not applied: %s", stream, step.version, e.message)
                 self.streams[stream] = self._stream(stream)
@@ -180,7 +185,7 @@ class Sync:
                 if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
                     self._bad(topic, "events.confirmed needs ids: [string]")
                     return
-                self.confirmed += self.store.confirm(ids)
+                self.confirmed += self.outbox.confirm(ids)
                 return
             subject, seqs = data.get("subject"), data.get("seqs")
             if not (
@@ -193,16 +198,16 @@ class Sync:
                 self._bad(topic, "events.replay needs subject: basket/{id} and seqs: [int]")
                 return
             self.replays += 1
-            self.publisher.rewind(self.store.requeue(subject.removeprefix("basket/"), seqs))
+            self.publisher.rewind(self.outbox.requeue(subject.removeprefix("basket/"), seqs))
         except StoreError as e:  # a full disk: confirmations come again (the events are re-sent)
             self._noise.warning("store", "%s not recorded: %s", ev.type, e.message)
 
     def _stream(self, name: str) -> StreamState:
-        return StreamState(self.store.stream_version(name), max_jump=self.max_jump)
+        return StreamState(self.catalogue.stream_version(name), max_jump=self.max_jump)
 
     def delivery_health(self, warn_s: float) -> dict[str, Any]:
         """Unconfirmed events: how many, the oldest's age, and whether that is too old."""
-        n, oldest = self.store.unconfirmed()
+        n, oldest = self.outbox.unconfirmed()
         age = max(0.0, time.time() - oldest) if oldest is not None else None
         return {
             "unconfirmed": n,

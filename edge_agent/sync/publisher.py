@@ -27,7 +27,7 @@ import functools
 import logging
 import time
 
-from edge_agent.store import Store, StoreError
+from edge_agent.db import Outbox, StoreError
 from edge_agent.sync.mqtt import MqttLink
 from edge_agent.wire.batches import pack
 
@@ -37,7 +37,7 @@ log = logging.getLogger("edge_agent.sync.publisher")
 class OutboxPublisher:
     def __init__(
         self,
-        store: Store,
+        outbox: Outbox,
         link: MqttLink,
         window: int = 2000,
         batch: int = 500,
@@ -47,7 +47,7 @@ class OutboxPublisher:
         batch_events: int = 100,
         linger_s: float = 0.0,
     ) -> None:
-        self.store, self.link = store, link
+        self.outbox, self.link = outbox, link
         self.window, self.batch, self.poll_s = window, batch, poll_s
         #: a lane's waiting rows go in one message, up to this many; ``linger_s``: a row waits
         #: this long for others to join it (0: what is waiting when the publisher looks)
@@ -73,7 +73,7 @@ class OutboxPublisher:
 
     @property
     def depth(self) -> int:
-        return self.store.outbox_depth()
+        return self.outbox.depth()
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -108,7 +108,7 @@ class OutboxPublisher:
             self._flush()
 
     def _unsent(self, room: int) -> list[tuple[int, str, str]]:
-        return [r for r in self.store.unsent_raw(min(room, self.batch), self._cursor) if r[0] not in self._inflight]
+        return [r for r in self.outbox.unsent_raw(min(room, self.batch), self._cursor) if r[0] not in self._inflight]
 
     def rewind(self, row_ids: list[int]) -> None:
         """These rows are unsent again (``requeue``): send them, ahead of what was next."""
@@ -124,8 +124,8 @@ class OutboxPublisher:
             return
         self._next_sweep = now + 1.0
         try:
-            self.rewind(self.store.requeue_unconfirmed(time.time() - self.confirm_timeout_s))
-            self.store.prune_outbox(time.time() - self.retention_s)
+            self.rewind(self.outbox.requeue_unconfirmed(time.time() - self.confirm_timeout_s))
+            self.outbox.prune(time.time() - self.retention_s)
         except StoreError:
             pass  # a full disk: the next sweep tries again
 
@@ -153,7 +153,7 @@ class OutboxPublisher:
         if self._acked:
             acked, self._acked = self._acked, []
             try:
-                self.store.mark_sent(acked)
+                self.outbox.mark_sent(acked)
             except StoreError:  # a full disk: marked at the next flush (a repeat is deduplicated downstream)
                 self._acked = acked + self._acked
                 return
@@ -164,7 +164,7 @@ class OutboxPublisher:
         has confirmed every row."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self.store.outbox_depth() == 0 and (not confirmed or self.store.unconfirmed()[0] == 0):
+            if self.outbox.depth() == 0 and (not confirmed or self.outbox.unconfirmed()[0] == 0):
                 return True
             await asyncio.sleep(0.02)
         return False

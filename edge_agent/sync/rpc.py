@@ -18,8 +18,8 @@ import logging
 from typing import Any
 
 from edge_agent.errors import EdgeError
-from edge_agent.store import Store
 from edge_agent.sync.mqtt import MqttLink
+from edge_agent.sync.request_log import RequestLog
 from edge_agent.wire import envelope
 from edge_agent.wire.topics import cmd
 
@@ -44,9 +44,9 @@ class ServiceError(EdgeError):
 
 
 class Requester:
-    def __init__(self, link: MqttLink, store: Store, caller: tuple[str, str], reply_topic: str) -> None:
+    def __init__(self, link: MqttLink, log: RequestLog, caller: tuple[str, str], reply_topic: str) -> None:
         """``caller``: this agent's (store id, agent id): in every command's topic and ``source``."""
-        self.link, self.store, self.caller, self.reply_topic = link, store, caller, reply_topic
+        self.link, self.log, self.caller, self.reply_topic = link, log, caller, reply_topic
         self.source = f"sco://{caller[0]}/{caller[1]}"
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.sent = 0
@@ -76,13 +76,13 @@ class Requester:
 
         ``key`` None: a query (get, quote) that moves nothing; it is neither keyed nor stored."""
         if key is not None:
-            record = self.store.request_record(key)
-            if record is not None and record[3] is not None:
-                return _result(record[3])
+            record = self.log.get(key)
+            if record is not None and record.response is not None:
+                return _result(record.response)
             if record is None:
-                self.store.record_request(key, service, op, data, basket_id)  # before the first send
+                self.log.record(key, service=service, op=op, data=data, basket_id=basket_id)  # before the first send
             else:
-                data = record[2]  # a key always travels with the data it was first sent with
+                data = record.data  # a key always travels with the data it was first sent with
         loop = asyncio.get_running_loop()
         correlation = envelope.new_id()
         response: dict[str, Any] | None = None
@@ -117,7 +117,7 @@ class Requester:
         if response is None:
             raise OutcomeUnknown(key or "(query)", service, op)
         if key is not None:
-            self.store.record_response(key, response)
+            self.log.answered(key, response)
         return _result(response)
 
 

@@ -43,7 +43,7 @@ def item(shop: RunningStore, product: Any, state: str = "sellable", register: bo
         shop.call(lambda: shop.store.crpt.registry.add(it.mark_code, state))  # type: ignore[union-attr]
     if product.marked:
         # on the daemon's loop: the store's connection is the daemon's, one thread at a time
-        shop.call(lambda: shop.services.store.receive_codes([(it.ki, it.mark_code)]))
+        shop.call(lambda: shop.services.records.catalogue.receive_codes([(it.ki, it.mark_code)]))
     return it
 
 
@@ -167,7 +167,7 @@ def test_sbp_shows_a_qr_and_a_blocked_item_needs_staff(shop: RunningStore, http:
     finally:
         shop.call(lambda: setattr(shop.store.central.settings, "customer_delay_s", 0.05))  # type: ignore[union-attr]
     assert wait_basket(http, lane, lambda b: b["state"] == "CLOSED")["total"] == MILK.price
-    audit = sqlite3.connect(shop.services.store.path).execute("SELECT staff, action FROM audit").fetchall()
+    audit = sqlite3.connect(shop.services.records.db.path).execute("SELECT staff, action FROM audit").fetchall()
     assert ("s-1", "void_line") in audit and ("s-1", "sign_in") in audit
     clear(shop, lane, [good], http)
 

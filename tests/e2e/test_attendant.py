@@ -30,7 +30,9 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
 ) -> None:
     assert shop.store is not None
     drink, fake = Item(ENERGY, "A0000001"), Item(MILK, "A0000002")
-    shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code), (fake.ki, fake.mark_code)]))
+    shop.call(
+        lambda: shop.services.records.catalogue.receive_codes([(drink.ki, drink.mark_code), (fake.ki, fake.mark_code)])
+    )
     shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
 
     staff = handheld(browser, shop)
@@ -57,7 +59,7 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
     order = staff.eval_on_selector_all("#interventions li", "els => els.map(e => e.dataset.intervention)")
     assert order == ["MARKING_BLOCKED", "HELP_REQUESTED"]
     audit = (
-        sqlite3.connect(shop.services.store.path)
+        sqlite3.connect(shop.services.records.db.path)
         .execute("SELECT staff, device, action FROM audit WHERE action = 'approve_problem'")
         .fetchall()
     )
@@ -73,7 +75,7 @@ def test_the_attendant_sees_three_interventions_most_urgent_first_and_resolves_o
 def energy_drink(shop: RunningStore, lane: str, serial: str) -> Item:
     """A genuine energy drink (its mark code received and registered) put in ``lane``'s box: an age check."""
     drink = Item(ENERGY, serial)
-    shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code)]))
+    shop.call(lambda: shop.services.records.catalogue.receive_codes([(drink.ki, drink.mark_code)]))
     shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
     shop.place(lane, drink.epc)
     return drink
@@ -137,12 +139,16 @@ def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, br
     with shop.store.client() as http:  # the day so far: two sales, each after staff resolved something
         token = http.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}).json()["token"]
         drink, fake, bread = Item(ENERGY, "D0000001"), Item(MILK, "D0000002"), Item(PRODUCTS[2], "D0000003")
-        shop.call(lambda: shop.services.store.receive_codes([(drink.ki, drink.mark_code), (fake.ki, fake.mark_code)]))
+        shop.call(
+            lambda: shop.services.records.catalogue.receive_codes(
+                [(drink.ki, drink.mark_code), (fake.ki, fake.mark_code)]
+            )
+        )
         shop.call(lambda: shop.store.crpt.registry.add(drink.mark_code))  # type: ignore[union-attr]
         shopper(shop, http, token, "lane-1", [drink], "AGE_RESTRICTED")
         shopper(shop, http, token, "lane-2", [fake, bread], "MARKING_BLOCKED")
     deadline = time.monotonic() + 20
-    while shop.call(lambda: len(shop.services.store.dashboard_rows(0)[0])) < 2 and time.monotonic() < deadline:
+    while shop.call(lambda: len(shop.services.records.dashboard_rows(0)[0])) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     staff.tap("#dashbtn")
     staff.wait_for_selector("#charts svg")

@@ -88,9 +88,9 @@ def test_headless_demo_runs_shoppers_and_proves_its_invariants(tmp_path: Path) -
     from zoneinfo import ZoneInfo
 
     from edge_agent.dashboard import charts, figures
-    from edge_agent.store import Store
+    from edge_agent.repositories import open_repositories
 
-    store = Store(tmp_path / "demo" / "edge-agent.db", ZoneInfo("Europe/Moscow"))
+    store = open_repositories(tmp_path / "demo" / "edge-agent.db", tz=ZoneInfo("Europe/Moscow"))
     f = figures(*store.dashboard_rows(0), ZoneInfo("Europe/Moscow"))
     assert (f["baskets_paid"], f["baskets_cancelled"]) == (summary["baskets_paid"], summary["baskets_cancelled"])
     assert {k.lower(): v for k, v in f["verdicts"].items()} == {k: v for k, v in summary["verdicts"].items() if v}

@@ -16,7 +16,7 @@ from edge_agent.basket import State
 from edge_agent.codes import encode_sgtin198, parse
 from edge_agent.config import Config, LaneSettings, Verify, ZoneConfig
 from edge_agent.daemon import Daemon
-from edge_agent.store import Store
+from edge_agent.repositories import open_repositories
 from sim.crpt import CrptSim
 from sim.llrp_reader import LLRPReaderSim
 from tests.conftest import until
@@ -158,8 +158,10 @@ def test_the_daemon_reads_a_box_in_each_reader_profile_and_refuses_a_copied_tag(
                     "lanes": [cfg.lanes[0].model_copy(update={"zones": [ZoneConfig(reader="box-1")]})],
                 }
             )
-            store = Store(tmp_path / "var" / "edge-agent.db", ZoneInfo("UTC"))  # central bound B2 to its chip
-            store.bind_tids({f"01{BREAD_EPC_GTIN}21B2": genuine.hex()}, "central")
+            store = open_repositories(
+                tmp_path / "var" / "edge-agent.db", tz=ZoneInfo("UTC")
+            )  # central bound B2 to its chip
+            store.tids.bind({f"01{BREAD_EPC_GTIN}21B2": genuine.hex()}, "central")
             store.db.conn.close()
             daemon = Daemon(cfg)
             stop = asyncio.Event()

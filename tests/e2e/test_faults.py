@@ -272,13 +272,13 @@ def test_a_journal_that_does_not_replay_never_stops_the_daemon_from_starting(tmp
 
     from edge_agent.basket import Product
     from edge_agent.basket.commands import Add
-    from edge_agent.store import Store
+    from edge_agent.repositories import open_repositories
 
     data = tmp_path / "var"
-    store = Store(data / "edge-agent.db", ZoneInfo("Europe/Moscow"))
+    store = open_repositories(data / "edge-agent.db", tz=ZoneInfo("Europe/Moscow"))
     bread = Product("04600000000015", "Bread", 5_500)
-    bad = store.open_basket("lane-1-broken", "lane-1")
-    store.apply(bad, Add(bread, bread.gtin, datetime.now(UTC), ki="0104600000000015215A"))
+    bad = store.journal.open_basket("lane-1-broken", "lane-1")
+    store.journal.apply(bad, Add(bread, bread.gtin, datetime.now(UTC), ki="0104600000000015215A"))
     store.db.conn.execute(
         "INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, 2, 'remove', ?, 0)",
         ("lane-1-broken", json.dumps({"line_id": 11, "by": "s-1", "device": "h", "at": datetime.now(UTC).isoformat()})),

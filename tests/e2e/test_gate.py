@@ -39,7 +39,7 @@ def crossings(shop: RunningStore, direction: str) -> float:
 
 
 def alarms(shop: RunningStore) -> list[dict[str, Any]]:
-    return list(shop.call(lambda: shop.services.store.gate_alarms(open_only=False)))
+    return [a.to_dict() for a in shop.call(lambda: shop.services.records.gate_alarms.list(open_only=False))]
 
 
 def passage_over(shop: RunningStore, item: Item) -> None:
@@ -82,7 +82,7 @@ def test_only_an_unpaid_item_of_this_store_walking_out_alarms(shop: RunningStore
         off_at = next(t for t, port, on in gate.gpo_log if port == 1 and not on and t > on_at)
         assert 2.5 <= off_at - on_at <= 4.5  # alarm_s = 3
 
-        db = sqlite3.connect(shop.services.store.path)
+        db = sqlite3.connect(shop.services.records.db.path)
         [(topic, payload)] = db.execute("SELECT topic, payload FROM outbox WHERE topic LIKE '%gate.alarm'").fetchall()
         assert json.loads(payload)["data"]["ki"] == alarm["ki"] and "/exit/evt/" in topic
 
@@ -102,7 +102,7 @@ def test_a_copied_tag_is_refused_at_the_lane_and_alarms_at_the_gate(shop: Runnin
     assert shop.store is not None
     genuine = Item(CHOC, "G0000010")
     with shop.store.client() as http:
-        shop.call(lambda: shop.services.store.bind_tids({genuine.ki: GENUINE.hex()}, "central"))  # from central
+        shop.call(lambda: shop.services.records.tids.bind({genuine.ki: GENUINE.hex()}, "central"))  # from central
         shop.sell(http, "lane-2", [genuine], tid=GENUINE)  # the genuine bar, on its own chip: sold
         shop.place("lane-2", genuine.epc, COPY)  # its EPC copied onto a blank chip, brought to a till
         problem = until(
@@ -131,7 +131,7 @@ def test_an_item_brought_back_walks_in_silently_and_once_returned_is_the_stores_
         staff = {"authorization": f"Bearer {token}"}
         done = http.post("/api/staff/returns", json={"codes": [bar.ki]}, headers=staff)
         assert done.status_code == 200, done.text
-        until("the return done", lambda: not shop.call(lambda: shop.services.store.sold_here(bar.ki)))
+        until("the return done", lambda: not shop.call(lambda: shop.services.records.sold.sold_here(bar.ki)))
         before = len(alarms(shop))
         passage_over(shop, bar)
         walk(shop, bar)  # taken out again without paying
@@ -154,8 +154,8 @@ def test_an_item_put_in_while_paying_starts_the_next_basket_instead_of_being_los
         shop.place("lane-2", late.epc)
         nxt = until("the next basket", lambda: (b := shop.basket(http, "lane-2"))["id"] != paying and b)
         assert [line["name"] for line in nxt["lines"]] == [CHOC.name]
-        assert shop.call(lambda: shop.services.store.sold_here(first.ki))  # the paid basket: the bread only
-        assert not shop.call(lambda: shop.services.store.sold_here(late.ki))
+        assert shop.call(lambda: shop.services.records.sold.sold_here(first.ki))  # the paid basket: the bread only
+        assert not shop.call(lambda: shop.services.records.sold.sold_here(late.ki))
         for it in (first, late):
             shop.remove("lane-2", it.epc)
         http.post("/api/kiosk/lane-2/cancel", json={}).raise_for_status()

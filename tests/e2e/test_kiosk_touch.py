@@ -109,7 +109,7 @@ def test_a_first_time_shopper_goes_through_every_screen_by_touch(
     assert kiosk.is_visible("#empty")
     items = [Item(CHOC, f"{lang}C1"), Item(CHOC, f"{lang}C2"), Item(MILK, f"{lang}M1")]
     shop.call(lambda: shop.store.crpt.registry.add(items[2].mark_code))  # type: ignore[union-attr]
-    shop.call(lambda: shop.services.store.receive_codes([(items[2].ki, items[2].mark_code)]))
+    shop.call(lambda: shop.services.records.catalogue.receive_codes([(items[2].ki, items[2].mark_code)]))
     for it in items:
         shop.place(lane, it.epc)
     kiosk.wait_for_selector(f"tr[data-group='{CHOC.name}'][data-qty='2']")  # two bars: one row, ×2

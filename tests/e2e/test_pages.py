@@ -27,7 +27,9 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     lane = "lane-2"
     milk, fake = Item(MILK, "P0000001"), Item(MILK, "P0000002")
     shop.call(lambda: shop.store.crpt.registry.add(milk.mark_code))  # type: ignore[union-attr]
-    shop.call(lambda: shop.services.store.receive_codes([(milk.ki, milk.mark_code), (fake.ki, fake.mark_code)]))
+    shop.call(
+        lambda: shop.services.records.catalogue.receive_codes([(milk.ki, milk.mark_code), (fake.ki, fake.mark_code)])
+    )
     kiosk = browser.new_page(locale="en-US", viewport={"width": 1024, "height": 900})
     assert shop.store is not None
     kiosk.goto(shop.store.enrol[f"kiosk-{lane}"])  # the kiosk's one-time enrolment link: its cookie, its page

@@ -76,7 +76,7 @@ def basket_with(shop: RunningStore, kiosk: httpx.Client, lane: str, product: Any
     it = Item(product, f"S{next(SERIAL):08d}")
     if product.marked:
         shop.call(lambda: shop.store.crpt.registry.add(it.mark_code, "sellable"))  # type: ignore[union-attr]
-        shop.call(lambda: shop.services.store.receive_codes([(it.ki, it.mark_code)]))
+        shop.call(lambda: shop.services.records.catalogue.receive_codes([(it.ki, it.mark_code)]))
     shop.place(lane, it.epc)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -154,7 +154,7 @@ def test_pin_brute_force_gets_no_token_and_the_real_pin_is_refused_while_locked(
     real = attacker.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}, headers=stolen)
     assert real.status_code in (423, 429) and "token" not in real.json()
     audit = (
-        sqlite3.connect(shop.services.store.path)
+        sqlite3.connect(shop.services.records.db.path)
         .execute("SELECT detail FROM audit WHERE action = 'locked_out' AND staff = 's-1'")
         .fetchall()
     )
@@ -268,8 +268,8 @@ def test_a_forged_payment_notification_and_a_catalog_jump_change_nothing(
     basket_with(shop, kiosk, "lane-1", MILK)
     assert kiosk.post("/api/kiosk/lane-1/checkout").json()["state"] == "READY_TO_PAY"
     pay = kiosk.post("/api/kiosk/lane-1/pay", json={"method": "card", "instrument": "late:60"}).json()
-    payment_id = shop.services.store.payments_of(pay["id"])[-1]["provider_id"]
-    milk_price = shop.services.store.product(MILK.gtin).price  # type: ignore[union-attr]
+    payment_id = shop.services.records.payments.of_basket(pay["id"])[-1].provider_id
+    milk_price = shop.services.records.catalogue.product(MILK.gtin).price  # type: ignore[union-attr]
     sync = shop.services.sync
     assert sync is not None and shop.store is not None
     forger = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
@@ -302,7 +302,7 @@ def test_a_forged_payment_notification_and_a_catalog_jump_change_nothing(
         assert shop.services.checkout.notifications > before  # type: ignore[union-attr]  # it was heard...
         time.sleep(0.3)  # ...and the agent asked central, which says the customer has not paid
         assert kiosk.get("/api/kiosk/lane-1/basket").json()["state"] == "PAYMENT_PENDING"
-        assert sync.bad_messages > bad and shop.services.store.product(MILK.gtin).price == milk_price  # type: ignore[union-attr]
+        assert sync.bad_messages > bad and shop.services.records.catalogue.product(MILK.gtin).price == milk_price  # type: ignore[union-attr]
         catalog("delta", 1, [])  # central's next real update is not "old" now
         until_true(lambda: sync.streams["catalog"].version == 1)
         forger.publish(sync.topics.inbound("catalog", "snapshot"), b"", qos=1, retain=True).wait_for_publish(5)

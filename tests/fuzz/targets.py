@@ -29,9 +29,9 @@ from edge_agent.fiscal.marks import CheckAnswerError, read_status
 from edge_agent.fiscal.register import RegisterError
 from edge_agent.llrp import Framer, LLRPError, decode_message, decode_tag_reports
 from edge_agent.llrp.session import ClientSession, InventoryConfig
+from edge_agent.repositories import open_repositories
 from edge_agent.security import pins
 from edge_agent.security.pins import PinHashError
-from edge_agent.store import Store
 from edge_agent.sync.agent import Sync
 from edge_agent.wire import envelope
 from edge_agent.wire.topics import TopicError, parse_cmd
@@ -95,8 +95,8 @@ def http_bodies(data: bytes) -> None:
 
 
 _tmp = Path(tempfile.mkdtemp(prefix="edge-fuzz-"))
-_store = Store(_tmp / "fuzz.db", ZoneInfo("UTC"))
-_sync = Sync(Config(), _store)
+_store = open_repositories(_tmp / "fuzz.db", tz=ZoneInfo("UTC"))
+_sync = Sync(Config(), outbox=_store.outbox, requests=_store.requests, catalogue=_store.catalogue)
 _TOPICS = (
     _sync.resp_topic,
     "sco/v1/store-001/catalog/other",

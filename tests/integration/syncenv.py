@@ -17,8 +17,8 @@ from edge_agent.basket.commands import Checkout as CheckoutCommand
 from edge_agent.config import Agent, Checkout, Config, Fiscal, LaneSettings, Mqtt, RegisterConfig
 from edge_agent.config import Store as StoreSection
 from edge_agent.fiscal.desk import fiscal_from_config
-from edge_agent.payment import Checkout as CheckoutFlow
-from edge_agent.store import Store
+from edge_agent.payment.flow import Checkout as CheckoutFlow
+from edge_agent.repositories import open_repositories
 from edge_agent.sync.agent import Sync
 from edge_agent.wire.topics import StoreTopics
 from sim.central.node import CentralNode
@@ -64,14 +64,14 @@ class Edge:
     def __init__(self, cfg: Config, db: Path) -> None:
         self.cfg = cfg
         topics = StoreTopics(cfg.store.id)
-        self.store = Store(db, MSK, topics)
-        self.sync = Sync(cfg, self.store)
+        self.store = open_repositories(db, tz=MSK, topics=topics)
+        self.sync = Sync(cfg, outbox=self.store.outbox, requests=self.store.requests, catalogue=self.store.catalogue)
         self.baskets: dict[str, Basket] = {}
-        self.fiscal = fiscal_from_config(cfg, self.store, self.lane_basket)
+        self.fiscal = fiscal_from_config(cfg, self.store.journal, self.lane_basket)
         self.checkout = CheckoutFlow(self.store, self.sync.requester, cfg.checkout, self.baskets.get, self.fiscal)
         self.sync.on_notification = self.checkout.notified
         self.topics = topics
-        for basket in self.store.restore():
+        for basket in self.store.journal.restore():
             self.baskets[basket.id] = basket
 
     def lane_basket(self, lane: str) -> Basket | None:
@@ -99,11 +99,11 @@ class Edge:
         self.store.db.conn.close()
 
     def basket(self, lane: str, products: list[Product], basket_id: str | None = None, ready: bool = True) -> Basket:
-        basket = self.store.open_basket(basket_id or f"{lane}-{uuid.uuid4().hex[:10]}", lane)
+        basket = self.store.journal.open_basket(basket_id or f"{lane}-{uuid.uuid4().hex[:10]}", lane)
         for n, p in enumerate(products):
-            self.store.apply(basket, Add(p, p.gtin, datetime.fromisoformat(AT), ki=f"01{p.gtin}21S{n}"))
+            self.store.journal.apply(basket, Add(p, p.gtin, datetime.fromisoformat(AT), ki=f"01{p.gtin}21S{n}"))
         if ready:
-            self.store.apply(basket, CheckoutCommand())
+            self.store.journal.apply(basket, CheckoutCommand())
         self.baskets[basket.id] = basket
         return basket
 

@@ -44,10 +44,10 @@ def marked_basket(edge: Edge, n_marked: int = 1, lane: str = "lane-1", ready: bo
     at = datetime.fromisoformat(AT)
     for n in range(n_marked):
         code = code_of(n)
-        line = edge.store.apply(basket, Add(CIGS, CIGS.gtin, at, ki=code.split("\x1d")[0], mark_code=code))
-        edge.store.apply(basket, Verdict(line.id, "ALLOWED", fiscal_1265=TAG_1265, source="ts_piot"))
+        line = edge.store.journal.apply(basket, Add(CIGS, CIGS.gtin, at, ki=code.split("\x1d")[0], mark_code=code))
+        edge.store.journal.apply(basket, Verdict(line.id, "ALLOWED", fiscal_1265=TAG_1265, source="ts_piot"))
     if ready:
-        edge.store.apply(basket, CheckoutCommand())
+        edge.store.journal.apply(basket, CheckoutCommand())
     return basket
 
 
@@ -70,7 +70,7 @@ def test_a_receipt_carries_each_mark_code_with_2106_and_1260_and_vat_per_categor
         async def scenario(edge: Edge) -> Any:
             basket = marked_basket(edge, n_marked=2, ready=False)
             await until(lambda: all(line.kkt for line in basket.lines.values() if line.marked))  # while scanning
-            edge.store.apply(basket, CheckoutCommand())
+            edge.store.journal.apply(basket, CheckoutCommand())
             await edge.checkout.identify(basket, "phone", "+79990000002")
             return basket, await edge.checkout.pay(basket, "card")
 
@@ -207,14 +207,14 @@ def test_a_register_gone_past_the_deadline_gives_the_money_back_and_alerts_staff
             basket = marked_basket(edge)
             await edge.fiscal.desks["lane-1"].check_rest(basket)
             kkt.call(lambda d: setattr(d, "offline", True))  # unplugged after the codes were checked
-            return basket, await edge.checkout.pay(basket, method), edge.store.payments_of(basket.id)
+            return basket, await edge.checkout.pay(basket, method), edge.store.payments.of_basket(basket.id)
 
         basket, outcome, attempts = run(mosquitto, tmp_path, kkt, scenario)
         assert kkt.receipts() == [] and basket.state is State.READY_TO_PAY  # nothing sold, nothing printed
         total = BREAD.price + MILK.price + CIGS.price
         expected = {"card": ("declined", "failed", "CANCELED", 0), "sbp": ("refunded", "refunded", "CAPTURED", total)}
         result, step, status, refunded = expected[method]
-        assert outcome.result == result and attempts[-1]["step"] == step
+        assert outcome.result == result and attempts[-1].step == step
         assert "receipt could not be printed" in outcome.message
         assert rows(central, "SELECT status, refunded FROM payments") == [(status, refunded)]
         alerts = "SELECT COUNT(*) FROM events WHERE type = 'alert.receipt_failed'"
@@ -282,7 +282,14 @@ def test_a_partial_return_prints_one_return_receipt_refunds_once_and_unsells_the
             with pytest.raises(ReturnError) as gone:
                 returns.find(code_of(1))
             resumed = await returns.resume()
-            return basket, done, again.value, gone.value, resumed, edge.store.sold_here(code_of(1).split("\x1d")[0])
+            return (
+                basket,
+                done,
+                again.value,
+                gone.value,
+                resumed,
+                edge.store.sold.sold_here(code_of(1).split("\x1d")[0]),
+            )
 
         basket, done, again, gone, resumed, still_sold = run(mosquitto, tmp_path, kkt, scenario)
         assert done["step"] == "done" and done["amount"] == CIGS.price + BREAD.price
@@ -309,14 +316,14 @@ def test_the_desk_opens_the_shift_before_the_first_sale_closes_an_expired_one_an
 
     from edge_agent.fiscal.atol import AtolRegister
     from edge_agent.fiscal.desk import DeskSettings, FiscalDesk
-    from edge_agent.store import Store
+    from edge_agent.repositories import open_repositories
     from edge_agent.wire.topics import StoreTopics
 
     msk = ZoneInfo("Europe/Moscow")
-    store = Store(tmp_path / "edge.db", msk, StoreTopics("store-001"))
+    store = open_repositories(tmp_path / "edge.db", tz=msk, topics=StoreTopics("store-001"))
 
     async def day(kkt: KktThread, settings: DeskSettings) -> list[str]:
-        desk = FiscalDesk("lane-1", AtolRegister(kkt.url), store, msk, settings)
+        desk = FiscalDesk("lane-1", AtolRegister(kkt.url), store.journal, msk, settings)
         seen = []
         try:
             await desk.housekeeping()

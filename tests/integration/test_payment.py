@@ -37,7 +37,7 @@ def test_card_sale_with_loyalty_posts_once_and_keeps_tobacco_undiscounted(
         who = await edge.checkout.identify(basket, "qr", loyalty.app_qr("LOY:C-0002", time.time()))  # possession
         plan = await edge.checkout.redeem(basket)
         outcome = await edge.checkout.pay(basket, "card")
-        return basket, who, plan, outcome, edge.store.sold_here(f"01{CIGS.gtin}21S2")
+        return basket, who, plan, outcome, edge.store.sold.sold_here(f"01{CIGS.gtin}21S2")
 
     basket, who, plan, outcome, sold = run(mosquitto, tmp_path, scenario)
     assert who["customer"] == "C-0002" and outcome.result == "paid" and basket.state is State.CLOSED and sold
@@ -85,11 +85,11 @@ def test_a_customer_who_pays_after_the_kiosk_gave_up_is_refunded_and_alerted(
         state = basket.state
         await asyncio.sleep(1.2)
         resumed = await edge.checkout.resume()
-        return sbp, card, state, resumed, edge.store.payments_of(basket.id)
+        return sbp, card, state, resumed, edge.store.payments.of_basket(basket.id)
 
     sbp, card, state, resumed, attempts = run(mosquitto, tmp_path, scenario, customer_timeout_s=0.4)
     assert sbp.result == card.result == "timeout" and state is State.READY_TO_PAY and resumed == 2
-    assert [a["step"] for a in attempts] == ["refunded", "failed"]  # SBP money came back; the card hold cancelled
+    assert [a.step for a in attempts] == ["refunded", "failed"]  # SBP money came back; the card hold cancelled
     payments = rows(central, "SELECT method, status, refunded, reason FROM payments ORDER BY created_at")
     assert payments == [("sbp", "CAPTURED", BREAD.price, None), ("card", "CANCELED", 0, "canceled_by_merchant")]
     settle(

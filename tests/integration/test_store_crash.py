@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from edge_agent.basket import Product, State
 from edge_agent.basket.commands import Add
-from edge_agent.store import Store
+from edge_agent.repositories import open_repositories
 from edge_agent.wire.events import EVENT_TYPES
 from tests.conftest import ROOT
 
@@ -34,9 +34,9 @@ def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path) -> 
         proc.wait(10)
         assert proc.returncode == -signal.SIGKILL  # it was still running: the kill really interrupted it
 
-    store = Store(db, MSK)
+    store = open_repositories(db, tz=MSK)
     conn = store.db.conn
-    restored = store.restore()  # every open basket replays from its journal
+    restored = store.journal.restore()  # every open basket replays from its journal
     assert len(restored) <= runs  # at most one open basket per killed run
     journal = conn.execute("SELECT basket_id, seq, op FROM journal").fetchall()
     rows = conn.execute("SELECT basket_id, journal_seq, payload FROM outbox WHERE journal_seq > 0").fetchall()
@@ -68,9 +68,9 @@ def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path) -> 
     sold = {(b, ki) for ki, b in conn.execute("SELECT ki, basket_id FROM sold")}
     assert {b for b, _ in sold} <= paid and len(paid) > 10
     # and the store keeps working after all that
-    basket = store.open_basket("after", "lane-1")
-    store.apply(basket, Add(BREAD, BREAD.gtin, datetime(2026, 11, 23, 12, tzinfo=UTC)))
-    assert store.restore()[-1].total == BREAD.price
+    basket = store.journal.open_basket("after", "lane-1")
+    store.journal.apply(basket, Add(BREAD, BREAD.gtin, datetime(2026, 11, 23, 12, tzinfo=UTC)))
+    assert store.journal.restore()[-1].total == BREAD.price
 
 
 BREAD = Product("04600000000017", "Bread", 5_500, 10, "bakery")

@@ -73,7 +73,7 @@ def test_ten_lanes_through_an_outage_and_broker_restarts_deliver_every_event_onc
         mosquitto.kill()  # the WAN (or the broker) is gone
         for n in range(1_200):
             for e, b in zip(edges, baskets, strict=True):
-                e.store.announce(b.lane, "basket.heartbeat", {"n": n}, b.id)
+                e.store.outbox.announce(b.lane, "basket.heartbeat", {"n": n}, b.id)
             if n % 100 == 0:
                 await asyncio.sleep(0)
         mosquitto.start()
@@ -83,7 +83,7 @@ def test_ten_lanes_through_an_outage_and_broker_restarts_deliver_every_event_onc
             n = 0
             while time.monotonic() < end:
                 for e, b in zip(edges, baskets, strict=True):
-                    e.store.announce(b.lane, "basket.heartbeat", {"live": n}, b.id)
+                    e.store.outbox.announce(b.lane, "basket.heartbeat", {"live": n}, b.id)
                 n += 1
                 await asyncio.sleep(0.01)
 
@@ -93,7 +93,7 @@ def test_ten_lanes_through_an_outage_and_broker_restarts_deliver_every_event_onc
             await asyncio.wait_for(asyncio.gather(*(e.sync.link.connected.wait() for e in edges)), 30)
             await asyncio.sleep(0.2)
             await asyncio.to_thread(mosquitto.restart, 0.3)
-            unacked_at_crash.append(sum(e.store.outbox_depth() for e in edges))  # sold while it was down
+            unacked_at_crash.append(sum(e.store.outbox.depth() for e in edges))  # sold while it was down
         await asyncio.wait_for(asyncio.gather(*(e.sync.link.connected.wait() for e in edges)), 30)
         traffic.cancel()
         assert all(unacked_at_crash), "nothing was sold while the broker was down: nothing was tested"
@@ -254,17 +254,17 @@ def test_catalog_and_codes_arrive_in_order_whatever_the_delivery(mosquitto: Mosq
         publish_stream(pub, "store-001", "codes", "snapshot", 1, {"codes": {ki: ki + "\x1d93dGVz"}})
         await asyncio.sleep(0)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and edge.store.stream_version("codes") < 1:
+        while time.monotonic() < deadline and edge.store.catalogue.stream_version("codes") < 1:
             await asyncio.sleep(0.05)
-        while time.monotonic() < deadline and edge.store.stream_version("catalog") < 13:
+        while time.monotonic() < deadline and edge.store.catalogue.stream_version("catalog") < 13:
             await asyncio.sleep(0.05)
-        product = edge.store.product(MILK.gtin)
-        assert product is not None and product.price == 9_990 and edge.store.stream_version("catalog") == 13
-        assert edge.store.mark_code_for(ki) == ki + "\x1d93dGVz"
+        product = edge.store.catalogue.product(MILK.gtin)
+        assert product is not None and product.price == 9_990 and edge.store.catalogue.stream_version("catalog") == 13
+        assert edge.store.catalogue.mark_code_for(ki) == ki + "\x1d93dGVz"
         # an old snapshot replayed (retained, after a reconnect) changes nothing
         publish_stream(pub, "store-001", "catalog", "snapshot", 10, {"products": []})
         await asyncio.sleep(0.5)
-        assert edge.store.product(MILK.gtin) is not None and edge.sync.streams["catalog"].ignored >= 2
+        assert edge.store.catalogue.product(MILK.gtin) is not None and edge.sync.streams["catalog"].ignored >= 2
         await edge.stop()
 
     asyncio.run(main())

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge_agent.dashboard import availability, charts, health_changes
-from edge_agent.store import Store
+from edge_agent.repositories import open_repositories
 from edge_agent.wire.topics import StoreTopics
 
 T0 = 1_800_000_000.0
@@ -74,18 +74,18 @@ def test_segments_cover_the_known_time_alternating(points: list[tuple[float, boo
 
 
 def test_the_store_keeps_the_state_before_the_window_and_each_change_in_it(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite", ZoneInfo("UTC"), StoreTopics("s"))
-    store.record_health([("reader:box-1", True, "online")], T0 - 7200, keep_s=86400)
-    store.record_health([("reader:box-1", False, "timeout")], T0 - 3600, keep_s=86400)
-    store.record_health([("reader:box-1", True, "online"), ("broker", True, "")], T0 + 60, keep_s=86400)
-    assert store.health_rows(T0) == [
+    store = open_repositories(tmp_path / "db.sqlite", tz=ZoneInfo("UTC"), topics=StoreTopics("s"))
+    store.health.record([("reader:box-1", True, "online")], T0 - 7200, keep_s=86400)
+    store.health.record([("reader:box-1", False, "timeout")], T0 - 3600, keep_s=86400)
+    store.health.record([("reader:box-1", True, "online"), ("broker", True, "")], T0 + 60, keep_s=86400)
+    assert store.health.rows(T0) == [
         ("reader:box-1", T0 - 3600, False, "timeout"),
         ("reader:box-1", T0 + 60, True, "online"),
         ("broker", T0 + 60, True, ""),
     ]
     empty = {"per_hour": {}, "interventions_per_100_baskets": {}, "verdicts": {}, "verdict_sources": {}}
-    health = availability(store.health_rows(T0), T0, T0 + 3600)
+    health = availability(store.health.rows(T0), T0, T0 + 3600)
     chart = charts(empty, health, T0, T0 + 3600, ZoneInfo("UTC"))["health"]
     assert chart.count("<rect") == 3 and "reader:box-1" in chart and "down: timeout" in chart
-    store.record_health([("broker", False, "disconnected")], T0 + 86400, keep_s=3600)  # old rows go ...
-    assert [r[1] for r in store.health_rows(0) if r[0] == "reader:box-1"] == [T0 + 60]  # ... but not the last state
+    store.health.record([("broker", False, "disconnected")], T0 + 86400, keep_s=3600)  # old rows go ...
+    assert [r[1] for r in store.health.rows(0) if r[0] == "reader:box-1"] == [T0 + 60]  # ... but not the last state

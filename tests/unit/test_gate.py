@@ -18,13 +18,17 @@ from edge_agent.basket.interventions import gate_alarms
 from edge_agent.codes.epc import encode_sgtin96
 from edge_agent.config import GateSettings
 from edge_agent.gate import CLONED, UNPAID, Crossing, Crossings, Item, judge, ours, tid_matches
-from edge_agent.gate.service import Gate
+from edge_agent.gate.gates import Gate, GateFacts
 from edge_agent.metrics import Metrics
 from edge_agent.reads import TagRead
-from edge_agent.store import Store
+from edge_agent.repositories import Repositories, open_repositories
 from edge_agent.wire.topics import StoreTopics
 
 T0 = 1_800_000_000.0
+
+
+def _facts(r: Repositories) -> GateFacts:
+    return GateFacts(catalogue=r.catalogue, sold=r.sold, tids=r.tids, alarms=r.gate_alarms)
 
 
 def test_inside_then_outside_is_out_and_the_reverse_is_in_once_per_passage() -> None:
@@ -144,42 +148,54 @@ def epc_of(gtin: str, serial: int) -> str:
 
 
 def test_the_gate_records_announces_queues_and_lights_an_alarm(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite", ZoneInfo("UTC"), StoreTopics("s1"))
-    store.upsert_products([MILK])
+    store = open_repositories(tmp_path / "db.sqlite", tz=ZoneInfo("UTC"), topics=StoreTopics("s1"))
+    store.catalogue.upsert_products([MILK])
     lights = Lights()
-    gate = Gate(GateSettings(id="exit", reader="gate-1", gpo_port=2, alarm_s=4), store, Metrics(), lights, [])
+    gate = Gate(
+        GateSettings(id="exit", reader="gate-1", gpo_port=2, alarm_s=4),
+        facts=_facts(store),
+        metrics=Metrics(),
+        outputs=lights,
+        listeners=[],
+    )
     unpaid = epc_of(MILK.gtin, 1001)
     assert gate.read(TagRead("gate-1", 1, "epc", unpaid, timestamp=T0)) is None
     alarm = gate.read(TagRead("gate-1", 2, "epc", unpaid, timestamp=T0 + 0.25))
-    assert alarm is not None and (alarm["reason"], alarm["name"], alarm["first_read_at"]) == (UNPAID, MILK.name, T0)
+    assert alarm is not None and (alarm.reason, alarm.name, alarm.first_read_at) == (UNPAID, MILK.name, T0)
     assert lights.writes == [(2, True)]  # the light on (switched off by a timer on the daemon's loop)
-    [row] = store.gate_alarms()
-    assert (row["gate"], row["ki"], row["epc"]) == ("exit", f"01{MILK.gtin}21" + row["ki"][18:], unpaid)
-    topic, payload = store.db.execute("SELECT topic, payload FROM outbox ORDER BY id DESC LIMIT 1").fetchone()
+    [row] = store.gate_alarms.list()
+    assert (row.gate, row.ki, row.epc) == ("exit", f"01{MILK.gtin}21" + (row.ki or "")[18:], unpaid)
+    topic, payload = store.db.conn.execute("SELECT topic, payload FROM outbox ORDER BY id DESC LIMIT 1").fetchone()
     event = json.loads(payload)
     assert topic == "sco/v1/s1/exit/evt/gate.alarm" and event["type"] == "gate.alarm"
-    assert event["data"]["ki"] == row["ki"] and event["source"] == "sco://s1/exit"
-    [entry] = gate_alarms(store.gate_alarms(), T0 + 10)
+    assert event["data"]["ki"] == row.ki and event["source"] == "sco://s1/exit"
+    [entry] = gate_alarms([a.to_dict() for a in store.gate_alarms.list()], T0 + 10)
     assert (entry.code, entry.level, entry.line_name, entry.actions) == (
         "GATE_ALARM",
         "CRITICAL",
         MILK.name,
         ("resolve",),
     )
-    assert store.resolve_gate_alarm(row["id"], "s-1") and store.gate_alarms() == []
-    assert not store.resolve_gate_alarm(row["id"], "s-1")  # once
+    assert store.gate_alarms.resolve(row.id, "s-1") and store.gate_alarms.list() == []
+    assert not store.gate_alarms.resolve(row.id, "s-1")  # once
 
 
 def test_a_sold_item_is_silent_and_its_copy_on_another_chip_alarms(tmp_path: Path) -> None:
-    store = Store(tmp_path / "db.sqlite", ZoneInfo("UTC"), StoreTopics("s1"))
-    store.upsert_products([MILK])
-    gate = Gate(GateSettings(id="exit", reader="gate-1", gpo_port=0), store, Metrics(), None, [])
+    store = open_repositories(tmp_path / "db.sqlite", tz=ZoneInfo("UTC"), topics=StoreTopics("s1"))
+    store.catalogue.upsert_products([MILK])
+    gate = Gate(
+        GateSettings(id="exit", reader="gate-1", gpo_port=0),
+        facts=_facts(store),
+        metrics=Metrics(),
+        outputs=None,
+        listeners=[],
+    )
     epc = epc_of(MILK.gtin, 2002)
     ki = f"01{MILK.gtin}212002"
-    store.db.execute("INSERT INTO sold (ki, basket_id, sold_at) VALUES (?, 'b1', ?)", (ki, T0))
+    store.db.conn.execute("INSERT INTO sold (ki, basket_id, sold_at) VALUES (?, 'b1', ?)", (ki, T0))
     genuine, copy = bytes.fromhex("E2801190200060A1B2C3D4E5"), bytes.fromhex("E2801190200060FFFFFFFFFF")
-    store.bind_tids({ki: genuine.hex()}, "central")
+    store.tids.bind({ki: genuine.hex()}, "central")
     for tid, at in ((genuine, T0), (copy, T0 + 10)):
         gate.read(TagRead("gate-1", 1, "epc", epc, timestamp=at, tid=tid))
         gate.read(TagRead("gate-1", 2, "epc", epc, timestamp=at + 0.2, tid=tid))
-    assert [a["reason"] for a in store.gate_alarms()] == [CLONED]  # the genuine one paid: silent; its copy not
+    assert [a.reason for a in store.gate_alarms.list()] == [CLONED]  # the genuine one paid: silent; its copy not

@@ -42,8 +42,28 @@ def test_no_module_of_the_product_imports_the_simulators() -> None:
     assert offenders == []
 
 
-def test_the_store_imports_nothing_from_sync_and_wire_formats_import_neither() -> None:
-    assert not {m for m in imports_of("edge_agent/store.py") if m.startswith("edge_agent.sync")}
+def test_the_database_and_the_journal_import_nothing_from_sync_and_wire_formats_import_neither() -> None:
+    writers = [*sorted((ROOT / "edge_agent" / "db").glob("*.py")), ROOT / "edge_agent" / "basket" / "journal.py"]
+    for path in writers:
+        imported = imports_of(str(path.relative_to(ROOT)))
+        assert not {m for m in imported if m.startswith("edge_agent.sync")}, path
     for module in ("envelope", "topics", "events"):
         imported = imports_of(f"edge_agent/wire/{module}.py")
-        assert not {m for m in imported if m.startswith(("edge_agent.sync", "edge_agent.store"))}
+        assert not {
+            m for m in imported if m.startswith(("edge_agent.sync", "edge_agent.db", "edge_agent.basket.journal"))
+        }
+
+
+def test_the_database_core_knows_no_feature() -> None:
+    for path in sorted((ROOT / "edge_agent" / "db").glob("*.py")):
+        features = {m for m in imports_of(str(path.relative_to(ROOT))) if m.startswith("edge_agent.")}
+        assert features <= {
+            "edge_agent.db",
+            "edge_agent.db.database",
+            "edge_agent.db.migrations",
+            "edge_agent.db.outbox",
+            "edge_agent.errors",
+            "edge_agent.wire",
+            "edge_agent.wire.topics",
+            "edge_agent.wire.envelope",
+        }, path

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from edge_agent.basket.commands import Close, PaymentResult
+from edge_agent.payment.records import PaymentRecord
 from edge_agent.payment.steps import (
     FINAL,
     Attempt,
@@ -145,12 +146,12 @@ def test_a_late_success_is_refunded_in_full_with_an_alert() -> None:
 
 def test_an_attempt_round_trips_through_its_row() -> None:
     a = at(Step.CAPTURING, "AUTHORIZED")
-    row = {
-        "id": a.id,
-        "basket_id": a.basket_id,
-        "method": a.method,
-        "amount": a.amount,
-        "step": a.step.value,
-        "detail": a.detail(),
-    }
+    row = PaymentRecord(
+        id=a.id,
+        basket_id=a.basket_id,
+        method=a.method,
+        amount=a.amount,
+        step=a.step.value,
+        detail=a.detail(),
+    )
     assert Attempt.from_row(row) == a

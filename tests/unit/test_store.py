@@ -22,7 +22,8 @@ from edge_agent.basket.commands import (
     Verdict,
     from_journal,
 )
-from edge_agent.store import MIGRATIONS, Store
+from edge_agent.db.migrations import MIGRATIONS
+from edge_agent.repositories import open_repositories
 from edge_agent.wire.topics import StoreTopics
 
 MSK = ZoneInfo("Europe/Moscow")
@@ -40,79 +41,83 @@ def add_milk() -> Add:
 
 
 def test_migrations_run_once_and_the_catalog_round_trips(tmp_path: Path) -> None:
-    store = Store(tmp_path / "a.db", MSK)
-    assert store.migrate() == len(MIGRATIONS)
-    store.upsert_products([MILK])
-    again = Store(tmp_path / "a.db", MSK)  # reopening migrates nothing and keeps the data
-    assert again.product(MILK.gtin) == MILK and again.product("04699999999993") is None
+    store = open_repositories(tmp_path / "a.db", tz=MSK)
+    assert store.db.migrate() == len(MIGRATIONS)
+    store.catalogue.upsert_products([MILK])
+    again = open_repositories(tmp_path / "a.db", tz=MSK)  # reopening migrates nothing and keeps the data
+    assert again.catalogue.product(MILK.gtin) == MILK and again.catalogue.product("04699999999993") is None
 
 
 def test_a_refused_command_leaves_no_trace(tmp_path: Path) -> None:
-    store = Store(tmp_path / "a.db", MSK)
-    basket = store.open_basket("b1", "lane-1")
+    store = open_repositories(tmp_path / "a.db", tz=MSK)
+    basket = store.journal.open_basket("b1", "lane-1")
     with pytest.raises(BasketError):
-        store.apply(basket, Checkout())  # empty basket
+        store.journal.apply(basket, Checkout())  # empty basket
     assert store.db.conn.execute("SELECT COUNT(*) FROM journal").fetchone()[0] == 0
-    assert [p["type"] for _, _, p in store.unsent()] == ["basket.opened"]
+    assert [p["type"] for _, _, p in store.outbox.unsent()] == ["basket.opened"]
 
 
 def test_restore_rebuilds_lines_problems_and_state_exactly(tmp_path: Path) -> None:
-    store = Store(tmp_path / "a.db", MSK)
-    basket = store.open_basket("b1", "lane-1")
-    line = store.apply(basket, add_milk())
-    store.apply(basket, Verdict(line.id, "BLOCKED", "RPN"))
-    store.apply(basket, Add(None, "04699999999993", AT))
-    (restored,) = Store(tmp_path / "a.db", MSK).restore()
+    store = open_repositories(tmp_path / "a.db", tz=MSK)
+    basket = store.journal.open_basket("b1", "lane-1")
+    line = store.journal.apply(basket, add_milk())
+    store.journal.apply(basket, Verdict(line.id, "BLOCKED", "RPN"))
+    store.journal.apply(basket, Add(None, "04699999999993", AT))
+    (restored,) = open_repositories(tmp_path / "a.db", tz=MSK).journal.restore()
     assert restored.lines == basket.lines and restored.problems == basket.problems
     assert restored.state is basket.state is State.NEEDS_ASSISTANCE
 
 
 def test_paid_basket_enters_the_sold_set_and_closed_ones_are_not_restored(tmp_path: Path) -> None:
-    store = Store(tmp_path / "a.db", MSK)
-    basket = store.open_basket("b1", "lane-1")
-    line = store.apply(basket, add_milk())
-    store.apply(basket, Verdict(line.id, "ALLOWED"))
+    store = open_repositories(tmp_path / "a.db", tz=MSK)
+    basket = store.journal.open_basket("b1", "lane-1")
+    line = store.journal.apply(basket, add_milk())
+    store.journal.apply(basket, Verdict(line.id, "ALLOWED"))
     for command in (Checkout(), StartPayment("p1"), PaymentResult(True, AT)):
-        store.apply(basket, command)
-    assert store.sold_here(KI)
-    store.apply(basket, Close())
-    assert store.restore() == []
+        store.journal.apply(basket, command)
+    assert store.sold.sold_here(KI)
+    store.journal.apply(basket, Close())
+    assert store.journal.restore() == []
 
 
 def test_received_codes_give_the_full_mark_code_for_an_epc(tmp_path: Path) -> None:
-    store = Store(tmp_path / "a.db", MSK)
-    store.receive_codes([(KI, KI + "\x1d93dGVz")])
-    assert store.mark_code_for(KI) == KI + "\x1d93dGVz" and store.mark_code_for("01x") is None
+    store = open_repositories(tmp_path / "a.db", tz=MSK)
+    store.catalogue.receive_codes([(KI, KI + "\x1d93dGVz")])
+    assert store.catalogue.mark_code_for(KI) == KI + "\x1d93dGVz" and store.catalogue.mark_code_for("01x") is None
 
 
 def test_outbox_drains_in_order(tmp_path: Path) -> None:
-    store = Store(tmp_path / "a.db", MSK, StoreTopics("s1"))
-    store.open_basket("b1", "lane-1")
-    store.open_basket("b2", "lane-2")
-    rows = store.unsent()
+    store = open_repositories(tmp_path / "a.db", tz=MSK, topics=StoreTopics("s1"))
+    store.journal.open_basket("b1", "lane-1")
+    store.journal.open_basket("b2", "lane-2")
+    rows = store.outbox.unsent()
     assert [t for _, t, _ in rows] == ["sco/v1/s1/lane-1/evt/basket.opened", "sco/v1/s1/lane-2/evt/basket.opened"]
-    store.mark_sent([rows[0][0]])
-    assert [t for _, t, _ in store.unsent()] == ["sco/v1/s1/lane-2/evt/basket.opened"] and store.outbox_depth() == 1
+    store.outbox.mark_sent([rows[0][0]])
+    assert [t for _, t, _ in store.outbox.unsent()] == [
+        "sco/v1/s1/lane-2/evt/basket.opened"
+    ] and store.outbox.depth() == 1
 
 
 def test_outbox_rows_are_cloudevents_and_a_paid_basket_posts_its_sale_and_epcis(tmp_path: Path) -> None:
     from edge_agent.wire import envelope
 
-    store = Store(tmp_path / "a.db", MSK, StoreTopics("s1"), read_point="urn:epc:id:sgln:4600000.00042.0")
+    store = open_repositories(
+        tmp_path / "a.db", tz=MSK, topics=StoreTopics("s1"), read_point="urn:epc:id:sgln:4600000.00042.0"
+    )
     lane = "sco/v1/s1/lane-1/evt"
     woken: list[int] = []
-    store.outbox_listeners.append(lambda: woken.append(1))
-    basket = store.open_basket("b1", "lane-1")
-    line = store.apply(basket, add_milk())
-    store.apply(basket, Verdict(line.id, "ALLOWED"))
-    store.apply(basket, Checkout())
-    store.apply(basket, Identify("C-0001"))
-    store.apply(basket, Discount({line.id: 990}, "H-1"))
+    store.outbox.listeners.append(lambda: woken.append(1))
+    basket = store.journal.open_basket("b1", "lane-1")
+    line = store.journal.apply(basket, add_milk())
+    store.journal.apply(basket, Verdict(line.id, "ALLOWED"))
+    store.journal.apply(basket, Checkout())
+    store.journal.apply(basket, Identify("C-0001"))
+    store.journal.apply(basket, Discount({line.id: 990}, "H-1"))
     assert basket.total == 8_000
-    store.apply(basket, StartPayment("pay-1"))
+    store.journal.apply(basket, StartPayment("pay-1"))
     tender = {"method": "card", "payment_id": "P-1", "amount": 8_000}
-    store.apply(basket, PaymentResult(True, AT, tender=tender))
-    rows = store.unsent(limit=100)
+    store.journal.apply(basket, PaymentResult(True, AT, tender=tender))
+    rows = store.outbox.unsent(limit=100)
     events = [envelope.decode(json.dumps(p)) for _, _, p in rows]
     assert len(woken) == 8  # one wake-up per commit that wrote outbox rows (open + 7 commands)
     assert len({e.id for e in events}) == len(events)  # every event has its own id
@@ -129,35 +134,37 @@ def test_outbox_rows_are_cloudevents_and_a_paid_basket_posts_its_sale_and_epcis(
         "https://id.gs1.org/01/04610053149777/21/5d%2FwuU"
     ]
     assert [e.seq for e in events[1:]] == sorted(e.seq for e in events[1:])  # seq follows the journal
-    restored = Store(tmp_path / "a.db", MSK).restore()
+    restored = open_repositories(tmp_path / "a.db", tz=MSK).journal.restore()
     assert restored[0].total == 8_000 and restored[0].customer == "C-0001"  # discount and customer replay
 
 
 def test_catalog_and_codes_streams_replace_on_snapshot_and_patch_on_delta(tmp_path: Path) -> None:
-    store = Store(tmp_path / "a.db", MSK)
-    assert store.stream_version("catalog") == -1
-    store.apply_stream("catalog", 3, True, {"products": [product_args(MILK)]})
-    store.apply_stream("catalog", 4, False, {"products": [{**product_args(MILK), "price": 9_490}]})
-    assert store.product(MILK.gtin).price == 9_490 and store.stream_version("catalog") == 4  # type: ignore[union-attr]
-    store.apply_stream("catalog", 5, False, {"delete": [MILK.gtin]})
-    assert store.product(MILK.gtin) is None
-    store.apply_stream("codes", 1, True, {"codes": {KI: KI + "\x1d93dGVz"}})
-    store.apply_stream("codes", 2, True, {"codes": {}})  # a snapshot replaces everything
-    assert store.mark_code_for(KI) is None and store.stream_version("codes") == 2
+    store = open_repositories(tmp_path / "a.db", tz=MSK)
+    assert store.catalogue.stream_version("catalog") == -1
+    store.catalogue.apply_stream("catalog", 3, snapshot=True, data={"products": [product_args(MILK)]})
+    store.catalogue.apply_stream(
+        "catalog", 4, snapshot=False, data={"products": [{**product_args(MILK), "price": 9_490}]}
+    )
+    assert store.catalogue.product(MILK.gtin).price == 9_490 and store.catalogue.stream_version("catalog") == 4  # type: ignore[union-attr]
+    store.catalogue.apply_stream("catalog", 5, snapshot=False, data={"delete": [MILK.gtin]})
+    assert store.catalogue.product(MILK.gtin) is None
+    store.catalogue.apply_stream("codes", 1, snapshot=True, data={"codes": {KI: KI + "\x1d93dGVz"}})
+    store.catalogue.apply_stream("codes", 2, snapshot=True, data={"codes": {}})  # a snapshot replaces everything
+    assert store.catalogue.mark_code_for(KI) is None and store.catalogue.stream_version("codes") == 2
 
 
 def test_a_failed_journal_write_leaves_the_live_basket_as_it_was(tmp_path: Path) -> None:
-    store = Store(tmp_path / "a.db", MSK)
-    basket = store.open_basket("b1", "lane-1")
-    store.apply(basket, add_milk())
+    store = open_repositories(tmp_path / "a.db", tz=MSK)
+    basket = store.journal.open_basket("b1", "lane-1")
+    store.journal.apply(basket, add_milk())
     store.db.conn.execute(
         "CREATE TRIGGER no_room BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
     )
     with pytest.raises(sqlite3.IntegrityError):
-        store.apply(basket, Add(None, "04699999999993", AT))
+        store.journal.apply(basket, Add(None, "04699999999993", AT))
     assert len(basket.lines) == 1 and not basket.problems  # the kiosk shows what the journal has
     assert basket.state is State.SCANNING
-    (restored,) = Store(tmp_path / "a.db", MSK).restore()
+    (restored,) = open_repositories(tmp_path / "a.db", tz=MSK).journal.restore()
     assert restored.lines == basket.lines
 
 

@@ -289,7 +289,7 @@ def test_program_presets_of_the_flows_reference() -> None:
 
 
 def test_stream_payloads_are_checked_whole_before_anything_is_applied() -> None:
-    from edge_agent.wire.catalog import PayloadError, stream_data
+    from edge_agent.wire.stream_payloads import PayloadError, stream_data
 
     good = stream_data(
         "catalog",

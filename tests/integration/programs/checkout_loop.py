@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from edge_agent.basket import Basket, BasketError, Product, State
 from edge_agent.basket.commands import Add, Cancel, Checkout, Close, Command, PaymentResult, StartPayment, Verdict
-from edge_agent.store import Store
+from edge_agent.repositories import Repositories, open_repositories
 
 MILK = Product("04610053149777", "Milk 1 l", 8_990, 10, "dairy", "milk", marked=True)
 BREAD = Product("04600000000017", "Bread", 5_500, 10, "bakery")
@@ -20,30 +20,30 @@ BREAD = Product("04600000000017", "Bread", 5_500, 10, "bakery")
 
 def main(path: str, seed: int) -> None:
     rng = random.Random(seed)
-    store = Store(path, ZoneInfo("Europe/Moscow"))
-    store.upsert_products([MILK, BREAD])
-    baskets = store.restore()  # a restart carries on with the open baskets
+    store = open_repositories(path, tz=ZoneInfo("Europe/Moscow"))
+    store.catalogue.upsert_products([MILK, BREAD])
+    baskets = store.journal.restore()  # a restart carries on with the open baskets
     n = 0
     while True:
         n += 1
-        basket = baskets.pop() if baskets else store.open_basket(f"b-{seed}-{n}", "lane-1")
+        basket = baskets.pop() if baskets else store.journal.open_basket(f"b-{seed}-{n}", "lane-1")
         at = datetime.now(UTC)
         for _ in range(rng.randint(1, 6)):
             serial = rng.randrange(8)  # the same item is often read again: it must stay one line
             try:
                 if rng.random() < 0.7:
                     ki = f"01{MILK.gtin}21S{seed}-{n}-{serial}"
-                    line = store.apply(basket, Add(MILK, MILK.gtin, at, ki=ki))
+                    line = store.journal.apply(basket, Add(MILK, MILK.gtin, at, ki=ki))
                     if line is not None:
-                        store.apply(basket, Verdict(line.id, "ALLOWED"))
+                        store.journal.apply(basket, Verdict(line.id, "ALLOWED"))
                 else:
-                    store.apply(basket, Add(BREAD, BREAD.gtin, at))
+                    store.journal.apply(basket, Add(BREAD, BREAD.gtin, at))
             except BasketError:
                 pass
         finish(store, basket, f"p-{seed}-{n}", at)
 
 
-def finish(store: Store, basket: Basket, payment_id: str, at: datetime) -> None:
+def finish(store: Repositories, basket: Basket, payment_id: str, at: datetime) -> None:
     """Carry a basket on from whatever state it is in (a restored one may be mid-payment)."""
     steps: dict[State, Command] = {
         State.SCANNING: Checkout(),
@@ -54,9 +54,9 @@ def finish(store: Store, basket: Basket, payment_id: str, at: datetime) -> None:
     }
     while basket.state not in (State.CLOSED, State.CANCELLED):
         try:
-            store.apply(basket, steps.get(basket.state, Cancel()))
+            store.journal.apply(basket, steps.get(basket.state, Cancel()))
         except BasketError:
-            store.apply(basket, Cancel())
+            store.journal.apply(basket, Cancel())
 
 
 if __name__ == "__main__":

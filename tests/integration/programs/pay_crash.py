@@ -29,8 +29,8 @@ from typing import Any
 
 from edge_agent.basket import Product, State
 from edge_agent.basket.commands import Add, Checkout, Verdict
+from edge_agent.db import Database, Outbox
 from edge_agent.fiscal.atol import AtolRegister
-from edge_agent.store import Store
 from edge_agent.sync.mqtt import MqttLink
 from sim.central.loyalty import app_qr
 from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config
@@ -48,21 +48,21 @@ def step() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-_transaction = Store.transaction
-_mark_sent = Store.mark_sent
+_transaction = Database.transaction
+_mark_sent = Outbox.mark_sent
 _publish = MqttLink.publish
 _post = AtolRegister._post
 
 
 @contextlib.contextmanager
-def counted_transaction(self: Store) -> Iterator[Any]:
+def counted_transaction(self: Database) -> Iterator[Any]:
     with _transaction(self) as conn:
         yield conn
     if not COUNT["quiet"]:
         step()
 
 
-def quiet_mark_sent(self: Store, ids: Any) -> None:
+def quiet_mark_sent(self: Outbox, ids: Any) -> None:
     COUNT["quiet"] += 1
     try:
         _mark_sent(self, ids)
@@ -83,8 +83,8 @@ async def counted_post(self: AtolRegister, uuid: str, tasks: Any) -> None:
 
 
 AtolRegister._post = counted_post  # type: ignore[method-assign]
-Store.transaction = counted_transaction  # type: ignore[assignment,method-assign]
-Store.mark_sent = quiet_mark_sent  # type: ignore[method-assign]
+Database.transaction = counted_transaction  # type: ignore[assignment,method-assign]
+Outbox.mark_sent = quiet_mark_sent  # type: ignore[method-assign]
 MqttLink.publish = counted_publish  # type: ignore[method-assign]
 
 
@@ -104,16 +104,16 @@ async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
             code = f"{ki}\x1d93ab{n}c" if product.marked else None
             if basket.line_by_key(ki) is None and basket.state in (State.OPEN, State.SCANNING):
                 at = datetime(2026, 11, 23, 9, tzinfo=UTC)
-                edge.store.apply(basket, Add(product, product.gtin, at, ki=ki, mark_code=code))
+                edge.store.journal.apply(basket, Add(product, product.gtin, at, ki=ki, mark_code=code))
             line = basket.line_by_key(ki)
             if line is not None and line.marked and line.verdict is None:
-                edge.store.apply(
+                edge.store.journal.apply(
                     basket, Verdict(line.id, "ALLOWED", fiscal_1265=f"UUID={basket_id}&Time=1764580000000")
                 )
         if basket.state is State.SCANNING:
-            edge.store.apply(basket, Checkout())
+            edge.store.journal.apply(basket, Checkout())
         while basket.state not in (State.CLOSED, State.CANCELLED):
-            if edge.store.open_payments():
+            if edge.store.payments.unfinished():
                 await edge.checkout.resume()
             elif basket.state is State.READY_TO_PAY:
                 if basket.customer is None:
@@ -125,12 +125,12 @@ async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
                 await asyncio.sleep(0.05)
     await edge.sync.publisher.drained(10)
     row = edge.store.db.conn.execute("SELECT state FROM baskets WHERE id = ?", (basket_id,)).fetchone()
-    payments = edge.store.payments_of(basket_id)
+    payments = edge.store.payments.of_basket(basket_id)
     await edge.stop()
     return {
         "basket": basket_id,
         "state": row[0] if row else None,
-        "payments": [p["step"] for p in payments],
+        "payments": [p.step for p in payments],
         "steps": COUNT["steps"],
     }
 

@@ -13,14 +13,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol, cast
+from dataclasses import dataclass
+from typing import Protocol, cast
 
+from edge_agent.catalog.records import Catalogue
 from edge_agent.codes import ParseError, parse
 from edge_agent.config import GateSettings
+from edge_agent.db import StoreError
+from edge_agent.gate.records import GateAlarm, GateAlarms, SoldSet, TidBindings
 from edge_agent.gate.rules import Crossing, Crossings, Item, judge, ours, tid_matches
 from edge_agent.metrics import Metrics
 from edge_agent.reads import TagRead
-from edge_agent.store import Store, StoreError
 
 log = logging.getLogger("edge_agent.gate")
 
@@ -31,16 +34,27 @@ class Outputs(Protocol):
     def set_gpo(self, port: int, on: bool) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class GateFacts:
+    """What a gate judges against and writes to."""
+
+    catalogue: Catalogue
+    sold: SoldSet
+    tids: TidBindings
+    alarms: GateAlarms
+
+
 class Gate:
     def __init__(
         self,
         settings: GateSettings,
-        store: Store,
+        *,
+        facts: GateFacts,
         metrics: Metrics,
         outputs: Outputs | None,
-        listeners: list[Callable[[dict[str, Any]], None]],
+        listeners: list[Callable[[GateAlarm], None]],
     ) -> None:
-        self.settings, self.store, self.metrics, self.outputs = settings, store, metrics, outputs
+        self.settings, self.facts, self.metrics, self.outputs = settings, facts, metrics, outputs
         self.crossings = Crossings(settings.antennas, settings.window_s)
         self.listeners = listeners
         for reason in ("UNPAID", "CLONED_TAG"):  # exported at 0 from the start (alerts use increase())
@@ -55,7 +69,7 @@ class Gate:
     def id(self) -> str:
         return self.settings.id
 
-    def read(self, read: TagRead) -> dict[str, Any] | None:
+    def read(self, read: TagRead) -> GateAlarm | None:
         """One read of this gate's reader; the alarm it raised, if any."""
         if read.timestamp - self._expired_at > self.settings.window_s:
             self.crossings.expire(read.timestamp)
@@ -78,34 +92,34 @@ class Gate:
             identity = parse(crossing.epc)
         except ParseError:
             return None  # not a GS1 item (another system's tag, a badge): never ours
-        product = self.store.product(identity.gtin)
-        bound = self.store.tid_of(identity.ki) if crossing.tid else None
+        product = self.facts.catalogue.product(identity.gtin)
+        bound = self.facts.tids.tid_of(identity.ki) if crossing.tid else None
         cloned = bound is not None and crossing.tid is not None and not tid_matches(bytes.fromhex(bound), crossing.tid)
         item = Item(
             ours(identity.gtin, product is not None, self.settings.company_prefixes),
-            self.store.sold_here(identity.ki),
+            self.facts.sold.sold_here(identity.ki),
             cloned,
         )
         return item, identity.ki, identity.gtin, product.name if product else identity.gtin
 
-    def _alarm(self, crossing: Crossing, reason: str, ki: str, gtin: str, name: str) -> dict[str, Any]:
+    def _alarm(self, crossing: Crossing, reason: str, ki: str, gtin: str, name: str) -> GateAlarm:
         self.metrics.gate_alarms.labels(self.id, reason).inc()
         if reason == "CLONED_TAG":
             self.metrics.cloned_tags.labels(self.id).inc()
         self.pulse()  # the light first: the person is walking away
-        alarm = {
-            "gate": self.id,
-            "epc": crossing.epc,
-            "ki": ki,
-            "gtin": gtin,
-            "name": name,
-            "reason": reason,
-            "first_read_at": crossing.first_read_at,
-            "crossed_at": crossing.at,
-            "at": time.time(),
-        }
+        alarm = GateAlarm(
+            gate=self.id,
+            epc=crossing.epc,
+            ki=ki,
+            gtin=gtin,
+            name=name,
+            reason=reason,
+            first_read_at=crossing.first_read_at,
+            crossed_at=crossing.at,
+            at=time.time(),
+        )
         try:
-            alarm["id"] = self.store.record_gate_alarm(alarm)
+            alarm = self.facts.alarms.record(alarm)
         except StoreError as e:
             log.error("gate %s: alarm for %s not recorded (%s): the light and sounder still went on", self.id, ki, e)
         log.warning(
@@ -139,14 +153,14 @@ class Gates:
     """Every exit gate, by its reader: ``take(read)`` keeps a gate reader's reads from the lanes."""
 
     def __init__(
-        self, settings: Iterable[GateSettings], store: Store, metrics: Metrics, readers: Mapping[str, object]
+        self, settings: Iterable[GateSettings], *, facts: GateFacts, metrics: Metrics, readers: Mapping[str, object]
     ) -> None:
-        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        self.listeners: list[Callable[[GateAlarm], None]] = []
         self.by_reader: dict[str, Gate] = {}
         for s in settings:
             reader = readers.get(s.reader)
             outputs = cast(Outputs, reader) if hasattr(reader, "set_gpo") else None
-            self.by_reader[s.reader] = Gate(s, store, metrics, outputs, self.listeners)
+            self.by_reader[s.reader] = Gate(s, facts=facts, metrics=metrics, outputs=outputs, listeners=self.listeners)
 
     def take(self, read: TagRead) -> bool:
         gate = self.by_reader.get(read.reader_id)

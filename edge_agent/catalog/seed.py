@@ -8,21 +8,22 @@ import json
 from pathlib import Path
 
 from edge_agent.basket import Product
-from edge_agent.store import Store, StoreError
+from edge_agent.catalog.records import Catalogue
+from edge_agent.db import StoreError
 
 
-def load_catalog(store: Store, path: Path) -> None:
+def load_catalog(catalogue: Catalogue, path: Path) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
-    store.upsert_products(Product(**p) for p in data.get("products", []))
-    store.receive_codes((ki, km) for ki, km in data.get("received_codes", {}).items())
+    catalogue.upsert_products(Product(**p) for p in data.get("products", []))
+    catalogue.receive_codes((ki, km) for ki, km in data.get("received_codes", {}).items())
 
 
-def seed_catalog(store: Store, path: Path | None) -> bool:
+def seed_catalog(catalogue: Catalogue, path: Path | None) -> bool:
     """Load ``path`` if central has sent no catalogue yet; False when the store cannot write now
     (a full disk at start-up: tried again when it can)."""
-    if path is None or store.stream_version("catalog") >= 0:
+    if path is None or catalogue.stream_version("catalog") >= 0:
         return True
     with contextlib.suppress(StoreError):
-        load_catalog(store, path)
+        load_catalog(catalogue, path)
         return True
     return False

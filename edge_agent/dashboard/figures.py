@@ -1,4 +1,4 @@
-"""The store manager's figures, from the journal and the verdicts (issue 17, item 4). Pure.
+"""The store manager's figures, from the journal and the verdicts (docs/operations.md). Pure.
 
 ``figures(baskets, verdicts, tz)`` replays each basket's journal row by row, so it knows when
 each problem appeared and when staff resolved it: baskets and sales per local hour,
