@@ -34,6 +34,7 @@ from edge_agent.codes.epc import encode_sgtin96
 from edge_agent.config import GateSettings
 from edge_agent.dashboard import percentile
 from edge_agent.gate.gates import GateFacts, Gates
+from edge_agent.gate.records import GateAlarm
 from edge_agent.llrp.session import InventoryConfig
 from edge_agent.metrics import Metrics
 from edge_agent.readqueue import ReadQueue
@@ -62,7 +63,7 @@ async def run(walks: int, step_s: float) -> None:
                 readers={"gate-1": reader},
             )
             naive: set[str] = set()  # a gate without direction: any unpaid item it reads alarms
-            raised: list[dict[str, object]] = []
+            raised: list[GateAlarm] = []
             gates.listeners.append(raised.append)
 
             async def consume() -> None:
@@ -94,12 +95,12 @@ async def run(walks: int, step_s: float) -> None:
             await asyncio.sleep(0.5)
             consumer.cancel()
             await reader.stop()
-            alarms = {str(a["epc"]): a for a in raised}
+            alarms = {a.epc: a for a in raised}
             assert len(store.gate_alarms.list(open_only=False)) == len(raised)  # each one recorded
             ons = [t for t, port, on in sim.gpo_log if port == 1 and on]
             latency, decision = [], []
             for alarm in alarms.values():  # the GPO write that followed each alarm
-                first, crossed = float(alarm["first_read_at"]), float(alarm["crossed_at"])  # type: ignore[arg-type]
+                first, crossed = alarm.first_read_at, alarm.crossed_at or alarm.first_read_at
                 on = min((t for t in ons if t >= first), default=None)
                 if on is not None:
                     latency.append((on - first) * 1000)

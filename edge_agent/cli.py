@@ -66,7 +66,8 @@ def _print_human(out: TextIO, result: dict[str, Any]) -> None:
         out.write(f"{'note:':<18}no GS separators in the input; placed by structure\n")
 
 
-def _lines(stream: Iterable[bytes]) -> Iterable[str]:
+def input_lines(stream: Iterable[bytes]) -> Iterable[str]:
+    """Lines of a byte stream as the code parser wants them (stdin of `code parse`, `sim scanner`)."""
     for raw in stream:
         # surrogateescape keeps a raw 0xE8 (FNC1) byte visible to the parser
         yield raw.rstrip(b"\r\n").decode("utf-8", "surrogateescape")
@@ -74,7 +75,7 @@ def _lines(stream: Iterable[bytes]) -> Iterable[str]:
 
 def cmd_code_parse(args: argparse.Namespace, out: TextIO) -> int:
     codes: Iterable[str]
-    codes = _lines(sys.stdin.buffer) if args.code == "-" else [args.code]
+    codes = input_lines(sys.stdin.buffer) if args.code == "-" else [args.code]
     status = EXIT_OK
     for code in codes:
         result, ok = _result(code)
@@ -225,13 +226,9 @@ def cmd_broker_acl(args: argparse.Namespace, out: TextIO) -> int:
 
 def _load_config(args: argparse.Namespace) -> Config | None:
     """The validated configuration, or None after printing why it is unusable."""
-    from edge_agent.config import ConfigError, load  # pydantic: only for commands that need it
+    from edge_agent.config import load_or_explain  # pydantic: only for commands that need it
 
-    try:
-        return load(Path(args.config) if args.config else None)
-    except ConfigError as e:
-        print(f"edge-agent: configuration error: {e}", file=sys.stderr)
-        return None
+    return load_or_explain(args.config)
 
 
 def cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
@@ -245,7 +242,7 @@ def cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
-    from edge_agent.service import run_forever
+    from edge_agent.run import run_forever
 
     config = _load_config(args)
     if config is None:

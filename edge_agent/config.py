@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drivers.registry import DRIVERS, ReaderConfig
 from edge_agent.errors import EdgeError
+from edge_agent.security.secrets import SECRETS, is_loopback, refusals
 
 DEFAULT_PATH: Final = Path("config/edge-agent.toml")
 ENV_FILE: Final = "EDGE_AGENT_CONFIG"
@@ -143,24 +144,13 @@ class Mqtt(_Section):
     max_version_jump: Annotated[int, Field(ge=1)] = 100_000
 
     @model_validator(mode="after")
-    def _embedded_on_loopback(self) -> Mqtt:
-        if self.broker == "embedded" and not _loopback(self.host):
+    def _embedded_onis_loopback(self) -> Mqtt:
+        if self.broker == "embedded" and not is_loopback(self.host):
             raise ValueError(
                 f"the embedded broker has no credentials and no ACL: it binds loopback only, not "
                 f"{self.host!r} (use a store Mosquitto for other devices)"
             )
         return self
-
-
-def _loopback(host: str) -> bool:
-    import ipaddress
-
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Checkout(_Section):
@@ -409,21 +399,20 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     if len(lanes) != len(config.lanes) or len(readers) != len(config.readers):
         raise ConfigError(where, "lanes/readers", "ids must be unique")
     if config.security.production:
-        from edge_agent.security.secrets import refusals
-
         for key, reason in refusals(config):
             raise ConfigError(source.get(tuple(key.split(".")), where), key, reason)
     return config
 
 
-#: secrets: each may instead be read from a file, ``<key>_file`` (a relative path is looked up in
-#: systemd's $CREDENTIALS_DIRECTORY when set), or come from the environment like any key
-SECRETS: Final = (
-    ("mqtt", "password"),
-    ("verify", "true_api_key"),
-    ("verify", "local_module_password"),
-    ("http", "ops_token"),
-)
+def load_or_explain(path: str | None) -> Config | None:
+    """For a command: the validated configuration, or None after saying on stderr why it is unusable."""
+    import sys
+
+    try:
+        return load(Path(path) if path else None)
+    except ConfigError as e:
+        print(f"edge-agent: configuration error: {e}", file=sys.stderr)
+        return None
 
 
 def _secret_files(data: dict[str, Any], where: str, env: Mapping[str, str]) -> None:

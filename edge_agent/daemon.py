@@ -108,7 +108,7 @@ class Daemon:
             stack.push_async_callback(_cancel, tasks)
             if cfg.http.enabled:
                 from edge_agent.api.app import create_app
-                from edge_agent.service import HttpServer
+                from edge_agent.api.server import HttpServer
 
                 http = HttpServer(create_app(svc, tls=cfg.http.tls_cert is not None), cfg.http)
                 await http.start()

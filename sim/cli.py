@@ -12,8 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from edge_agent.cli import EXIT_BAD_INPUT, EXIT_OK, _lines, _load_config
+from edge_agent.cli import EXIT_BAD_INPUT, EXIT_OK, input_lines
 from edge_agent.codes import check_digit, encode_sgtin96
+from edge_agent.config import load_or_explain
 
 
 def cmd_sim_llrp(args: argparse.Namespace, out: TextIO) -> int:
@@ -93,7 +94,7 @@ def cmd_sim_scanner(args: argparse.Namespace, out: TextIO) -> int:
     out.write(f"scanner sim on {args.link}: one code per stdin line (\\x1d or <GS> for GS)\n")
     out.flush()
     try:
-        for line in _lines(sys.stdin.buffer):
+        for line in input_lines(sys.stdin.buffer):
             sim.scan(line.replace("\\x1d", "\x1d").replace("<GS>", "\x1d").encode("latin-1", "replace"))
     finally:
         sim.unplug()
@@ -250,7 +251,7 @@ def _serve_central(nodes: list[Any], args: argparse.Namespace, out: TextIO) -> i
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from sim.demo import run
 
-    config = _load_config(args)
+    config = load_or_explain(args.config)
     if config is None:
         return EXIT_BAD_INPUT
     return run(config, out, headless=args.headless, shoppers=args.shoppers, seed=args.seed, as_json=args.json)

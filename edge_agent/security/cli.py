@@ -14,9 +14,9 @@ EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
 def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from edge_agent.cli import _load_config
+    from edge_agent.config import load_or_explain
 
-    return _load_config(args)
+    return load_or_explain(args.config)
 
 
 def _devices(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -8,9 +8,21 @@ the configuration as ``config check`` prints it, every secret replaced.
 
 from __future__ import annotations
 
-from typing import Any, Final
+import ipaddress
+from typing import TYPE_CHECKING, Any, Final
 
-from edge_agent.config import SECRETS, Config, _loopback
+if TYPE_CHECKING:
+    from edge_agent.config import Config
+
+#: secrets: each may instead be read from a file, ``<key>_file`` (a relative path is looked up in
+#: systemd's $CREDENTIALS_DIRECTORY when set), or come from the environment like any key
+SECRETS: Final = (
+    ("mqtt", "password"),
+    ("verify", "true_api_key"),
+    ("verify", "local_module_password"),
+    ("http", "ops_token"),
+)
+
 
 PLACEHOLDERS: Final = frozenset(
     {"", "change-me", "changeme", "change_me", "admin", "password", "secret", "sim-api-key", "test", "1234"}
@@ -22,6 +34,15 @@ KNOWN_PIN_HASHES: Final = frozenset(
     }
 )
 MASK: Final = "***"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def refusals(config: Config) -> list[tuple[str, str]]:
@@ -43,7 +64,7 @@ def refusals(config: Config) -> list[tuple[str, str]]:
     for i, member in enumerate(config.staff):
         if member.pin_hash in KNOWN_PIN_HASHES:
             out.append((f"staff.{i}.pin_hash", "the example PIN hash: hash this person's own PIN"))
-    if not _loopback(config.http.host) and config.http.enabled and config.http.tls_cert is None:
+    if not is_loopback(config.http.host) and config.http.enabled and config.http.tls_cert is None:
         out.append(("http.tls_cert", "HTTP on a store network needs TLS (PINs and tokens would travel in clear)"))
     return out
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from edge_agent.dashboard.records import baskets_since
 from edge_agent.security.devices import Device
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
 from tests.e2e.axe import violations
@@ -148,7 +149,7 @@ def test_the_dashboard_shows_the_days_figures_with_charts(shop: RunningStore, br
         shopper(shop, http, token, "lane-1", [drink], "AGE_RESTRICTED")
         shopper(shop, http, token, "lane-2", [fake, bread], "MARKING_BLOCKED")
     deadline = time.monotonic() + 20
-    while shop.call(lambda: len(shop.services.records.dashboard_rows(0)[0])) < 2 and time.monotonic() < deadline:
+    while shop.call(lambda: len(baskets_since(shop.services.records.db, 0)[0])) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     staff.tap("#dashbtn")
     staff.wait_for_selector("#charts svg")

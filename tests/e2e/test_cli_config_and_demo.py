@@ -88,10 +88,11 @@ def test_headless_demo_runs_shoppers_and_proves_its_invariants(tmp_path: Path) -
     from zoneinfo import ZoneInfo
 
     from edge_agent.dashboard import charts, figures
+    from edge_agent.dashboard.records import baskets_since
     from edge_agent.repositories import open_repositories
 
     store = open_repositories(tmp_path / "demo" / "edge-agent.db", tz=ZoneInfo("Europe/Moscow"))
-    f = figures(*store.dashboard_rows(0), ZoneInfo("Europe/Moscow"))
+    f = figures(*baskets_since(store.db, 0), ZoneInfo("Europe/Moscow"))
     assert (f["baskets_paid"], f["baskets_cancelled"]) == (summary["baskets_paid"], summary["baskets_cancelled"])
     assert {k.lower(): v for k, v in f["verdicts"].items()} == {k: v for k, v in summary["verdicts"].items() if v}
     for code, n in summary["problems"].items():  # what the shoppers met at the box (declines come later)

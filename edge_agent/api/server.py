@@ -1,45 +1,21 @@
-"""The daemon as a service: JSON logs, signals, and the HTTP server inside the daemon's loop.
-
-``run_forever(config)`` is ``edge-agent run``: JSON lines on stderr, SIGTERM or SIGINT stop
-the daemon gracefully. ``HttpServer`` serves the API with uvicorn without uvicorn's own
-signal handlers (the daemon owns them) and says which port it got.
-"""
+"""The HTTP server inside the daemon's loop: uvicorn without its own signal handlers (the
+daemon owns SIGTERM and SIGINT), HTTP/1.1 capped per client address (``guard.py``), TLS when the
+store's certificate is configured; it says which port it got."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import signal
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from edge_agent.config import Config, Http
+from edge_agent.config import Http
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 log = logging.getLogger("edge_agent.daemon")
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "ts": round(record.created, 3),
-            "level": record.levelname,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
-def json_logs(level: str) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter())
-    logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
 def _quiet_server(config: Any) -> Any:
@@ -122,23 +98,3 @@ class HttpServer:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self.task, 5)  # open WebSockets are closed; then it is cancelled
         self.socket.close()
-
-
-def run_forever(config: Config) -> None:
-    """``edge-agent run``: JSON logs on stderr; SIGTERM or SIGINT stop it gracefully."""
-    from edge_agent.daemon import Daemon
-
-    json_logs(config.agent.log_level)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        log.info(
-            "edge-agent %s starting: %d readers, %d lanes", config.agent.id, len(config.readers), len(config.lanes)
-        )
-        await Daemon(config).run(stop)
-        log.info("edge-agent stopped")
-
-    asyncio.run(main())
