@@ -30,8 +30,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from edge_agent.codes import Identity, check_digit, parse
-from edge_agent.verify.backends import LocalModuleBackend, TsPiotBackend
 from edge_agent.verify.chain import Verifier
+from edge_agent.verify.local_module import LocalModuleBackend
+from edge_agent.verify.ts_piot import TsPiotBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = ZoneInfo("Europe/Moscow")

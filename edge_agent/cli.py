@@ -176,7 +176,7 @@ EXIT_UNAVAILABLE = 3
 def cmd_code_check(args: argparse.Namespace, out: TextIO) -> int:
     import asyncio
 
-    from edge_agent.verify.service import verifier_from_config
+    from edge_agent.verify.registry import verifier_from_config
 
     config = _load_config(args)
     if config is None:

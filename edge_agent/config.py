@@ -12,21 +12,20 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, create_model, field_validator, model_validator
 
 from drivers.registry import DRIVERS, ReaderConfig
+from edge_agent.config_types import Name, Port, Section, Url
 from edge_agent.errors import EdgeError
 from edge_agent.security.secrets import SECRETS, is_loopback, refusals
+from edge_agent.verify.registry import ONLINE, VerifySettings
 
 DEFAULT_PATH: Final = Path("config/edge-agent.toml")
 ENV_FILE: Final = "EDGE_AGENT_CONFIG"
 ENV_PREFIX: Final = "EDGE_AGENT__"
-
-Port = Annotated[int, Field(ge=1, le=65535)]
-Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 
 
 class ConfigError(EdgeError):
@@ -40,11 +39,7 @@ class ConfigError(EdgeError):
         self.reason = reason
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Store(_Section):
+class Store(Section):
     id: Name = "store-001"
     name: str = "Demo store"
     timezone: str = "Europe/Moscow"
@@ -65,7 +60,7 @@ class Store(_Section):
         return value
 
 
-class Agent(_Section):
+class Agent(Section):
     id: Name = "agent-1"
     data_dir: Path = Path("var")
     #: products to load into the catalogue at start (JSON list); central sync replaces it later
@@ -73,7 +68,7 @@ class Agent(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
-class Http(_Section):
+class Http(Section):
     #: false: no HTTP server (kiosk, staff and product pages, /healthz, /metrics)
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -106,7 +101,7 @@ class Http(_Section):
     public_checks_per_s: Annotated[float, Field(gt=0)] = 20.0
 
 
-class Mqtt(_Section):
+class Mqtt(Section):
     host: str = "127.0.0.1"
     port: Port = 1883
     username: str | None = None
@@ -153,7 +148,7 @@ class Mqtt(_Section):
         return self
 
 
-class Checkout(_Section):
+class Checkout(Section):
     #: how long the kiosk waits for the customer to pay (card tap, SBP QR) before giving up
     customer_timeout_s: Annotated[float, Field(gt=0, le=600)] = 90.0
     #: deadline of one request to central, and how many times it is sent before the outcome is unknown
@@ -163,7 +158,7 @@ class Checkout(_Section):
     poll_s: Annotated[float, Field(gt=0, le=10)] = 0.1
 
 
-class Kiosk(_Section):
+class Kiosk(Section):
     """How the kiosk's screens behave when the shopper walks away."""
 
     #: no touch and no basket change this long: the kiosk asks "are you still there?"
@@ -178,29 +173,17 @@ class Kiosk(_Section):
     thanks_s: Annotated[float, Field(gt=0, le=60)] = 5.0
 
 
-Url = Annotated[str, Field(pattern=r"^https?://[^/\s]+")]
-
-
-class Verify(_Section):
-    #: the online service: the TS PIoT gateway (mandatory for checkouts since 2026) or True API
-    backend: Literal["ts_piot", "true_api"] = "ts_piot"
-    #: the legal wait for the online answer before the offline check decides
-    online_timeout_s: Annotated[float, Field(gt=0, le=1.5)] = 1.5
-    ts_piot_url: Url = "http://127.0.0.1:18080"
-    true_api_cdn_url: Url = "http://127.0.0.1:18081"
-    true_api_key: str = "sim-api-key"
-    local_module_url: Url | None = "http://127.0.0.1:18082"
-    local_module_user: str = "admin"
-    local_module_password: str = "admin"
-    #: the fiscal drive number, sent as X-ClientId to the Local Module
-    client_id: Annotated[str, Field(pattern=r"^\d{16}$")] = "9999078900012345"
+if TYPE_CHECKING:
+    Verify = VerifySettings
+else:  # [verify]: the chain's keys and each registered check service's (verify/registry.py)
+    Verify = create_model("Verify", __base__=(VerifySettings, *(s.keys for s in ONLINE.values())))
 
 
 Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 VatType = Literal["none", "vat0", "vat5", "vat7", "vat10", "vat22", "vat105", "vat107", "vat110", "vat122"]
 
 
-class RegisterConfig(_Section):
+class RegisterConfig(Section):
     """A lane's fiscal register (ККТ) behind ATOL's Web-server."""
 
     lane: Name
@@ -211,7 +194,7 @@ class RegisterConfig(_Section):
     operator: str | None = None
 
 
-class Fiscal(_Section):
+class Fiscal(Section):
     #: the tax system of the store's receipts
     taxation: Literal["osn", "usnIncome", "usnIncomeOutcome", "esn", "patent"] = "osn"
     #: VAT of a product category (2026: 22 % by default, 10 % for the reduced list); others: vat_default
@@ -235,13 +218,13 @@ class Fiscal(_Section):
     registers: list[RegisterConfig] = []
 
 
-class ZoneConfig(_Section):
+class ZoneConfig(Section):
     reader: Name
     antennas: list[Annotated[int, Field(ge=0)]] | None = None
     min_rssi: Annotated[int, Field(ge=-128, le=0)] | None = None
 
 
-class LaneSettings(_Section):
+class LaneSettings(Section):
     id: Name
     mode: Literal["box", "tap"] = "box"
     depart_after_s: Annotated[float, Field(gt=0, le=60)] = 1.5
@@ -249,7 +232,7 @@ class LaneSettings(_Section):
     zones: list[ZoneConfig] = []
 
 
-class GateSettings(_Section):
+class GateSettings(Section):
     """An exit gate: an LLRP reader at the door (docs/readers.md)."""
 
     id: Name
@@ -265,14 +248,14 @@ class GateSettings(_Section):
     company_prefixes: list[Annotated[str, Field(pattern=r"^\d{4,12}$")]] = []
 
 
-class Tags(_Section):
+class Tags(Section):
     """EPC ↔ TID bindings: a copied EPC on a blank chip has another TID (cloned-tag detection)."""
 
     #: bind an item's EPC to the TID read at its first sale when central sent none
     learn_tid_at_sale: bool = False
 
 
-class StaffConfig(_Section):
+class StaffConfig(Section):
     id: Name
     name: str
     #: the PIN under scrypt, salted: `edge-agent staff hash-pin` prints it
@@ -299,7 +282,7 @@ class StaffConfig(_Section):
         return value
 
 
-class Security(_Section):
+class Security(Section):
     #: production: refuse to start with placeholder or default secrets, or without TLS off loopback
     production: bool = False
     #: a staff badge's UID alone signs in (a UID can be copied); false: badge and PIN together
@@ -313,7 +296,7 @@ class Security(_Section):
     identify_per_min: Annotated[int, Field(ge=1, le=1000)] = 6
 
 
-class Config(_Section):
+class Config(Section):
     store: Store = Store()
     agent: Agent = Agent()
     http: Http = Http()

@@ -33,7 +33,7 @@ from edge_agent.readqueue import ReadQueue
 from edge_agent.repositories import open_repositories
 from edge_agent.services import Services
 from edge_agent.verify.checks import CodeChecks
-from edge_agent.verify.service import verifier_from_config
+from edge_agent.verify.registry import verifier_from_config
 from edge_agent.wire.topics import StoreTopics
 
 log = logging.getLogger("edge_agent.daemon")

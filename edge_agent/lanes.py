@@ -261,7 +261,7 @@ class LaneController:
                 verdict.reasons[0].message if verdict.reasons else "",
                 verdict.tag_1265,
                 verdict.fiscal(),
-                ctx.source.value if ctx else None,
+                ctx.source if ctx else None,
                 ctx.req_id if ctx else None,
                 ctx.req_timestamp if ctx else None,
             )

@@ -191,7 +191,9 @@ class DemoStore:
                 if self.strict
                 else self.base.security.model_copy(update={"identify_per_min": 1000, "sign_in_per_min": 10_000}),
                 "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=broker_port),
-                "verify": Verify(ts_piot_url=self.crpt.url("ts_piot"), local_module_url=self.crpt.url("lm")),
+                "verify": Verify.model_validate(
+                    {"ts_piot_url": self.crpt.url("ts_piot"), "local_module_url": self.crpt.url("lm")}
+                ),
                 "checkout": Checkout(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),
                 "fiscal": Fiscal(
                     vat={"dairy": "vat10", "bakery": "vat10"},

@@ -20,7 +20,7 @@ from edge_agent.errors import EdgeError
 from edge_agent.fiscal.register import RegisterError
 from edge_agent.payment.return_plan import ReturnError
 from edge_agent.sync.rpc import OutcomeUnknown, ServiceError
-from edge_agent.verify.backends import VerifyError
+from edge_agent.verify.backend import VerifyError
 
 
 class ApiError(EdgeError):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING, Any, Final
 
+from edge_agent.verify.registry import secret_keys
+
 if TYPE_CHECKING:
     from edge_agent.config import Config
 
@@ -18,9 +20,9 @@ if TYPE_CHECKING:
 #: systemd's $CREDENTIALS_DIRECTORY when set), or come from the environment like any key
 SECRETS: Final = (
     ("mqtt", "password"),
-    ("verify", "true_api_key"),
     ("verify", "local_module_password"),
     ("http", "ops_token"),
+    *(("verify", key) for key in secret_keys()),  # each check service's own (verify/registry.py)
 )
 
 
@@ -53,8 +55,8 @@ def refusals(config: Config) -> list[tuple[str, str]]:
             continue  # the embedded broker takes no credentials (loopback only)
         if section == "verify" and key == "local_module_password" and config.verify.local_module_url is None:
             continue
-        if section == "verify" and key == "true_api_key" and config.verify.backend != "true_api":
-            continue
+        if section == "verify" and secret_keys().get(key, config.verify.backend) != config.verify.backend:
+            continue  # a secret of a check service this store does not use
         if value is None or value.strip().lower() in PLACEHOLDERS:
             out.append((f"{section}.{key}", "a placeholder or default secret: set a real one (or <key>_file)"))
     lm = config.verify

@@ -19,7 +19,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from edge_agent.codes import Identity
-from edge_agent.verify.backends import Backend, CheckResult, VerifyError
+from edge_agent.verify.backend import Backend, CheckResult, VerifyError
 from edge_agent.verify.policy import Verdict, decide, unavailable
 
 log = logging.getLogger(__name__)

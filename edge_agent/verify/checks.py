@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from edge_agent.codes import Identity, parse
-from edge_agent.verify.backends import LocalModuleBackend
 from edge_agent.verify.chain import Verifier
+from edge_agent.verify.local_module import LocalModuleBackend
 
 AUTHENTICITY_MAX_AGE_S: Final = 60.0
 HEALTH_EVERY_S: Final = 10.0

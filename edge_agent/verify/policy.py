@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NewType
 from zoneinfo import ZoneInfo
 
 TOBACCO: Final = 3
@@ -30,10 +30,9 @@ SALE_ALLOWED_ELIMINATIONS: Final = frozenset({1, 2})
 FISCAL_1262, FISCAL_1263, FISCAL_1264 = "030", "26.03.2022", "477"
 
 
-class Source(StrEnum):
-    TRUE_API = "true_api"
-    TS_PIOT = "ts_piot"
-    LOCAL_MODULE = "local_module"
+#: the service that answered (a backend's ``source``: ``ts_piot``, ``true_api``, ``local_module``);
+#: recorded with each verdict and sent to central
+Source = NewType("Source", str)
 
 
 class Outcome(StrEnum):
@@ -167,7 +166,7 @@ class Verdict:
             "outcome": self.outcome.value,
             "reasons": [{"code": r.code, "message": r.message} for r in self.reasons],
             "ogvs": list(self.ogvs),
-            "source": c.source.value if c else None,
+            "source": c.source if c else None,
             "offline": c.offline if c else None,
             "req_id": c.req_id if c else None,
             "req_timestamp": c.req_timestamp if c else None,

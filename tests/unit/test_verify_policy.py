@@ -19,8 +19,8 @@ VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 MILK = "0104610053149777215d/wuU\x1d93dGVz"
 PACK = "04603731175212JEIjNYDAAAAtFwS"
-ONLINE = CheckContext(Source.TS_PIOT, "f7b51a1b-0000-4000-8000-000000000001", 1795431671995)
-OFFLINE = CheckContext(Source.LOCAL_MODULE, "a1", 1795431671000, offline=True, inst="lm-1", version="1.4.1")
+ONLINE = CheckContext(Source("ts_piot"), "f7b51a1b-0000-4000-8000-000000000001", 1795431671995)
+OFFLINE = CheckContext(Source("local_module"), "a1", 1795431671000, offline=True, inst="lm-1", version="1.4.1")
 GOOD = CodeAnswer(
     cis=MILK, valid=True, found=True, utilised=True, verified=True, realizable=True, sold=False, group_ids=(8,)
 )
