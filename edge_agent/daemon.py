@@ -143,6 +143,13 @@ class Daemon:
         svc.checkout = Checkout(records, sync.requester, cfg.checkout, svc.lanes.basket, svc.fiscal)
         svc.returns = Returns(records, sync.requester, cfg.checkout, svc.fiscal)
         sync.on_notification = svc.checkout.notified
+
+        def paid(lane: str, result: str, seconds: float) -> None:  # a kiosk's payment is over
+            self.metrics.payments.labels(result).inc()
+            self.metrics.pay.observe(seconds)
+            svc.hub.notify(lane)
+
+        svc.checkout.finished.append(paid)
         await sync.start()
         stack.push_async_callback(sync.stop)
         self.metrics.bind(

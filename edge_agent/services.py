@@ -8,10 +8,9 @@ WebSocket hub, the metrics, the read queue and the readers, and answers ``/healt
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +70,6 @@ class Services:
     gates: Gates | None = None
     #: the base of the Digital Link URIs on receipts and tags (the demo points it at itself)
     public_base_url: str = ""
-    _background: set[asyncio.Task[None]] = field(default_factory=set)
     #: (basket, problem) -> when it was first seen open (the attendant queue's waiting time)
     first_seen: dict[tuple[str, int], float] = field(default_factory=dict)
 
@@ -102,13 +100,6 @@ class Services:
         else:
             self.metrics.store_faults.inc()
             log.error("the store cannot write (%s): lanes take no items, sales are refused until it can", fault)
-
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run ``coro`` in the background, kept alive until it ends (a payment the kiosk started)."""
-        task = asyncio.create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
 
     def badge(self, read: TagRead) -> bool:
         """A read that is not an item: anything on a staff reader (a badge there signs in the

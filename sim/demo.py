@@ -281,6 +281,18 @@ class DemoStore:
         await self.crpt.__aexit__()
         await self.kkt.stop()
 
+    def script_customer(self, lane: str, instrument: str) -> None:
+        """The next shopper paying on ``lane`` behaves so at central's simulated payment service
+        (``ok``, ``decline:<reason>``, ``timeout``, ``late:<seconds>``)."""
+        from sim.central import db as central_db
+        from sim.central import payment
+
+        conn = central_db.connect(self.data_dir / "central.db")
+        try:
+            payment.script_customer(conn, f"{lane}-", instrument)
+        finally:
+            conn.close()
+
     def summary(self, outcomes: list[Any]) -> dict[str, Any]:
         """The run as the records say it: the agent's SQLite and central's, cross-checked."""
         from sim.central import db as central_db

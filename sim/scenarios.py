@@ -206,9 +206,8 @@ class Shoppers:
             await http.post(f"/api/kiosk/{lane}/redeem", json={})
         started = time.perf_counter()
         if trouble == "declined_card":
-            await http.post(
-                f"/api/kiosk/{lane}/pay", json={"method": "card", "instrument": "decline:insufficient_funds"}
-            )
+            self.store.script_customer(lane, "decline:insufficient_funds")
+            await http.post(f"/api/kiosk/{lane}/pay", json={"method": "card"})
             await self.wait_state(http, lane, {"READY_TO_PAY"})
         method = "sbp" if self.rng.random() < 0.4 else "card"
         (await http.post(f"/api/kiosk/{lane}/pay", json={"method": method})).raise_for_status()

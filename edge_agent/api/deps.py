@@ -14,6 +14,7 @@ from edge_agent.api.views import basket_view
 from edge_agent.basket import Basket
 from edge_agent.lanes import LaneController
 from edge_agent.payment.flow import Checkout
+from edge_agent.payment.methods import METHODS
 from edge_agent.security.devices import COOKIE, HEADER, Device
 from edge_agent.services import Services
 
@@ -100,6 +101,7 @@ def view(svc: Services, lane: str) -> dict[str, Any]:
     out["register"] = desk.refusal() if desk is not None else None  # why it takes no payment now, or null
     out["timezone"] = svc.config.store.timezone  # the kiosk shows times in the store's zone
     out["kiosk"] = svc.config.kiosk.model_dump()  # its idle and receipt timers
+    out["methods"] = [m.to_dict() for m in METHODS.values()]  # a button each (payment/methods.py)
     payment = out.get("payment")
     if payment and payment.get("started"):  # until when the kiosk waits for the customer (the SBP countdown)
         payment["pay_by"] = payment["started"] + svc.config.checkout.customer_timeout_s

@@ -6,7 +6,6 @@ customer's one-time code (or the app's signed QR); replacing a lane's customer i
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import logging
@@ -16,12 +15,12 @@ from typing import Any, Literal
 import segno
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from edge_agent.api.deps import Kiosk, Svc, basket_of, checkout_of, device_of, view
 from edge_agent.api.errors import ApiError, retry_after
 from edge_agent.basket.commands import CallStaff, Cancel, Checkout
-from edge_agent.errors import EdgeError
+from edge_agent.payment.methods import METHODS
 
 router = APIRouter(prefix="/api/kiosk/{lane}", tags=["kiosk"])
 log = logging.getLogger("edge_agent.api.kiosk")
@@ -43,10 +42,14 @@ class Redeem(BaseModel):
 
 
 class Pay(BaseModel):
-    method: Literal["card", "sbp"]
-    #: the simulated customer's behaviour at the payment service (demo and tests): ok,
-    #: decline:<reason>, timeout, late:<seconds>; a real terminal ignores it
-    instrument: str = Field(default="ok", max_length=40, pattern=r"^[a-z_]+(:[a-z0-9_.]+)?$")
+    method: str = Field(description="a registered payment method (payment/methods.py): card, sbp")
+
+    @field_validator("method")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in METHODS:
+            raise ValueError(f"not a payment method here (known: {', '.join(METHODS)})")
+        return value
 
 
 @router.get("/basket", summary="The lane's current basket")
@@ -101,31 +104,7 @@ async def redeem(lane: str, body: Redeem, svc: Svc, kiosk: Kiosk) -> dict[str, A
 
 @router.post("/pay", summary="Start a payment; the outcome arrives on the WebSocket (and GET /basket)")
 async def pay(lane: str, body: Pay, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
-    checkout = checkout_of(svc)
-    basket = basket_of(svc, lane)
-    if basket.state.value != "READY_TO_PAY":
-        raise ApiError(409, "wrong_state", f"basket is {basket.state.value}")
-    started = time.perf_counter()
-    await checkout.register_ready(basket)  # the lane's register can print and has checked every code
-
-    async def run() -> None:
-        try:
-            outcome = await checkout.pay(basket, body.method, body.instrument)
-            svc.metrics.payments.labels(outcome.result).inc()
-        except EdgeError as e:
-            svc.metrics.payments.labels("error").inc()
-            log.warning("lane %s: payment failed to start: %s", lane, e)
-        finally:
-            svc.metrics.pay.observe(time.perf_counter() - started)
-            svc.hub.notify(lane)
-
-    task = svc.spawn(run())
-    deadline = time.monotonic() + 5  # answer once the provider has the payment (SBP: its QR)
-    while time.monotonic() < deadline and not task.done():
-        payments = svc.records.payments.of_basket(basket.id)
-        if payments and payments[-1].step != "creating":
-            break
-        await asyncio.sleep(0.01)
+    await checkout_of(svc).start_payment(basket_of(svc, lane), body.method)
     return view(svc, lane)
 
 

@@ -22,15 +22,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import Cancel, Discount, Identify, StartPayment
 from edge_agent.config import Checkout as CheckoutSettings
+from edge_agent.errors import EdgeError
 from edge_agent.fiscal.desk import Fiscal
 from edge_agent.fiscal.receipt import ReceiptError, Tender, sell_task
 from edge_agent.fiscal.register import RegisterError
 from edge_agent.loyalty import Allocation, allocate
+from edge_agent.payment.methods import method_of
 from edge_agent.payment.records import PaymentRecord
 from edge_agent.payment.steps import (
     FINAL,
@@ -54,6 +56,7 @@ from edge_agent.sync.rpc import OutcomeUnknown, Requester, ServiceError
 from edge_agent.wire.envelope import Event
 
 log = logging.getLogger("edge_agent.payment")
+START_WAIT_S: Final = 5.0  # the kiosk's "pay" answers once the provider has the payment, or after this
 
 #: the live basket of a basket id, or None when it is not live here
 Lookup = Callable[[str], Basket | None]
@@ -81,6 +84,11 @@ class Checkout:
         self.fiscal = fiscal or Fiscal({})
         self._locks: dict[str, asyncio.Lock] = {}
         self._news: dict[str, asyncio.Event] = {}  # provider payment id -> "a notification came"
+        self._created: dict[str, asyncio.Event] = {}  # basket id -> its attempt left "creating"
+        self._background: set[asyncio.Task[None]] = set()
+        #: called when a kiosk's payment is over with (lane, result: paid, declined, timeout,
+        #: unknown or error, seconds from "pay" to it)
+        self.finished: list[Callable[[str, str, float], None]] = []
         self.alerts = 0
         self.notifications = 0
 
@@ -203,14 +211,53 @@ class Checkout:
         return holds
 
     # -- payment ------------------------------------------------------------------------------
-    async def pay(self, basket: Basket, method: str, instrument: str = "ok") -> PaymentOutcome:
+    async def start_payment(self, basket: Basket, method: str, *, wait_s: float = START_WAIT_S) -> None:
+        """The kiosk's "pay": start an attempt and return once the provider has it (SBP: its QR
+        is there to show) or after ``wait_s``; the attempt goes on to its outcome in the
+        background, and ``finished`` hears of its lane when it is over. What refuses before the
+        attempt exists (the basket's state, the method, the register) is raised."""
+        if basket.state is not State.READY_TO_PAY:
+            raise BasketError("wrong_state", f"basket is {basket.state.value}; payment needs READY_TO_PAY")
+        method_of(method)
+        started = time.perf_counter()
+        await self.register_ready(basket)  # the lane's register can print and has checked every code
+        created = self._created.setdefault(basket.id, asyncio.Event())
+        task = asyncio.create_task(self._pay_in_background(basket, method, started))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        waiting = asyncio.create_task(created.wait())
+        try:
+            await asyncio.wait({task, waiting}, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiting.cancel()
+
+    async def _pay_in_background(self, basket: Basket, method: str, started: float) -> None:
+        result = "error"
+        try:
+            result = (await self.pay(basket, method)).result
+        except EdgeError as e:
+            log.warning("lane %s: payment failed to start: %s", basket.lane, e)
+        finally:
+            self._created.pop(basket.id, None)
+            for listener in self.finished:
+                listener(basket.lane, result, time.perf_counter() - started)
+
+    async def pay(self, basket: Basket, method: str) -> PaymentOutcome:
         """Start a payment attempt for a READY_TO_PAY basket and see it through."""
+        method_of(method)
         async with self._lock(basket.id):
             if basket.state is not State.READY_TO_PAY:
                 raise BasketError("wrong_state", f"basket is {basket.state.value}; payment needs READY_TO_PAY")
             await self.register_ready(basket)
             pid = f"{basket.id}:pay:{len(self.records.payments.of_basket(basket.id)) + 1}"
-            attempt = Attempt(pid, basket.id, method, basket.total, Step.CREATING, instrument, time.time())
+            attempt = Attempt(
+                id=pid,
+                basket_id=basket.id,
+                method=method,
+                amount=basket.total,
+                step=Step.CREATING,
+                started=time.time(),
+            )
 
             def record(conn: sqlite3.Connection) -> None:
                 self._save(attempt, conn)
@@ -336,6 +383,8 @@ class Checkout:
 
     def _save(self, a: Attempt, conn: sqlite3.Connection) -> None:
         payment = a.payment or {}
+        if a.step is not Step.CREATING and (created := self._created.get(a.basket_id)) is not None:
+            created.set()  # the kiosk's "pay" may answer: the provider has the payment
         record = PaymentRecord(
             id=a.id,
             basket_id=a.basket_id,

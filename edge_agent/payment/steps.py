@@ -66,7 +66,7 @@ def receipt_uuid(attempt_id: str, n: int) -> str:
     return str(uuidlib.uuid5(_RECEIPTS, f"{attempt_id}:receipt:{n}"))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Attempt:
     """One payment attempt as the ``payments`` table holds it."""
 
@@ -75,7 +75,6 @@ class Attempt:
     method: str
     amount: int
     step: Step
-    instrument: str = "ok"
     started: float = 0.0
     payment: Mapping[str, Any] | None = None  # the provider's payment object, as last seen
     message: str = ""
@@ -86,16 +85,15 @@ class Attempt:
     def from_row(cls, row: PaymentRecord) -> Attempt:
         detail = row.detail
         return cls(
-            row.id,
-            row.basket_id,
-            row.method,
-            row.amount,
-            Step(row.step),
-            detail.get("instrument", "ok"),
-            detail.get("started", 0.0),
-            detail.get("payment"),
-            detail.get("message", ""),
-            detail.get("receipt"),
+            id=row.id,
+            basket_id=row.basket_id,
+            method=row.method,
+            amount=row.amount,
+            step=Step(row.step),
+            started=detail.get("started", 0.0),
+            payment=detail.get("payment"),
+            message=detail.get("message", ""),
+            receipt=detail.get("receipt"),
         )
 
     @property
@@ -103,7 +101,7 @@ class Attempt:
         return str((self.payment or {})["id"])
 
     def detail(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"instrument": self.instrument, "started": self.started}
+        out: dict[str, Any] = {"started": self.started}
         if self.payment is not None:
             out["payment"] = dict(self.payment)
         if self.message:
@@ -196,7 +194,7 @@ def next_action(a: Attempt, facts: BasketFacts, customer_timeout_s: float) -> Ac
             receipt = a.receipt or {}
             return Fiscalize(receipt["uuid"], min(5.0, 0.5 * receipt.get("failures", 0)))
         case Step.CREATING:
-            data = {"basket": a.basket_id, "method": a.method, "amount": a.amount, "instrument": a.instrument}
+            data = {"basket": a.basket_id, "method": a.method, "amount": a.amount}
             return Call("payment", "create", data, f"{a.id}:create")
         case Step.PENDING:
             return AwaitCustomer(a.provider_id, a.started + customer_timeout_s)

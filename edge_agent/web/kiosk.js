@@ -12,7 +12,7 @@ const api = (path, body) => fetch(`/api/kiosk/${encodeURIComponent(lane)}${path}
 const $ = id => document.getElementById(id);
 document.title = t.title; $("title").textContent = `${t.title} · ${lane}`; $("lang").textContent = t.lang; $("lang").onclick = toggle;
 $("otplabel").textContent = t.otp; $("verify").textContent = t.verify; $("reflabel").textContent = t.phone;
-for (const [id, key] of [["identify", "find_card"], ["redeem", "points"], ["checkout", "checkout"], ["card", "card"], ["sbp", "sbp"],
+for (const [id, key] of [["identify", "find_card"], ["redeem", "points"], ["checkout", "checkout"],
   ["cancel", "cancel"], ["help", "help"], ["start", "start"], ["to_loyalty", "identify"], ["to_pay", "pay"], ["loyalty_back", "back"],
   ["pay_back", "back"], ["still_here", "still_here"], ["marks_label", "checking_n"]]) $(id).textContent = t[key];
 document.querySelectorAll("[data-t]").forEach(e => e.textContent = t[e.dataset.t]);
@@ -25,6 +25,21 @@ let basket = null, current = "welcome", lastActive = Date.now(), lineCount = 0;
 const fresh = () => ({ started: false, loyalty: false, pay: false, over: null, thanksUntil: 0, basketId: null });
 let ui = fresh();
 const ACTIVE = ["OPEN", "SCANNING", "NEEDS_ASSISTANCE"], BEFORE_PAY = ["CHECKOUT", "READY_TO_PAY"];
+
+/** A button per payment method the agent offers (payment/methods.py), labelled method_<id>. */
+function methodButtons(methods) {
+  const ids = methods.map(m => m.id).join(",");
+  if ($("methods").dataset.ids === ids) return;
+  $("methods").dataset.ids = ids;
+  $("methods").replaceChildren(...methods.map(m => {
+    const button = document.createElement("button");
+    button.id = m.id;
+    button.className = "primary big";
+    button.textContent = t[`method_${m.id}`] || m.id;
+    button.onclick = () => act(() => api("/pay", { method: m.id }));
+    return button;
+  }));
+}
 
 /** The screen for this basket and the shopper's choices. */
 function screen(b) {
@@ -118,7 +133,8 @@ function render(b) {
   $("total").textContent = $("paytotal").textContent = rub(b.total);
   const s = b.state;
   $("checkout").disabled = !ACTIVE.includes(s) || !b.lines.length || b.problems.some(p => p.open);
-  $("card").disabled = $("sbp").disabled = s !== "READY_TO_PAY" || !!b.register;
+  methodButtons(b.methods || []);
+  for (const m of b.methods || []) $(m.id).disabled = s !== "READY_TO_PAY" || !!b.register;
   $("to_pay").disabled = s !== "READY_TO_PAY";
   $("to_loyalty").hidden = !!b.loyalty_verified;
   $("redeem").hidden = !b.loyalty_verified; $("redeem").disabled = s !== "READY_TO_PAY" || b.discount > 0;
@@ -127,7 +143,7 @@ function render(b) {
   $("resume").hidden = !(b.id && b.id === ui.over && ACTIVE.concat(BEFORE_PAY).includes(s));
   $("resume").textContent = `${t.resume} (${b.lines.length})`;
   const p = b.payment;
-  if (s === "PAYMENT_PENDING" && p && p.method === "sbp" && p.qr) {
+  if (s === "PAYMENT_PENDING" && p && p.qr) {
     if (!$("qr").dataset.payment || $("qr").dataset.payment !== p.id) {
       $("qr").dataset.payment = p.id; $("qr").dataset.payBy = p.pay_by || "";
       $("qr").innerHTML = `<p>${esc(t.scan_qr)}</p><img alt="${esc(t.sbp_qr)}" src="/api/kiosk/${encodeURIComponent(lane)}/payment/qr.svg?p=${encodeURIComponent(p.id)}">` +
@@ -135,7 +151,7 @@ function render(b) {
       tick();
     }
   } else { $("qr").innerHTML = ""; delete $("qr").dataset.payment; }
-  if (s === "PAYMENT_PENDING") say(p && p.method === "card" ? t.tap_card : t.paying);
+  if (s === "PAYMENT_PENDING") say((p && t[`wait_${p.method}`]) || t.paying);
   else if (p && ["failed", "abandoned", "cancelling", "refunding", "refunded"].includes(p.step) && s === "READY_TO_PAY") say(`${t.declined}: ${p.message}`);
   else say("");
   if (["PAID", "CLOSED"].includes(s)) receipt(b);
@@ -236,8 +252,6 @@ $("verify").onclick = () => act(async () => { const r = await api("/verify", { c
   $("loyalty").textContent = `${t.balance}: ${r.balance}`; ui.loyalty = false; return r; });
 $("redeem").onclick = () => act(() => api("/redeem", {}));
 $("checkout").onclick = () => act(() => api("/checkout", {}));
-$("card").onclick = () => act(() => api("/pay", { method: "card" }));
-$("sbp").onclick = () => act(() => api("/pay", { method: "sbp" }));
 $("cancel").onclick = () => act(async () => { const r = await api("/cancel", {}); ui.started = false; return r; });
 $("help").onclick = () => act(async () => { const r = await api("/help", {}); $("notice").textContent = t.help_sent; return r; });
 function connect() {

@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS payments (id TEXT PRIMARY KEY, basket TEXT NOT NULL, 
                                      captured_at REAL, captures INTEGER NOT NULL DEFAULT 0,
                                      refunded INTEGER NOT NULL DEFAULT 0, qr TEXT, notify TEXT,
                                      notified TEXT, owner TEXT NOT NULL DEFAULT '');
+CREATE TABLE IF NOT EXISTS customer_scripts (id INTEGER PRIMARY KEY AUTOINCREMENT, basket_prefix TEXT NOT NULL,
+                                             instrument TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS refunds (id TEXT PRIMARY KEY, payment_id TEXT NOT NULL, amount INTEGER NOT NULL,
                                     status TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS events (source TEXT NOT NULL, id TEXT NOT NULL, type TEXT NOT NULL, topic TEXT NOT NULL,

@@ -4,10 +4,12 @@ Normalized states CREATED → PENDING_CUSTOMER → AUTHORIZED → CAPTURED | CAN
 provider's names beside them (pending, waiting_for_capture, succeeded, canceled) and
 cancellation reasons. Cards are two-stage (capture or cancel an authorization); SBP is
 one-stage with a QR payload and a one-hour life; refunds are child objects of a captured
-payment. The customer is simulated by the payment's ``instrument``:
-``ok`` (pays after ``customer_delay_s``), ``decline:<reason>``, ``timeout`` (never pays),
-``late:<seconds>`` (pays after that long, even if the kiosk gave up). States advance lazily
-when a payment is read, so every instance sees the same payment."""
+payment. The customer is simulated by the payment's ``instrument``: ``ok`` (pays after
+``customer_delay_s``), ``decline:<reason>``, ``timeout`` (never pays), ``late:<seconds>``
+(pays after that long, even if the kiosk gave up). A test or the demo scripts the next
+customer of a lane with ``script_customer`` (the agent never sends an instrument: a real
+terminal has none); a request may also carry one. States advance lazily when a payment is read,
+so every instance sees the same payment."""
 
 from __future__ import annotations
 
@@ -146,6 +148,25 @@ def _mine(p: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     return p
 
 
+def script_customer(conn: sqlite3.Connection, basket_prefix: str, instrument: str) -> None:
+    """The next payment created for a basket whose id starts with ``basket_prefix`` (a lane's
+    baskets: ``lane-1-``) behaves as ``instrument`` says; scripts are used once, in order."""
+    with conn:
+        conn.execute(
+            "INSERT INTO customer_scripts (basket_prefix, instrument) VALUES (?, ?)", (basket_prefix, instrument)
+        )
+
+
+def _scripted(conn: sqlite3.Connection, basket: str) -> str | None:
+    row = conn.execute(
+        "SELECT id, instrument FROM customer_scripts WHERE ? LIKE basket_prefix || '%' ORDER BY id LIMIT 1", (basket,)
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute("DELETE FROM customer_scripts WHERE id = ?", (row[0],))
+    return str(row[1])
+
+
 def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, settings: Settings) -> dict[str, Any]:
     if op == "create":
         method, amount = data.get("method"), data.get("amount")
@@ -169,7 +190,7 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, 
                 str(data.get("basket", "")),
                 method,
                 amount,
-                str(data.get("instrument", "ok")),
+                str(data.get("instrument") or _scripted(conn, str(data.get("basket", ""))) or "ok"),
                 now,
                 now + lifetime,
                 qr,

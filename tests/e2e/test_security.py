@@ -267,7 +267,9 @@ def test_a_forged_payment_notification_and_a_catalog_jump_change_nothing(
 
     basket_with(shop, kiosk, "lane-1", MILK)
     assert kiosk.post("/api/kiosk/lane-1/checkout").json()["state"] == "READY_TO_PAY"
-    pay = kiosk.post("/api/kiosk/lane-1/pay", json={"method": "card", "instrument": "late:60"}).json()
+    assert shop.store is not None
+    shop.store.script_customer("lane-1", "late:60")
+    pay = kiosk.post("/api/kiosk/lane-1/pay", json={"method": "card"}).json()
     payment_id = shop.services.records.payments.of_basket(pay["id"])[-1].provider_id
     milk_price = shop.services.records.catalogue.product(MILK.gtin).price  # type: ignore[union-attr]
     sync = shop.services.sync

@@ -265,7 +265,7 @@ SEEDS: dict[str, list[bytes]] = {
     "scanner": [b"0104610053149777215d/wuU\x1d93dGVz\r", b"\xe80104610053149777215d/wuU\x1d93dGVz\r\n"],
     "http_bodies": [
         b'{"kind": "phone", "ref": "+79990000002"}',
-        b'{"method": "sbp", "instrument": "ok"}',
+        b'{"method": "sbp"}',
         b'{"staff_id": "s-1", "pin": "1234"}',
         b'{"points": 50}',
     ],

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.basket import State
-from sim.central import db, loyalty
+from sim.central import db, loyalty, payment
 from sim.central.node import CentralNode
 from tests.conftest import ROOT
 from tests.integration.broker import Mosquitto
@@ -60,7 +60,8 @@ def test_sbp_is_one_stage_and_a_declined_card_lets_the_customer_pay_another_way(
 ) -> None:
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [BREAD, MILK])
-        declined = await edge.checkout.pay(basket, "card", "decline:insufficient_funds")
+        payment.script_customer(central.conn, basket.id, "decline:insufficient_funds")
+        declined = await edge.checkout.pay(basket, "card")
         state_after_decline = basket.state
         paid = await edge.checkout.pay(basket, "sbp")
         return basket, declined, state_after_decline, paid
@@ -80,8 +81,10 @@ def test_a_customer_who_pays_after_the_kiosk_gave_up_is_refunded_and_alerted(
 ) -> None:
     async def scenario(edge: Edge) -> Any:
         basket = edge.basket("lane-1", [BREAD])
-        sbp = await edge.checkout.pay(basket, "sbp", "late:1.0")  # pays at 1.0 s; kiosk waits 0.4 s
-        card = await edge.checkout.pay(basket, "card", "late:1.0")
+        payment.script_customer(central.conn, basket.id, "late:1.0")  # pays at 1.0 s; kiosk waits 0.4 s
+        sbp = await edge.checkout.pay(basket, "sbp")
+        payment.script_customer(central.conn, basket.id, "late:1.0")
+        card = await edge.checkout.pay(basket, "card")
         state = basket.state
         await asyncio.sleep(1.2)
         resumed = await edge.checkout.resume()

@@ -147,16 +147,14 @@ FISCAL = BasketFacts(True, False, None, None, ((9_000, "dairy"),), (), fiscal=Tr
 
 def at(step: Step, status: str = "AUTHORIZED", receipt: dict[str, object] | None = None) -> Attempt:
     return Attempt(
-        "b1:pay:1",
-        "b1",
-        "card",
-        9_000,
-        step,
-        "ok",
-        1_000.0,
-        {"id": "P-1", "status": status, "amount": 9_000},
-        "",
-        receipt,
+        id="b1:pay:1",
+        basket_id="b1",
+        method="card",
+        amount=9_000,
+        step=step,
+        started=1_000.0,
+        payment={"id": "P-1", "status": status, "amount": 9_000},
+        receipt=receipt,
     )
 
 

@@ -24,28 +24,25 @@ from edge_agent.payment.steps import (
 )
 
 NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
-CARD = Attempt("b1:pay:1", "b1", "card", 9_000, Step.CREATING, "ok", 1_000.0)
+CARD = Attempt(id="b1:pay:1", basket_id="b1", method="card", amount=9_000, step=Step.CREATING, started=1_000.0)
 PAID_BASKET = BasketFacts(True, True, "C-1", "H-1", ((8_000, "dairy"), (1_000, "tobacco")), ("H-0",))
 
 
 def at(step: Step, status: str | None = None, **payment: object) -> Attempt:
     return Attempt(
-        CARD.id,
-        "b1",
-        "card",
-        9_000,
-        step,
-        "ok",
-        1_000.0,
-        {"id": "P-1", "status": status, "amount": 9_000, **payment} if status else None,
+        id=CARD.id,
+        basket_id="b1",
+        method="card",
+        amount=9_000,
+        step=step,
+        started=1_000.0,
+        payment={"id": "P-1", "status": status, "amount": 9_000, **payment} if status else None,
     )
 
 
 def test_creating_asks_for_the_payment_with_a_key_of_the_attempt_and_goes_pending() -> None:
     action = next_action(CARD, BasketFacts(), 90)
-    assert action == Call(
-        "payment", "create", {"basket": "b1", "method": "card", "amount": 9_000, "instrument": "ok"}, "b1:pay:1:create"
-    )
+    assert action == Call("payment", "create", {"basket": "b1", "method": "card", "amount": 9_000}, "b1:pay:1:create")
     t = on_answer(CARD, BasketFacts(), Ok({"id": "P-1", "status": "PENDING_CUSTOMER"}), NOW)
     assert t.step is Step.PENDING and t.payment == {"id": "P-1", "status": "PENDING_CUSTOMER"} and t.result is None
 

@@ -1,0 +1,16 @@
+"""A way to pay at the kiosk (the values a method's file declares; ``methods.py`` names them)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMethod:
+    id: str
+    #: the kiosk shows the provider's QR for the customer's phone (else: the card terminal)
+    qr: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
