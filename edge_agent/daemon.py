@@ -15,26 +15,35 @@ import contextlib
 import logging
 import time
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from drivers.base import Reader
 from drivers.registry import build_reader
-from edge_agent.basket import AlcoholHours, Rules
+from edge_agent import health
+from edge_agent.attendant import AttendantQueue
+from edge_agent.basket import AlcoholHours, Basket, Rules
 from edge_agent.catalog.seed import seed_catalog
 from edge_agent.config import Config
 from edge_agent.dashboard import health_changes
 from edge_agent.fiscal.desk import fiscal_from_config
 from edge_agent.gate.gates import GateFacts, Gates
+from edge_agent.hub import Hub
 from edge_agent.lanes import Lanes
 from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.readqueue import ReadQueue
 from edge_agent.repositories import open_repositories
-from edge_agent.services import Services
+from edge_agent.security.badges import Badges
+from edge_agent.security.devices import Devices
+from edge_agent.security.staff import StaffMember, Tokens
+from edge_agent.services import Limits, Services
 from edge_agent.verify.checks import CodeChecks
 from edge_agent.verify.registry import verifier_from_config
 from edge_agent.wire.topics import StoreTopics
+
+if TYPE_CHECKING:  # with MQTT off, paho is never loaded
+    from edge_agent.sync.agent import Sync
 
 log = logging.getLogger("edge_agent.daemon")
 HOUSEKEEPING_S, STATUS_EVERY_S = 1.0, 30.0  # payments resumed, retained status refreshed this often
@@ -45,6 +54,10 @@ HEALTH_GRACE_S = 15.0  # a component not up yet this soon after start is connect
 def rules_of(config: Config) -> Rules:
     start, end = (datetime.strptime(t, "%H:%M").time() for t in config.store.alcohol_forbidden.split("-"))
     return Rules(ZoneInfo(config.store.timezone), AlcoholHours(start, end))
+
+
+def staff_tokens(config: Config) -> Tokens:
+    return Tokens({s.id: StaffMember(s.id, s.name, s.pin_hash, s.badge) for s in config.staff}, config.security)
 
 
 class Daemon:
@@ -64,7 +77,7 @@ class Daemon:
         return self.services.lanes
 
     async def run(self, stop: asyncio.Event) -> None:
-        cfg = self.config
+        cfg, metrics, q = self.config, self.metrics, self.read_queue
         records = open_repositories(
             cfg.agent.data_dir / "edge-agent.db",
             tz=ZoneInfo(cfg.store.timezone),
@@ -74,27 +87,84 @@ class Daemon:
         )
         seed_catalog(records.catalogue, cfg.agent.catalog_file)
         verifier = await verifier_from_config(cfg.verify, cfg.store.timezone)
-        lanes = Lanes(cfg.lanes, records, verifier, self.metrics)
-        lanes.restore(records.journal.restore())
-        q = self.read_queue
         self.readers = [build_reader(r, q) for r in cfg.readers]
+        tokens = staff_tokens(cfg)
+        badges = Badges(
+            tokens,
+            roles={r.id: r.role for r in cfg.readers},
+            badges=[s.badge for s in cfg.staff if s.badge],
+            metrics=metrics,
+        )
+        facts = GateFacts(catalogue=records.catalogue, sold=records.sold, tids=records.tids, alarms=records.gate_alarms)
+        gates = Gates(cfg.gates, facts=facts, metrics=metrics, readers={r.reader_id: r for r in self.readers})
+        lanes = Lanes(
+            cfg.lanes,
+            records,
+            verifier,
+            metrics,
+            intercept=lambda read: badges.take(read) or gates.take(read),  # neither is an item
+        )
+        lanes.restore(records.journal.restore())
         lanes.watch(self.readers)
         checks = CodeChecks(verifier, records.catalogue.mark_code_for)
         fiscal = fiscal_from_config(cfg, records.journal, lambda lane: lanes[lane].basket)
-        facts = GateFacts(catalogue=records.catalogue, sold=records.sold, tids=records.tids, alarms=records.gate_alarms)
-        gates = Gates(cfg.gates, facts=facts, metrics=self.metrics, readers={r.reader_id: r for r in self.readers})
+        readers_health, registers = health.Readers(self.readers), health.Registers(fiscal)
+        sync = checkout = returns = None
+        if cfg.mqtt.enabled:
+            from edge_agent.payment.flow import CheckoutFlow
+            from edge_agent.payment.returns import Returns
+            from edge_agent.sync.agent import Sync
+
+            sync = Sync(
+                cfg,
+                outbox=records.outbox,
+                requests=records.requests,
+                catalogue=records.catalogue,
+                readers=readers_health.detail,
+                fiscal=registers.detail,
+                verification=checks.last_health,
+            )
+            checkout = CheckoutFlow(records, sync.requester, cfg.checkout, lanes.basket, fiscal)
+            returns = Returns(records, sync.requester, cfg.checkout, fiscal)
+        hub = Hub()
         svc = self.services = Services(
-            cfg, records, lanes, checks, self.metrics, q, self.readers, fiscal=fiscal, gates=gates
+            config=cfg,
+            records=records,
+            lanes=lanes,
+            checks=checks,
+            metrics=metrics,
+            hub=hub,
+            health=health.StoreHealth(
+                readers=readers_health,
+                broker=health.Broker(sync),
+                verification=health.Verification(checks),
+                reads=health.Reads(q),
+                storage=health.Storage(records.db, records.journal, lanes.waiting_events),
+                registers=registers,
+                delivery=health.Delivery(sync, cfg.mqtt.unconfirmed_warn_s),
+                outbox_depth=records.outbox.depth,
+            ),
+            attendant=AttendantQueue(lanes.live_baskets, records.gate_alarms),
+            tokens=tokens,
+            devices=Devices(records.devices),
+            limits=Limits.of(cfg),
+            fiscal=fiscal,
+            gates=gates,
+            sync=sync,
+            checkout=checkout,
+            returns=returns,
+            public_base_url=cfg.http.public_base_url,
         )
-        lanes.intercept = lambda read: svc.badge(read) or gates.take(read)  # neither a badge nor a gate's is an item
-        self.metrics.bind_reads(q)
-        self.metrics.bind_fiscal(fiscal.desks)
-        self.metrics.bind_readers(self.readers)
-        self.metrics.bind_verification(checks.last_health)
+        self._listen(svc)
+        metrics.bind_reads(q)
+        metrics.bind_fiscal(fiscal.desks)
+        metrics.bind_readers(self.readers)
+        metrics.bind_verification(checks.last_health)
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(records.db.close)
             stack.push_async_callback(verifier.aclose)
-            await self._start_sync(svc, stack)
+            if sync is not None:
+                await self._start_sync(sync, stack)
             for reader in self.readers:
                 await reader.start()
                 stack.push_async_callback(reader.stop)
@@ -103,7 +173,7 @@ class Daemon:
                 stack.push_async_callback(desk.register.aclose)
                 tasks.append(asyncio.create_task(desk.run(), name=f"fiscal-{lane}"))
             tasks.append(asyncio.create_task(_health_log(svc), name="health-log"))
-            if svc.sync is not None:
+            if sync is not None:
                 tasks.append(asyncio.create_task(self._housekeeping(svc), name="housekeeping"))
             stack.push_async_callback(_cancel, tasks)
             if cfg.http.enabled:
@@ -117,44 +187,46 @@ class Daemon:
             self.ready.set()
             await _until(stop, tasks)
 
-    async def _start_sync(self, svc: Services, stack: contextlib.AsyncExitStack) -> None:
-        cfg = self.config
-        if not cfg.mqtt.enabled:
-            return
-        from edge_agent.payment.flow import Checkout
-        from edge_agent.payment.returns import Returns
-        from edge_agent.sync.agent import Sync
+    def _listen(self, svc: Services) -> None:
+        """Who hears what: kiosks and the attendant's clocks of every committed basket change,
+        the store's reactions to its database's faults, the metrics of kiosks' payments."""
+        records, lanes, hub, metrics = svc.records, svc.lanes, svc.hub, self.metrics
 
+        def changed(basket: Basket) -> None:
+            lane = lanes.get(basket.lane)
+            hub.notify(basket.lane, lane.read_at if lane is not None else None)
+            svc.attendant.changed(basket)
+
+        records.journal.listeners.append(changed)
+        watch = health.StorageWatch(
+            metrics,
+            notify_lanes=lambda: hub.notify_all(lanes),
+            reseed=lambda: seed_catalog(records.catalogue, self.config.agent.catalog_file),
+        )
+        records.db.fault_listeners.append(watch)
+        if records.db.fault is not None:  # it could not write from the start (a full disk)
+            watch(records.db.fault)
+        if svc.checkout is not None:
+
+            def paid(lane: str, result: str, seconds: float) -> None:  # a kiosk's payment is over
+                metrics.payments.labels(result).inc()
+                metrics.pay.observe(seconds)
+                hub.notify(lane)
+
+            svc.checkout.finished.append(paid)
+            if svc.sync is not None:
+                svc.sync.on_notification = svc.checkout.notified
+
+    async def _start_sync(self, sync: Sync, stack: contextlib.AsyncExitStack) -> None:
+        cfg, outbox = self.config, sync.outbox
         if cfg.mqtt.broker == "embedded":
             from edge_agent.sync.embedded import EmbeddedBroker
 
             embedded = await EmbeddedBroker(cfg.mqtt.host, cfg.mqtt.port).start()
             stack.push_async_callback(embedded.stop)
-        records = svc.records
-        sync = svc.sync = Sync(
-            cfg,
-            outbox=records.outbox,
-            requests=records.requests,
-            catalogue=records.catalogue,
-            readers=svc.readers_health,
-            fiscal=svc.fiscal_health,
-            verification=svc.checks.last_health,
-        )
-        svc.checkout = Checkout(records, sync.requester, cfg.checkout, svc.lanes.basket, svc.fiscal)
-        svc.returns = Returns(records, sync.requester, cfg.checkout, svc.fiscal)
-        sync.on_notification = svc.checkout.notified
-
-        def paid(lane: str, result: str, seconds: float) -> None:  # a kiosk's payment is over
-            self.metrics.payments.labels(result).inc()
-            self.metrics.pay.observe(seconds)
-            svc.hub.notify(lane)
-
-        svc.checkout.finished.append(paid)
         await sync.start()
         stack.push_async_callback(sync.stop)
-        self.metrics.bind(
-            lambda: float(records.outbox.depth()), lambda: float(sync.link.connects), records.outbox.unconfirmed
-        )
+        self.metrics.bind(lambda: float(outbox.depth()), lambda: float(sync.link.connects), outbox.unconfirmed)
 
     async def _housekeeping(self, svc: Services) -> None:
         """Resume unfinished payments (after a restart, or waiting on central), and refresh the
@@ -180,7 +252,7 @@ async def _health_log(svc: Services) -> None:
     written: dict[str, bool] = {}
     noise, started = ThrottledLog(log), time.monotonic()
     while True:
-        now = svc.component_states()
+        now = svc.health.states()
         changes = health_changes(written, now)
         if time.monotonic() - started < HEALTH_GRACE_S:  # still connecting at start: unknown, not down
             changes = [(c, ok, detail) for c, ok, detail in changes if ok or c in written]

@@ -335,6 +335,14 @@ class Lanes:
                 return lane.basket
         return None
 
+    def live_baskets(self) -> list[Basket]:
+        """Each lane's current basket (the attendant's queue)."""
+        return [c.basket for c in self.by_id.values() if c.basket is not None]
+
+    def waiting_events(self) -> dict[str, int]:
+        """Lanes holding presence events for the store to write (a full disk): how many each."""
+        return {lane: len(c.pending) for lane, c in self.by_id.items() if c.pending}
+
     def feed(self, reads: Iterable[TagRead]) -> None:
         for read in reads:
             self.metrics.reads.labels(read.reader_id).inc()

@@ -26,6 +26,7 @@ from typing import Any, TextIO
 from edge_agent.config import Config
 from edge_agent.dashboard import percentile
 from edge_agent.services import Services
+from sim.demo_config import DemoParts, demo_config
 
 
 def _free_port() -> int:
@@ -124,141 +125,93 @@ class DemoStore:
             self.enrol[device.name] = self.url + devices.provision(device, enrol=True).enrol_path()
 
     async def __aenter__(self) -> DemoStore:
-        from drivers.llrp import LLRPSettings
-        from drivers.nfc import NfcSettings
-        from drivers.pcsc import PCSCSettings
-        from edge_agent.config import (
-            Checkout,
-            Fiscal,
-            GateSettings,
-            LaneSettings,
-            Mqtt,
-            RegisterConfig,
-            StaffConfig,
-            Verify,
-            ZoneConfig,
-        )
+        """Each part entered on one exit stack: a part that fails to start stops those before it."""
         from edge_agent.daemon import Daemon
-        from edge_agent.security.pins import hash_pin
         from edge_agent.security.tls import make_ca, make_cert
         from sim.central.node import CentralNode
         from sim.crpt import CrptSim
         from sim.kkt import Device, KktSim
         from sim.llrp_reader import LLRPReaderSim
-        from sim.scenarios import PRODUCTS, STAFF_BADGE, STAFF_PIN
+        from sim.scenarios import PRODUCTS
 
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.data_dir.mkdir(parents=True)
         tls = self.data_dir / "tls"  # a throw-away CA: the demo's browser tests trust it
         make_ca(self.ca, tls / "ca.key", "edge-agent demo CA")
         make_cert(self.ca, tls / "ca.key", tls / "server.crt", tls / "server.key", ["127.0.0.1", "localhost"])
-        self.crpt = await CrptSim().__aenter__()
-        lanes = self.box_lanes + (["lane-3"] if self.nfc_port else []) + (["lane-4"] if self.pcsc else [])
-        #: one ATOL Web-server, a register per lane (deviceID = the lane): printing takes 0.2 s
-        self.kkt = await KktSim({lane: Device(task_s=0.2, validation_s=0.03) for lane in lanes}).start()
-        for lane in self.box_lanes:
-            self.readers[lane] = await LLRPReaderSim(
-                reads_per_s=800, seed=hash(lane) % 1000, miss_rate=0.02
-            ).__aenter__()
-        self.staff_desk = await LLRPReaderSim(reads_per_s=200, seed=7).__aenter__()  # the handheld's badge reader
-        # the exit gate: antenna 1 inside the door, 2 outside, its light and sounder on GPO 1
-        self.gate = await LLRPReaderSim(antennas=2, gpos=1, reads_per_s=600, seed=11, miss_rate=0.02).__aenter__()
         catalog = self.data_dir / "catalog.json"
         catalog.write_text(
             json.dumps({"products": [{f: getattr(p, f) for f in p.__dataclass_fields__} for p in PRODUCTS]})
         )
-        broker_port = _free_port()
-        cfg = self.base.model_copy(
-            update={
-                "agent": self.base.agent.model_copy(update={"data_dir": self.data_dir, "catalog_file": catalog}),
-                "http": self.base.http.model_copy(
-                    update={
-                        "port": self.http_port,
-                        "tls_cert": tls / "server.crt",
-                        "tls_key": tls / "server.key",
-                        "ops_token": self.ops_token,
-                    }
-                    | (
-                        {}
-                        if self.strict
-                        else {
-                            "public_rate_per_s": max(self.base.http.public_rate_per_s, 1000.0),
-                            "public_burst": max(self.base.http.public_burst, 1000),
-                        }
-                    )
+        self.http_port = self.http_port or _free_port()  # known before the daemon starts: receipts link to it
+        self.url = f"https://127.0.0.1:{self.http_port}"
+        stack = self._stack = contextlib.AsyncExitStack()
+        await stack.__aenter__()
+        try:
+            self.crpt = await stack.enter_async_context(CrptSim())
+            lanes = self.box_lanes + (["lane-3"] if self.nfc_port else []) + (["lane-4"] if self.pcsc else [])
+            #: one ATOL Web-server, a register per lane (deviceID = the lane): printing takes 0.2 s
+            self.kkt = await KktSim({lane: Device(task_s=0.2, validation_s=0.03) for lane in lanes}).start()
+            stack.push_async_callback(self.kkt.stop)
+            for lane in self.box_lanes:
+                reader = LLRPReaderSim(reads_per_s=800, seed=hash(lane) % 1000, miss_rate=0.02)
+                self.readers[lane] = await stack.enter_async_context(reader)
+            # the handheld's badge reader; the exit gate: antenna 1 inside the door, 2 outside, GPO 1 its light
+            self.staff_desk = await stack.enter_async_context(LLRPReaderSim(reads_per_s=200, seed=7))
+            gate = LLRPReaderSim(antennas=2, gpos=1, reads_per_s=600, seed=11, miss_rate=0.02)
+            self.gate = await stack.enter_async_context(gate)
+            broker_port = _free_port()
+            self.config = demo_config(
+                self.base,
+                parts=DemoParts(
+                    data_dir=self.data_dir,
+                    catalog=catalog,
+                    http_port=self.http_port,
+                    public_base_url=self.url,
+                    broker_port=broker_port,
+                    ops_token=self.ops_token,
+                    ts_piot_url=self.crpt.url("ts_piot"),
+                    local_module_url=self.crpt.url("lm"),
+                    kkt_url=self.kkt.url,
+                    box_readers={lane: r.port for lane, r in self.readers.items()},
+                    staff_desk_port=self.staff_desk.port,
+                    gate_port=self.gate.port,
+                    nfc_port=self.nfc_port,
+                    pcsc=self.pcsc,
+                    depart_s=self.depart_s,
                 ),
-                "security": self.base.security
-                if self.strict
-                else self.base.security.model_copy(update={"identify_per_min": 1000, "sign_in_per_min": 10_000}),
-                "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=broker_port),
-                "verify": Verify.model_validate(
-                    {"ts_piot_url": self.crpt.url("ts_piot"), "local_module_url": self.crpt.url("lm")}
-                ),
-                "checkout": Checkout(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),
-                "fiscal": Fiscal(
-                    vat={"dairy": "vat10", "bakery": "vat10"},
-                    receipt_deadline_s=20,
-                    registers=[RegisterConfig(lane=lane, url=self.kkt.url, device_id=lane) for lane in lanes],
-                ),
-                "staff": [StaffConfig(id="s-1", name="Анна (демо)", pin_hash=hash_pin(STAFF_PIN), badge=STAFF_BADGE)],
-                "readers": [
-                    LLRPSettings(id=f"box-{lane}", driver="llrp", port=r.port, read_tid_words=6)
-                    for lane, r in self.readers.items()
-                ]
-                + [LLRPSettings(id="staff-desk", driver="llrp", port=self.staff_desk.port, role="staff")]
-                + [LLRPSettings(id="gate-exit", driver="llrp", port=self.gate.port, read_tid_words=6)]
-                + (
-                    [NfcSettings(id="nfc-pad", driver="nfc", path=f"udp:127.0.0.1:{self.nfc_port}")]
-                    if self.nfc_port
-                    else []
-                )
-                + ([PCSCSettings(id="pcsc-pad", driver="pcsc", path="Virtual PCD")] if self.pcsc else []),
-                "lanes": [
-                    LaneSettings(
-                        id=lane,
-                        mode="box",
-                        settle_s=0.3,
-                        depart_after_s=self.depart_s,
-                        zones=[ZoneConfig(reader=f"box-{lane}", min_rssi=-70)],
-                    )
-                    for lane in self.box_lanes
-                ]
-                + (
-                    [LaneSettings(id="lane-3", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="nfc-pad")])]
-                    if self.nfc_port
-                    else []
-                )
-                + (
-                    [LaneSettings(id="lane-4", mode="tap", depart_after_s=1.0, zones=[ZoneConfig(reader="pcsc-pad")])]
-                    if self.pcsc
-                    else []
-                ),
-                "gates": [
-                    GateSettings(id="exit", reader="gate-exit", antennas=[1, 2], gpo_port=1, alarm_s=3.0, window_s=1.5)
-                ],
-            }
-        )
-        self.config = cfg
-        self.daemon = Daemon(cfg)
-        self.stop = asyncio.Event()
-        self.task = asyncio.create_task(self.daemon.run(self.stop))
-        await asyncio.wait_for(self.daemon.ready.wait(), 30)
-        if self.nfc_port:
-            from sim.nfc_tag import NfcTagSim
+                strict=self.strict,
+            )
+            self.daemon = Daemon(self.config)
+            self.stop = asyncio.Event()
+            self.task = asyncio.create_task(self.daemon.run(self.stop))
+            stack.push_async_callback(self._stop_daemon)
+            await asyncio.wait_for(self.daemon.ready.wait(), 30)
+            if self.nfc_port:
+                from sim.nfc_tag import NfcTagSim
 
-            self.pad = NfcTagSim(self.nfc_port)
-        if self.pcsc:
-            from sim.pcsc_card import PcscCardSim
+                self.pad = NfcTagSim(self.nfc_port)
+                stack.push_async_callback(asyncio.to_thread, self.pad.lift)
+            if self.pcsc:
+                from sim.pcsc_card import PcscCardSim
 
-            self.pcsc_card = PcscCardSim(VPCD_PORT)
-        self.central = CentralNode(self.data_dir / "central.db", port=broker_port, protocol="3.1.1", shared=False)
-        self.central.start()
-        await asyncio.to_thread(self.central.ready.wait, 10)
-        self.url = f"https://127.0.0.1:{self.daemon.http_port}"
-        if cfg.http.public_base_url.startswith("http://127.0.0.1"):  # receipts link back to this demo server
-            self.services.public_base_url = self.url
-        self.provision()
+                self.pcsc_card = PcscCardSim(VPCD_PORT)
+                stack.push_async_callback(asyncio.to_thread, self.pcsc_card.lift)
+            self.central = CentralNode(self.data_dir / "central.db", port=broker_port, protocol="3.1.1", shared=False)
+            self.central.start()
+            # central stops first: it is a client of the daemon's embedded broker, which waits for
+            # its clients when it shuts down
+            stack.push_async_callback(asyncio.to_thread, self.central.stop)
+            await asyncio.to_thread(self.central.ready.wait, 10)
+            self.provision()
+        except BaseException:
+            await stack.aclose()
+            raise
         return self
+
+    async def _stop_daemon(self) -> None:
+        self.stop.set()
+        await self.task
 
     @property
     def services(self) -> Services:
@@ -267,19 +220,7 @@ class DemoStore:
         return self.daemon.services
 
     async def __aexit__(self, *exc: object) -> None:
-        # central first: it is a client of the daemon's embedded broker, which waits for its
-        # clients when it shuts down
-        await asyncio.to_thread(self.central.stop)
-        self.stop.set()
-        await self.task
-        if self.pad is not None:
-            await asyncio.to_thread(self.pad.lift)
-        if self.pcsc_card is not None:
-            await asyncio.to_thread(self.pcsc_card.lift)
-        for reader in [*self.readers.values(), self.staff_desk, self.gate]:
-            await reader.__aexit__()
-        await self.crpt.__aexit__()
-        await self.kkt.stop()
+        await self._stack.aclose()
 
     def script_customer(self, lane: str, instrument: str) -> None:
         """The next shopper paying on ``lane`` behaves so at central's simulated payment service

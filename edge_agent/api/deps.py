@@ -13,7 +13,7 @@ from edge_agent.api.errors import ApiError
 from edge_agent.api.views import basket_view
 from edge_agent.basket import Basket
 from edge_agent.lanes import LaneController
-from edge_agent.payment.flow import Checkout
+from edge_agent.payment.flow import CheckoutFlow
 from edge_agent.payment.methods import METHODS
 from edge_agent.security.devices import COOKIE, HEADER, Device
 from edge_agent.services import Services
@@ -85,7 +85,7 @@ def basket_of(svc: Services, lane: str, missing: int = 409) -> Basket:
     return basket
 
 
-def checkout_of(svc: Services) -> Checkout:
+def checkout_of(svc: Services) -> CheckoutFlow:
     if svc.checkout is None:
         raise ApiError(503, "no_central", "sync with central is off (mqtt.enabled = false)")
     return svc.checkout

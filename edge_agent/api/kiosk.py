@@ -33,7 +33,7 @@ class Identify(BaseModel):
     replace: bool = False
 
 
-class Verify(BaseModel):
+class OneTimeCode(BaseModel):
     code: str = Field(pattern=r"^\d{4,8}$")
 
 
@@ -63,8 +63,8 @@ async def identify(lane: str, body: Identify, svc: Svc, kiosk: Kiosk) -> dict[st
     basket = basket_of(svc, lane)
     if basket.customer is not None and not body.replace:
         raise ApiError(409, "already_identified", "this basket has a customer: confirm on the kiosk to replace them")
-    if not svc.identify_limiter.allow(lane, time.monotonic()):
-        wait = svc.identify_limiter.retry_after(lane, time.monotonic())
+    if not svc.limits.identify.allow(lane, time.monotonic()):
+        wait = svc.limits.identify.retry_after(lane, time.monotonic())
         raise ApiError(429, "throttled", "too many loyalty look-ups on this lane: wait", retry_after(wait))
     result = await checkout.identify(basket, body.kind, body.ref)
     verified = bool(result.get("verified"))
@@ -78,7 +78,7 @@ async def identify(lane: str, body: Identify, svc: Svc, kiosk: Kiosk) -> dict[st
 
 
 @router.post("/verify", summary="The one-time code the customer received: shows the balance, lets points be spent")
-async def verify(lane: str, body: Verify, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
+async def verify(lane: str, body: OneTimeCode, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     result = await checkout_of(svc).verify(basket_of(svc, lane), body.code)
     return {"verified": True, "balance": result["balance"], "basket": view(svc, lane)}
 

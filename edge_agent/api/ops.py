@@ -16,7 +16,7 @@ router = APIRouter(tags=["ops"])
 
 @router.get("/healthz", summary="ok or degraded; with the ops token: readers, broker, verification, outbox")
 async def healthz(request: Request, svc: Svc) -> dict[str, Any]:
-    health = await svc.health()
+    health = await svc.health.report()
     return health if ops_allowed(request, svc) else {"status": health["status"]}
 
 

@@ -38,7 +38,7 @@ async def product(svc: Services, request: Request) -> dict[str, Any]:
     if item is not None and item.marked:
         verdict = svc.checks.remembered(identity)
         if verdict is None:  # a live check: every phone together has a ceiling (Chestny Znak is not ours to flood)
-            if not svc.public_checks.allow("all"):
+            if not svc.limits.public_checks.allow("all"):
                 raise ApiError(429, "busy", "too many checks right now: try again in a moment", {"Retry-After": "1"})
             verdict = await svc.checks.authenticity(identity)
     loyalty = item.loyalty_price if item is not None else None
@@ -60,7 +60,7 @@ async def product(svc: Services, request: Request) -> dict[str, Any]:
 @router.get("/01/{rest:path}", include_in_schema=False, response_model=None)
 async def digital_link(request: Request, svc: Svc) -> Response:
     client = request.client.host if request.client else "?"
-    if not svc.public_limiter.allow(client):
+    if not svc.limits.public.allow(client):
         return JSONResponse(body_of(ApiError(429, "rate_limited", "too many requests")), 429, {"Retry-After": "1"})
     data = await product(svc, request)
     headers = {"Cache-Control": "no-store", "Vary": "Accept"}

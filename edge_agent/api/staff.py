@@ -16,13 +16,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from edge_agent.api.auth import Session, SignIn
 from edge_agent.api.deps import Handheld, Svc, basket_of, lane_of, view
 from edge_agent.api.errors import ApiError, retry_after
 from edge_agent.api.views import receipt_view
 from edge_agent.basket.commands import Remove, Resolve
 from edge_agent.codes import parse
 from edge_agent.payment.return_plan import returned_lines
+from edge_agent.security.staff import Session, SignIn
 
 if TYPE_CHECKING:  # with MQTT off, paho is never loaded
     from edge_agent.payment.returns import Returns
@@ -136,7 +136,7 @@ async def badge_poll(challenge: str, request: Request, svc: Svc, device: Handhel
 
 @router.get("/lanes", summary="Every lane: basket state, open problems, reader health")
 async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
-    health = svc.readers_health()
+    health = svc.health.readers.detail()
     out = []
     for lane_id in svc.lanes:
         controller = svc.lanes[lane_id]
@@ -154,7 +154,7 @@ async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
     return {
         "staff": staff.staff.name,
         "lanes": out,
-        "quarantined": svc.store_health()["quarantined"],
+        "quarantined": svc.health.storage.detail()["quarantined"],
         "timezone": svc.config.store.timezone,
     }
 
@@ -180,7 +180,7 @@ async def dashboard(svc: Svc, staff: Staff, hours: float = Query(default=24.0, g
 
 @router.get("/queue", summary="The attendant's queue: every lane's open problems, most urgent first")
 async def attendant_queue(svc: Svc, staff: Staff) -> dict[str, Any]:
-    return {"interventions": [i.to_dict() for i in svc.interventions()]}
+    return {"interventions": [i.to_dict() for i in svc.attendant.interventions()]}
 
 
 @router.post("/lanes/{lane}/problems/{problem_id}/approve", summary="Approve a MEDIUM problem (age seen, quantity)")

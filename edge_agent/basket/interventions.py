@@ -4,7 +4,7 @@ One attendant covers several lanes; what needs them first is what stops a sale o
 (CRITICAL: a blocked or refused mark, an item that may not be sold), then what waits for a
 person's yes (MEDIUM: an age check, a quantity, a declined payment, a help request), each
 level oldest first. ``first_seen`` is when the daemon first saw each problem open (kept by the
-shell, ``services.py``; a restart starts the clocks again)."""
+shell, ``attendant.py``; a restart starts the clocks again)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import Cancel, Discount, Identify, StartPayment
-from edge_agent.config import Checkout as CheckoutSettings
+from edge_agent.config import CheckoutSettings
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.desk import Fiscal
 from edge_agent.fiscal.receipt import ReceiptError, Tender, sell_task
@@ -70,7 +70,7 @@ class PaymentOutcome:
     payment: dict[str, Any] = field(default_factory=dict)
 
 
-class Checkout:
+class CheckoutFlow:
     def __init__(
         self,
         records: Repositories,

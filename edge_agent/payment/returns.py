@@ -26,7 +26,7 @@ from typing import Any
 
 from edge_agent.basket import Basket, Line
 from edge_agent.codes import ParseError, parse
-from edge_agent.config import Checkout as CheckoutSettings
+from edge_agent.config import CheckoutSettings
 from edge_agent.fiscal.desk import Fiscal
 from edge_agent.fiscal.receipt import ReceiptError, Tender, return_task
 from edge_agent.fiscal.register import RegisterError

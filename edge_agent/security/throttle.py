@@ -4,11 +4,13 @@ the clock is passed in.
 ``Lockout`` counts consecutive failures per key (a staff id): after ``max_failures`` the key
 is locked for ``lockout_s`` and even the right secret is refused until then; a success
 resets it. ``Window`` caps attempts per key (a device, an address) in a sliding minute, so
-rotating staff ids from one place does not multiply the guesses.
+rotating staff ids from one place does not multiply the guesses. ``RateLimiter`` is a token
+bucket per client (the public product page, live checks).
 """
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -73,3 +75,23 @@ class Window:
     def retry_after(self, key: str, now: float) -> float:
         events = self._events.get(key)
         return max(0.0, events[0] + self.per_s - now) if events else 0.0
+
+
+class RateLimiter:
+    """A token bucket per client address: ``rate`` requests/s, bursts up to ``burst``."""
+
+    def __init__(self, rate: float, burst: int, max_clients: int = 10_000) -> None:
+        self.rate, self.burst, self.max_clients = rate, burst, max_clients
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, client: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(client, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens < 1:
+            self._buckets[client] = (tokens, now)
+            return False
+        if len(self._buckets) >= self.max_clients and client not in self._buckets:
+            self._buckets.clear()  # a flood of addresses: start over rather than grow without bound
+        self._buckets[client] = (tokens - 1, now)
+        return True

@@ -263,7 +263,7 @@ def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(
     assert http.get(f"/01/{MILK.gtin}/10/L-7/22/A/21/{milk.serial}").status_code == 404  # out of GS1's order
     slashed = http.get(f"/01/{MILK.gtin}/21/AB%2F12", headers={"accept": "application/json"})  # "/" in a serial
     assert slashed.status_code == 200 and slashed.json()["serial"] == "AB/12", slashed.text
-    limiter = shop.services.public_limiter
+    limiter = shop.services.limits.public
     rate, burst = limiter.rate, limiter.burst
     limiter.rate, limiter.burst = 0.01, 2
     try:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from edge_agent.config import Config, Kiosk
+from edge_agent.config import Config, KioskSettings
 from edge_agent.security.devices import COOKIE
 from sim.scenarios import PRODUCTS, Item
 from tests.e2e.axe import violations
@@ -21,7 +21,7 @@ from tests.e2e.demo_store import RunningStore
 MILK, BREAD, CHOC = PRODUCTS[0], PRODUCTS[2], PRODUCTS[3]
 PHONES = {"ru": "+79990000002", "en": "+79990000001"}
 BALANCES = {"ru": "12000", "en": "500"}
-IDLE = Kiosk(idle_s=6, idle_prompt_s=3, receipt_s=30, thanks_s=2)
+IDLE = KioskSettings(idle_s=6, idle_prompt_s=3, receipt_s=30, thanks_s=2)
 
 
 @pytest.fixture(scope="module")

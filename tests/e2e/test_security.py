@@ -403,7 +403,7 @@ def test_x_forwarded_for_is_not_believed_and_live_checks_have_a_store_wide_ceili
         for n in range(10)
     ]
     assert codes.count(429) >= 6  # one address, whatever it claims to forward for
-    shop.services.public_limiter._buckets.clear()
+    shop.services.limits.public._buckets.clear()
     answers = []
     for n in range(3, 13):  # ten phones, ten addresses, ten different items: each one a live check
         phone = httpx.HTTPTransport(local_address=f"127.0.0.{n}", verify=tls(shop))

@@ -14,10 +14,18 @@ from zoneinfo import ZoneInfo
 from edge_agent.basket import Basket, Product
 from edge_agent.basket.commands import Add
 from edge_agent.basket.commands import Checkout as CheckoutCommand
-from edge_agent.config import Agent, Checkout, Config, Fiscal, LaneSettings, Mqtt, RegisterConfig
-from edge_agent.config import Store as StoreSection
+from edge_agent.config import (
+    Agent,
+    CheckoutSettings,
+    Config,
+    FiscalSettings,
+    LaneSettings,
+    Mqtt,
+    RegisterConfig,
+    StoreSettings,
+)
 from edge_agent.fiscal.desk import fiscal_from_config
-from edge_agent.payment.flow import Checkout as CheckoutFlow
+from edge_agent.payment.flow import CheckoutFlow
 from edge_agent.repositories import open_repositories
 from edge_agent.sync.agent import Sync
 from edge_agent.wire.topics import StoreTopics
@@ -41,9 +49,9 @@ def config(
     **mqtt: Any,
 ) -> Config:
     """The agent's configuration; ``kkt_url``: lane-1 prints its receipts on that ATOL Web-server."""
-    fiscal = Fiscal()
+    fiscal = FiscalSettings()
     if kkt_url:
-        fiscal = Fiscal(
+        fiscal = FiscalSettings(
             registers=[RegisterConfig(lane="lane-1", url=kkt_url)],
             vat={"bakery": "vat10", "dairy": "vat10"},
             receipt_deadline_s=receipt_deadline_s,
@@ -53,10 +61,10 @@ def config(
     return Config(
         fiscal=fiscal,
         lanes=[LaneSettings(id="lane-1")],
-        store=StoreSection(id="store-001"),
+        store=StoreSettings(id="store-001"),
         agent=Agent(id=agent, data_dir=data_dir or Path("var")),
         mqtt=Mqtt(port=port, username=f"store-001.{agent}", password=PASSWORD, protocol=protocol, **mqtt),  # type: ignore[arg-type]
-        checkout=Checkout(customer_timeout_s=3.0, request_timeout_s=1.0, request_attempts=4, poll_s=0.02),
+        checkout=CheckoutSettings(customer_timeout_s=3.0, request_timeout_s=1.0, request_attempts=4, poll_s=0.02),
     )
 
 

@@ -88,8 +88,9 @@ def _module_graph() -> dict[str, set[str]]:
             if isinstance(node, ast.Import):
                 out |= {a.name for a in node.names if a.name in modules}
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                out |= {node.module} & modules.keys()
-                out |= {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
+                submodules = {f"{node.module}.{a.name}" for a in node.names} & modules.keys()
+                names = len(node.names) > len(submodules)  # names from the module itself, not its submodules
+                out |= submodules | ({node.module} & modules.keys() if names else set())
         graph[name] = out - {name}
     return graph
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edge_agent.api.auth import StaffMember, Tokens
 from edge_agent.config import Config, Http, Security, StaffConfig
 from edge_agent.logthrottle import FloodFilter
 from edge_agent.security import pins
 from edge_agent.security.secrets import MASK, masked, refusals
+from edge_agent.security.staff import StaffMember, Tokens
 from edge_agent.security.throttle import Lockout, Window
 from edge_agent.sync.streams import StreamState
 

@@ -1,4 +1,4 @@
-"""Staff sign-in (docs/security.md) and the public page's rate limiter.
+"""Staff sign-in (docs/security.md): PINs, badges and the sessions they open.
 
 A PIN is checked under scrypt (``security/pins.py``) off the event loop, at most two at a
 time; attempts are capped per handheld and per address (``Window``) and a staff id locks
@@ -161,23 +161,3 @@ class Tokens:
         if self.settings.allow_uid_badges:
             return SignIn("ok", self._issue(c.tapped, device), c.tapped)
         return await self._pin(c.tapped, c.tapped.id, c.pin or "", device, self.clock())
-
-
-class RateLimiter:
-    """A token bucket per client address: ``rate`` requests/s, bursts up to ``burst``."""
-
-    def __init__(self, rate: float, burst: int, max_clients: int = 10_000) -> None:
-        self.rate, self.burst, self.max_clients = rate, burst, max_clients
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def allow(self, client: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        tokens, last = self._buckets.get(client, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-        if tokens < 1:
-            self._buckets[client] = (tokens, now)
-            return False
-        if len(self._buckets) >= self.max_clients and client not in self._buckets:
-            self._buckets.clear()  # a flood of addresses: start over rather than grow without bound
-        self._buckets[client] = (tokens - 1, now)
-        return True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
 
 
 class Hub:
@@ -25,6 +26,10 @@ class Hub:
             if queue.full():
                 continue  # a change is already pending: the sender will render the latest state
             queue.put_nowait(read_at)
+
+    def notify_all(self, lanes: Iterable[str]) -> None:
+        for lane in lanes:
+            self.notify(lane)
 
     def clients(self, lane: str) -> int:
         return len(self._clients.get(lane, ()))

@@ -1,0 +1,160 @@
+"""The sections of the configuration about the lanes and what stands around them: the checkout
+and the kiosk's timers, the fiscal registers, lanes, exit gates, tags, staff and security
+(``config.py`` puts them together; docs/configuration.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field, create_model, field_validator, model_validator
+
+from edge_agent.config_types import Name, Section, Url
+from edge_agent.verify.registry import ONLINE, VerifySettings
+
+
+class CheckoutSettings(Section):
+    #: how long the kiosk waits for the customer to pay (card tap, SBP QR) before giving up
+    customer_timeout_s: Annotated[float, Field(gt=0, le=600)] = 90.0
+    #: deadline of one request to central, and how many times it is sent before the outcome is unknown
+    request_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    request_attempts: Annotated[int, Field(ge=1, le=50)] = 5
+    #: how often a pending payment is asked for its state
+    poll_s: Annotated[float, Field(gt=0, le=10)] = 0.1
+
+
+class KioskSettings(Section):
+    """How the kiosk's screens behave when the shopper walks away."""
+
+    #: no touch and no basket change this long: the kiosk asks "are you still there?"
+    idle_s: Annotated[float, Field(gt=0, le=3600)] = 90.0
+    #: then this long without an answer: back to the welcome screen
+    idle_prompt_s: Annotated[float, Field(gt=0, le=600)] = 20.0
+    #: what happens to the abandoned basket: cancelled (items must be taken out again), or kept
+    #: for the next touch (a box lane whose items are still inside)
+    idle_action: Literal["cancel", "keep"] = "cancel"
+    #: the receipt stays this long (or until "Done"), then a thank-you for ``thanks_s``
+    receipt_s: Annotated[float, Field(gt=0, le=600)] = 30.0
+    thanks_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+
+
+if TYPE_CHECKING:
+    Verify = VerifySettings
+else:  # [verify]: the chain's keys and each registered check service's (verify/registry.py)
+    Verify = create_model("Verify", __base__=(VerifySettings, *(s.keys for s in ONLINE.values())))
+
+
+Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+VatType = Literal["none", "vat0", "vat5", "vat7", "vat10", "vat22", "vat105", "vat107", "vat110", "vat122"]
+
+
+class RegisterConfig(Section):
+    """A lane's fiscal register (ККТ) behind ATOL's Web-server."""
+
+    lane: Name
+    url: Url = "http://127.0.0.1:16732"
+    #: which register of that server (its deviceID); None: the server's only one
+    device_id: str | None = None
+    #: the operator printed on this lane's receipts (default: the lane id)
+    operator: str | None = None
+
+
+class FiscalSettings(Section):
+    #: the tax system of the store's receipts
+    taxation: Literal["osn", "usnIncome", "usnIncomeOutcome", "esn", "patent"] = "osn"
+    #: VAT of a product category (2026: 22 % by default, 10 % for the reduced list); others: vat_default
+    vat_default: VatType = "vat22"
+    vat: dict[str, VatType] = {}
+    #: the cashier's tax number (ИНН) printed as the operator's, if the store's rules want it
+    operator_vatin: Annotated[str, Field(pattern=r"^(\d{10}|\d{12})$")] | None = None
+    #: send receipts electronically (to the phone the customer typed) instead of printing them
+    electronically: bool = False
+    #: check each mark code on the register while the customer scans (false: all at pay time)
+    check_while_scanning: bool = True
+    #: a paid basket waits this long for its receipt; then the money is given back and staff alerted
+    receipt_deadline_s: Annotated[float, Field(gt=0, le=600)] = 60.0
+    #: deadline of one HTTP call to the register, and of one request (a print) to finish
+    request_timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
+    task_deadline_s: Annotated[float, Field(gt=0, le=300)] = 30.0
+    #: close the shift (Z-report) after this local time each day; unset: only when it expires (24 h)
+    close_shift_at: Clock | None = None
+    #: the ОФД queue's oldest unsent document older than this turns health degraded (the ФН blocks at 30 days)
+    ofd_warn_days: Annotated[float, Field(gt=0, le=30)] = 3.0
+    registers: list[RegisterConfig] = []
+
+
+class ZoneConfig(Section):
+    reader: Name
+    antennas: list[Annotated[int, Field(ge=0)]] | None = None
+    min_rssi: Annotated[int, Field(ge=-128, le=0)] | None = None
+
+
+class LaneSettings(Section):
+    id: Name
+    mode: Literal["box", "tap"] = "box"
+    depart_after_s: Annotated[float, Field(gt=0, le=60)] = 1.5
+    settle_s: Annotated[float, Field(gt=0, le=10)] = 0.5
+    zones: list[ZoneConfig] = []
+
+
+class GateSettings(Section):
+    """An exit gate: an LLRP reader at the door (docs/readers.md)."""
+
+    id: Name
+    reader: Name
+    #: the reader's antennas in order from inside the store to outside (at least two)
+    antennas: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2)] = [1, 2]
+    #: a tag quiet this long has passed: its next reads are a new passage
+    window_s: Annotated[float, Field(gt=0, le=60)] = 3.0
+    #: the reader's GPO port wired to the light or sounder (0: none), held on this long per alarm
+    gpo_port: Annotated[int, Field(ge=0, le=64)] = 1
+    alarm_s: Annotated[float, Field(gt=0, le=300)] = 5.0
+    #: items of these GS1 company prefixes are this store's besides the catalogue's GTINs
+    company_prefixes: list[Annotated[str, Field(pattern=r"^\d{4,12}$")]] = []
+
+
+class Tags(Section):
+    """EPC ↔ TID bindings: a copied EPC on a blank chip has another TID (cloned-tag detection)."""
+
+    #: bind an item's EPC to the TID read at its first sale when central sent none
+    learn_tid_at_sale: bool = False
+
+
+class StaffConfig(Section):
+    id: Name
+    name: str
+    #: the PIN under scrypt, salted: `edge-agent staff hash-pin` prints it
+    pin_hash: str
+    #: the staff badge as a reader reports it: the tag's UID in hex, or its NDEF text
+    badge: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_pin(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "pin_sha256" in data:
+            raise ValueError(
+                "pin_sha256 (unsalted SHA-256) is no longer accepted: run `edge-agent staff hash-pin` "
+                "and write what it prints as pin_hash"
+            )
+        return data
+
+    @field_validator("pin_hash")
+    @classmethod
+    def _pin_hash(cls, value: str) -> str:
+        from edge_agent.security.pins import parse
+
+        parse(value)  # a PinHashError is a ValueError: the key and the reason
+        return value
+
+
+class Security(Section):
+    #: production: refuse to start with placeholder or default secrets, or without TLS off loopback
+    production: bool = False
+    #: a staff badge's UID alone signs in (a UID can be copied); false: badge and PIN together
+    allow_uid_badges: bool = False
+    #: failed PINs in a row that lock a staff id, and for how long
+    pin_max_failures: Annotated[int, Field(ge=1, le=100)] = 5
+    pin_lockout_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    #: sign-in attempts per minute from one handheld or one address
+    sign_in_per_min: Annotated[int, Field(ge=1, le=10_000)] = 20
+    #: loyalty look-ups (identify) per minute on one lane
+    identify_per_min: Annotated[int, Field(ge=1, le=1000)] = 6
