@@ -1,5 +1,6 @@
 """The store's lanes: presence events become basket commands, and each lane checks its marked
-items on a task of its own (docs/adr/0009-lanes-are-bulkheads.md).
+items on a task of its own (docs/adr/0009-lanes-are-bulkheads.md). What a read is as an item is
+``items.py`` (pure); what a lane holds and why, ``held.py``; its check worker, ``checks.py``.
 
 ``Lanes.run(queue)`` takes reads from the one read queue through the pure pipeline and hands
 each event to its lane at once: an arrival adds a line (an EPC's full mark code comes from the
@@ -12,7 +13,6 @@ on any other lane, and not even its own arrivals and departures.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import time
@@ -21,12 +21,14 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from drivers.base import Health, HealthState, Reader
-from edge_agent.basket import Basket, BasketError, State
-from edge_agent.basket.commands import Add, Remove, Verdict
-from edge_agent.codes import Identity, ParseError, parse
+from edge_agent.basket import Basket, BasketError, Line, State
+from edge_agent.basket.commands import Add, Remove
+from edge_agent.codes import ParseError
 from edge_agent.config import LaneSettings
 from edge_agent.db import StoreError
-from edge_agent.gate.rules import tid_matches
+from edge_agent.lanes.checks import LaneChecks
+from edge_agent.lanes.held import HeldEvents, HeldFor
+from edge_agent.lanes.items import resolve
 from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.pipeline import Arrived, Departed, Event, Key, LaneConfig, Pipeline, Settled, Zone
@@ -42,27 +44,23 @@ PROBE_S = 1.0  # while the store cannot write, how often it is tried again
 
 
 class LaneController:
-    """One lane: its current basket, which read is which line, and its check worker."""
+    """One lane: its current basket, which read is which line, the events it holds, and its
+    check worker (``checks``)."""
 
     def __init__(
         self, settings: LaneSettings, records: Repositories, verifier: Verifier | None, metrics: Metrics | None = None
     ) -> None:
-        self.settings, self.records, self.verifier = settings, records, verifier
+        self.settings, self.records = settings, records
         self.metrics = metrics or Metrics()
         self.metrics.cloned_tags.labels(settings.id)  # exported at 0 from the start
         self.read_at: float | None = None  # the read behind the change being committed (screens)
         self.basket: Basket | None = None
         self.lines: dict[Key, int] = {}  # pipeline key -> line id
-        self.identities: dict[int, Identity] = {}
-        self.unverified: set[int] = set()
+        self.held = HeldEvents()
+        self.checks = LaneChecks(
+            settings.id, journal=records.journal, verifier=verifier, metrics=self.metrics, basket=lambda: self.basket
+        )
         self.parse_errors = 0
-        #: presence events the store could not journal (a full disk): replayed, in order, once it can
-        self.pending: dict[Key, Arrived | Departed] = {}
-        #: items put in while the basket was being paid: they open the next basket once this one
-        #: is over, rather than being lost (and walking out unpaid)
-        self.waiting: dict[Key, Arrived] = {}
-        self.recheck = False  # verdicts could not be written: check again when the store can
-        self._wanted = asyncio.Event()  # a check is due
         self._noise = ThrottledLog(log)  # reads that are not items: a line a minute per kind, and a counter
 
     @property
@@ -73,206 +71,156 @@ class LaneController:
         if self.basket is None or self.basket.state in (State.CLOSED, State.CANCELLED):
             self.basket = self.records.journal.open_basket(f"{self.id}-{uuid.uuid4().hex[:12]}", self.id)
             self.lines.clear()
-            self.identities.clear()
-            self.unverified.clear()
+            self.checks.reset()
         return self.basket
 
     def adopt(self, basket: Basket) -> None:
         """A basket restored from the journal: its serialized lines are matched to reads again."""
         self.basket = basket
-        self.unverified = {line.id for line in basket.lines.values() if line.marked and line.verdict is None}
+        self.checks.reset({line.id for line in basket.lines.values() if line.marked and line.verdict is None})
 
     def forget(self, line_id: int) -> None:
         """Staff voided a line: its reads no longer map to it."""
         self.lines = {k: v for k, v in self.lines.items() if v != line_id}
-        self.unverified.discard(line_id)
-
-    def identity_of(self, read: TagRead) -> Identity | None:
-        try:
-            identity = parse(read.raw)
-        except ParseError as e:
-            self.parse_errors += 1
-            self.metrics.parse_errors.inc()
-            self._noise.info(
-                e.code, "lane %s: %s read %r is not an item: %s", self.id, read.kind, read.raw[:60], e.message
-            )
-            return None
-        if identity.mark_code is None and read.user_memory:  # the КМ written in the tag's User memory
-            with contextlib.suppress(ParseError):
-                stored = parse(read.user_memory.rstrip(b"\x00").decode("latin-1"))
-                if stored.ki == identity.ki and stored.mark_code is not None:
-                    return stored
-        return identity
+        self.checks.discard(line_id)
 
     @property
     def paused(self) -> dict[str, str] | None:
         """Why this lane takes no items now (the kiosk says so), or None."""
-        if self.records.db.fault is None and not self.pending:
+        if self.records.db.fault is None and not self.held.count(HeldFor.STORE_UNAVAILABLE):
             return None
         return {
             "code": "store_unavailable",
             "message": f"items cannot be recorded: {self.records.db.fault or 'retrying'}",
         }
 
-    def _hold(self, event: Arrived | Departed) -> None:
-        held = self.pending.pop(event.key, None)
-        if isinstance(event, Departed) and isinstance(held, Arrived):
-            return  # it came and went while nothing could be written: nothing to record
-        self.pending[event.key] = event
-
     def retry(self) -> None:
         """Replay what the store could not journal, in order; stops at the first that fails again."""
-        events, self.pending = list(self.pending.values()), {}
+        events = self.held.release(HeldFor.STORE_UNAVAILABLE)
         for i, event in enumerate(events):
             if self.records.db.fault is not None:
-                self.pending.update((e.key, e) for e in events[i:])
+                for rest in events[i:]:
+                    self.held.hold(rest, HeldFor.STORE_UNAVAILABLE)
                 return
-            self.arrived(event) if isinstance(event, Arrived) else self.departed(event)
+            if isinstance(event, Arrived):
+                self.arrived(event)
+            else:
+                self.departed(event)
 
     # -- events (synchronous: a journal write, never the network) -----------------------------
     def arrived(self, event: Arrived) -> int | None:
         if self.records.db.fault is not None:
-            self._hold(event)
+            self.held.hold(event, HeldFor.STORE_UNAVAILABLE)
             return None
         try:
             return self._arrived(event)
         except StoreError:  # nothing was written and nothing is shown: tried again when it can
-            self._hold(event)
+            self.held.hold(event, HeldFor.STORE_UNAVAILABLE)
             return None
 
     def _arrived(self, event: Arrived) -> int | None:
-        identity = self.identity_of(event.read)
-        if identity is None:
+        records = self.records
+        facts = resolve(event.read, mark_code_for=records.catalogue.mark_code_for, tid_of=records.tids.tid_of)
+        if isinstance(facts, ParseError):
+            self._not_an_item(event.read, facts)
             return None
+        identity = facts.identity
         basket = self.current()
         existing = basket.line_by_key(identity.ki)
         if existing is not None:  # restored basket, or the same item through another carrier
             self.lines[event.key] = existing.id
             return None
-        mark_code = identity.mark_code or self.records.catalogue.mark_code_for(identity.ki)
-        at = datetime.fromtimestamp(event.read.timestamp, UTC)
-        tid = event.read.tid
-        bound = self.records.tids.tid_of(identity.ki) if tid else None
-        cloned = bound is not None and tid is not None and not tid_matches(bytes.fromhex(bound), tid)
-        if cloned:
+        if facts.cloned:
             self.metrics.cloned_tags.labels(self.id).inc()
             log.warning(
                 "lane %s: %s read on chip %s, bound to %s: a copied tag",
                 self.id,
                 identity.ki,
-                tid.hex().upper() if tid else "",
-                bound,
+                facts.tid,
+                facts.bound_tid,
             )
         add = Add(
-            self.records.catalogue.product(identity.gtin),
-            identity.gtin,
-            at,
-            identity.ki,
-            mark_code,
-            self.records.sold.sold_here(identity.ki),
-            tid.hex().upper() if tid else None,
-            cloned,
+            product=records.catalogue.product(identity.gtin),
+            gtin=identity.gtin,
+            at=datetime.fromtimestamp(event.read.timestamp, UTC),
+            ki=identity.ki,
+            mark_code=facts.mark_code,
+            sold_here=records.sold.sold_here(identity.ki),
+            tid=facts.tid,
+            cloned=facts.cloned,
         )
-        self.read_at = event.read.timestamp
-        try:
-            line = self.records.journal.apply(basket, add)
-        except BasketError as e:
-            if basket.state in (State.PAYMENT_PENDING, State.PAID):
-                self.waiting[event.key] = event
-                log.info("lane %s: %s put in while paying: it starts the next basket", self.id, identity.ki)
-            else:
-                log.info("lane %s: item not added: %s", self.id, e.message)
-            return None
-        finally:
-            self.read_at = None
+        line = self._add(basket, add, event)
         if line is None:
             return None
         self.metrics.latency("tag_to_basket", max(0.0, time.time() - event.read.timestamp))
         self.lines[event.key] = line.id
         if line.marked:
-            # the tag or scan may have carried the КМ already; else it came from received codes
-            self.identities[line.id] = parse(mark_code) if mark_code and identity.mark_code is None else identity
-            self.unverified.add(line.id)
+            self.checks.add(line.id, facts.checked_as)
             if self.settings.mode == "tap":
-                self.want_check()
+                self.checks.want()
         return int(line.id)
 
+    def _add(self, basket: Basket, add: Add, event: Arrived) -> Line | None:
+        self.read_at = event.read.timestamp
+        try:
+            line: Line | None = self.records.journal.apply(basket, add)
+            return line
+        except BasketError as e:
+            if basket.state in (State.PAYMENT_PENDING, State.PAID):
+                self.held.hold(event, HeldFor.BASKET_PAYING)
+                log.info("lane %s: %s put in while paying: it starts the next basket", self.id, add.ki)
+            else:
+                log.info("lane %s: item not added: %s", self.id, e.message)
+            return None
+        finally:
+            self.read_at = None
+
+    def _not_an_item(self, read: TagRead, error: ParseError) -> None:
+        self.parse_errors += 1
+        self.metrics.parse_errors.inc()
+        self._noise.info(
+            error.code, "lane %s: %s read %r is not an item: %s", self.id, read.kind, read.raw[:60], error.message
+        )
+
     def departed(self, event: Departed) -> None:
-        if self.waiting.pop(event.key, None) is not None:
+        why = self.held.why(event.key)
+        if why is HeldFor.BASKET_PAYING:
+            self.held.drop(event.key)
             return  # taken out again before its basket could start
-        if event.key in self.pending or self.records.db.fault is not None:
-            self._hold(event)
+        if why is HeldFor.STORE_UNAVAILABLE or self.records.db.fault is not None:
+            self.held.hold(event, HeldFor.STORE_UNAVAILABLE)
             return
         line_id = self.lines.get(event.key)
         if line_id is None or self.basket is None or line_id not in self.basket.lines:
             self.lines.pop(event.key, None)
             return
+        remove = Remove(line_id=line_id, by="customer", device=self.id, at=datetime.now(UTC))
         try:
-            self.records.journal.apply(self.basket, Remove(line_id, "customer", self.id, datetime.now(UTC)))
+            self.records.journal.apply(self.basket, remove)
         except BasketError:
             pass  # the basket is past removing lines (paying): the line stays
         except StoreError:
-            self._hold(event)
+            self.held.hold(event, HeldFor.STORE_UNAVAILABLE)
             return
         self.lines.pop(event.key, None)
-        self.unverified.discard(line_id)
+        self.checks.discard(line_id)
 
     def next_basket(self) -> None:
         """The items that waited for the paid basket to be over start the next one."""
-        if not self.waiting or (self.basket is not None and self.basket.state not in (State.CLOSED, State.CANCELLED)):
+        if not self.held.count(HeldFor.BASKET_PAYING):
             return
-        events, self.waiting = list(self.waiting.values()), {}
-        for event in events:
-            self.arrived(event)
+        if self.basket is not None and self.basket.state not in (State.CLOSED, State.CANCELLED):
+            return
+        for event in self.held.release(HeldFor.BASKET_PAYING):
+            if isinstance(event, Arrived):
+                self.arrived(event)
 
     def want_check(self) -> None:
         """Check the lines not yet checked, on this lane's worker (a box settled, a tap)."""
-        self._wanted.set()
+        self.checks.want()
 
-    # -- the lane's own worker ---------------------------------------------------------------
     async def run(self) -> None:
-        while True:
-            await self._wanted.wait()
-            self._wanted.clear()
-            try:
-                await self.verify_pending()
-            except Exception:  # a failed check or write stays with this lane; the next one tries again
-                log.exception("lane %s: check failed", self.id)
-
-    async def verify_pending(self) -> None:
-        if self.basket is None or not self.unverified or self.verifier is None:
-            return
-        basket = self.basket
-        ids = [i for i in sorted(self.unverified) if i in basket.lines and i in self.identities]
-        self.unverified.clear()
-        if not ids:
-            return
-        started = time.perf_counter()
-        verdicts = await self.verifier.verify([self.identities[i] for i in ids])
-        self.metrics.latency("check", time.perf_counter() - started)
-        for n, (line_id, verdict) in enumerate(zip(ids, verdicts, strict=True)):
-            self.metrics.verdicts.labels(verdict.outcome.value).inc()
-            if basket is not self.basket or line_id not in basket.lines:
-                continue  # the item left while it was being checked
-            ctx = verdict.context
-            command = Verdict(
-                line_id,
-                verdict.outcome.value,
-                verdict.reasons[0].message if verdict.reasons else "",
-                verdict.tag_1265,
-                verdict.fiscal(),
-                ctx.source if ctx else None,
-                ctx.req_id if ctx else None,
-                ctx.req_timestamp if ctx else None,
-            )
-            try:
-                self.records.journal.apply(basket, command)
-            except BasketError:
-                continue  # the basket moved on to payment meanwhile: its lines are final
-            except StoreError:  # checked again once the store can write
-                self.unverified.update(ids[n:])
-                self.recheck = True
-                return
+        await self.checks.run()
 
 
 def pipeline_for(lanes: Iterable[LaneSettings]) -> Pipeline:
@@ -341,7 +289,8 @@ class Lanes:
 
     def waiting_events(self) -> dict[str, int]:
         """Lanes holding presence events for the store to write (a full disk): how many each."""
-        return {lane: len(c.pending) for lane, c in self.by_id.items() if c.pending}
+        held = {lane: c.held.count(HeldFor.STORE_UNAVAILABLE) for lane, c in self.by_id.items()}
+        return {lane: n for lane, n in held.items() if n}
 
     def feed(self, reads: Iterable[TagRead]) -> None:
         for read in reads:
@@ -366,8 +315,7 @@ class Lanes:
         for event in self.pipeline.tick(now):
             self.dispatch(event)
         for lane in self.by_id.values():
-            if lane.waiting:
-                lane.next_basket()
+            lane.next_basket()
 
     def dispatch(self, event: Event) -> None:
         lane = self.by_id[event.lane]
@@ -409,8 +357,8 @@ class Lanes:
     def resume(self) -> None:
         """The store writes again: what waited is journaled, unchecked lines are checked."""
         for lane in self.by_id.values():
-            if lane.pending:
+            if lane.held.count(HeldFor.STORE_UNAVAILABLE):
                 lane.retry()
-            if lane.recheck and not lane.pending:
-                lane.recheck = False
+            if lane.checks.recheck and not lane.held.count(HeldFor.STORE_UNAVAILABLE):
+                lane.checks.recheck = False
                 lane.want_check()
