@@ -78,7 +78,7 @@ def ws_latency(n: int) -> dict[str, object]:
 
 
 async def load(
-    url: str, paths: list[tuple[str, dict[str, str]]], seconds: float, conns: int = 16, ca: str | None = None
+    url: str, paths: list[tuple[str, dict[str, str]]], seconds: float, *, conns: int = 16, ca: str | None = None
 ) -> float:
     done = 0
     end = time.monotonic() + seconds

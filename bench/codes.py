@@ -130,6 +130,7 @@ def compare(
     figure: str,
     ours: Callable[[str], object],
     peer_name: str,
+    *,
     peer: Callable[[str], object],
     inputs: Sequence[str],
     cold: bool,
@@ -180,14 +181,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines = []
     for cold in (False, True):
         codes = workloads["markcode"][cold]
-        lines.append(compare("markcode_parse", parse, "biip", biip.parse, codes, cold, seconds, **env))
+        lines.append(
+            compare("markcode_parse", parse, "biip", peer=biip.parse, inputs=codes, cold=cold, seconds=seconds, **env)
+        )
     for scheme, decode in (("sgtin-96", decode_sgtin96), ("sgtin-198", decode_sgtin198)):
         for cold in (False, True):
             hexes = workloads[scheme][cold]
-            lines.append(compare(f"epc_parse_{scheme}", parse, "pyepc", pyepc.decode, hexes, cold, seconds, **env))
+            lines.append(
+                compare(
+                    f"epc_parse_{scheme}",
+                    parse,
+                    "pyepc",
+                    peer=pyepc.decode,
+                    inputs=hexes,
+                    cold=cold,
+                    seconds=seconds,
+                    **env,
+                )
+            )
         lines.append(
             compare(
-                f"epc_decode_{scheme}", decode, "pyepc", pyepc.decode, workloads[scheme][False], False, seconds, **env
+                f"epc_decode_{scheme}",
+                decode,
+                "pyepc",
+                peer=pyepc.decode,
+                inputs=workloads[scheme][False],
+                cold=False,
+                seconds=seconds,
+                **env,
             )
         )
     for line in lines:

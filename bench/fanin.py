@@ -191,12 +191,12 @@ def keepalive(stores: list[Store], last: float) -> float:
     return time.time()
 
 
-def publisher(ports: list[int], first: int, count: int, rate: float, seconds: float, linger_s: float) -> None:
+def publisher(ports: list[int], first: int, count: int, *, rate: float, seconds: float, linger_s: float) -> None:
     """One process: ``count`` stores from ``first``, each on its own MQTT connection."""
-    asyncio.run(_publisher(ports, first, count, rate, seconds, linger_s))
+    asyncio.run(_publisher(ports, first, count, rate=rate, seconds=seconds, linger_s=linger_s))
 
 
-async def _publisher(ports: list[int], first: int, count: int, rate: float, seconds: float, linger_s: float) -> None:
+async def _publisher(ports: list[int], first: int, count: int, *, rate: float, seconds: float, linger_s: float) -> None:
     loop = asyncio.get_running_loop()
     confirmed: dict[str, float] = {}
     stores: list[Store] = []
@@ -279,7 +279,7 @@ async def _publisher(ports: list[int], first: int, count: int, rate: float, seco
 
 
 def run(
-    cluster: Any, tmp: Path, stores: int, rate: float, seconds: float, kill_at: float | None, linger_s: float
+    cluster: Any, tmp: Path, stores: int, *, rate: float, seconds: float, kill_at: float | None, linger_s: float
 ) -> dict[str, Any]:
     db = tmp / f"central-{uuid.uuid4().hex[:8]}.db"  # each run its own central
     addresses = ",".join(f"127.0.0.1:{p}" for p in cluster.amqp_ports)
@@ -401,7 +401,14 @@ def main() -> None:
     args = ap.parse_args()
     if args.publisher:
         ports, first, count, rate, seconds, linger_s = args.publisher
-        publisher(json.loads(ports), int(first), int(count), float(rate), float(seconds), float(linger_s))
+        publisher(
+            json.loads(ports),
+            int(first),
+            int(count),
+            rate=float(rate),
+            seconds=float(seconds),
+            linger_s=float(linger_s),
+        )
         return
     from tests.integration.rabbit import RabbitCluster
 
@@ -412,8 +419,10 @@ def main() -> None:
             while len(cluster.running()) < 3:
                 time.sleep(0.5)
             linger_s = args.linger_ms / 1000
-            steady = run(cluster, tmp, args.stores, args.rate, args.seconds, None, linger_s)
-            alone = run(cluster, tmp, args.stores, args.rate, args.seconds, None, 0.0)
+            steady = run(
+                cluster, tmp, args.stores, rate=args.rate, seconds=args.seconds, kill_at=None, linger_s=linger_s
+            )
+            alone = run(cluster, tmp, args.stores, rate=args.rate, seconds=args.seconds, kill_at=None, linger_s=0.0)
             print(json.dumps({"figure": "fanin_one_per_message", "unit": "events/s", **alone}), flush=True)
             # until the last confirmation: a system that falls behind still confirms in bursts later
             ratio = round(steady["confirmed_per_s"] / max(1, alone["confirmed_per_s"]), 2)
@@ -430,7 +439,15 @@ def main() -> None:
                 ),
                 flush=True,
             )
-            killed = run(cluster, tmp, args.stores, args.rate, args.seconds, args.seconds / 2, linger_s)
+            killed = run(
+                cluster,
+                tmp,
+                args.stores,
+                rate=args.rate,
+                seconds=args.seconds,
+                kill_at=args.seconds / 2,
+                linger_s=linger_s,
+            )
             print(
                 json.dumps({"figure": "fanin_node_killed", "unit": "events/s", "linger_ms": args.linger_ms, **killed}),
                 flush=True,

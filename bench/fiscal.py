@@ -35,7 +35,9 @@ from tests.integration.test_fiscal import marked_basket  # noqa: E402
 VALIDATION_S, PRINT_S = 0.15, 0.8
 
 
-async def pay_waits(port: int, kkt: KktThread, tmp: Path, while_scanning: bool, trials: int, items: int) -> list[float]:
+async def pay_waits(
+    port: int, kkt: KktThread, tmp: Path, *, while_scanning: bool, trials: int, items: int
+) -> list[float]:
     cfg = config(port, kkt_url=kkt.url, receipt_deadline_s=60)
     fiscal = cfg.fiscal.model_copy(update={"check_while_scanning": while_scanning, "task_deadline_s": 30.0})
     cfg = cfg.model_copy(update={"fiscal": fiscal})
@@ -68,8 +70,8 @@ async def main(trials: int, items: int) -> None:
         assert central.ready.wait(10)
         try:
             with KktThread(validation_s=VALIDATION_S, task_s=PRINT_S) as kkt:
-                during = await pay_waits(broker.port, kkt, tmp, True, trials, items)
-                naive = await pay_waits(broker.port, kkt, tmp, False, trials, items)
+                during = await pay_waits(broker.port, kkt, tmp, while_scanning=True, trials=trials, items=items)
+                naive = await pay_waits(broker.port, kkt, tmp, while_scanning=False, trials=trials, items=items)
                 printed = len(kkt.receipts())
         finally:
             central.stop()

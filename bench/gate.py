@@ -54,7 +54,7 @@ async def run(walks: int, step_s: float) -> None:
         store.catalogue.upsert_products([BAR])
         async with LLRPReaderSim(antennas=2, gpos=1, reads_per_s=800, miss_rate=0.02, seed=5) as sim:
             queue = ReadQueue()
-            reader = LLRPReader("gate-1", "127.0.0.1", sim.port, InventoryConfig(keepalive_ms=1000))
+            reader = LLRPReader("gate-1", "127.0.0.1", sim.port, config=InventoryConfig(keepalive_ms=1000))
             reader.attach(queue)
             gates = Gates(
                 [GateSettings(id="exit", reader="gate-1", gpo_port=1, alarm_s=0.05)],

@@ -111,7 +111,7 @@ def central_count(path: Path, type_: str) -> tuple[int, float]:
         conn.close()
 
 
-async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: int, backlog: int) -> list[dict]:
+async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, *, paced: int, backlog: int) -> list[dict]:
     cfg = Config(
         agent=Agent(id="agent-1", data_dir=tmp),
         mqtt=Mqtt(port=broker.port, username="store-001.agent-1", password=PASSWORD),
@@ -126,7 +126,7 @@ async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: i
     sent: list[float] = []
     for i in range(paced):
         sent.append(time.time())
-        store.outbox.announce("lane-1", "bench.paced", {"i": i, "pad": "x" * 300}, "bench")
+        store.outbox.announce("lane-1", "bench.paced", {"i": i, "pad": "x" * 300}, basket_id="bench")
         await asyncio.sleep(0.005)
     await sync.publisher.drained(30)
     deadline = time.monotonic() + 30
@@ -198,7 +198,9 @@ async def agent_figures(broker: Mosquitto, tmp: Path, central_db: Path, paced: i
     for start in range(0, backlog, 5_000):
         with store.db.transaction() as conn_:
             for i in range(start, min(start + 5_000, backlog)):
-                store.outbox.announce("lane-1", "bench.backlog", {"i": i, "pad": "x" * 300}, "bench", conn=conn_)
+                store.outbox.announce(
+                    "lane-1", "bench.backlog", {"i": i, "pad": "x" * 300}, basket_id="bench", conn=conn_
+                )
     payloads = [r[2].encode() for r in store.outbox.unsent_raw(backlog)]
     sync = Sync(cfg, outbox=store.outbox, requests=store.requests, catalogue=store.catalogue)
     t = time.perf_counter()
@@ -263,7 +265,7 @@ def main() -> None:
         )
         try:
             assert central.stdout is not None and json.loads(central.stdout.readline())["subscribed"]
-            for line in asyncio.run(agent_figures(broker, tmp, central_db, paced, backlog)):
+            for line in asyncio.run(agent_figures(broker, tmp, central_db, paced=paced, backlog=backlog)):
                 print(json.dumps(line), flush=True)
         finally:
             central.terminate()

@@ -81,7 +81,7 @@ class LLRPSettings(ReaderSettings):
             session=self.session,
             search_mode=self.search_mode,
         )
-        return LLRPReader(self.id, self.host, self.port, inventory)
+        return LLRPReader(self.id, self.host, self.port, config=inventory)
 
 
 MAKERS: Final = {PEN_IMPINJ: "Impinj", PEN_ZEBRA: "Zebra", PEN_ALIEN: "Alien"}
@@ -106,6 +106,7 @@ class LLRPReader(Reader):
         reader_id: str,
         host: str,
         port: int = DEFAULT_PORT,
+        *,
         config: InventoryConfig | None = None,
         backoff: Backoff | None = None,
     ) -> None:

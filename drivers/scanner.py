@@ -43,7 +43,12 @@ class ScannerSettings(ReaderSettings):
 
     def build(self) -> ScannerReader:
         return ScannerReader(
-            self.id, self.path, self.baudrate, LINE_ENDINGS[self.line_ending], max_scan=self.max_scan, gap_s=self.gap_s
+            self.id,
+            self.path,
+            baudrate=self.baudrate,
+            suffix=LINE_ENDINGS[self.line_ending],
+            max_scan=self.max_scan,
+            gap_s=self.gap_s,
         )
 
 
@@ -52,6 +57,7 @@ class ScannerReader(ThreadedReader):
         self,
         reader_id: str,
         port: str,
+        *,
         baudrate: int = 9600,
         suffix: bytes = b"\r",
         backoff: Backoff | None = None,

@@ -94,7 +94,7 @@ def cmd_code_epc(args: argparse.Namespace, out: TextIO) -> int:
         if args.scheme == "sgtin-96":
             hex_ = encode_sgtin96(args.gtin, args.serial, args.company_prefix_length, args.filter)
         else:
-            hex_ = encode_sgtin198(args.gtin, args.serial, args.company_prefix_length, args.filter)
+            hex_ = encode_sgtin198(args.gtin, args.serial, args.company_prefix_length, filter_=args.filter)
     except CodeError as e:
         out.write(json.dumps({"ok": False, "error": e.to_dict()}) + "\n")
         return EXIT_BAD_INPUT

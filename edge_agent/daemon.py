@@ -101,7 +101,7 @@ class Daemon:
             cfg.lanes,
             records,
             verifier,
-            metrics,
+            metrics=metrics,
             intercept=lambda read: badges.take(read) or gates.take(read),  # neither is an item
         )
         lanes.restore(records.journal.restore())
@@ -124,7 +124,7 @@ class Daemon:
                 fiscal=registers.detail,
                 verification=checks.last_health,
             )
-            checkout = CheckoutFlow(records, sync.requester, cfg.checkout, lanes.basket, fiscal)
+            checkout = CheckoutFlow(records, sync.requester, settings=cfg.checkout, lookup=lanes.basket, fiscal=fiscal)
             returns = Returns(records, sync.requester, cfg.checkout, fiscal)
         hub = Hub()
         svc = self.services = Services(

@@ -53,6 +53,7 @@ class DemoStore:
         config: Config,
         http_port: int,
         data_dir: Path,
+        *,
         lanes: int = 2,
         nfc_pad: bool = False,
         strict: bool = False,
@@ -138,7 +139,7 @@ class DemoStore:
         self.data_dir.mkdir(parents=True)
         tls = self.data_dir / "tls"  # a throw-away CA: the demo's browser tests trust it
         make_ca(self.ca, tls / "ca.key", "edge-agent demo CA")
-        make_cert(self.ca, tls / "ca.key", tls / "server.crt", tls / "server.key", ["127.0.0.1", "localhost"])
+        make_cert(self.ca, tls / "ca.key", tls / "server.crt", tls / "server.key", hosts=["127.0.0.1", "localhost"])
         catalog = self.data_dir / "catalog.json"
         catalog.write_text(
             json.dumps({"products": [{f: getattr(p, f) for f in p.__dataclass_fields__} for p in PRODUCTS]})
@@ -352,12 +353,12 @@ class DemoStore:
 
 
 def run(
-    config: Config, out: TextIO, headless: bool = False, shoppers: int = 20, seed: int = 7, as_json: bool = False
+    config: Config, out: TextIO, *, headless: bool = False, shoppers: int = 20, seed: int = 7, as_json: bool = False
 ) -> int:
-    return asyncio.run(_run(config, out, headless, shoppers, seed, as_json))
+    return asyncio.run(_run(config, out, headless=headless, shoppers=shoppers, seed=seed, as_json=as_json))
 
 
-async def _run(config: Config, out: TextIO, headless: bool, shoppers: int, seed: int, as_json: bool) -> int:
+async def _run(config: Config, out: TextIO, *, headless: bool, shoppers: int, seed: int, as_json: bool) -> int:
     import logging
 
     from sim.scenarios import PRODUCTS, STAFF_BADGE, STAFF_PIN, Shoppers

@@ -88,6 +88,7 @@ class LLRPReaderSim:
         self,
         host: str = "127.0.0.1",
         port: int = 0,
+        *,
         antennas: int = 4,
         reads_per_s: float = 500,
         miss_rate: float = 0.05,
@@ -126,6 +127,7 @@ class LLRPReaderSim:
         self,
         epc: str | bytes,
         antenna: int = 1,
+        *,
         rssi: tuple[int, int] = (-55, -45),
         tid: bytes = b"",
         user: bytes = b"",
@@ -140,7 +142,7 @@ class LLRPReaderSim:
 
     def stray(self, epc: str | bytes, antenna: int = 1, rssi: tuple[int, int] = (-80, -70)) -> SimTag:
         """A tag from the neighbouring lane: read now and then, weakly."""
-        tag = self.place(epc, antenna, rssi)
+        tag = self.place(epc, antenna, rssi=rssi)
         tag.stray = True
         return tag
 

@@ -90,7 +90,7 @@ def _type4_answer(card: Type4Card) -> Callable[[bytes], bytes | None]:
 
 
 def _emulate_type_a(
-    path: str, uid: bytes, sel_res: int, answer: Callable[[bytes], bytes | None], halt: threading.Event
+    path: str, uid: bytes, *, sel_res: int, answer: Callable[[bytes], bytes | None], halt: threading.Event
 ) -> None:
     clf = nfc.ContactlessFrontend(path)
     try:

@@ -145,14 +145,14 @@ class Shoppers:
             for i in ids:
                 trouble = TROUBLE[(i // 3) % len(TROUBLE)] if i % 3 == 1 else None
                 try:
-                    out.append(await self.shop(http, lane, i, trouble, staff))
+                    out.append(await self.shop(http, lane, i, trouble=trouble, staff=staff))
                 except httpx.HTTPStatusError as e:
                     out.append(Outcome(i, lane, trouble, error=f"{e.request.url.path}: {e.response.text}"))
                 except Exception as e:
                     out.append(Outcome(i, lane, trouble, error=f"{type(e).__name__}: {e}"))
         return out
 
-    async def shop(self, http: httpx.AsyncClient, lane: str, i: int, trouble: str | None, staff: str) -> Outcome:
+    async def shop(self, http: httpx.AsyncClient, lane: str, i: int, *, trouble: str | None, staff: str) -> Outcome:
         outcome = Outcome(i, lane, trouble)
         reader = self.store.readers[lane]
         items = [self.new_item(p) for p in self.rng.sample(PRODUCTS[:4], self.rng.randint(2, 4))]

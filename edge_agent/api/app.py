@@ -71,7 +71,7 @@ def create_app(services_: Services, tls: bool = False) -> Any:
         target = f"/kiosk/{device.lane}" if device.kind == "kiosk" else "/staff"
         answer = RedirectResponse(target, 303)
         answer.set_cookie(COOKIE, token, max_age=400 * 86400, httponly=True, secure=tls, samesite="strict")
-        svc.records.audit.record("-", device.name, "device_enrolled", None, {"kind": device.kind})
+        svc.records.audit.record("-", device.name, "device_enrolled", basket_id=None, detail={"kind": device.kind})
         return answer
 
     @app.get("/kiosk/{lane}", include_in_schema=False, response_model=None)

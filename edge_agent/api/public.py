@@ -42,7 +42,14 @@ async def product(svc: Services, request: Request) -> dict[str, Any]:
                 raise ApiError(429, "busy", "too many checks right now: try again in a moment", {"Retry-After": "1"})
             verdict = await svc.checks.authenticity(identity)
     loyalty = item.loyalty_price if item is not None else None
-    return product_view(item, identity.gtin, identity.serial, verdict, svc.records.sold.sold_here(identity.ki), loyalty)
+    return product_view(
+        item,
+        identity.gtin,
+        identity.serial,
+        verdict=verdict,
+        sold_here=svc.records.sold.sold_here(identity.ki),
+        loyalty_price=loyalty,
+    )
 
 
 @router.get(

@@ -67,20 +67,22 @@ def staff_session(
 Staff = Annotated[Session, Depends(staff_session)]
 
 
-def _signed_in(svc: Svc, result: SignIn, staff_id: str, device: str, address: str, method: str) -> dict[str, Any]:
+def _signed_in(svc: Svc, result: SignIn, staff_id: str, *, device: str, address: str, method: str) -> dict[str, Any]:
     """Audit, log and count a sign-in attempt; the token, or the refusal."""
     svc.metrics.sign_ins.labels(method, result.outcome).inc()
     where = {"method": method, "address": address}
     if result.outcome == "ok":
         assert result.staff is not None
-        svc.records.audit.record(result.staff.id, device, "sign_in", None, where)
+        svc.records.audit.record(result.staff.id, device, "sign_in", basket_id=None, detail=where)
         return {"token": result.token, "expires_in": int(svc.tokens.ttl_s), "staff": result.staff.name}
     if result.outcome == "throttled":
         raise ApiError(429, "throttled", "too many sign-in attempts: wait", retry_after(result.retry_after_s))
-    svc.records.audit.record(staff_id, device, "sign_in_refused", None, {**where, "reason": result.outcome})
+    svc.records.audit.record(
+        staff_id, device, "sign_in_refused", basket_id=None, detail={**where, "reason": result.outcome}
+    )
     if result.locked_now:
         svc.metrics.lockouts.inc()
-        svc.records.audit.record(staff_id, device, "locked_out", None, where)
+        svc.records.audit.record(staff_id, device, "locked_out", basket_id=None, detail=where)
         rules = svc.config.security
         log.warning(
             "staff id %s locked for %.0f s after %d failed PINs (handheld %s, address %s)",
@@ -108,7 +110,7 @@ def _address(request: Request) -> str:
 async def token(body: PinLogin, request: Request, svc: Svc, device: Handheld) -> dict[str, Any]:
     address = _address(request)
     result = await svc.tokens.by_pin(body.staff_id, body.pin, device.name, address)
-    return _signed_in(svc, result, body.staff_id, device.name, address, "pin")
+    return _signed_in(svc, result, body.staff_id, device=device.name, address=address, method="pin")
 
 
 @router.post("/badge", summary="Start a badge sign-in: then tap a staff badge on this handheld's reader")
@@ -131,7 +133,7 @@ async def badge_poll(challenge: str, request: Request, svc: Svc, device: Handhel
     if result is None:
         raise ApiError(404, "waiting", "no badge tapped yet")
     staff_id = result.staff.id if result.staff else "?"
-    return _signed_in(svc, result, staff_id, device.name, _address(request), "badge")
+    return _signed_in(svc, result, staff_id, device=device.name, address=_address(request), method="badge")
 
 
 @router.get("/lanes", summary="Every lane: basket state, open problems, reader health")
@@ -174,7 +176,7 @@ async def dashboard(svc: Svc, staff: Staff, hours: float = Query(default=24.0, g
         "timezone": svc.config.store.timezone,
         "figures": out,
         "health": health,
-        "charts": charts(out, health, since, until, tz),
+        "charts": charts(out, health=health, since=since, until=until, tz=tz),
     }
 
 
@@ -187,7 +189,9 @@ async def attendant_queue(svc: Svc, staff: Staff) -> dict[str, Any]:
 async def approve(lane: str, problem_id: int, svc: Svc, staff: Staff) -> dict[str, Any]:
     basket = basket_of(svc, lane, missing=404)
     svc.records.journal.apply(basket, Resolve(problem_id, staff.staff.id, staff.device, datetime.now(UTC)))
-    svc.records.audit.record(staff.staff.id, staff.device, "approve_problem", basket.id, {"problem_id": problem_id})
+    svc.records.audit.record(
+        staff.staff.id, staff.device, "approve_problem", basket_id=basket.id, detail={"problem_id": problem_id}
+    )
     return view(svc, lane)
 
 
@@ -196,7 +200,9 @@ async def void(lane: str, line_id: int, svc: Svc, staff: Staff) -> dict[str, Any
     basket = basket_of(svc, lane, missing=404)
     svc.records.journal.apply(basket, Remove(line_id, staff.staff.id, staff.device, datetime.now(UTC)))
     lane_of(svc, lane).forget(line_id)
-    svc.records.audit.record(staff.staff.id, staff.device, "void_line", basket.id, {"line_id": line_id})
+    svc.records.audit.record(
+        staff.staff.id, staff.device, "void_line", basket_id=basket.id, detail={"line_id": line_id}
+    )
     return view(svc, lane)
 
 
@@ -209,8 +215,8 @@ async def resolve_gate_alarm(gate: str, alarm_id: int, svc: Svc, staff: Staff) -
         staff.staff.id,
         staff.device,
         "resolve_gate_alarm",
-        None,
-        {"gate": gate, "alarm": alarm_id, "ki": alarm.ki, "reason": alarm.reason},
+        basket_id=None,
+        detail={"gate": gate, "alarm": alarm_id, "ki": alarm.ki, "reason": alarm.reason},
     )
     return {"resolved": alarm_id}
 
@@ -237,7 +243,9 @@ async def code_status(code: str, svc: Svc, staff: Staff, check: bool = False) ->
         out["product"] = {"name": product.name, "price": product.price, "marked": product.marked}
     if check:
         out["check"] = await svc.checks.check(identity)
-    records.audit.record(staff.staff.id, staff.device, "code_status", None, {"ki": identity.ki, "check": check})
+    records.audit.record(
+        staff.staff.id, staff.device, "code_status", basket_id=None, detail={"ki": identity.ki, "check": check}
+    )
     return out
 
 
@@ -315,6 +323,10 @@ async def make_return(body: ReturnRequest, svc: Svc, staff: Staff) -> dict[str, 
         lane_of(svc, body.lane)  # 404 for a lane that is not here
     row = await returns.start(basket, lines, staff.staff.id, body.lane)
     svc.records.audit.record(
-        staff.staff.id, staff.device, "return", basket, {"return": row["id"], "lines": lines, "step": row["step"]}
+        staff.staff.id,
+        staff.device,
+        "return",
+        basket_id=basket,
+        detail={"return": row["id"], "lines": lines, "step": row["step"]},
     )
     return return_view(row)

@@ -131,6 +131,7 @@ def product_view(
     product: Product | None,
     gtin: str,
     serial: str,
+    *,
     verdict: dict[str, Any] | None,
     sold_here: bool,
     loyalty_price: int | None,

@@ -37,7 +37,14 @@ class Add:
 
     def apply(self, basket: Basket) -> Line | None:
         return basket.add(
-            self.product, self.gtin, self.at, self.ki, self.mark_code, self.sold_here, self.tid, self.cloned
+            self.product,
+            self.gtin,
+            self.at,
+            ki=self.ki,
+            mark_code=self.mark_code,
+            sold_here=self.sold_here,
+            tid=self.tid,
+            cloned=self.cloned,
         )
 
     def args(self) -> dict[str, Any]:

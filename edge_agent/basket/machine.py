@@ -202,6 +202,7 @@ class Basket:
         product: Product | None,
         gtin: str,
         now: datetime,
+        *,
         ki: str | None = None,
         mark_code: str | None = None,
         sold_here: bool = False,

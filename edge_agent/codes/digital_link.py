@@ -106,7 +106,7 @@ def parse_digital_link(uri: str) -> Identity:
     if bad >= 0:
         raise ParseError("invalid_character", f"{serial[bad]!r} is not in GS1 character set 82", pos)
     elements = _attributes(uri, end)
-    identity = identity_from_elements("digital_link", gtin, serial, elements, len(uri))
+    identity = identity_from_elements("digital_link", gtin, serial, elements=elements, end=len(uri))
     identity.qualifiers = tuple(qualifiers)
     return identity
 
@@ -148,6 +148,7 @@ def _attributes(uri: str, path_end: int) -> list[tuple[str, str]]:
 def build_digital_link(
     gtin: str,
     serial: str,
+    *,
     base: str = "https://id.gs1.org",
     attributes: Mapping[str, str] | None = None,
     qualifiers: Mapping[str, str] | None = None,
@@ -176,4 +177,6 @@ def build_digital_link(
 def identity_link(identity: Identity, base: str, with_verification: bool = True) -> str:
     """The Digital Link of an Identity, carrying its verification part unless told not to."""
     attributes = dict(identity.elements) if with_verification else None
-    return build_digital_link(identity.gtin, identity.serial, base, attributes, dict(identity.qualifiers))
+    return build_digital_link(
+        identity.gtin, identity.serial, base=base, attributes=attributes, qualifiers=dict(identity.qualifiers)
+    )

@@ -168,6 +168,7 @@ def encode_sgtin198(
     gtin: str,
     serial: str,
     company_prefix_length: int,
+    *,
     filter_: int = FILTER_POS_ITEM,
     hex_digits: int = 52,
 ) -> str:

@@ -63,7 +63,7 @@ class Identity:
         "serial",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, PLR0917  (built on the parse hot path)
         self,
         kind: Kind,
         gtin: str,

@@ -63,6 +63,7 @@ def identity_from_elements(
     kind: Kind,
     gtin: str,
     serial: str,
+    *,
     elements: list[tuple[str, str]],
     end: int,
     inferred: bool = False,
@@ -165,7 +166,7 @@ def parse_gs1(text: str) -> Identity:
             value = text[start:pos]
             check_value(ai, value, start)
         elements.append((ai, value))
-    return identity_from_elements("datamatrix", gtin, serial, elements, n, False, text)
+    return identity_from_elements("datamatrix", gtin, serial, elements=elements, end=n, inferred=False, raw=text)
 
 
 def _tail_without_separators(text: str, pos: int) -> list[tuple[str, str]] | None:
@@ -209,11 +210,15 @@ def _parse_without_separators(text: str, gtin: str) -> Identity:
         if elements is None or not any(ai in CRYPTO_LENGTHS for ai, _ in elements):
             continue
         try:
-            return identity_from_elements("datamatrix", gtin, text[18 : 18 + length], elements, len(text), True, text)
+            return identity_from_elements(
+                "datamatrix", gtin, text[18 : 18 + length], elements=elements, end=len(text), inferred=True, raw=text
+            )
         except ParseError:
             continue
     if 0 < rest <= VARIABLE_AIS["21"]:
-        return identity_from_elements("datamatrix", gtin, text[18:], [], len(text), False, text)
+        return identity_from_elements(
+            "datamatrix", gtin, text[18:], elements=[], end=len(text), inferred=False, raw=text
+        )
     raise ParseError(
         "bad_separator",
         "no GS separators, and the serial's end cannot be told from the code's structure",

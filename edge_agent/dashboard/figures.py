@@ -124,6 +124,7 @@ def _bars(title: str, items: Sequence[tuple[str, float]], unit: str = "") -> str
 
 def charts(
     f: dict[str, Any],
+    *,
     health: Mapping[str, Any] | None = None,
     since: float = 0.0,
     until: float = 0.0,
@@ -131,7 +132,11 @@ def charts(
 ) -> dict[str, str]:
     hours = [(h[-5:], float(v["sales"])) for h, v in f["per_hour"].items()][-12:]
     title = "Readers, registers, checks and broker over time"
-    extra = {} if health is None else {"health": _timeline(title, health, since, until, tz or ZoneInfo("UTC"))}
+    extra = (
+        {}
+        if health is None
+        else {"health": _timeline(title, health, since=since, until=until, tz=tz or ZoneInfo("UTC"))}
+    )
     return {
         "sales_per_hour": _bars("Sales per hour", hours),
         "interventions": _bars(
@@ -182,7 +187,7 @@ def availability(rows: Iterable[tuple[str, float, bool, str]], since: float, unt
     return out
 
 
-def _timeline(title: str, health: Mapping[str, Any], since: float, until: float, tz: ZoneInfo) -> str:
+def _timeline(title: str, health: Mapping[str, Any], *, since: float, until: float, tz: ZoneInfo) -> str:
     """One row per component across the window: green while up, red while down, blank unknown."""
     e = html.escape
     width, row, left, right = 620, 24, 190, 60

@@ -71,6 +71,7 @@ class Outbox:
         lane: str,
         type_: str,
         data: Mapping[str, Any],
+        *,
         basket_id: str = "",
         conn: sqlite3.Connection | None = None,
     ) -> None:

@@ -60,6 +60,7 @@ class FiscalDesk:
         lane: str,
         register: FiscalRegister,
         journal: Journal,
+        *,
         tz: ZoneInfo,
         settings: DeskSettings | None = None,
         basket: Callable[[], Basket | None] = lambda: None,
@@ -246,6 +247,8 @@ def fiscal_from_config(config: Config, journal: Journal, basket_of: Callable[[st
         register = AtolRegister(
             r.url, r.device_id, operator, timeout_s=f.request_timeout_s, task_deadline_s=f.task_deadline_s
         )
-        desks[r.lane] = FiscalDesk(r.lane, register, journal, tz, settings, functools.partial(basket_of, r.lane))
+        desks[r.lane] = FiscalDesk(
+            r.lane, register, journal, tz=tz, settings=settings, basket=functools.partial(basket_of, r.lane)
+        )
     rules = ReceiptRules("SCO", f.operator_vatin, f.taxation, f.vat_default, dict(f.vat), f.electronically)
     return Fiscal(desks, rules, f.receipt_deadline_s)

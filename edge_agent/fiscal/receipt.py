@@ -120,6 +120,7 @@ def _task(
     lines: Sequence[Line],
     tenders: Sequence[Tender],
     rules: ReceiptRules,
+    *,
     contact: str | None,
     status: EstimatedStatus,
 ) -> dict[str, Any]:
@@ -146,14 +147,14 @@ def sell_task(
     lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
 ) -> dict[str, Any]:
     """The ``sell`` receipt of a paid basket's lines."""
-    return _task("sell", lines, tenders, rules, contact, "itemPieceSold")
+    return _task("sell", lines, tenders, rules, contact=contact, status="itemPieceSold")
 
 
 def return_task(
     lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
 ) -> dict[str, Any]:
     """The ``sellReturn`` receipt of the returned lines of a past sale (``itemPieceReturn``)."""
-    return _task("sellReturn", lines, tenders, rules, contact, "itemPieceReturn")
+    return _task("sellReturn", lines, tenders, rules, contact=contact, status="itemPieceReturn")
 
 
 def kopecks(rub: float) -> int:

@@ -84,7 +84,8 @@ class Gate:
         reason = judge(crossing, facts[0] if facts else None)
         if reason is None or facts is None:
             return None
-        return self._alarm(crossing, reason, *facts[1:])
+        _, ki, gtin, name = facts
+        return self._alarm(crossing, reason, ki=ki, gtin=gtin, name=name)
 
     def _item(self, crossing: Crossing) -> tuple[Item, str, str, str] | None:
         """The store's facts about the item behind a crossing, and its КИ, GTIN and name."""
@@ -102,7 +103,7 @@ class Gate:
         )
         return item, identity.ki, identity.gtin, product.name if product else identity.gtin
 
-    def _alarm(self, crossing: Crossing, reason: str, ki: str, gtin: str, name: str) -> GateAlarm:
+    def _alarm(self, crossing: Crossing, reason: str, *, ki: str, gtin: str, name: str) -> GateAlarm:
         self.metrics.gate_alarms.labels(self.id, reason).inc()
         if reason == "CLONED_TAG":
             self.metrics.cloned_tags.labels(self.id).inc()

@@ -241,6 +241,7 @@ class Lanes:
         settings: Iterable[LaneSettings],
         records: Repositories,
         verifier: Verifier | None,
+        *,
         metrics: Metrics,
         intercept: Callable[[TagRead], bool] = lambda read: False,
     ) -> None:

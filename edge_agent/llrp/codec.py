@@ -151,7 +151,7 @@ def _decode_fields(fields: tuple[Field, ...], buf: bytes, pos: int, end: int) ->
     return out, pos
 
 
-def _decode_children(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: int) -> None:
+def _decode_children(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: int) -> None:  # noqa: PLR0917  (the codec's recursion, per parameter)
     seen: list[str] = []  # the key of each sub-parameter in the order it came
     _decode_each(defn, out, buf, pos, end, seen)
     if len(seen) > 1:
@@ -166,7 +166,7 @@ def _slots(defn: Def) -> dict[str, int]:
     return {s.name: i for i, s in enumerate(defn.subs)} | {"Custom": len(defn.subs), UNKNOWN: len(defn.subs) + 1}
 
 
-def _decode_each(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: int, seen: list[str]) -> None:
+def _decode_each(defn: Def, out: dict[str, Any], buf: bytes, pos: int, end: int, seen: list[str]) -> None:  # noqa: PLR0917  (the codec's recursion, per parameter)
     while pos < end:
         first = buf[pos]
         if first & 0x80:

@@ -41,7 +41,7 @@ class TagReport:
         "seen_count",
     )
 
-    def __init__(
+    def __init__(  # noqa: PLR0913, PLR0917  (built per tag on the report hot path)
         self,
         epc: bytes,
         antenna: int | None = None,

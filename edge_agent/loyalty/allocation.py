@@ -33,6 +33,7 @@ def eligible_total(lines: Iterable[tuple[int, int, str]], excluded: frozenset[st
 def redeemable_points(
     lines: Sequence[tuple[int, int, str]],
     balance: int,
+    *,
     point_value_kop: int,
     max_redeem_pct: int,
     excluded: frozenset[str],
@@ -48,6 +49,7 @@ def redeemable_points(
 def allocate(
     lines: Sequence[tuple[int, int, str]],
     points: int,
+    *,
     point_value_kop: int,
     max_redeem_pct: int,
     excluded: frozenset[str],
@@ -57,7 +59,11 @@ def allocate(
 
     ``lines`` are (line id, price in kopecks, category)."""
     limit = redeemable_points(
-        lines, points if balance is None else min(points, balance), point_value_kop, max_redeem_pct, excluded
+        lines,
+        points if balance is None else min(points, balance),
+        point_value_kop=point_value_kop,
+        max_redeem_pct=max_redeem_pct,
+        excluded=excluded,
     )
     points = max(0, min(points, limit))
     value = points * point_value_kop

@@ -75,6 +75,7 @@ class CheckoutFlow:
         self,
         records: Repositories,
         requester: Requester,
+        *,
         settings: CheckoutSettings,
         lookup: Lookup,
         fiscal: Fiscal | None = None,
@@ -105,7 +106,7 @@ class CheckoutFlow:
         return self._locks.setdefault(basket_id, asyncio.Lock())
 
     async def _call(
-        self, service: str, op: str, data: dict[str, Any], key: str | None, basket_id: str
+        self, service: str, op: str, data: dict[str, Any], *, key: str | None, basket_id: str
     ) -> dict[str, Any]:
         return await self.requester.call(
             service,
@@ -123,7 +124,7 @@ class CheckoutFlow:
         or a card is enough to accrue points; central sends a one-time code to the customer's
         phone, and only ``verify`` with it (or the app's QR) shows the balance and lets points be spent."""
         result = await self._call(
-            "loyalty", "identify", {"kind": kind, "ref": ref, "basket": basket.id}, None, basket.id
+            "loyalty", "identify", {"kind": kind, "ref": ref, "basket": basket.id}, key=None, basket_id=basket.id
         )
         verified = bool(result.get("verified"))
         self.journal.apply(basket, Identify(result["customer"], ref if kind == "phone" else None, verified))
@@ -134,7 +135,11 @@ class CheckoutFlow:
         if basket.customer is None:
             raise BasketError("no_customer", "identify the customer first")
         result = await self._call(
-            "loyalty", "verify", {"customer": basket.customer, "code": code, "basket": basket.id}, None, basket.id
+            "loyalty",
+            "verify",
+            {"customer": basket.customer, "code": code, "basket": basket.id},
+            key=None,
+            basket_id=basket.id,
         )
         self.journal.apply(basket, Identify(basket.customer, basket.contact, True))
         return result
@@ -151,16 +156,20 @@ class CheckoutFlow:
         lines = [(line.id, line.price, line.category) for line in basket.lines.values()]
         wire = [{"line": i, "price": p, "category": c} for i, p, c in lines]
         quote = await self._call(
-            "loyalty", "quote", {"customer": basket.customer, "lines": wire, "basket": basket.id}, None, basket.id
+            "loyalty",
+            "quote",
+            {"customer": basket.customer, "lines": wire, "basket": basket.id},
+            key=None,
+            basket_id=basket.id,
         )
         program = quote["program"]
         wanted = quote["max_redeem_points"] if points is None else points
         plan = allocate(
             lines,
             wanted,
-            program["point_value_kop"],
-            program["max_redeem_pct"],
-            frozenset(program["excluded_categories"]),
+            point_value_kop=program["point_value_kop"],
+            max_redeem_pct=program["max_redeem_pct"],
+            excluded=frozenset(program["excluded_categories"]),
             balance=quote["balance"],
         )
         if plan.points == 0:
@@ -170,7 +179,11 @@ class CheckoutFlow:
         key = f"{basket.id}:hold:{n}:{plan.points}:{plan.kopecks}"
         await self._release_stale_holds(basket, keep=key)
         hold = await self._call(
-            "loyalty", "hold", {"customer": basket.customer, "points": plan.points, "basket": basket.id}, key, basket.id
+            "loyalty",
+            "hold",
+            {"customer": basket.customer, "points": plan.points, "basket": basket.id},
+            key=key,
+            basket_id=basket.id,
         )
         self.journal.apply(basket, Discount(dict(plan.lines), hold["hold_id"], plan.points))
         return plan
@@ -188,7 +201,11 @@ class CheckoutFlow:
                 raise BasketError("wrong_state", f"basket is {basket.state.value}; it cannot be cancelled now")
             if basket.hold_id is not None:
                 await self._call(
-                    "loyalty", "release", {"hold_id": basket.hold_id}, f"{basket.hold_id}:release", basket.id
+                    "loyalty",
+                    "release",
+                    {"hold_id": basket.hold_id},
+                    key=f"{basket.hold_id}:release",
+                    basket_id=basket.id,
                 )
             await self._release_stale_holds(basket)
             self.journal.apply(basket, Cancel())
@@ -199,7 +216,9 @@ class CheckoutFlow:
         the hold about to be (re)used."""
         for hold_id in self._holds(basket, keep):
             if hold_id != basket.hold_id:
-                await self._call("loyalty", "release", {"hold_id": hold_id}, f"{hold_id}:release", basket.id)
+                await self._call(
+                    "loyalty", "release", {"hold_id": hold_id}, key=f"{hold_id}:release", basket_id=basket.id
+                )
 
     def _holds(self, basket: Basket, keep: str | None = None) -> list[str]:
         """The loyalty holds taken for this basket (but the one under key ``keep``)."""
@@ -308,7 +327,9 @@ class CheckoutFlow:
                 facts = self._facts(basket)
                 action = next_action(attempt, facts, self.settings.customer_timeout_s)
                 answer = await self._perform(action, attempt)
-                transition = on_answer(attempt, facts, answer, datetime.now(UTC), self.fiscal.receipt_deadline_s)
+                transition = on_answer(
+                    attempt, facts, answer, datetime.now(UTC), receipt_deadline_s=self.fiscal.receipt_deadline_s
+                )
                 self._record(attempt, basket, transition)
                 attempt = self._attempt(pid)
                 if transition.result is not None:
@@ -335,7 +356,7 @@ class CheckoutFlow:
         result: dict[str, Any] = {}
         for call in calls:
             try:
-                result = await self._call(call.service, call.op, call.data, call.key, attempt.basket_id)
+                result = await self._call(call.service, call.op, call.data, key=call.key, basket_id=attempt.basket_id)
             except ServiceError as e:
                 return Refused(e.code, e.message, e.result)
         return Ok(result)
@@ -370,7 +391,7 @@ class CheckoutFlow:
         def write(conn: sqlite3.Connection) -> None:
             self._save(moved, conn)
             if t.alert is not None and basket is not None:
-                self.records.outbox.announce(basket.lane, t.alert[0], t.alert[1], basket.id, conn=conn)
+                self.records.outbox.announce(basket.lane, t.alert[0], t.alert[1], basket_id=basket.id, conn=conn)
 
         if t.alert is not None:
             self.alerts += 1
@@ -408,12 +429,14 @@ class CheckoutFlow:
                     left = max(0.0, wait.deadline - time.time())
                     await asyncio.wait_for(news.wait(), min(self.settings.poll_s, left))
                 except TimeoutError:
-                    payment = await self._call("payment", "get", {"id": provider}, None, attempt.basket_id)
+                    payment = await self._call(
+                        "payment", "get", {"id": provider}, key=None, basket_id=attempt.basket_id
+                    )
                     continue
                 news.clear()
                 # a notification only says "ask now": anyone on the broker could have sent it, so
                 # the state that counts is the one central answers to payment.get
-                payment = await self._call("payment", "get", {"id": provider}, None, attempt.basket_id)
+                payment = await self._call("payment", "get", {"id": provider}, key=None, basket_id=attempt.basket_id)
             return payment
         finally:
             self._news.pop(provider, None)

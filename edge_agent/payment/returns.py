@@ -183,7 +183,9 @@ class Returns:
         }
         with self.records.db.transaction() as conn:
             self._save(failed, conn)
-            self.records.outbox.announce(row["lane"], "alert.refund_failed", fact, row["basket_id"], conn=conn)
+            self.records.outbox.announce(
+                row["lane"], "alert.refund_failed", fact, basket_id=row["basket_id"], conn=conn
+            )
         self.alerts += 1
         log.error("return %s: the refund was refused (%s); staff pay it out by hand", row["id"], e.message)
         return failed
@@ -207,10 +209,10 @@ class Returns:
         }
 
         tz, read_point = self.records.sale_events.tz, self.records.sale_events.read_point
-        doc = epcis_returned(lines, sale, tz, read_point, row["id"], datetime.now(tz))
+        doc = epcis_returned(lines, sale, tz=tz, read_point=read_point, return_id=row["id"], now=datetime.now(tz))
         outbox = self.records.outbox
         with self.records.db.transaction() as conn:
             self._save(row, conn)
             self.records.sold.unsell([line.key for line in lines if line.serialized], conn)
-            outbox.announce(row["lane"], RETURNED, fact, row["basket_id"], conn=conn)
-            outbox.announce(row["lane"], EPCIS, doc, row["basket_id"], conn=conn)
+            outbox.announce(row["lane"], RETURNED, fact, basket_id=row["basket_id"], conn=conn)
+            outbox.announce(row["lane"], EPCIS, doc, basket_id=row["basket_id"], conn=conn)

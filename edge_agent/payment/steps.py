@@ -234,13 +234,13 @@ def next_action(a: Attempt, facts: BasketFacts, customer_timeout_s: float) -> Ac
 
 
 def on_answer(
-    a: Attempt, facts: BasketFacts, answer: Answer, now: datetime, receipt_deadline_s: float = 60.0
+    a: Attempt, facts: BasketFacts, answer: Answer, now: datetime, *, receipt_deadline_s: float = 60.0
 ) -> Transition:
     match a.step, answer:
         case Step.RECEIPT, Ok(fiscal):
             return _printed(a, fiscal, now)
         case Step.RECEIPT, Refused(code, message, _):
-            return _not_printed(a, code, message, now, receipt_deadline_s)
+            return _not_printed(a, code, message=message, now=now, deadline_s=receipt_deadline_s)
         case Step.CREATING, Ok(payment):
             return Transition(Step.PENDING, payment)
         case Step.CREATING, Refused(_, message, result):
@@ -310,7 +310,7 @@ def _printed(a: Attempt, fiscal: Mapping[str, Any], now: datetime) -> Transition
     return Transition(_after_money(pay.get("status")), journal=PaymentResult(True, now, tender=tender), receipt=receipt)
 
 
-def _not_printed(a: Attempt, code: str, message: str, now: datetime, deadline_s: float) -> Transition:
+def _not_printed(a: Attempt, code: str, *, message: str, now: datetime, deadline_s: float) -> Transition:
     """Try again until the deadline (the same request if it may have run, else the next one);
     then give the money back: cancel the card's authorisation, refund SBP."""
     receipt = dict(a.receipt or {})

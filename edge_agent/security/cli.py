@@ -124,7 +124,7 @@ def cmd_tls_cert(args: argparse.Namespace, out: TextIO) -> int:
 
     ca = Path(args.ca_dir)
     d = Path(args.dir)
-    make_cert(ca / "ca.crt", ca / "ca.key", d / "server.crt", d / "server.key", args.host)
+    make_cert(ca / "ca.crt", ca / "ca.key", d / "server.crt", d / "server.key", hosts=args.host)
     out.write(f"{d / 'server.crt'} for {', '.join(args.host)}: set http.tls_cert and http.tls_key\n")
     return EXIT_OK
 

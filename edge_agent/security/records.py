@@ -120,7 +120,7 @@ class AuditLog:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def record(self, staff: str, device: str, action: str, basket_id: str | None, detail: Mapping[str, Any]) -> None:
+    def record(self, staff: str, device: str, action: str, *, basket_id: str | None, detail: Mapping[str, Any]) -> None:
         with self.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO audit (at, staff, device, action, basket_id, detail) VALUES (?, ?, ?, ?, ?, ?)",

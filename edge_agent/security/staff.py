@@ -90,9 +90,9 @@ class Tokens:
         for key in (f"device:{device}", f"address:{address}"):
             if not self.attempts.allow(key, now):
                 return SignIn("throttled", retry_after_s=self.attempts.retry_after(key, now))
-        return await self._pin(self.staff.get(staff_id), staff_id, pin, device, now)
+        return await self._pin(self.staff.get(staff_id), staff_id, pin=pin, device=device, now=now)
 
-    async def _pin(self, member: StaffMember | None, staff_id: str, pin: str, device: str, now: float) -> SignIn:
+    async def _pin(self, member: StaffMember | None, staff_id: str, *, pin: str, device: str, now: float) -> SignIn:
         left = self.lockout.locked_for(staff_id, now)
         if left:
             return SignIn("locked", staff=member, retry_after_s=left)
@@ -160,4 +160,4 @@ class Tokens:
         del self.challenges[code]
         if self.settings.allow_uid_badges:
             return SignIn("ok", self._issue(c.tapped, device), c.tapped)
-        return await self._pin(c.tapped, c.tapped.id, c.pin or "", device, self.clock())
+        return await self._pin(c.tapped, c.tapped.id, pin=c.pin or "", device=device, now=self.clock())

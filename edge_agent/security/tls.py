@@ -63,7 +63,9 @@ def _san(name: str) -> x509.GeneralName:
         return x509.DNSName(name)
 
 
-def make_cert(ca_cert: Path, ca_key: Path, cert_path: Path, key_path: Path, hosts: list[str], days: int = 397) -> None:
+def make_cert(
+    ca_cert: Path, ca_key: Path, cert_path: Path, key_path: Path, *, hosts: list[str], days: int = 397
+) -> None:
     """A server certificate for ``hosts`` (names or addresses), signed by the store's CA."""
     ca = x509.load_pem_x509_certificate(ca_cert.read_bytes())
     signer = serialization.load_pem_private_key(ca_key.read_bytes(), None)

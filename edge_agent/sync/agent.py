@@ -78,7 +78,7 @@ class Sync:
         self.link = MqttLink(
             LinkSettings(**{**_fields(base), "will": will, "subscriptions": subs}),
             on_message=self._on_message,
-            birth=lambda: [(self.status_topic, status_payload(self.source, "online", self.readers()), True)],
+            birth=lambda: [(self.status_topic, status_payload(self.source, "online", readers=self.readers()), True)],
         )
         m = config.mqtt
         self.publisher = OutboxPublisher(
@@ -113,7 +113,7 @@ class Sync:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        offline = status_payload(self.source, "offline", self.readers(), reason="stopped")
+        offline = status_payload(self.source, "offline", readers=self.readers(), reason="stopped")
         await self.link.stop([(self.status_topic, offline, True)])
         with contextlib.suppress(ValueError):
             self.outbox.listeners.remove(self.publisher.kick)
@@ -124,7 +124,7 @@ class Sync:
             payload = status_payload(
                 self.source,
                 "online",
-                self.readers(),
+                readers=self.readers(),
                 outbox=self.outbox.depth(),
                 fiscal=self.fiscal(),
                 delivery=self.delivery_health(self.warn_s),

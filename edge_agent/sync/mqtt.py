@@ -176,7 +176,7 @@ class MqttLink:
             self._client.subscribe([(t, 1) for t in topics])
 
     # -- paho callbacks (paho's thread) -----------------------------------------------------
-    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:  # noqa: PLR0917  (paho-mqtt calls it so)
         if reason.is_failure:
             log.warning("MQTT %s:%d refused the connection: %s", self.settings.host, self.settings.port, reason)
             return
@@ -196,16 +196,16 @@ class MqttLink:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.connected.set)
 
-    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:  # noqa: PLR0917  (paho-mqtt calls it so)
         self.disconnects += 1
         log.warning("MQTT disconnected from %s:%d: %s", self.settings.host, self.settings.port, reason)
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self.connected.clear)
 
-    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:  # noqa: PLR0917  (paho-mqtt calls it so)
         self.suback.append([r.value for r in reasons])
 
-    def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+    def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:  # noqa: PLR0917  (paho-mqtt calls it so)
         with self._acked_lock:
             self._acked.append((mid, reason.value))
             if self._scheduled or self._loop is None:

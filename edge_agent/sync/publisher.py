@@ -39,6 +39,7 @@ class OutboxPublisher:
         self,
         outbox: Outbox,
         link: MqttLink,
+        *,
         window: int = 2000,
         batch: int = 500,
         poll_s: float = 0.25,

@@ -13,6 +13,7 @@ from edge_agent.wire import envelope
 def status_payload(
     source: str,
     state: str,
+    *,
     readers: dict[str, Any] | None = None,
     reason: str = "",
     outbox: int | None = None,

@@ -35,6 +35,7 @@ class Verifier:
         online: Backend | None,
         local: Backend | None,
         tz: ZoneInfo,
+        *,
         budget_s: float = ONLINE_BUDGET_S,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -86,6 +87,6 @@ class Verifier:
     def _decide(self, items: Sequence[Identity], results: list[CheckResult], prices: list[int | None]) -> list[Verdict]:
         now = self.clock()
         return [
-            decide(item.mark_code or item.ki, r.answer, r.context, now, self.tz, price)
+            decide(item.mark_code or item.ki, r.answer, r.context, now, tz=self.tz, unit_price=price)
             for item, r, price in zip(items, results, prices, strict=True)
         ]

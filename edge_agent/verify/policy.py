@@ -185,7 +185,7 @@ def _expired(expire: datetime, now: datetime, tz: ZoneInfo) -> bool:
     return now.astimezone(tz) >= expire.astimezone(tz)
 
 
-def _online_reasons(a: CodeAnswer, now: datetime, tz: ZoneInfo, unit_price: int | None, units: int) -> list[Reason]:
+def _online_reasons(a: CodeAnswer, now: datetime, tz: ZoneInfo, *, unit_price: int | None, units: int) -> list[Reason]:
     hits: list[Reason] = []
     if a.valid is False:
         hits.append(Reason("NOT_VALID", f"the code's structure is not valid (error {a.error_code})"))
@@ -226,6 +226,7 @@ def decide(
     answer: CodeAnswer,
     context: CheckContext,
     now: datetime,
+    *,
     tz: ZoneInfo,
     unit_price: int | None = None,
     units: int = 1,
@@ -239,7 +240,7 @@ def decide(
             hits.append(Reason("BLOCKED", f"sale blocked by {', '.join(answer.ogvs) or 'an authority'} (offline list)"))
         hits += _sold_reasons(answer, units)
     else:
-        hits = _online_reasons(answer, now, tz, unit_price, units)
+        hits = _online_reasons(answer, now, tz, unit_price=unit_price, units=units)
     outcome = Outcome.BLOCKED if hits else Outcome.ALLOWED
     return Verdict(outcome, mark_code, tuple(hits), answer.ogvs, context, answer.mrp, answer.smp)
 

@@ -75,22 +75,31 @@ def posted_transaction(basket: Basket, tender: dict[str, Any] | None, paid_at: s
 def epcis_sold(basket: Basket, tz: ZoneInfo, read_point: str, now: datetime | None = None) -> dict[str, Any]:
     """An EPCIS 2.0 document with one ObjectEvent: the basket's serialized items are retail_sold.
     Items are named by GS1 Digital Link URIs, which EPCIS 2.0 accepts."""
-    return _epcis(basket.lines.values(), basket, tz, read_point, "retail_selling", "retail_sold", "sale", now)
+    return _epcis(
+        basket.lines.values(),
+        basket,
+        tz=tz,
+        read_point=read_point,
+        biz_step="retail_selling",
+        disposition="retail_sold",
+        kind="sale",
+        now=now,
+    )
 
 
 def epcis_returned(
-    lines: Iterable[Line], basket: Basket, tz: ZoneInfo, read_point: str, return_id: str, now: datetime | None = None
+    lines: Iterable[Line], basket: Basket, *, tz: ZoneInfo, read_point: str, return_id: str, now: datetime | None = None
 ) -> dict[str, Any]:
     """The items a customer brought back (CBV ``returned``), named as they were sold."""
     return _epcis(
         lines,
         basket,
-        tz,
-        read_point,
-        "receiving",
-        "returned",
-        f"return:{return_id}",
-        now,
+        tz=tz,
+        read_point=read_point,
+        biz_step="receiving",
+        disposition="returned",
+        kind=f"return:{return_id}",
+        now=now,
         urn=f"urn:edge-agent:return:{return_id}",
     )
 
@@ -98,6 +107,7 @@ def epcis_returned(
 def _epcis(
     lines: Iterable[Line],
     basket: Basket,
+    *,
     tz: ZoneInfo,
     read_point: str,
     biz_step: str,

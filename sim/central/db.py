@@ -138,6 +138,7 @@ def once(
     service: str,
     op: str,
     key: str | None,
+    *,
     data: Any,
     instance: str,
     handler: Callable[[sqlite3.Connection], dict[str, Any]],

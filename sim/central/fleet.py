@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 
-def reasons(state: str, data: dict[str, Any], silent_s: float, stale_s: float, backlog: int) -> list[str]:
+def reasons(state: str, data: dict[str, Any], *, silent_s: float, stale_s: float, backlog: int) -> list[str]:
     """Why one agent needs someone (nothing: it is fine)."""
     out = []
     if state != "online":
@@ -48,7 +48,7 @@ def attention(
     needs someone, with every reason, worst first (offline, then silent, then the rest)."""
     found = []
     for store, agent, state, raw, at in rows:
-        why = reasons(state, json.loads(raw), now - at, stale_s, backlog)
+        why = reasons(state, json.loads(raw), silent_s=now - at, stale_s=stale_s, backlog=backlog)
         if why:
             rank = 0 if state != "online" else 1 if now - at > stale_s else 2
             found.append((rank, {"store": store, "agent": agent, "reasons": why, "since": at}))

@@ -97,7 +97,7 @@ def _verified(conn: sqlite3.Connection, customer: str, data: dict[str, Any]) -> 
         raise Refusal("not_verified", "the customer has not confirmed with a one-time code or the app's QR")
 
 
-def _send_code(conn: sqlite3.Connection, customer: str, basket: str, caller: str, now: float) -> bool:
+def _send_code(conn: sqlite3.Connection, customer: str, *, basket: str, caller: str, now: float) -> bool:
     row = conn.execute("SELECT phone FROM customers WHERE id = ?", (customer,)).fetchone()
     sent = conn.execute("SELECT sent FROM otps WHERE customer = ? AND basket = ?", (customer, basket)).fetchone()
     if row is None or not row[0] or (sent is not None and sent[0] >= 3):
@@ -170,7 +170,7 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float) 
                 "balance": available(conn, row[0], now),
                 "program": program.public(),
             }
-        sent = _send_code(conn, row[0], basket, caller, now)
+        sent = _send_code(conn, row[0], basket=basket, caller=caller, now=now)
         return {"customer": row[0], "verified": False, "code_sent": sent, "program": program.public()}
     customer = str(data.get("customer", ""))
     if op == "verify":

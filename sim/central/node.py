@@ -49,7 +49,7 @@ EVENT_FILTERS = ("sco/v1/+/+/evt/#", "sco/v1/+/trace/epcis", "sco/v1/+/+/status"
 
 
 class CentralNode:
-    def __init__(
+    def __init__(  # noqa: PLR0913  (one keyword per setting of the simulated node)
         self,
         db_path: Path | str,
         host: str = "127.0.0.1",
@@ -165,7 +165,7 @@ class CentralNode:
             if thread is not None:
                 thread.join(5)
 
-    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:  # noqa: PLR0917  (paho-mqtt calls it so)
         if not reason.is_failure:
             nodelay(client)
             client.subscribe([(f, 1) for f in self.filters])
@@ -251,11 +251,13 @@ class CentralNode:
         try:
             command = parse_cmd(topic)
         except TopicError as e:
-            self._refuse("?", topic, ev, "bad_topic", e.message)
+            self._refuse("?", topic, ev, code="bad_topic", message=e.message)
             return
         service, op, caller = command.service, command.op, f"{command.store}/{command.agent}"
         if ev.source != command.source:
-            self._refuse(caller, topic, ev, "caller_mismatch", f"{ev.source!r} sent a command as {command.source!r}")
+            self._refuse(
+                caller, topic, ev, code="caller_mismatch", message=f"{ev.source!r} sent a command as {command.source!r}"
+            )
             return
         data = ev.data if isinstance(ev.data, dict) else {}
         now = time.time()
@@ -267,10 +269,12 @@ class CentralNode:
             # the payer hears of the payment's changes where it hears answers (webhook relay)
             if op == "create" and ev.replyto:
                 mine["_notify"] = ev.replyto
-            return payment.handle(conn, op, mine, now, self.settings)
+            return payment.handle(conn, op, mine, now=now, settings=self.settings)
 
         key = ev.idempotencykey if op not in ("get", "identify", "quote") else None
-        response, fault = db.once(self.conn, service, op, key, data, self.instance, handler, now)
+        response, fault = db.once(
+            self.conn, service, op, key, data=data, instance=self.instance, handler=handler, now=now
+        )
         self.handled += 1
         if ev.replyto is None:
             return
@@ -288,7 +292,7 @@ class CentralNode:
         if fault == "duplicate":
             self._publish(ev.replyto, reply)
 
-    def _refuse(self, caller: str, topic: str, ev: envelope.Event, code: str, message: str) -> None:
+    def _refuse(self, caller: str, topic: str, ev: envelope.Event, *, code: str, message: str) -> None:
         """A command refused before any handler: logged, counted, kept in ``refused``, answered."""
         log.warning("%s: refused %s from %s on %s: %s", self.instance, ev.type, caller, topic, message)
         with db.tx(self.conn):
@@ -349,7 +353,7 @@ class CentralNode:
         parts = topic.split("/")
         own = f"sco://{parts[2]}/{parts[3]}" if len(parts) == 6 else None  # a lane's event: from that lane
         if (ev.source != own) if own else not ev.source.startswith(f"sco://{parts[2]}/"):
-            self._refuse(parts[2], topic, ev, "source_mismatch", f"an event from {ev.source!r} on {topic}")
+            self._refuse(parts[2], topic, ev, code="source_mismatch", message=f"an event from {ev.source!r} on {topic}")
             return
         with db.tx(self.conn):
             cur = self.conn.execute(
@@ -413,7 +417,9 @@ class CentralNode:
         )
 
 
-def publish_stream(client: paho.Client, store: str, stream: str, kind: str, version: int, data: dict[str, Any]) -> None:
+def publish_stream(
+    client: paho.Client, store: str, stream: str, *, kind: str, version: int, data: dict[str, Any]
+) -> None:
     """Central → edge: a catalog or codes snapshot (retained) or delta, as a CloudEvent."""
     ev = envelope.event(f"central://{stream}", f"{stream}.{kind}", {"version": version, **data})
     client.publish(f"sco/v1/{store}/{stream}/{kind}", envelope.encode(ev), qos=1, retain=kind == "snapshot")

@@ -167,7 +167,9 @@ def _scripted(conn: sqlite3.Connection, basket: str) -> str | None:
     return str(row[1])
 
 
-def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float, settings: Settings) -> dict[str, Any]:
+def handle(
+    conn: sqlite3.Connection, op: str, data: dict[str, Any], *, now: float, settings: Settings
+) -> dict[str, Any]:
     if op == "create":
         method, amount = data.get("method"), data.get("amount")
         if method not in ("card", "sbp"):

@@ -76,7 +76,9 @@ class Edge:
         self.sync = Sync(cfg, outbox=self.store.outbox, requests=self.store.requests, catalogue=self.store.catalogue)
         self.baskets: dict[str, Basket] = {}
         self.fiscal = fiscal_from_config(cfg, self.store.journal, self.lane_basket)
-        self.checkout = CheckoutFlow(self.store, self.sync.requester, cfg.checkout, self.baskets.get, self.fiscal)
+        self.checkout = CheckoutFlow(
+            self.store, self.sync.requester, settings=cfg.checkout, lookup=self.baskets.get, fiscal=self.fiscal
+        )
         self.sync.on_notification = self.checkout.notified
         self.topics = topics
         for basket in self.store.journal.restore():

@@ -48,7 +48,7 @@ def test_the_store_broker_killed_twice_mid_drain_loses_no_event_and_central_keep
         health: list[bool] = []
         try:
             for n in range(N):
-                edge.store.outbox.announce("lane-1", "test.event", {"n": n}, "b-1")
+                edge.store.outbox.announce("lane-1", "test.event", {"n": n}, basket_id="b-1")
             for at in (N // 4, N // 2):  # two crashes while the backlog drains
                 await until(lambda at=at: len(central_ids(tmp_path / "central.db", "test.event")) >= at, what="drain")
                 broker.kill()
@@ -92,7 +92,7 @@ def test_a_store_bridged_to_central_loses_nothing_when_the_bridge_or_either_brok
             qr = {"kind": "qr", "ref": app_qr("LOY:C-0001", time.time())}  # the app's QR: its answer has the balance
             before = await edge.sync.requester.call("loyalty", "identify", qr, None, timeout_s=5)
             for n in range(2_000):
-                edge.store.outbox.announce("lane-1", "test.event", {"n": n}, "b-1")
+                edge.store.outbox.announce("lane-1", "test.event", {"n": n}, basket_id="b-1")
             await until(lambda: len(central_ids(db, "test.event")) >= 500, what="first events across the bridge")
             central_broker.kill()  # the bridge is cut (central's side is gone) for a few seconds
             await asyncio.sleep(3)
@@ -167,7 +167,7 @@ def test_with_a_linger_a_lanes_events_arriving_together_cross_as_one_batch_each_
         edge = await Edge(edge_config(broker.port, linger_ms=300), tmp_path / "edge.db").start()
         try:
             for n in range(8):  # a checkout's events, a few ms apart, within the linger
-                edge.store.outbox.announce("lane-1", "test.event", {"n": n}, "b-1")
+                edge.store.outbox.announce("lane-1", "test.event", {"n": n}, basket_id="b-1")
                 await asyncio.sleep(0.01)
             assert await edge.sync.publisher.drained(20, confirmed=True), edge.sync.delivery_health(1.0)
             sent = [r[0] for r in edge.store.db.conn.execute("SELECT event_id FROM outbox ORDER BY id")]

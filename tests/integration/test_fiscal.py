@@ -323,7 +323,7 @@ def test_the_desk_opens_the_shift_before_the_first_sale_closes_an_expired_one_an
     store = open_repositories(tmp_path / "edge.db", tz=msk, topics=StoreTopics("store-001"))
 
     async def day(kkt: KktThread, settings: DeskSettings) -> list[str]:
-        desk = FiscalDesk("lane-1", AtolRegister(kkt.url), store.journal, msk, settings)
+        desk = FiscalDesk("lane-1", AtolRegister(kkt.url), store.journal, tz=msk, settings=settings)
         seen = []
         try:
             await desk.housekeeping()

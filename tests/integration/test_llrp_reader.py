@@ -89,7 +89,7 @@ def test_network_drop_and_silence_are_detected_and_recovered() -> None:
     async def scenario() -> None:
         async with LLRPReaderSim(reads_per_s=200, seed=3, disconnect_after_s=0.3) as sim:
             sim.place(EPC_A)
-            reader = LLRPReader("box-1", "127.0.0.1", sim.port, InventoryConfig(keepalive_ms=300), backoff=FAST)
+            reader = LLRPReader("box-1", "127.0.0.1", sim.port, config=InventoryConfig(keepalive_ms=300), backoff=FAST)
             await reader.start()
             await until(lambda: reader.health.state is HealthState.ONLINE)
             await until(lambda: reader.health.state is not HealthState.ONLINE)  # the scripted drop
@@ -212,7 +212,7 @@ def test_access_spec_reads_tid_and_user_memory_with_each_epc() -> None:
             sim.place(EPC_A, tid=tid, user=user)
             sim.place(EPC_B, tid=tid[:4])  # a tag whose TID is shorter than asked: no TID in the read
             config = InventoryConfig(read_tid_words=6, read_user_words=len(user) // 2)
-            reader = LLRPReader("box-1", "127.0.0.1", sim.port, config, backoff=FAST)
+            reader = LLRPReader("box-1", "127.0.0.1", sim.port, config=config, backoff=FAST)
             await reader.start()
             await until(lambda: reader.health.state is HealthState.ONLINE)
             reads = await collect(reader, 0.5)

@@ -89,7 +89,7 @@ def test_one_node_killed_mid_stream_loses_no_event_and_every_command_takes_effec
         edge = await Edge(cfg, tmp_path / "edge.db").start()
         try:
             for n in range(3_000):
-                edge.store.outbox.announce("lane-1", "test.event", {"n": n}, "b-1")
+                edge.store.outbox.announce("lane-1", "test.event", {"n": n}, basket_id="b-1")
             sales = []
             for i in range(6):
                 basket = edge.basket("lane-1", [BREAD, MILK])

@@ -73,7 +73,7 @@ def test_ten_lanes_through_an_outage_and_broker_restarts_deliver_every_event_onc
         mosquitto.kill()  # the WAN (or the broker) is gone
         for n in range(1_200):
             for e, b in zip(edges, baskets, strict=True):
-                e.store.outbox.announce(b.lane, "basket.heartbeat", {"n": n}, b.id)
+                e.store.outbox.announce(b.lane, "basket.heartbeat", {"n": n}, basket_id=b.id)
             if n % 100 == 0:
                 await asyncio.sleep(0)
         mosquitto.start()
@@ -83,7 +83,7 @@ def test_ten_lanes_through_an_outage_and_broker_restarts_deliver_every_event_onc
             n = 0
             while time.monotonic() < end:
                 for e, b in zip(edges, baskets, strict=True):
-                    e.store.outbox.announce(b.lane, "basket.heartbeat", {"live": n}, b.id)
+                    e.store.outbox.announce(b.lane, "basket.heartbeat", {"live": n}, basket_id=b.id)
                 n += 1
                 await asyncio.sleep(0.01)
 
@@ -243,15 +243,22 @@ def test_catalog_and_codes_arrive_in_order_whatever_the_delivery(mosquitto: Mosq
     pub.connect("127.0.0.1", mosquitto.port)
     pub.loop_start()
     milk = {"gtin": MILK.gtin, "name": MILK.name, "price": MILK.price, "vat": 10, "category": "dairy"}
-    publish_stream(pub, "store-001", "catalog", "snapshot", 10, {"products": [milk]})
+    publish_stream(pub, "store-001", "catalog", kind="snapshot", version=10, data={"products": [milk]})
     ki = "0104610053149777215d/wuU"
 
     async def main() -> None:
         edge = await Edge(config(mosquitto.port), tmp_path / "edge.db").start()
         # deltas out of order and repeated: 13 before 12 before 11, and 11 twice
         for version, price in ((13, 9_990), (12, 9_490), (11, 9_190), (11, 9_190)):
-            publish_stream(pub, "store-001", "catalog", "delta", version, {"products": [{**milk, "price": price}]})
-        publish_stream(pub, "store-001", "codes", "snapshot", 1, {"codes": {ki: ki + "\x1d93dGVz"}})
+            publish_stream(
+                pub,
+                "store-001",
+                "catalog",
+                kind="delta",
+                version=version,
+                data={"products": [{**milk, "price": price}]},
+            )
+        publish_stream(pub, "store-001", "codes", kind="snapshot", version=1, data={"codes": {ki: ki + "\x1d93dGVz"}})
         await asyncio.sleep(0)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and edge.store.catalogue.stream_version("codes") < 1:
@@ -262,7 +269,7 @@ def test_catalog_and_codes_arrive_in_order_whatever_the_delivery(mosquitto: Mosq
         assert product is not None and product.price == 9_990 and edge.store.catalogue.stream_version("catalog") == 13
         assert edge.store.catalogue.mark_code_for(ki) == ki + "\x1d93dGVz"
         # an old snapshot replayed (retained, after a reconnect) changes nothing
-        publish_stream(pub, "store-001", "catalog", "snapshot", 10, {"products": []})
+        publish_stream(pub, "store-001", "catalog", kind="snapshot", version=10, data={"products": []})
         await asyncio.sleep(0.5)
         assert edge.store.catalogue.product(MILK.gtin) is not None and edge.sync.streams["catalog"].ignored >= 2
         await edge.stop()

@@ -183,11 +183,11 @@ def test_sgtin96_encode_then_decode_round_trips(gtin: str, serial: int, cpl: int
     gtins, st.text(CSET82, min_size=1, max_size=20), st.integers(6, 12), st.integers(0, 7), st.sampled_from([50, 52])
 )
 def test_sgtin198_encode_then_decode_round_trips(gtin: str, serial: str, cpl: int, filter_: int, digits: int) -> None:
-    hex_ = encode_sgtin198(gtin, serial, cpl, filter_, hex_digits=digits)
+    hex_ = encode_sgtin198(gtin, serial, cpl, filter_=filter_, hex_digits=digits)
     item = parse(hex_)
     assert (item.kind, item.gtin, item.serial) == ("sgtin-198", gtin, serial)
     assert item.epc is not None and item.epc.filter == filter_
-    assert encode_sgtin198(item.gtin, item.serial, cpl, filter_, hex_digits=digits) == hex_
+    assert encode_sgtin198(item.gtin, item.serial, cpl, filter_=filter_, hex_digits=digits) == hex_
 
 
 @settings(max_examples=examples(10_000))
@@ -213,7 +213,7 @@ def test_any_sgtin96_bit_pattern_decodes_and_re_encodes_or_is_refused(
     st.one_of(st.none(), st.text(CSET82, min_size=4, max_size=4)),
 )
 def test_digital_link_build_then_parse_round_trips(gtin: str, serial: str, base: str, code93: str | None) -> None:
-    uri = build_digital_link(gtin, serial, base, None if code93 is None else {"93": code93})
+    uri = build_digital_link(gtin, serial, base=base, attributes=None if code93 is None else {"93": code93})
     item = parse(uri)
     assert (item.kind, item.gtin, item.serial) == ("digital_link", gtin, serial)
     assert item.crypto == (None if code93 is None else {"93": code93})

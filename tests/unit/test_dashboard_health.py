@@ -85,7 +85,7 @@ def test_the_store_keeps_the_state_before_the_window_and_each_change_in_it(tmp_p
     ]
     empty = {"per_hour": {}, "interventions_per_100_baskets": {}, "verdicts": {}, "verdict_sources": {}}
     health = availability(store.health.rows(T0), T0, T0 + 3600)
-    chart = charts(empty, health, T0, T0 + 3600, ZoneInfo("UTC"))["health"]
+    chart = charts(empty, health=health, since=T0, until=T0 + 3600, tz=ZoneInfo("UTC"))["health"]
     assert chart.count("<rect") == 3 and "reader:box-1" in chart and "down: timeout" in chart
     store.health.record([("broker", False, "disconnected")], T0 + 86400, keep_s=3600)  # old rows go ...
     assert [r[1] for r in store.health.rows(0) if r[0] == "reader:box-1"] == [T0 + 60]  # ... but not the last state

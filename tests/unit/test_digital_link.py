@@ -36,7 +36,7 @@ def test_link_without_verification_part_still_identifies_the_item() -> None:
 
 
 def test_build_percent_encodes_every_reserved_character() -> None:
-    uri = build_digital_link("04669000322220", "5t*NH>t:ngCfH", "https://id.example/")
+    uri = build_digital_link("04669000322220", "5t*NH>t:ngCfH", base="https://id.example/")
     assert uri == "https://id.example/01/04669000322220/21/5t%2ANH%3Et%3AngCfH"
     assert parse(uri).serial == "5t*NH>t:ngCfH"
 

@@ -185,7 +185,9 @@ def test_a_failed_receipt_is_retried_with_the_same_uuid_when_it_may_have_printed
 @pytest.mark.parametrize(("status", "step"), [("AUTHORIZED", Step.CANCELLING), ("CAPTURED", Step.REFUNDING)])
 def test_past_the_deadline_the_money_goes_back_and_staff_are_alerted(status: str, step: Step) -> None:
     receipt = {"uuid": receipt_uuid("b1:pay:1", 3), "try": 3, "failures": 9, "since": NOW.timestamp() - 61}
-    t = on_answer(at(Step.RECEIPT, status, receipt), FISCAL, Refused("paper_out", "no paper"), NOW, 60.0)
+    t = on_answer(
+        at(Step.RECEIPT, status, receipt), FISCAL, Refused("paper_out", "no paper"), NOW, receipt_deadline_s=60.0
+    )
     assert t.step is step and t.journal is not None and not t.journal.approved
     assert t.alert is not None and t.alert[0] == "alert.receipt_failed"
     answer = Ok({"id": "R-1", "payment": {"id": "P-1"}, "amount": 9_000, "status": "CANCELED"})

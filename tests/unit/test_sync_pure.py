@@ -266,16 +266,20 @@ def test_redemption_is_exact_capped_and_never_touches_excluded_lines(
     raw: list[tuple[int, str]], points: int, value: int, pct: int, excluded: frozenset[str]
 ) -> None:
     lines = [(i + 1, price, cat) for i, (price, cat) in enumerate(raw)]
-    plan = allocate(lines, points, value, pct, excluded)
+    plan = allocate(lines, points, point_value_kop=value, max_redeem_pct=pct, excluded=excluded)
     assert sum(plan.lines.values()) == plan.kopecks == plan.points * value  # discounts add up exactly
-    assert plan.points <= min(points, redeemable_points(lines, points, value, pct, excluded))
+    assert plan.points <= min(
+        points, redeemable_points(lines, points, point_value_kop=value, max_redeem_pct=pct, excluded=excluded)
+    )
     eligible = sum(p for _, p, c in lines if c not in excluded | ALWAYS_EXCLUDED)
     assert plan.kopecks <= eligible * pct // 100  # the program's cap
     prices = {i: (p, c) for i, p, c in lines}
     for line_id, kop in plan.lines.items():
         price, cat = prices[line_id]
         assert 0 < kop <= price and cat not in excluded | ALWAYS_EXCLUDED  # no tobacco, nothing below zero
-    assert allocate(list(reversed(lines)), points, value, pct, excluded) == plan  # order does not matter
+    assert (
+        allocate(list(reversed(lines)), points, point_value_kop=value, max_redeem_pct=pct, excluded=excluded) == plan
+    )  # order does not matter
 
 
 def test_program_presets_of_the_flows_reference() -> None:
@@ -283,7 +287,13 @@ def test_program_presets_of_the_flows_reference() -> None:
     assert magnit.accrual(100_000, 100_000, False) == 10 and magnit.accrual(100_000, 100_000, True) == 0
     assert x5.accrual(50_000, 50_000, False) == 25 and x5.accrual(60_000, 60_000, False) == 60  # 1/20 RUB, 1/10 RUB
     assert (
-        allocate([(1, 10_000, "dairy")], 10_000, x5.point_value_kop, x5.max_redeem_pct, x5.excluded_categories).kopecks
+        allocate(
+            [(1, 10_000, "dairy")],
+            10_000,
+            point_value_kop=x5.point_value_kop,
+            max_redeem_pct=x5.max_redeem_pct,
+            excluded=x5.excluded_categories,
+        ).kopecks
         == 10_000
     )  # (x5: up to 100 %, 10 points = 1 RUB)
 

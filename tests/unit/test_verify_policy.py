@@ -27,12 +27,12 @@ GOOD = CodeAnswer(
 
 
 def codes(answer: CodeAnswer, **kw: object) -> list[str]:
-    verdict = decide(MILK, answer, kw.pop("context", ONLINE), kw.pop("now", NOW), kw.pop("tz", MSK), **kw)  # type: ignore[arg-type]
+    verdict = decide(MILK, answer, kw.pop("context", ONLINE), kw.pop("now", NOW), tz=kw.pop("tz", MSK), **kw)  # type: ignore[arg-type]
     return [r.code for r in verdict.reasons]
 
 
 def test_a_good_answer_allows_the_sale() -> None:
-    verdict = decide(MILK, GOOD, ONLINE, NOW, MSK)
+    verdict = decide(MILK, GOOD, ONLINE, NOW, tz=MSK)
     assert verdict.outcome is Outcome.ALLOWED and verdict.reasons == ()
 
 
@@ -50,7 +50,7 @@ def test_a_good_answer_allows_the_sale() -> None:
     ],
 )
 def test_each_deny_rule_blocks_on_its_own(change: dict[str, object], code: str) -> None:
-    verdict = decide(MILK, replace(GOOD, **change), ONLINE, NOW, MSK)  # type: ignore[arg-type]
+    verdict = decide(MILK, replace(GOOD, **change), ONLINE, NOW, tz=MSK)  # type: ignore[arg-type]
     assert verdict.outcome is Outcome.BLOCKED
     assert [r.code for r in verdict.reasons] == [code]
 
@@ -58,7 +58,7 @@ def test_each_deny_rule_blocks_on_its_own(change: dict[str, object], code: str) 
 def test_first_hit_wins_and_every_hit_is_kept_in_the_legal_order() -> None:
     answer = replace(GOOD, realizable=False, sold=True, is_blocked=True, verified=False, found=False, ogvs=("MVD",))
     assert codes(answer) == ["NOT_FOUND", "NOT_VERIFIED", "BLOCKED", "SOLD", "NOT_REALIZABLE"]
-    verdict = decide(MILK, answer, ONLINE, NOW, MSK)
+    verdict = decide(MILK, answer, ONLINE, NOW, tz=MSK)
     assert verdict.ogvs == ("MVD",) and "MVD" in verdict.reasons[2].message
 
 
@@ -109,7 +109,7 @@ def test_offline_answers_deny_only_on_blocked_and_sold() -> None:
 
 
 def test_receipt_data_online_and_offline() -> None:
-    online = decide(MILK, GOOD, ONLINE, NOW, MSK).fiscal()
+    online = decide(MILK, GOOD, ONLINE, NOW, tz=MSK).fiscal()
     assert online == {
         "2000": MILK,
         "1260": {
@@ -119,7 +119,7 @@ def test_receipt_data_online_and_offline() -> None:
             "1265": "UUID=f7b51a1b-0000-4000-8000-000000000001&Time=1795431671995",
         },
     }
-    offline = decide(MILK, GOOD, OFFLINE, NOW, MSK).fiscal()
+    offline = decide(MILK, GOOD, OFFLINE, NOW, tz=MSK).fiscal()
     assert offline["1260"]["1265"] == "UUID=a1&Time=1795431671000&Inst=lm-1&Ver=1.4.1"
 
 
@@ -156,7 +156,7 @@ def test_answers_are_read_tolerantly_from_json() -> None:
 
 def test_now_must_be_aware() -> None:
     with pytest.raises(ValueError):
-        decide(MILK, GOOD, ONLINE, datetime(2026, 11, 23), MSK)
+        decide(MILK, GOOD, ONLINE, datetime(2026, 11, 23), tz=MSK)
 
 
 _flags = st.none() | st.booleans()
@@ -184,7 +184,7 @@ _flags = st.none() | st.booleans()
     st.none() | st.integers(0, 10**6),
 )
 def test_a_verdict_is_allowed_exactly_when_no_rule_hits(answer: CodeAnswer, offline: bool, price: int | None) -> None:
-    verdict = decide(MILK, answer, OFFLINE if offline else ONLINE, NOW, MSK, unit_price=price)
+    verdict = decide(MILK, answer, OFFLINE if offline else ONLINE, NOW, tz=MSK, unit_price=price)
     assert verdict.allowed == (verdict.reasons == ())
     assert verdict.outcome in (Outcome.ALLOWED, Outcome.BLOCKED)
     if offline:
