@@ -188,7 +188,9 @@ async def attendant_queue(svc: Svc, staff: Staff) -> dict[str, Any]:
 @router.post("/lanes/{lane}/problems/{problem_id}/approve", summary="Approve a MEDIUM problem (age seen, quantity)")
 async def approve(lane: str, problem_id: int, svc: Svc, staff: Staff) -> dict[str, Any]:
     basket = basket_of(svc, lane, missing=404)
-    svc.records.journal.apply(basket, Resolve(problem_id, staff.staff.id, staff.device, datetime.now(UTC)))
+    svc.records.journal.apply(
+        basket, Resolve(problem_id=problem_id, by=staff.staff.id, device=staff.device, at=datetime.now(UTC))
+    )
     svc.records.audit.record(
         staff.staff.id, staff.device, "approve_problem", basket_id=basket.id, detail={"problem_id": problem_id}
     )
@@ -198,7 +200,9 @@ async def approve(lane: str, problem_id: int, svc: Svc, staff: Staff) -> dict[st
 @router.post("/lanes/{lane}/lines/{line_id}/void", summary="Remove a line (and its problems)")
 async def void(lane: str, line_id: int, svc: Svc, staff: Staff) -> dict[str, Any]:
     basket = basket_of(svc, lane, missing=404)
-    svc.records.journal.apply(basket, Remove(line_id, staff.staff.id, staff.device, datetime.now(UTC)))
+    svc.records.journal.apply(
+        basket, Remove(line_id=line_id, by=staff.staff.id, device=staff.device, at=datetime.now(UTC))
+    )
     lane_of(svc, lane).forget(line_id)
     svc.records.audit.record(
         staff.staff.id, staff.device, "void_line", basket_id=basket.id, detail={"line_id": line_id}

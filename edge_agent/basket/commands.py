@@ -20,7 +20,7 @@ def _product_args(product: Product | None) -> dict[str, Any] | None:
     return None if product is None else {f.name: getattr(product, f.name) for f in fields(product)}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Add:
     """An item arrived (box, tap or scan)."""
 
@@ -66,18 +66,18 @@ class Add:
     def from_args(cls, a: dict[str, Any]) -> Add:
         product = Product(**a["product"]) if a.get("product") else None
         return cls(
-            product,
-            a["gtin"],
-            datetime.fromisoformat(a["at"]),
-            a.get("ki"),
-            a.get("mark_code"),
-            a.get("sold_here", False),
-            a.get("tid"),
-            a.get("cloned", False),
+            product=product,
+            gtin=a["gtin"],
+            at=datetime.fromisoformat(a["at"]),
+            ki=a.get("ki"),
+            mark_code=a.get("mark_code"),
+            sold_here=a.get("sold_here", False),
+            tid=a.get("tid"),
+            cloned=a.get("cloned", False),
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Remove:
     """A line goes: the item left the box (``by`` customer) or staff voided it."""
 
@@ -95,10 +95,10 @@ class Remove:
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Remove:
-        return cls(a["line_id"], a["by"], a["device"], datetime.fromisoformat(a["at"]))
+        return cls(line_id=a["line_id"], by=a["by"], device=a["device"], at=datetime.fromisoformat(a["at"]))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Verdict:
     """The mark-code check answered for a line, with what the fiscal receipt needs."""
 
@@ -130,18 +130,18 @@ class Verdict:
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Verdict:
         return cls(
-            a["line_id"],
-            a["outcome"],
-            a.get("reason", ""),
-            a.get("fiscal_1265"),
-            a.get("fiscal"),
-            a.get("source"),
-            a.get("req_id"),
-            a.get("req_timestamp"),
+            line_id=a["line_id"],
+            outcome=a["outcome"],
+            reason=a.get("reason", ""),
+            fiscal_1265=a.get("fiscal_1265"),
+            fiscal=a.get("fiscal"),
+            source=a.get("source"),
+            req_id=a.get("req_id"),
+            req_timestamp=a.get("req_timestamp"),
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Resolve:
     """Staff approve a MEDIUM problem."""
 
@@ -159,7 +159,7 @@ class Resolve:
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Resolve:
-        return cls(a["problem_id"], a["by"], a["device"], datetime.fromisoformat(a["at"]))
+        return cls(problem_id=a["problem_id"], by=a["by"], device=a["device"], at=datetime.fromisoformat(a["at"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +175,10 @@ class StartPayment:
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> StartPayment:
-        return cls(a["payment_id"])
+        return cls(payment_id=a["payment_id"])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaymentResult:
     """The payment's outcome; an approved one carries the tender (the basket becomes PAID)."""
 
@@ -201,10 +201,15 @@ class PaymentResult:
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> PaymentResult:
-        return cls(a["approved"], datetime.fromisoformat(a["at"]), a.get("message", ""), a.get("tender"))
+        return cls(
+            approved=a["approved"],
+            at=datetime.fromisoformat(a["at"]),
+            message=a.get("message", ""),
+            tender=a.get("tender"),
+        )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Identify:
     op: ClassVar[str] = "identify"
     customer: str
@@ -225,10 +230,10 @@ class Identify:
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Identify:
-        return cls(a["customer"], a.get("contact"), bool(a.get("verified", False)))
+        return cls(customer=a["customer"], contact=a.get("contact"), verified=bool(a.get("verified", False)))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RegisterChecked:
     """The lane's fiscal register checked a line's mark code (``check``: fiscal.marks.MarkCheck
     as a dict); ``refusal`` says why it may not be sold, None when it may."""
@@ -246,10 +251,10 @@ class RegisterChecked:
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> RegisterChecked:
-        return cls(a["line_id"], a["check"], a.get("refusal"))
+        return cls(line_id=a["line_id"], check=a["check"], refusal=a.get("refusal"))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Discount:
     """Loyalty points held centrally, spread over the lines as discounts (line id → kopecks)."""
 
@@ -269,7 +274,9 @@ class Discount:
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> Discount:
-        return cls({int(k): v for k, v in a["allocation"].items()}, a["hold_id"], a.get("points"))
+        return cls(
+            allocation={int(k): v for k, v in a["allocation"].items()}, hold_id=a["hold_id"], points=a.get("points")
+        )
 
 
 @dataclass(frozen=True, slots=True)

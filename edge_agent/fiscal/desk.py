@@ -163,7 +163,7 @@ class FiscalDesk:
                 self.checks += 1
                 self.refusals += refusal is not None
                 try:
-                    self.journal.apply(basket, RegisterChecked(line.id, check, refusal))
+                    self.journal.apply(basket, RegisterChecked(line_id=line.id, check=check, refusal=refusal))
                 except BasketError:
                     return  # the basket moved on meanwhile
 

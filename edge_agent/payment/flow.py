@@ -127,7 +127,9 @@ class CheckoutFlow:
             "loyalty", "identify", {"kind": kind, "ref": ref, "basket": basket.id}, key=None, basket_id=basket.id
         )
         verified = bool(result.get("verified"))
-        self.journal.apply(basket, Identify(result["customer"], ref if kind == "phone" else None, verified))
+        self.journal.apply(
+            basket, Identify(customer=result["customer"], contact=ref if kind == "phone" else None, verified=verified)
+        )
         return result
 
     async def verify(self, basket: Basket, code: str) -> dict[str, Any]:
@@ -141,7 +143,7 @@ class CheckoutFlow:
             key=None,
             basket_id=basket.id,
         )
-        self.journal.apply(basket, Identify(basket.customer, basket.contact, True))
+        self.journal.apply(basket, Identify(customer=basket.customer, contact=basket.contact, verified=True))
         return result
 
     async def redeem(self, basket: Basket, points: int | None = None) -> Allocation:
@@ -185,7 +187,7 @@ class CheckoutFlow:
             key=key,
             basket_id=basket.id,
         )
-        self.journal.apply(basket, Discount(dict(plan.lines), hold["hold_id"], plan.points))
+        self.journal.apply(basket, Discount(allocation=dict(plan.lines), hold_id=hold["hold_id"], points=plan.points))
         return plan
 
     async def cancel(self, basket: Basket) -> None:
@@ -345,7 +347,15 @@ class CheckoutFlow:
         stale = tuple(hold for hold in self._holds(basket) if hold != basket.hold_id)
         lines = tuple((line.amount, line.category) for line in basket.lines.values())
         fiscal = basket.lane in self.fiscal.desks
-        return BasketFacts(True, basket.state is State.PAID, basket.customer, basket.hold_id, lines, stale, fiscal)
+        return BasketFacts(
+            live=True,
+            paid=basket.state is State.PAID,
+            customer=basket.customer,
+            hold_id=basket.hold_id,
+            lines=lines,
+            stale_holds=stale,
+            fiscal=fiscal,
+        )
 
     async def _perform(self, action: Action, attempt: Attempt) -> Answer:
         if isinstance(action, AwaitCustomer):

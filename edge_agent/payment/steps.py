@@ -111,7 +111,7 @@ class Attempt:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class BasketFacts:
     """What the steps need to know of the basket (None of it when the basket is not live here)."""
 
@@ -244,7 +244,9 @@ def on_answer(
         case Step.CREATING, Ok(payment):
             return Transition(Step.PENDING, payment)
         case Step.CREATING, Refused(_, message, result):
-            return Transition(Step.FAILED, result, message, PaymentResult(False, now, message), result="declined")
+            return Transition(
+                Step.FAILED, result, message, PaymentResult(approved=False, at=now, message=message), result="declined"
+            )
         case Step.PENDING, Ok(payment):
             return _customer_acted(a, payment, now, facts.fiscal)
         case Step.CAPTURING, Ok(payment):
@@ -307,7 +309,9 @@ def _printed(a: Attempt, fiscal: Mapping[str, Any], now: datetime) -> Transition
         "amount": a.amount,
         "receipt": {"uuid": receipt["uuid"], **dict(fiscal)},
     }
-    return Transition(_after_money(pay.get("status")), journal=PaymentResult(True, now, tender=tender), receipt=receipt)
+    return Transition(
+        _after_money(pay.get("status")), journal=PaymentResult(approved=True, at=now, tender=tender), receipt=receipt
+    )
 
 
 def _not_printed(a: Attempt, code: str, *, message: str, now: datetime, deadline_s: float) -> Transition:
@@ -333,7 +337,7 @@ def _not_printed(a: Attempt, code: str, *, message: str, now: datetime, deadline
         },
     )
     nxt = Step.CANCELLING if status == "AUTHORIZED" else Step.REFUNDING
-    return Transition(nxt, message=why, journal=PaymentResult(False, now, why), alert=alert)
+    return Transition(nxt, message=why, journal=PaymentResult(approved=False, at=now, message=why), alert=alert)
 
 
 def _customer_acted(a: Attempt, payment: Mapping[str, Any], now: datetime, fiscal: bool) -> Transition:
@@ -343,11 +347,15 @@ def _customer_acted(a: Attempt, payment: Mapping[str, Any], now: datetime, fisca
             receipt = {"uuid": receipt_uuid(a.id, 1), "try": 1, "failures": 0, "since": now.timestamp()}
             return Transition(Step.RECEIPT, payment, receipt=receipt)
         tender = {"payment_id": payment["id"], "method": a.method, "amount": a.amount}
-        return Transition(_after_money(status), payment, journal=PaymentResult(True, now, tender=tender))
+        return Transition(_after_money(status), payment, journal=PaymentResult(approved=True, at=now, tender=tender))
     if status == "CANCELED":
         reason = str((payment.get("cancellation_details") or {}).get("reason", "declined"))
-        return Transition(Step.FAILED, payment, reason, PaymentResult(False, now, reason), result="declined")
-    return Transition(Step.ABANDONED, payment, TOO_SLOW, PaymentResult(False, now, TOO_SLOW), result="timeout")
+        return Transition(
+            Step.FAILED, payment, reason, PaymentResult(approved=False, at=now, message=reason), result="declined"
+        )
+    return Transition(
+        Step.ABANDONED, payment, TOO_SLOW, PaymentResult(approved=False, at=now, message=TOO_SLOW), result="timeout"
+    )
 
 
 def final_result(step: Step) -> str:

@@ -278,7 +278,7 @@ def test_a_journal_that_does_not_replay_never_stops_the_daemon_from_starting(tmp
     store = open_repositories(data / "edge-agent.db", tz=ZoneInfo("Europe/Moscow"))
     bread = Product("04600000000015", "Bread", 5_500)
     bad = store.journal.open_basket("lane-1-broken", "lane-1")
-    store.journal.apply(bad, Add(bread, bread.gtin, datetime.now(UTC), ki="0104600000000015215A"))
+    store.journal.apply(bad, Add(product=bread, gtin=bread.gtin, at=datetime.now(UTC), ki="0104600000000015215A"))
     store.db.conn.execute(
         "INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, 2, 'remove', ?, 0)",
         ("lane-1-broken", json.dumps({"line_id": 11, "by": "s-1", "device": "h", "at": datetime.now(UTC).isoformat()})),

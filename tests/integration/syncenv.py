@@ -111,7 +111,9 @@ class Edge:
     def basket(self, lane: str, products: list[Product], basket_id: str | None = None, ready: bool = True) -> Basket:
         basket = self.store.journal.open_basket(basket_id or f"{lane}-{uuid.uuid4().hex[:10]}", lane)
         for n, p in enumerate(products):
-            self.store.journal.apply(basket, Add(p, p.gtin, datetime.fromisoformat(AT), ki=f"01{p.gtin}21S{n}"))
+            self.store.journal.apply(
+                basket, Add(product=p, gtin=p.gtin, at=datetime.fromisoformat(AT), ki=f"01{p.gtin}21S{n}")
+            )
         if ready:
             self.store.journal.apply(basket, CheckoutCommand())
         self.baskets[basket.id] = basket

@@ -143,7 +143,7 @@ def test_an_event_central_lost_after_confirming_it_is_asked_for_again_and_replay
             with sqlite3.connect(db, timeout=30) as conn:  # central loses seq 2 (a restored backup, say)
                 conn.execute("DELETE FROM events WHERE subject = ? AND seq = 2", (f"basket/{basket.id}",))
             lost = seqs(basket.id)
-            edge.store.journal.apply(basket, Identify("C-0001"))  # seq 4 arrives: central sees 2 missing
+            edge.store.journal.apply(basket, Identify(customer="C-0001"))  # seq 4 arrives: central sees 2 missing
             await until(lambda: 2 in seqs(basket.id), timeout_s=20, what="seq 2 replayed")
             return lost, seqs(basket.id), edge.sync.replays
         finally:

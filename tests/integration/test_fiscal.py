@@ -44,8 +44,12 @@ def marked_basket(edge: Edge, n_marked: int = 1, lane: str = "lane-1", ready: bo
     at = datetime.fromisoformat(AT)
     for n in range(n_marked):
         code = code_of(n)
-        line = edge.store.journal.apply(basket, Add(CIGS, CIGS.gtin, at, ki=code.split("\x1d")[0], mark_code=code))
-        edge.store.journal.apply(basket, Verdict(line.id, "ALLOWED", fiscal_1265=TAG_1265, source="ts_piot"))
+        line = edge.store.journal.apply(
+            basket, Add(product=CIGS, gtin=CIGS.gtin, at=at, ki=code.split("\x1d")[0], mark_code=code)
+        )
+        edge.store.journal.apply(
+            basket, Verdict(line_id=line.id, outcome="ALLOWED", fiscal_1265=TAG_1265, source="ts_piot")
+        )
     if ready:
         edge.store.journal.apply(basket, CheckoutCommand())
     return basket

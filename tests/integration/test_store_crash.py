@@ -69,7 +69,7 @@ def test_kill_9_at_random_instants_loses_and_doubles_nothing(tmp_path: Path) -> 
     assert {b for b, _ in sold} <= paid and len(paid) > 10
     # and the store keeps working after all that
     basket = store.journal.open_basket("after", "lane-1")
-    store.journal.apply(basket, Add(BREAD, BREAD.gtin, datetime(2026, 11, 23, 12, tzinfo=UTC)))
+    store.journal.apply(basket, Add(product=BREAD, gtin=BREAD.gtin, at=datetime(2026, 11, 23, 12, tzinfo=UTC)))
     assert store.journal.restore()[-1].total == BREAD.price
 
 

@@ -142,7 +142,9 @@ def test_the_receipt_qr_carries_time_sum_fn_fd_and_fp() -> None:
     assert receipt_qr(fiscal, 38_990) == "t=20261201T1015&s=389.90&fn=9999078900012345&i=7&fp=123456&n=1"
 
 
-FISCAL = BasketFacts(True, False, None, None, ((9_000, "dairy"),), (), fiscal=True)
+FISCAL = BasketFacts(
+    live=True, paid=False, customer=None, hold_id=None, lines=((9_000, "dairy"),), stale_holds=(), fiscal=True
+)
 
 
 def at(step: Step, status: str = "AUTHORIZED", receipt: dict[str, object] | None = None) -> Attempt:

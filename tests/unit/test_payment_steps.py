@@ -25,7 +25,14 @@ from edge_agent.payment.steps import (
 
 NOW = datetime(2026, 12, 1, 10, tzinfo=UTC)
 CARD = Attempt(id="b1:pay:1", basket_id="b1", method="card", amount=9_000, step=Step.CREATING, started=1_000.0)
-PAID_BASKET = BasketFacts(True, True, "C-1", "H-1", ((8_000, "dairy"), (1_000, "tobacco")), ("H-0",))
+PAID_BASKET = BasketFacts(
+    live=True,
+    paid=True,
+    customer="C-1",
+    hold_id="H-1",
+    lines=((8_000, "dairy"), (1_000, "tobacco")),
+    stale_holds=("H-0",),
+)
 
 
 def at(step: Step, status: str | None = None, **payment: object) -> Attempt:
@@ -50,7 +57,7 @@ def test_creating_asks_for_the_payment_with_a_key_of_the_attempt_and_goes_pendin
 def test_a_refused_create_fails_the_attempt_and_puts_the_basket_back_to_ready_to_pay() -> None:
     t = on_answer(CARD, BasketFacts(), Refused("limit", "over the limit"), NOW)
     assert t.step is Step.FAILED and t.result == "declined"
-    assert t.journal == PaymentResult(False, NOW, "over the limit")
+    assert t.journal == PaymentResult(approved=False, at=NOW, message="over the limit")
 
 
 def test_pending_waits_for_the_customer_until_the_kiosk_patience_ends() -> None:
@@ -60,7 +67,11 @@ def test_pending_waits_for_the_customer_until_the_kiosk_patience_ends() -> None:
 def test_an_authorized_card_makes_the_basket_paid_then_captures() -> None:
     t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok({"id": "P-1", "status": "AUTHORIZED"}), NOW)
     tender = {"payment_id": "P-1", "method": "card", "amount": 9_000}
-    assert t.step is Step.CAPTURING and t.journal == PaymentResult(True, NOW, tender=tender) and t.result is None
+    assert (
+        t.step is Step.CAPTURING
+        and t.journal == PaymentResult(approved=True, at=NOW, tender=tender)
+        and t.result is None
+    )
     assert next_action(at(Step.CAPTURING, "AUTHORIZED"), BasketFacts(), 90) == Call(
         "payment", "capture", {"id": "P-1"}, "b1:pay:1:capture"
     )

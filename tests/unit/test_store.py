@@ -37,7 +37,7 @@ def product_args(p: Product) -> dict[str, object]:
 
 
 def add_milk() -> Add:
-    return Add(MILK, MILK.gtin, AT, ki=KI)
+    return Add(product=MILK, gtin=MILK.gtin, at=AT, ki=KI)
 
 
 def test_migrations_run_once_and_the_catalog_round_trips(tmp_path: Path) -> None:
@@ -61,8 +61,8 @@ def test_restore_rebuilds_lines_problems_and_state_exactly(tmp_path: Path) -> No
     store = open_repositories(tmp_path / "a.db", tz=MSK)
     basket = store.journal.open_basket("b1", "lane-1")
     line = store.journal.apply(basket, add_milk())
-    store.journal.apply(basket, Verdict(line.id, "BLOCKED", "RPN"))
-    store.journal.apply(basket, Add(None, "04699999999993", AT))
+    store.journal.apply(basket, Verdict(line_id=line.id, outcome="BLOCKED", reason="RPN"))
+    store.journal.apply(basket, Add(product=None, gtin="04699999999993", at=AT))
     (restored,) = open_repositories(tmp_path / "a.db", tz=MSK).journal.restore()
     assert restored.lines == basket.lines and restored.problems == basket.problems
     assert restored.state is basket.state is State.NEEDS_ASSISTANCE
@@ -72,8 +72,8 @@ def test_paid_basket_enters_the_sold_set_and_closed_ones_are_not_restored(tmp_pa
     store = open_repositories(tmp_path / "a.db", tz=MSK)
     basket = store.journal.open_basket("b1", "lane-1")
     line = store.journal.apply(basket, add_milk())
-    store.journal.apply(basket, Verdict(line.id, "ALLOWED"))
-    for command in (Checkout(), StartPayment("p1"), PaymentResult(True, AT)):
+    store.journal.apply(basket, Verdict(line_id=line.id, outcome="ALLOWED"))
+    for command in (Checkout(), StartPayment("p1"), PaymentResult(approved=True, at=AT)):
         store.journal.apply(basket, command)
     assert store.sold.sold_here(KI)
     store.journal.apply(basket, Close())
@@ -109,14 +109,14 @@ def test_outbox_rows_are_cloudevents_and_a_paid_basket_posts_its_sale_and_epcis(
     store.outbox.listeners.append(lambda: woken.append(1))
     basket = store.journal.open_basket("b1", "lane-1")
     line = store.journal.apply(basket, add_milk())
-    store.journal.apply(basket, Verdict(line.id, "ALLOWED"))
+    store.journal.apply(basket, Verdict(line_id=line.id, outcome="ALLOWED"))
     store.journal.apply(basket, Checkout())
-    store.journal.apply(basket, Identify("C-0001"))
-    store.journal.apply(basket, Discount({line.id: 990}, "H-1"))
+    store.journal.apply(basket, Identify(customer="C-0001"))
+    store.journal.apply(basket, Discount(allocation={line.id: 990}, hold_id="H-1"))
     assert basket.total == 8_000
     store.journal.apply(basket, StartPayment("pay-1"))
     tender = {"method": "card", "payment_id": "P-1", "amount": 8_000}
-    store.journal.apply(basket, PaymentResult(True, AT, tender=tender))
+    store.journal.apply(basket, PaymentResult(approved=True, at=AT, tender=tender))
     rows = store.outbox.unsent(limit=100)
     events = [envelope.decode(json.dumps(p)) for _, _, p in rows]
     assert len(woken) == 8  # one wake-up per commit that wrote outbox rows (open + 7 commands)
@@ -161,7 +161,7 @@ def test_a_failed_journal_write_leaves_the_live_basket_as_it_was(tmp_path: Path)
         "CREATE TRIGGER no_room BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
     )
     with pytest.raises(sqlite3.IntegrityError):
-        store.journal.apply(basket, Add(None, "04699999999993", AT))
+        store.journal.apply(basket, Add(product=None, gtin="04699999999993", at=AT))
     assert len(basket.lines) == 1 and not basket.problems  # the kiosk shows what the journal has
     assert basket.state is State.SCANNING
     (restored,) = open_repositories(tmp_path / "a.db", tz=MSK).journal.restore()
@@ -183,4 +183,6 @@ def test_journal_rows_of_earlier_versions_replay_as_typed_commands() -> None:
     assert from_journal("add", old).args() == old
     paid = {"approved": True, "at": "2026-11-23T09:00:00+00:00", "tender": {"payment_id": "P-1"}}
     assert from_journal("payment_result", paid).args() == paid
-    assert from_journal("discount", {"allocation": {"3": 990}, "hold_id": "H-1"}) == Discount({3: 990}, "H-1")
+    assert from_journal("discount", {"allocation": {"3": 990}, "hold_id": "H-1"}) == Discount(
+        allocation={3: 990}, hold_id="H-1"
+    )

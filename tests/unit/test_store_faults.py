@@ -34,7 +34,7 @@ def fill(store: Repositories) -> None:
     while store.db.fault is None:
         n += 1
         try:
-            store.journal.apply(other, Add(BREAD, BREAD.gtin, AT, ki=f"01{BREAD.gtin}21F{n:05d}"))
+            store.journal.apply(other, Add(product=BREAD, gtin=BREAD.gtin, at=AT, ki=f"01{BREAD.gtin}21F{n:05d}"))
         except StoreError:
             break
 
@@ -44,7 +44,9 @@ def free(store: Repositories) -> None:
 
 
 def add(n: int) -> Add:
-    return Add(BREAD, BREAD.gtin, AT, ki=f"01{BREAD.gtin}21S{n:04d}" + "x" * 400)  # long keys: pages fill fast
+    return Add(
+        product=BREAD, gtin=BREAD.gtin, at=AT, ki=f"01{BREAD.gtin}21S{n:04d}" + "x" * 400
+    )  # long keys: pages fill fast
 
 
 def test_a_write_the_disk_refuses_changes_nothing_and_the_store_says_so_once(tmp_path: Path) -> None:

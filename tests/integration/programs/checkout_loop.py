@@ -33,11 +33,11 @@ def main(path: str, seed: int) -> None:
             try:
                 if rng.random() < 0.7:
                     ki = f"01{MILK.gtin}21S{seed}-{n}-{serial}"
-                    line = store.journal.apply(basket, Add(MILK, MILK.gtin, at, ki=ki))
+                    line = store.journal.apply(basket, Add(product=MILK, gtin=MILK.gtin, at=at, ki=ki))
                     if line is not None:
-                        store.journal.apply(basket, Verdict(line.id, "ALLOWED"))
+                        store.journal.apply(basket, Verdict(line_id=line.id, outcome="ALLOWED"))
                 else:
-                    store.journal.apply(basket, Add(BREAD, BREAD.gtin, at))
+                    store.journal.apply(basket, Add(product=BREAD, gtin=BREAD.gtin, at=at))
             except BasketError:
                 pass
         finish(store, basket, f"p-{seed}-{n}", at)
@@ -49,7 +49,7 @@ def finish(store: Repositories, basket: Basket, payment_id: str, at: datetime) -
         State.SCANNING: Checkout(),
         State.READY_TO_PAY: StartPayment(payment_id),
         # the payment's outcome is known by its id (the payment flow queries it); here: approved
-        State.PAYMENT_PENDING: PaymentResult(True, at),
+        State.PAYMENT_PENDING: PaymentResult(approved=True, at=at),
         State.PAID: Close(),
     }
     while basket.state not in (State.CLOSED, State.CANCELLED):

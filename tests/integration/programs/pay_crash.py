@@ -104,11 +104,12 @@ async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
             code = f"{ki}\x1d93ab{n}c" if product.marked else None
             if basket.line_by_key(ki) is None and basket.state in (State.OPEN, State.SCANNING):
                 at = datetime(2026, 11, 23, 9, tzinfo=UTC)
-                edge.store.journal.apply(basket, Add(product, product.gtin, at, ki=ki, mark_code=code))
+                edge.store.journal.apply(basket, Add(product=product, gtin=product.gtin, at=at, ki=ki, mark_code=code))
             line = basket.line_by_key(ki)
             if line is not None and line.marked and line.verdict is None:
                 edge.store.journal.apply(
-                    basket, Verdict(line.id, "ALLOWED", fiscal_1265=f"UUID={basket_id}&Time=1764580000000")
+                    basket,
+                    Verdict(line_id=line.id, outcome="ALLOWED", fiscal_1265=f"UUID={basket_id}&Time=1764580000000"),
                 )
         if basket.state is State.SCANNING:
             edge.store.journal.apply(basket, Checkout())
