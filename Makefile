@@ -17,9 +17,14 @@ demo: setup
 test: setup lint typecheck
 	$(BIN)/pytest
 
+NODE_BIN := $(VENV)/node/node_modules/.bin
+WEB := edge_agent/web
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(NODE_BIN)/prettier --check "$(WEB)/*.js" "$(WEB)/*.html" "$(WEB)/*.css" "$(WEB)/*.json"
+	NODE_TOOLS=$(VENV)/node $(NODE_BIN)/eslint --max-warnings 0 "$(WEB)"
 
 typecheck: setup
 	$(BIN)/mypy

@@ -1,7 +1,12 @@
 // The pages' JavaScript (edge_agent/web): ESLint's recommended rules for browser ES modules, and
 // no innerHTML: the DOM is built with elements and textContent (docs/architecture.md, "Pages").
-import js from "@eslint/js";
-import globals from "globals";
+// The tools live in the venv (scripts/setup.sh), not beside this file: NODE_TOOLS says where.
+import { createRequire } from "node:module";
+import { resolve } from "node:path";
+
+const require = createRequire(resolve(process.env.NODE_TOOLS ?? ".venv/node", "node_modules") + "/");
+const js = require("@eslint/js");
+const globals = require("globals");
 
 export default [
   js.configs.recommended,

@@ -25,7 +25,6 @@ from edge_agent.config_sections import (
     GateSettings,
     KioskSettings,
     LaneSettings,
-    RegisterConfig,
     Security,
     StaffConfig,
     Tags,
@@ -35,6 +34,7 @@ from edge_agent.config_sections import (
 )
 from edge_agent.config_types import Name, Port, Section
 from edge_agent.errors import EdgeError
+from edge_agent.fiscal.registry import RegisterConfig
 from edge_agent.security.secrets import SECRETS, is_loopback, refusals
 
 DEFAULT_PATH: Final = Path("config/edge-agent.toml")

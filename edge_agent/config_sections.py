@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, create_model, field_validator, model_validator
 
-from edge_agent.config_types import Name, Section, Url
+from edge_agent.config_types import Name, Section
+from edge_agent.fiscal.registry import RegisterConfig
 from edge_agent.verify.registry import ONLINE, VerifySettings
 
 
@@ -45,17 +46,6 @@ else:  # [verify]: the chain's keys and each registered check service's (verify/
 
 Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 VatType = Literal["none", "vat0", "vat5", "vat7", "vat10", "vat22", "vat105", "vat107", "vat110", "vat122"]
-
-
-class RegisterConfig(Section):
-    """A lane's fiscal register (ККТ) behind ATOL's Web-server."""
-
-    lane: Name
-    url: Url = "http://127.0.0.1:16732"
-    #: which register of that server (its deviceID); None: the server's only one
-    device_id: str | None = None
-    #: the operator printed on this lane's receipts (default: the lane id)
-    operator: str | None = None
 
 
 class FiscalSettings(Section):

@@ -65,8 +65,12 @@ say "installing edge-agent and its [dev] extra into $VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
 # axe-core (Deque, MPL-2.0): the pages' accessibility audit in the browser tests; a test tool
 # from the npm registry, kept in the venv, never served by the product
-if [[ ! -f $VENV/node/node_modules/axe-core/axe.min.js ]]; then
-    say "installing axe-core (npm) into $VENV/node"
-    npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$VENV/node" "axe-core@4" >/dev/null
+# ESLint (MIT) and Prettier (MIT): the pages' linter and formatter in `make lint`; test tools
+# like axe-core, kept in the venv and never served. Versions pinned: the rules do not move.
+NODE_TOOLS=("axe-core@4" "eslint@9.39.5" "@eslint/js@9.39.5" "globals@15.15.0" "prettier@3.10.2")
+if [[ ! -f $VENV/node/node_modules/axe-core/axe.min.js || ! -x $VENV/node/node_modules/.bin/eslint ||
+      ! -x $VENV/node/node_modules/.bin/prettier ]]; then
+    say "installing ${NODE_TOOLS[*]} (npm) into $VENV/node"
+    npm install --no-save --no-audit --no-fund --loglevel=error --prefix "$VENV/node" "${NODE_TOOLS[@]}" >/dev/null
 fi
 say "ready"

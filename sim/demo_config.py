@@ -43,11 +43,11 @@ def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
         GateSettings,
         LaneSettings,
         Mqtt,
-        RegisterConfig,
         StaffConfig,
         Verify,
         ZoneConfig,
     )
+    from edge_agent.fiscal.atol import AtolSettings
     from edge_agent.security.pins import hash_pin
     from sim.scenarios import STAFF_BADGE, STAFF_PIN
 
@@ -101,7 +101,7 @@ def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
             "fiscal": FiscalSettings(
                 vat={"dairy": "vat10", "bakery": "vat10"},
                 receipt_deadline_s=20,
-                registers=[RegisterConfig(lane=lane.id, url=parts.kkt_url, device_id=lane.id) for lane in lanes],
+                registers=[AtolSettings(lane=lane.id, url=parts.kkt_url, device_id=lane.id) for lane in lanes],
             ),
             "staff": [staff],
             "readers": readers,

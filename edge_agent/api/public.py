@@ -5,16 +5,17 @@ Rate-limited per client; it shows the product and its authenticity verdict, noth
 
 from __future__ import annotations
 
-import html
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, FileSystemLoader
 
 from edge_agent.api.deps import Svc
 from edge_agent.api.errors import ApiError, body_of
 from edge_agent.api.locale import Lang, local_time, money
+from edge_agent.api.texts import WEB, lang_of, texts
 from edge_agent.api.views import product_view
 from edge_agent.codes import ParseError, parse
 from edge_agent.services import Services
@@ -77,34 +78,7 @@ async def digital_link(request: Request, svc: Svc) -> Response:
     return HTMLResponse(render(data, request.headers.get("accept-language", ""), tz), headers=headers)
 
 
-TEXTS = {
-    "ru": {
-        "title": "Товар",
-        "price": "Цена",
-        "loyalty": "С картой",
-        "genuine": "Подлинный: проверен в Честном ЗНАКе",
-        "blocked": "Продажа запрещена",
-        "unavailable": "Проверка сейчас недоступна",
-        "unknown": "Товар не найден",
-        "sold": "Этот экземпляр уже продан",
-        "checked": "Проверено",
-        "source": "Источник",
-        "not_marked": "Товар не маркируется",
-    },
-    "en": {
-        "title": "Product",
-        "price": "Price",
-        "loyalty": "With card",
-        "genuine": "Genuine: checked with Chestny ZNAK",
-        "blocked": "Sale not allowed",
-        "unavailable": "Check not available right now",
-        "unknown": "Unknown product",
-        "sold": "This item was already sold",
-        "checked": "Checked",
-        "source": "Source",
-        "not_marked": "Not a marked product",
-    },
-}
+_PAGES = Environment(loader=FileSystemLoader(WEB), autoescape=True, trim_blocks=True, lstrip_blocks=True)
 
 
 def rub(kop: int | None, lang: Lang) -> str:
@@ -112,36 +86,24 @@ def rub(kop: int | None, lang: Lang) -> str:
 
 
 def render(data: dict[str, Any], accept_language: str, tz: ZoneInfo) -> str:
-    lang: Lang = "en" if accept_language.lower().startswith("en") else "ru"
-    t = TEXTS[lang]
-    e = html.escape
-    if not data["known"]:
-        body = f"<h1>{e(t['unknown'])}</h1><p class=muted>GTIN {e(data['gtin'])}</p>"
-    else:
-        verdict = data["authenticity"]
-        if verdict is None:
-            badge = f"<p class='badge muted'>{e(t['not_marked'])}</p>"
-        else:
-            key = {"ALLOWED": "genuine", "BLOCKED": "blocked"}.get(verdict["outcome"], "unavailable")
-            reasons = "".join(f"<li>{e(r['message'])}</li>" for r in verdict.get("reasons", []))
-            checked = local_time(str(verdict.get("checked_at") or ""), tz, lang)
-            badge = (
-                f"<p class='badge {key}' data-outcome='{e(verdict['outcome'])}'>{e(t[key])}</p>"
-                f"<p class=muted>{e(t['checked'])}: {e(checked)} · {e(t['source'])}: "
-                f"{e(str(verdict.get('source') or ''))}</p><ul>{reasons}</ul>"
-            )
-        sold = f"<p class='badge blocked'>{e(t['sold'])}</p>" if data["sold_here"] else ""
-        loyalty = ""
-        if data["loyalty_price"] is not None and data["loyalty_price"] != data["price"]:
-            loyalty = f"<p>{e(t['loyalty'])}: <b>{e(rub(data['loyalty_price'], lang))}</b></p>"
-        body = (
-            f"<h1>{e(data['name'])}</h1><p class=price>{e(t['price'])}: <b>{e(rub(data['price'], lang))}</b>"
-            f"</p>{loyalty}{badge}{sold}"
-            f"<p class=muted>GTIN {e(data['gtin'])} · {e(data['serial'])}</p>"
-        )
-    return (
-        f"<!doctype html><html lang={lang}><head><meta charset=utf-8><meta name=viewport "
-        f"content='width=device-width,initial-scale=1'><title>{e(t['title'])}</title>"
-        "<link rel=stylesheet href=/static/app.css></head>"
-        f"<body class=product><main>{body}</main></body></html>"
+    """The product page (``web/product.html``) in the reader's language; every value escaped."""
+    lang = lang_of(accept_language)
+    verdict = None
+    if data["known"] and data["authenticity"] is not None:
+        v = data["authenticity"]
+        verdict = {
+            "key": {"ALLOWED": "genuine", "BLOCKED": "blocked"}.get(v["outcome"], "unavailable"),
+            "outcome": v["outcome"],
+            "checked": local_time(str(v.get("checked_at") or ""), tz, lang),
+            "source": str(v.get("source") or ""),
+            "reasons": [r["message"] for r in v.get("reasons", [])],
+        }
+    loyalty = data.get("loyalty_price")
+    return _PAGES.get_template("product.html").render(
+        lang=lang,
+        t=texts(lang),
+        item=data,
+        price=rub(data.get("price"), lang),
+        loyalty_price=rub(loyalty, lang) if loyalty is not None and loyalty != data.get("price") else "",
+        verdict=verdict,
     )

@@ -13,12 +13,20 @@ import asyncio
 import time
 import uuid as uuidlib
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import httpx
 
+from edge_agent.config_types import Url
 from edge_agent.fiscal.marks import CheckAnswerError, EstimatedStatus, MarkCheck, begin_task, read_status
-from edge_agent.fiscal.register import RegisterError, RegisterStatus, Shift, task_error
+from edge_agent.fiscal.register import (
+    FiscalRegister,
+    RegisterError,
+    RegisterSettings,
+    RegisterStatus,
+    Shift,
+    task_error,
+)
 
 PENDING: Final = frozenset({"wait", "inProgress", "blocked"})
 
@@ -196,3 +204,16 @@ def read_results(body: object, uuid: str = "") -> list[dict[str, Any]] | None:
     if not all(status == "ready" for status in statuses):
         raise RegisterError("bad_answer", f"request {uuid}: unknown task status", unknown=True)
     return [dict(r) if isinstance(r := item.get("result"), dict) else {} for item in items]
+
+
+class AtolSettings(RegisterSettings):
+    """A register behind ATOL's Web-server (its JSON tasks over HTTP): ``model = "atol"``, the
+    default."""
+
+    model: Literal["atol"] = "atol"
+    url: Url = "http://127.0.0.1:16732"
+    #: which register of that server (its deviceID); None: the server's only one
+    device_id: str | None = None
+
+    def build(self, *, operator: Mapping[str, str], timeout_s: float, task_deadline_s: float) -> FiscalRegister:
+        return AtolRegister(self.url, self.device_id, operator, timeout_s=timeout_s, task_deadline_s=task_deadline_s)

@@ -234,9 +234,8 @@ class Fiscal:
 
 
 def fiscal_from_config(config: Config, journal: Journal, basket_of: Callable[[str], Basket | None]) -> Fiscal:
-    """A desk per configured register (ATOL's Web-server), the receipt rules of the store."""
-    from edge_agent.fiscal.atol import AtolRegister
-
+    """A desk per configured register (its model's driver, ``fiscal/registry.py``), the receipt rules
+    of the store."""
     f = config.fiscal
     close_at = datetime.strptime(f.close_shift_at, "%H:%M").time() if f.close_shift_at else None
     settings = DeskSettings(close_at, ofd_warn_s=f.ofd_warn_days * 86400, check_while_scanning=f.check_while_scanning)
@@ -244,9 +243,7 @@ def fiscal_from_config(config: Config, journal: Journal, basket_of: Callable[[st
     desks = {}
     for r in f.registers:
         operator = {"name": r.operator or r.lane} | ({"vatin": f.operator_vatin} if f.operator_vatin else {})
-        register = AtolRegister(
-            r.url, r.device_id, operator, timeout_s=f.request_timeout_s, task_deadline_s=f.task_deadline_s
-        )
+        register = r.build(operator=operator, timeout_s=f.request_timeout_s, task_deadline_s=f.task_deadline_s)
         desks[r.lane] = FiscalDesk(
             r.lane, register, journal, tz=tz, settings=settings, basket=functools.partial(basket_of, r.lane)
         )

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal, Protocol
 
+from edge_agent.config_types import Name, Section
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.marks import EstimatedStatus, MarkCheck
 
@@ -118,3 +119,16 @@ class FiscalRegister(Protocol):
     async def status(self) -> RegisterStatus: ...
 
     async def aclose(self) -> None: ...
+
+
+class RegisterSettings(Section):
+    """A lane's register in ``[[fiscal.registers]]``; each model subclasses it with its own keys
+    and builds its driver (``fiscal/registry.py`` names the models)."""
+
+    model: str
+    lane: Name
+    #: the operator printed on this lane's receipts (default: the lane id)
+    operator: str | None = None
+
+    def build(self, *, operator: Mapping[str, str], timeout_s: float, task_deadline_s: float) -> FiscalRegister:
+        raise NotImplementedError(f"register model {self.model!r} builds no driver")

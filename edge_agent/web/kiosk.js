@@ -2,43 +2,90 @@
 // you → welcome). The step follows the basket's state from the agent, plus the two choices the
 // shopper makes on the review screen (loyalty, pay). An idle shopper is asked "still there?",
 // then the kiosk goes back to welcome with the basket cancelled or kept (config [kiosk]).
-import { TEXTS, lang, toggle, rub, esc, when } from "/static/i18n.js";
-import { pictogram, WELCOME } from "/static/pictograms.js";
+import { h, fill } from "/static/dom.js";
+import { TEXTS, lang, toggle, rub, when } from "/static/i18n.js";
+import { pictogram, welcome } from "/static/pictograms.js";
 const t = TEXTS[lang()];
 const lane = decodeURIComponent(location.pathname.split("/").pop());
-const api = (path, body) => fetch(`/api/kiosk/${encodeURIComponent(lane)}${path}`, body === undefined ? {} :
-  { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) })
-  .then(async r => { const d = await r.json(); if (!r.ok) throw d.detail || d; return d; });
-const $ = id => document.getElementById(id);
-document.title = t.title; $("title").textContent = `${t.title} · ${lane}`; $("lang").textContent = t.lang; $("lang").onclick = toggle;
-$("otplabel").textContent = t.otp; $("verify").textContent = t.verify; $("reflabel").textContent = t.phone;
-for (const [id, key] of [["identify", "find_card"], ["redeem", "points"], ["checkout", "checkout"],
-  ["cancel", "cancel"], ["help", "help"], ["start", "start"], ["to_loyalty", "identify"], ["to_pay", "pay"], ["loyalty_back", "back"],
-  ["pay_back", "back"], ["still_here", "still_here"], ["marks_label", "checking_n"]]) $(id).textContent = t[key];
-document.querySelectorAll("[data-t]").forEach(e => e.textContent = t[e.dataset.t]);
-$("welcome_art").innerHTML = WELCOME;
+const api = (path, body) =>
+  fetch(
+    `/api/kiosk/${encodeURIComponent(lane)}${path}`,
+    body === undefined
+      ? {}
+      : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+  ).then(async (r) => {
+    const d = await r.json();
+    if (!r.ok) throw d.detail || d;
+    return d;
+  });
+const $ = (id) => document.getElementById(id);
+document.title = t.title;
+$("title").textContent = `${t.title} · ${lane}`;
+$("lang").textContent = t.lang;
+$("lang").onclick = toggle;
+$("otplabel").textContent = t.otp;
+$("verify").textContent = t.verify;
+$("reflabel").textContent = t.phone;
+for (const [id, key] of [
+  ["identify", "find_card"],
+  ["redeem", "points"],
+  ["checkout", "checkout"],
+  ["cancel", "cancel"],
+  ["help", "help"],
+  ["start", "start"],
+  ["to_loyalty", "identify"],
+  ["to_pay", "pay"],
+  ["loyalty_back", "back"],
+  ["pay_back", "back"],
+  ["still_here", "still_here"],
+  ["marks_label", "checking_n"],
+])
+  $(id).textContent = t[key];
+document.querySelectorAll("[data-t]").forEach((e) => (e.textContent = t[e.dataset.t]));
+fill($("welcome_art"), welcome());
 $("steps").ariaLabel = t.steps;
-const STEPS = [["items", "step_items"], ["review", "step_review"], ["pay", "step_pay"], ["receipt", "step_receipt"]];
-$("steps").querySelector("ol").innerHTML = STEPS.map(([k, label], i) => `<li data-step="${k}">${i + 1}. ${esc(t[label])}</li>`).join("");
+const STEPS = [
+  ["items", "step_items"],
+  ["review", "step_review"],
+  ["pay", "step_pay"],
+  ["receipt", "step_receipt"],
+];
+fill(
+  $("steps").querySelector("ol"),
+  STEPS.map(([k, label], i) => h("li", { dataset: { step: k } }, `${i + 1}. ${t[label]}`)),
+);
 
-let basket = null, current = "welcome", lastActive = Date.now(), lineCount = 0;
-const fresh = () => ({ started: false, loyalty: false, pay: false, over: null, thanksUntil: 0, basketId: null });
+let basket = null,
+  current = "welcome",
+  lastActive = Date.now(),
+  lineCount = 0;
+const fresh = () => ({
+  started: false,
+  loyalty: false,
+  pay: false,
+  over: null,
+  thanksUntil: 0,
+  basketId: null,
+});
 let ui = fresh();
-const ACTIVE = ["OPEN", "SCANNING", "NEEDS_ASSISTANCE"], BEFORE_PAY = ["CHECKOUT", "READY_TO_PAY"];
+const ACTIVE = ["OPEN", "SCANNING", "NEEDS_ASSISTANCE"],
+  BEFORE_PAY = ["CHECKOUT", "READY_TO_PAY"];
 
 /** A button per payment method the agent offers (payment/methods.py), labelled method_<id>. */
 function methodButtons(methods) {
-  const ids = methods.map(m => m.id).join(",");
+  const ids = methods.map((m) => m.id).join(",");
   if ($("methods").dataset.ids === ids) return;
   $("methods").dataset.ids = ids;
-  $("methods").replaceChildren(...methods.map(m => {
-    const button = document.createElement("button");
-    button.id = m.id;
-    button.className = "primary big";
-    button.textContent = t[`method_${m.id}`] || m.id;
-    button.onclick = () => act(() => api("/pay", { method: m.id }));
-    return button;
-  }));
+  $("methods").replaceChildren(
+    ...methods.map((m) => {
+      const button = document.createElement("button");
+      button.id = m.id;
+      button.className = "primary big";
+      button.textContent = t[`method_${m.id}`] || m.id;
+      button.onclick = () => act(() => api("/pay", { method: m.id }));
+      return button;
+    }),
+  );
 }
 
 /** The screen for this basket and the shopper's choices. */
@@ -51,34 +98,53 @@ function screen(b) {
   if (b.state === "PAYMENT_PENDING") return "pay";
   if (BEFORE_PAY.includes(b.state)) return ui.loyalty ? "loyalty" : ui.pay ? "pay" : "review";
   if (ACTIVE.includes(b.state)) return "items";
-  return ui.started ? "items" : "welcome";  // no basket yet, or the last one cancelled
+  return ui.started ? "items" : "welcome"; // no basket yet, or the last one cancelled
 }
-const SECTIONS = { welcome: ["welcome"], items: ["basket"], review: ["basket"], loyalty: ["loyaltystep"], pay: ["pay"],
-  receipt: ["receipt"], thanks: ["thanks"] };
+const SECTIONS = {
+  welcome: ["welcome"],
+  items: ["basket"],
+  review: ["basket"],
+  loyalty: ["loyaltystep"],
+  pay: ["pay"],
+  receipt: ["receipt"],
+  thanks: ["thanks"],
+};
 
 function show(name) {
   const changed = name !== current;
   current = name;
   document.querySelector("main").dataset.screen = name;
-  for (const id of ["welcome", "basket", "loyaltystep", "pay", "receipt", "thanks"]) $(id).hidden = !SECTIONS[name].includes(id);
-  $("items_nav").hidden = name !== "items"; $("review_nav").hidden = name !== "review";
+  for (const id of ["welcome", "basket", "loyaltystep", "pay", "receipt", "thanks"])
+    $(id).hidden = !SECTIONS[name].includes(id);
+  $("items_nav").hidden = name !== "items";
+  $("review_nav").hidden = name !== "review";
   $("basket_title").textContent = name === "review" ? t.step_review : t.step_items;
   $("footer").hidden = !["items", "review", "loyalty", "pay"].includes(name);
   $("steps").hidden = ["welcome", "thanks"].includes(name);
   const at = { items: 0, review: 1, loyalty: 1, pay: 2, receipt: 3 }[name];
-  $("steps").querySelectorAll("li").forEach((li, i) => { if (i === at) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current"); });
-  if (changed) {  // a new screen: its heading takes the focus (screen readers and keyboards start there)
+  $("steps")
+    .querySelectorAll("li")
+    .forEach((li, i) => {
+      if (i === at) li.setAttribute("aria-current", "step");
+      else li.removeAttribute("aria-current");
+    });
+  if (changed) {
+    // a new screen: its heading takes the focus (screen readers and keyboards start there)
     lastActive = Date.now();
     const h = document.querySelector(`#${SECTIONS[name][0]} h2`);
     if (h) h.focus({ preventScroll: false });
   }
 }
-function say(message) { $("payment").textContent = message; }
+function say(message) {
+  $("payment").textContent = message;
+}
 function verdict(line) {
-  if (!line.marked) return "";
+  if (!line.marked) return null;
   const v = line.verdict || "pending";
-  const word = { ALLOWED: t.verified, BLOCKED: t.blocked, UNAVAILABLE: t.unavailable, pending: t.checking }[v];
-  return `<span class="badge ${v}">${esc(word)}</span>`;
+  const word = { ALLOWED: t.verified, BLOCKED: t.blocked, UNAVAILABLE: t.unavailable, pending: t.checking }[
+    v
+  ];
+  return h("span", { class: `badge ${v}` }, word);
 }
 /** Lines of one product at one price, together: two chocolate bars are one row "×2". */
 function groups(lines) {
@@ -91,53 +157,124 @@ function groups(lines) {
   return [...out.values()];
 }
 function row(g, blocked) {
-  const n = g.lines.length, discount = g.lines.reduce((s, l) => s + l.discount, 0);
-  const cat = g.category ? `<span class="pict cat-${esc(g.category)}">${esc((t.categories || {})[g.category] || g.category)}</span>` : "";
-  const bad = g.lines.some(l => blocked.has(l.id));
-  return `<tr data-group="${esc(g.name)}" data-qty="${n}"${bad ? ' class="blocked"' : ""}><td class="art">${pictogram(g.category)}</td>` +
-    `<td>${esc(g.name)}${n > 1 ? ` <b class="qty">×${n}</b>` : ""} ${cat}` +
-    `<div class="items">${g.lines.map(l => `<span data-line="${l.id}"${blocked.has(l.id) ? ' data-blocked="1"' : ""}>${verdict(l)}</span>`).join(" ")}</div></td>` +
-    `<td class="num">${n > 1 ? `<span class="muted">${n} × ${rub(g.price)}</span><br>` : ""}${rub(g.price * n)}` +
-    `${discount ? `<br><span class="discount">−${rub(discount)}</span>` : ""}</td></tr>`;
+  const n = g.lines.length;
+  const discount = g.lines.reduce((s, l) => s + l.discount, 0);
+  const name = (t.categories || {})[g.category] || g.category;
+  const cat = g.category ? h("span", { class: `pict cat-${g.category}` }, name) : null;
+  const bad = g.lines.some((l) => blocked.has(l.id));
+  const items = g.lines.flatMap((l, i) => [
+    i ? " " : null,
+    h("span", { dataset: { line: l.id, ...(blocked.has(l.id) ? { blocked: "1" } : {}) } }, verdict(l)),
+  ]);
+  return h(
+    "tr",
+    { dataset: { group: g.name, qty: n }, class: bad ? "blocked" : null },
+    h("td", { class: "art" }, pictogram(g.category)),
+    h(
+      "td",
+      {},
+      g.name,
+      n > 1 ? [" ", h("b", { class: "qty" }, `×${n}`)] : null,
+      " ",
+      cat,
+      h("div", { class: "items" }, items),
+    ),
+    h(
+      "td",
+      { class: "num" },
+      n > 1 ? [h("span", { class: "muted" }, `${n} × ${rub(g.price)}`), h("br")] : null,
+      rub(g.price * n),
+      discount ? [h("br"), h("span", { class: "discount" }, `−${rub(discount)}`)] : null,
+    ),
+  );
 }
-function problemText(b, p) {  // which item it is about, not only what
-  const line = p.line_id ? b.lines.find(l => l.id === p.line_id) : null;
+function problemText(b, p) {
+  // which item it is about, not only what
+  const line = p.line_id ? b.lines.find((l) => l.id === p.line_id) : null;
   return (line ? `${line.name}: ` : "") + (t.problems[p.code] || p.message);
 }
 function render(b) {
-  if (b.id && b.id !== ui.basketId) {  // a new basket: a new shopper (or the same one's first item)
-    const over = ui.over; ui = fresh(); ui.basketId = b.id;
-    ui.over = ["CLOSED", "CANCELLED"].includes(b.state) ? b.id : over;  // finished before this page opened
+  if (b.id && b.id !== ui.basketId) {
+    // a new basket: a new shopper (or the same one's first item)
+    const over = ui.over;
+    ui = fresh();
+    ui.basketId = b.id;
+    ui.over = ["CLOSED", "CANCELLED"].includes(b.state) ? b.id : over; // finished before this page opened
     ui.started = b.id !== ui.over;
   }
-  if (b.id && b.id === ui.over && ["CLOSED", "CANCELLED"].includes(b.state)) {  // the last shopper's, finished
-    b = { ...b, state: "EMPTY", lines: [], problems: [], total: 0, discount: 0, payment: null, customer: false,
-          loyalty_verified: false };
+  if (b.id && b.id === ui.over && ["CLOSED", "CANCELLED"].includes(b.state)) {
+    // the last shopper's, finished
+    b = {
+      ...b,
+      state: "EMPTY",
+      lines: [],
+      problems: [],
+      total: 0,
+      discount: 0,
+      payment: null,
+      customer: false,
+      loyalty_verified: false,
+    };
   }
   basket = b;
-  if (!b.problems.some(p => p.open && p.code === "HELP_REQUESTED")) $("notice").textContent = "";
-  if (b.lines.length !== lineCount) { lineCount = b.lines.length; lastActive = Date.now(); }
+  if (!b.problems.some((p) => p.open && p.code === "HELP_REQUESTED")) $("notice").textContent = "";
+  if (b.lines.length !== lineCount) {
+    lineCount = b.lines.length;
+    lastActive = Date.now();
+  }
   $("state").textContent = t.states[b.state] || b.state;
   $("empty").textContent = b.lines.length ? "" : t.empty;
-  const marked = b.lines.filter(l => l.marked), checking = marked.filter(l => !l.verdict).length;
+  const marked = b.lines.filter((l) => l.marked),
+    checking = marked.filter((l) => !l.verdict).length;
   $("progress").hidden = !checking;
-  $("marks").max = marked.length || 1; $("marks").value = marked.length - checking;
+  $("marks").max = marked.length || 1;
+  $("marks").value = marked.length - checking;
   $("marks").dataset.checking = String(checking);
-  const blocked = new Set(b.problems.filter(p => p.open && p.line_id).map(p => p.line_id));
-  $("lines").innerHTML = b.lines.length ? `<caption class="sr">${esc(t.step_items)}</caption><tr><th scope="col"><span class="sr">${esc(t.picture)}</span></th><th scope="col">${t.item}</th><th scope="col" class="num">${t.price}</th></tr>` +
-    groups(b.lines).map(g => row(g, blocked)).join("") : "";
-  $("problems").innerHTML = (b.paused ? `<div class="problem CRITICAL" data-paused="${esc(b.paused.code)}">${esc(t.paused)}</div>` : "") +
-    (b.register && ["READY_TO_PAY", "CHECKOUT", "SCANNING"].includes(b.state) ? `<div class="problem CRITICAL" data-register="down">${esc(t.register_down)}</div>` : "") +
-    b.problems.filter(p => p.open).map(p =>
-    `<div class="problem ${p.level}" data-problem="${esc(p.code)}"><b>${esc(t.staff_needed)}:</b> ${esc(problemText(b, p))}</div>`).join("");
+  const blocked = new Set(b.problems.filter((p) => p.open && p.line_id).map((p) => p.line_id));
+  fill(
+    $("lines"),
+    b.lines.length
+      ? [
+          h("caption", { class: "sr" }, t.step_items),
+          h(
+            "tr",
+            {},
+            h("th", { scope: "col" }, h("span", { class: "sr" }, t.picture)),
+            h("th", { scope: "col" }, t.item),
+            h("th", { scope: "col", class: "num" }, t.price),
+          ),
+          groups(b.lines).map((g) => row(g, blocked)),
+        ]
+      : [],
+  );
+  const registerDown = b.register && ["READY_TO_PAY", "CHECKOUT", "SCANNING"].includes(b.state);
+  fill(
+    $("problems"),
+    b.paused ? h("div", { class: "problem CRITICAL", dataset: { paused: b.paused.code } }, t.paused) : null,
+    registerDown
+      ? h("div", { class: "problem CRITICAL", dataset: { register: "down" } }, t.register_down)
+      : null,
+    b.problems
+      .filter((p) => p.open)
+      .map((p) =>
+        h(
+          "div",
+          { class: `problem ${p.level}`, dataset: { problem: p.code } },
+          h("b", {}, `${t.staff_needed}:`),
+          " ",
+          problemText(b, p),
+        ),
+      ),
+  );
   $("total").textContent = $("paytotal").textContent = rub(b.total);
   const s = b.state;
-  $("checkout").disabled = !ACTIVE.includes(s) || !b.lines.length || b.problems.some(p => p.open);
+  $("checkout").disabled = !ACTIVE.includes(s) || !b.lines.length || b.problems.some((p) => p.open);
   methodButtons(b.methods || []);
   for (const m of b.methods || []) $(m.id).disabled = s !== "READY_TO_PAY" || !!b.register;
   $("to_pay").disabled = s !== "READY_TO_PAY";
   $("to_loyalty").hidden = !!b.loyalty_verified;
-  $("redeem").hidden = !b.loyalty_verified; $("redeem").disabled = s !== "READY_TO_PAY" || b.discount > 0;
+  $("redeem").hidden = !b.loyalty_verified;
+  $("redeem").disabled = s !== "READY_TO_PAY" || b.discount > 0;
   $("pay_back").disabled = s === "PAYMENT_PENDING";
   $("cancel").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
   $("resume").hidden = !(b.id && b.id === ui.over && ACTIVE.concat(BEFORE_PAY).includes(s));
@@ -145,37 +282,81 @@ function render(b) {
   const p = b.payment;
   if (s === "PAYMENT_PENDING" && p && p.qr) {
     if (!$("qr").dataset.payment || $("qr").dataset.payment !== p.id) {
-      $("qr").dataset.payment = p.id; $("qr").dataset.payBy = p.pay_by || "";
-      $("qr").innerHTML = `<p>${esc(t.scan_qr)}</p><img alt="${esc(t.sbp_qr)}" src="/api/kiosk/${encodeURIComponent(lane)}/payment/qr.svg?p=${encodeURIComponent(p.id)}">` +
-        `<p class="countdown" id="countdown" aria-live="off"></p>`;
+      $("qr").dataset.payment = p.id;
+      $("qr").dataset.payBy = p.pay_by || "";
+      const src = `/api/kiosk/${encodeURIComponent(lane)}/payment/qr.svg?p=${encodeURIComponent(p.id)}`;
+      fill(
+        $("qr"),
+        h("p", {}, t.scan_qr),
+        h("img", { alt: t.sbp_qr, src }),
+        h("p", { class: "countdown", id: "countdown", "aria-live": "off" }),
+      );
       tick();
     }
-  } else { $("qr").innerHTML = ""; delete $("qr").dataset.payment; }
+  } else {
+    fill($("qr"));
+    delete $("qr").dataset.payment;
+  }
   if (s === "PAYMENT_PENDING") say((p && t[`wait_${p.method}`]) || t.paying);
-  else if (p && ["failed", "abandoned", "cancelling", "refunding", "refunded"].includes(p.step) && s === "READY_TO_PAY") say(`${t.declined}: ${p.message}`);
+  else if (
+    p &&
+    ["failed", "abandoned", "cancelling", "refunding", "refunded"].includes(p.step) &&
+    s === "READY_TO_PAY"
+  )
+    say(`${t.declined}: ${p.message}`);
   else say("");
   if (["PAID", "CLOSED"].includes(s)) receipt(b);
   show(screen(b));
 }
 function receipt(b) {
-  if ($("receipt").dataset.basket === b.id && $("receipt").dataset.fd === String((b.payment && b.payment.receipt || {}).fd || "")) return;
-  $("receipt").dataset.basket = b.id; $("receipt").dataset.fd = String((b.payment && b.payment.receipt || {}).fd || "");
-  $("receipt").innerHTML = `<h2 tabindex="-1">${t.receipt}</h2><p class="lead">${t.thanks}</p><table>` + b.lines.map(l =>
-    `<tr><td>${l.link ? `<a href="${esc(l.link)}">${esc(l.name)}</a>` : esc(l.name)}</td><td class="num">${rub(l.amount)}</td></tr>`).join("") +
-    `</table><p class="total">${t.total}: ${rub(b.total)}</p>` + fiscal(b.payment && b.payment.receipt) +
-    `<div class="nav"><button id="done" class="primary big">${esc(t.done)}</button></div>`;
-  $("done").onclick = thanks;
+  if (
+    $("receipt").dataset.basket === b.id &&
+    $("receipt").dataset.fd === String(((b.payment && b.payment.receipt) || {}).fd || "")
+  )
+    return;
+  $("receipt").dataset.basket = b.id;
+  $("receipt").dataset.fd = String(((b.payment && b.payment.receipt) || {}).fd || "");
+  fill(
+    $("receipt"),
+    h("h2", { tabindex: "-1" }, t.receipt),
+    h("p", { class: "lead" }, t.thanks),
+    h(
+      "table",
+      {},
+      b.lines.map((l) =>
+        h(
+          "tr",
+          {},
+          h("td", {}, l.link ? h("a", { href: l.link }, l.name) : l.name),
+          h("td", { class: "num" }, rub(l.amount)),
+        ),
+      ),
+    ),
+    h("p", { class: "total" }, `${t.total}: ${rub(b.total)}`),
+    fiscal(b.payment && b.payment.receipt),
+    h("div", { class: "nav" }, h("button", { id: "done", class: "primary big", onclick: thanks }, t.done)),
+  );
 }
 function fiscal(r) {
-  if (!r) return "";
+  if (!r) return null;
   const at = when(r.at, basket && basket.timezone);
-  return `<div id="fiscal"><p>${esc(t.fiscal_receipt)} № ${esc(r.number)} · ${esc(t.shift)} ${esc(r.shift)} · ${esc(at)}</p>` +
-    `<p class="muted">ФН ${esc(r.fn)} · ФД ${esc(r.fd)} · ФП ${esc(r.fp)}</p>` +
-    `<img alt="${esc(t.receipt_qr)}" src="/api/kiosk/${encodeURIComponent(lane)}/receipt/qr.svg?fd=${encodeURIComponent(r.fd)}"></div>`;
+  const src = `/api/kiosk/${encodeURIComponent(lane)}/receipt/qr.svg?fd=${encodeURIComponent(r.fd)}`;
+  return h(
+    "div",
+    { id: "fiscal" },
+    h("p", {}, `${t.fiscal_receipt} № ${r.number} · ${t.shift} ${r.shift} · ${at}`),
+    h("p", { class: "muted" }, `ФН ${r.fn} · ФД ${r.fd} · ФП ${r.fp}`),
+    h("img", { alt: t.receipt_qr, src }),
+  );
 }
-function thanks() { ui.thanksUntil = Date.now() + 1000 * ((basket && basket.kiosk && basket.kiosk.thanks_s) || 5); render(basket); }
-function tick() {  // the SBP QR's countdown: how long the kiosk still waits for the phone
-  const el = $("countdown"), by = Number($("qr").dataset.payBy);
+function thanks() {
+  ui.thanksUntil = Date.now() + 1000 * ((basket && basket.kiosk && basket.kiosk.thanks_s) || 5);
+  render(basket);
+}
+function tick() {
+  // the SBP QR's countdown: how long the kiosk still waits for the phone
+  const el = $("countdown"),
+    by = Number($("qr").dataset.payBy);
   if (!el || !by) return;
   const left = Math.max(0, Math.round(by - Date.now() / 1000));
   el.textContent = `${t.time_left}: ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
@@ -186,77 +367,181 @@ setInterval(tick, 1000);
 // -- the shopper walks away ---------------------------------------------------------------
 // any touch or key counts; the prompt itself goes on the next tick (hiding it under the finger
 // would send the tap to whatever is beneath)
-for (const ev of ["pointerdown", "keydown"]) addEventListener(ev, () => { lastActive = Date.now(); }, true);
+for (const ev of ["pointerdown", "keydown"])
+  addEventListener(
+    ev,
+    () => {
+      lastActive = Date.now();
+    },
+    true,
+  );
 async function walkAway(k) {
-  const b = basket, over = b && b.id;
+  const b = basket,
+    over = b && b.id;
   if (k.idle_action === "cancel" && b && b.id && !$("cancel").disabled) {
-    try { await api("/cancel", {}); } catch (e) { /* its state moved on: the next update says where */ }
+    try {
+      await api("/cancel", {});
+    } catch {
+      /* its state moved on: the next update says where */
+    }
   }
   behind(over);
 }
 /** The shopper is gone: basket ``id`` (theirs) stays behind the welcome screen. */
-function behind(id) { ui = fresh(); ui.over = id; ui.basketId = id; render(basket); }
+function behind(id) {
+  ui = fresh();
+  ui.over = id;
+  ui.basketId = id;
+  render(basket);
+}
 setInterval(() => {
   const k = basket && basket.kiosk;
   if (!k) return;
   const idle = (Date.now() - lastActive) / 1000;
-  const waiting = ["items", "review", "loyalty", "pay"].includes(current) && basket.state !== "PAYMENT_PENDING";
-  if (waiting && idle >= k.idle_s + k.idle_prompt_s) { $("idle").hidden = true; walkAway(k); }
-  else if (waiting && idle >= k.idle_s) {
-    if ($("idle").hidden) { $("idle").hidden = false; $("still_here").focus(); }
+  const waiting =
+    ["items", "review", "loyalty", "pay"].includes(current) && basket.state !== "PAYMENT_PENDING";
+  if (waiting && idle >= k.idle_s + k.idle_prompt_s) {
+    $("idle").hidden = true;
+    walkAway(k);
+  } else if (waiting && idle >= k.idle_s) {
+    if ($("idle").hidden) {
+      $("idle").hidden = false;
+      $("still_here").focus();
+    }
     const left = Math.ceil(k.idle_s + k.idle_prompt_s - idle);
-    $("idle_left").textContent = `${k.idle_action === "cancel" ? t.idle_cancel : t.idle_keep} ${left} ${t.sec}`;
+    $("idle_left").textContent =
+      `${k.idle_action === "cancel" ? t.idle_cancel : t.idle_keep} ${left} ${t.sec}`;
     $("idle").dataset.left = String(left);
   } else $("idle").hidden = true;
   if (current === "receipt" && idle >= k.receipt_s) thanks();
   if (current === "thanks" && Date.now() >= ui.thanksUntil) behind(basket.id);
 }, 250);
-$("still_here").onclick = () => { lastActive = Date.now(); $("idle").hidden = true; };
+$("still_here").onclick = () => {
+  lastActive = Date.now();
+  $("idle").hidden = true;
+};
 
 // -- the on-screen keypad types into the phone field, or the code field while it is shown ----
 let target = "ref";
-for (const id of ["ref", "otp"]) $(id).addEventListener("focus", () => { target = id; });
+for (const id of ["ref", "otp"])
+  $(id).addEventListener("focus", () => {
+    target = id;
+  });
 $("keypad").ariaLabel = t.keypad;
-$("keypad").innerHTML = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "+7", "0", "⌫"].map(k =>
-  `<button type="button" class="key" data-key="${k}" aria-label="${k === "⌫" ? esc(t.erase) : k}">${k}</button>`).join("");
-$("keypad").onclick = ev => {
-  const k = ev.target.dataset && ev.target.dataset.key; if (!k) return;
+fill(
+  $("keypad"),
+  ["1", "2", "3", "4", "5", "6", "7", "8", "9", "+7", "0", "⌫"].map((k) =>
+    h(
+      "button",
+      { type: "button", class: "key", dataset: { key: k }, "aria-label": k === "⌫" ? t.erase : k },
+      k,
+    ),
+  ),
+);
+$("keypad").onclick = (ev) => {
+  const k = ev.target.dataset && ev.target.dataset.key;
+  if (!k) return;
   const field = $(!$("otpbox").hidden ? "otp" : target);
   field.value = k === "⌫" ? field.value.slice(0, -1) : field.value + k;
 };
-for (const [field, button] of [["ref", "identify"], ["otp", "verify"]]) $(field).addEventListener("keydown", ev => { if (ev.key === "Enter") $(button).click(); });
+for (const [field, button] of [
+  ["ref", "identify"],
+  ["otp", "verify"],
+])
+  $(field).addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") $(button).click();
+  });
 
-async function act(fn) { try { const r = await fn(); if (r && r.lines) render(r); else if (r && r.basket) render(r.basket); } catch (e) { say(e.message || JSON.stringify(e)); $("loyaltymsg").textContent = e.message || ""; } }
+async function act(fn) {
+  try {
+    const r = await fn();
+    if (r && r.lines) render(r);
+    else if (r && r.basket) render(r.basket);
+  } catch (e) {
+    say(e.message || JSON.stringify(e));
+    $("loyaltymsg").textContent = e.message || "";
+  }
+}
 $("start").onclick = () => {
   ui.started = true;
-  if (basket && !["CLOSED", "CANCELLED"].includes(basket.state)) ui.over = null;  // a kept basket: theirs now
+  if (basket && !["CLOSED", "CANCELLED"].includes(basket.state)) ui.over = null; // a kept basket: theirs now
   render(basket);
 };
-$("resume").onclick = () => { ui.over = null; ui.started = true; render(basket); };
-$("to_loyalty").onclick = () => { ui.loyalty = true; render(basket); };
-$("loyalty_back").onclick = () => { ui.loyalty = false; render(basket); };
-$("to_pay").onclick = () => { ui.pay = true; render(basket); };
-$("pay_back").onclick = () => { ui.pay = false; render(basket); };
-$("identify").onclick = () => act(async () => { const ref = $("ref").value.trim();
-  const kind = ref.startsWith("LOY:") ? "qr" : ref.startsWith("+") ? "phone" : "card";
-  let r;
-  try { r = await api("/identify", { kind, ref }); }
-  catch (e) { if (e.code !== "already_identified" || !confirm(t.replace_customer)) throw e; r = await api("/identify", { kind, ref, replace: true }); }
-  $("otpbox").hidden = r.verified; $("refbox").hidden = !r.verified;
-  $("loyaltymsg").textContent = r.verified ? "" : (r.code_sent ? t.code_sent : r.program);
-  if (r.verified) { $("loyalty").textContent = `${r.program}: ${t.balance} ${r.balance}`; ui.loyalty = false; }
-  else $("otp").focus();
-  return r; });
-$("verify").onclick = () => act(async () => { const r = await api("/verify", { code: $("otp").value.trim() });
-  $("otpbox").hidden = true; $("refbox").hidden = false; $("otp").value = ""; $("loyaltymsg").textContent = "";
-  $("loyalty").textContent = `${t.balance}: ${r.balance}`; ui.loyalty = false; return r; });
+$("resume").onclick = () => {
+  ui.over = null;
+  ui.started = true;
+  render(basket);
+};
+$("to_loyalty").onclick = () => {
+  ui.loyalty = true;
+  render(basket);
+};
+$("loyalty_back").onclick = () => {
+  ui.loyalty = false;
+  render(basket);
+};
+$("to_pay").onclick = () => {
+  ui.pay = true;
+  render(basket);
+};
+$("pay_back").onclick = () => {
+  ui.pay = false;
+  render(basket);
+};
+$("identify").onclick = () =>
+  act(async () => {
+    const ref = $("ref").value.trim();
+    const kind = ref.startsWith("LOY:") ? "qr" : ref.startsWith("+") ? "phone" : "card";
+    let r;
+    try {
+      r = await api("/identify", { kind, ref });
+    } catch (e) {
+      if (e.code !== "already_identified" || !confirm(t.replace_customer)) throw e;
+      r = await api("/identify", { kind, ref, replace: true });
+    }
+    $("otpbox").hidden = r.verified;
+    $("refbox").hidden = !r.verified;
+    $("loyaltymsg").textContent = r.verified ? "" : r.code_sent ? t.code_sent : r.program;
+    if (r.verified) {
+      $("loyalty").textContent = `${r.program}: ${t.balance} ${r.balance}`;
+      ui.loyalty = false;
+    } else $("otp").focus();
+    return r;
+  });
+$("verify").onclick = () =>
+  act(async () => {
+    const r = await api("/verify", { code: $("otp").value.trim() });
+    $("otpbox").hidden = true;
+    $("refbox").hidden = false;
+    $("otp").value = "";
+    $("loyaltymsg").textContent = "";
+    $("loyalty").textContent = `${t.balance}: ${r.balance}`;
+    ui.loyalty = false;
+    return r;
+  });
 $("redeem").onclick = () => act(() => api("/redeem", {}));
 $("checkout").onclick = () => act(() => api("/checkout", {}));
-$("cancel").onclick = () => act(async () => { const r = await api("/cancel", {}); ui.started = false; return r; });
-$("help").onclick = () => act(async () => { const r = await api("/help", {}); $("notice").textContent = t.help_sent; return r; });
+$("cancel").onclick = () =>
+  act(async () => {
+    const r = await api("/cancel", {});
+    ui.started = false;
+    return r;
+  });
+$("help").onclick = () =>
+  act(async () => {
+    const r = await api("/help", {});
+    $("notice").textContent = t.help_sent;
+    return r;
+  });
 function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/kiosk/${encodeURIComponent(lane)}/ws`);
-  ws.onmessage = m => { const d = JSON.parse(m.data); render(d.basket); window.lastUpdate = d; };
+  const ws = new WebSocket(
+    `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/kiosk/${encodeURIComponent(lane)}/ws`,
+  );
+  ws.onmessage = (m) => {
+    const d = JSON.parse(m.data);
+    render(d.basket);
+    window.lastUpdate = d;
+  };
   ws.onclose = () => setTimeout(connect, 1000);
 }
 show("welcome");

@@ -21,9 +21,9 @@ from edge_agent.config import (
     FiscalSettings,
     LaneSettings,
     Mqtt,
-    RegisterConfig,
     StoreSettings,
 )
+from edge_agent.fiscal.atol import AtolSettings
 from edge_agent.fiscal.desk import fiscal_from_config
 from edge_agent.payment.flow import CheckoutFlow
 from edge_agent.repositories import open_repositories
@@ -52,7 +52,7 @@ def config(
     fiscal = FiscalSettings()
     if kkt_url:
         fiscal = FiscalSettings(
-            registers=[RegisterConfig(lane="lane-1", url=kkt_url)],
+            registers=[AtolSettings(lane="lane-1", url=kkt_url)],
             vat={"bakery": "vat10", "dairy": "vat10"},
             receipt_deadline_s=receipt_deadline_s,
             task_deadline_s=2.0,

@@ -1,0 +1,33 @@
+// Building the pages' DOM: elements with their text set as text, never markup parsed from
+// strings (a product's name or a server message can hold anything).
+
+/**
+ * An element: h("td", { class: "num", dataset: { line: 3 } }, "12,00 ₽", child, ...).
+ * Props: "class", "dataset", "on<event>" handlers, boolean and other attributes; children:
+ * nodes, strings (as text), or null/false (nothing).
+ */
+export function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") el.className = value;
+    else if (key === "dataset") Object.assign(el.dataset, value);
+    else if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (value === true) el.setAttribute(key, "");
+    else el.setAttribute(key, String(value));
+  }
+  el.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+/** Replace an element's children. */
+export function fill(el, ...children) {
+  el.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return el;
+}
+
+/** An SVG drawing from markup this product wrote (the pictograms, the dashboard's charts). */
+export function svg(markup) {
+  const doc = new DOMParser().parseFromString(markup, "image/svg+xml");
+  return document.importNode(doc.documentElement, true);
+}
