@@ -10,6 +10,7 @@ last two are emulated frame by frame on nfcpy's ``listen``/``exchange``.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -136,10 +137,13 @@ class NfcTagSim:
         elif tag_type == 2:
             uid = bytes.fromhex("04") + self._count.to_bytes(6, "big")
             answer = _type2_answer(VirtualNtag(uid, message))
-            target, args = _emulate_type_a, (self.path, uid, 0x00, answer, self._halt)
+            target = functools.partial(_emulate_type_a, self.path, uid, sel_res=0x00, answer=answer, halt=self._halt)
+            args = ()
         elif tag_type == 4:
             uid = bytes.fromhex("08") + self._count.to_bytes(3, "big")
-            target, args = _emulate_type_a, (self.path, uid, 0x20, _type4_answer(Type4Card(message)), self._halt)
+            answer = _type4_answer(Type4Card(message))
+            target = functools.partial(_emulate_type_a, self.path, uid, sel_res=0x20, answer=answer, halt=self._halt)
+            args = ()
         else:
             raise ValueError("tag_type is 2, 3 or 4")
         self._thread = threading.Thread(target=target, args=args, daemon=True)

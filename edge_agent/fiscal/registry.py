@@ -19,8 +19,15 @@ from pydantic import Discriminator, Tag
 from edge_agent.fiscal.atol import AtolSettings
 from edge_agent.fiscal.register import RegisterSettings
 
+
+def _models(*models: type[RegisterSettings]) -> tuple[type[RegisterSettings], ...]:
+    return models
+
+
 #: the register models, by their ``model`` key
-MODELS: Final[tuple[type[RegisterSettings], ...]] = (AtolSettings,)
+MODELS: Final[tuple[type[RegisterSettings], ...]] = _models(
+    AtolSettings,
+)
 DEFAULT_MODEL: Final = "atol"
 
 
