@@ -3,7 +3,7 @@ while the customer scans vs all at pay time (the naive order), side by side in o
 
 The agent's checkout against central's simulators over a real Mosquitto and the ATOL
 Web-server simulator over HTTP, with 150 ms per mark-code check on the register and 800 ms
-per printed receipt (../shared/reference/fiscal.md: one check at a time). Each order runs
+per printed receipt (docs/fiscal.md: a register checks one code at a time). Each order runs
 ``--trials`` baskets; the figure is the customer's wait from pressing "pay" (card; the
 simulated customer taps at once) to the receipt printed and the sale closed. Both orders are
 measured, not computed. Target: ≤ 1.2 s with checks during scanning, at least 5× faster than

@@ -35,7 +35,7 @@ from edge_agent.config import GateSettings
 from edge_agent.dashboard import percentile
 from edge_agent.gate.gates import GateFacts, Gates
 from edge_agent.gate.records import GateAlarm
-from edge_agent.llrp.session import InventoryConfig
+from edge_agent.llrp.inventory import InventoryConfig
 from edge_agent.metrics import Metrics
 from edge_agent.readqueue import ReadQueue
 from edge_agent.repositories import open_repositories

@@ -17,16 +17,14 @@ from pydantic import Field, model_validator
 
 from drivers.base import Backoff, HealthState, Reader, ReaderGone, ReaderSettings, TagRead
 from edge_agent.llrp import Framer
+from edge_agent.llrp.inventory import OP_READ_TID, OP_READ_USER, InventoryConfig
 from edge_agent.llrp.schema import PEN_ALIEN, PEN_IMPINJ, PEN_ZEBRA
 from edge_agent.llrp.session import (
-    OP_READ_TID,
-    OP_READ_USER,
     AntennaChanged,
     ClientSession,
     Closed,
     Event,
     Failed,
-    InventoryConfig,
     InventoryRunning,
     Send,
     Skipped,

@@ -5,7 +5,7 @@
 ``GET /api/v2/requests/{uuid}`` answers ``{"results": [{"status", "error": {"code",
 "description"}, "result"}]}`` (404 for an unknown uuid). Each device runs its requests one at a
 time, in order, taking ``task_s`` per printed document and ``validation_s`` per mark-code
-check. Shapes from ../shared/reference/fiscal.md and its sources.
+check. Shapes from ATOL's Web-server documentation, as docs/fiscal.md gives them.
 
 A device keeps what a real one would: a shift (opened, closed, or expired after
 ``shift_hours``), fiscal documents numbered on its ФН with a fiscal sign, the mark codes

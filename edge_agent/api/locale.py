@@ -1,5 +1,5 @@
 """Times and amounts as a person reads them: in the store's time zone and the reader's language
-(issue 17, item 6). Pure. ``money(8990, "ru")`` → ``89,90 ₽``, ``money(123450, "en")`` →
+(docs/api.md). Pure. ``money(8990, "ru")`` → ``89,90 ₽``, ``money(123450, "en")`` →
 ``1,234.50 ₽``; ``local_time("2026-12-01T09:16:16+00:00", Europe/Moscow, "ru")`` →
 ``1 декабря 2026, 12:16``. Machines keep getting ISO 8601 with its offset (the JSON views)."""
 

@@ -3,7 +3,7 @@
 A marked item is checked on the register before it is sold: ``beginMarkingCodeValidation``,
 then ``getMarkingCodeValidationStatus`` until ready, then ``acceptMarkingCode`` or
 ``declineMarkingCode``. The answer's ``itemInfoCheckResult`` is tag 2106 (five bits) and goes
-into the receipt's position with the code (docs/fiscal.md; ../shared/reference/fiscal.md).
+into the receipt's position with the code (docs/fiscal.md, after ATOL's JSON-task documentation).
 """
 
 from __future__ import annotations

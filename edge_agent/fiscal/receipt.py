@@ -6,8 +6,8 @@ its code (``imcParams``: the code, the estimated status, the register's check re
 2106) and the permissive-mode answer (``industryInfo``, tag 1260 with 1265 ``UUID=…&Time=…``).
 VAT comes from the category (2026 rates: ``vat22`` by default, ``vat10`` for the reduced
 list, ...), the tax system and the operator from the configuration. The sum of the positions
-is the paid amount, or the builder refuses (``ReceiptError``). Shapes:
-../shared/reference/fiscal.md; docs/fiscal.md.
+is the paid amount, or the builder refuses (``ReceiptError``). Shapes: ATOL's
+JSON-task documentation and FFD 1.2, as docs/fiscal.md gives them.
 """
 
 from __future__ import annotations

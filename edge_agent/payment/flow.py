@@ -25,13 +25,13 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from edge_agent.basket import Basket, BasketError, State
-from edge_agent.basket.commands import Cancel, Discount, Identify, StartPayment
+from edge_agent.basket.commands import StartPayment
 from edge_agent.config import CheckoutSettings
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.desk import Fiscal
 from edge_agent.fiscal.receipt import ReceiptError, Tender, sell_task
 from edge_agent.fiscal.register import RegisterError
-from edge_agent.loyalty import Allocation, allocate
+from edge_agent.payment.loyalty_steps import LoyaltyAtCheckout
 from edge_agent.payment.methods import method_of
 from edge_agent.payment.records import PaymentRecord
 from edge_agent.payment.steps import (
@@ -70,7 +70,7 @@ class PaymentOutcome:
     payment: dict[str, Any] = field(default_factory=dict)
 
 
-class CheckoutFlow:
+class CheckoutFlow(LoyaltyAtCheckout):
     def __init__(
         self,
         records: Repositories,
@@ -101,135 +101,6 @@ class CheckoutFlow:
             return
         self.notifications += 1
         self._news.setdefault(ev.data["id"], asyncio.Event()).set()
-
-    def _lock(self, basket_id: str) -> asyncio.Lock:
-        return self._locks.setdefault(basket_id, asyncio.Lock())
-
-    async def _call(
-        self, service: str, op: str, data: dict[str, Any], *, key: str | None, basket_id: str
-    ) -> dict[str, Any]:
-        return await self.requester.call(
-            service,
-            op,
-            data,
-            key,
-            basket_id=basket_id,
-            timeout_s=self.settings.request_timeout_s,
-            attempts=self.settings.request_attempts,
-        )
-
-    # -- loyalty before payment ---------------------------------------------------------------
-    async def identify(self, basket: Basket, kind: str, ref: str) -> dict[str, Any]:
-        """The customer shows a phone number, a loyalty card or the app's signed QR code. A phone
-        or a card is enough to accrue points; central sends a one-time code to the customer's
-        phone, and only ``verify`` with it (or the app's QR) shows the balance and lets points be spent."""
-        result = await self._call(
-            "loyalty", "identify", {"kind": kind, "ref": ref, "basket": basket.id}, key=None, basket_id=basket.id
-        )
-        verified = bool(result.get("verified"))
-        self.journal.apply(
-            basket, Identify(customer=result["customer"], contact=ref if kind == "phone" else None, verified=verified)
-        )
-        return result
-
-    async def verify(self, basket: Basket, code: str) -> dict[str, Any]:
-        """The one-time code the customer received: possession of the phone on file."""
-        if basket.customer is None:
-            raise BasketError("no_customer", "identify the customer first")
-        result = await self._call(
-            "loyalty",
-            "verify",
-            {"customer": basket.customer, "code": code, "basket": basket.id},
-            key=None,
-            basket_id=basket.id,
-        )
-        self.journal.apply(basket, Identify(customer=basket.customer, contact=basket.contact, verified=True))
-        return result
-
-    async def redeem(self, basket: Basket, points: int | None = None) -> Allocation:
-        """Hold points for a READY_TO_PAY basket and spread them over its eligible lines as
-        discounts (``points`` None: as many as the program allows)."""
-        if basket.customer is None:
-            raise BasketError("no_customer", "identify the customer first")
-        if not basket.verified:
-            raise BasketError("not_verified", "points are spent only after the code sent to the customer's phone")
-        if basket.state is not State.READY_TO_PAY:
-            raise BasketError("wrong_state", f"basket is {basket.state.value}; redemption needs READY_TO_PAY")
-        lines = [(line.id, line.price, line.category) for line in basket.lines.values()]
-        wire = [{"line": i, "price": p, "category": c} for i, p, c in lines]
-        quote = await self._call(
-            "loyalty",
-            "quote",
-            {"customer": basket.customer, "lines": wire, "basket": basket.id},
-            key=None,
-            basket_id=basket.id,
-        )
-        program = quote["program"]
-        wanted = quote["max_redeem_points"] if points is None else points
-        plan = allocate(
-            lines,
-            wanted,
-            point_value_kop=program["point_value_kop"],
-            max_redeem_pct=program["max_redeem_pct"],
-            excluded=frozenset(program["excluded_categories"]),
-            balance=quote["balance"],
-        )
-        if plan.points == 0:
-            return plan
-        # stable for the same basket content and attempt: a retry after a crash finds the same hold
-        n = len(self.records.payments.of_basket(basket.id)) + 1
-        key = f"{basket.id}:hold:{n}:{plan.points}:{plan.kopecks}"
-        await self._release_stale_holds(basket, keep=key)
-        hold = await self._call(
-            "loyalty",
-            "hold",
-            {"customer": basket.customer, "points": plan.points, "basket": basket.id},
-            key=key,
-            basket_id=basket.id,
-        )
-        self.journal.apply(basket, Discount(allocation=dict(plan.lines), hold_id=hold["hold_id"], points=plan.points))
-        return plan
-
-    async def cancel(self, basket: Basket) -> None:
-        """The customer walks away before paying: the hold is released, the basket cancelled."""
-        async with self._lock(basket.id):
-            if basket.state not in (
-                State.OPEN,
-                State.SCANNING,
-                State.NEEDS_ASSISTANCE,
-                State.CHECKOUT,
-                State.READY_TO_PAY,
-            ):
-                raise BasketError("wrong_state", f"basket is {basket.state.value}; it cannot be cancelled now")
-            if basket.hold_id is not None:
-                await self._call(
-                    "loyalty",
-                    "release",
-                    {"hold_id": basket.hold_id},
-                    key=f"{basket.hold_id}:release",
-                    basket_id=basket.id,
-                )
-            await self._release_stale_holds(basket)
-            self.journal.apply(basket, Cancel())
-
-    async def _release_stale_holds(self, basket: Basket, keep: str | None = None) -> None:
-        """Holds taken for this basket that its lines no longer carry (the basket changed after
-        redemption) are released, so no points stay blocked until the TTL. ``keep``: the key of
-        the hold about to be (re)used."""
-        for hold_id in self._holds(basket, keep):
-            if hold_id != basket.hold_id:
-                await self._call(
-                    "loyalty", "release", {"hold_id": hold_id}, key=f"{hold_id}:release", basket_id=basket.id
-                )
-
-    def _holds(self, basket: Basket, keep: str | None = None) -> list[str]:
-        """The loyalty holds taken for this basket (but the one under key ``keep``)."""
-        holds = []
-        for key, response in self.records.requests.answers(basket.id, "loyalty", "hold"):
-            hold_id = (response.get("result") or {}).get("hold_id")
-            if hold_id and key != keep:
-                holds.append(str(hold_id))
-        return holds
 
     # -- payment ------------------------------------------------------------------------------
     async def start_payment(self, basket: Basket, method: str, *, wait_s: float = START_WAIT_S) -> None:

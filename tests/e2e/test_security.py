@@ -1,4 +1,4 @@
-"""The store network is hostile (docs/security.md): each attack of issue 12, run as the
+"""The store network is hostile (docs/security.md): each attack it names, run as the
 attacker would, over HTTPS against the demo store, from a second loopback address
 (127.0.0.2: "another device") where that matters. The store keeps its own limits (strict)."""
 

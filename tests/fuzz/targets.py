@@ -28,7 +28,8 @@ from edge_agent.fiscal.atol import read_results
 from edge_agent.fiscal.marks import CheckAnswerError, read_status
 from edge_agent.fiscal.register import RegisterError
 from edge_agent.llrp import Framer, LLRPError, decode_message, decode_tag_reports
-from edge_agent.llrp.session import ClientSession, InventoryConfig
+from edge_agent.llrp.inventory import InventoryConfig
+from edge_agent.llrp.session import ClientSession
 from edge_agent.repositories import open_repositories
 from edge_agent.security import pins
 from edge_agent.security.pins import PinHashError

@@ -10,7 +10,7 @@ from typing import Any
 
 from drivers.base import Backoff, HealthState, TagRead
 from drivers.llrp import LLRPReader, LLRPSettings
-from edge_agent.llrp.session import InventoryConfig
+from edge_agent.llrp.inventory import InventoryConfig
 from edge_agent.readqueue import ReadQueue
 from sim.llrp_reader import LLRPReaderSim
 from tests.conftest import until

@@ -132,3 +132,12 @@ def test_no_private_name_is_imported_from_another_package() -> None:
 def test_one_meaning_per_file_name() -> None:
     names = {p.name for p in (ROOT / "edge_agent").rglob("*.py")}
     assert not {"service.py", "utils.py", "helpers.py", "manager.py"} & names
+
+
+def test_every_module_of_the_product_reads_in_one_sitting() -> None:
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in (ROOT / "edge_agent").rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400
+    }
+    assert long == {}

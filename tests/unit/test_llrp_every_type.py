@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 
-from edge_agent.llrp.codec import Message, _decode_param, _encode_param, _kind, decode_message, encode_message
+from edge_agent.llrp.codec import Message, decode_message, encode_message
+from edge_agent.llrp.decode import _decode_param
+from edge_agent.llrp.encode import _encode_param
+from edge_agent.llrp.fields import _kind
 from edge_agent.llrp.schema import CUSTOM, MESSAGES, PARAMS, VENDOR_PARAMS, Def
 from tests.conftest import ROOT
 

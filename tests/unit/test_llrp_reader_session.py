@@ -4,7 +4,8 @@ whole start-up, an inventory with memory reads, and the goodbye, in memory with 
 from __future__ import annotations
 
 from edge_agent.llrp import Message, TagReport, encode_message
-from edge_agent.llrp.session import OP_READ_TID, ClientSession, Closed, InventoryConfig, InventoryRunning, Send, Tags
+from edge_agent.llrp.inventory import OP_READ_TID, InventoryConfig
+from edge_agent.llrp.session import ClientSession, Closed, InventoryRunning, Send, Tags
 from sim.llrp_reader import LLRPReaderSim
 from sim.llrp_session import Close, Keepalives, ReaderSession, StartInventory
 from sim.llrp_session import Send as ReaderSend

@@ -103,7 +103,7 @@ def test_backoff_grows_with_jitter_up_to_the_cap_and_resets() -> None:
 
 
 def test_memory_reads_add_and_enable_an_access_spec_before_starting() -> None:
-    from edge_agent.llrp.session import InventoryConfig
+    from edge_agent.llrp.inventory import InventoryConfig
 
     s = ClientSession(InventoryConfig(read_tid_words=6, read_user_words=8))
     s.receive_frame(event(ConnectionAttemptEvent=0))
