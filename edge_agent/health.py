@@ -42,12 +42,12 @@ class Component(Protocol):
 class Readers:
     readers: Sequence[Reader]
 
-    def detail(self) -> dict[str, Any]:
+    def detail(self) -> dict[str, object]:
         return {r.reader_id: r.health.to_dict() for r in self.readers}
 
     async def health(self) -> Health:
-        detail = self.detail()
-        return Health(all(r["state"] == "online" for r in detail.values()), detail)
+        online = all(r.health.state.value == "online" for r in self.readers)
+        return Health(online, self.detail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,7 @@ class Storage:
     journal: Journal
     waiting: Callable[[], dict[str, int]]  # lane -> presence events held for the store
 
-    def detail(self) -> dict[str, Any]:
+    def detail(self) -> dict[str, object]:
         quarantined = [
             {"basket": q.basket_id, "lane": q.lane, "reason": q.reason, "since": q.since}
             for q in self.journal.quarantined
@@ -114,12 +114,11 @@ class Registers:
 
     fiscal: Fiscal
 
-    def detail(self) -> dict[str, Any]:
+    def detail(self) -> dict[str, object]:
         return {lane: desk.health() for lane, desk in self.fiscal.desks.items()}
 
     async def health(self) -> Health:
-        detail = self.detail()
-        return Health(all(f["ok"] for f in detail.values()), detail)
+        return Health(all(desk.status().ok for desk in self.fiscal.desks.values()), self.detail())
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +160,10 @@ class StoreHealth:
             "delivery": self.delivery,
         }
 
-    async def report(self) -> dict[str, Any]:
+    async def report(self) -> dict[str, object]:
         """``/healthz``: each component, ``degraded`` if any is not ok, and the outbox's depth."""
         parts = {name: await c.health() for name, c in self.components.items()}
-        out: dict[str, Any] = {"status": "ok" if all(h.ok for h in parts.values()) else "degraded"}
+        out: dict[str, object] = {"status": "ok" if all(h.ok for h in parts.values()) else "degraded"}
         out |= {name: h.detail for name, h in parts.items()}
         out["outbox_depth"] = self.outbox_depth()
         return out
@@ -172,10 +171,12 @@ class StoreHealth:
     def states(self) -> dict[str, tuple[bool, str]]:
         """Each reader, register, the check services and the broker: up or not, and why."""
         out: dict[str, tuple[bool, str]] = {}
-        for reader_id, h in self.readers.detail().items():
-            out[f"reader:{reader_id}"] = (h["state"] == "online", str(h["reason"] or h["state"]))
-        for lane, d in self.registers.detail().items():
-            out[f"register:{lane}"] = (bool(d["ok"]), str(d["refuses_payments"] or d["error"] or ""))
+        for reader in self.readers.readers:
+            h = reader.health
+            out[f"reader:{reader.reader_id}"] = (h.state.value == "online", str(h.reason or h.state.value))
+        for lane, desk in self.registers.fiscal.desks.items():
+            d = desk.status()
+            out[f"register:{lane}"] = (d.ok, str(d.refuses_payments or d.error or ""))
         checks = self.verification.checks.last_health()
         if checks:
             out["verification"] = (bool(checks.get("ok", True)), "" if checks.get("ok", True) else "unavailable")

@@ -179,11 +179,11 @@ class Metrics:
             self._bind_desk(lane, desk)
 
     def _bind_desk(self, lane: str, desk: FiscalDesk) -> None:
-        self.fiscal_ok.labels(lane).set_function(lambda: float(desk.health()["ok"]))
+        self.fiscal_ok.labels(lane).set_function(lambda: float(desk.status().ok))
         self.fiscal_receipts.bind(lambda: float(desk.receipts), lane)
         self.fiscal_checks.bind(lambda: float(desk.checks), lane)
         self.ofd_unsent.labels(lane).set_function(lambda: float(desk.state.unsent_documents if desk.state else 0))
-        self.ofd_age.labels(lane).set_function(lambda: float(desk.health()["ofd_oldest_age_s"] or 0.0))
+        self.ofd_age.labels(lane).set_function(lambda: float(desk.status().ofd_oldest_age_s or 0.0))
 
     def bind_readers(self, readers: Sequence[Reader]) -> None:
         for reader in readers:

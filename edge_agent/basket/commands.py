@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Self
 from edge_agent.basket.machine import Basket, Line, Product
 
 
-def _product_args(product: Product | None) -> dict[str, Any] | None:
+def _product_args(product: Product | None) -> dict[str, object] | None:
     return None if product is None else {f.name: getattr(product, f.name) for f in fields(product)}
 
 
@@ -47,8 +47,8 @@ class Add:
             cloned=self.cloned,
         )
 
-    def args(self) -> dict[str, Any]:
-        out = {
+    def args(self) -> dict[str, object]:
+        out: dict[str, object] = {
             "product": _product_args(self.product),
             "gtin": self.gtin,
             "ki": self.ki,
@@ -90,7 +90,7 @@ class Remove:
     def apply(self, basket: Basket) -> None:
         basket.remove(self.line_id, self.by, self.device, self.at)
 
-    def args(self) -> dict[str, Any]:
+    def args(self) -> dict[str, object]:
         return {"line_id": self.line_id, "by": self.by, "device": self.device, "at": self.at.isoformat()}
 
     @classmethod
@@ -115,7 +115,7 @@ class Verdict:
     def apply(self, basket: Basket) -> None:
         basket.verdict(self.line_id, self.outcome, self.reason, self.fiscal_1265)
 
-    def args(self) -> dict[str, Any]:
+    def args(self) -> dict[str, object]:
         return {
             "line_id": self.line_id,
             "outcome": self.outcome,
@@ -154,7 +154,7 @@ class Resolve:
     def apply(self, basket: Basket) -> None:
         basket.resolve(self.problem_id, self.by, self.device, self.at)
 
-    def args(self) -> dict[str, Any]:
+    def args(self) -> dict[str, object]:
         return {"problem_id": self.problem_id, "by": self.by, "device": self.device, "at": self.at.isoformat()}
 
     @classmethod
@@ -170,7 +170,7 @@ class StartPayment:
     def apply(self, basket: Basket) -> None:
         basket.start_payment(self.payment_id)
 
-    def args(self) -> dict[str, Any]:
+    def args(self) -> dict[str, object]:
         return {"payment_id": self.payment_id}
 
     @classmethod
@@ -191,8 +191,8 @@ class PaymentResult:
     def apply(self, basket: Basket) -> None:
         basket.payment_result(self.approved, self.at, self.message)
 
-    def args(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"approved": self.approved, "at": self.at.isoformat()}
+    def args(self) -> dict[str, object]:
+        out: dict[str, object] = {"approved": self.approved, "at": self.at.isoformat()}
         if self.message:
             out["message"] = self.message
         if self.tender is not None:
@@ -221,7 +221,7 @@ class Identify:
     def apply(self, basket: Basket) -> None:
         basket.identify(self.customer, self.contact, self.verified)
 
-    def args(self) -> dict[str, Any]:
+    def args(self) -> dict[str, object]:
         return (
             {"customer": self.customer}
             | ({"contact": self.contact} if self.contact else {})
@@ -246,7 +246,7 @@ class RegisterChecked:
     def apply(self, basket: Basket) -> None:
         basket.register_checked(self.line_id, self.check, self.refusal)
 
-    def args(self) -> dict[str, Any]:
+    def args(self) -> dict[str, object]:
         return {"line_id": self.line_id, "check": self.check, "refusal": self.refusal}
 
     @classmethod
@@ -266,8 +266,9 @@ class Discount:
     def apply(self, basket: Basket) -> None:
         basket.apply_discount(self.allocation, self.hold_id)
 
-    def args(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"allocation": {str(k): v for k, v in self.allocation.items()}, "hold_id": self.hold_id}
+    def args(self) -> dict[str, object]:
+        allocation = {str(k): v for k, v in self.allocation.items()}
+        out: dict[str, object] = {"allocation": allocation, "hold_id": self.hold_id}
         if self.points is not None:
             out["points"] = self.points
         return out
@@ -283,7 +284,7 @@ class Discount:
 class _Bare:
     """A command without arguments."""
 
-    def args(self) -> dict[str, Any]:
+    def args(self) -> dict[str, object]:
         return {}
 
     @classmethod

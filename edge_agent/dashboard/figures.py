@@ -46,7 +46,7 @@ def percentile(values: list[float], q: float) -> float | None:
 
 def figures(
     baskets: Iterable[BasketRecord], verdicts: Iterable[tuple[str, str | None]], tz: ZoneInfo
-) -> dict[str, Any]:
+) -> dict[str, object]:
     per_hour: dict[str, dict[str, int]] = {}
     causes: Counter[str] = Counter()
     waits: list[float] = []
@@ -152,7 +152,7 @@ def health_changes(last: Mapping[str, bool], now: Mapping[str, tuple[bool, str]]
     return [(c, ok, detail) for c, (ok, detail) in sorted(now.items()) if last.get(c) is not ok]
 
 
-def availability(rows: Iterable[tuple[str, float, bool, str]], since: float, until: float) -> dict[str, Any]:
+def availability(rows: Iterable[tuple[str, float, bool, str]], since: float, until: float) -> dict[str, object]:
     """Each component's segments in ``[since, until]`` from its changes (ordered by time; one row
     before ``since`` gives its state there), the share of the known time it was up, its outages
     (changes to down, or down at ``since``) and the seconds down. Time before a component's first

@@ -54,6 +54,36 @@ class DeskSettings:
     check_while_scanning: bool = True
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeskHealth:
+    """A lane's register as health shows it: can it print, why not, its ОФД queue, its counts."""
+
+    ok: bool
+    error: str | None
+    error_kind: str | None
+    since: float | None
+    register: RegisterStatus | None
+    ofd_oldest_age_s: float | None
+    checks: int
+    refusals: int
+    receipts: int
+    refuses_payments: str | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "error": self.error,
+            "error_kind": self.error_kind,
+            "since": self.since,
+            "register": self.register.to_dict() if self.register else None,
+            "ofd_oldest_age_s": self.ofd_oldest_age_s,
+            "checks": self.checks,
+            "refusals": self.refusals,
+            "receipts": self.receipts,
+            "refuses_payments": self.refuses_payments,
+        }
+
+
 class FiscalDesk:
     def __init__(
         self,
@@ -106,25 +136,29 @@ class FiscalDesk:
             return f"the receipt printer needs staff: {what}"
         return None
 
-    def health(self) -> dict[str, Any]:
+    def status(self) -> DeskHealth:
         s = self.state
         ofd_age = None
         if s is not None and s.oldest_unsent_at:
             ofd_age = max(0.0, time.time() - datetime.fromisoformat(s.oldest_unsent_at).timestamp())
         ok = self.refusal() is None and (ofd_age is None or ofd_age < self.settings.ofd_warn_s)
         e = self.error
-        return {
-            "ok": ok,
-            "error": e.message if e else None,
-            "error_kind": e.kind if e else None,
-            "since": self.error_since,
-            "register": s.to_dict() if s else None,
-            "ofd_oldest_age_s": ofd_age,
-            "checks": self.checks,
-            "refusals": self.refusals,
-            "receipts": self.receipts,
-            "refuses_payments": self.refusal(),
-        }
+        return DeskHealth(
+            ok=ok,
+            error=e.message if e else None,
+            error_kind=e.kind if e else None,
+            since=self.error_since,
+            register=s,
+            ofd_oldest_age_s=ofd_age,
+            checks=self.checks,
+            refusals=self.refusals,
+            receipts=self.receipts,
+            refuses_payments=self.refusal(),
+        )
+
+    def health(self) -> dict[str, object]:
+        """``status()`` as /healthz and the retained status show it."""
+        return self.status().to_dict()
 
     # -- the worker ---------------------------------------------------------------------------
     async def run(self) -> None:

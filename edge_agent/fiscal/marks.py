@@ -70,7 +70,7 @@ class MarkCheck:
             return "the register has no answer from the mark operator"
         return None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         bits = {name: bool(self.bits.get(name)) for name in BITS_2106}
         return {
             "itemInfoCheckResult": bits,

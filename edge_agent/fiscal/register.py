@@ -88,7 +88,7 @@ class RegisterStatus:
     paper: bool
     cover_open: bool
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return {
             "shift": self.shift.state,
             "shift_number": self.shift.number,

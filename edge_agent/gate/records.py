@@ -11,7 +11,6 @@ import sqlite3
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
-from typing import Any
 
 from edge_agent.basket.journal import PaidSale
 from edge_agent.db import Database, Outbox
@@ -35,7 +34,7 @@ class GateAlarm:
     resolved_at: float | None = None
     resolved_by: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 

@@ -40,7 +40,7 @@ class DeviceSummary:
     credentials: int
     revoked_at: float | None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 

@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from edge_agent.codes import Identity, parse
 from edge_agent.verify.chain import Verifier
@@ -23,10 +23,10 @@ class CodeChecks:
     def __init__(self, verifier: Verifier | None, mark_code_for: Callable[[str], str | None]) -> None:
         self.verifier = verifier
         self.mark_code_for = mark_code_for  # КИ -> the full КМ from the received codes
-        self._seen: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._health: tuple[float, dict[str, Any]] = (0.0, {})
+        self._seen: dict[str, tuple[float, dict[str, object]]] = {}
+        self._health: tuple[float, dict[str, object]] = (0.0, {})
 
-    async def check(self, identity: Identity) -> dict[str, Any]:
+    async def check(self, identity: Identity) -> dict[str, object]:
         """A live check of one code (staff lookup, product page)."""
         if self.verifier is None:
             return {"outcome": "UNAVAILABLE", "reasons": [{"code": "no_verifier", "message": "no check service"}]}
@@ -39,14 +39,14 @@ class CodeChecks:
         out["checked_at"] = datetime.now(UTC).isoformat(timespec="seconds")
         return out
 
-    def remembered(self, identity: Identity, max_age_s: float = AUTHENTICITY_MAX_AGE_S) -> dict[str, Any] | None:
+    def remembered(self, identity: Identity, max_age_s: float = AUTHENTICITY_MAX_AGE_S) -> dict[str, object] | None:
         """The phone's verdict for this item if one was checked less than ``max_age_s`` ago."""
         cached = self._seen.get(identity.ki)
         if cached is not None and time.monotonic() - cached[0] < max_age_s:
             return cached[1]
         return None
 
-    async def authenticity(self, identity: Identity, max_age_s: float = AUTHENTICITY_MAX_AGE_S) -> dict[str, Any]:
+    async def authenticity(self, identity: Identity, max_age_s: float = AUTHENTICITY_MAX_AGE_S) -> dict[str, object]:
         """The verdict a phone sees: a live check, remembered for ``max_age_s`` per item."""
         cached = self.remembered(identity, max_age_s)
         if cached is not None:
@@ -59,17 +59,17 @@ class CodeChecks:
         self._seen[identity.ki] = (time.monotonic(), view)
         return view
 
-    def last_health(self) -> dict[str, Any]:
+    def last_health(self) -> dict[str, object]:
         """What ``health()`` last found (the retained status carries it), without asking again."""
         return dict(self._health[1] or {})
 
-    async def health(self) -> dict[str, Any]:
+    async def health(self) -> dict[str, object]:
         """The check services as /healthz shows them (the Local Module's status, with its 48 h
         sync alarm), asked at most every ``HEALTH_EVERY_S``."""
         at, cached = self._health
         if time.monotonic() - at < HEALTH_EVERY_S and cached:
             return cached
-        out: dict[str, Any] = {"ok": self.verifier is not None, "online": None, "local_module": None}
+        out: dict[str, object] = {"ok": self.verifier is not None, "online": None, "local_module": None}
         if self.verifier is not None:
             online = self.verifier.online
             out["online"] = type(online).__name__ if online is not None else None

@@ -152,7 +152,7 @@ class Verdict:
             value += f"&Inst={c.inst or ''}&Ver={c.version or ''}"
         return value
 
-    def fiscal(self) -> dict[str, Any]:
+    def fiscal(self) -> dict[str, object]:
         """Tag 2000 and the 1260 requisite (None when no service answered)."""
         tag_1265 = self.tag_1265
         industry = None
@@ -160,7 +160,7 @@ class Verdict:
             industry = {"1262": FISCAL_1262, "1263": FISCAL_1263, "1264": FISCAL_1264, "1265": tag_1265}
         return {"2000": self.mark_code, "1260": industry}
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, object]:
         c = self.context
         return {
             "outcome": self.outcome.value,
