@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from edge_agent.basket.machine import Basket, Line, Product
+from edge_agent.fiscal.marks import MarkCheck
 
 
 def _product_args(product: Product | None) -> dict[str, object] | None:
@@ -107,7 +108,7 @@ class Verdict:
     outcome: str
     reason: str = ""
     fiscal_1265: str | None = None
-    fiscal: dict[str, Any] | None = None
+    fiscal: dict[str, object] | None = None
     source: str | None = None
     req_id: str | None = None
     req_timestamp: int | None = None
@@ -186,7 +187,7 @@ class PaymentResult:
     approved: bool
     at: datetime
     message: str = ""
-    tender: dict[str, Any] | None = None
+    tender: dict[str, object] | None = None
 
     def apply(self, basket: Basket) -> None:
         basket.payment_result(self.approved, self.at, self.message)
@@ -235,23 +236,23 @@ class Identify:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RegisterChecked:
-    """The lane's fiscal register checked a line's mark code (``check``: fiscal.marks.MarkCheck
-    as a dict); ``refusal`` says why it may not be sold, None when it may."""
+    """The lane's fiscal register checked a line's mark code; ``refusal`` says why it may not
+    be sold, None when it may."""
 
     op: ClassVar[str] = "register_checked"
     line_id: int
-    check: dict[str, Any]
+    check: MarkCheck
     refusal: str | None = None
 
     def apply(self, basket: Basket) -> None:
         basket.register_checked(self.line_id, self.check, self.refusal)
 
     def args(self) -> dict[str, object]:
-        return {"line_id": self.line_id, "check": self.check, "refusal": self.refusal}
+        return {"line_id": self.line_id, "check": self.check.to_dict(), "refusal": self.refusal}
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> RegisterChecked:
-        return cls(line_id=a["line_id"], check=a["check"], refusal=a.get("refusal"))
+        return cls(line_id=a["line_id"], check=MarkCheck.from_dict(a["check"]), refusal=a.get("refusal"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,10 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, time
 from enum import StrEnum
-from typing import Any, Final, Literal
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from edge_agent.errors import EdgeError
+from edge_agent.fiscal.marks import MarkCheck
 
 Level = Literal["MEDIUM", "CRITICAL"]
 
@@ -115,7 +116,7 @@ class Line:
     fiscal_1265: str | None = None
     category: str = ""
     discount: int = 0  # kopecks of loyalty redemption allocated to this line
-    kkt: dict[str, Any] | None = None  # the fiscal register's own check of the mark code (fiscal/marks.py)
+    kkt: MarkCheck | None = None  # the fiscal register's own check of the mark code
     tid: str | None = None  # the chip's TID (hex) as read when it arrived, if the reader reads it
 
     @property
@@ -289,7 +290,7 @@ class Basket:
                 reason or "the mark code could not be checked: assisted till",
             )
 
-    def register_checked(self, line_id: int, check: dict[str, Any], refusal: str | None) -> None:
+    def register_checked(self, line_id: int, check: MarkCheck, refusal: str | None) -> None:
         """The lane's fiscal register checked the line's mark code (FFD 1.2); a refusal is a
         CRITICAL problem, resolved like a blocked verdict (the item goes)."""
         line = self.lines.get(line_id)

@@ -29,6 +29,7 @@ from edge_agent.basket.journal import Journal
 from edge_agent.basket.machine import BEFORE_PAYMENT
 from edge_agent.config import Config
 from edge_agent.db import StoreError
+from edge_agent.fiscal.marks import MarkCheck
 from edge_agent.fiscal.receipt import ReceiptRules
 from edge_agent.fiscal.register import NEEDS_STAFF, FiscalRegister, RegisterError, RegisterStatus, Shift
 from edge_agent.logthrottle import ThrottledLog
@@ -188,12 +189,12 @@ class FiscalDesk:
                 if line is None or basket.state not in BEFORE_PAYMENT:
                     return
                 if line.mark_code is None:
-                    check: dict[str, Any] = {"itemInfoCheckResult": {}, "markOperatorItemStatus": None}
+                    check = MarkCheck(bits={}, operator_status=None)
                     refusal: str | None = NO_CODE
                 else:
                     answer = await self.register.check_mark(line.mark_code)
                     self._ok()
-                    check, refusal = answer.to_dict(), answer.refusal()
+                    check, refusal = answer, answer.refusal()
                 self.checks += 1
                 self.refusals += refusal is not None
                 try:

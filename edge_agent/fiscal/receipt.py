@@ -19,7 +19,7 @@ from typing import Any, Final, Literal
 
 from edge_agent.basket import Line
 from edge_agent.errors import EdgeError
-from edge_agent.fiscal.marks import EstimatedStatus, MarkCheck, imc
+from edge_agent.fiscal.marks import EstimatedStatus, imc
 from edge_agent.verify.policy import FISCAL_1262, FISCAL_1263, FISCAL_1264
 
 Taxation = Literal["osn", "usnIncome", "usnIncomeOutcome", "esn", "patent"]
@@ -88,8 +88,7 @@ def _position(lines: Sequence[Line], rules: ReceiptRules, status: EstimatedStatu
         raise ReceiptError("unmarked_code", f"line {first.id} ({first.name}) is marked but has no mark code")
     if first.kkt is None:
         raise ReceiptError("unchecked_code", f"line {first.id} ({first.name}): the register has not checked its code")
-    check = MarkCheck.from_dict(first.kkt)
-    bits = check.to_dict()["itemInfoCheckResult"]
+    bits = first.kkt.to_dict()["itemInfoCheckResult"]
     pos["imcParams"] = {
         "imcType": "auto",
         "imc": imc(first.mark_code),

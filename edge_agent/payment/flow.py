@@ -67,7 +67,7 @@ class PaymentOutcome:
     result: str  # paid, declined, timeout, unknown (central did not answer: resumed in the background)
     payment_id: str
     message: str = ""
-    payment: dict[str, Any] = field(default_factory=dict)
+    payment: dict[str, object] = field(default_factory=dict)
 
 
 class CheckoutFlow(LoyaltyAtCheckout):

@@ -28,6 +28,7 @@ from edge_agent.basket import Basket, Line
 from edge_agent.codes import ParseError, parse
 from edge_agent.config import CheckoutSettings
 from edge_agent.fiscal.desk import Fiscal
+from edge_agent.fiscal.marks import MarkCheck
 from edge_agent.fiscal.receipt import ReceiptError, Tender, return_task
 from edge_agent.fiscal.register import RegisterError
 from edge_agent.payment.records import ReturnRecord
@@ -110,7 +111,10 @@ class Returns:
         sale = self.records.journal.sale(row["basket_id"])
         assert sale is not None, f"return {row['id']}: its sale is gone"
         checks = row["detail"]["checks"]
-        return sale, [replace(sale.lines[i], kkt=checks.get(str(i), sale.lines[i].kkt)) for i in row["lines"]]
+        return sale, [
+            replace(sale.lines[i], kkt=MarkCheck.from_dict(checks[str(i)]) if str(i) in checks else sale.lines[i].kkt)
+            for i in row["lines"]
+        ]
 
     async def _step(self, row: dict[str, Any]) -> dict[str, Any]:
         detail = row["detail"]

@@ -62,7 +62,7 @@ def make_lines(spec: list[tuple[str, int, int, bool]]) -> list[Line]:
                 "UUID=x&Time=1" if marked else None,
                 "dairy" if name == "milk" else "other",
                 price * discount_pct // 100,
-                GOOD if marked else None,
+                MarkCheck.from_dict(GOOD) if marked else None,
             )
         )
     return out
