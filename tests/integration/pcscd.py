@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -21,13 +22,15 @@ LOCK_FILE = Path("/tmp/edge-agent-pcscd.lock")
 
 
 def free_port_pair(count: int = 2) -> int:
-    """A port p with p .. p+count-1 free (vpcd opens two reader slots; sim crpt six ports)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
+    """A port p with p .. p+count-1 free (vpcd opens two reader slots; sim crpt six ports;
+    a RabbitMQ node three). Chosen below the kernel's ephemeral range, so that the outgoing
+    connections of everything else running (their source ports) cannot take it between now
+    and the moment the server binds it."""
+    low, _ = (int(v) for v in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    for _ in range(200):
+        port = random.randrange(10_000, max(10_001, low - count))
         try:
-            for offset in range(1, count):
+            for offset in range(count):
                 with socket.socket() as s:
                     s.bind(("0.0.0.0", port + offset))
         except OSError:
