@@ -118,7 +118,8 @@ class Registers:
         return {lane: desk.health() for lane, desk in self.fiscal.desks.items()}
 
     async def health(self) -> Health:
-        return Health(all(desk.status().ok for desk in self.fiscal.desks.values()), self.detail())
+        statuses = {lane: desk.status() for lane, desk in self.fiscal.desks.items()}
+        return Health(all(s.ok for s in statuses.values()), {lane: s.to_dict() for lane, s in statuses.items()})
 
 
 @dataclass(frozen=True, slots=True)

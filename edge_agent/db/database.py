@@ -155,6 +155,15 @@ class Database:
         for callback in done:
             callback()
 
+    @contextmanager
+    def joined(self, conn: sqlite3.Connection | None) -> Iterator[sqlite3.Connection]:
+        """``conn``, inside the caller's transaction, when given; else a transaction of its own."""
+        if conn is not None:
+            yield conn
+            return
+        with self.transaction() as tx:
+            yield tx
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once the current transaction commits (once, however often it is
         asked for); never if it rolls back. It must not block."""

@@ -77,10 +77,7 @@ class Outbox:
     ) -> None:
         """One event of a lane that is not a journal command (alerts, payment facts), durably
         queued; inside ``conn``'s transaction when given."""
-        if conn is not None:
-            self.append(conn, lane=lane, type_=type_, data=data, basket_id=basket_id)
-            return
-        with self.db.transaction() as tx:
+        with self.db.joined(conn) as tx:
             self.append(tx, lane=lane, type_=type_, data=data, basket_id=basket_id)
 
     def _wake(self) -> None:

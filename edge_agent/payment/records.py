@@ -102,19 +102,27 @@ class PaymentRepository:
 
     def save(self, record: PaymentRecord, conn: sqlite3.Connection | None = None) -> None:
         """Insert or move a payment attempt; inside ``conn``'s transaction when given."""
-        if conn is None:
-            with self.db.transaction() as tx:
-                self.save(record, tx)
-            return
-        now = time.time()
-        r = record
-        conn.execute(
-            f"INSERT INTO payments ({_PAYMENT}, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET step = excluded.step,"
-            " provider_id = COALESCE(excluded.provider_id, provider_id), status = COALESCE(excluded.status, status),"
-            " detail = excluded.detail, updated_at = excluded.updated_at",
-            (r.id, r.basket_id, r.method, r.amount, r.step, r.provider_id, r.status, json.dumps(r.detail), now, now),
-        )
+        now, r = time.time(), record
+        with self.db.joined(conn) as tx:
+            tx.execute(
+                f"INSERT INTO payments ({_PAYMENT}, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET step = excluded.step,"
+                " provider_id = COALESCE(excluded.provider_id, provider_id),"
+                " status = COALESCE(excluded.status, status),"
+                " detail = excluded.detail, updated_at = excluded.updated_at",
+                (
+                    r.id,
+                    r.basket_id,
+                    r.method,
+                    r.amount,
+                    r.step,
+                    r.provider_id,
+                    r.status,
+                    json.dumps(r.detail),
+                    now,
+                    now,
+                ),
+            )
 
 
 class ReturnRepository:
@@ -149,26 +157,22 @@ class ReturnRepository:
 
     def save(self, record: ReturnRecord, conn: sqlite3.Connection | None = None) -> None:
         """Insert or move a return; inside ``conn``'s transaction when given."""
-        if conn is None:
-            with self.db.transaction() as tx:
-                self.save(record, tx)
-            return
-        now = time.time()
-        r = record
-        conn.execute(
-            f"INSERT INTO returns ({_RETURN}, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET step = excluded.step, detail = excluded.detail,"
-            " updated_at = excluded.updated_at",
-            (
-                r.id,
-                r.basket_id,
-                r.lane,
-                json.dumps(list(r.lines)),
-                r.amount,
-                str(r.step),
-                r.staff,
-                json.dumps(r.detail),
-                now,
-                now,
-            ),
-        )
+        now, r = time.time(), record
+        with self.db.joined(conn) as tx:
+            tx.execute(
+                f"INSERT INTO returns ({_RETURN}, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET step = excluded.step, detail = excluded.detail,"
+                " updated_at = excluded.updated_at",
+                (
+                    r.id,
+                    r.basket_id,
+                    r.lane,
+                    json.dumps(list(r.lines)),
+                    r.amount,
+                    str(r.step),
+                    r.staff,
+                    json.dumps(r.detail),
+                    now,
+                    now,
+                ),
+            )
