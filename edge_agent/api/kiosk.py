@@ -66,21 +66,20 @@ async def identify(lane: str, body: Identify, svc: Svc, kiosk: Kiosk) -> dict[st
     if not svc.limits.identify.allow(lane, time.monotonic()):
         wait = svc.limits.identify.retry_after(lane, time.monotonic())
         raise ApiError(429, "throttled", "too many loyalty look-ups on this lane: wait", retry_after(wait))
-    result = await checkout.identify(basket, body.kind, body.ref)
-    verified = bool(result.get("verified"))
+    who = await checkout.identify(basket, body.kind, body.ref)
     return {
-        "verified": verified,
-        "balance": result.get("balance") if verified else None,
-        "code_sent": bool(result.get("code_sent")),
-        "program": result["program"]["name"],
+        "verified": who.verified,
+        "balance": who.balance,
+        "code_sent": who.code_sent,
+        "program": who.program,
         "basket": view(svc, lane),
     }
 
 
 @router.post("/verify", summary="The one-time code the customer received: shows the balance, lets points be spent")
 async def verify(lane: str, body: OneTimeCode, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
-    result = await checkout_of(svc).verify(basket_of(svc, lane), body.code)
-    return {"verified": True, "balance": result["balance"], "basket": view(svc, lane)}
+    balance = await checkout_of(svc).verify(basket_of(svc, lane), body.code)
+    return {"verified": True, "balance": balance, "basket": view(svc, lane)}
 
 
 @router.post("/help", summary="The customer calls staff: an intervention in the attendant's queue")

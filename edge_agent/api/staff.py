@@ -21,6 +21,7 @@ from edge_agent.api.errors import ApiError, retry_after
 from edge_agent.api.views import receipt_view
 from edge_agent.basket.commands import Remove, Resolve
 from edge_agent.codes import parse
+from edge_agent.payment.records import ReturnRecord
 from edge_agent.payment.return_plan import returned_lines
 from edge_agent.security.staff import Session, SignIn
 
@@ -263,7 +264,7 @@ def _sale_view(svc: Svc, basket_id: str) -> dict[str, Any]:
     sale = svc.records.journal.sale(basket_id)
     if sale is None:
         raise ApiError(404, "no_sale", f"no paid sale {basket_id} here")
-    returns = [r.to_dict() for r in svc.records.returns.of_basket(basket_id)]
+    returns = svc.records.returns.of_basket(basket_id)
     back = returned_lines(returns)
     lines = [
         {
@@ -285,18 +286,18 @@ def _sale_view(svc: Svc, basket_id: str) -> dict[str, Any]:
     }
 
 
-def return_view(r: dict[str, Any]) -> dict[str, Any]:
-    detail = r["detail"]
-    fiscal = (detail.get("receipt") or {}).get("fiscal")
+def return_view(r: ReturnRecord) -> dict[str, Any]:
+    receipt = r.detail.receipt
+    fiscal = receipt.fiscal if receipt else None
     return {
-        "id": r["id"],
-        "basket": r["basket_id"],
-        "lines": r["lines"],
-        "amount": r["amount"],
-        "step": r["step"],
-        "message": detail.get("message") or detail.get("waiting"),
-        "receipt": receipt_view(fiscal, r["amount"], 2),
-        "refund": (detail.get("refund") or {}).get("id"),
+        "id": r.id,
+        "basket": r.basket_id,
+        "lines": list(r.lines),
+        "amount": r.amount,
+        "step": r.step,
+        "message": r.detail.message or r.detail.waiting,
+        "receipt": receipt_view(fiscal, r.amount, 2),
+        "refund": r.detail.refund.id if r.detail.refund else None,
     }
 
 
@@ -331,6 +332,6 @@ async def make_return(body: ReturnRequest, svc: Svc, staff: Staff) -> dict[str, 
         staff.device,
         "return",
         basket_id=basket,
-        detail={"return": row["id"], "lines": lines, "step": row["step"]},
+        detail={"return": row.id, "lines": lines, "step": row.step},
     )
     return return_view(row)

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from edge_agent.basket import Basket, Product
-from edge_agent.fiscal.receipt import receipt_qr
+from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.payment.records import PaymentRecord
 
 
@@ -97,33 +97,32 @@ def payment_view(row: PaymentRecord | None) -> dict[str, Any] | None:
     """A payment attempt for the kiosk: step, method, amount, QR for SBP; no card data."""
     if row is None:
         return None
-    payment = row.detail.get("payment") or {}
-    confirmation = payment.get("confirmation") or {}
+    receipt = row.receipt.fiscal if row.receipt else None
     return {
         "id": row.id,
         "method": row.method,
         "amount": row.amount,
         "step": row.step,
         "status": row.status,
-        "qr": confirmation.get("confirmation_data"),
-        "message": row.detail.get("message", ""),
-        "started": row.detail.get("started"),
-        "receipt": receipt_view((row.detail.get("receipt") or {}).get("fiscal"), row.amount),
+        "qr": row.payment.qr if row.payment else None,
+        "message": row.message,
+        "started": row.started,
+        "receipt": receipt_view(receipt, row.amount),
     }
 
 
-def receipt_view(fiscal: dict[str, Any] | None, total: int, kind: int = 1) -> dict[str, Any] | None:
+def receipt_view(fiscal: FiscalDocument | None, total: int, kind: int = 1) -> dict[str, Any] | None:
     """A printed receipt's fiscal data for the customer: numbers, date and the receipt's QR text."""
-    if not fiscal:
+    if fiscal is None:
         return None
     return {
-        "fd": fiscal.get("fiscalDocumentNumber"),
-        "fp": fiscal.get("fiscalDocumentSign"),
-        "fn": fiscal.get("fnNumber"),
-        "at": fiscal.get("fiscalDocumentDateTime"),
-        "shift": fiscal.get("shiftNumber"),
-        "number": fiscal.get("fiscalReceiptNumber"),
-        "qr": receipt_qr(fiscal, total, kind),
+        "fd": fiscal.number,
+        "fp": fiscal.sign,
+        "fn": fiscal.fn,
+        "at": fiscal.at,
+        "shift": fiscal.shift,
+        "number": fiscal.receipt_number,
+        "qr": fiscal.qr(total, kind),
     }
 
 

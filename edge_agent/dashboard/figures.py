@@ -123,7 +123,7 @@ def _bars(title: str, items: Sequence[tuple[str, float]], unit: str = "") -> str
 
 
 def charts(
-    f: dict[str, Any],
+    f: Mapping[str, Any],
     *,
     health: Mapping[str, Any] | None = None,
     since: float = 0.0,
@@ -162,9 +162,9 @@ def availability(rows: Iterable[tuple[str, float, bool, str]], since: float, unt
         if at > until:
             continue
         changes.setdefault(component, []).append((max(at, since), ok, detail))
-    out: dict[str, Any] = {}
+    out: dict[str, object] = {}
     for component, points in sorted(changes.items()):
-        segments: list[dict[str, Any]] = []
+        segments: list[dict[str, object]] = []
         up, down, outages = 0.0, 0.0, 0
         for i, (start, ok, detail) in enumerate(points):
             end = points[i + 1][0] if i + 1 < len(points) else until

@@ -18,7 +18,10 @@ from typing import Any, Final, Literal
 import httpx
 
 from edge_agent.config_types import Url
-from edge_agent.fiscal.marks import CheckAnswerError, EstimatedStatus, MarkCheck, begin_task, read_status
+from edge_agent.fiscal.atol_tasks import begin_task, fiscal_document, receipt_task
+from edge_agent.fiscal.document import DocumentError, FiscalDocument
+from edge_agent.fiscal.marks import CheckAnswerError, EstimatedStatus, MarkCheck, read_status
+from edge_agent.fiscal.receipt import Receipt
 from edge_agent.fiscal.register import (
     FiscalRegister,
     RegisterError,
@@ -58,6 +61,9 @@ class AtolRegister:
             raise RegisterError("unavailable", f"register at {self.base}: {type(e).__name__} {e}") from None
 
     # -- requests -----------------------------------------------------------------------------
+    async def print_receipt(self, uuid: str, receipt: Receipt) -> FiscalDocument:
+        return _document((await self.submit(uuid, [receipt_task(receipt)]))[0])
+
     async def submit(self, uuid: str, tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         found = await self._get(f"/requests/{uuid}")
         if found.status_code == 404:
@@ -146,9 +152,8 @@ class AtolRegister:
     async def open_shift(self) -> None:
         await self._one({"type": "openShift", "operator": self.operator})
 
-    async def close_shift(self) -> dict[str, Any]:
-        result = await self._one({"type": "closeShift", "operator": self.operator})
-        return dict(result.get("fiscalParams") or {})
+    async def close_shift(self) -> FiscalDocument:
+        return _document(await self._one({"type": "closeShift", "operator": self.operator}))
 
     async def status(self) -> RegisterStatus:
         shift, device, fn, ofd = await self.submit(
@@ -173,6 +178,13 @@ class AtolRegister:
             )
         except (AttributeError, TypeError, ValueError):
             raise RegisterError("bad_answer", "the register's status is not of the documented shape") from None
+
+
+def _document(result: Mapping[str, Any]) -> FiscalDocument:
+    try:
+        return fiscal_document(result)
+    except DocumentError as e:  # done on the register, but its answer is unreadable
+        raise RegisterError("bad_answer", str(e)) from None
 
 
 def _shift(result: Mapping[str, Any]) -> Shift:

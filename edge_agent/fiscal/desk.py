@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as dtime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from edge_agent.basket import Basket, BasketError, Line
@@ -29,8 +28,9 @@ from edge_agent.basket.journal import Journal
 from edge_agent.basket.machine import BEFORE_PAYMENT
 from edge_agent.config import Config
 from edge_agent.db import StoreError
+from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.fiscal.marks import MarkCheck
-from edge_agent.fiscal.receipt import ReceiptRules
+from edge_agent.fiscal.receipt import Receipt, ReceiptRules
 from edge_agent.fiscal.register import NEEDS_STAFF, FiscalRegister, RegisterError, RegisterStatus, Shift
 from edge_agent.logthrottle import ThrottledLog
 
@@ -244,18 +244,18 @@ class FiscalDesk:
         if shift.state != "opened":
             await self.register.open_shift()
 
-    async def fiscalize(self, uuid: str, task: dict[str, Any]) -> dict[str, Any]:
-        """Print ``task`` as request ``uuid`` (at most once) and return its fiscal data."""
+    async def fiscalize(self, uuid: str, receipt: Receipt) -> FiscalDocument:
+        """Print ``receipt`` as request ``uuid`` (at most once) and return its fiscal document."""
         async with self.lock:
             try:
                 await self.ensure_shift()
-                result = (await self.register.submit(uuid, [task]))[0]
+                document = await self.register.print_receipt(uuid, receipt)
             except RegisterError as e:
                 self._failed(e)
                 raise
             self._ok()
             self.receipts += 1
-            return dict(result.get("fiscalParams") or {})
+            return document
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,8 @@
-"""The ККТ's own check of a mark code (FFD 1.2), pure: the tasks and what their answers mean.
+"""The ККТ's own check of a mark code (FFD 1.2), pure: what the answers mean.
 
-A marked item is checked on the register before it is sold: ``beginMarkingCodeValidation``,
-then ``getMarkingCodeValidationStatus`` until ready, then ``acceptMarkingCode`` or
-``declineMarkingCode``. The answer's ``itemInfoCheckResult`` is tag 2106 (five bits) and goes
+A marked item is checked on the register before it is sold: ``beginMarkingCodeValidation``
+(``fiscal/atol_tasks.py`` builds it), then ``getMarkingCodeValidationStatus`` until ready, then
+``acceptMarkingCode`` or ``declineMarkingCode``. The answer's ``itemInfoCheckResult`` is tag 2106 (five bits) and goes
 into the receipt's position with the code (docs/fiscal.md, after ATOL's JSON-task documentation).
 """
 
@@ -26,20 +26,6 @@ class CheckAnswerError(ValueError):
 def imc(code: str) -> str:
     """The mark code as the ATOL tasks carry it: Base64 of its bytes, separators included."""
     return base64.b64encode(code.encode()).decode()
-
-
-def begin_task(code: str, status: EstimatedStatus = "itemPieceSold") -> dict[str, Any]:
-    return {
-        "type": "beginMarkingCodeValidation",
-        "params": {
-            "imcType": "auto",
-            "imc": imc(code),
-            "itemEstimatedStatus": status,
-            "imcModeProcessing": 0,
-            "itemQuantity": 1,
-            "itemUnits": "piece",
-        },
-    }
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,33 +1,28 @@
-"""A paid basket as the ATOL ``sell`` task, and a return as ``sellReturn``: pure, typed.
+"""A paid basket as a ``sell`` receipt, and a return as ``sellReturn``, in the shop's terms: pure.
 
-Money is integer kopecks until ``_rub`` at the JSON edge. Unmarked lines of one product at
+Money is integer kopecks (each register's driver writes it its own way, as
+``fiscal/atol_tasks.py`` does for ATOL). Unmarked lines of one product at
 one price become one position with a quantity; every marked item is its own position with
-its code (``imcParams``: the code, the estimated status, the register's check result, tag
-2106) and the permissive-mode answer (``industryInfo``, tag 1260 with 1265 ``UUID=…&Time=…``).
+its code (the code, the estimated status, the register's check result, tag 2106) and the
+permissive-mode answer (tag 1260 with 1265 ``UUID=…&Time=…``).
 VAT comes from the category (2026 rates: ``vat22`` by default, ``vat10`` for the reduced
 list, ...), the tax system and the operator from the configuration. The sum of the positions
-is the paid amount, or the builder refuses (``ReceiptError``). Shapes: ATOL's
-JSON-task documentation and FFD 1.2, as docs/fiscal.md gives them.
+is the paid amount, or the builder refuses (``ReceiptError``). Requisites: FFD 1.2, as
+docs/fiscal.md gives them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from edge_agent.basket import Line
 from edge_agent.errors import EdgeError
-from edge_agent.fiscal.marks import EstimatedStatus, imc
-from edge_agent.verify.policy import FISCAL_1262, FISCAL_1263, FISCAL_1264
+from edge_agent.fiscal.marks import EstimatedStatus, MarkCheck
 
 Taxation = Literal["osn", "usnIncome", "usnIncomeOutcome", "esn", "patent"]
 VAT_TYPES: Final = frozenset({"none", "vat0", "vat5", "vat7", "vat10", "vat22", "vat105", "vat107", "vat110", "vat122"})
-#: tag 1212: 33 "a good with a mark code" for marked lines, 1 "a good" otherwise [unverified: docs/fiscal.md]
-MARKED_OBJECT, PLAIN_OBJECT = "commodityWithMarking", "commodity"
-#: 1263 in ATOL's date format (yyyy.mm.dd)
-_BASE_DATE: Final = ".".join(reversed(FISCAL_1263.split(".")))
 
 
 class ReceiptError(EdgeError):
@@ -49,12 +44,6 @@ class ReceiptRules:
     def vat(self, category: str) -> str:
         return self.vat_by_category.get(category, self.vat_default)
 
-    def operator_block(self) -> dict[str, str]:
-        out = {"name": self.operator}
-        if self.operator_vatin:
-            out["vatin"] = self.operator_vatin
-        return out
-
 
 @dataclass(frozen=True, slots=True)
 class Tender:
@@ -64,107 +53,120 @@ class Tender:
     kind: str = "electronically"
 
 
-def _rub(kop: int) -> float:
-    return round(kop / 100, 2)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PositionMark:
+    """A marked position's code, the status it is sold (or returned) in, the register's check
+    (tag 2106) and the permissive-mode answer (tag 1265; None: no service answered)."""
+
+    code: str
+    status: EstimatedStatus
+    check: MarkCheck
+    industry_1265: str | None = None
 
 
-def _position(lines: Sequence[Line], rules: ReceiptRules, status: EstimatedStatus) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Position:
+    name: str
+    price: int  # kopecks per unit
+    quantity: int
+    vat: str
+    marked: bool
+    mark: PositionMark | None = None
+
+    @property
+    def amount(self) -> int:
+        return self.price * self.quantity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Receipt:
+    """A receipt in the shop's terms; a register's driver turns it into its own wire format."""
+
+    kind: Literal["sell", "sellReturn"]
+    positions: tuple[Position, ...]
+    tenders: tuple[Tender, ...]
+    taxation: Taxation
+    operator: str
+    operator_vatin: str | None = None
+    electronically: bool = False
+    contact: str | None = None  # the customer's phone or e-mail (tag 1008)
+
+    @property
+    def total(self) -> int:
+        return sum(p.amount for p in self.positions)
+
+
+def _position(lines: Sequence[Line], rules: ReceiptRules, status: EstimatedStatus) -> Position:
     first = lines[0]
-    unit = first.amount
-    pos: dict[str, Any] = {
-        "type": "position",
-        "name": first.name,
-        "price": _rub(unit),
-        "quantity": len(lines),
-        "amount": _rub(unit * len(lines)),
-        "measurementUnit": "piece",
-        "paymentMethod": "fullPayment",
-        "tax": {"type": rules.vat(first.category)},
-        "paymentObject": MARKED_OBJECT if first.marked else PLAIN_OBJECT,
-    }
-    if not first.marked:
-        return pos
-    if first.mark_code is None:
-        raise ReceiptError("unmarked_code", f"line {first.id} ({first.name}) is marked but has no mark code")
-    if first.kkt is None:
-        raise ReceiptError("unchecked_code", f"line {first.id} ({first.name}): the register has not checked its code")
-    bits = first.kkt.to_dict()["itemInfoCheckResult"]
-    pos["imcParams"] = {
-        "imcType": "auto",
-        "imc": imc(first.mark_code),
-        "itemEstimatedStatus": status,
-        "imcModeProcessing": 0,
-        "itemInfoCheckResult": bits,
-    }
-    if first.fiscal_1265 is not None:  # no answer from any service (assisted sale): no 1260
-        pos["industryInfo"] = [
-            {"fois": FISCAL_1262, "date": _BASE_DATE, "number": FISCAL_1264, "industryAttribute": first.fiscal_1265}
-        ]
-    return pos
+    mark = None
+    if first.marked:
+        if first.mark_code is None:
+            raise ReceiptError("unmarked_code", f"line {first.id} ({first.name}) is marked but has no mark code")
+        if first.kkt is None:
+            raise ReceiptError(
+                "unchecked_code", f"line {first.id} ({first.name}): the register has not checked its code"
+            )
+        mark = PositionMark(code=first.mark_code, status=status, check=first.kkt, industry_1265=first.fiscal_1265)
+    return Position(
+        name=first.name,
+        price=first.amount,
+        quantity=len(lines),
+        vat=rules.vat(first.category),
+        marked=first.marked,
+        mark=mark,
+    )
 
 
-def positions(
-    lines: Iterable[Line], rules: ReceiptRules, status: EstimatedStatus = "itemPieceSold"
-) -> list[dict[str, Any]]:
+def positions(lines: Iterable[Line], rules: ReceiptRules, status: EstimatedStatus = "itemPieceSold") -> list[Position]:
     """Marked items one by one; the rest grouped by product and price, in basket order."""
-    groups: dict[tuple[Any, ...], list[Line]] = {}
+    groups: dict[tuple[object, ...], list[Line]] = {}
     for line in lines:
         key = ("line", line.id) if line.marked else ("product", line.gtin, line.name, line.amount, line.category)
         groups.setdefault(key, []).append(line)
     return [_position(group, rules, status) for group in groups.values()]
 
 
-def _task(
-    kind: str,
+def _receipt(
+    kind: Literal["sell", "sellReturn"],
     lines: Sequence[Line],
     tenders: Sequence[Tender],
     rules: ReceiptRules,
     *,
     contact: str | None,
     status: EstimatedStatus,
-) -> dict[str, Any]:
+) -> Receipt:
     if not lines:
         raise ReceiptError("empty_receipt", "a receipt needs at least one line")
     total = sum(line.amount for line in lines)
     paid = sum(t.kop for t in tenders)
     if paid != total or any(t.kop <= 0 for t in tenders):
         raise ReceiptError("sum_mismatch", f"payments {paid} kop for positions of {total} kop")
-    task: dict[str, Any] = {
-        "type": kind,
-        "taxationType": rules.taxation,
-        "electronically": rules.electronically,
-        "operator": rules.operator_block(),
-        "items": positions(lines, rules, status),
-        "payments": [{"type": t.kind, "sum": _rub(t.kop)} for t in tenders],
-    }
-    if contact:
-        task["clientInfo"] = {"emailOrPhone": contact}
-    return task
+    return Receipt(
+        kind=kind,
+        positions=tuple(positions(lines, rules, status)),
+        tenders=tuple(tenders),
+        taxation=rules.taxation,
+        operator=rules.operator,
+        operator_vatin=rules.operator_vatin,
+        electronically=rules.electronically,
+        contact=contact or None,
+    )
 
 
-def sell_task(
+def sell_receipt(
     lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
-) -> dict[str, Any]:
+) -> Receipt:
     """The ``sell`` receipt of a paid basket's lines."""
-    return _task("sell", lines, tenders, rules, contact=contact, status="itemPieceSold")
+    return _receipt("sell", lines, tenders, rules, contact=contact, status="itemPieceSold")
 
 
-def return_task(
+def return_receipt(
     lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
-) -> dict[str, Any]:
+) -> Receipt:
     """The ``sellReturn`` receipt of the returned lines of a past sale (``itemPieceReturn``)."""
-    return _task("sellReturn", lines, tenders, rules, contact=contact, status="itemPieceReturn")
+    return _receipt("sellReturn", lines, tenders, rules, contact=contact, status="itemPieceReturn")
 
 
 def kopecks(rub: float) -> int:
     """An amount of a receipt's JSON back in kopecks (for reconciliation)."""
     return round(rub * 100)
-
-
-def receipt_qr(fiscal: Mapping[str, Any], total_kop: int, kind: int = 1) -> str:
-    """The receipt's QR text (54-ФЗ): t=date-time, s=sum, fn, i=FD number, fp, n=1 sell / 2 return."""
-    at = datetime.fromisoformat(str(fiscal["fiscalDocumentDateTime"]))
-    return (
-        f"t={at:%Y%m%dT%H%M}&s={total_kop // 100}.{total_kop % 100:02d}&fn={fiscal['fnNumber']}"
-        f"&i={fiscal['fiscalDocumentNumber']}&fp={fiscal['fiscalDocumentSign']}&n={kind}"
-    )

@@ -1,20 +1,22 @@
 """What a fiscal register does for the agent, whatever speaks to it (ATOL's Web-server today;
 a Shtrih-M driver would implement the same), and the errors it raises, typed.
 
-``submit(uuid, tasks)`` is idempotent by ``uuid``: it first asks whether the register already
-has that request (a crash or a lost answer after the POST) and only sends it when it has not;
-so a receipt's uuid, persisted before the first submit, is printed at most once.
+``print_receipt(uuid, receipt)`` is idempotent by ``uuid``: the driver first asks whether the
+register already has that request (a crash or a lost answer after it was sent) and only sends
+it when it has not; so a receipt's uuid, persisted before the first try, prints at most once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol
+from typing import Final, Literal, Protocol
 
 from edge_agent.config_types import Name, Section
 from edge_agent.errors import EdgeError
+from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.fiscal.marks import EstimatedStatus, MarkCheck
+from edge_agent.fiscal.receipt import Receipt
 
 ErrorKind = Literal[
     "unavailable",
@@ -102,8 +104,8 @@ class RegisterStatus:
 
 
 class FiscalRegister(Protocol):
-    async def submit(self, uuid: str, tasks: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Run ``tasks`` as one request named ``uuid`` (at most once) and return their results."""
+    async def print_receipt(self, uuid: str, receipt: Receipt) -> FiscalDocument:
+        """Print ``receipt`` as the request named ``uuid`` (at most once) and return its document."""
 
     async def check_mark(self, code: str, status: EstimatedStatus = "itemPieceSold") -> MarkCheck:
         """Check a mark code on the register; accepted for the next receipt when it may be sold,
@@ -113,8 +115,8 @@ class FiscalRegister(Protocol):
 
     async def open_shift(self) -> None: ...
 
-    async def close_shift(self) -> dict[str, Any]:
-        """The Z-report's fiscal data."""
+    async def close_shift(self) -> FiscalDocument:
+        """The Z-report's fiscal document."""
 
     async def status(self) -> RegisterStatus: ...
 

@@ -20,20 +20,20 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import StartPayment
 from edge_agent.config import CheckoutSettings
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.desk import Fiscal
-from edge_agent.fiscal.receipt import ReceiptError, Tender, sell_task
+from edge_agent.fiscal.receipt import ReceiptError, Tender, sell_receipt
 from edge_agent.fiscal.register import RegisterError
 from edge_agent.payment.loyalty_steps import LoyaltyAtCheckout
 from edge_agent.payment.methods import method_of
-from edge_agent.payment.records import PaymentRecord
+from edge_agent.payment.provider import AnswerError, ProviderPayment, Refund, payment_answer
 from edge_agent.payment.steps import (
     FINAL,
     Action,
@@ -67,7 +67,7 @@ class PaymentOutcome:
     result: str  # paid, declined, timeout, unknown (central did not answer: resumed in the background)
     payment_id: str
     message: str = ""
-    payment: dict[str, object] = field(default_factory=dict)
+    payment: ProviderPayment | None = None
 
 
 class CheckoutFlow(LoyaltyAtCheckout):
@@ -206,11 +206,11 @@ class CheckoutFlow(LoyaltyAtCheckout):
                 self._record(attempt, basket, transition)
                 attempt = self._attempt(pid)
                 if transition.result is not None:
-                    return PaymentOutcome(transition.result, pid, attempt.message, dict(attempt.payment or {}))
-        except OutcomeUnknown as e:
+                    return PaymentOutcome(transition.result, pid, attempt.message, attempt.payment)
+        except (OutcomeUnknown, AnswerError) as e:
             log.warning("payment %s: %s; it is resumed in the background", pid, e)
             return PaymentOutcome("unknown", pid, str(e))
-        return PaymentOutcome(final_result(attempt.step), pid, attempt.message, dict(attempt.payment or {}))
+        return PaymentOutcome(final_result(attempt.step), pid, attempt.message, attempt.payment)
 
     def _facts(self, basket: Basket | None) -> BasketFacts:
         if basket is None:
@@ -234,13 +234,14 @@ class CheckoutFlow(LoyaltyAtCheckout):
         if isinstance(action, Fiscalize):
             return await self._fiscalize(attempt, action)
         calls = action.calls if isinstance(action, Calls) else (action,)
-        result: dict[str, Any] = {}
+        answer: ProviderPayment | Refund | None = None
         for call in calls:
             try:
                 result = await self._call(call.service, call.op, call.data, key=call.key, basket_id=attempt.basket_id)
             except ServiceError as e:
-                return Refused(e.code, e.message, e.result)
-        return Ok(result)
+                return Refused(e.code, e.message, _payment_in(e.result))
+            answer = payment_answer(call.op, result) if call.service == "payment" else None
+        return Ok(answer)
 
     async def _fiscalize(self, attempt: Attempt, action: Fiscalize) -> Answer:
         if action.pause_s:
@@ -250,8 +251,10 @@ class CheckoutFlow(LoyaltyAtCheckout):
         if basket is None or desk is None:
             return Refused("no_register", f"basket {attempt.basket_id} has no live lane with a register")
         try:
-            task = sell_task(list(basket.lines.values()), [Tender(attempt.amount)], self.fiscal.rules, basket.contact)
-            return Ok(await desk.fiscalize(action.uuid, task))
+            receipt = sell_receipt(
+                list(basket.lines.values()), [Tender(attempt.amount)], self.fiscal.rules, basket.contact
+            )
+            return Ok(await desk.fiscalize(action.uuid, receipt))
         except ReceiptError as e:
             return Refused(e.code, e.message)
         except RegisterError as e:
@@ -284,40 +287,43 @@ class CheckoutFlow(LoyaltyAtCheckout):
                 write(conn)
 
     def _save(self, a: Attempt, conn: sqlite3.Connection) -> None:
-        payment = a.payment or {}
         if a.step is not Step.CREATING and (created := self._created.get(a.basket_id)) is not None:
             created.set()  # the kiosk's "pay" may answer: the provider has the payment
-        record = PaymentRecord(
-            id=a.id,
-            basket_id=a.basket_id,
-            method=a.method,
-            amount=a.amount,
-            step=a.step.value,
-            provider_id=payment.get("id"),
-            status=payment.get("status"),
-            detail=a.detail(),
-        )
-        self.records.payments.save(record, conn)
+        self.records.payments.save(a.record(), conn)
 
-    async def _wait_for_customer(self, attempt: Attempt, wait: AwaitCustomer) -> dict[str, Any]:
+    async def _get_payment(self, provider: str, basket_id: str) -> ProviderPayment:
+        answer = await self._call("payment", "get", {"id": provider}, key=None, basket_id=basket_id)
+        return ProviderPayment.from_json(answer)
+
+    async def _wait_for_customer(self, attempt: Attempt, wait: AwaitCustomer) -> ProviderPayment:
         """Ask for the payment's state until the customer has acted or the kiosk's patience ends."""
         provider = wait.provider_id
-        payment: dict[str, Any] = dict(attempt.payment or {})
+        payment = attempt.payment
+        if payment is None:
+            raise ValueError(f"payment {attempt.id}: waiting for a customer without a payment")
         news = self._news.setdefault(provider, asyncio.Event())
         try:
-            while payment["status"] == "PENDING_CUSTOMER" and time.time() < wait.deadline:
+            while payment.status == "PENDING_CUSTOMER" and time.time() < wait.deadline:
                 try:  # a notification, or the next poll, whichever comes first
                     left = max(0.0, wait.deadline - time.time())
                     await asyncio.wait_for(news.wait(), min(self.settings.poll_s, left))
                 except TimeoutError:
-                    payment = await self._call(
-                        "payment", "get", {"id": provider}, key=None, basket_id=attempt.basket_id
-                    )
+                    payment = await self._get_payment(provider, attempt.basket_id)
                     continue
                 news.clear()
                 # a notification only says "ask now": anyone on the broker could have sent it, so
                 # the state that counts is the one central answers to payment.get
-                payment = await self._call("payment", "get", {"id": provider}, key=None, basket_id=attempt.basket_id)
+                payment = await self._get_payment(provider, attempt.basket_id)
             return payment
         finally:
             self._news.pop(provider, None)
+
+
+def _payment_in(result: object) -> ProviderPayment | None:
+    """The payment a refusal shows, when it shows one of the documented shape."""
+    if not isinstance(result, dict) or "id" not in result:
+        return None
+    try:
+        return ProviderPayment.from_json(result)
+    except AnswerError:
+        return None

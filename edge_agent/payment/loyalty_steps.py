@@ -6,6 +6,7 @@ it; every call that moves points carries a key derived from the basket (docs/mqt
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from edge_agent.basket import Basket, BasketError, State
@@ -13,6 +14,8 @@ from edge_agent.basket.commands import Cancel, Discount, Identify
 from edge_agent.basket.journal import Journal
 from edge_agent.config import CheckoutSettings
 from edge_agent.loyalty import Allocation, allocate
+from edge_agent.payment import loyalty_answers
+from edge_agent.payment.loyalty_answers import Identified, Quote, verified_balance
 from edge_agent.repositories import Repositories
 from edge_agent.sync.rpc import Requester
 
@@ -30,8 +33,9 @@ class LoyaltyAtCheckout:
         return self._locks.setdefault(basket_id, asyncio.Lock())
 
     async def _call(
-        self, service: str, op: str, data: dict[str, Any], *, key: str | None, basket_id: str
-    ) -> dict[str, Any]:
+        self, service: str, op: str, data: Mapping[str, object], *, key: str | None, basket_id: str
+    ) -> Mapping[str, Any]:
+        """Central's answer as it came (JSON): the caller parses it into its type."""
         return await self.requester.call(
             service,
             op,
@@ -43,32 +47,33 @@ class LoyaltyAtCheckout:
         )
 
     # -- loyalty before payment ---------------------------------------------------------------
-    async def identify(self, basket: Basket, kind: str, ref: str) -> dict[str, Any]:
+    async def identify(self, basket: Basket, kind: str, ref: str) -> Identified:
         """The customer shows a phone number, a loyalty card or the app's signed QR code. A phone
         or a card is enough to accrue points; central sends a one-time code to the customer's
         phone, and only ``verify`` with it (or the app's QR) shows the balance and lets points be spent."""
-        result = await self._call(
+        answer = await self._call(
             "loyalty", "identify", {"kind": kind, "ref": ref, "basket": basket.id}, key=None, basket_id=basket.id
         )
-        verified = bool(result.get("verified"))
-        self.journal.apply(
-            basket, Identify(customer=result["customer"], contact=ref if kind == "phone" else None, verified=verified)
-        )
-        return result
+        who = Identified.from_json(answer)
+        contact = ref if kind == "phone" else None
+        self.journal.apply(basket, Identify(customer=who.customer, contact=contact, verified=who.verified))
+        return who
 
-    async def verify(self, basket: Basket, code: str) -> dict[str, Any]:
-        """The one-time code the customer received: possession of the phone on file."""
+    async def verify(self, basket: Basket, code: str) -> int:
+        """The one-time code the customer received: possession of the phone on file. Returns the
+        balance the customer may now spend."""
         if basket.customer is None:
             raise BasketError("no_customer", "identify the customer first")
-        result = await self._call(
+        answer = await self._call(
             "loyalty",
             "verify",
             {"customer": basket.customer, "code": code, "basket": basket.id},
             key=None,
             basket_id=basket.id,
         )
+        balance = verified_balance(answer)
         self.journal.apply(basket, Identify(customer=basket.customer, contact=basket.contact, verified=True))
-        return result
+        return balance
 
     async def redeem(self, basket: Basket, points: int | None = None) -> Allocation:
         """Hold points for a READY_TO_PAY basket and spread them over its eligible lines as
@@ -81,22 +86,23 @@ class LoyaltyAtCheckout:
             raise BasketError("wrong_state", f"basket is {basket.state.value}; redemption needs READY_TO_PAY")
         lines = [(line.id, line.price, line.category) for line in basket.lines.values()]
         wire = [{"line": i, "price": p, "category": c} for i, p, c in lines]
-        quote = await self._call(
-            "loyalty",
-            "quote",
-            {"customer": basket.customer, "lines": wire, "basket": basket.id},
-            key=None,
-            basket_id=basket.id,
+        quote = Quote.from_json(
+            await self._call(
+                "loyalty",
+                "quote",
+                {"customer": basket.customer, "lines": wire, "basket": basket.id},
+                key=None,
+                basket_id=basket.id,
+            )
         )
-        program = quote["program"]
-        wanted = quote["max_redeem_points"] if points is None else points
+        wanted = quote.max_redeem_points if points is None else points
         plan = allocate(
             lines,
             wanted,
-            point_value_kop=program["point_value_kop"],
-            max_redeem_pct=program["max_redeem_pct"],
-            excluded=frozenset(program["excluded_categories"]),
-            balance=quote["balance"],
+            point_value_kop=quote.point_value_kop,
+            max_redeem_pct=quote.max_redeem_pct,
+            excluded=quote.excluded_categories,
+            balance=quote.balance,
         )
         if plan.points == 0:
             return plan
@@ -104,14 +110,15 @@ class LoyaltyAtCheckout:
         n = len(self.records.payments.of_basket(basket.id)) + 1
         key = f"{basket.id}:hold:{n}:{plan.points}:{plan.kopecks}"
         await self._release_stale_holds(basket, keep=key)
-        hold = await self._call(
+        answer = await self._call(
             "loyalty",
             "hold",
             {"customer": basket.customer, "points": plan.points, "basket": basket.id},
             key=key,
             basket_id=basket.id,
         )
-        self.journal.apply(basket, Discount(allocation=dict(plan.lines), hold_id=hold["hold_id"], points=plan.points))
+        held = loyalty_answers.hold_id(answer)
+        self.journal.apply(basket, Discount(allocation=dict(plan.lines), hold_id=held, points=plan.points))
         return plan
 
     async def cancel(self, basket: Basket) -> None:

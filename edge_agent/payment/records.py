@@ -1,8 +1,8 @@
 """Payment attempts and returns as the store keeps them (tables ``payments`` and ``returns``).
 
 A row is written before the step it names is tried, so a restart carries each on from where it
-stood (``payment/flow.py``, ``payment/returns.py``). ``detail`` is the step's own data, kept
-as JSON.
+stood (``payment/flow.py``, ``payment/returns.py``). Each step's data is typed here and kept as
+JSON in the ``detail`` column, in the shape earlier versions wrote (so older rows read unchanged).
 """
 
 from __future__ import annotations
@@ -10,25 +10,136 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from edge_agent.db import Database
+from edge_agent.fiscal.document import FiscalDocument
+from edge_agent.fiscal.marks import MarkCheck
+from edge_agent.payment.provider import ProviderPayment, Refund
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceiptRequest:
+    """A receipt being printed: the request's uuid (the ``attempt``-th one, so a retry after a
+    failure at the register is a new request), failures so far, since when (epoch s), and the
+    fiscal document once printed."""
+
+    uuid: str
+    attempt: int = 1
+    failures: int = 0
+    since: float | None = None
+    fiscal: FiscalDocument | None = None
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"uuid": self.uuid, "try": self.attempt, "failures": self.failures}
+        if self.since is not None:
+            out["since"] = self.since
+        if self.fiscal is not None:
+            out["fiscal"] = self.fiscal.to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ReceiptRequest:
+        fiscal, since = data.get("fiscal"), data.get("since")
+        return cls(
+            uuid=str(data["uuid"]),
+            attempt=_int(data.get("try", 1)),
+            failures=_int(data.get("failures", 0)),
+            since=float(since) if isinstance(since, int | float) else None,
+            fiscal=FiscalDocument.from_json(fiscal) if isinstance(fiscal, Mapping) and fiscal else None,
+        )
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) else int(str(value))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaymentRecord:
     id: str
     basket_id: str
     method: str
     amount: int  # kopecks
     step: str
-    provider_id: str | None = None
-    status: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
+    started: float = 0.0  # epoch s
+    payment: ProviderPayment | None = None  # the provider's payment, as last seen
+    message: str = ""
+    receipt: ReceiptRequest | None = None
+
+    @property
+    def provider_id(self) -> str | None:
+        return self.payment.id if self.payment else None
+
+    @property
+    def status(self) -> str | None:
+        return self.payment.status if self.payment else None
+
+    def detail(self) -> dict[str, object]:
+        out: dict[str, object] = {"started": self.started}
+        if self.payment is not None:
+            out["payment"] = self.payment.to_json()
+        if self.message:
+            out["message"] = self.message
+        if self.receipt is not None:
+            out["receipt"] = self.receipt.to_json()
+        return out
+
+    @classmethod
+    def from_row(cls, row: tuple[str, str, str, int, str], detail: Mapping[str, object]) -> PaymentRecord:
+        payment, receipt, started = detail.get("payment"), detail.get("receipt"), detail.get("started", 0.0)
+        return cls(
+            id=row[0],
+            basket_id=row[1],
+            method=row[2],
+            amount=row[3],
+            step=row[4],
+            started=float(started) if isinstance(started, int | float) else 0.0,
+            payment=ProviderPayment.from_json(payment) if isinstance(payment, Mapping) and payment else None,
+            message=str(detail.get("message", "")),
+            receipt=ReceiptRequest.from_json(receipt) if isinstance(receipt, Mapping) else None,
+        )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReturnDetail:
+    payment: str  # the provider's id of the sale's captured payment
+    checks: Mapping[int, MarkCheck] = field(default_factory=dict)  # line → the register's check
+    receipt: ReceiptRequest | None = None
+    refund: Refund | None = None
+    message: str | None = None  # why it failed
+    waiting: str | None = None  # why it waits (the register or central did not answer)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "payment": self.payment,
+            "checks": {str(line): check.to_dict() for line, check in self.checks.items()},
+        }
+        if self.receipt is not None:
+            out["receipt"] = self.receipt.to_json()
+        if self.refund is not None:
+            out["refund"] = self.refund.to_json()
+        if self.message is not None:
+            out["message"] = self.message
+        if self.waiting is not None:
+            out["waiting"] = self.waiting
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> ReturnDetail:
+        checks, receipt, refund = data.get("checks"), data.get("receipt"), data.get("refund")
+        message, waiting = data.get("message"), data.get("waiting")
+        return cls(
+            payment=str(data["payment"]),
+            checks={int(k): MarkCheck.from_dict(v) for k, v in checks.items()} if isinstance(checks, Mapping) else {},
+            receipt=ReceiptRequest.from_json(receipt) if isinstance(receipt, Mapping) else None,
+            refund=Refund.from_json(refund) if isinstance(refund, Mapping) else None,
+            message=message if isinstance(message, str) else None,
+            waiting=waiting if isinstance(waiting, str) else None,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReturnRecord:
     id: str
     basket_id: str
@@ -37,36 +148,11 @@ class ReturnRecord:
     amount: int  # kopecks
     step: str
     staff: str
-    detail: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, row: dict[str, Any]) -> ReturnRecord:
-        """From ``to_dict``'s shape (the return flow moves a return through its steps as one)."""
-        return cls(
-            id=row["id"],
-            basket_id=row["basket_id"],
-            lane=row["lane"],
-            lines=tuple(row["lines"]),
-            amount=row["amount"],
-            step=str(row["step"]),
-            staff=row["staff"],
-            detail=row["detail"],
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "basket_id": self.basket_id,
-            "lane": self.lane,
-            "lines": list(self.lines),
-            "amount": self.amount,
-            "step": self.step,
-            "staff": self.staff,
-            "detail": self.detail,
-        }
+    detail: ReturnDetail
 
 
-_PAYMENT = "id, basket_id, method, amount, step, provider_id, status, detail"
+_PAYMENT = "id, basket_id, method, amount, step, detail"
+_PAYMENT_COLUMNS = "id, basket_id, method, amount, step, provider_id, status, detail"
 _RETURN = "id, basket_id, lane, lines, amount, step, staff, detail"
 
 
@@ -76,19 +162,7 @@ class PaymentRepository:
 
     def _many(self, where: str, args: tuple[object, ...]) -> list[PaymentRecord]:
         cur = self.db.reads.execute(f"SELECT {_PAYMENT} FROM payments WHERE {where} ORDER BY created_at", args)
-        return [
-            PaymentRecord(
-                id=i,
-                basket_id=b,
-                method=m,
-                amount=a,
-                step=s,
-                provider_id=p,
-                status=st,
-                detail=json.loads(d),
-            )
-            for i, b, m, a, s, p, st, d in cur
-        ]
+        return [PaymentRecord.from_row((i, b, m, a, s), json.loads(d)) for i, b, m, a, s, d in cur]
 
     def get(self, payment_id: str) -> PaymentRecord | None:
         rows = self._many("id = ?", (payment_id,))
@@ -103,9 +177,11 @@ class PaymentRepository:
     def save(self, record: PaymentRecord, conn: sqlite3.Connection | None = None) -> None:
         """Insert or move a payment attempt; inside ``conn``'s transaction when given."""
         now, r = time.time(), record
+        provider_id, status = (r.payment.id, r.payment.status) if r.payment else (None, None)
         with self.db.joined(conn) as tx:
             tx.execute(
-                f"INSERT INTO payments ({_PAYMENT}, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                f"INSERT INTO payments ({_PAYMENT_COLUMNS}, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT(id) DO UPDATE SET step = excluded.step,"
                 " provider_id = COALESCE(excluded.provider_id, provider_id),"
                 " status = COALESCE(excluded.status, status),"
@@ -116,9 +192,9 @@ class PaymentRepository:
                     r.method,
                     r.amount,
                     r.step,
-                    r.provider_id,
-                    r.status,
-                    json.dumps(r.detail),
+                    provider_id,
+                    status,
+                    json.dumps(r.detail()),
                     now,
                     now,
                 ),
@@ -140,7 +216,7 @@ class ReturnRepository:
                 amount=a,
                 step=s,
                 staff=staff,
-                detail=json.loads(d),
+                detail=ReturnDetail.from_json(json.loads(d)),
             )
             for i, b, lane, lines, a, s, staff, d in cur
         ]
@@ -171,7 +247,7 @@ class ReturnRepository:
                     r.amount,
                     str(r.step),
                     r.staff,
-                    json.dumps(r.detail),
+                    json.dumps(r.detail.to_json()),
                     now,
                     now,
                 ),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from edge_agent.basket import Basket, State
 from edge_agent.errors import EdgeError
+from edge_agent.payment.records import ReturnRecord
 
 
 class ReturnStep(StrEnum):
@@ -48,10 +49,6 @@ def plan_return(sale: Basket | None, wanted: Sequence[int], returned: set[int]) 
     return ReturnPlan(sale.id, tuple(wanted), sum(sale.lines[i].amount for i in wanted))
 
 
-def moved(row: dict[str, Any], step: ReturnStep, **detail: Any) -> dict[str, Any]:
-    return {**row, "step": step, "detail": {**row["detail"], **detail}}
-
-
-def returned_lines(returns: Sequence[dict[str, Any]]) -> set[int]:
+def returned_lines(returns: Iterable[ReturnRecord]) -> set[int]:
     """Lines of a sale taken back, or being taken back (every return but a failed one)."""
-    return {i for r in returns if r["step"] != ReturnStep.FAILED for i in r["lines"]}
+    return {i for r in returns if r.step != ReturnStep.FAILED for i in r.lines}

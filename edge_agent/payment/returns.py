@@ -28,11 +28,11 @@ from edge_agent.basket import Basket, Line
 from edge_agent.codes import ParseError, parse
 from edge_agent.config import CheckoutSettings
 from edge_agent.fiscal.desk import Fiscal
-from edge_agent.fiscal.marks import MarkCheck
-from edge_agent.fiscal.receipt import ReceiptError, Tender, return_task
+from edge_agent.fiscal.receipt import ReceiptError, Tender, return_receipt
 from edge_agent.fiscal.register import RegisterError
-from edge_agent.payment.records import ReturnRecord
-from edge_agent.payment.return_plan import FINAL, ReturnError, ReturnStep, moved, plan_return, returned_lines
+from edge_agent.payment.provider import AnswerError, Refund
+from edge_agent.payment.records import ReceiptRequest, ReturnDetail, ReturnRecord
+from edge_agent.payment.return_plan import FINAL, ReturnError, ReturnStep, plan_return, returned_lines
 from edge_agent.payment.steps import receipt_uuid
 from edge_agent.repositories import Repositories
 from edge_agent.sync.rpc import OutcomeUnknown, Requester, ServiceError
@@ -60,11 +60,11 @@ class Returns:
             raise ReturnError("not_sold_here", f"{ki or code} was not sold in this store (or was returned)")
         return sale.id, line.id
 
-    async def start(self, basket_id: str, lines: Sequence[int], staff: str, lane: str | None = None) -> dict[str, Any]:
+    async def start(self, basket_id: str, lines: Sequence[int], staff: str, lane: str | None = None) -> ReturnRecord:
         """Take ``lines`` of sale ``basket_id`` back; print on ``lane``'s register (default: the sale's)."""
         async with self._lock:
             sale = self.records.journal.sale(basket_id)
-            previous = [r.to_dict() for r in self.records.returns.of_basket(basket_id)]
+            previous = self.records.returns.of_basket(basket_id)
             plan = plan_return(sale, lines, returned_lines(previous))
             assert sale is not None
             paid = [p for p in self.records.payments.of_basket(basket_id) if p.step == "done"]
@@ -73,16 +73,16 @@ class Returns:
             where = lane or sale.lane
             has_register = where in self.fiscal.desks
             rid = f"{basket_id}:return:{len(previous) + 1}"
-            row = {
-                "id": rid,
-                "basket_id": basket_id,
-                "lane": where,
-                "lines": list(plan.lines),
-                "amount": plan.amount,
-                "staff": staff,
-                "step": ReturnStep.CHECKING if has_register else ReturnStep.REFUNDING,
-                "detail": {"payment": paid[-1].provider_id, "checks": {}},
-            }
+            row = ReturnRecord(
+                id=rid,
+                basket_id=basket_id,
+                lane=where,
+                lines=plan.lines,
+                amount=plan.amount,
+                staff=staff,
+                step=ReturnStep.CHECKING if has_register else ReturnStep.REFUNDING,
+                detail=ReturnDetail(payment=paid[-1].provider_id),
+            )
             self._save(row)
         return await self._drive(rid)
 
@@ -92,131 +92,126 @@ class Returns:
             await self._drive(rid)
         return len(ids)
 
-    async def _drive(self, rid: str) -> dict[str, Any]:
+    async def _drive(self, rid: str) -> ReturnRecord:
         async with self._lock:
-            record = self.records.returns.get(rid)
-            assert record is not None
-            row = record.to_dict()
+            row = self.records.returns.get(rid)
+            assert row is not None
             try:
-                while ReturnStep(row["step"]) not in FINAL:
+                while ReturnStep(row.step) not in FINAL:
                     row = await self._step(row)
-                    if row["step"] != ReturnStep.DONE:  # done was written with its effects
+                    if row.step != ReturnStep.DONE:  # done was written with its effects
                         self._save(row)
-            except (RegisterError, OutcomeUnknown) as e:  # tried again by the housekeeping
-                row["detail"]["waiting"] = str(e)
+            except (RegisterError, OutcomeUnknown, AnswerError) as e:  # tried again by the housekeeping
+                row = self.records.returns.get(rid) or row  # with what the step saved before it failed
+                row = _moved(row, row.step, waiting=str(e))
                 self._save(row)
             return row
 
-    def _lines(self, row: dict[str, Any]) -> tuple[Basket, list[Line]]:
-        sale = self.records.journal.sale(row["basket_id"])
-        assert sale is not None, f"return {row['id']}: its sale is gone"
-        checks = row["detail"]["checks"]
-        return sale, [
-            replace(sale.lines[i], kkt=MarkCheck.from_dict(checks[str(i)]) if str(i) in checks else sale.lines[i].kkt)
-            for i in row["lines"]
-        ]
+    def _lines(self, row: ReturnRecord) -> tuple[Basket, list[Line]]:
+        sale = self.records.journal.sale(row.basket_id)
+        assert sale is not None, f"return {row.id}: its sale is gone"
+        checks = row.detail.checks
+        return sale, [replace(sale.lines[i], kkt=checks.get(i, sale.lines[i].kkt)) for i in row.lines]
 
-    async def _step(self, row: dict[str, Any]) -> dict[str, Any]:
-        detail = row["detail"]
-        desk = self.fiscal.desks.get(row["lane"])
-        match ReturnStep(row["step"]):
+    async def _step(self, row: ReturnRecord) -> ReturnRecord:
+        detail = row.detail
+        desk = self.fiscal.desks.get(row.lane)
+        match ReturnStep(row.step):
             case ReturnStep.CHECKING:
                 assert desk is not None
                 sale, lines = self._lines(row)
                 for line in lines:
-                    if line.marked and line.mark_code and str(line.id) not in detail["checks"]:
+                    if line.marked and line.mark_code and line.id not in row.detail.checks:
                         async with desk.lock:
                             check = await desk.register.check_mark(line.mark_code, "itemPieceReturn")
                         if check.refusal():
-                            return moved(row, ReturnStep.FAILED, message=check.refusal())
-                        detail["checks"][str(line.id)] = check.to_dict()
+                            return _moved(row, ReturnStep.FAILED, message=check.refusal())
+                        row = _moved(row, row.step, checks={**row.detail.checks, line.id: check})
                         self._save(row)
-                receipt = {"uuid": receipt_uuid(row["id"], 1), "try": 1}
-                return moved(row, ReturnStep.RECEIPT, receipt=receipt)
+                return _moved(row, ReturnStep.RECEIPT, receipt=ReceiptRequest(uuid=receipt_uuid(row.id, 1)))
             case ReturnStep.RECEIPT:
-                assert desk is not None
+                assert desk is not None and detail.receipt is not None
                 sale, lines = self._lines(row)
-                receipt = detail["receipt"]
+                receipt = detail.receipt
                 try:
-                    task = return_task(lines, [Tender(row["amount"])], self.fiscal.rules, sale.contact)
-                    fiscal = await desk.fiscalize(receipt["uuid"], task)
+                    printed = return_receipt(lines, [Tender(row.amount)], self.fiscal.rules, sale.contact)
+                    fiscal = await desk.fiscalize(receipt.uuid, printed)
                 except ReceiptError as e:
-                    return moved(row, ReturnStep.FAILED, message=e.message)
+                    return _moved(row, ReturnStep.FAILED, message=e.message)
                 except RegisterError as e:
                     if not e.unknown and e.kind != "unavailable":  # nothing printed: the next request
-                        receipt["try"] += 1
-                        receipt["uuid"] = receipt_uuid(row["id"], receipt["try"])
+                        n = receipt.attempt + 1
+                        self._save(
+                            _moved(row, row.step, receipt=replace(receipt, attempt=n, uuid=receipt_uuid(row.id, n)))
+                        )
                     raise
-                return {
-                    **row,
-                    "step": ReturnStep.REFUNDING,
-                    "detail": {**detail, "receipt": receipt | {"fiscal": fiscal}},
-                }
+                return _moved(row, ReturnStep.REFUNDING, receipt=replace(receipt, fiscal=fiscal))
             case ReturnStep.REFUNDING:
-                data = {"payment_id": detail["payment"], "amount": row["amount"]}
+                data = {"payment_id": detail.payment, "amount": row.amount}
                 try:
-                    refund = await self.requester.call(
+                    answer = await self.requester.call(
                         "payment",
                         "refund",
                         data,
-                        f"{row['id']}:refund",
-                        basket_id=row["basket_id"],
+                        f"{row.id}:refund",
+                        basket_id=row.basket_id,
                         timeout_s=self.settings.request_timeout_s,
                         attempts=self.settings.request_attempts,
                     )
                 except ServiceError as e:
                     return self._refund_refused(row, e)
-                done = moved(row, ReturnStep.DONE, refund=refund)
+                done = _moved(row, ReturnStep.DONE, refund=Refund.from_json(answer))
                 self._finish(done)
                 return done
-        raise AssertionError(f"return {row['id']}: step {row['step']}")
+        raise AssertionError(f"return {row.id}: step {row.step}")
 
-    def _refund_refused(self, row: dict[str, Any], e: ServiceError) -> dict[str, Any]:
-        failed = {
-            **row,
-            "step": ReturnStep.FAILED,
-            "detail": {**row["detail"], "message": f"refund refused: {e.message}"},
-        }
+    def _refund_refused(self, row: ReturnRecord, e: ServiceError) -> ReturnRecord:
+        failed = _moved(row, ReturnStep.FAILED, message=f"refund refused: {e.message}")
+        receipt = row.detail.receipt
         fact = {
-            "return": row["id"],
-            "basket": row["basket_id"],
-            "amount": row["amount"],
+            "return": row.id,
+            "basket": row.basket_id,
+            "amount": row.amount,
             "error": e.code,
             "message": e.message,
-            "receipt_printed": "fiscal" in row["detail"].get("receipt", {}),
+            "receipt_printed": receipt is not None and receipt.fiscal is not None,
         }
         with self.records.db.transaction() as conn:
             self._save(failed, conn)
-            self.records.outbox.announce(
-                row["lane"], "alert.refund_failed", fact, basket_id=row["basket_id"], conn=conn
-            )
+            self.records.outbox.announce(row.lane, "alert.refund_failed", fact, basket_id=row.basket_id, conn=conn)
         self.alerts += 1
-        log.error("return %s: the refund was refused (%s); staff pay it out by hand", row["id"], e.message)
+        log.error("return %s: the refund was refused (%s); staff pay it out by hand", row.id, e.message)
         return failed
 
-    def _save(self, row: dict[str, Any], conn: sqlite3.Connection | None = None) -> None:
-        self.records.returns.save(ReturnRecord.from_dict(row), conn)
+    def _save(self, row: ReturnRecord, conn: sqlite3.Connection | None = None) -> None:
+        self.records.returns.save(row, conn)
 
-    def _finish(self, row: dict[str, Any]) -> None:
+    def _finish(self, row: ReturnRecord) -> None:
         """The items are back: out of the sold set, central told (the return, EPCIS): one transaction."""
         sale, lines = self._lines(row)
-        detail = row["detail"]
+        detail = row.detail
+        fiscal = detail.receipt.fiscal if detail.receipt else None
         fact = {
-            "return": row["id"],
-            "basket": row["basket_id"],
-            "lines": row["lines"],
-            "amount": row["amount"],
+            "return": row.id,
+            "basket": row.basket_id,
+            "lines": list(row.lines),
+            "amount": row.amount,
             "items": [line.key for line in lines],
-            "staff": row["staff"],
-            "refund": detail["refund"].get("id"),
-            "receipt": (detail.get("receipt") or {}).get("fiscal"),
+            "staff": row.staff,
+            "refund": detail.refund.id if detail.refund else None,
+            "receipt": fiscal.to_json() if fiscal else None,
         }
 
         tz, read_point = self.records.sale_events.tz, self.records.sale_events.read_point
-        doc = epcis_returned(lines, sale, tz=tz, read_point=read_point, return_id=row["id"], now=datetime.now(tz))
+        doc = epcis_returned(lines, sale, tz=tz, read_point=read_point, return_id=row.id, now=datetime.now(tz))
         outbox = self.records.outbox
         with self.records.db.transaction() as conn:
             self._save(row, conn)
             self.records.sold.unsell([line.key for line in lines if line.serialized], conn)
-            outbox.announce(row["lane"], RETURNED, fact, basket_id=row["basket_id"], conn=conn)
-            outbox.announce(row["lane"], EPCIS, doc, basket_id=row["basket_id"], conn=conn)
+            outbox.announce(row.lane, RETURNED, fact, basket_id=row.basket_id, conn=conn)
+            outbox.announce(row.lane, EPCIS, doc, basket_id=row.basket_id, conn=conn)
+
+
+def _moved(row: ReturnRecord, step: str, **detail: Any) -> ReturnRecord:
+    """``row`` at ``step``, its detail with the fields given replaced."""
+    return replace(row, step=step, detail=replace(row.detail, **detail))

@@ -29,13 +29,15 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from edge_agent.basket.commands import Close, PaymentResult
-from edge_agent.payment.records import PaymentRecord
+from edge_agent.fiscal.document import FiscalDocument
+from edge_agent.payment.provider import ProviderPayment, Refund
+from edge_agent.payment.records import PaymentRecord, ReceiptRequest
 
 
 class Step(StrEnum):
@@ -76,39 +78,46 @@ class Attempt:
     amount: int
     step: Step
     started: float = 0.0
-    payment: Mapping[str, Any] | None = None  # the provider's payment object, as last seen
+    payment: ProviderPayment | None = None  # the provider's payment, as last seen
     message: str = ""
-    #: the receipt request: uuid, try (n-th uuid), failures, since (epoch s), fiscal (once printed)
-    receipt: Mapping[str, Any] | None = None
+    receipt: ReceiptRequest | None = None
 
     @classmethod
     def from_row(cls, row: PaymentRecord) -> Attempt:
-        detail = row.detail
         return cls(
             id=row.id,
             basket_id=row.basket_id,
             method=row.method,
             amount=row.amount,
             step=Step(row.step),
-            started=detail.get("started", 0.0),
-            payment=detail.get("payment"),
-            message=detail.get("message", ""),
-            receipt=detail.get("receipt"),
+            started=row.started,
+            payment=row.payment,
+            message=row.message,
+            receipt=row.receipt,
+        )
+
+    def record(self) -> PaymentRecord:
+        return PaymentRecord(
+            id=self.id,
+            basket_id=self.basket_id,
+            method=self.method,
+            amount=self.amount,
+            step=self.step.value,
+            started=self.started,
+            payment=self.payment,
+            message=self.message,
+            receipt=self.receipt,
         )
 
     @property
     def provider_id(self) -> str:
-        return str((self.payment or {})["id"])
+        if self.payment is None:
+            raise ValueError(f"payment {self.id}: the provider has no payment yet")
+        return self.payment.id
 
-    def detail(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"started": self.started}
-        if self.payment is not None:
-            out["payment"] = dict(self.payment)
-        if self.message:
-            out["message"] = self.message
-        if self.receipt is not None:
-            out["receipt"] = dict(self.receipt)
-        return out
+    @property
+    def status(self) -> str | None:
+        return self.payment.status if self.payment else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,7 +138,7 @@ class BasketFacts:
 class Call:
     service: str
     op: str
-    data: dict[str, Any]
+    data: Mapping[str, object]
     key: str | None = None  # idempotency key (None: a read, safe to repeat)
 
 
@@ -162,14 +171,16 @@ Action = Call | Calls | AwaitCustomer | Fiscalize
 # -- what came back ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Ok:
-    result: Mapping[str, Any] = field(default_factory=dict)
+    #: the provider's payment (create, get, capture, cancel, the customer's wait), a refund,
+    #: the printed receipt's document, or None (loyalty calls)
+    result: ProviderPayment | Refund | FiscalDocument | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Refused:
     code: str
     message: str
-    result: Mapping[str, Any] | None = None
+    payment: ProviderPayment | None = None  # the payment as the refusal shows it
 
 
 Answer = Ok | Refused
@@ -178,21 +189,21 @@ Answer = Ok | Refused
 @dataclass(frozen=True, slots=True)
 class Transition:
     step: Step
-    payment: Mapping[str, Any] | None = None  # None: keep the one known
+    payment: ProviderPayment | None = None  # None: keep the one known
     message: str = ""
     journal: PaymentResult | Close | None = None  # the basket command written with the step
-    alert: tuple[str, dict[str, Any]] | None = None
-    receipt: Mapping[str, Any] | None = None  # None: keep the one known
+    alert: tuple[str, Mapping[str, object]] | None = None  # an event type and its data
+    receipt: ReceiptRequest | None = None  # None: keep the one known
     #: the kiosk's outcome when its wait ends here (paid, declined, timeout); None: go on
     result: str | None = None
 
 
 def next_action(a: Attempt, facts: BasketFacts, customer_timeout_s: float) -> Action:
-    pay = a.payment or {}
     match a.step:
         case Step.RECEIPT:
-            receipt = a.receipt or {}
-            return Fiscalize(receipt["uuid"], min(5.0, 0.5 * receipt.get("failures", 0)))
+            if a.receipt is None:
+                raise ValueError(f"payment {a.id}: a receipt step without its request")
+            return Fiscalize(a.receipt.uuid, min(5.0, 0.5 * a.receipt.failures))
         case Step.CREATING:
             data = {"basket": a.basket_id, "method": a.method, "amount": a.amount}
             return Call("payment", "create", data, f"{a.id}:create")
@@ -229,7 +240,8 @@ def next_action(a: Attempt, facts: BasketFacts, customer_timeout_s: float) -> Ac
         case Step.CANCELLING:
             return Call("payment", "cancel", {"id": a.provider_id}, f"{a.id}:cancel")
         case Step.REFUNDING:
-            return Call("payment", "refund", {"payment_id": a.provider_id, "amount": pay["amount"]}, f"{a.id}:refund")
+            amount = a.payment.amount if a.payment else a.amount
+            return Call("payment", "refund", {"payment_id": a.provider_id, "amount": amount}, f"{a.id}:refund")
     raise ValueError(f"payment {a.id}: nothing to do in step {a.step.value}")
 
 
@@ -237,23 +249,23 @@ def on_answer(
     a: Attempt, facts: BasketFacts, answer: Answer, now: datetime, *, receipt_deadline_s: float = 60.0
 ) -> Transition:
     match a.step, answer:
-        case Step.RECEIPT, Ok(fiscal):
+        case Step.RECEIPT, Ok(FiscalDocument() as fiscal):
             return _printed(a, fiscal, now)
         case Step.RECEIPT, Refused(code, message, _):
             return _not_printed(a, code, message=message, now=now, deadline_s=receipt_deadline_s)
-        case Step.CREATING, Ok(payment):
+        case Step.CREATING, Ok(ProviderPayment() as payment):
             return Transition(Step.PENDING, payment)
-        case Step.CREATING, Refused(_, message, result):
+        case Step.CREATING, Refused(_, message, payment):
             return Transition(
-                Step.FAILED, result, message, PaymentResult(approved=False, at=now, message=message), result="declined"
+                Step.FAILED, payment, message, PaymentResult(approved=False, at=now, message=message), result="declined"
             )
-        case Step.PENDING, Ok(payment):
+        case Step.PENDING, Ok(ProviderPayment() as payment):
             return _customer_acted(a, payment, now, facts.fiscal)
-        case Step.CAPTURING, Ok(payment):
+        case Step.CAPTURING, Ok(ProviderPayment() as payment):
             return Transition(Step.LOYALTY, payment)
-        case Step.CAPTURING, Refused(code, message, result):  # the authorization lapsed: sale recorded, money not
+        case Step.CAPTURING, Refused(code, message, payment):  # the authorization lapsed: sale recorded, money not
             alert = ("alert.capture_failed", {"payment": a.id, "error": code, "message": message})
-            return Transition(Step.FAILED, result, f"capture failed: {message}", alert=alert)
+            return Transition(Step.FAILED, payment, f"capture failed: {message}", alert=alert)
         case Step.LOYALTY, Ok():
             return Transition(Step.DONE, journal=Close() if facts.paid else None)
         case Step.LOYALTY, Refused(code, message, _):  # the money is captured: the sale stands, points by hand
@@ -262,8 +274,8 @@ def on_answer(
                 {"payment": a.id, "basket": a.basket_id, "error": code, "message": message},
             )
             return Transition(Step.DONE, journal=Close() if facts.paid else None, alert=alert)
-        case Step.ABANDONED, Ok(payment):
-            status = payment.get("status")
+        case Step.ABANDONED, Ok(ProviderPayment() as payment):
+            status = payment.status
             if status == "AUTHORIZED":
                 return Transition(Step.CANCELLING, payment)
             if status == "CAPTURED":
@@ -271,18 +283,18 @@ def on_answer(
             if status == "CANCELED":
                 return Transition(Step.FAILED, payment)
             return Transition(Step.ABANDONED, payment, result="timeout")  # still pending there: ask again later
-        case Step.CANCELLING, Ok(payment):
+        case Step.CANCELLING, Ok(ProviderPayment() as payment):
             if a.message.startswith(NO_RECEIPT):
                 return Transition(Step.FAILED, payment, f"{a.message}: the card payment was cancelled")
             return Transition(Step.FAILED, payment, "authorized after the kiosk gave up: cancelled")
-        case Step.REFUNDING, Ok(refund):
+        case Step.REFUNDING, Ok(Refund() as refund):
             if a.message.startswith(NO_RECEIPT):
-                return Transition(Step.REFUNDED, refund["payment"], f"{a.message}: the money was refunded")
-            pay = a.payment or {}
-            fact = {"payment": a.id, "provider": pay.get("id"), "refund": refund["id"], "amount": refund["amount"]}
+                return Transition(Step.REFUNDED, refund.payment, f"{a.message}: the money was refunded")
+            provider = a.payment.id if a.payment else None
+            fact = {"payment": a.id, "provider": provider, "refund": refund.id, "amount": refund.amount}
             return Transition(
                 Step.REFUNDED,
-                refund["payment"],
+                refund.payment,
                 "paid after the kiosk gave up: refunded",
                 alert=("alert.late_payment_refunded", fact),
             )
@@ -292,40 +304,42 @@ def on_answer(
                 {"payment": a.id, "step": a.step.value, "error": code, "message": message},
             )
             return Transition(Step.FAILED, message=f"{a.step.value} refused: {message}", alert=alert)
-    raise ValueError(f"payment {a.id}: no transition from {a.step.value} on {type(answer).__name__}")
+    raise ValueError(f"payment {a.id}: no transition from {a.step.value} on {answer}")
 
 
-def _after_money(status: Any) -> Step:
+def _after_money(status: str | None) -> Step:
     return Step.CAPTURING if status == "AUTHORIZED" else Step.LOYALTY
 
 
-def _printed(a: Attempt, fiscal: Mapping[str, Any], now: datetime) -> Transition:
+def _printed(a: Attempt, fiscal: FiscalDocument, now: datetime) -> Transition:
     """The receipt is printed: now the sale is final (PAID), then the card is captured."""
-    pay = a.payment or {}
-    receipt = {**(a.receipt or {}), "fiscal": dict(fiscal)}
+    if a.receipt is None:
+        raise ValueError(f"payment {a.id}: a receipt printed without its request")
+    receipt = replace(a.receipt, fiscal=fiscal)
     tender = {
-        "payment_id": pay["id"],
+        "payment_id": a.provider_id,
         "method": a.method,
         "amount": a.amount,
-        "receipt": {"uuid": receipt["uuid"], **dict(fiscal)},
+        "receipt": {"uuid": receipt.uuid, **fiscal.to_json()},
     }
     return Transition(
-        _after_money(pay.get("status")), journal=PaymentResult(approved=True, at=now, tender=tender), receipt=receipt
+        _after_money(a.status), journal=PaymentResult(approved=True, at=now, tender=tender), receipt=receipt
     )
 
 
 def _not_printed(a: Attempt, code: str, *, message: str, now: datetime, deadline_s: float) -> Transition:
     """Try again until the deadline (the same request if it may have run, else the next one);
     then give the money back: cancel the card's authorisation, refund SBP."""
-    receipt = dict(a.receipt or {})
-    if now.timestamp() - receipt.get("since", now.timestamp()) < deadline_s:
-        receipt["failures"] = receipt.get("failures", 0) + 1
+    receipt = a.receipt or ReceiptRequest(uuid=receipt_uuid(a.id, 1))
+    since = receipt.since if receipt.since is not None else now.timestamp()
+    if now.timestamp() - since < deadline_s:
+        receipt = replace(receipt, failures=receipt.failures + 1)
         if code not in OUTCOME_UNKNOWN:  # it failed at the register: nothing printed, a new request
-            receipt["try"] = receipt.get("try", 1) + 1
-            receipt["uuid"] = receipt_uuid(a.id, receipt["try"])
+            n = receipt.attempt + 1
+            receipt = replace(receipt, attempt=n, uuid=receipt_uuid(a.id, n))
         return Transition(Step.RECEIPT, message=f"receipt: {message}", receipt=receipt)
     why = f"{NO_RECEIPT} ({code}: {message})"
-    status = (a.payment or {}).get("status")
+    status = a.status
     alert = (
         "alert.receipt_failed",
         {
@@ -340,16 +354,16 @@ def _not_printed(a: Attempt, code: str, *, message: str, now: datetime, deadline
     return Transition(nxt, message=why, journal=PaymentResult(approved=False, at=now, message=why), alert=alert)
 
 
-def _customer_acted(a: Attempt, payment: Mapping[str, Any], now: datetime, fiscal: bool) -> Transition:
-    status = payment.get("status")
+def _customer_acted(a: Attempt, payment: ProviderPayment, now: datetime, fiscal: bool) -> Transition:
+    status = payment.status
     if status in PAID_STATUSES:
         if fiscal:  # the receipt first; the sale is final once it is printed
-            receipt = {"uuid": receipt_uuid(a.id, 1), "try": 1, "failures": 0, "since": now.timestamp()}
+            receipt = ReceiptRequest(uuid=receipt_uuid(a.id, 1), since=now.timestamp())
             return Transition(Step.RECEIPT, payment, receipt=receipt)
-        tender = {"payment_id": payment["id"], "method": a.method, "amount": a.amount}
+        tender = {"payment_id": payment.id, "method": a.method, "amount": a.amount}
         return Transition(_after_money(status), payment, journal=PaymentResult(approved=True, at=now, tender=tender))
     if status == "CANCELED":
-        reason = str((payment.get("cancellation_details") or {}).get("reason", "declined"))
+        reason = payment.cancel_reason or "declined"
         return Transition(
             Step.FAILED, payment, reason, PaymentResult(approved=False, at=now, message=reason), result="declined"
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from edge_agent.errors import EdgeError
@@ -65,7 +66,7 @@ class Requester:
         self,
         service: str,
         op: str,
-        data: dict[str, Any],
+        data: Mapping[str, object],
         key: str | None,
         *,
         basket_id: str | None = None,
@@ -80,7 +81,9 @@ class Requester:
             if record is not None and record.response is not None:
                 return _result(record.response)
             if record is None:
-                self.log.record(key, service=service, op=op, data=data, basket_id=basket_id)  # before the first send
+                self.log.record(
+                    key, service=service, op=op, data=dict(data), basket_id=basket_id
+                )  # before the first send
             else:
                 data = record.data  # a key always travels with the data it was first sent with
         loop = asyncio.get_running_loop()
@@ -92,7 +95,7 @@ class Requester:
             ev = envelope.event(
                 self.source,
                 f"{service}.{op}",
-                data,
+                dict(data),
                 correlationid=correlation,
                 replyto=self.reply_topic,
                 idempotencykey=key,

@@ -296,7 +296,7 @@ def test_a_partial_return_prints_one_return_receipt_refunds_once_and_unsells_the
             )
 
         basket, done, again, gone, resumed, still_sold = run(mosquitto, tmp_path, kkt, scenario)
-        assert done["step"] == "done" and done["amount"] == CIGS.price + BREAD.price
+        assert done.step == "done" and done.amount == CIGS.price + BREAD.price
         assert again.code == "already_returned" and gone.code == "not_sold_here" and resumed == 0 and not still_sold
         sell, back = kkt.receipts()
         assert sell["kind"] == "sell"

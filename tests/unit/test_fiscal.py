@@ -12,8 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from edge_agent.basket import Basket, Line, Product, Rules, State
+from edge_agent.fiscal.atol_tasks import return_task, sell_task
+from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.fiscal.marks import BITS_2106, CheckAnswerError, MarkCheck, read_status
-from edge_agent.fiscal.receipt import ReceiptError, ReceiptRules, Tender, kopecks, receipt_qr, return_task, sell_task
+from edge_agent.fiscal.receipt import ReceiptError, ReceiptRules, Tender, kopecks
+from edge_agent.payment.provider import ProviderPayment, Refund
+from edge_agent.payment.records import ReceiptRequest, ReturnDetail, ReturnRecord
 from edge_agent.payment.return_plan import ReturnError, plan_return, returned_lines
 from edge_agent.payment.steps import (
     Attempt,
@@ -139,7 +143,13 @@ def test_the_receipt_qr_carries_time_sum_fn_fd_and_fp() -> None:
         "fiscalDocumentNumber": 7,
         "fiscalDocumentSign": "123456",
     }
-    assert receipt_qr(fiscal, 38_990) == "t=20261201T1015&s=389.90&fn=9999078900012345&i=7&fp=123456&n=1"
+    assert (
+        FiscalDocument.from_json(fiscal).qr(38_990) == "t=20261201T1015&s=389.90&fn=9999078900012345&i=7&fp=123456&n=1"
+    )
+
+
+def document(number: int) -> FiscalDocument:
+    return FiscalDocument(number=number, sign="123456", fn="9999078900012345", at="2026-12-01T10:15:00+03:00")
 
 
 FISCAL = BasketFacts(
@@ -147,7 +157,7 @@ FISCAL = BasketFacts(
 )
 
 
-def at(step: Step, status: str = "AUTHORIZED", receipt: dict[str, object] | None = None) -> Attempt:
+def at(step: Step, status: str = "AUTHORIZED", receipt: ReceiptRequest | None = None) -> Attempt:
     return Attempt(
         id="b1:pay:1",
         basket_id="b1",
@@ -155,44 +165,44 @@ def at(step: Step, status: str = "AUTHORIZED", receipt: dict[str, object] | None
         amount=9_000,
         step=step,
         started=1_000.0,
-        payment={"id": "P-1", "status": status, "amount": 9_000},
+        payment=ProviderPayment(id="P-1", status=status, amount=9_000),
         receipt=receipt,
     )
 
 
 def test_on_a_lane_with_a_register_the_receipt_comes_between_authorisation_and_capture() -> None:
-    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), FISCAL, Ok({"id": "P-1", "status": "AUTHORIZED"}), NOW)
+    authorized = ProviderPayment(id="P-1", status="AUTHORIZED", amount=9_000)
+    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), FISCAL, Ok(authorized), NOW)
     assert t.step is Step.RECEIPT and t.journal is None  # not PAID yet: nothing is sold before the receipt
-    assert t.receipt is not None and t.receipt["uuid"] == receipt_uuid("b1:pay:1", 1) and t.receipt["try"] == 1
-    receipt = dict(t.receipt)
-    assert next_action(at(Step.RECEIPT, receipt=receipt), FISCAL, 90) == Fiscalize(receipt["uuid"])
-    printed = on_answer(at(Step.RECEIPT, receipt=receipt), FISCAL, Ok({"fiscalDocumentNumber": 5}), NOW)
+    assert t.receipt is not None and t.receipt.uuid == receipt_uuid("b1:pay:1", 1) and t.receipt.attempt == 1
+    receipt = t.receipt
+    assert next_action(at(Step.RECEIPT, receipt=receipt), FISCAL, 90) == Fiscalize(receipt.uuid)
+    printed = on_answer(at(Step.RECEIPT, receipt=receipt), FISCAL, Ok(document(5)), NOW)
     assert printed.step is Step.CAPTURING and printed.journal is not None and printed.journal.approved
     assert printed.journal.tender is not None and printed.journal.tender["receipt"]["fiscalDocumentNumber"] == 5
-    sbp = on_answer(at(Step.RECEIPT, "CAPTURED", receipt), FISCAL, Ok({"fiscalDocumentNumber": 6}), NOW)
+    sbp = on_answer(at(Step.RECEIPT, "CAPTURED", receipt), FISCAL, Ok(document(6)), NOW)
     assert sbp.step is Step.LOYALTY  # the money was taken in one stage: straight on
 
 
 def test_a_failed_receipt_is_retried_with_the_same_uuid_when_it_may_have_printed_and_a_new_one_when_not() -> None:
-    receipt = {"uuid": receipt_uuid("b1:pay:1", 1), "try": 1, "failures": 0, "since": NOW.timestamp()}
+    receipt = ReceiptRequest(uuid=receipt_uuid("b1:pay:1", 1), since=NOW.timestamp())
     unknown = on_answer(at(Step.RECEIPT, receipt=receipt), FISCAL, Refused("unavailable", "timeout"), NOW)
-    assert unknown.step is Step.RECEIPT and unknown.receipt is not None and unknown.receipt["uuid"] == receipt["uuid"]
+    assert unknown.step is Step.RECEIPT and unknown.receipt is not None and unknown.receipt.uuid == receipt.uuid
     paper = on_answer(at(Step.RECEIPT, receipt=receipt), FISCAL, Refused("paper_out", "no paper"), NOW)
-    assert paper.receipt is not None and paper.receipt["uuid"] == receipt_uuid("b1:pay:1", 2)
-    assert next_action(at(Step.RECEIPT, receipt=dict(paper.receipt)), FISCAL, 90) == Fiscalize(
-        paper.receipt["uuid"], 0.5
-    )
+    assert paper.receipt is not None and paper.receipt.uuid == receipt_uuid("b1:pay:1", 2)
+    assert next_action(at(Step.RECEIPT, receipt=paper.receipt), FISCAL, 90) == Fiscalize(paper.receipt.uuid, 0.5)
 
 
 @pytest.mark.parametrize(("status", "step"), [("AUTHORIZED", Step.CANCELLING), ("CAPTURED", Step.REFUNDING)])
 def test_past_the_deadline_the_money_goes_back_and_staff_are_alerted(status: str, step: Step) -> None:
-    receipt = {"uuid": receipt_uuid("b1:pay:1", 3), "try": 3, "failures": 9, "since": NOW.timestamp() - 61}
+    receipt = ReceiptRequest(uuid=receipt_uuid("b1:pay:1", 3), attempt=3, failures=9, since=NOW.timestamp() - 61)
     t = on_answer(
         at(Step.RECEIPT, status, receipt), FISCAL, Refused("paper_out", "no paper"), NOW, receipt_deadline_s=60.0
     )
     assert t.step is step and t.journal is not None and not t.journal.approved
     assert t.alert is not None and t.alert[0] == "alert.receipt_failed"
-    answer = Ok({"id": "R-1", "payment": {"id": "P-1"}, "amount": 9_000, "status": "CANCELED"})
+    back_then = ProviderPayment(id="P-1", status="CANCELED", amount=9_000)
+    answer = Ok(back_then if step is Step.CANCELLING else Refund(id="R-1", amount=9_000, payment=back_then))
     back = on_answer(replace(at(step, status), message=t.message), FISCAL, answer, NOW)
     assert back.step in (Step.FAILED, Step.REFUNDED) and "receipt could not be printed" in back.message
     assert back.alert is None  # alerted once, when the receipt failed
@@ -219,6 +229,18 @@ def test_a_return_takes_lines_of_a_closed_sale_once_each_for_what_was_paid() -> 
         assert e.value.code == code
     with pytest.raises(ReturnError):
         plan_return(replace(sale(), state=State.PAID), [1], set())
-    assert returned_lines(
-        [{"step": "done", "lines": [1]}, {"step": "failed", "lines": [2]}, {"step": "receipt", "lines": [3]}]
-    ) == {1, 3}
+    returns = [a_return(step, line) for step, line in (("done", 1), ("failed", 2), ("receipt", 3))]
+    assert returned_lines(returns) == {1, 3}
+
+
+def a_return(step: str, line: int) -> ReturnRecord:
+    return ReturnRecord(
+        id=f"b1:return:{line}",
+        basket_id="b1",
+        lane="lane-1",
+        lines=(line,),
+        amount=1_000,
+        step=step,
+        staff="S-01",
+        detail=ReturnDetail(payment="P-1"),
+    )

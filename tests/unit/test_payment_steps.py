@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
 from edge_agent.basket.commands import Close, PaymentResult
-from edge_agent.payment.records import PaymentRecord
+from edge_agent.payment.provider import ProviderPayment, Refund
+from edge_agent.payment.records import PaymentRecord, ReceiptRequest
 from edge_agent.payment.steps import (
     FINAL,
     Attempt,
@@ -35,7 +38,12 @@ PAID_BASKET = BasketFacts(
 )
 
 
-def at(step: Step, status: str | None = None, **payment: object) -> Attempt:
+def pp(status: str) -> ProviderPayment:
+    """The provider's payment P-1 of 90 RUB in ``status``."""
+    return ProviderPayment(id="P-1", status=status, amount=9_000)
+
+
+def at(step: Step, status: str | None = None) -> Attempt:
     return Attempt(
         id=CARD.id,
         basket_id="b1",
@@ -43,15 +51,15 @@ def at(step: Step, status: str | None = None, **payment: object) -> Attempt:
         amount=9_000,
         step=step,
         started=1_000.0,
-        payment={"id": "P-1", "status": status, "amount": 9_000, **payment} if status else None,
+        payment=pp(status) if status else None,
     )
 
 
 def test_creating_asks_for_the_payment_with_a_key_of_the_attempt_and_goes_pending() -> None:
     action = next_action(CARD, BasketFacts(), 90)
     assert action == Call("payment", "create", {"basket": "b1", "method": "card", "amount": 9_000}, "b1:pay:1:create")
-    t = on_answer(CARD, BasketFacts(), Ok({"id": "P-1", "status": "PENDING_CUSTOMER"}), NOW)
-    assert t.step is Step.PENDING and t.payment == {"id": "P-1", "status": "PENDING_CUSTOMER"} and t.result is None
+    t = on_answer(CARD, BasketFacts(), Ok(pp("PENDING_CUSTOMER")), NOW)
+    assert t.step is Step.PENDING and t.payment == pp("PENDING_CUSTOMER") and t.result is None
 
 
 def test_a_refused_create_fails_the_attempt_and_puts_the_basket_back_to_ready_to_pay() -> None:
@@ -65,7 +73,7 @@ def test_pending_waits_for_the_customer_until_the_kiosk_patience_ends() -> None:
 
 
 def test_an_authorized_card_makes_the_basket_paid_then_captures() -> None:
-    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok({"id": "P-1", "status": "AUTHORIZED"}), NOW)
+    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok(pp("AUTHORIZED")), NOW)
     tender = {"payment_id": "P-1", "method": "card", "amount": 9_000}
     assert (
         t.step is Step.CAPTURING
@@ -78,7 +86,7 @@ def test_an_authorized_card_makes_the_basket_paid_then_captures() -> None:
 
 
 def test_sbp_is_one_stage_straight_to_loyalty() -> None:
-    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok({"id": "P-1", "status": "CAPTURED"}), NOW)
+    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok(pp("CAPTURED")), NOW)
     assert t.step is Step.LOYALTY
 
 
@@ -87,7 +95,7 @@ def test_sbp_is_one_stage_straight_to_loyalty() -> None:
     [("CANCELED", Step.FAILED, "declined"), ("PENDING_CUSTOMER", Step.ABANDONED, "timeout")],
 )
 def test_a_declined_or_too_slow_customer_ends_the_kiosk_wait(status: str, step: Step, result: str) -> None:
-    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok({"id": "P-1", "status": status}), NOW)
+    t = on_answer(at(Step.PENDING, "PENDING_CUSTOMER"), BasketFacts(), Ok(pp(status)), NOW)
     assert t.step is step and t.result == result
     assert isinstance(t.journal, PaymentResult) and not t.journal.approved
 
@@ -133,7 +141,7 @@ def test_an_abandoned_attempt_is_settled_by_what_the_provider_says(status: str, 
     assert next_action(at(Step.ABANDONED, "PENDING_CUSTOMER"), BasketFacts(), 90) == Call(
         "payment", "get", {"id": "P-1"}
     )
-    t = on_answer(at(Step.ABANDONED, "PENDING_CUSTOMER"), BasketFacts(), Ok({"id": "P-1", "status": status}), NOW)
+    t = on_answer(at(Step.ABANDONED, "PENDING_CUSTOMER"), BasketFacts(), Ok(pp(status)), NOW)
     assert t.step is step
     assert (t.result == "timeout") is (step is Step.ABANDONED)  # still pending: try again later
 
@@ -143,9 +151,9 @@ def test_a_late_success_is_refunded_in_full_with_an_alert() -> None:
     assert next_action(refunding, BasketFacts(), 90) == Call(
         "payment", "refund", {"payment_id": "P-1", "amount": 9_000}, "b1:pay:1:refund"
     )
-    refund = {"id": "R-1", "amount": 9_000, "payment": {"id": "P-1", "status": "CAPTURED", "refunded": 9_000}}
+    refund = Refund(id="R-1", amount=9_000, payment=pp("CAPTURED"))
     t = on_answer(refunding, BasketFacts(), Ok(refund), NOW)
-    assert t.step is Step.REFUNDED and t.step in FINAL and t.payment == refund["payment"]
+    assert t.step is Step.REFUNDED and t.step in FINAL and t.payment == refund.payment
     assert t.alert == (
         "alert.late_payment_refunded",
         {"payment": CARD.id, "provider": "P-1", "refund": "R-1", "amount": 9_000},
@@ -153,13 +161,46 @@ def test_a_late_success_is_refunded_in_full_with_an_alert() -> None:
 
 
 def test_an_attempt_round_trips_through_its_row() -> None:
-    a = at(Step.CAPTURING, "AUTHORIZED")
-    row = PaymentRecord(
-        id=a.id,
-        basket_id=a.basket_id,
-        method=a.method,
-        amount=a.amount,
-        step=a.step.value,
-        detail=a.detail(),
+    a = replace(
+        at(Step.CAPTURING, "AUTHORIZED"),
+        receipt=ReceiptRequest(uuid="u-2", attempt=2, failures=1, since=1_001.0),
+        message="receipt: no paper",
     )
-    assert Attempt.from_row(row) == a
+    row = a.record()
+    stored = json.loads(json.dumps(row.detail()))  # as the payments table keeps it
+    assert Attempt.from_row(PaymentRecord.from_row((a.id, a.basket_id, a.method, a.amount, a.step.value), stored)) == a
+
+
+def test_a_row_written_by_an_earlier_version_reads_back() -> None:
+    """The detail as versions before typed records wrote it: the provider's whole payment
+    object, the receipt request with the register's fiscal data."""
+    detail = {
+        "started": 1_000.0,
+        "payment": {
+            "id": "P-1",
+            "basket": "b1",
+            "status": "AUTHORIZED",
+            "provider_status": "waiting_for_capture",
+            "paid": True,
+            "amount": 9_000,
+            "confirmation": {"type": "qr", "confirmation_data": "https://qr.nspk.ru/AD1"},
+        },
+        "receipt": {
+            "uuid": "u-1",
+            "try": 1,
+            "failures": 0,
+            "since": 1_000.5,
+            "fiscal": {
+                "fiscalDocumentNumber": 7,
+                "fiscalDocumentSign": "123456",
+                "fiscalDocumentDateTime": "2026-12-01T10:15:00+03:00",
+                "shiftNumber": 3,
+                "fnNumber": "9999078900012345",
+                "fiscalReceiptNumber": 2,
+            },
+        },
+    }
+    row = PaymentRecord.from_row(("b1:pay:1", "b1", "sbp", 9_000, "capturing"), detail)
+    assert row.payment is not None and row.payment.qr == "https://qr.nspk.ru/AD1" and row.status == "AUTHORIZED"
+    assert row.receipt is not None and row.receipt.fiscal is not None and row.receipt.fiscal.number == 7
+    assert row.receipt.fiscal.qr(9_000) == "t=20261201T1015&s=90.00&fn=9999078900012345&i=7&fp=123456&n=1"

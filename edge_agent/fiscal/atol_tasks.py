@@ -1,0 +1,105 @@
+"""The shop's fiscal values as ATOL's JSON tasks (``sell``, ``sellReturn``, the mark check's
+``beginMarkingCodeValidation``) and ATOL's ``fiscalParams`` back as a fiscal document: the
+ATOL driver's wire edge, pure (docs/fiscal.md, after ATOL's JSON-task documentation).
+
+Money leaves kopecks here, as roubles with two decimals. Every marked item is its own
+position with its code (``imcParams``: the code as Base64, the estimated status, tag 2106)
+and the permissive-mode answer (``industryInfo``, tag 1260 with 1265).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from edge_agent.basket import Line
+from edge_agent.fiscal.document import FiscalDocument
+from edge_agent.fiscal.marks import EstimatedStatus, imc
+from edge_agent.fiscal.receipt import Position, Receipt, ReceiptRules, Tender, return_receipt, sell_receipt
+from edge_agent.verify.policy import FISCAL_1262, FISCAL_1263, FISCAL_1264
+
+#: tag 1212: 33 "a good with a mark code" for marked lines, 1 "a good" otherwise [unverified: docs/fiscal.md]
+MARKED_OBJECT, PLAIN_OBJECT = "commodityWithMarking", "commodity"
+#: 1263 in ATOL's date format (yyyy.mm.dd)
+_BASE_DATE: Final = ".".join(reversed(FISCAL_1263.split(".")))
+
+
+def _rub(kop: int) -> float:
+    return round(kop / 100, 2)
+
+
+def position_json(p: Position) -> dict[str, Any]:
+    pos: dict[str, Any] = {
+        "type": "position",
+        "name": p.name,
+        "price": _rub(p.price),
+        "quantity": p.quantity,
+        "amount": _rub(p.amount),
+        "measurementUnit": "piece",
+        "paymentMethod": "fullPayment",
+        "tax": {"type": p.vat},
+        "paymentObject": MARKED_OBJECT if p.marked else PLAIN_OBJECT,
+    }
+    if p.mark is None:
+        return pos
+    pos["imcParams"] = {
+        "imcType": "auto",
+        "imc": imc(p.mark.code),
+        "itemEstimatedStatus": p.mark.status,
+        "imcModeProcessing": 0,
+        "itemInfoCheckResult": p.mark.check.to_dict()["itemInfoCheckResult"],
+    }
+    if p.mark.industry_1265 is not None:  # no answer from any service (assisted sale): no 1260
+        pos["industryInfo"] = [
+            {"fois": FISCAL_1262, "date": _BASE_DATE, "number": FISCAL_1264, "industryAttribute": p.mark.industry_1265}
+        ]
+    return pos
+
+
+def receipt_task(r: Receipt) -> dict[str, Any]:
+    operator = {"name": r.operator} | ({"vatin": r.operator_vatin} if r.operator_vatin else {})
+    task: dict[str, Any] = {
+        "type": r.kind,
+        "taxationType": r.taxation,
+        "electronically": r.electronically,
+        "operator": operator,
+        "items": [position_json(p) for p in r.positions],
+        "payments": [{"type": t.kind, "sum": _rub(t.kop)} for t in r.tenders],
+    }
+    if r.contact:
+        task["clientInfo"] = {"emailOrPhone": r.contact}
+    return task
+
+
+def sell_task(
+    lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
+) -> dict[str, Any]:
+    """The ``sell`` task of a paid basket's lines."""
+    return receipt_task(sell_receipt(lines, tenders, rules, contact))
+
+
+def return_task(
+    lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
+) -> dict[str, Any]:
+    """The ``sellReturn`` task of the returned lines of a past sale."""
+    return receipt_task(return_receipt(lines, tenders, rules, contact))
+
+
+def begin_task(code: str, status: EstimatedStatus = "itemPieceSold") -> dict[str, Any]:
+    return {
+        "type": "beginMarkingCodeValidation",
+        "params": {
+            "imcType": "auto",
+            "imc": imc(code),
+            "itemEstimatedStatus": status,
+            "imcModeProcessing": 0,
+            "itemQuantity": 1,
+            "itemUnits": "piece",
+        },
+    }
+
+
+def fiscal_document(result: Mapping[str, Any]) -> FiscalDocument:
+    """A task's ``fiscalParams`` (a receipt or a shift report) as the fiscal document."""
+    params = result.get("fiscalParams")
+    return FiscalDocument.from_json(params if isinstance(params, Mapping) else {})
