@@ -17,7 +17,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from datetime import time as dtime
 from zoneinfo import ZoneInfo
@@ -69,6 +69,7 @@ class DeskHealth:
     refusals: int
     receipts: int
     refuses_payments: str | None
+    rechecks: int = 0  # codes checked again because the register had forgotten them
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -82,6 +83,7 @@ class DeskHealth:
             "refusals": self.refusals,
             "receipts": self.receipts,
             "refuses_payments": self.refuses_payments,
+            "rechecks": self.rechecks,
         }
 
 
@@ -107,6 +109,10 @@ class FiscalDesk:
         self.checks = self.refusals = self.receipts = 0
         self._noise = ThrottledLog(log)
         self._last_status = 0.0
+        #: codes checked again because the register had forgotten them (a restart, a power loss,
+        #: a replacement): their fresh answers go on the next receipt instead of the lines' own
+        self._rechecked: dict[str, MarkCheck] = {}
+        self.rechecks = 0
         journal.listeners.append(self._changed)
 
     def _changed(self, basket: Basket) -> None:
@@ -155,6 +161,7 @@ class FiscalDesk:
             refusals=self.refusals,
             receipts=self.receipts,
             refuses_payments=self.refusal(),
+            rechecks=self.rechecks,
         )
 
     def health(self) -> dict[str, object]:
@@ -236,6 +243,30 @@ class FiscalDesk:
         opened = datetime.fromisoformat(shift.expires_at) - SHIFT_LENGTH
         return opened < closing
 
+    def _fresh(self, receipt: Receipt) -> Receipt:
+        if not self._rechecked:
+            return receipt
+        positions = tuple(
+            replace(p, mark=replace(p.mark, check=self._rechecked[p.mark.code]))
+            if p.mark is not None and p.mark.code in self._rechecked
+            else p
+            for p in receipt.positions
+        )
+        return replace(receipt, positions=positions)
+
+    async def _check_again(self, receipt: Receipt) -> None:
+        """Check the receipt's codes on the register again (the caller holds the lock)."""
+        log.warning("lane %s: the register forgot the codes it had checked: checking them again", self.lane)
+        for p in receipt.positions:
+            if p.mark is None:
+                continue
+            check = await self.register.check_mark(p.mark.code, p.mark.status)
+            self.checks += 1
+            self.rechecks += 1
+            self._rechecked[p.mark.code] = check
+            if check.refusal():
+                log.error("lane %s: on the second check the register refuses a code: %s", self.lane, check.refusal())
+
     async def ensure_shift(self) -> None:
         """An open shift for the next receipt: an expired one is closed first (caller holds the lock)."""
         shift = await self.register.shift()
@@ -245,14 +276,24 @@ class FiscalDesk:
             await self.register.open_shift()
 
     async def fiscalize(self, uuid: str, receipt: Receipt) -> FiscalDocument:
-        """Print ``receipt`` as request ``uuid`` (at most once) and return its fiscal document."""
+        """Print ``receipt`` as request ``uuid`` (at most once) and return its fiscal document.
+
+        The register's memory of checked codes is the register's: when it says a code is not
+        checked (it restarted, lost power or was replaced since), every marked position is
+        checked on it again and the error raised, so the next request (the caller's next uuid)
+        prints with the fresh answers: one re-check, never a lost sale."""
         async with self.lock:
             try:
                 await self.ensure_shift()
-                document = await self.register.print_receipt(uuid, receipt)
+                document = await self.register.print_receipt(uuid, self._fresh(receipt))
             except RegisterError as e:
                 self._failed(e)
+                if e.kind == "not_checked":
+                    await self._check_again(receipt)
                 raise
+            for p in receipt.positions:
+                if p.mark is not None:
+                    self._rechecked.pop(p.mark.code, None)
             self._ok()
             self.receipts += 1
             return document
