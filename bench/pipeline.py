@@ -34,11 +34,18 @@ def workload(n: int, rng: random.Random) -> list[TagRead]:
         lane = rng.randrange(LANES)
         if rng.random() < 0.05 and LANES > 1:  # a stray from next door
             other = (lane + 1) % LANES
-            reads.append(TagRead(f"box-{other}", 1, "epc", rng.choice(epcs[lane]), rng.randint(-90, -72), k / 1000))
+            reads.append(
+                TagRead(f"box-{other}", 1, "epc", rng.choice(epcs[lane]), rng.randint(-90, -72), received=k / 1000)
+            )
         else:
             reads.append(
                 TagRead(
-                    f"box-{lane}", rng.choice((1, 2)), "epc", rng.choice(epcs[lane]), rng.randint(-60, -40), k / 1000
+                    f"box-{lane}",
+                    rng.choice((1, 2)),
+                    "epc",
+                    rng.choice(epcs[lane]),
+                    rng.randint(-60, -40),
+                    received=k / 1000,
                 )
             )
     return reads

@@ -24,6 +24,7 @@ from edge_agent import health
 from edge_agent.attendant import AttendantQueue
 from edge_agent.basket import AlcoholHours, Basket, Rules
 from edge_agent.catalog.seed import seed_catalog
+from edge_agent.clock import ClockWatch
 from edge_agent.config import Config
 from edge_agent.dashboard import health_changes
 from edge_agent.fiscal.desk import fiscal_from_config
@@ -142,6 +143,7 @@ class Daemon:
                 storage=health.Storage(records.db, records.journal, lanes.waiting_events),
                 registers=registers,
                 delivery=health.Delivery(sync, cfg.mqtt.unconfirmed_warn_s),
+                clock=health.Clock(ClockWatch()),
                 outbox_depth=records.outbox.depth,
             ),
             attendant=AttendantQueue(lanes.live_baskets, records.gate_alarms),
@@ -252,6 +254,7 @@ async def _health_log(svc: Services) -> None:
     written: dict[str, bool] = {}
     noise, started = ThrottledLog(log), time.monotonic()
     while True:
+        svc.health.clock.watch.check()  # a wall-clock jump is logged when it happens, not at the next /healthz
         now = svc.health.states()
         changes = health_changes(written, now)
         if time.monotonic() - started < HEALTH_GRACE_S:  # still connecting at start: unknown, not down

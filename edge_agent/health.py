@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drivers.base import Reader
+from edge_agent.clock import ClockWatch
 from edge_agent.db import Database
 from edge_agent.fiscal.desk import Fiscal
 from edge_agent.metrics import Metrics
@@ -136,6 +137,17 @@ class Delivery:
         return Health(bool(detail["ok"]), detail)
 
 
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """The wall clock's jumps against the monotonic one (``ClockWatch``): shown, never a fault."""
+
+    watch: ClockWatch
+
+    async def health(self) -> Health:
+        self.watch.check()
+        return Health(True, self.watch.detail())
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoreHealth:
     """Every component, by its key in /healthz, and what the dashboard samples."""
@@ -147,6 +159,7 @@ class StoreHealth:
     storage: Storage
     registers: Registers
     delivery: Delivery
+    clock: Clock
     outbox_depth: Callable[[], int]
 
     @property
@@ -159,6 +172,7 @@ class StoreHealth:
             "store": self.storage,
             "fiscal": self.registers,
             "delivery": self.delivery,
+            "clock": self.clock,
         }
 
     async def report(self) -> dict[str, object]:

@@ -13,7 +13,9 @@ back (``reader_up``) the tag has ``depart_after_s`` to be read again.
 
 Identity here is the carrier's text (``kind`` + ``raw``): parsing costs time and happens
 once per item, on arrival, above this layer. No I/O, no clock: times come with the reads
-and with ``tick``.
+(``TagRead.received``, when the daemon got the read) and with ``tick``, both on the daemon's
+monotonic clock; a reader's own timestamps are never compared with it, so a reader's clock
+that lags or jumps, or the server's wall clock jumping, moves no tag.
 """
 
 from __future__ import annotations
@@ -158,7 +160,7 @@ class Pipeline:
             return NO_EVENTS
         key = (read.kind, read.raw)
         lane = self.lanes[zone.lane]
-        now = read.timestamp
+        now = read.received
         seen = lane.present.get(key)
         if seen is not None:
             seen.last_seen = now

@@ -49,7 +49,7 @@ class ReadQueue:
         self.dropped = 0
         self.peak_depth = 0
         self.dropped_by_reader: Counter[str] = Counter()
-        self.last_drop_at: float | None = None  # wall clock of the last drop (health: recent drops)
+        self.last_drop_at: float | None = None  # monotonic time of the last drop (health: recent drops)
 
     @property
     def depth(self) -> int:
@@ -69,7 +69,7 @@ class ReadQueue:
         if len(self._entries) >= self.capacity:
             self.dropped += 1
             self.dropped_by_reader[read.reader_id] += 1
-            self.last_drop_at = time.time()
+            self.last_drop_at = time.monotonic()
             return False
         self._entries[key] = _Entry(read)
         self.peak_depth = max(self.peak_depth, len(self._entries))
@@ -99,7 +99,7 @@ class ReadQueue:
         return self.take()
 
     def stats(self) -> dict[str, object]:
-        recent = self.last_drop_at is not None and time.time() - self.last_drop_at < 60
+        recent = self.last_drop_at is not None and time.monotonic() - self.last_drop_at < 60
         return {
             "capacity": self.capacity,
             "depth": self.depth,

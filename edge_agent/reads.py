@@ -19,10 +19,14 @@ class TagRead:
     #: the identity as the carrier gave it: EPC hex, NDEF URI/text, UID hex, scanned code
     raw: str
     rssi: int | None = None
-    #: wall-clock seconds (time.time()) when the reader saw it
+    #: when the reader saw it, in seconds on the reader's own clock (its RTC, for a reader that
+    #: reports one; else the daemon's wall clock): compared only with that reader's other reads
     timestamp: float = field(default_factory=time.time)
     tid: bytes | None = None
     user_memory: bytes | None = None
     seen_count: int = 1
     #: the peak RSSI in hundredths of a dBm when the reader reports it that finely (Impinj)
     rssi_centi: int | None = None
+    #: when the daemon received it, on this machine's monotonic clock: what presence is judged on
+    #: (no reader's clock, and no jump of the wall clock, moves it)
+    received: float = field(default_factory=time.monotonic)

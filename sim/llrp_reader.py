@@ -98,8 +98,12 @@ class LLRPReaderSim:
         gpos: int = 0,
         profile: str = "generic",
         connected: tuple[int, ...] | None = None,
+        clock_offset_s: float = 0.0,
     ) -> None:
         self.host, self._port = host, port
+        #: the reader's real-time clock against this machine's (a reader whose RTC lags, or jumps
+        #: when the test changes it): its reports' timestamps carry it
+        self.clock_offset_s = clock_offset_s
         self.antennas, self.gpos = antennas, gpos
         #: ``generic``, ``impinj`` (Octane extensions) or ``zebra`` (FX: connected antennas only)
         self.profile = profile
@@ -121,6 +125,10 @@ class LLRPReaderSim:
         #: the protocol state, sans-I/O; it lives as long as the reader is powered (as ROSpecs do)
         self.session = ReaderSession(self._capabilities(), self._config(), profile)
         self.frozen = False
+
+    def _now_us(self) -> int:
+        """The reader's clock, in microseconds since the epoch (LLRP's timestamps)."""
+        return time.time_ns() // 1000 + round(self.clock_offset_s * 1e6)
 
     # -- the store's side: what is in the box -------------------------------------------
     def place(
@@ -211,12 +219,12 @@ class LLRPReaderSim:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         if self._client is not None:  # LLRP: one client at a time
-            writer.write(self.session.busy(_now_us()))
+            writer.write(self.session.busy(self._now_us()))
             await writer.drain()
             writer.close()
             return
         self._client = writer
-        writer.write(self.session.greeting(_now_us()))
+        writer.write(self.session.greeting(self._now_us()))
         framer = Framer()
         try:
             while True:
@@ -274,7 +282,7 @@ class LLRPReaderSim:
                 self.disconnect_after_s = None
                 await self.drop_client()
                 return
-            reads = self.model.step(self.tags, spec.antennas, dt, _now_us())
+            reads = self.model.step(self.tags, spec.antennas, dt, self._now_us())
             access = self.session.access_for(spec.rospec_id)
             pending += [
                 self._vendor(_select(_with_memory(r, tag, access), spec.selector, spec.rospec_id), r, tag, spec)
@@ -430,10 +438,6 @@ def _select(r: TagReport, selector: dict[str, Any], rospec_id: int) -> TagReport
         access_spec_id=r.access_spec_id if selector.get("EnableAccessSpecID") else None,
         reads=r.reads,
     )
-
-
-def _now_us() -> int:
-    return time.time_ns() // 1000
 
 
 async def serve_forever(sim: LLRPReaderSim, on_ready: Callable[[LLRPReaderSim], None] | None = None) -> None:

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from drivers.base import Health, HealthState, Reader
 from edge_agent.basket import Basket, BasketError, Line, State
 from edge_agent.basket.commands import Add, Remove
+from edge_agent.clock import wall_time
 from edge_agent.codes import ParseError
 from edge_agent.config import LaneSettings
 from edge_agent.db import StoreError
@@ -142,7 +143,7 @@ class LaneController:
         add = Add(
             product=records.catalogue.product(identity.gtin),
             gtin=identity.gtin,
-            at=datetime.fromtimestamp(event.read.timestamp, UTC),
+            at=datetime.fromtimestamp(wall_time(event.read.received), UTC),
             ki=identity.ki,
             mark_code=facts.mark_code,
             sold_here=records.sold.sold_here(identity.ki),
@@ -152,7 +153,7 @@ class LaneController:
         line = self._add(basket, add, event)
         if line is None:
             return None
-        self.metrics.latency("tag_to_basket", max(0.0, time.time() - event.read.timestamp))
+        self.metrics.latency("tag_to_basket", max(0.0, time.monotonic() - event.read.received))
         self.lines[event.key] = line.id
         if line.marked:
             self.checks.add(line.id, facts.checked_as)
@@ -161,7 +162,7 @@ class LaneController:
         return int(line.id)
 
     def _add(self, basket: Basket, add: Add, event: Arrived) -> Line | None:
-        self.read_at = event.read.timestamp
+        self.read_at = wall_time(event.read.received)
         try:
             line: Line | None = self.records.journal.apply(basket, add)
             return line
@@ -308,7 +309,7 @@ class Lanes:
 
     def reader_health(self, reader_id: str, health: Health) -> None:
         if health.state in LIVE:
-            self.pipeline.reader_up(reader_id, time.time())
+            self.pipeline.reader_up(reader_id, time.monotonic())
         else:
             self.pipeline.reader_down(reader_id)
 
@@ -348,7 +349,7 @@ class Lanes:
         probed = 0.0
         while True:
             await asyncio.sleep(TICK_S)
-            self.tick(time.time())
+            self.tick(time.monotonic())
             if self.records.db.fault is not None and time.monotonic() - probed >= PROBE_S:
                 probed = time.monotonic()
                 self.records.db.probe()  # a full disk: can it write again? (a small write, every PROBE_S)

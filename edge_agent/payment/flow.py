@@ -87,6 +87,7 @@ class CheckoutFlow(LoyaltyAtCheckout):
         self._news: dict[str, asyncio.Event] = {}  # provider payment id -> "a notification came"
         self._created: dict[str, asyncio.Event] = {}  # basket id -> its attempt left "creating"
         self._background: set[asyncio.Task[None]] = set()
+        self._waits = Waits()
         #: called when a kiosk's payment is over with (lane, result: paid, declined, timeout,
         #: unknown or error, seconds from "pay" to it)
         self.finished: list[Callable[[str, str, float], None]] = []
@@ -151,6 +152,8 @@ class CheckoutFlow(LoyaltyAtCheckout):
                 started=time.time(),
             )
 
+            self._waits.start(f"{pid}:wait")  # the customer's time to pay runs from now
+
             def record(conn: sqlite3.Connection) -> None:
                 self._save(attempt, conn)
 
@@ -200,11 +203,23 @@ class CheckoutFlow(LoyaltyAtCheckout):
                 facts = self._facts(basket)
                 action = next_action(attempt, facts, self.settings.customer_timeout_s)
                 answer = await self._perform(action, attempt)
+                receipt_age = None
+                if attempt.step is Step.RECEIPT and attempt.receipt is not None:
+                    receipt_age = self._waits.age(f"{pid}:receipt", attempt.receipt.since)
                 transition = on_answer(
-                    attempt, facts, answer, datetime.now(UTC), receipt_deadline_s=self.fiscal.receipt_deadline_s
+                    attempt,
+                    facts,
+                    answer,
+                    datetime.now(UTC),
+                    receipt_deadline_s=self.fiscal.receipt_deadline_s,
+                    receipt_age_s=receipt_age,
                 )
                 self._record(attempt, basket, transition)
+                if transition.step is Step.RECEIPT and attempt.step is not Step.RECEIPT:
+                    self._waits.start(f"{pid}:receipt")
                 attempt = self._attempt(pid)
+                if attempt.step in FINAL:
+                    self._waits.forget(pid)
                 if transition.result is not None:
                     return PaymentOutcome(transition.result, pid, attempt.message, attempt.payment)
         except (OutcomeUnknown, AnswerError) as e:
@@ -302,10 +317,13 @@ class CheckoutFlow(LoyaltyAtCheckout):
         if payment is None:
             raise ValueError(f"payment {attempt.id}: waiting for a customer without a payment")
         news = self._news.setdefault(provider, asyncio.Event())
+        # the kiosk's patience on the monotonic clock: a wall clock that jumps cancels nothing
+        patience = wait.deadline - attempt.started
+        deadline = time.monotonic() + patience - self._waits.age(f"{attempt.id}:wait", attempt.started)
         try:
-            while payment.status == "PENDING_CUSTOMER" and time.time() < wait.deadline:
+            while payment.status == "PENDING_CUSTOMER" and time.monotonic() < deadline:
                 try:  # a notification, or the next poll, whichever comes first
-                    left = max(0.0, wait.deadline - time.time())
+                    left = max(0.0, deadline - time.monotonic())
                     await asyncio.wait_for(news.wait(), min(self.settings.poll_s, left))
                 except TimeoutError:
                     payment = await self._get_payment(provider, attempt.basket_id)
@@ -327,3 +345,27 @@ def _payment_in(result: object) -> ProviderPayment | None:
         return ProviderPayment.from_json(result)
     except AnswerError:
         return None
+
+
+class Waits:
+    """How long each wait of an attempt has lasted, on the monotonic clock. A wait begun in this
+    process is measured from when it began; one resumed after a restart is anchored once, by its
+    recorded wall-clock start, and runs on the monotonic clock from there. So a wall clock that
+    jumps (an NTP step, a VM resumed) neither ends a wait early nor stretches it."""
+
+    def __init__(self) -> None:
+        self._began: dict[str, float] = {}
+
+    def start(self, key: str) -> None:
+        self._began[key] = time.monotonic()
+
+    def age(self, key: str, wall_start: float | None) -> float:
+        began = self._began.get(key)
+        if began is None:
+            behind = max(0.0, time.time() - wall_start) if wall_start is not None else 0.0
+            began = self._began[key] = time.monotonic() - behind
+        return time.monotonic() - began
+
+    def forget(self, attempt_id: str) -> None:
+        for key in [k for k in self._began if k.startswith(f"{attempt_id}:")]:
+            del self._began[key]

@@ -246,13 +246,22 @@ def next_action(a: Attempt, facts: BasketFacts, customer_timeout_s: float) -> Ac
 
 
 def on_answer(
-    a: Attempt, facts: BasketFacts, answer: Answer, now: datetime, *, receipt_deadline_s: float = 60.0
+    a: Attempt,
+    facts: BasketFacts,
+    answer: Answer,
+    now: datetime,
+    *,
+    receipt_deadline_s: float = 60.0,
+    receipt_age_s: float | None = None,
 ) -> Transition:
+    """Where ``answer`` takes ``a``. ``now`` is what the journal records; ``receipt_age_s`` how
+    long the receipt has been tried, measured by the caller on a clock that does not jump (None:
+    from ``now`` and the receipt's recorded wall-clock start)."""
     match a.step, answer:
         case Step.RECEIPT, Ok(FiscalDocument() as fiscal):
             return _printed(a, fiscal, now)
         case Step.RECEIPT, Refused(code, message, _):
-            return _not_printed(a, code, message=message, now=now, deadline_s=receipt_deadline_s)
+            return _not_printed(a, code, message=message, now=now, deadline_s=receipt_deadline_s, age_s=receipt_age_s)
         case Step.CREATING, Ok(ProviderPayment() as payment):
             return Transition(Step.PENDING, payment)
         case Step.CREATING, Refused(_, message, payment):
@@ -327,12 +336,15 @@ def _printed(a: Attempt, fiscal: FiscalDocument, now: datetime) -> Transition:
     )
 
 
-def _not_printed(a: Attempt, code: str, *, message: str, now: datetime, deadline_s: float) -> Transition:
+def _not_printed(
+    a: Attempt, code: str, *, message: str, now: datetime, deadline_s: float, age_s: float | None
+) -> Transition:
     """Try again until the deadline (the same request if it may have run, else the next one);
     then give the money back: cancel the card's authorisation, refund SBP."""
     receipt = a.receipt or ReceiptRequest(uuid=receipt_uuid(a.id, 1))
-    since = receipt.since if receipt.since is not None else now.timestamp()
-    if now.timestamp() - since < deadline_s:
+    if age_s is None:
+        age_s = now.timestamp() - (receipt.since if receipt.since is not None else now.timestamp())
+    if age_s < deadline_s:
         receipt = replace(receipt, failures=receipt.failures + 1)
         if code not in OUTCOME_UNKNOWN:  # it failed at the register: nothing printed, a new request
             n = receipt.attempt + 1

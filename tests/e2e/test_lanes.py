@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
+
+import pytest
 
 from drivers.llrp import LLRPSettings
 from edge_agent.basket import Basket
@@ -125,5 +128,51 @@ def test_a_reader_flooding_repeat_reads_never_hides_a_newly_placed_item(tmp_path
             queue = daemon.read_queue
             assert queue.dropped == 0 and queue.peak_depth <= 21  # one entry per tag, never copies
             assert daemon.metrics.render().count(b"edge_agent_reads_dropped_total 0.0") == 1
+
+    asyncio.run(scenario())
+
+
+def test_neither_a_reader_clock_behind_nor_the_servers_clock_jumping_churns_a_basket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader whose clock is 5 s behind the server (more than the 2 s departure time), then
+    the server's wall clock stepped 2 h forward and 2 h back (an NTP step, a VM resumed): the
+    five items in the box stay five lines with the same ids, and nothing is removed."""
+    items = codes("460000400004", "C", 5)
+    real_time = time.time
+
+    async def scenario() -> None:
+        async with LLRPReaderSim(reads_per_s=800, seed=4, miss_rate=0, clock_offset_s=-5.0) as reader:
+            for code in items:
+                reader.place(epc(code))
+            stop = asyncio.Event()
+            daemon = Daemon(config(tmp_path, items, {"box": reader.port}, None))
+            task = asyncio.create_task(daemon.run(stop))
+            await daemon.ready.wait()
+            lane = daemon.lanes["box"]
+
+            def line_ids() -> set[int]:
+                return set(lane.basket.lines) if lane.basket is not None else set()
+
+            async def reads_for(seconds: float) -> None:  # the reader goes on reading the box
+                target = daemon.read_queue.received + int(800 * seconds)
+                await until(lambda: daemon.read_queue.received >= target, 4 * seconds + 5)
+
+            await until(lambda: len(line_ids()) == 5, 10)
+            placed = line_ids()
+            await reads_for(3 * 2.0)  # three departure times on a reader 5 s behind
+            behind = line_ids()
+            for jump in (7200.0, -7200.0):
+                monkeypatch.setattr(time, "time", lambda jump=jump: real_time() + jump)
+                await reads_for(2 * 2.0)
+                assert line_ids() == placed, f"after a {jump:+.0f} s jump"
+            monkeypatch.setattr(time, "time", real_time)
+            assert daemon.services is not None
+            journal = daemon.services.records.db.reads.execute("SELECT op, COUNT(*) FROM journal GROUP BY op")
+            ops = dict(journal.fetchall())
+            stop.set()
+            await task
+            assert behind == placed
+            assert "remove" not in ops and ops["add"] == 5
 
     asyncio.run(scenario())

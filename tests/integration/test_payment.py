@@ -12,7 +12,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
+
+import pytest
 
 from edge_agent.basket import State
 from sim.central import db, loyalty, payment
@@ -74,6 +77,40 @@ def test_sbp_is_one_stage_and_a_declined_card_lets_the_customer_pay_another_way(
     payments = rows(central, sql, basket.id)
     assert payments == [("card", "CANCELED", "insufficient_funds", 0), ("sbp", "CAPTURED", None, 1)]
     assert rows(central, "SELECT COUNT(*) FROM handled WHERE key LIKE '%:capture'") == [(0,)]  # SBP: no capture call
+
+
+def test_a_wall_clock_jump_while_the_customer_pays_neither_cancels_nor_stretches_the_wait(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's wall clock steps 2 h forward while the kiosk waits (3 s) for a card the
+    customer authorises at 1 s: paid and captured once, not cancelled. It steps 2 h back while
+    the kiosk waits for a customer who never pays: the wait still ends after 3 s."""
+    from edge_agent.payment import flow
+
+    real = time.time
+
+    async def attempt(edge: Edge, instrument: str, jump: float) -> Any:
+        basket = edge.basket("lane-1", [BREAD])
+        payment.script_customer(central.conn, basket.id, instrument)
+        paying = asyncio.create_task(edge.checkout.pay(basket, "card"))
+        waiting = lambda: [a.step for a in edge.store.payments.of_basket(basket.id)] == ["pending"]  # noqa: E731
+        while not waiting():
+            await asyncio.sleep(0.01)
+        clock = SimpleNamespace(time=lambda: real() + jump, monotonic=time.monotonic, perf_counter=time.perf_counter)
+        monkeypatch.setattr(flow, "time", clock)  # the agent's clock alone: central is another machine
+        started = time.monotonic()
+        outcome = await asyncio.wait_for(paying, 15)
+        monkeypatch.setattr(flow, "time", time)
+        return basket, outcome, time.monotonic() - started
+
+    async def scenario(edge: Edge) -> Any:
+        return await attempt(edge, "late:1.0", 7200.0), await attempt(edge, "timeout", -7200.0)
+
+    (paid, card, _), (walked, gone, waited) = run(mosquitto, tmp_path, scenario, customer_timeout_s=3.0)
+    assert card.result == "paid" and paid.state is State.CLOSED
+    assert gone.result == "timeout" and walked.state is State.READY_TO_PAY and waited < 5.0
+    captured = rows(central, "SELECT status, captures FROM payments WHERE basket = ?", paid.id)
+    assert captured == [("CAPTURED", 1)]
 
 
 def test_a_customer_who_pays_after_the_kiosk_gave_up_is_refunded_and_alerted(

@@ -244,3 +244,15 @@ def a_return(step: str, line: int) -> ReturnRecord:
         staff="S-01",
         detail=ReturnDetail(payment="P-1"),
     )
+
+
+def test_the_receipt_deadline_is_the_age_measured_by_the_caller_not_the_wall_clock() -> None:
+    """The wall clock jumped 2 h past the receipt's start, but the caller's monotonic clock says
+    1 s: the receipt is tried again, the money is not given back."""
+    receipt = ReceiptRequest(uuid=receipt_uuid("b1:pay:1", 1), since=NOW.timestamp() - 7200)
+    jumped = on_answer(
+        at(Step.RECEIPT, receipt=receipt), FISCAL, Refused("paper_out", "no paper"), NOW, receipt_age_s=1.0
+    )
+    assert jumped.step is Step.RECEIPT and jumped.journal is None
+    late = on_answer(at(Step.RECEIPT, receipt=receipt), FISCAL, Refused("paper_out", "no paper"), NOW, receipt_age_s=61)
+    assert late.step is Step.CANCELLING

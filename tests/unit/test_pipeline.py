@@ -18,7 +18,7 @@ LANES = [LaneConfig("lane-1"), LaneConfig("lane-2"), LaneConfig("pad", mode="tap
 
 
 def read(reader: str, epc: str, t: float, rssi: int = -50, antenna: int = 1, kind: str = "epc") -> TagRead:
-    return TagRead(reader, antenna, kind, epc, rssi, t)  # type: ignore[arg-type]
+    return TagRead(reader, antenna, kind, epc, rssi, received=t)  # type: ignore[arg-type]
 
 
 def arrivals(events: list[object]) -> list[tuple[str, str]]:
@@ -96,7 +96,8 @@ def shopping(draw: st.DrawFn) -> tuple[dict[str, set[str]], list[TagRead]]:
             reads.append((other, epc, draw(st.integers(-90, -61)), 1))
     order = draw(st.permutations(range(len(reads))))
     stream = [
-        TagRead(reads[j][0], reads[j][3], "epc", reads[j][1], reads[j][2], k * 0.001) for k, j in enumerate(order)
+        TagRead(reads[j][0], reads[j][3], "epc", reads[j][1], reads[j][2], received=k * 0.001)
+        for k, j in enumerate(order)
     ]
     return items, stream
 

@@ -1,0 +1,54 @@
+"""Two clocks, each for its own job (docs/operations.md, "time").
+
+Durations, deadlines and presence run on the monotonic clock: it never jumps, whatever NTP,
+a bad RTC or a resumed VM do to the wall clock. The wall clock is only for what a person or
+the law reads (receipts, journals, events), taken at the moment it is written. ``ClockWatch``
+notices the wall clock jumping against the monotonic one, logs it and says so in health.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+log = logging.getLogger("edge_agent.clock")
+
+
+def wall_time(monotonic: float) -> float:
+    """The wall-clock time (epoch s) of an earlier moment read on the monotonic clock."""
+    return time.time() - max(0.0, time.monotonic() - monotonic)
+
+
+@dataclass
+class ClockWatch:
+    """Each ``check`` compares how far the wall clock moved with how far the monotonic clock
+    did; a difference past ``tolerance_s`` is a jump (an NTP step, a bad RTC, a VM resumed)."""
+
+    tolerance_s: float = 1.0
+    jumps: int = 0
+    last_jump_s: float | None = None  # the last jump's size, + forward
+    last_jump_at: float | None = None  # when (monotonic)
+    _anchor: tuple[float, float] = field(default_factory=lambda: (time.time(), time.monotonic()))
+
+    def check(self) -> float | None:
+        """The jump since the last check (seconds, + forward), or None."""
+        wall, mono = time.time(), time.monotonic()
+        then_wall, then_mono = self._anchor
+        self._anchor = (wall, mono)
+        jump = (wall - then_wall) - (mono - then_mono)
+        if abs(jump) <= self.tolerance_s:
+            return None
+        self.jumps += 1
+        self.last_jump_s, self.last_jump_at = jump, mono
+        log.warning("the wall clock jumped %+.1f s; durations, deadlines and presence are unaffected (monotonic)", jump)
+        return jump
+
+    def detail(self) -> dict[str, object]:
+        ago = None if self.last_jump_at is None else round(time.monotonic() - self.last_jump_at, 1)
+        return {
+            "ok": True,  # a jump is worth knowing, not a fault: nothing depends on it
+            "jumps": self.jumps,
+            "last_jump_s": None if self.last_jump_s is None else round(self.last_jump_s, 1),
+            "last_jump_ago_s": ago,
+        }
