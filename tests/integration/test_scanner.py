@@ -83,3 +83,14 @@ def test_after_a_10_mb_line_without_end_and_binary_junk_the_next_scan_arrives_wh
         assert reader.discarded == 2
 
     run(tmp_path, scenario)
+
+
+def test_a_scan_sent_at_once_after_a_10_mb_line_without_end_arrives_whole(tmp_path: Path) -> None:
+    """No terminator and no pause between the junk and the scan: the scan is not glued to it."""
+
+    async def scenario(sim: ScannerSim, reader: ScannerReader) -> None:
+        await asyncio.to_thread(sim.scan, b"A" * 10_000_000 + MILK.encode("latin-1"))
+        [read] = await take(reader, 1)
+        assert read.raw == MILK and reader.discarded == 1
+
+    run(tmp_path, scenario)

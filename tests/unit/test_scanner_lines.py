@@ -45,3 +45,21 @@ def test_whatever_came_before_a_pause_the_next_terminated_scan_arrives_whole(noi
     out = framer.feed(MILK + b"\r", 1.0)  # after a pause, as between two scans
     assert out[-1] == Scan(MILK.decode("latin-1"))
     assert all(isinstance(f, Junk) or f.code for f in out)
+
+
+@given(
+    noise=st.binary(min_size=1, max_size=20_000),
+    prefix=st.sampled_from([b"", b"]d2", b"\xe8"]),
+    max_scan=st.integers(64, 4096),
+)
+def test_a_scan_glued_to_the_end_of_junk_with_no_pause_arrives_whole(
+    noise: bytes, prefix: bytes, max_scan: int
+) -> None:
+    """Junk (too long, or bytes no code has) and then at once, with no terminator and no pause,
+    a scan: the scan comes out whole after the junk is dropped."""
+    # junk either way (too long, or a byte no code has), ending where no code can begin
+    junk = noise.replace(b"\r", b"x").replace(b"\n", b"x") + b"\x00"
+    framer = LineFramer(max_scan=max_scan)
+    out = framer.feed(junk + prefix + MILK + b"\r", 0.0)
+    assert out[-1] == Scan((prefix + MILK).decode("latin-1"))
+    assert all(isinstance(f, Junk) for f in out[:-1])
