@@ -65,7 +65,7 @@ def run(reads: list[TagRead]) -> tuple[float, int]:
     for k, r in enumerate(reads):
         feed(r)
         if k % 100 == 99:
-            settled += sum(isinstance(e, Settled) for e in tick(r.timestamp))
+            settled += sum(isinstance(e, Settled) for e in tick(r.received))
     return time.perf_counter() - t0, settled
 
 
@@ -77,7 +77,7 @@ def latencies(reads: list[TagRead]) -> list[float]:
         t0 = clock()
         p.feed(r)
         if k % 100 == 99:
-            p.tick(r.timestamp)
+            p.tick(r.received)
         out.append(clock() - t0)
     return out
 

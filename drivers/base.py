@@ -110,6 +110,10 @@ class Reader(ABC):
     def __init__(self, reader_id: str, backoff: Backoff | None = None) -> None:
         self.reader_id = reader_id
         self.health = Health(HealthState.OFFLINE, "not started")
+        #: when the reader last said anything (monotonic), for a reader that speaks with nothing
+        #: in its field (keepalives, reports): presence is judged only over time it was heard
+        #: reading. None: a reader that shows it is reading only by its reads.
+        self.heard: float | None = None
         #: where reads go: the daemon's one read queue once ``attach``-ed, else a queue of its own
         self.queue = ReadQueue()
         self._backoff = backoff or Backoff()

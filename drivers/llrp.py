@@ -142,6 +142,7 @@ class LLRPReader(Reader):
                 raise ReaderGone(f"connection lost: {e}") from None
             if not data:
                 raise ReaderGone("the reader closed the connection")
+            self.heard = time.monotonic()  # any message: the reader is there and reading
             framer.feed(data)
             for frame in framer.frames():
                 for event in session.receive_frame(frame):

@@ -145,8 +145,9 @@ class Mqtt(Section):
     confirmations: bool = True
     #: an event acknowledged by the broker but not confirmed this long after is sent again
     confirm_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
-    #: unconfirmed events older than this turn health degraded
-    unconfirmed_warn_s: Annotated[float, Field(gt=0, le=86400)] = 120.0
+    #: an event unconfirmed this long turns health degraded (central confirms within a second
+    #: when all is well: an operator sees a growing backlog early)
+    unconfirmed_warn_s: Annotated[float, Field(gt=0, le=86400)] = 10.0
     #: confirmed events are kept this long, for central's replays of a gap, then pruned
     retention_s: Annotated[float, Field(ge=0, le=90 * 86400)] = 7 * 86400.0
     #: a catalog or codes message more than this many versions past what the store has is refused

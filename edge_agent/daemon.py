@@ -228,7 +228,7 @@ class Daemon:
             stack.push_async_callback(embedded.stop)
         await sync.start()
         stack.push_async_callback(sync.stop)
-        self.metrics.bind(lambda: float(outbox.depth()), lambda: float(sync.link.connects), outbox.unconfirmed)
+        self.metrics.bind(lambda: float(outbox.depth()), lambda: float(sync.link.connects), sync.unconfirmed)
 
     async def _housekeeping(self, svc: Services) -> None:
         """Resume unfinished payments (after a restart, or waiting on central), and refresh the

@@ -8,7 +8,6 @@ these names (a test scrapes a running store and checks every name they use is he
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -50,10 +49,6 @@ _LATENCY = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.5, 5.0)
 
 def _online(reader: Reader) -> Callable[[], float]:
     return lambda: float(reader.health.to_dict()["state"] == "online")
-
-
-def _age(since: float | None) -> float:
-    return 0.0 if since is None else max(0.0, time.time() - since)
 
 
 class Metrics:
@@ -163,11 +158,13 @@ class Metrics:
         connects: Callable[[], float],
         unconfirmed: Callable[[], tuple[int, float | None]] | None = None,
     ) -> None:
+        """``unconfirmed``: how many events central has not confirmed, and the oldest one's age in
+        seconds (None: none), measured on the monotonic clock."""
         self.outbox.set_function(outbox)
         self.connects.bind(connects)
         if unconfirmed is not None:
             self.unconfirmed.set_function(lambda: float(unconfirmed()[0]))
-            self.unconfirmed_age.set_function(lambda: _age(unconfirmed()[1]))
+            self.unconfirmed_age.set_function(lambda: unconfirmed()[1] or 0.0)
 
     def bind_reads(self, queue: ReadQueue) -> None:
         self.reads_coalesced.bind(lambda: float(queue.coalesced))

@@ -9,7 +9,11 @@ more strongly by another lane, and de-duplicates it per (lane, identity): a tag 
 the box; in a **tap** lane every new tap (after the tag has been away ``depart_after_s``)
 is an ``Arrived``, and removal is the basket's explicit action. A tag seen by a reader that
 is offline (``reader_down``) never departs: not seeing it proves nothing; when the reader is
-back (``reader_up``) the tag has ``depart_after_s`` to be read again.
+back (``reader_up``) the tag has ``depart_after_s`` to be read again. Nor does a tag depart
+while its reader is merely quiet: for a reader that speaks with nothing in its field
+(``hear``: LLRP's keepalives and reports), a tag departs only once the reader was heard
+``depart_after_s`` after the tag was last seen; a reader gone silent on an open connection
+holds its tags until it is found offline.
 
 Identity here is the carrier's text (``kind`` + ``raw``): parsing costs time and happens
 once per item, on arrival, above this layer. No I/O, no clock: times come with the reads
@@ -123,6 +127,19 @@ class Pipeline:
         self.counters = Counters()
         #: readers that are not online: what they saw is not known to have left
         self.down: set[str] = set()
+        #: when each reader that speaks without tags (``hear``) was last heard
+        self.heard: dict[str, float] = {}
+
+    def hear(self, reader_id: str, at: float) -> None:
+        """The reader said something at ``at`` (a keepalive, a report): it was reading then."""
+        self.heard[reader_id] = at
+
+    def _unseen(self, presence: _Presence, now: float, depart_after_s: float) -> bool:
+        """Not read for ``depart_after_s`` by a reader known to have been reading meanwhile."""
+        if now - presence.last_seen <= depart_after_s or presence.reader in self.down:
+            return False
+        heard = self.heard.get(presence.reader)
+        return heard is None or heard - presence.last_seen > depart_after_s
 
     def reader_down(self, reader_id: str) -> None:
         """The reader went offline: its tags do not depart while it cannot see them."""
@@ -189,11 +206,7 @@ class Pipeline:
         events: list[Event] = []
         for name, lane in self.lanes.items():
             cfg = lane.config
-            gone = [
-                k
-                for k, p in lane.present.items()
-                if now - p.last_seen > cfg.depart_after_s and p.reader not in self.down
-            ]
+            gone = [k for k, p in lane.present.items() if self._unseen(p, now, cfg.depart_after_s)]
             for key in gone:
                 presence = lane.present.pop(key)
                 if self.owner.get(key) == name:

@@ -252,6 +252,7 @@ class Lanes:
         self.pipeline = pipeline_for(settings)
         self.metrics = metrics
         self.intercept = intercept  # True: the read is not an item (a staff badge)
+        self.readers: list[Reader] = []  # followed by ``watch``
 
     def __getitem__(self, lane: str) -> LaneController:
         return self.by_id[lane]
@@ -303,8 +304,10 @@ class Lanes:
                 self.dispatch(event)
 
     def watch(self, readers: Iterable[Reader]) -> None:
-        """Follow the readers' health: presence is never judged by a reader that is not online."""
-        for reader in readers:
+        """Follow the readers' health: presence is never judged by a reader that is not online,
+        nor over time it was not heard reading."""
+        self.readers = list(readers)
+        for reader in self.readers:
             reader.on_health(functools.partial(self.reader_health, reader.reader_id))
 
     def reader_health(self, reader_id: str, health: Health) -> None:
@@ -314,6 +317,9 @@ class Lanes:
             self.pipeline.reader_down(reader_id)
 
     def tick(self, now: float) -> None:
+        for reader in self.readers:
+            if reader.heard is not None:
+                self.pipeline.hear(reader.reader_id, reader.heard)
         for event in self.pipeline.tick(now):
             self.dispatch(event)
         for lane in self.by_id.values():

@@ -93,6 +93,7 @@ class Sync:
         outbox.confirm_to = self.resp_topic if m.confirmations else None
         self.confirmed = self.replays = 0
         self.warn_s = m.unconfirmed_warn_s
+        self._oldest: tuple[float, float] | None = None  # the oldest unconfirmed row's time, monotonic anchor
         self.requester = Requester(self.link, requests, (config.store.id, self.agent), self.resp_topic)
         self.max_jump = m.max_version_jump
         self.streams = {name: self._stream(name) for name in STREAMS}
@@ -205,10 +206,21 @@ class Sync:
     def _stream(self, name: str) -> StreamState:
         return StreamState(self.catalogue.stream_version(name), max_jump=self.max_jump)
 
+    def unconfirmed(self) -> tuple[int, float | None]:
+        """Events central has not confirmed: how many, and how long the oldest has waited. The
+        age runs on the monotonic clock from when that row was first seen as the oldest (then
+        aged by its recorded wall-clock time), so a wall clock that jumps does not move it."""
+        n, oldest = self.outbox.unconfirmed()
+        if oldest is None:
+            self._oldest = None
+            return n, None
+        if self._oldest is None or self._oldest[0] != oldest:
+            self._oldest = (oldest, time.monotonic() - max(0.0, time.time() - oldest))
+        return n, time.monotonic() - self._oldest[1]
+
     def delivery_health(self, warn_s: float) -> dict[str, Any]:
         """Unconfirmed events: how many, the oldest's age, and whether that is too old."""
-        n, oldest = self.outbox.unconfirmed()
-        age = max(0.0, time.time() - oldest) if oldest is not None else None
+        n, age = self.unconfirmed()
         return {
             "unconfirmed": n,
             "oldest_unconfirmed_s": None if age is None else round(age, 1),

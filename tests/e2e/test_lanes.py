@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.base import HealthState
 from drivers.llrp import LLRPSettings
 from edge_agent.basket import Basket
 from edge_agent.codes import check_digit, encode_sgtin198, parse
@@ -173,6 +174,46 @@ def test_neither_a_reader_clock_behind_nor_the_servers_clock_jumping_churns_a_ba
             stop.set()
             await task
             assert behind == placed
+            assert "remove" not in ops and ops["add"] == 5
+
+    asyncio.run(scenario())
+
+
+def test_a_reader_silent_on_an_open_connection_holds_the_basket_as_it_is(tmp_path: Path) -> None:
+    """The reader stops sending (not even keepalives) with its TCP connection open: no line
+    leaves the basket before or after it is found offline, and when it is back the five items,
+    still in the box, are the same five lines."""
+    items = codes("460000500005", "S", 5)
+
+    async def scenario() -> None:
+        async with LLRPReaderSim(reads_per_s=800, seed=5, miss_rate=0) as reader:
+            for code in items:
+                reader.place(epc(code))
+            stop = asyncio.Event()
+            daemon = Daemon(config(tmp_path, items, {"box": reader.port}, None))
+            task = asyncio.create_task(daemon.run(stop))
+            await daemon.ready.wait()
+            lane, driver = daemon.lanes["box"], daemon.readers[0]
+
+            def line_ids() -> set[int]:
+                return set(lane.basket.lines) if lane.basket is not None else set()
+
+            await until(lambda: len(line_ids()) == 5, 10)
+            placed = line_ids()
+            reader.freeze()
+            await until(lambda: driver.health.state is HealthState.OFFLINE, 10)  # found silent (3 keepalives)
+            silent = line_ids()
+            reader.frozen = False
+            await until(lambda: driver.health.state is HealthState.ONLINE, 15)
+            target = daemon.read_queue.received + 2_400  # three seconds of reading: past the departure time
+            await until(lambda: daemon.read_queue.received >= target, 20)
+            assert daemon.services is not None
+            journal = daemon.services.records.db.reads.execute("SELECT op, COUNT(*) FROM journal GROUP BY op")
+            ops = dict(journal.fetchall())
+            back = line_ids()
+            stop.set()
+            await task
+            assert silent == placed and back == placed
             assert "remove" not in ops and ops["add"] == 5
 
     asyncio.run(scenario())

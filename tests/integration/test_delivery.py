@@ -183,3 +183,40 @@ def test_with_a_linger_a_lanes_events_arriving_together_cross_as_one_batch_each_
         central.stop()
         broker.kill()
     assert messages == 1 and stored == sent and len(sent) == 8  # one message, each event once, in order
+
+
+def test_health_says_degraded_within_seconds_while_events_go_unconfirmed(tmp_path: Path) -> None:
+    """The broker dies with the agent's events on their way: with the shipped settings, health
+    turns degraded long before the backlog is two minutes old, and ok again once it drains."""
+    broker = Mosquitto(tmp_path / "mosquitto").start()
+    central = CentralNode(tmp_path / "central.db", port=broker.port, username="central", password=PASSWORD)
+    central.start()
+    assert central.ready.wait(10)
+
+    async def main() -> tuple[float, float]:
+        edge = await Edge(config(broker.port), tmp_path / "edge.db").start()
+        warn_s = edge.cfg.mqtt.unconfirmed_warn_s
+
+        def ok() -> bool:
+            return bool(edge.sync.delivery_health(warn_s)["ok"])
+
+        try:
+            await until(edge.sync.link.connected.is_set, 10, "connected")
+            broker.kill()
+            for n in range(200):
+                edge.store.outbox.announce("lane-1", "test.event", {"n": n}, basket_id="b-1")
+            lost = time.monotonic()
+            await until(lambda: not ok(), 60, "degraded")
+            degraded_after = time.monotonic() - lost
+            broker.start()
+            await until(ok, 60, "ok again")
+            return degraded_after, warn_s
+        finally:
+            await edge.stop()
+
+    try:
+        degraded_after, warn_s = asyncio.run(main())
+    finally:
+        central.stop()
+        broker.kill()
+    assert warn_s <= 15 and degraded_after < 20  # an operator sees it well before two minutes

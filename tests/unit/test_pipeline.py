@@ -108,7 +108,7 @@ def test_each_item_arrives_exactly_once_in_its_own_lane(case: tuple[dict[str, se
     items, stream = case
     p = Pipeline(ZONES, LANES)
     events = [e for r in stream for e in p.feed(r)]
-    settled = p.tick(stream[-1].timestamp + 0.6)
+    settled = p.tick(stream[-1].received + 0.6)
     final = {s.lane: {k[1] for k in s.present} for s in settled if isinstance(s, Settled)}
     for lane, epcs in items.items():
         assert final.get(lane, set()) == epcs
@@ -128,6 +128,21 @@ def test_a_zone_covers_every_slot_of_a_multi_slot_reader() -> None:
     p = Pipeline([Zone("pad", "lane-4"), Zone("box", "lane-1")], [LaneConfig("lane-4", "tap"), LaneConfig("lane-1")])
     assert p.zone_of("pad:Virtual PCD 00 01", 0) == Zone("pad", "lane-4")
     assert p.zone_of("box", 1) == Zone("box", "lane-1") and p.zone_of("other:slot", 0) is None
+
+
+def test_a_reader_that_went_quiet_takes_nothing_out_until_it_is_heard_reading_again() -> None:
+    """A reader that speaks with nothing in its field (keepalives) falls silent at 0.2 s with its
+    connection open: nothing departs, however long the silence, until it is heard again and a
+    full departure time has passed without the tag."""
+    p = Pipeline(ZONES, [LaneConfig("lane-1", depart_after_s=1.0), LaneConfig("lane-2")])
+    p.hear("box-1", 0.0)
+    p.feed(read("box-1", "A", 0.1))
+    p.feed(read("box-1", "B", 0.2))
+    p.hear("box-1", 0.2)  # then silence
+    assert [e for t in (1.5, 2.5, 5.0) for e in p.tick(t) if isinstance(e, Departed)] == []
+    p.hear("box-1", 5.1)  # a keepalive: the reader is back, reading, and reads neither tag
+    departed = [e.key[1] for e in p.tick(5.2) if isinstance(e, Departed)]
+    assert departed == ["A", "B"]  # read nothing for a second while demonstrably reading
 
 
 def test_nothing_departs_while_its_reader_is_offline_and_present_items_stay_when_it_is_back() -> None:
