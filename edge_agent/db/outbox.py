@@ -120,14 +120,16 @@ class Outbox:
             sql = "UPDATE outbox SET confirmed_at = ? WHERE event_id = ? AND confirmed_at IS NULL"
             return sum(conn.execute(sql, (now, i)).rowcount for i in event_ids)
 
-    def requeue_unconfirmed(self, acked_before: float) -> list[int]:
+    def requeue_unconfirmed(self, acked_before: float, now: float) -> list[int]:
         """Rows the broker acknowledged before ``acked_before`` that central never confirmed:
-        unsent again (the publisher sends them again, same event id). Returns their ids."""
+        unsent again (the publisher sends them again, same event id). A row acknowledged after
+        ``now`` (the wall clock stepped back since) is due too, rather than after the step: a
+        copy too many is dropped by central, one too few would wait. Returns their ids."""
         with self.db.transaction() as conn:
             rows = conn.execute(
                 "UPDATE outbox SET sent_at = NULL WHERE confirmed_at IS NULL AND sent_at IS NOT NULL "
-                "AND sent_at < ? RETURNING id",
-                (acked_before,),
+                "AND (sent_at < ? OR sent_at > ?) RETURNING id",
+                (acked_before, now),
             ).fetchall()
         return sorted(r[0] for r in rows)
 

@@ -125,7 +125,8 @@ class OutboxPublisher:
             return
         self._next_sweep = now + 1.0
         try:
-            self.rewind(self.outbox.requeue_unconfirmed(time.time() - self.confirm_timeout_s))
+            now = time.time()
+            self.rewind(self.outbox.requeue_unconfirmed(now - self.confirm_timeout_s, now))
             self.outbox.prune(time.time() - self.retention_s)
         except StoreError:
             pass  # a full disk: the next sweep tries again
