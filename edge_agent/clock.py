@@ -8,11 +8,52 @@ notices the wall clock jumping against the monotonic one, logs it and says so in
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 log = logging.getLogger("edge_agent.clock")
+
+
+@functools.cache
+def boot_id() -> str:
+    """This boot of the machine (the monotonic clock's readings compare only within one)."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Mono:
+    """A monotonic reading kept beside a wall-clock time, with its boot: so a restarted daemon
+    measures a wait begun before it restarted on the same clock (within one boot)."""
+
+    at: float
+    boot: str
+
+    @classmethod
+    def now(cls) -> Mono:
+        return cls(time.monotonic(), boot_id())
+
+    def age(self) -> float | None:
+        """Seconds since this reading; None after a reboot (the caller falls back on its wall time)."""
+        if not self.boot or self.boot != boot_id():
+            return None
+        return max(0.0, time.monotonic() - self.at)
+
+    def to_json(self) -> dict[str, object]:
+        return {"at": self.at, "boot": self.boot}
+
+    @classmethod
+    def from_json(cls, data: object) -> Mono | None:
+        if not isinstance(data, Mapping):
+            return None
+        at, boot = data.get("at"), data.get("boot")
+        return cls(float(at), boot) if isinstance(at, int | float) and isinstance(boot, str) else None
 
 
 def wall_time(monotonic: float) -> float:

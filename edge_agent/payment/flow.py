@@ -26,6 +26,7 @@ from typing import Final
 
 from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import StartPayment
+from edge_agent.clock import Mono
 from edge_agent.config import CheckoutSettings
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.desk import Fiscal
@@ -150,9 +151,8 @@ class CheckoutFlow(LoyaltyAtCheckout):
                 amount=basket.total,
                 step=Step.CREATING,
                 started=time.time(),
+                started_mono=Mono.now(),
             )
-
-            self._waits.start(f"{pid}:wait")  # the customer's time to pay runs from now
 
             def record(conn: sqlite3.Connection) -> None:
                 self._save(attempt, conn)
@@ -205,7 +205,8 @@ class CheckoutFlow(LoyaltyAtCheckout):
                 answer = await self._perform(action, attempt)
                 receipt_age = None
                 if attempt.step is Step.RECEIPT and attempt.receipt is not None:
-                    receipt_age = self._waits.age(f"{pid}:receipt", attempt.receipt.since)
+                    receipt = attempt.receipt
+                    receipt_age = self._waits.age(f"{pid}:receipt", receipt.since, receipt.since_mono)
                 transition = on_answer(
                     attempt,
                     facts,
@@ -215,8 +216,6 @@ class CheckoutFlow(LoyaltyAtCheckout):
                     receipt_age_s=receipt_age,
                 )
                 self._record(attempt, basket, transition)
-                if transition.step is Step.RECEIPT and attempt.step is not Step.RECEIPT:
-                    self._waits.start(f"{pid}:receipt")
                 attempt = self._attempt(pid)
                 if attempt.step in FINAL:
                     self._waits.forget(pid)
@@ -277,6 +276,8 @@ class CheckoutFlow(LoyaltyAtCheckout):
 
     def _record(self, attempt: Attempt, basket: Basket | None, t: Transition) -> None:
         """The transition, its basket command and its alert: one transaction."""
+        if t.receipt is not None and t.receipt.since_mono is None:  # the receipt's deadline starts now
+            t = replace(t, receipt=replace(t.receipt, since_mono=Mono.now()))
         moved = replace(
             attempt,
             step=t.step,
@@ -319,7 +320,8 @@ class CheckoutFlow(LoyaltyAtCheckout):
         news = self._news.setdefault(provider, asyncio.Event())
         # the kiosk's patience on the monotonic clock: a wall clock that jumps cancels nothing
         patience = wait.deadline - attempt.started
-        deadline = time.monotonic() + patience - self._waits.age(f"{attempt.id}:wait", attempt.started)
+        waited = self._waits.age(f"{attempt.id}:wait", attempt.started, attempt.started_mono)
+        deadline = time.monotonic() + patience - waited
         try:
             while payment.status == "PENDING_CUSTOMER" and time.monotonic() < deadline:
                 try:  # a notification, or the next poll, whichever comes first
@@ -348,18 +350,17 @@ def _payment_in(result: object) -> ProviderPayment | None:
 
 
 class Waits:
-    """How long each wait of an attempt has lasted, on the monotonic clock. A wait begun in this
-    process is measured from when it began; one resumed after a restart is anchored once, by its
-    recorded wall-clock start, and runs on the monotonic clock from there. So a wall clock that
-    jumps (an NTP step, a VM resumed) neither ends a wait early nor stretches it."""
+    """How long each wait of an attempt has lasted, on the monotonic clock: from its monotonic
+    start when that was recorded in this boot (a restart of the daemon included); else anchored
+    once by its recorded wall-clock start and on the monotonic clock from there. So a wall clock
+    that jumps (an NTP step, a VM resumed) neither ends a wait early nor stretches it."""
 
     def __init__(self) -> None:
         self._began: dict[str, float] = {}
 
-    def start(self, key: str) -> None:
-        self._began[key] = time.monotonic()
-
-    def age(self, key: str, wall_start: float | None) -> float:
+    def age(self, key: str, wall_start: float | None, mono_start: Mono | None) -> float:
+        if mono_start is not None and (age := mono_start.age()) is not None:
+            return age
         began = self._began.get(key)
         if began is None:
             behind = max(0.0, time.time() - wall_start) if wall_start is not None else 0.0

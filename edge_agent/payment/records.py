@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from edge_agent.clock import Mono
 from edge_agent.db import Database
 from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.fiscal.marks import MarkCheck
@@ -29,12 +30,15 @@ class ReceiptRequest:
     attempt: int = 1
     failures: int = 0
     since: float | None = None
+    since_mono: Mono | None = None  # ``since`` on the monotonic clock (the deadline runs on it)
     fiscal: FiscalDocument | None = None
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"uuid": self.uuid, "try": self.attempt, "failures": self.failures}
         if self.since is not None:
             out["since"] = self.since
+        if self.since_mono is not None:
+            out["since_mono"] = self.since_mono.to_json()
         if self.fiscal is not None:
             out["fiscal"] = self.fiscal.to_json()
         return out
@@ -47,6 +51,7 @@ class ReceiptRequest:
             attempt=_int(data.get("try", 1)),
             failures=_int(data.get("failures", 0)),
             since=float(since) if isinstance(since, int | float) else None,
+            since_mono=Mono.from_json(data.get("since_mono")),
             fiscal=FiscalDocument.from_json(fiscal) if isinstance(fiscal, Mapping) and fiscal else None,
         )
 
@@ -63,6 +68,7 @@ class PaymentRecord:
     amount: int  # kopecks
     step: str
     started: float = 0.0  # epoch s
+    started_mono: Mono | None = None  # ``started`` on the monotonic clock (the customer's time runs on it)
     payment: ProviderPayment | None = None  # the provider's payment, as last seen
     message: str = ""
     receipt: ReceiptRequest | None = None
@@ -77,6 +83,8 @@ class PaymentRecord:
 
     def detail(self) -> dict[str, object]:
         out: dict[str, object] = {"started": self.started}
+        if self.started_mono is not None:
+            out["started_mono"] = self.started_mono.to_json()
         if self.payment is not None:
             out["payment"] = self.payment.to_json()
         if self.message:
@@ -95,6 +103,7 @@ class PaymentRecord:
             amount=row[3],
             step=row[4],
             started=float(started) if isinstance(started, int | float) else 0.0,
+            started_mono=Mono.from_json(detail.get("started_mono")),
             payment=ProviderPayment.from_json(payment) if isinstance(payment, Mapping) and payment else None,
             message=str(detail.get("message", "")),
             receipt=ReceiptRequest.from_json(receipt) if isinstance(receipt, Mapping) else None,

@@ -35,6 +35,7 @@ from enum import StrEnum
 from typing import Final
 
 from edge_agent.basket.commands import Close, PaymentResult
+from edge_agent.clock import Mono
 from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.payment.provider import ProviderPayment, Refund
 from edge_agent.payment.records import PaymentRecord, ReceiptRequest
@@ -78,6 +79,7 @@ class Attempt:
     amount: int
     step: Step
     started: float = 0.0
+    started_mono: Mono | None = None
     payment: ProviderPayment | None = None  # the provider's payment, as last seen
     message: str = ""
     receipt: ReceiptRequest | None = None
@@ -91,6 +93,7 @@ class Attempt:
             amount=row.amount,
             step=Step(row.step),
             started=row.started,
+            started_mono=row.started_mono,
             payment=row.payment,
             message=row.message,
             receipt=row.receipt,
@@ -104,6 +107,7 @@ class Attempt:
             amount=self.amount,
             step=self.step.value,
             started=self.started,
+            started_mono=self.started_mono,
             payment=self.payment,
             message=self.message,
             receipt=self.receipt,

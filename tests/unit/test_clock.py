@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from edge_agent.clock import ClockWatch, wall_time
+from edge_agent.clock import ClockWatch, Mono, boot_id, wall_time
 from edge_agent.repositories import open_repositories
 
 
@@ -45,3 +45,11 @@ def test_an_event_acknowledged_before_the_wall_clock_stepped_back_is_sent_again_
     assert records.outbox.requeue_unconfirmed(now - 30, now) == [row]
     records.outbox.mark_sent([row])  # sent again, at the clock's time now: not due before its timeout
     assert records.outbox.requeue_unconfirmed(time.time() - 30, time.time() + 1) == []
+
+
+def test_a_monotonic_reading_ages_within_its_boot_and_says_nothing_after_a_reboot() -> None:
+    here = Mono(time.monotonic() - 3.0, boot_id())
+    age = here.age()
+    assert age is not None and 2.9 < age < 3.5
+    assert Mono(time.monotonic(), "another boot").age() is None
+    assert Mono.from_json(here.to_json()) == here and Mono.from_json(None) is None

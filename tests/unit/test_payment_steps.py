@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from edge_agent.basket.commands import Close, PaymentResult
+from edge_agent.clock import Mono
 from edge_agent.payment.provider import ProviderPayment, Refund
 from edge_agent.payment.records import PaymentRecord, ReceiptRequest
 from edge_agent.payment.steps import (
@@ -163,7 +164,8 @@ def test_a_late_success_is_refunded_in_full_with_an_alert() -> None:
 def test_an_attempt_round_trips_through_its_row() -> None:
     a = replace(
         at(Step.CAPTURING, "AUTHORIZED"),
-        receipt=ReceiptRequest(uuid="u-2", attempt=2, failures=1, since=1_001.0),
+        receipt=ReceiptRequest(uuid="u-2", attempt=2, failures=1, since=1_001.0, since_mono=Mono(51.0, "boot-1")),
+        started_mono=Mono(50.0, "boot-1"),
         message="receipt: no paper",
     )
     row = a.record()
