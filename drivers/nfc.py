@@ -20,6 +20,8 @@ from drivers.tap import nfc_tag_read
 log = logging.getLogger(__name__)
 
 TARGETS: Final = ("106A", "106B", "212F")
+#: times the NDEF is looked for on a tag that shows none before it is taken for a UID-only tag
+NDEF_TRIES: Final = 3
 
 
 class NfcSettings(ReaderSettings):
@@ -57,6 +59,11 @@ class NfcReader(ThreadedReader):
             clf.close()
 
     def _on_tag(self, tag: Any) -> bool:
-        octets = bytes(tag.ndef.octets) if tag.ndef is not None else None
+        ndef = tag.ndef
+        for _ in range(NDEF_TRIES - 1):  # a read lost at the edge of the field is read again
+            if ndef is not None or not tag.is_present:
+                break
+            ndef = tag.ndef  # nfcpy looks for the NDEF again while it has found none
+        octets = bytes(ndef.octets) if ndef is not None else None
         self._emit_threadsafe(nfc_tag_read(self.reader_id, bytes(tag.identifier), octets))
         return True  # hold the tag: read again only after it has left the field
