@@ -218,8 +218,19 @@ class Shoppers:
             reader.remove(item.epc)
         if outcome.paid:
             self.sold.extend(items)
-        await asyncio.sleep(self.store.depart_s + 0.3)  # the customer leaves; the box empties
+        await self.box_empty(lane, items)  # the customer leaves; the box empties
         return outcome
+
+    async def box_empty(self, lane: str, items: list[Item], timeout_s: float = 20) -> None:
+        """Until the lane holds none of ``items`` (they departed: the reader read on without them),
+        so that one placed again is a new arrival."""
+        gone = {("epc", item.epc.upper()) for item in items}
+        pipeline = self.store.services.lanes.pipeline
+        deadline = time.monotonic() + timeout_s
+        while gone & set(pipeline.present(lane)):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{lane}: the items taken out never departed")
+            await asyncio.sleep(0.05)
 
     async def settled(self, http: httpx.AsyncClient, lane: str, n: int, timeout_s: float = 20) -> dict[str, Any]:
         """The new basket once every item is a line and every marked line has its verdict."""
