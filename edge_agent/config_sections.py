@@ -148,3 +148,7 @@ class Security(Section):
     sign_in_per_min: Annotated[int, Field(ge=1, le=10_000)] = 20
     #: loyalty look-ups (identify) per minute on one lane
     identify_per_min: Annotated[int, Field(ge=1, le=1000)] = 6
+    #: look-ups that text a one-time code to a phone (by phone or card), per number, store-wide,
+    #: per hour and per day, whatever the lane or basket (SMS bombing)
+    codes_per_phone_hour: Annotated[int, Field(ge=1, le=100)] = 5
+    codes_per_phone_day: Annotated[int, Field(ge=1, le=1000)] = 10

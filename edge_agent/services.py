@@ -21,6 +21,7 @@ from edge_agent.lanes import Lanes
 from edge_agent.metrics import Metrics
 from edge_agent.repositories import Repositories
 from edge_agent.security.devices import Devices
+from edge_agent.security.single_use import SingleUse
 from edge_agent.security.staff import Tokens
 from edge_agent.security.throttle import RateLimiter, Window
 from edge_agent.verify.checks import CodeChecks
@@ -39,6 +40,11 @@ class Limits:
     public: RateLimiter
     public_checks: RateLimiter
     identify: Window
+    #: the app's loyalty QR: once, on the basket where it was first shown
+    loyalty_qr: SingleUse
+    #: one-time codes texted per phone number (or card), per hour and per day
+    codes_hour: Window
+    codes_day: Window
 
     @classmethod
     def of(cls, config: Config) -> Limits:
@@ -47,6 +53,9 @@ class Limits:
             public=RateLimiter(http.public_rate_per_s, http.public_burst),
             public_checks=RateLimiter(http.public_checks_per_s, max(1, int(http.public_checks_per_s))),
             identify=Window(config.security.identify_per_min),
+            loyalty_qr=SingleUse(),
+            codes_hour=Window(config.security.codes_per_phone_hour, 3600.0),
+            codes_day=Window(config.security.codes_per_phone_day, 86400.0),
         )
 
 

@@ -63,9 +63,17 @@ async def identify(lane: str, body: Identify, svc: Svc, kiosk: Kiosk) -> dict[st
     basket = basket_of(svc, lane)
     if basket.customer is not None and not body.replace:
         raise ApiError(409, "already_identified", "this basket has a customer: confirm on the kiosk to replace them")
-    if not svc.limits.identify.allow(lane, time.monotonic()):
-        wait = svc.limits.identify.retry_after(lane, time.monotonic())
+    now, limits = time.monotonic(), svc.limits
+    if not limits.identify.allow(lane, now):
+        wait = limits.identify.retry_after(lane, now)
         raise ApiError(429, "throttled", "too many loyalty look-ups on this lane: wait", retry_after(wait))
+    if body.kind == "qr" and not limits.loyalty_qr.claim(body.ref, basket.id, now):
+        raise ApiError(409, "qr_used", "this app code was already shown: the app makes a new one")
+    if body.kind != "qr":  # central texts a one-time code to the number (on file for a card)
+        number = "".join(ch for ch in body.ref if ch.isalnum())
+        if not (limits.codes_hour.allow(number, now) and limits.codes_day.allow(number, now)):
+            wait = max(limits.codes_hour.retry_after(number, now), limits.codes_day.retry_after(number, now))
+            raise ApiError(429, "codes_capped", "too many codes texted to this number: ask staff", retry_after(wait))
     who = await checkout.identify(basket, body.kind, body.ref)
     return {
         "verified": who.verified,

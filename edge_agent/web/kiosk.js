@@ -458,8 +458,9 @@ async function act(fn) {
     if (r && r.lines) render(r);
     else if (r && r.basket) render(r.basket);
   } catch (e) {
-    say(e.message || JSON.stringify(e));
-    $("loyaltymsg").textContent = e.message || "";
+    const text = t.errors[e.code] || e.message || JSON.stringify(e);
+    say(text);
+    $("loyaltymsg").textContent = text;
   }
 }
 $("start").onclick = () => {

@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS otps (customer TEXT NOT NULL, basket TEXT NOT NULL, o
                                  sent INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (customer, basket));
 CREATE TABLE IF NOT EXISTS sms (id INTEGER PRIMARY KEY AUTOINCREMENT, phone TEXT NOT NULL, text TEXT NOT NULL,
                                 at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS sms_by_phone ON sms (phone, at);
+CREATE TABLE IF NOT EXISTS qr_used (digest TEXT PRIMARY KEY, basket TEXT NOT NULL, owner TEXT NOT NULL,
+                                    at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS verified (customer TEXT NOT NULL, basket TEXT NOT NULL, owner TEXT NOT NULL,
                                      how TEXT NOT NULL, at REAL NOT NULL, PRIMARY KEY (customer, basket));
 CREATE TABLE IF NOT EXISTS refused (id INTEGER PRIMARY KEY AUTOINCREMENT, caller TEXT NOT NULL, topic TEXT NOT NULL,

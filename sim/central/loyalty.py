@@ -67,6 +67,9 @@ def _eligible(lines: list[dict[str, Any]], program: Program) -> int:
 #: the loyalty app's signing key (the app and central share it; a real one lives in an HSM)
 APP_KEY: Final = b"sim-loyalty-app-key"
 QR_TTL_S: Final = 120
+#: one-time codes texted to one phone number, per hour and per day, across every store
+SMS_PER_HOUR: Final = 5
+SMS_PER_DAY: Final = 10
 OTP_TTL_S: Final = 300
 OTP_TRIES: Final = 3
 
@@ -89,6 +92,17 @@ def _qr_id(ref: str, now: float) -> str:
     return parts[0].removeprefix("LQ1.")
 
 
+def _use_qr_once(conn: sqlite3.Connection, ref: str, *, basket: str, caller: str, now: float) -> None:
+    """An app QR verifies once, for the basket (and agent) it was first shown to: a photo of it
+    shown elsewhere is refused. A retry for the same basket is the same use."""
+    digest = hashlib.sha256(ref.encode()).hexdigest()
+    conn.execute("DELETE FROM qr_used WHERE at < ?", (now - 10 * QR_TTL_S,))
+    row = conn.execute("SELECT basket, owner FROM qr_used WHERE digest = ?", (digest,)).fetchone()
+    if row is not None and (row[0], row[1]) != (basket, caller):
+        raise Refusal("qr_used", "this QR code was already used: the app shows a fresh one")
+    conn.execute("INSERT OR IGNORE INTO qr_used VALUES (?, ?, ?, ?)", (digest, basket, caller, now))
+
+
 def _verified(conn: sqlite3.Connection, customer: str, data: dict[str, Any]) -> None:
     row = conn.execute(
         "SELECT owner FROM verified WHERE customer = ? AND basket = ?", (customer, str(data.get("basket", "")))
@@ -102,6 +116,12 @@ def _send_code(conn: sqlite3.Connection, customer: str, *, basket: str, caller: 
     sent = conn.execute("SELECT sent FROM otps WHERE customer = ? AND basket = ?", (customer, basket)).fetchone()
     if row is None or not row[0] or (sent is not None and sent[0] >= 3):
         return False  # no phone on file, or three codes for this basket already
+    hour, day = (
+        conn.execute("SELECT COUNT(*) FROM sms WHERE phone = ? AND at > ?", (row[0], now - span)).fetchone()[0]
+        for span in (3600, 86400)
+    )
+    if hour >= SMS_PER_HOUR or day >= SMS_PER_DAY:
+        return False  # the number's cap, whatever the store, lane or basket (SMS bombing)
     code = f"{secrets.randbelow(10**6):06d}"
     conn.execute(
         "INSERT INTO otps (customer, basket, owner, code_sha256, expires_at) VALUES (?, ?, ?, ?, ?) "
@@ -154,7 +174,9 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float) 
         if kind not in ("phone", "card", "qr"):
             raise Refusal("bad_request", "kind is phone, card or qr")
         if kind == "qr":
-            ref = _qr_id(ref, now)
+            signed = ref
+            ref = _qr_id(signed, now)
+            _use_qr_once(conn, signed, basket=str(data.get("basket", "")), caller=caller, now=now)
         row = conn.execute(f"SELECT id FROM customers WHERE {kind} = ?", (ref,)).fetchone()
         if row is None:
             raise Refusal("unknown_customer", f"no customer with that {kind}")
