@@ -298,6 +298,41 @@ def handle(conn: sqlite3.Connection, op: str, data: dict[str, Any], now: float) 
     raise Refusal("unknown_op", f"loyalty has no operation {op!r}")
 
 
+def follow_refund(
+    conn: sqlite3.Connection, basket: str, *, refunded: int, paid: int, refund_id: str, now: float
+) -> None:
+    """Points follow the money: once ``refunded`` of the sale's ``paid`` kopecks have gone back
+    (this refund and every earlier one), the same share of the points it spent is given back and
+    of the points it earned taken back; an accrual is taken back only as far as the customer
+    still holds points (those spent since are not turned into a debt)."""
+    if paid <= 0:
+        return
+    share = min(refunded, paid)
+
+    def so_far(kind: str) -> int:
+        return int(
+            conn.execute(
+                "SELECT COALESCE(SUM(points), 0) FROM ledger WHERE kind = ? AND transaction_id LIKE ?",
+                (kind, f"{basket}:refund:%"),
+            ).fetchone()[0]
+        )
+
+    def write(customer: str, kind: str, points: int) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO ledger (customer, kind, points, transaction_id, at) VALUES (?, ?, ?, ?, ?)",
+            (customer, kind, points, f"{basket}:refund:{refund_id}", now),
+        )
+
+    spent = conn.execute("SELECT customer, -points FROM ledger WHERE kind = 'spend' AND transaction_id = ?", (basket,))
+    if (row := spent.fetchone()) is not None and (back := row[1] * share // paid - so_far("refund_spend")) > 0:
+        write(row[0], "refund_spend", back)
+    earned = conn.execute("SELECT customer, points FROM ledger WHERE kind = 'accrue' AND transaction_id = ?", (basket,))
+    if (row := earned.fetchone()) is not None:
+        due = row[1] * share // paid + so_far("refund_accrue")  # so_far is negative
+        if (take := min(due, max(0, available(conn, row[0], now)))) > 0:
+            write(row[0], "refund_accrue", -take)
+
+
 def ledger_balanced(conn: sqlite3.Connection) -> bool:
     """Every customer's balance is the sum of their immutable entries and never negative; no
     transaction has more than one spend or accrue; every committed hold has its spend."""

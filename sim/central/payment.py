@@ -17,6 +17,7 @@ import sqlite3
 import uuid
 from typing import Any, Final
 
+from sim.central import loyalty
 from sim.central.db import Refusal, bump
 
 PROVIDER: Final = {
@@ -216,6 +217,10 @@ def handle(
             (refund_id, p["id"], amount, now),
         )
         conn.execute("UPDATE payments SET refunded = refunded + ? WHERE id = ?", (amount, p["id"]))
+        # loyalty follows the money: the refunded share of the sale's points goes back too
+        loyalty.follow_refund(
+            conn, p["basket"], refunded=p["refunded"] + amount, paid=p["amount"], refund_id=refund_id, now=now
+        )
         return {
             "id": refund_id,
             "payment_id": p["id"],
