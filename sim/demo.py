@@ -123,7 +123,7 @@ class DemoStore:
         wanted.append(Device("handheld-1", "handheld", reader="staff-desk"))
         for device in wanted:
             self.tokens[device.name] = devices.provision(device).token
-            self.enrol[device.name] = self.url + devices.provision(device, enrol=True).enrol_path()
+            self.enrol[device.name] = self.url + devices.provision(device, enrol=True, keep=True).enrol_path()
 
     async def __aenter__(self) -> DemoStore:
         """Each part entered on one exit stack: a part that fails to start stops those before it."""

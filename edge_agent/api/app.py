@@ -5,6 +5,7 @@ guard in front of it all (Host, body size, Origin, security headers). The API's 
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,9 @@ from fastapi.staticfiles import StaticFiles
 
 from edge_agent import __version__
 from edge_agent.api.deps import Ops, Svc, device_of
-from edge_agent.security.devices import COOKIE
+from edge_agent.security.devices import COOKIE, LinkReused
+
+log = logging.getLogger("edge_agent.api")
 
 if TYPE_CHECKING:
     from edge_agent.services import Services
@@ -63,7 +66,16 @@ def create_app(services_: Services, tls: bool = False) -> Any:
     @app.get("/enrol/{code}", include_in_schema=False)
     async def enrol(code: str, svc: Svc) -> Response:
         """A provisioned device's one-time link: its browser gets the device cookie."""
-        got = svc.devices.enrol(code)
+        try:
+            got = svc.devices.enrol(code)
+        except LinkReused as e:  # someone opened it before (or after) the device: nobody keeps it
+            svc.metrics.refusals.labels("enrol_reused").inc()
+            svc.records.audit.record("-", e.device.name, "enrol_link_reused", basket_id=None, detail={})
+            svc.records.outbox.announce(
+                e.device.lane or "store", "alert.enrolment_reused", {"device": e.device.name, "kind": e.device.kind}
+            )
+            log.error("%s; provision it again", e)
+            return HTMLResponse(NOT_ENROLLED.format(what="anything: the link was already used", kind="kiosk"), 409)
         if got is None:
             svc.metrics.refusals.labels("enrol_code").inc()
             return HTMLResponse(NOT_ENROLLED.format(what="anything: the link is spent or expired", kind="kiosk"), 404)
@@ -99,4 +111,4 @@ def create_app(services_: Services, tls: bool = False) -> Any:
     async def lanes() -> dict[str, list[str]]:
         return {"lanes": list(services_.lanes)}
 
-    return Guard(app, services_.config.http, tls)
+    return Guard(app, services_.config.http, tls, on_refused=lambda code: services_.metrics.refusals.labels(code).inc())

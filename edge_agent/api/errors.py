@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from edge_agent.basket import BasketError
@@ -69,11 +70,32 @@ def body_of(error: EdgeError) -> dict[str, object]:
     return {"detail": error.to_dict()}
 
 
+#: answers that refuse a caller (who it is, what it may do, how often): each is counted by its
+#: code in ``edge_agent_security_refusals_total`` (docs/security.md)
+REFUSALS: Final = frozenset({401, 403, 429})
+
+
 async def _handle(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, EdgeError)
     headers = error.headers if isinstance(error, ApiError) else None
-    return JSONResponse(body_of(error), status_of(error), headers)
+    status = status_of(error)
+    services = getattr(request.app.state, "services", None)
+    if status in REFUSALS and services is not None:
+        services.metrics.refusals.labels(error.code).inc()
+    return JSONResponse(body_of(error), status, headers)
+
+
+async def _invalid(request: Request, error: Exception) -> JSONResponse:
+    """A body or parameter of the wrong shape: 422 with where and why, never the input itself
+    (it may be anything: ``NaN`` and ``1e999999`` are not JSON an answer can carry)."""
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in error.errors()
+    ]
+    return JSONResponse({"detail": errors}, 422)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(EdgeError, _handle)
+    app.add_exception_handler(RequestValidationError, _invalid)

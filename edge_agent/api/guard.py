@@ -55,8 +55,9 @@ class Refused(Exception):
 
 
 class Guard:
-    def __init__(self, app: App, settings: Http, tls: bool) -> None:
+    def __init__(self, app: App, settings: Http, tls: bool, on_refused: Callable[[str], None] | None = None) -> None:
         self.app, self.settings, self.tls = app, settings, tls
+        self.on_refused = on_refused  # counts each refusal by its code (the security metric)
         self.hosts = allowed_hosts(settings)
         self.origins = frozenset(o.rstrip("/") for o in settings.allowed_origins)
         self.limit = settings.max_body_bytes
@@ -73,6 +74,8 @@ class Guard:
         if why is not None:
             status, code, message = why
             self.refused[code] = self.refused.get(code, 0) + 1
+            if self.on_refused is not None:
+                self.on_refused(code)
             client = (scope.get("client") or ("?",))[0]
             self._noise.warning(
                 code, "refused %s %s from %s: %s", scope.get("method", "WS"), scope["path"], client, message

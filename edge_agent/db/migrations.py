@@ -92,4 +92,12 @@ MIGRATIONS: Final[list[str]] = [
                               at REAL NOT NULL, resolved_at REAL, resolved_by TEXT);
     CREATE INDEX gate_alarms_open ON gate_alarms (id) WHERE resolved_at IS NULL;
     """,
+    # 10: enrolment links opened twice, and credentials that expire unless used
+    # (docs/security.md): the digest of a spent enrolment code, and when a credential was last used
+    """
+    ALTER TABLE devices ADD COLUMN spent_sha256 TEXT;
+    ALTER TABLE devices ADD COLUMN used_at REAL;
+    UPDATE devices SET used_at = created_at;
+    CREATE INDEX devices_spent ON devices (spent_sha256) WHERE spent_sha256 IS NOT NULL;
+    """,
 ]

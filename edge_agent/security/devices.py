@@ -4,24 +4,30 @@
 ``X-Device-Token`` (tests, the demo's shoppers), or a one-time enrolment code for a browser,
 which opens ``/enrol/{code}`` once and gets a fresh token as an HttpOnly, Secure,
 SameSite=Strict cookie (the code is then spent). Only SHA-256 digests of tokens and codes are
-stored; a device keeps every credential it was given until it is revoked. A kiosk is bound to
-one lane, a handheld to the staff reader its badge taps happen on. ``edge-agent device
-provision|list|revoke`` is the shell.
+stored. Provisioning a device again revokes what it had (an attacker who enrolled first is cut
+off); a link opened a second time, by anyone, revokes the device (both browsers lose it) and
+the caller alerts staff, who provision it again; a credential unused for ``idle_expiry_s``
+expires, and each use renews it. A kiosk is bound to one lane, a handheld to the staff reader
+its badge taps happen on. ``edge-agent device provision|list|revoke`` is the shell.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import time
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from edge_agent.db import StoreError
 from edge_agent.security.records import Credential, DeviceRecords
 
 COOKIE: Final = "edge_device"
 HEADER: Final = "x-device-token"
 ENROL_TTL_S: Final = 24 * 3600.0
+IDLE_EXPIRY_S: Final = 30 * 86400.0  # a credential unused this long is no longer good
+RENEW_EVERY_S: Final = 3600.0  # a use is written down at most this often per credential
 Kind = Literal["kiosk", "handheld"]
 
 
@@ -50,14 +56,25 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class Devices:
-    def __init__(self, records: DeviceRecords) -> None:
-        self.records = records
+class LinkReused(Exception):
+    """An enrolment link opened a second time: the device it enrolled is revoked."""
 
-    def provision(self, device: Device, *, enrol: bool = False) -> Provisioned:
+    def __init__(self, device: Device) -> None:
+        super().__init__(f"the enrolment link of {device.name} was opened twice: the device is revoked")
+        self.device = device
+
+
+class Devices:
+    def __init__(self, records: DeviceRecords, *, idle_expiry_s: float = IDLE_EXPIRY_S) -> None:
+        self.records = records
+        self.idle_expiry_s = idle_expiry_s
+
+    def provision(self, device: Device, *, enrol: bool = False, keep: bool = False) -> Provisioned:
         """A new credential for ``device``: a token for a program, or (``enrol``) a one-time code
-        whose browser gets the token as a cookie. Other credentials of the device stay valid
-        until ``revoke``."""
+        whose browser gets the token as a cookie. The device's earlier credentials are revoked,
+        unless ``keep`` (a device that is both a browser and a program, as in the demo)."""
+        if not keep:
+            self.records.revoke(device.name)
         token, code = "edt_" + secrets.token_urlsafe(32), secrets.token_urlsafe(18)
         self.records.put(
             Credential(
@@ -76,9 +93,16 @@ class Devices:
     def by_token(self, token: str | None) -> Device | None:
         if not token or len(token) > 128:
             return None
-        row = self.records.find("token_sha256", digest(token))
+        hashed, now = digest(token), time.time()
+        row = self.records.find("token_sha256", hashed)
         if row is None or row.enrol_expires is not None:  # not enrolled yet: the placeholder token is nothing
             return None
+        used = row.used_at if row.used_at is not None else row.created_at
+        if now - used > self.idle_expiry_s:
+            return None  # unused too long: provision the device again
+        if now - used > RENEW_EVERY_S:
+            with contextlib.suppress(StoreError):  # a full disk: renewed at a later use
+                self.records.used(hashed, now)
         return _device(row)
 
     def enrol(self, code: str) -> tuple[Device, str] | None:
@@ -86,7 +110,13 @@ class Devices:
         if not code or len(code) > 64:
             return None
         row = self.records.find("enrol_sha256", digest(code))
-        if row is None or (row.enrol_expires or 0) < time.time():
+        if row is None:
+            spent = self.records.find("spent_sha256", digest(code))
+            if spent is not None:  # opened before: by the device or by someone else, nobody keeps it
+                self.records.revoke(spent.name)
+                raise LinkReused(_device(spent))
+            return None
+        if (row.enrol_expires or 0) < time.time():
             return None
         token = "edt_" + secrets.token_urlsafe(32)
         if not self.records.enrolled(digest(code), digest(token)):

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from edge_agent.db import Database
 
-Column = Literal["token_sha256", "enrol_sha256"]
+Column = Literal["token_sha256", "enrol_sha256", "spent_sha256"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,7 @@ class Credential:
     enrol_sha256: str | None = None
     enrol_expires: float | None = None  # set while the credential waits for its browser
     created_at: float = 0.0
+    used_at: float | None = None  # last seen in use (a credential unused too long has expired)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,22 +52,33 @@ class DeviceRecords:
     def put(self, c: Credential) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO devices (name, kind, lane, reader, token_sha256, enrol_sha256, enrol_expires, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (c.name, c.kind, c.lane, c.reader, c.token_sha256, c.enrol_sha256, c.enrol_expires, c.created_at),
+                "INSERT INTO devices (name, kind, lane, reader, token_sha256, enrol_sha256, enrol_expires, created_at,"
+                " used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    c.name,
+                    c.kind,
+                    c.lane,
+                    c.reader,
+                    c.token_sha256,
+                    c.enrol_sha256,
+                    c.enrol_expires,
+                    c.created_at,
+                    c.created_at,
+                ),
             )
 
     def find(self, column: Column, digest: str) -> Credential | None:
-        """The live credential whose token (``token_sha256``) or enrolment code (``enrol_sha256``) this is."""
-        assert column in ("token_sha256", "enrol_sha256")
+        """The live credential whose token (``token_sha256``), pending enrolment code
+        (``enrol_sha256``) or spent one (``spent_sha256``) this is."""
+        assert column in ("token_sha256", "enrol_sha256", "spent_sha256")
         row = self.db.reads.execute(
-            "SELECT name, kind, lane, reader, token_sha256, enrol_sha256, enrol_expires, created_at FROM devices "
-            f"WHERE {column} = ? AND revoked_at IS NULL",
+            "SELECT name, kind, lane, reader, token_sha256, enrol_sha256, enrol_expires, created_at, used_at "
+            f"FROM devices WHERE {column} = ? AND revoked_at IS NULL",
             (digest,),
         ).fetchone()
         if row is None:
             return None
-        name, kind, lane, reader, token, enrol, expires, created = row
+        name, kind, lane, reader, token, enrol, expires, created, used = row
         return Credential(
             name=name,
             kind=kind,
@@ -76,17 +88,23 @@ class DeviceRecords:
             enrol_sha256=enrol,
             enrol_expires=expires,
             created_at=created,
+            used_at=used,
         )
 
     def enrolled(self, enrol_sha256: str, token_sha256: str) -> bool:
         """Spend an enrolment code on the token its browser gets: the code is good once."""
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "UPDATE devices SET token_sha256 = ?, enrol_sha256 = NULL, enrol_expires = NULL "
-                "WHERE enrol_sha256 = ? AND revoked_at IS NULL",
-                (token_sha256, enrol_sha256),
+                "UPDATE devices SET token_sha256 = ?, spent_sha256 = enrol_sha256, enrol_sha256 = NULL, "
+                "enrol_expires = NULL, used_at = ? WHERE enrol_sha256 = ? AND revoked_at IS NULL",
+                (token_sha256, time.time(), enrol_sha256),
             )
             return cur.rowcount == 1
+
+    def used(self, token_sha256: str, at: float) -> None:
+        """The credential was used at ``at``: its expiry starts again."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE devices SET used_at = ? WHERE token_sha256 = ?", (at, token_sha256))
 
     def revoke(self, name: str) -> bool:
         with self.db.transaction() as conn:

@@ -422,8 +422,75 @@ def test_an_enrolment_link_sets_a_strict_cookie_once(shop: RunningStore, attacke
     assert first.status_code == 303 and first.headers["location"] == "/kiosk/lane-2"
     cookie = first.headers["set-cookie"].lower()
     assert "edge_device=" in cookie and "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
-    assert attacker.get(link).status_code == 404  # spent
     token = first.cookies["edge_device"]
     assert attacker.get("/api/kiosk/lane-2/basket", headers={"x-device-token": token}).status_code == 200
     shop.services.devices.revoke("kiosk-lane-2b")
     assert attacker.get("/api/kiosk/lane-2/basket", headers={"x-device-token": token}).status_code == 401
+
+
+def test_a_link_opened_first_by_someone_else_leaves_nobody_enrolled_and_alerts(
+    shop: RunningStore, attacker: httpx.Client, kiosk: httpx.Client
+) -> None:
+    """The attacker opens a lane's enrolment link before the kiosk does: when the kiosk opens
+    it, both are refused, staff are alerted, and provisioning the lane again cuts the attacker
+    off for good."""
+    from edge_agent.security.devices import Device
+
+    devices, device = shop.services.devices, Device("kiosk-lane-2c", "kiosk", lane="lane-2")
+    link = devices.provision(device, enrol=True).enrol_path()
+    stolen = attacker.get(link)
+    assert stolen.status_code == 303
+    token = stolen.cookies["edge_device"]
+    assert attacker.get("/api/kiosk/lane-2/basket", headers={"x-device-token": token}).status_code == 200
+    with httpx.Client(base_url=shop.url, verify=tls(shop)) as real_kiosk:
+        assert real_kiosk.get(link).status_code == 409  # the second opening, whoever it is
+    assert attacker.get("/api/kiosk/lane-2/basket", headers={"x-device-token": token}).status_code == 401
+    sql = "SELECT COUNT(*) FROM outbox WHERE json_extract(payload, '$.type') = 'alert.enrolment_reused'"
+    assert shop.call(lambda: shop.services.records.db.reads.execute(sql).fetchone()[0]) == 1  # staff alerted
+    # provisioning a device again revokes what it had: an attacker's earlier enrolment included
+    again = attacker.get(devices.provision(device, enrol=True).enrol_path())
+    assert again.status_code == 303
+    program = devices.provision(device).token  # provisioned once more: the browser's cookie is gone
+    assert (
+        attacker.get("/api/kiosk/lane-2/basket", headers={"x-device-token": again.cookies["edge_device"]}).status_code
+        == 401
+    )
+    assert kiosk.get("/api/kiosk/lane-2/basket", headers={"x-device-token": program}).status_code == 200
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999999"])
+def test_a_number_json_cannot_carry_is_a_clear_422_not_a_crash(
+    shop: RunningStore, kiosk: httpx.Client, number: str
+) -> None:
+    headers = {"content-type": "application/json"}
+    for path, body in (
+        ("/api/kiosk/lane-1/redeem", f'{{"points": {number}}}'),
+        ("/api/kiosk/lane-1/verify", f'{{"code": {number}}}'),
+    ):
+        r = kiosk.post(path, content=body, headers=headers)
+        assert r.status_code == 422, (path, r.status_code, r.text)
+        assert r.json()["detail"][0]["loc"][0] == "body"
+
+
+def test_every_refusal_of_the_guard_and_of_a_device_is_counted(shop: RunningStore, attacker: httpx.Client) -> None:
+    """421 (a wrong Host), 413 (too large), 403 (cross-site), 401 (no device): each counted by
+    its code in edge_agent_security_refusals_total, as docs/security.md says."""
+    assert shop.store is not None
+
+    def counted() -> dict[str, float]:
+        text = httpx.get(f"{shop.url}/metrics", headers=shop.store.device_headers("/metrics"), verify=tls(shop)).text  # type: ignore[union-attr]
+        out = {}
+        for line in text.splitlines():
+            if line.startswith("edge_agent_security_refusals_total{"):
+                reason = line.split('reason="', 1)[1].split('"', 1)[0]
+                out[reason] = float(line.rsplit(" ", 1)[1])
+        return out
+
+    before = counted()
+    attacker.get("/api/kiosk/lane-1/basket", headers={"host": "evil.example"})
+    attacker.post("/api/kiosk/lane-1/cancel", content=b"x" * 2_000_000, headers={"content-type": "application/json"})
+    attacker.post("/api/kiosk/lane-1/cancel", headers={"origin": "https://evil.example", "cookie": "edge_device=x"})
+    attacker.get("/api/kiosk/lane-1/basket")
+    after = counted()
+    for reason in ("bad_host", "too_large", "bad_origin", "no_device"):
+        assert after.get(reason, 0) > before.get(reason, 0), reason
