@@ -1,8 +1,10 @@
 """The exit gate's decisions, pure: which way a tag is moving, and whether that alarms.
 
 A gate is one LLRP reader whose antennas are listed inside → outside. ``Crossings`` follows
-each EPC's reads: a tag seen on the inner half of the antennas and then on the outer half is
-walking **out**; outer then inner, walking **in**. One passage gives one crossing; a tag quiet
+each EPC's reads: each time a tag's reads move from the inner half of the antennas to the
+outer half it is walking **out**; from outer to inner, walking **in**. The direction is the
+passage's latest, not its first: carried outer → inner → outer (back and forth past the
+antennas), an item still walks out. A passage gives at most one crossing each way; a tag quiet
 for ``window_s`` starts a new passage. A tag seen only on one side says nothing about its
 direction (it is standing near the door, or passing in the street).
 
@@ -36,9 +38,9 @@ class Crossing:
 class _Passage:
     first_at: float
     last_at: float
-    inner_at: float | None = None
-    outer_at: float | None = None
-    decided: bool = False
+    inner: bool | None = None  # the side of the tag's latest read (None: no read on a gate antenna yet)
+    went_out: bool = False  # a crossing each way at most, per passage
+    went_in: bool = False
     tid: bytes | None = None
 
 
@@ -65,15 +67,14 @@ class Crossings:
             p = self._passages[epc] = _Passage(at, at)
         p.last_at = max(p.last_at, at)
         p.tid = tid or p.tid
-        inner = antenna in self._inner
-        if inner and p.inner_at is None:
-            p.inner_at = at
-        elif not inner and p.outer_at is None:
-            p.outer_at = at
-        if p.decided or p.inner_at is None or p.outer_at is None:
-            return None
-        p.decided = True
-        direction: Direction = "out" if p.inner_at <= p.outer_at else "in"
+        inner, side = antenna in self._inner, p.inner
+        p.inner = inner
+        if side is None or side == inner:
+            return None  # first seen, or still on the same side
+        direction: Direction = "in" if inner else "out"
+        if p.went_in if inner else p.went_out:
+            return None  # that way once already in this passage
+        p.went_in, p.went_out = p.went_in or inner, p.went_out or not inner
         return Crossing(epc, direction, p.first_at, at, p.tid)
 
     def passing(self, epc: str, now: float) -> bool:

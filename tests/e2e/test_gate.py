@@ -160,3 +160,14 @@ def test_an_item_put_in_while_paying_starts_the_next_basket_instead_of_being_los
         for it in (first, late):
             shop.remove("lane-2", it.epc)
         http.post("/api/kiosk/lane-2/cancel", json={}).raise_for_status()
+
+
+def test_an_unpaid_item_carried_out_in_and_out_again_alarms(shop: RunningStore) -> None:
+    """The walk around a first-pair rule: outer antenna first, back past the inner one, then out
+    through the door. Its last passage is outward: the gate alarms."""
+    assert shop.store is not None
+    bar = Item(CHOC, "G0000030")
+    before = len(alarms(shop))
+    walk(shop, bar, (2, 1, 2))
+    new = until("the alarm", lambda: alarms(shop)[before:])
+    assert [(a["reason"], a["ki"]) for a in new] == [("UNPAID", bar.ki)]

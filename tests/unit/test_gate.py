@@ -31,12 +31,15 @@ def _facts(r: Repositories) -> GateFacts:
     return GateFacts(catalogue=r.catalogue, sold=r.sold, tids=r.tids, alarms=r.gate_alarms)
 
 
-def test_inside_then_outside_is_out_and_the_reverse_is_in_once_per_passage() -> None:
+def test_inside_then_outside_is_out_and_the_reverse_is_in_once_each_way_per_passage() -> None:
     c = Crossings([1, 2])
     assert c.read("A", 1, T0) is None
     out = c.read("A", 2, T0 + 0.3)
     assert out is not None and (out.direction, out.first_read_at, out.at) == ("out", T0, T0 + 0.3)
-    assert c.read("A", 2, T0 + 0.4) is None and c.read("A", 1, T0 + 0.5) is None  # one passage, one crossing
+    assert c.read("A", 2, T0 + 0.4) is None  # still outside
+    back_in = c.read("A", 1, T0 + 0.5)
+    assert back_in is not None and back_in.direction == "in"  # carried back in
+    assert c.read("A", 2, T0 + 0.6) is None  # out again in the same passage: it was out once already
     assert c.read("B", 2, T0) is None
     back = c.read("B", 1, T0 + 0.2)
     assert back is not None and back.direction == "in"
@@ -199,3 +202,30 @@ def test_a_sold_item_is_silent_and_its_copy_on_another_chip_alarms(tmp_path: Pat
         gate.read(TagRead("gate-1", 1, "epc", epc, timestamp=at, tid=tid))
         gate.read(TagRead("gate-1", 2, "epc", epc, timestamp=at + 0.2, tid=tid))
     assert [a.reason for a in store.gate_alarms.list()] == [CLONED]  # the genuine one paid: silent; its copy not
+
+
+def test_carried_outer_inner_outer_the_item_walks_out_and_alarms() -> None:
+    """The walk around the first-pair rule: brought to the outer antenna first, back past the
+    inner one, then out. The latest direction is out: the unpaid item alarms."""
+    c = Crossings([1, 2, 3, 4])  # 1, 2 inside; 3, 4 outside
+    reads = [(4, 0.0), (3, 0.1), (2, 0.3), (1, 0.4), (2, 0.6), (3, 0.8), (4, 0.9)]
+    crossings = [x for a, t in reads if (x := c.read("E", a, T0 + t)) is not None]
+    assert [x.direction for x in crossings] == ["in", "out"]
+    assert judge(crossings[-1], Item(ours=True, sold=False)) == UNPAID
+
+
+@given(st.lists(st.tuples(st.sampled_from([1, 2, 3, 4]), st.floats(0.0, 0.5)), min_size=1, max_size=40))
+def test_whatever_the_path_an_item_last_seen_outside_after_being_inside_walked_out(
+    path: list[tuple[int, float]],
+) -> None:
+    """Over any path within one passage: an "out" crossing happened exactly when some inner read
+    was later followed by an outer read; at most one crossing each way."""
+    c, at, seen_inner, went_out, crossings = Crossings([1, 2, 3, 4]), T0, False, False, []
+    for antenna, gap in path:
+        at += gap
+        if (x := c.read("P", antenna, at)) is not None:
+            crossings.append(x.direction)
+        seen_inner = seen_inner or antenna in (1, 2)
+        went_out = went_out or (seen_inner and antenna in (3, 4))
+    assert ("out" in crossings) == went_out
+    assert crossings.count("out") <= 1 and crossings.count("in") <= 1
