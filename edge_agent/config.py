@@ -109,6 +109,9 @@ class Http(Section):
     max_body_bytes: Annotated[int, Field(ge=1024, le=10_000_000)] = 8192
     #: open connections (HTTP and WebSocket) per client address; more are closed at once
     max_connections_per_client: Annotated[int, Field(ge=1, le=10_000)] = 64
+    #: open connections in all (kept below the process's file limit less a headroom; a quarter
+    #: of them only for addresses where an enrolled kiosk or handheld was seen)
+    max_connections: Annotated[int, Field(ge=16, le=1_000_000)] = 16_384
     #: a request's headers must arrive within this; a connection idle this long is closed
     header_timeout_s: Annotated[float, Field(gt=0, le=300)] = 10.0
     #: live checks the public page may ask of Chestny Znak per second, all phones together

@@ -127,7 +127,7 @@ class Daemon:
             )
             checkout = CheckoutFlow(records, sync.requester, settings=cfg.checkout, lookup=lanes.basket, fiscal=fiscal)
             returns = Returns(records, sync.requester, cfg.checkout, fiscal)
-        hub = Hub()
+        hub, limits = Hub(), Limits.of(cfg)
         svc = self.services = Services(
             config=cfg,
             records=records,
@@ -144,12 +144,13 @@ class Daemon:
                 registers=registers,
                 delivery=health.Delivery(sync, cfg.mqtt.unconfirmed_warn_s),
                 clock=health.Clock(ClockWatch()),
+                http=health.Http(limits.connections) if cfg.http.enabled else None,
                 outbox_depth=records.outbox.depth,
             ),
             attendant=AttendantQueue(lanes.live_baskets, records.gate_alarms),
             tokens=tokens,
             devices=Devices(records.devices),
-            limits=Limits.of(cfg),
+            limits=limits,
             fiscal=fiscal,
             gates=gates,
             sync=sync,
@@ -182,7 +183,7 @@ class Daemon:
                 from edge_agent.api.app import create_app
                 from edge_agent.api.server import HttpServer
 
-                http = HttpServer(create_app(svc, tls=cfg.http.tls_cert is not None), cfg.http)
+                http = HttpServer(create_app(svc, tls=cfg.http.tls_cert is not None), cfg.http, limits.connections)
                 await http.start()
                 stack.push_async_callback(http.stop)
                 self.http_port, self.http = http.port, http

@@ -10,6 +10,7 @@ not and why (sampled by the daemon, written when one changes).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,6 +21,7 @@ from edge_agent.db import Database
 from edge_agent.fiscal.desk import Fiscal
 from edge_agent.metrics import Metrics
 from edge_agent.readqueue import ReadQueue
+from edge_agent.security.connections import ConnectionLimits
 from edge_agent.verify.checks import CodeChecks
 
 if TYPE_CHECKING:  # with MQTT off, paho is never loaded
@@ -148,6 +150,18 @@ class Clock:
         return Health(True, self.watch.detail())
 
 
+@dataclass(frozen=True, slots=True)
+class Http:
+    """The HTTP server's connections against their ceilings: degraded while it refuses at the
+    ceiling (a flood of connections; enrolled devices keep their reserved share)."""
+
+    limits: ConnectionLimits
+
+    async def health(self) -> Health:
+        detail = self.limits.health(time.monotonic())
+        return Health(bool(detail["ok"]), detail)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StoreHealth:
     """Every component, by its key in /healthz, and what the dashboard samples."""
@@ -161,10 +175,11 @@ class StoreHealth:
     delivery: Delivery
     clock: Clock
     outbox_depth: Callable[[], int]
+    http: Http | None = None
 
     @property
     def components(self) -> dict[str, Component]:
-        return {
+        parts: dict[str, Component] = {
             "readers": self.readers,
             "broker": self.broker,
             "verification": self.verification,
@@ -174,6 +189,9 @@ class StoreHealth:
             "delivery": self.delivery,
             "clock": self.clock,
         }
+        if self.http is not None:
+            parts["http"] = self.http
+        return parts
 
     async def report(self) -> dict[str, object]:
         """``/healthz``: each component, ``degraded`` if any is not ok, and the outbox's depth."""

@@ -52,7 +52,7 @@ class FloodFilter(logging.Filter):
         self.dropped = 0
 
     def filter(self, record: logging.LogRecord) -> bool:
-        now, key = self.clock(), str(record.msg)[:200]
+        now, key = self.clock(), str(record.msg).split("\n", 1)[0][:200]  # asyncio's details vary per record
         start, n = self._window.get(key, (now, 0))
         if now - start >= self.every_s:
             start, n = now, 0

@@ -20,6 +20,7 @@ from edge_agent.hub import Hub
 from edge_agent.lanes import Lanes
 from edge_agent.metrics import Metrics
 from edge_agent.repositories import Repositories
+from edge_agent.security.connections import ConnectionLimits
 from edge_agent.security.devices import Devices
 from edge_agent.security.single_use import SingleUse
 from edge_agent.security.staff import Tokens
@@ -45,6 +46,8 @@ class Limits:
     #: one-time codes texted per phone number (or card), per hour and per day
     codes_hour: Window
     codes_day: Window
+    #: the HTTP server's connections: per address, in all, a share kept for enrolled devices
+    connections: ConnectionLimits
 
     @classmethod
     def of(cls, config: Config) -> Limits:
@@ -56,6 +59,7 @@ class Limits:
             loyalty_qr=SingleUse(),
             codes_hour=Window(config.security.codes_per_phone_hour, 3600.0),
             codes_day=Window(config.security.codes_per_phone_day, 86400.0),
+            connections=ConnectionLimits.for_process(http.max_connections_per_client, http.max_connections),
         )
 
 

@@ -4,6 +4,7 @@ lane, a staff handheld, the operations token), and the lookups every router shar
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Annotated, Any
 
 from fastapi import Depends
@@ -30,7 +31,10 @@ Svc = Annotated[Services, Depends(services)]
 def device_of(connection: HTTPConnection, svc: Services) -> Device | None:
     """The device credential the caller presents: the header (programs) or the cookie (browsers)."""
     token = connection.headers.get(HEADER) or connection.cookies.get(COOKIE)
-    return svc.devices.by_token(token)
+    device = svc.devices.by_token(token)
+    if device is not None and connection.client is not None:  # its address may use the reserved share
+        svc.limits.connections.saw_device(connection.client.host, time.monotonic())
+    return device
 
 
 def kiosk_device(connection: HTTPConnection, lane: str, svc: Svc) -> Device:

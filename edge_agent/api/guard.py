@@ -14,16 +14,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from edge_agent.config import Http
 from edge_agent.logthrottle import ThrottledLog
+from edge_agent.security.connections import ConnectionLimits
 from edge_agent.security.devices import COOKIE, HEADER
 
 Scope = MutableMapping[str, Any]
@@ -162,58 +166,83 @@ class Guard:
 
 
 class CappedSocket(socket.socket):
-    """The listening socket: at most ``cap`` open connections per client address, counted at
-    ``accept`` — before TLS, before HTTP, before anything is read — and released when the
-    connection's socket closes. More are closed at once (and counted in ``refused``)."""
+    """The listening socket: every connection counted at ``accept`` — before TLS, before HTTP,
+    before anything is read — against ``ConnectionLimits`` (per address, in all, a share kept
+    for enrolled devices) and released when its socket closes; a refused one is closed at once.
+    A connection that has not finished its TLS handshake (or sent its first request's headers)
+    within the header deadline is cut by ``sweep``."""
 
-    def setup(self, cap: int) -> CappedSocket:
-        self.cap, self.refused = cap, 0
-        self.open: dict[str, int] = {}
+    def setup(self, limits: ConnectionLimits) -> CappedSocket:
+        self.limits = limits
+        self.pending: dict[int, tuple[_Counted, float]] = {}  # fd -> socket, accepted (monotonic)
         self._noise = ThrottledLog(log)
         return self
 
     def accept(self) -> tuple[socket.socket, Any]:
         while True:  # a refused one: take the next waiting (BlockingIOError when none is left)
-            fd, addr = self._accept()  # type: ignore[attr-defined]
-            host = str(addr[0])
-            if self.open.get(host, 0) < self.cap:
+            try:
+                fd, addr = self._accept()  # type: ignore[attr-defined]
+            except OSError as e:
+                if e.errno not in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    raise
+                self.limits.accept_errors += 1  # asyncio pauses accepting a moment; said once a minute
+                self._noise.warning("accept", "accept: %s (%d so far)", e.strerror, self.limits.accept_errors)
+                raise
+            host, now = str(addr[0]), time.monotonic()
+            why = self.limits.admit(host, now)
+            if why is None:
                 break
             os.close(fd)
-            self.refused += 1
             self._noise.warning(
+                f"{why}:{host}",
+                "closed a connection from %s (%s: %d open from it, %d in all, ceiling %d)",
                 host,
-                "closed a connection from %s: %d open already (limit %d; %d refused so far)",
-                host,
-                self.open[host],
-                self.cap,
-                self.refused,
+                why,
+                self.limits.open.get(host, 0),
+                self.limits.open_total,
+                self.limits.total,
             )
         conn = _Counted(self.family, self.type, self.proto, fileno=fd)
-        conn.counted_as, conn.registry = host, self.open
-        self.open[host] = self.open.get(host, 0) + 1
+        conn.counted_as, conn.limits, conn.pending = host, self.limits, self.pending
+        self.pending[fd] = (conn, now)
         return conn, addr
+
+    def ready(self, fd: int) -> None:
+        """The connection's first request has begun (its TLS handshake done)."""
+        self.pending.pop(fd, None)
+
+    def sweep(self, now: float, deadline_s: float) -> int:
+        """Cut the connections still without a first request after ``deadline_s`` (a TLS
+        handshake left half-open holds a descriptor until then, not asyncio's 60 s)."""
+        late = [(fd, conn) for fd, (conn, at) in self.pending.items() if now - at > deadline_s]
+        for fd, conn in late:
+            self.pending.pop(fd, None)
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)  # the handshake fails, the transport closes it
+        self.limits.handshakes_timed_out += len(late)
+        return len(late)
 
 
 class _Counted(socket.socket):
     counted_as: str | None = None
-    registry: dict[str, int] | None = None
+    limits: ConnectionLimits | None = None
+    pending: dict[int, Any] | None = None
 
     def close(self) -> None:
-        if self.counted_as is not None and self.registry is not None:
-            left = self.registry.get(self.counted_as, 1) - 1
-            if left > 0:
-                self.registry[self.counted_as] = left
-            else:
-                self.registry.pop(self.counted_as, None)
+        if self.counted_as is not None and self.limits is not None:
+            self.limits.release(self.counted_as)
             self.counted_as = None
+            if self.pending is not None:
+                with contextlib.suppress(OSError):
+                    self.pending.pop(self.fileno(), None)
         super().close()
 
 
-def listening_socket(host: str, port: int, cap: int) -> CappedSocket:
+def listening_socket(host: str, port: int, limits: ConnectionLimits) -> CappedSocket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # IPPROTO_TCP, as asyncio's own servers have it: asyncio then sets TCP_NODELAY on each
     # connection (without it Nagle and delayed ACKs add 40 ms to every answer)
-    sock = CappedSocket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP).setup(cap)
+    sock = CappedSocket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP).setup(limits)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
@@ -221,8 +250,9 @@ def listening_socket(host: str, port: int, cap: int) -> CappedSocket:
     return sock
 
 
-def guarded_protocol(header_timeout_s: float) -> type[asyncio.Protocol]:
-    """uvicorn's h11 protocol with a deadline for a request's headers."""
+def guarded_protocol(header_timeout_s: float, on_ready: Callable[[int], None] | None = None) -> type[asyncio.Protocol]:
+    """uvicorn's h11 protocol with a deadline for a request's headers; ``on_ready`` hears of
+    each connection that got this far (its TLS handshake done), by its descriptor."""
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class GuardedH11(H11Protocol):
@@ -231,6 +261,9 @@ def guarded_protocol(header_timeout_s: float) -> type[asyncio.Protocol]:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._header_deadline = self.loop.call_later(header_timeout_s, self._headers_late)
+            sock = transport.get_extra_info("socket")
+            if on_ready is not None and sock is not None:
+                on_ready(sock.fileno())
 
         def _headers_late(self) -> None:
             if self.transport.is_closing():

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from edge_agent.config import Http
+from edge_agent.security.connections import ConnectionLimits
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -37,7 +39,7 @@ class HttpServer:
     believed only from the configured proxies, WebSocket messages of at most 64 KB, and
     uvicorn's own log lines rate-limited."""
 
-    def __init__(self, app: FastAPI | Any, settings: Http) -> None:
+    def __init__(self, app: FastAPI | Any, settings: Http, limits: ConnectionLimits | None = None) -> None:
         import uvicorn
 
         from edge_agent.api.guard import guarded_protocol, listening_socket
@@ -46,10 +48,13 @@ class HttpServer:
         self.settings = settings
         self.tls = settings.tls_cert is not None
         self.flood = FloodFilter()
-        for name in ("uvicorn.error", "uvicorn.asgi", "uvicorn"):
+        for name in ("uvicorn.error", "uvicorn.asgi", "uvicorn", "asyncio"):
             logging.getLogger(name).addFilter(self.flood)
-        protocol = guarded_protocol(settings.header_timeout_s)
-        self.socket = listening_socket(settings.host, settings.port, settings.max_connections_per_client)
+        self.limits = limits or ConnectionLimits.for_process(
+            settings.max_connections_per_client, settings.max_connections
+        )
+        self.socket = listening_socket(settings.host, settings.port, self.limits)
+        protocol = guarded_protocol(settings.header_timeout_s, self.socket.ready)
         tls: dict[str, Any] = {}
         if settings.tls_cert is not None:
             tls = {"ssl_certfile": str(settings.tls_cert), "ssl_keyfile": str(settings.tls_key or settings.tls_cert)}
@@ -76,9 +81,11 @@ class HttpServer:
         self._server = _quiet_server(config)
         self.port: int | None = None
         self.task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         self.task = asyncio.create_task(self._server.serve(sockets=[self.socket]), name="http")
+        self._sweeper = asyncio.create_task(self._sweep(), name="http handshakes")
         while not self._server.started:
             if self.task.done():
                 self.task.result()  # the port is taken, say: fail loudly
@@ -92,7 +99,15 @@ class HttpServer:
             self.port,
         )
 
+    async def _sweep(self) -> None:
+        """Cut connections without a first request past the header deadline, once a second."""
+        while True:
+            await asyncio.sleep(min(1.0, self.settings.header_timeout_s / 2))
+            self.socket.sweep(time.monotonic(), self.settings.header_timeout_s)
+
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         self._server.should_exit = True
         if self.task is not None:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
