@@ -31,6 +31,8 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
         lambda: shop.services.records.catalogue.receive_codes([(milk.ki, milk.mark_code), (fake.ki, fake.mark_code)])
     )
     kiosk = browser.new_page(locale="en-US", viewport={"width": 1024, "height": 900})
+    refused: list[str] = []  # anything the page's Content-Security-Policy blocked
+    kiosk.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
     assert shop.store is not None
     kiosk.goto(shop.store.enrol[f"kiosk-{lane}"])  # the kiosk's one-time enrolment link: its cookie, its page
     assert kiosk.url.endswith(f"/kiosk/{lane}")
@@ -43,6 +45,7 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     assert kiosk.is_disabled("#checkout") and kiosk.is_disabled("#card")  # not while staff are needed
     kiosk.screenshot(path=str(ARTIFACTS / "kiosk-blocked.png"), full_page=True)
     assert violations(kiosk) == []
+    assert refused == []
 
     staff = browser.new_page(locale="ru-RU", viewport={"width": 420, "height": 900})
     staff.goto(shop.store.enrol["handheld-1"])  # the handheld enrols once, then its page opens

@@ -494,3 +494,13 @@ def test_every_refusal_of_the_guard_and_of_a_device_is_counted(shop: RunningStor
     after = counted()
     for reason in ("bad_host", "too_large", "bad_origin", "no_device"):
         assert after.get(reason, 0) > before.get(reason, 0), reason
+
+
+def test_every_page_carries_a_content_security_policy(shop: RunningStore, kiosk: httpx.Client) -> None:
+    """Only the page's own scripts, styles and data; never framed. (The browser tests load every
+    page under it: a page that needed an inline script would break there.)"""
+    for path in ("/", "/kiosk/lane-1", "/staff", f"/01/{MILK.gtin}/21/CSP0001", "/static/kiosk.js"):
+        r = kiosk.get(path)
+        policy = r.headers.get("content-security-policy", "")
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy, (path, r.status_code)
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy

@@ -78,6 +78,12 @@ def make_certs(directory: Path) -> Path:
     return directory
 
 
+def shipped_tls() -> list[str]:
+    """The TLS listener's protocol settings of the store broker's shipped configuration."""
+    conf = Path(__file__).resolve().parents[2] / "config" / "mosquitto" / "mosquitto.conf"
+    return [line for line in conf.read_text().splitlines() if line.split(" ", 1)[0] in ("tls_version", "ciphers")]
+
+
 def shipped_autosave_s() -> int:
     """The ``autosave_interval`` of the store broker's shipped configuration."""
     conf = Path(__file__).resolve().parents[2] / "config" / "mosquitto" / "mosquitto.conf"
@@ -136,6 +142,7 @@ class Mosquitto:
             f"cafile {self.certs / 'ca.crt'}",
             f"certfile {self.certs / 'server.crt'}",
             f"keyfile {self.certs / 'server.key'}",
+            *shipped_tls(),
             *extra,
         ]
         (self.dir / "mosquitto.conf").write_text("\n".join(conf) + "\n")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -362,3 +363,25 @@ def test_tls_connection_with_the_store_ca(mosquitto: Mosquitto, tmp_path: Path) 
 
     asyncio.run(main())
     node.stop()
+
+
+def test_the_brokers_tls_takes_aead_suites_only(mosquitto: Mosquitto) -> None:
+    """The shipped listener settings: a client offering only CBC-SHA1 suites over TLS 1.2 is
+    refused; an AEAD suite is accepted."""
+    import ssl as ssl_
+
+    def handshake(ciphers: str) -> bool:
+        ctx = ssl_.create_default_context(cafile=str(mosquitto.certs / "ca.crt"))
+        ctx.maximum_version = ssl_.TLSVersion.TLSv1_2
+        ctx.set_ciphers(ciphers)
+        try:
+            with (
+                socket.create_connection(("127.0.0.1", mosquitto.tls_port), timeout=5) as raw,
+                ctx.wrap_socket(raw, server_hostname="127.0.0.1"),
+            ):
+                return True
+        except ssl_.SSLError:
+            return False
+
+    assert not handshake("ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA")
+    assert handshake("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256")
