@@ -2,7 +2,8 @@
 
 A PIN is checked under scrypt (``security/pins.py``) off the event loop, at most two at a
 time; attempts are capped per handheld and per address (``Window``) and a staff id locks
-after a few failures in a row (``Lockout``): while locked even the right PIN is refused.
+after a few failures in a row on one handheld (``Lockout``, per staff id and handheld): while
+locked even the right PIN is refused there.
 A badge sign-in belongs to the handheld that asked: the tap must happen on that handheld's
 own staff reader while exactly one sign-in waits there, one tap gives at most one session,
 and unless ``allow_uid_badges`` the PIN typed on the handheld must match the badge's owner.
@@ -93,14 +94,17 @@ class Tokens:
         return await self._pin(self.staff.get(staff_id), staff_id, pin=pin, device=device, now=now)
 
     async def _pin(self, member: StaffMember | None, staff_id: str, *, pin: str, device: str, now: float) -> SignIn:
-        left = self.lockout.locked_for(staff_id, now)
+        # a staff id is locked on the handheld the failures came from: a stolen handheld cannot
+        # lock the staff out of every other one (its own guesses stay capped there)
+        key = f"{staff_id}@{device}"
+        left = self.lockout.locked_for(key, now)
         if left:
             return SignIn("locked", staff=member, retry_after_s=left)
         if not await self._verify(member, pin):
-            locked = self.lockout.failed(staff_id, now)
+            locked = self.lockout.failed(key, now)
             return SignIn("bad_credentials", staff=member, locked_now=locked)
         assert member is not None
-        self.lockout.succeeded(staff_id)
+        self.lockout.succeeded(key)
         return SignIn("ok", self._issue(member, device), member)
 
     def _issue(self, member: StaffMember, device: str) -> str:

@@ -70,6 +70,7 @@ class Sync:
         self.readers = readers or dict
         self.fiscal = fiscal or dict  # each lane's register, for the retained status
         self.verification = verification or dict  # the check services (Local Module sync age)
+        self.lanes = [lane.id for lane in config.lanes]
         self.status_topic = self.topics.status(self.agent)
         self.resp_topic = self.topics.resp(self.agent)
         will = (self.status_topic, status_payload(self.source, "offline", reason="connection lost"), True)
@@ -78,7 +79,13 @@ class Sync:
         self.link = MqttLink(
             LinkSettings(**{**_fields(base), "will": will, "subscriptions": subs}),
             on_message=self._on_message,
-            birth=lambda: [(self.status_topic, status_payload(self.source, "online", readers=self.readers()), True)],
+            birth=lambda: [
+                (
+                    self.status_topic,
+                    status_payload(self.source, "online", readers=self.readers(), lanes=self.lanes),
+                    True,
+                )
+            ],
         )
         m = config.mqtt
         self.publisher = OutboxPublisher(
@@ -130,6 +137,7 @@ class Sync:
                 fiscal=self.fiscal(),
                 delivery=self.delivery_health(self.warn_s),
                 verification=self.verification(),
+                lanes=self.lanes,
             )
             self.link.publish(self.status_topic, payload, retain=True)
 

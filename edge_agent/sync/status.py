@@ -20,8 +20,11 @@ def status_payload(
     fiscal: dict[str, Any] | None = None,
     delivery: dict[str, Any] | None = None,
     verification: dict[str, Any] | None = None,
+    lanes: list[str] | None = None,
 ) -> bytes:
     data: dict[str, Any] = {"state": state, "version": __version__, "readers": readers or {}}
+    if lanes is not None:  # the lanes whose events this agent sends: central confirms them to it only
+        data["lanes"] = lanes
     if reason:
         data["reason"] = reason
     if outbox is not None:

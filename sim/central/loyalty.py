@@ -75,21 +75,22 @@ OTP_TRIES: Final = 3
 
 
 def app_qr(customer_qr: str, now: float, ttl_s: float = QR_TTL_S) -> str:
-    """What the customer's app shows: ``LQ1.{id}.{expires}.{signature}`` (HMAC-SHA256)."""
-    body = f"LQ1.{customer_qr}.{int(now + ttl_s)}"
+    """What the customer's app shows: ``LQ1.{id}.{nonce}.{expires}.{signature}`` (HMAC-SHA256);
+    each code it shows is a new one (the nonce), good once (``_use_qr_once``)."""
+    body = f"LQ1.{customer_qr}.{secrets.token_hex(4)}.{int(now + ttl_s)}"
     return f"{body}.{hmac.new(APP_KEY, body.encode(), hashlib.sha256).hexdigest()[:32]}"
 
 
 def _qr_id(ref: str, now: float) -> str:
     parts = ref.rsplit(".", 2)
-    if len(parts) != 3 or not parts[0].startswith("LQ1.") or not parts[1].isdigit():
+    if len(parts) != 3 or not parts[0].startswith("LQ1.") or "." not in parts[0][4:] or not parts[1].isdigit():
         raise Refusal("unsigned_qr", "not the app's signed QR code")
     want = hmac.new(APP_KEY, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).hexdigest()[:32]
     if not hmac.compare_digest(want, parts[2]):
         raise Refusal("unsigned_qr", "the QR code's signature is wrong")
     if int(parts[1]) < now or int(parts[1]) > now + 10 * QR_TTL_S:
         raise Refusal("expired_qr", "the QR code expired: the app shows a fresh one")
-    return parts[0].removeprefix("LQ1.")
+    return parts[0].removeprefix("LQ1.").rsplit(".", 1)[0]  # the customer's QR id, less the nonce
 
 
 def _use_qr_once(conn: sqlite3.Connection, ref: str, *, basket: str, caller: str, now: float) -> None:

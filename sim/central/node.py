@@ -24,6 +24,7 @@ Faults armed in the database (``db.arm_fault``) are acted out after the handler 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -254,6 +255,10 @@ class CentralNode:
             self._refuse("?", topic, ev, code="bad_topic", message=e.message)
             return
         service, op, caller = command.service, command.op, f"{command.store}/{command.agent}"
+        own = f"sco/v1/{command.store}/{command.agent}/resp"  # answers go to the caller named, whatever replyto says
+        if ev.replyto is not None and ev.replyto != own:
+            self._redirect_refused(caller, topic, ev.replyto)
+        ev = dataclasses.replace(ev, replyto=own if ev.replyto is not None else None)
         if ev.source != command.source:
             self._refuse(
                 caller, topic, ev, code="caller_mismatch", message=f"{ev.source!r} sent a command as {command.source!r}"
@@ -355,6 +360,9 @@ class CentralNode:
         if (ev.source != own) if own else not ev.source.startswith(f"sco://{parts[2]}/"):
             self._refuse(parts[2], topic, ev, code="source_mismatch", message=f"an event from {ev.source!r} on {topic}")
             return
+        if ev.replyto is not None and not self._may_reply(parts, ev.replyto):
+            self._redirect_refused(parts[2], topic, ev.replyto)
+            ev = dataclasses.replace(ev, replyto=None)  # stored; neither confirmed nor replayed there
         with db.tx(self.conn):
             cur = self.conn.execute(
                 "INSERT OR IGNORE INTO events (source, id, type, topic, seq, data, at, subject) "
@@ -370,6 +378,26 @@ class CentralNode:
                     self._transaction(ev.data, now)
         if ev.replyto:  # committed: confirm it (a repeat too: the first confirmation may have been lost)
             self._confirm(ev.replyto, ev.id)
+
+    def _may_reply(self, parts: list[str], replyto: str) -> bool:
+        """Confirmations and replays of a lane's event go only to the response topic of the agent
+        whose retained status (a topic only it may write) lists that lane; before any status is
+        known, only to an agent of the same store."""
+        store = parts[2]
+        if not replyto.startswith(f"sco/v1/{store}/") or not replyto.endswith("/resp") or replyto.count("/") != 4:
+            return False
+        if len(parts) != 6:
+            return True  # the store's trace events: any of its agents
+        claims = self.conn.execute(
+            "SELECT agent FROM agents, json_each(agents.data, '$.lanes') WHERE store = ? AND json_each.value = ?",
+            (store, parts[3]),
+        ).fetchall()
+        return not claims or replyto in {f"sco/v1/{store}/{agent}/resp" for (agent,) in claims}
+
+    def _redirect_refused(self, caller: str, topic: str, replyto: str) -> None:
+        log.warning("%s: %s asked for answers on %s, not its own topic: ignored", self.instance, caller, replyto)
+        with db.tx(self.conn):
+            db.bump(self.conn, "replyto_refused")
 
     def _confirm(self, replyto: str, event_id: str) -> None:
         self._confirms.setdefault(replyto, []).append(event_id)

@@ -161,14 +161,16 @@ def test_pin_brute_force_gets_no_token_and_the_real_pin_is_refused_while_locked(
     assert audit and json.loads(audit[0][0])["address"] == ATTACKER
     metrics = httpx.get(f"{shop.url}/metrics", headers=shop.store.device_headers("/metrics"), verify=tls(shop)).text
     assert "edge_agent_staff_lockouts_total 1.0" in metrics
-    # locked: even the right PIN from another, honest handheld is refused until the timed unlock
+    # locked on the stolen handheld only: the staff member signs in on another, honest one
     from edge_agent.security.devices import Device
 
     honest = shop.services.devices.provision(Device("hh-honest", "handheld")).token
     with shop.store.client(headers={"x-device-token": honest}) as handheld:
         r = handheld.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN})
-        assert r.status_code == 423 and int(r.headers["retry-after"]) > 200
-    shop.services.tokens.lockout.succeeded("s-1")  # the timed unlock, now (the other tests need s-1)
+        assert r.status_code == 200 and "token" in r.json()
+    again = attacker.post("/api/staff/token", json={"staff_id": "s-1", "pin": STAFF_PIN}, headers=stolen)
+    assert again.status_code in (423, 429)  # still locked where the guesses came from
+    shop.services.tokens.lockout.succeeded("s-1@handheld-1")  # the timed unlock, now (other tests use it)
 
 
 def test_a_badge_tap_gives_one_session_to_the_handheld_that_asked_and_a_race_gives_nobody_anything(

@@ -187,3 +187,61 @@ def test_a_client_id_cannot_be_taken_over(mosquitto: Mosquitto) -> None:
             t.close()
     finally:
         victim.close()
+
+
+def test_confirmations_and_answers_go_to_the_senders_own_topic_not_its_replyto(
+    mosquitto: Mosquitto, central: CentralNode, attacker: Client
+) -> None:
+    """agent-1 (its status says it sends lane-1) names agent-2's response topic as ``replyto``
+    on its lane's event and on a command: central stores the event but confirms it nowhere else,
+    and answers the command on agent-1's own topic; agent-2 hears nothing."""
+    from edge_agent.sync.status import status_payload
+
+    victim = Client(mosquitto, "store-001.agent-2")
+    victim.c.subscribe("sco/v1/store-001/agent-2/resp", qos=1)
+    status = status_payload("sco://store-001/agent-1", "online", lanes=["lane-1"])
+    assert attacker.publish("sco/v1/store-001/agent-1/status", status) == 0
+    settle(central, lambda: rows(central, "SELECT COUNT(*) FROM agents WHERE agent = 'agent-1'") == [(1,)])
+    redirected = envelope.event(
+        "sco://store-001/lane-1", "basket.opened", {"basket": "b-r"}, replyto="sco/v1/store-001/agent-2/resp"
+    )
+    assert attacker.publish("sco/v1/store-001/lane-1/evt/basket.opened", redirected) == 0
+    answer = attacker_ask_redirected(attacker)
+    assert answer["ok"] is True  # answered, on agent-1's own topic
+    honest = envelope.event(
+        "sco://store-001/lane-1", "basket.opened", {"basket": "b-h"}, replyto="sco/v1/store-001/agent-1/resp"
+    )
+    assert attacker.publish("sco/v1/store-001/lane-1/evt/basket.opened", honest) == 0
+    deadline = time.monotonic() + 10
+    confirmed: list[str] = []
+    while honest.id not in confirmed and time.monotonic() < deadline:  # its own confirmation came
+        _, msg = attacker.got.get(timeout=10)
+        if msg.get("type") == "events.confirmed":
+            confirmed += msg["data"]["ids"]
+    assert honest.id in confirmed and redirected.id not in confirmed
+    assert rows(central, "SELECT COUNT(*) FROM events WHERE id = ?", redirected.id) == [(1,)]  # stored all the same
+    assert victim.got.empty()  # nothing was sent to another agent's topic
+    assert central_counter(central, "replyto_refused") == 2
+    victim.close()
+
+
+def attacker_ask_redirected(attacker: Client) -> dict[str, Any]:
+    ev = envelope.event(
+        "sco://store-001/agent-1",
+        "loyalty.identify",
+        {"kind": "card", "ref": "2900000000017", "basket": "b-r"},
+        correlationid=envelope.new_id(),
+        replyto="sco/v1/store-001/agent-2/resp",
+    )
+    assert attacker.publish(cmd("loyalty", "store-001", "agent-1", "identify"), ev) == 0
+    while True:
+        topic, answer = attacker.got.get(timeout=10)
+        if answer.get("correlationid") == ev.correlationid:
+            assert topic == "sco/v1/store-001/agent-1/resp"
+            return dict(answer["data"])
+
+
+def central_counter(central: CentralNode, name: str) -> int:
+    from sim.central import db
+
+    return db.counter(central.conn, name)
