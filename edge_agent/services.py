@@ -24,7 +24,7 @@ from edge_agent.security.connections import ConnectionLimits
 from edge_agent.security.devices import Devices
 from edge_agent.security.single_use import SingleUse
 from edge_agent.security.staff import Tokens
-from edge_agent.security.throttle import RateLimiter, Window
+from edge_agent.security.throttle import FairShare, RateLimiter, Window
 from edge_agent.verify.checks import CodeChecks
 
 if TYPE_CHECKING:  # with MQTT off, paho is never loaded
@@ -39,7 +39,7 @@ class Limits:
     loyalty look-ups per lane."""
 
     public: RateLimiter
-    public_checks: RateLimiter
+    public_checks: FairShare
     identify: Window
     #: the app's loyalty QR: once, on the basket where it was first shown
     loyalty_qr: SingleUse
@@ -54,7 +54,7 @@ class Limits:
         http = config.http
         return cls(
             public=RateLimiter(http.public_rate_per_s, http.public_burst),
-            public_checks=RateLimiter(http.public_checks_per_s, max(1, int(http.public_checks_per_s))),
+            public_checks=FairShare(http.public_checks_per_s),
             identify=Window(config.security.identify_per_min),
             loyalty_qr=SingleUse(),
             codes_hour=Window(config.security.codes_per_phone_hour, 3600.0),

@@ -38,8 +38,10 @@ async def product(svc: Services, request: Request) -> dict[str, Any]:
     verdict = None
     if item is not None and item.marked:
         verdict = svc.checks.remembered(identity)
-        if verdict is None:  # a live check: every phone together has a ceiling (Chestny Znak is not ours to flood)
-            if not svc.limits.public_checks.allow("all"):
+        if verdict is None:  # a live check: every phone together has a ceiling (Chestny Znak is not ours to
+            # flood), shared fairly among the addresses asking: a few cannot fill it for everyone
+            client = request.client.host if request.client else "?"
+            if not svc.limits.public_checks.allow(client):
                 raise ApiError(429, "busy", "too many checks right now: try again in a moment", {"Retry-After": "1"})
             verdict = await svc.checks.authenticity(identity)
     loyalty = item.loyalty_price if item is not None else None

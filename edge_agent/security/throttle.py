@@ -95,3 +95,34 @@ class RateLimiter:
             self._buckets.clear()  # a flood of addresses: start over rather than grow without bound
         self._buckets[client] = (tokens - 1, now)
         return True
+
+
+class FairShare:
+    """A ceiling of ``rate`` per second in all, shared among the clients asking: in any
+    ``window_s`` a client may take at most its share of the window's capacity (the capacity over
+    the clients active in it, and one more), so a few clients hammering it cannot starve the
+    others (max-min fairness, approximately). Refused requests take nothing."""
+
+    def __init__(self, rate: float, window_s: float = 1.0) -> None:
+        self.capacity = max(1, int(rate * window_s))
+        self.window_s = window_s
+        self._taken: deque[tuple[float, str]] = deque()
+        self._per_client: dict[str, int] = {}
+
+    def allow(self, client: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        while self._taken and self._taken[0][0] <= now - self.window_s:
+            _, old = self._taken.popleft()
+            left = self._per_client[old] - 1
+            if left:
+                self._per_client[old] = left
+            else:
+                del self._per_client[old]
+        # a place is always kept for one more client: those already hammering cannot fill it all
+        active = len(self._per_client) + (client not in self._per_client)
+        share = max(1, self.capacity // (active + 1))
+        if len(self._taken) >= self.capacity or self._per_client.get(client, 0) >= share:
+            return False
+        self._taken.append((now, client))
+        self._per_client[client] = self._per_client.get(client, 0) + 1
+        return True
