@@ -217,6 +217,16 @@ class CappedSocket(socket.socket):
         self.pending[fd] = (conn, now)
         return conn, addr
 
+    @property
+    def refused(self) -> int:
+        """Connections closed at accept so far, for any reason."""
+        return sum(self.limits.refused.values())
+
+    @property
+    def open(self) -> dict[str, int]:
+        """Connections open now, per client address."""
+        return self.limits.open
+
     def ready(self, fd: int) -> None:
         """The connection's first request has begun (its TLS handshake done)."""
         self.pending.pop(fd, None)
