@@ -129,7 +129,8 @@ class DemoStore:
         """Each part entered on one exit stack: a part that fails to start stops those before it."""
         from edge_agent.daemon import Daemon
         from edge_agent.security.tls import make_ca, make_cert
-        from sim.central.node import CentralNode
+        from edge_agent.sync.embedded import EmbeddedBroker
+        from sim.central.node import CentralNode, publish_stream
         from sim.crpt import CrptSim
         from sim.kkt import Device, KktSim
         from sim.llrp_reader import LLRPReaderSim
@@ -183,11 +184,26 @@ class DemoStore:
                 ),
                 strict=self.strict,
             )
+            # the broker, then central, then the daemon: central's retained catalogue snapshot is
+            # on the broker before the agent subscribes, so the first one it takes is central's
+            # (the demo broker has no ACL: a local process can publish on it; a store runs Mosquitto)
+            broker = await EmbeddedBroker("127.0.0.1", broker_port).start()
+            stack.push_async_callback(broker.stop)
+            self.central = CentralNode(self.data_dir / "central.db", port=broker_port, protocol="3.1.1", shared=False)
+            self.central.start()
+            stack.push_async_callback(asyncio.to_thread, self.central.stop)  # before the broker it uses
+            await asyncio.to_thread(self.central.ready.wait, 10)
+            products = [{f: getattr(p, f) for f in p.__dataclass_fields__} for p in PRODUCTS]
+            snapshot = {"products": products}
+            publish_stream(
+                self.central.client, self.config.store.id, "catalog", kind="snapshot", version=1, data=snapshot
+            )
             self.daemon = Daemon(self.config)
             self.stop = asyncio.Event()
             self.task = asyncio.create_task(self.daemon.run(self.stop))
             stack.push_async_callback(self._stop_daemon)
             await asyncio.wait_for(self.daemon.ready.wait(), 30)
+            await asyncio.wait_for(self._readers_online(), 30)  # a store open for business: its readers read
             if self.nfc_port:
                 from sim.nfc_tag import NfcTagSim
 
@@ -198,17 +214,18 @@ class DemoStore:
 
                 self.pcsc_card = PcscCardSim(VPCD_PORT)
                 stack.push_async_callback(asyncio.to_thread, self.pcsc_card.lift)
-            self.central = CentralNode(self.data_dir / "central.db", port=broker_port, protocol="3.1.1", shared=False)
-            self.central.start()
-            # central stops first: it is a client of the daemon's embedded broker, which waits for
-            # its clients when it shuts down
-            stack.push_async_callback(asyncio.to_thread, self.central.stop)
-            await asyncio.to_thread(self.central.ready.wait, 10)
             self.provision()
         except BaseException:
             await stack.aclose()
             raise
         return self
+
+    async def _readers_online(self) -> None:
+        from drivers.base import HealthState
+
+        llrp = {r.id for r in self.config.readers if r.driver == "llrp"}  # the simulated UHF readers
+        while not all(r.health.state is HealthState.ONLINE for r in self.daemon.readers if r.reader_id in llrp):
+            await asyncio.sleep(0.05)
 
     async def _stop_daemon(self) -> None:
         self.stop.set()

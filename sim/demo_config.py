@@ -93,7 +93,7 @@ def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
             "agent": base.agent.model_copy(update={"data_dir": parts.data_dir, "catalog_file": parts.catalog}),
             "http": base.http.model_copy(update=http),
             "security": security,
-            "mqtt": Mqtt(broker="embedded", protocol="3.1.1", port=parts.broker_port),
+            "mqtt": Mqtt(protocol="3.1.1", port=parts.broker_port),  # the demo's own broker, started first
             "verify": Verify.model_validate(
                 {"ts_piot_url": parts.ts_piot_url, "local_module_url": parts.local_module_url}
             ),

@@ -106,3 +106,29 @@ def test_four_addresses_hammering_live_checks_leave_an_honest_phone_served(shop:
         for t in threads:
             t.join(30)
     assert served >= 5, served
+
+
+def test_the_demo_agents_first_catalogue_snapshot_is_centrals(shop: RunningStore) -> None:
+    """The demo broker has no ACL: a local process publishes a catalogue snapshot with milk at
+    one kopeck. Central's own snapshot was on the broker first, so the agent takes this one for
+    what it is, old news, and the price stays."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from sim.central.node import publish_stream
+
+    assert shop.store is not None
+    catalogue, sync = shop.services.records.catalogue, shop.services.sync
+    assert sync is not None
+    until_true(lambda: catalogue.stream_version("catalog") == 1)  # central's, before anything else
+    ignored = sync.streams["catalog"].ignored
+    local = paho.Client(CallbackAPIVersion.VERSION2, client_id="a-local-process")
+    local.connect("127.0.0.1", shop.store.config.mqtt.port)
+    local.loop_start()
+    cheap = {f: getattr(MILK, f) for f in MILK.__dataclass_fields__} | {"price": 1}
+    publish_stream(local, shop.store.config.store.id, "catalog", kind="snapshot", version=1, data={"products": [cheap]})
+    until_true(lambda: sync.streams["catalog"].ignored > ignored)
+    local.loop_stop()
+    local.disconnect()
+    product = catalogue.product(MILK.gtin)
+    assert product is not None and product.price == MILK.price
