@@ -134,13 +134,6 @@ class Pipeline:
         """The reader said something at ``at`` (a keepalive, a report): it was reading then."""
         self.heard[reader_id] = at
 
-    def _unseen(self, presence: _Presence, now: float, depart_after_s: float) -> bool:
-        """Not read for ``depart_after_s`` by a reader known to have been reading meanwhile."""
-        if now - presence.last_seen <= depart_after_s or presence.reader in self.down:
-            return False
-        heard = self.heard.get(presence.reader)
-        return heard is None or heard - presence.last_seen > depart_after_s
-
     def reader_down(self, reader_id: str) -> None:
         """The reader went offline: its tags do not depart while it cannot see them."""
         self.down.add(reader_id)
@@ -206,7 +199,14 @@ class Pipeline:
         events: list[Event] = []
         for name, lane in self.lanes.items():
             cfg = lane.config
-            gone = [k for k, p in lane.present.items() if self._unseen(p, now, cfg.depart_after_s)]
+            depart, down, heard = cfg.depart_after_s, self.down, self.heard
+            gone = [  # not read for ``depart`` by a reader that is online and was heard reading since
+                k
+                for k, p in lane.present.items()
+                if now - p.last_seen > depart
+                and p.reader not in down
+                and ((h := heard.get(p.reader)) is None or h - p.last_seen > depart)
+            ]
             for key in gone:
                 presence = lane.present.pop(key)
                 if self.owner.get(key) == name:
