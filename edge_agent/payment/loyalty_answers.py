@@ -5,18 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
-from edge_agent.payment.provider import AnswerError
-
-T = TypeVar("T")
-
-
-def _get(data: Mapping[str, object], key: str, kind: type[T]) -> T:
-    value = data.get(key)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise AnswerError("bad_answer", f"the loyalty answer's {key!r} is not {kind.__name__}: {str(data)[:200]}")
-    return value
+from edge_agent.payment.provider import AnswerError, required
 
 
 def _program(data: Mapping[str, object]) -> Mapping[str, object]:
@@ -36,9 +26,9 @@ class Identified:
     def from_json(cls, data: Mapping[str, object]) -> Identified:
         verified = data.get("verified") is True
         return cls(
-            customer=_get(data, "customer", str),
+            customer=required(data, "customer", str),
             verified=verified,
-            balance=_get(data, "balance", int) if verified else None,
+            balance=required(data, "balance", int) if verified else None,
             code_sent=data.get("code_sent") is True,
             program=str(_program(data).get("name", "")),
         )
@@ -61,19 +51,19 @@ class Quote:
         if not isinstance(excluded, list):
             raise AnswerError("bad_answer", "the quote's program has no excluded_categories list")
         return cls(
-            balance=_get(data, "balance", int),
-            max_redeem_points=_get(data, "max_redeem_points", int),
-            point_value_kop=_get(program, "point_value_kop", int),
-            max_redeem_pct=_get(program, "max_redeem_pct", int),
+            balance=required(data, "balance", int),
+            max_redeem_points=required(data, "max_redeem_points", int),
+            point_value_kop=required(program, "point_value_kop", int),
+            max_redeem_pct=required(program, "max_redeem_pct", int),
             excluded_categories=frozenset(str(c) for c in excluded),
         )
 
 
 def verified_balance(data: Mapping[str, object]) -> int:
     """A ``loyalty.verify`` answer: the balance the customer may now see and spend."""
-    return _get(data, "balance", int)
+    return required(data, "balance", int)
 
 
 def hold_id(data: Mapping[str, object]) -> str:
     """A ``loyalty.hold`` answer: the hold's id."""
-    return _get(data, "hold_id", str)
+    return required(data, "hold_id", str)

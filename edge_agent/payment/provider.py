@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeVar
 
 from edge_agent.errors import EdgeError
 
@@ -20,17 +20,15 @@ class AnswerError(EdgeError):
     """An answer of central that is not of the documented shape."""
 
 
-def _str(data: Mapping[str, object], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
-        raise AnswerError("bad_answer", f"the answer's {key!r} is not a string: {str(data)[:200]}")
-    return value
+T = TypeVar("T")
 
 
-def _kop(data: Mapping[str, object], key: str) -> int:
+def required(data: Mapping[str, object], key: str, kind: type[T]) -> T:
+    """``data[key]`` when it is a ``kind`` (a non-empty string, a number that is not a bool);
+    ``AnswerError`` otherwise (central's answers, parsed where they arrive)."""
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise AnswerError("bad_answer", f"the answer's {key!r} is not kopecks: {str(data)[:200]}")
+    if not isinstance(value, kind) or isinstance(value, bool) is not (kind is bool) or value == "":
+        raise AnswerError("bad_answer", f"the answer's {key!r} is not {kind.__name__}: {str(data)[:200]}")
     return value
 
 
@@ -58,9 +56,9 @@ class ProviderPayment:
         reason = _sub(data, "cancellation_details").get("reason")
         method = data.get("method")
         return cls(
-            id=_str(data, "id"),
-            status=_str(data, "status"),
-            amount=_kop(data, "amount"),
+            id=required(data, "id", str),
+            status=required(data, "status", str),
+            amount=required(data, "amount", int),
             method=method if isinstance(method, str) else None,
             qr=qr if isinstance(qr, str) else None,
             cancel_reason=reason if isinstance(reason, str) else None,
@@ -87,8 +85,8 @@ class Refund:
     def from_json(cls, data: Mapping[str, object]) -> Refund:
         payment = data.get("payment")
         return cls(
-            id=_str(data, "id"),
-            amount=_kop(data, "amount"),
+            id=required(data, "id", str),
+            amount=required(data, "amount", int),
             payment=ProviderPayment.from_json(payment) if isinstance(payment, Mapping) else None,
         )
 

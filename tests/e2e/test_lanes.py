@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -133,6 +135,33 @@ def test_a_reader_flooding_repeat_reads_never_hides_a_newly_placed_item(tmp_path
     asyncio.run(scenario())
 
 
+@contextlib.asynccontextmanager
+async def box_lane(tmp_path: Path, items: list[str], reader: LLRPReaderSim) -> AsyncIterator[Daemon]:
+    """The daemon with one box lane read by ``reader``, ``items`` placed in it; stopped after."""
+    for code in items:
+        reader.place(epc(code))
+    stop = asyncio.Event()
+    daemon = Daemon(config(tmp_path, items, {"box": reader.port}, None))
+    task = asyncio.create_task(daemon.run(stop))
+    await daemon.ready.wait()
+    try:
+        yield daemon
+    finally:
+        stop.set()
+        await task
+
+
+def line_ids(daemon: Daemon) -> set[int]:
+    basket = daemon.lanes["box"].basket
+    return set(basket.lines) if basket is not None else set()
+
+
+def journal_ops(daemon: Daemon) -> dict[str, int]:
+    """How many of each basket command the journal holds."""
+    assert daemon.services is not None
+    return dict(daemon.services.records.db.reads.execute("SELECT op, COUNT(*) FROM journal GROUP BY op").fetchall())
+
+
 def test_neither_a_reader_clock_behind_nor_the_servers_clock_jumping_churns_a_basket(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,38 +172,27 @@ def test_neither_a_reader_clock_behind_nor_the_servers_clock_jumping_churns_a_ba
     real_time = time.time
 
     async def scenario() -> None:
-        async with LLRPReaderSim(reads_per_s=800, seed=4, miss_rate=0, clock_offset_s=-5.0) as reader:
-            for code in items:
-                reader.place(epc(code))
-            stop = asyncio.Event()
-            daemon = Daemon(config(tmp_path, items, {"box": reader.port}, None))
-            task = asyncio.create_task(daemon.run(stop))
-            await daemon.ready.wait()
-            lane = daemon.lanes["box"]
-
-            def line_ids() -> set[int]:
-                return set(lane.basket.lines) if lane.basket is not None else set()
+        async with (
+            LLRPReaderSim(reads_per_s=800, seed=4, miss_rate=0, clock_offset_s=-5.0) as reader,
+            box_lane(tmp_path, items, reader) as daemon,
+        ):
 
             async def reads_for(seconds: float) -> None:  # the reader goes on reading the box
                 target = daemon.read_queue.received + int(800 * seconds)
                 await until(lambda: daemon.read_queue.received >= target, 4 * seconds + 5)
 
-            await until(lambda: len(line_ids()) == 5, 10)
-            placed = line_ids()
+            await until(lambda: len(line_ids(daemon)) == 5, 10)
+            placed = line_ids(daemon)
             await reads_for(3 * 2.0)  # three departure times on a reader 5 s behind
-            behind = line_ids()
+            behind = line_ids(daemon)
             for jump in (7200.0, -7200.0):
                 monkeypatch.setattr(time, "time", lambda jump=jump: real_time() + jump)
                 await reads_for(2 * 2.0)
-                assert line_ids() == placed, f"after a {jump:+.0f} s jump"
+                assert line_ids(daemon) == placed, f"after a {jump:+.0f} s jump"
             monkeypatch.setattr(time, "time", real_time)
-            assert daemon.services is not None
-            journal = daemon.services.records.db.reads.execute("SELECT op, COUNT(*) FROM journal GROUP BY op")
-            ops = dict(journal.fetchall())
-            stop.set()
-            await task
-            assert behind == placed
-            assert "remove" not in ops and ops["add"] == 5
+            ops = journal_ops(daemon)
+        assert behind == placed
+        assert "remove" not in ops and ops["add"] == 5
 
     asyncio.run(scenario())
 
@@ -186,34 +204,22 @@ def test_a_reader_silent_on_an_open_connection_holds_the_basket_as_it_is(tmp_pat
     items = codes("460000500005", "S", 5)
 
     async def scenario() -> None:
-        async with LLRPReaderSim(reads_per_s=800, seed=5, miss_rate=0) as reader:
-            for code in items:
-                reader.place(epc(code))
-            stop = asyncio.Event()
-            daemon = Daemon(config(tmp_path, items, {"box": reader.port}, None))
-            task = asyncio.create_task(daemon.run(stop))
-            await daemon.ready.wait()
-            lane, driver = daemon.lanes["box"], daemon.readers[0]
-
-            def line_ids() -> set[int]:
-                return set(lane.basket.lines) if lane.basket is not None else set()
-
-            await until(lambda: len(line_ids()) == 5, 10)
-            placed = line_ids()
+        async with (
+            LLRPReaderSim(reads_per_s=800, seed=5, miss_rate=0) as reader,
+            box_lane(tmp_path, items, reader) as daemon,
+        ):
+            driver = daemon.readers[0]
+            await until(lambda: len(line_ids(daemon)) == 5, 10)
+            placed = line_ids(daemon)
             reader.freeze()
             await until(lambda: driver.health.state is HealthState.OFFLINE, 10)  # found silent (3 keepalives)
-            silent = line_ids()
+            silent = line_ids(daemon)
             reader.frozen = False
             await until(lambda: driver.health.state is HealthState.ONLINE, 15)
             target = daemon.read_queue.received + 2_400  # three seconds of reading: past the departure time
             await until(lambda: daemon.read_queue.received >= target, 20)
-            assert daemon.services is not None
-            journal = daemon.services.records.db.reads.execute("SELECT op, COUNT(*) FROM journal GROUP BY op")
-            ops = dict(journal.fetchall())
-            back = line_ids()
-            stop.set()
-            await task
-            assert silent == placed and back == placed
-            assert "remove" not in ops and ops["add"] == 5
+            ops, back = journal_ops(daemon), line_ids(daemon)
+        assert silent == placed and back == placed
+        assert "remove" not in ops and ops["add"] == 5
 
     asyncio.run(scenario())
