@@ -1,11 +1,12 @@
 """A simulated UHF RFID reader speaking LLRP over TCP (port 5084 by default).
 
 It has antennas, a tag population (each tag visible on some antennas within an RSSI
-range), a read rate of up to 1,500 reads/s, missed reads, strays from a neighbouring lane
-(weak reads of tags that are not in this box), and scripted disconnects. It implements
-the reader side of the LLRP start-up any client uses (capabilities, config, ROSpec and
-AccessSpec lifecycle, keepalives, events, close), so our driver and sllurp both run their
-inventory against it.
+range), and a store's RF (``sim/rf.py``): inventory rounds at up to 1,500 reads/s, misses that
+grow with the number of tags, missed rounds, strays from a neighbouring lane or a shelf (weak
+reads of tags that are not in this box, in some rounds), tags in foil bags; and scripted
+disconnects. It implements the reader side of the LLRP start-up any client uses
+(capabilities, config, ROSpec and AccessSpec lifecycle, keepalives, events, close), so our
+driver and sllurp both run their inventory against it.
 
 Run alone: ``edge-agent sim llrp --port 5084 --tags 20``. In tests: ``async with
 LLRPReaderSim(...) as sim:`` then ``sim.port``.
@@ -19,7 +20,6 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Final
 
 from edge_agent.llrp import Framer, LLRPError, TagReport
@@ -34,53 +34,12 @@ from sim.llrp_session import (
     StartInventory,
     StopInventory,
 )
+from sim.rf import InventoryModel, SimTag
 
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT: Final = 5084
-MAX_READS_PER_S: Final = 1500
 TICK_S: Final = 0.01
-
-
-@dataclass
-class SimTag:
-    epc: bytes
-    #: antenna -> (min, max) RSSI in dBm where the tag is visible
-    antennas: dict[int, tuple[int, int]]
-    stray: bool = False
-    tid: bytes = b""
-    user: bytes = b""
-
-    def memory(self, bank: int) -> bytes:
-        return {1: self.epc, 2: self.tid, 3: self.user}.get(bank, b"")
-
-
-class InventoryModel:
-    """Pure: which tags a running inventory reports in a time step."""
-
-    def __init__(self, rng: random.Random, reads_per_s: float, miss_rate: float, capped: bool = True) -> None:
-        self.rng = rng
-        #: a real reader's rate is at most MAX_READS_PER_S; uncapped, it floods (overload tests)
-        self.reads_per_s = min(reads_per_s, MAX_READS_PER_S) if capped else reads_per_s
-        self.miss_rate = miss_rate
-        self._carry = 0.0
-        self.last_tags: list[SimTag] = []
-
-    def step(self, tags: list[SimTag], antennas: tuple[int, ...], dt: float, now_us: int) -> list[TagReport]:
-        visible = [(t, a) for t in tags for a in t.antennas if not antennas or 0 in antennas or a in antennas]
-        self._carry += self.reads_per_s * dt
-        n, self._carry = int(self._carry), self._carry - int(self._carry)
-        out = []
-        self.last_tags = []
-        for _ in range(n if visible else 0):
-            tag, antenna = self.rng.choice(visible)
-            if self.rng.random() < self.miss_rate:
-                continue
-            low, high = tag.antennas[antenna]
-            report = TagReport(tag.epc, antenna, self.rng.randint(low, high), now_us, seen_count=1)
-            out.append(report)
-            self.last_tags.append(tag)
-        return out
 
 
 class LLRPReaderSim:
@@ -112,6 +71,7 @@ class LLRPReaderSim:
         #: each general-purpose output's state, and every change (wall-clock time, port, on)
         self.gpo: dict[int, bool] = dict.fromkeys(range(1, gpos + 1), False)
         self.gpo_log: list[tuple[float, int, bool]] = []
+        #: the RF (sim/rf.py): density, missed rounds and strays are set on it
         self.model = InventoryModel(random.Random(seed), reads_per_s, miss_rate, capped)
         self.disconnect_after_s = disconnect_after_s
         self.tags: list[SimTag] = []
@@ -148,11 +108,21 @@ class LLRPReaderSim:
         tag.antennas[antenna] = rssi
         return tag
 
-    def stray(self, epc: str | bytes, antenna: int = 1, rssi: tuple[int, int] = (-80, -70)) -> SimTag:
-        """A tag from the neighbouring lane: read now and then, weakly."""
+    def stray(
+        self, epc: str | bytes, antenna: int = 1, rssi: tuple[int, int] = (-80, -70), read_chance: float | None = None
+    ) -> SimTag:
+        """A tag near but outside the zone (the next lane, a shelf by the door): read weakly, in
+        some rounds only (``read_chance``; sim/rf.py)."""
         tag = self.place(epc, antenna, rssi=rssi)
-        tag.stray = True
+        tag.stray, tag.read_chance = True, read_chance
         return tag
+
+    def shield(self, epc: str | bytes, shielded: bool = True) -> None:
+        """The tag goes into a foil-lined bag (never read), or comes out of it."""
+        raw = bytes.fromhex(epc) if isinstance(epc, str) else epc
+        for tag in self.tags:
+            if tag.epc == raw:
+                tag.shielded = shielded
 
     async def walk(
         self, epc: str | bytes, antennas: tuple[int, ...] = (1, 2), step_s: float = 0.25, tid: bytes = b""
@@ -167,6 +137,9 @@ class LLRPReaderSim:
 
     def remove(self, epc: str | bytes) -> None:
         raw = bytes.fromhex(epc) if isinstance(epc, str) else epc
+        for tag in self.tags:
+            if tag.epc == raw:
+                tag.gone = True  # a round under way that listed it does not read it any more
         self.tags = [t for t in self.tags if t.epc != raw]
 
     # -- lifecycle ----------------------------------------------------------------------
