@@ -82,7 +82,15 @@ class LaneSettings(Section):
     id: Name
     mode: Literal["box", "tap"] = "box"
     depart_after_s: Annotated[float, Field(gt=0, le=60)] = 1.5
-    settle_s: Annotated[float, Field(gt=0, le=10)] = 0.5
+    #: how a box is judged settled (docs/readers.md): ``adaptive``, when the reader's rounds
+    #: say it has seen every tag, at the latest ``settle_s`` after the last change; ``fixed``,
+    #: always ``settle_s`` after it
+    settle: Literal["adaptive", "fixed"] = "adaptive"
+    settle_s: Annotated[float, Field(gt=0, le=10)] = 1.0
+    #: the least chance of missing a tag in a round the rule assumes (it uses the measured one
+    #: when worse), and the chance a settled box lacks an item it holds, at most
+    miss_per_round: Annotated[float, Field(gt=0, lt=0.9)] = 0.05
+    settle_error: Annotated[float, Field(gt=0, lt=0.5)] = 0.001
     zones: list[ZoneConfig] = []
 
 

@@ -4,9 +4,11 @@
 it is too weak for that zone (a stray from the neighbouring lane) or when the tag is held
 more strongly by another lane, and de-duplicates it per (lane, identity): a tag becomes
 ``Arrived`` once however many times it is read. ``Pipeline.tick(now)`` lets time pass: in a
-**box** lane a tag not read for ``depart_after_s`` has ``Departed``, and after
-``settle_s`` without arrivals or departures the lane is ``Settled`` with the set of tags in
-the box; in a **tap** lane every new tap (after the tag has been away ``depart_after_s``)
+**box** lane a tag not read for ``depart_after_s`` has ``Departed``. A box is ``Settled``
+(with the set of tags in it) when the evidence says the reader has seen it all: enough of the
+reader's inventory rounds went by with no new tag (see ``Rounds`` and ``rounds_needed``), or
+at the latest ``settle_s`` after the last arrival or departure (a reader that does not repeat
+tags each round, a ``fixed`` lane); in a **tap** lane every new tap (after the tag has been away ``depart_after_s``)
 is an ``Arrived``, and removal is the basket's explicit action. A tag seen by a reader that
 is offline (``reader_down``) never departs: not seeing it proves nothing; when the reader is
 back (``reader_up``) the tag has ``depart_after_s`` to be read again. Nor does a tag depart
@@ -24,6 +26,7 @@ that lags or jumps, or the server's wall clock jumping, moves no tag.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -31,8 +34,11 @@ from typing import Final, Literal
 from edge_agent.reads import TagRead
 
 Mode = Literal["box", "tap"]
+Settle = Literal["adaptive", "fixed"]
 Key = tuple[str, str]  # (kind, raw)
 NO_EVENTS: Final[tuple[()]] = ()
+MIN_ROUNDS: Final = 2
+MAX_MISS: Final = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +60,15 @@ class LaneConfig:
     mode: Mode = "box"
     #: a box tag not read for this long has left; a tap tag must be away this long to tap again
     depart_after_s: float = 1.0
-    #: a box is settled after this long without arrivals or departures
+    #: ``adaptive``: a box is settled after enough inventory rounds with no new tag, and at the
+    #: latest ``settle_s`` after its last change; ``fixed``: always ``settle_s`` after it
     settle_s: float = 0.5
+    settle: Settle = "adaptive"
+    #: the least chance a tag is missed in one round that the rule assumes (the lane measures
+    #: the reader's and uses it when it is worse)
+    miss_per_round: float = 0.05
+    #: the chance, at most, that a settled box lacks an item that is in it
+    settle_error: float = 0.001
     #: a tag held by another lane moves here when read stronger than its best there by more
     #: than this (0: any stronger read; each lane's best only grows, so it cannot flap forever)
     hysteresis_db: int = 0
@@ -85,6 +98,29 @@ class Settled:
 Event = Arrived | Departed | Settled
 
 
+def rounds_needed(tags: int, miss: float, error: float) -> int:
+    """Rounds with no new tag after which a box of ``tags`` is taken as seen whole: an item
+    still unseen was missed in each of them (the round the last new tag came in counts, once
+    it ends), so the chance any is left is about ``tags · miss^rounds``; at most ``error``."""
+    miss = min(max(miss, 1e-6), MAX_MISS)
+    if error >= 1:
+        return MIN_ROUNDS
+    return max(MIN_ROUNDS, math.ceil(math.log(error / max(tags, 1)) / math.log(miss)))
+
+
+class Rounds:
+    """One antenna's inventory rounds, told from its reads: in a round (Gen2 session 0) a tag
+    answers once, so a tag read again means the reader began a new round."""
+
+    __slots__ = ("closed", "current", "last", "previous")
+
+    def __init__(self, now: float) -> None:
+        self.current: set[Key] = set()
+        self.previous: set[Key] | None = None
+        self.closed = 0  # rounds ended since the lane last changed
+        self.last = now  # when this antenna last read a tag of the lane
+
+
 class _Presence:
     __slots__ = ("best_rssi", "count", "first_seen", "last_seen", "reader")
 
@@ -96,13 +132,41 @@ class _Presence:
 
 
 class _Lane:
-    __slots__ = ("changed_at", "config", "present", "settled")
+    __slots__ = ("adaptive", "changed_at", "config", "miss", "present", "rounds", "settled")
 
     def __init__(self, config: LaneConfig) -> None:
         self.config = config
         self.present: dict[Key, _Presence] = {}
         self.changed_at: float | None = None  # last arrival/departure not yet settled
         self.settled: frozenset[Key] = frozenset()
+        self.adaptive = config.mode == "box" and config.settle == "adaptive"
+        #: while unsettled: each (reader, antenna)'s rounds since the lane changed
+        self.rounds: dict[tuple[str, int], Rounds] = {}
+        #: the reader's measured chance of missing a tag in a round (moving average)
+        self.miss = config.miss_per_round
+
+    def changed(self, now: float) -> None:
+        self.changed_at = now
+        for source in self.rounds.values():
+            source.closed = 0
+
+    def settle(self, now: float) -> Settled | None:
+        current = frozenset(self.present)
+        self.changed_at = None
+        self.rounds.clear()
+        if current == self.settled:
+            return None
+        self.settled = current
+        return Settled(self.config.lane, current, now)
+
+    def seen_whole(self) -> bool:
+        """Every antenna that read the box since it changed has gone enough rounds without a new tag."""
+        cfg, since = self.config, self.changed_at
+        if since is None:
+            return False
+        needed = rounds_needed(len(self.present), max(cfg.miss_per_round, self.miss), cfg.settle_error)
+        active = [s.closed for s in self.rounds.values() if s.last >= since]
+        return bool(active) and min(active) >= needed
 
 
 @dataclass
@@ -176,7 +240,14 @@ class Pipeline:
             seen.last_seen = now
             seen.count += 1
             seen.best_rssi = max(seen.best_rssi, rssi)
-            return NO_EVENTS
+            if lane.changed_at is None or not lane.adaptive:
+                return NO_EVENTS
+            source = lane.rounds.get((read.reader_id, read.antenna))
+            if source is not None and key not in source.current:  # inline: the usual case
+                source.current.add(key)
+                source.last = now
+                return NO_EVENTS
+            return self._round(lane, key, read)
         owner_name = self.owner.get(key)
         events: tuple[Event, ...] = NO_EVENTS
         if owner_name is not None and owner_name != zone.lane:
@@ -187,12 +258,35 @@ class Pipeline:
                     self.counters.other_lane += 1
                     return NO_EVENTS
                 del owner.present[key]  # carried over to this lane
-                owner.changed_at = now
+                owner.changed(now)
                 events = (Departed(owner_name, key, held.last_seen),)
         lane.present[key] = _Presence(now, rssi, zone.reader_id)
-        lane.changed_at = now
+        lane.changed(now)
+        if lane.adaptive:
+            self._round(lane, key, read)
         self.owner[key] = zone.lane
         return (*events, Arrived(zone.lane, key, read))
+
+    def _round(self, lane: _Lane, key: Key, read: TagRead) -> tuple[Event, ...]:
+        """Follow the rounds of the antenna that read ``key``; the box settles when it has gone
+        enough of them with no new tag."""
+        where = (read.reader_id, read.antenna)
+        source = lane.rounds.get(where)
+        if source is None:
+            source = lane.rounds[where] = Rounds(read.received)
+        source.last = read.received
+        if key not in source.current:
+            source.current.add(key)
+            return NO_EVENTS
+        source.closed += 1  # read again: a new round began
+        if source.previous:
+            missed = len(source.previous - source.current) / len(source.previous)
+            lane.miss += (missed - lane.miss) * 0.2
+        source.previous, source.current = source.current, {key}
+        if lane.seen_whole():
+            settled = lane.settle(read.received)
+            return NO_EVENTS if settled is None else (settled,)
+        return NO_EVENTS
 
     def tick(self, now: float) -> list[Event]:
         """Let time pass: departures from boxes, settled boxes, tap tags that left the pad."""
@@ -212,14 +306,16 @@ class Pipeline:
                 if self.owner.get(key) == name:
                     del self.owner[key]
                 if cfg.mode == "box":
-                    lane.changed_at = now
+                    lane.changed(now)
+                    for source in lane.rounds.values():  # not a miss when it is read no more
+                        source.current.discard(key)
+                        if source.previous is not None:
+                            source.previous.discard(key)
                     events.append(Departed(name, key, presence.last_seen))
             if cfg.mode == "box" and lane.changed_at is not None and now - lane.changed_at >= cfg.settle_s:
-                current = frozenset(lane.present)
-                lane.changed_at = None
-                if current != lane.settled:
-                    lane.settled = current
-                    events.append(Settled(name, current, now))
+                settled = lane.settle(now)
+                if settled is not None:
+                    events.append(settled)
         return events
 
     def present(self, lane: str) -> Mapping[Key, float]:

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Final
 
 from edge_agent.llrp import TagReport
+from edge_agent.reads import TagRead
 
 MAX_READS_PER_S: Final = 1500  # a fast fixed reader (Impinj R700 class) in a box
 MAX_DENSITY_MISS: Final = 0.6
@@ -148,3 +150,22 @@ class InventoryModel:
             out.append(TagReport(tag.epc, slot.antenna, self.rng.randint(low, high), now_us, seen_count=1))
             self.last_tags.append(tag)
         return out
+
+
+def virtual_reads(
+    model: InventoryModel,
+    tags: list[SimTag],
+    reader_id: str,
+    *,
+    start: float,
+    end: float,
+    step_s: float = 0.005,
+    antennas: tuple[int, ...] = (),
+) -> Iterator[TagRead]:
+    """The reads a reader makes from ``start`` to ``end`` in virtual time, ``received`` at the
+    step they fall in (property tests and ``bench/rf.py`` drive the pipeline with them)."""
+    t = start
+    while t < end:
+        t = min(t + step_s, end)
+        for r in model.step(tags, antennas, step_s, int(t * 1e6)):
+            yield TagRead(reader_id, r.antenna or 0, "epc", r.epc.hex().upper(), r.peak_rssi, t, received=t)

@@ -78,48 +78,72 @@ class Journal:
 
         ``also`` writes more in the same transaction. A command the basket refuses
         (BasketError) leaves no trace and is re-raised."""
+        (result,) = self.apply_many(basket, [command], announce=announce, also=also)
+        if isinstance(result, BasketError):
+            raise result
+        return result
+
+    def apply_many(
+        self, basket: Basket, commands: Sequence[Command], *, announce: bool = True, also: Also | None = None
+    ) -> list[Any]:
+        """Run commands in order in one transaction (a box's burst of arrivals): each one's result,
+        or the ``BasketError`` it was refused with (a refused command leaves no trace; the others
+        are journaled). The live basket changes only once the transaction has committed."""
         draft = basket.draft()
-        result = command.apply(draft)  # may raise BasketError: then nothing is written
-        args = command.args()
+        results: list[Any] = []
+        #: each accepted command, its journal arguments, its event, and (a verdict) its line's key
+        accepted: list[tuple[Command, dict[str, Any], dict[str, Any] | None, str]] = []
+        for command in commands:
+            try:
+                results.append(command.apply(draft))
+            except BasketError as e:  # refused before it changed anything
+                results.append(e)
+                continue
+            args = command.args()
+            event = basket_event(draft, args) if announce else None
+            line = draft.lines.get(command.line_id) if isinstance(command, Verdict) else None
+            accepted.append((command, args, event, line.key if line else ""))
+        if not accepted:
+            return results
         with self.db.transaction() as conn:
             seq = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM journal WHERE basket_id = ?", (basket.id,)
+                "SELECT COALESCE(MAX(seq), 0) FROM journal WHERE basket_id = ?", (basket.id,)
             ).fetchone()[0]
-            conn.execute(
-                "INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, ?, ?, ?, ?)",
-                (basket.id, seq, command.op, json.dumps(args), time.time()),
-            )
             closed = time.time() if draft.state.value in _FINISHED else None
             conn.execute(
                 "UPDATE baskets SET state = ?, closed_at = ? WHERE id = ?", (draft.state.value, closed, basket.id)
             )
-            if isinstance(command, Verdict):
-                self._verdict(conn, draft, command)
-            if announce:
-                data = basket_event(draft, args)
-                self.outbox.append(
-                    conn, lane=basket.lane, type_=EVENT_TYPES[command.op], data=data, basket_id=basket.id, seq=seq
+            for command, args, event, key in accepted:
+                seq += 1
+                conn.execute(
+                    "INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, ?, ?, ?, ?)",
+                    (basket.id, seq, command.op, json.dumps(args), time.time()),
                 )
-            if isinstance(command, PaymentResult) and draft.state is State.PAID:
-                sale = PaidSale(basket=draft, args=args, seq=seq)
-                for effect in self.on_sale:
-                    effect(conn, sale)
+                if isinstance(command, Verdict):
+                    self._verdict(conn, basket.id, key, command)
+                if event is not None:
+                    self.outbox.append(
+                        conn, lane=basket.lane, type_=EVENT_TYPES[command.op], data=event, basket_id=basket.id, seq=seq
+                    )
+                if isinstance(command, PaymentResult) and draft.state is State.PAID:
+                    sale = PaidSale(basket=draft, args=args, seq=seq)
+                    for effect in self.on_sale:
+                        effect(conn, sale)
             if also is not None:
                 also(conn)
         basket.adopt(draft)
         for listener in self.listeners:
             listener(basket)
-        return result
+        return results
 
     @staticmethod
-    def _verdict(conn: sqlite3.Connection, basket: Basket, v: Verdict) -> None:
-        line = basket.lines.get(v.line_id)
+    def _verdict(conn: sqlite3.Connection, basket_id: str, key: str, v: Verdict) -> None:
         conn.execute(
             "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                basket.id,
+                basket_id,
                 v.line_id,
-                line.key if line else "",
+                key,
                 v.outcome,
                 v.source,
                 v.req_id,
