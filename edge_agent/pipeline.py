@@ -150,14 +150,13 @@ class _Lane:
         for source in self.rounds.values():
             source.closed = 0
 
-    def settle(self, now: float) -> Settled | None:
-        current = frozenset(self.present)
+    def settle(self, now: float) -> Settled:
+        """Settled after a change, even to the set it had before (emptied and filled again with
+        the same items: they are new lines to check)."""
         self.changed_at = None
         self.rounds.clear()
-        if current == self.settled:
-            return None
-        self.settled = current
-        return Settled(self.config.lane, current, now)
+        self.settled = frozenset(self.present)
+        return Settled(self.config.lane, self.settled, now)
 
     def seen_whole(self) -> bool:
         """Every antenna that read the box since it changed has gone enough rounds without a new tag."""
@@ -284,8 +283,7 @@ class Pipeline:
             lane.miss += (missed - lane.miss) * 0.2
         source.previous, source.current = source.current, {key}
         if lane.seen_whole():
-            settled = lane.settle(read.received)
-            return NO_EVENTS if settled is None else (settled,)
+            return (lane.settle(read.received),)
         return NO_EVENTS
 
     def tick(self, now: float) -> list[Event]:
@@ -313,9 +311,7 @@ class Pipeline:
                             source.previous.discard(key)
                     events.append(Departed(name, key, presence.last_seen))
             if cfg.mode == "box" and lane.changed_at is not None and now - lane.changed_at >= cfg.settle_s:
-                settled = lane.settle(now)
-                if settled is not None:
-                    events.append(settled)
+                events.append(lane.settle(now))
         return events
 
     def present(self, lane: str) -> Mapping[Key, float]:

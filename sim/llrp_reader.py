@@ -77,6 +77,8 @@ class LLRPReaderSim:
         self.tags: list[SimTag] = []
         self.reports_sent = 0
         self.first_report_at: float | None = None  # monotonic time of the first tag report
+        #: EPCs to watch -> when a report of each was first sent (monotonic), for benchmarks
+        self.watch: dict[bytes, float | None] = {}
         self.connections = 0
         self._server: asyncio.Server | None = None
         self._client: asyncio.StreamWriter | None = None
@@ -256,6 +258,10 @@ class LLRPReaderSim:
                 await self.drop_client()
                 return
             reads = self.model.step(self.tags, spec.antennas, dt, self._now_us())
+            if self.watch:
+                for r in reads:
+                    if r.epc in self.watch and self.watch[r.epc] is None:
+                        self.watch[r.epc] = time.monotonic()
             access = self.session.access_for(spec.rospec_id)
             pending += [
                 self._vendor(_select(_with_memory(r, tag, access), spec.selector, spec.rospec_id), r, tag, spec)

@@ -91,8 +91,8 @@ class Journal:
         are journaled). The live basket changes only once the transaction has committed."""
         draft = basket.draft()
         results: list[Any] = []
-        #: each accepted command, its journal arguments, its event, and (a verdict) its line's key
-        accepted: list[tuple[Command, dict[str, Any], dict[str, Any] | None, str]] = []
+        #: each accepted command, its journal arguments, and (a verdict) its line's key
+        accepted: list[tuple[Command, dict[str, Any], str]] = []
         for command in commands:
             try:
                 results.append(command.apply(draft))
@@ -100,11 +100,13 @@ class Journal:
                 results.append(e)
                 continue
             args = command.args()
-            event = basket_event(draft, args) if announce else None
             line = draft.lines.get(command.line_id) if isinstance(command, Verdict) else None
-            accepted.append((command, args, event, line.key if line else ""))
+            accepted.append((command, args, line.key if line else ""))
         if not accepted:
             return results
+        # commands committed together are seen together: each one's event carries the basket's
+        # state after all of them (summing thousands of lines once, not once per command)
+        after = basket_event(draft, {}) if announce else None
         with self.db.transaction() as conn:
             seq = conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) FROM journal WHERE basket_id = ?", (basket.id,)
@@ -113,7 +115,7 @@ class Journal:
             conn.execute(
                 "UPDATE baskets SET state = ?, closed_at = ? WHERE id = ?", (draft.state.value, closed, basket.id)
             )
-            for command, args, event, key in accepted:
+            for command, args, key in accepted:
                 seq += 1
                 conn.execute(
                     "INSERT INTO journal (basket_id, seq, op, args, at) VALUES (?, ?, ?, ?, ?)",
@@ -121,9 +123,10 @@ class Journal:
                 )
                 if isinstance(command, Verdict):
                     self._verdict(conn, basket.id, key, command)
-                if event is not None:
+                if after is not None:
+                    data = {**after, "args": args}
                     self.outbox.append(
-                        conn, lane=basket.lane, type_=EVENT_TYPES[command.op], data=event, basket_id=basket.id, seq=seq
+                        conn, lane=basket.lane, type_=EVENT_TYPES[command.op], data=data, basket_id=basket.id, seq=seq
                     )
                 if isinstance(command, PaymentResult) and draft.state is State.PAID:
                     sale = PaidSale(basket=draft, args=args, seq=seq)

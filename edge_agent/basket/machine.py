@@ -139,11 +139,13 @@ class Basket:
     #: the customer proved possession (a one-time code, the app's signed QR): points may be shown and spent
     verified: bool = False
     _next: int = 1
+    #: serialized lines by КИ (``line_by_key`` in a box of thousands is a look-up, not a scan)
+    _serials: dict[str, int] = field(default_factory=dict, repr=False)
 
     # -- drafts: a command runs on a copy, the store adopts it once the journal row commits ---
     def draft(self) -> Basket:
         """A copy to run a command on (lines and problems are immutable values: shallow is enough)."""
-        return replace(self, lines=dict(self.lines), problems=dict(self.problems))
+        return replace(self, lines=dict(self.lines), problems=dict(self.problems), _serials=dict(self._serials))
 
     def adopt(self, draft: Basket) -> None:
         """Become ``draft`` (same object, so every holder of this basket sees the change)."""
@@ -166,7 +168,8 @@ class Basket:
         return [p for p in self.problems.values() if p.open]
 
     def line_by_key(self, key: str) -> Line | None:
-        return next((line for line in self.lines.values() if line.key == key and line.serialized), None)
+        line_id = self._serials.get(key)
+        return None if line_id is None else self.lines.get(line_id)
 
     # -- helpers ----------------------------------------------------------------------------
     def _id(self) -> int:
@@ -185,9 +188,15 @@ class Basket:
             self.state = State.NEEDS_ASSISTANCE
         return problem
 
+    def _put(self, line: Line) -> None:
+        self.lines[line.id] = line
+        if line.serialized:
+            self._serials[line.key] = line.id
+
     def _drop_discounts(self) -> None:
-        """The lines changed: an allocation made for the old lines no longer holds."""
-        if self.hold_id is not None or any(line.discount for line in self.lines.values()):
+        """The lines changed: an allocation made for the old lines no longer holds. Line
+        discounts come only with a loyalty hold (``apply_discount``), so without one there are none."""
+        if self.hold_id is not None:
             self.lines = {i: replace(line, discount=0) for i, line in self.lines.items()}
             self.hold_id = None
 
@@ -221,7 +230,7 @@ class Basket:
         self._drop_discounts()
         if product is None:
             line = Line(self._id(), key, gtin, "unknown item", 0, ki is not None, False, mark_code)
-            self.lines[line.id] = line
+            self._put(line)
             self._problem("UNKNOWN_ITEM", "CRITICAL", line.id, f"GTIN {gtin} is not in the catalogue")
             return line
         line = Line(
@@ -236,7 +245,7 @@ class Basket:
             category=product.category,
             tid=tid,
         )
-        self.lines[line.id] = line
+        self._put(line)
         if cloned:
             self._problem(
                 "CLONED_TAG",
@@ -263,7 +272,9 @@ class Basket:
         self._require(*BEFORE_PAYMENT)
         if line_id not in self.lines:
             raise BasketError("no_line", f"no line {line_id}")
-        del self.lines[line_id]
+        line = self.lines.pop(line_id)
+        if line.serialized:
+            self._serials.pop(line.key, None)
         self._drop_discounts()
         for p in list(self.problems.values()):
             if p.line_id == line_id and p.open:
