@@ -103,6 +103,9 @@ class GateSettings(Section):
     antennas: Annotated[list[Annotated[int, Field(ge=1)]], Field(min_length=2)] = [1, 2]
     #: a tag quiet this long has passed: its next reads are a new passage
     window_s: Annotated[float, Field(gt=0, le=60)] = 3.0
+    #: reads weaker than this (dBm) are strays (a shelf by the door, the street) and never alarm;
+    #: an item carried through the gate reads well above it
+    min_rssi: Annotated[int, Field(ge=-128, le=0)] | None = -70
     #: the reader's GPO port wired to the light or sounder (0: none), held on this long per alarm
     gpo_port: Annotated[int, Field(ge=0, le=64)] = 1
     alarm_s: Annotated[float, Field(gt=0, le=300)] = 5.0

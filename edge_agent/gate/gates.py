@@ -55,7 +55,7 @@ class Gate:
         listeners: list[Callable[[GateAlarm], None]],
     ) -> None:
         self.settings, self.facts, self.metrics, self.outputs = settings, facts, metrics, outputs
-        self.crossings = Crossings(settings.antennas, settings.window_s)
+        self.crossings = Crossings(settings.antennas, settings.window_s, settings.min_rssi)
         self.listeners = listeners
         for reason in ("UNPAID", "CLONED_TAG"):  # exported at 0 from the start (alerts use increase())
             metrics.gate_alarms.labels(settings.id, reason)
@@ -76,7 +76,7 @@ class Gate:
             self._expired_at = read.timestamp
         if read.kind != "epc":
             return None
-        crossing = self.crossings.read(read.raw, read.antenna, read.timestamp, read.tid)
+        crossing = self.crossings.read(read.raw, read.antenna, read.timestamp, tid=read.tid, rssi=read.rssi)
         if crossing is None:
             return None
         self.metrics.gate_crossings.labels(self.id, crossing.direction).inc()

@@ -6,7 +6,9 @@ outer half it is walking **out**; from outer to inner, walking **in**. The direc
 passage's latest, not its first: carried outer → inner → outer (back and forth past the
 antennas), an item still walks out. A passage gives at most one crossing each way; a tag quiet
 for ``window_s`` starts a new passage. A tag seen only on one side says nothing about its
-direction (it is standing near the door, or passing in the street).
+direction (it is standing near the door, or passing in the street). Reads weaker than
+``min_rssi`` say nothing at all: they are strays (a shelf by the door, the next checkout, the
+street), which a store's RF reads now and then on either antenna.
 
 ``judge`` decides one crossing: only an item of this store (its GTIN is in the catalogue, or
 its company prefix is the store's) that walks out unpaid — or whose chip is not the one its EPC
@@ -50,6 +52,9 @@ class Crossings:
 
     antennas: Sequence[int]
     window_s: float = 3.0
+    #: reads weaker than this (dBm) are strays and never move a tag; None: every read counts
+    min_rssi: int | None = None
+    strays: int = 0  # reads ignored as too weak
     _passages: dict[str, _Passage] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -58,10 +63,15 @@ class Crossings:
         half = len(self.antennas) // 2
         self._inner, self._outer = frozenset(self.antennas[:half]), frozenset(self.antennas[half:])
 
-    def read(self, epc: str, antenna: int, at: float, tid: bytes | None = None) -> Crossing | None:
+    def read(
+        self, epc: str, antenna: int, at: float, *, tid: bytes | None = None, rssi: int | None = None
+    ) -> Crossing | None:
         """One read; the crossing it completes, if any (once per passage)."""
         if antenna not in self._inner and antenna not in self._outer:
             return None  # an antenna that is not part of this gate
+        if self.min_rssi is not None and rssi is not None and rssi < self.min_rssi:
+            self.strays += 1
+            return None
         p = self._passages.get(epc)
         if p is None or at - p.last_at > self.window_s:
             p = self._passages[epc] = _Passage(at, at)
