@@ -201,6 +201,7 @@ class Daemon:
             svc.attendant.changed(basket)
 
         records.journal.listeners.append(changed)
+        lanes.settling_listeners.append(hub.notify)  # the kiosk shows its total once the box settled
         watch = health.StorageWatch(
             metrics,
             notify_lanes=lambda: hub.notify_all(lanes),

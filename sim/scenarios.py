@@ -237,7 +237,7 @@ class Shoppers:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             b = (await http.get(f"/api/kiosk/{lane}/basket")).json()
-            fresh = b["state"] not in ("CLOSED", "CANCELLED", "EMPTY")
+            fresh = b["state"] not in ("CLOSED", "CANCELLED", "EMPTY") and not b.get("settling")
             if fresh and len(b["lines"]) >= n and all(ln["verdict"] for ln in b["lines"] if ln["marked"]):
                 return dict(b)
             await asyncio.sleep(0.05)

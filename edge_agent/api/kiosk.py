@@ -17,7 +17,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
-from edge_agent.api.deps import Kiosk, Svc, basket_of, checkout_of, device_of, view
+from edge_agent.api.deps import Kiosk, Svc, basket_of, checkout_of, device_of, lane_of, view
 from edge_agent.api.errors import ApiError, retry_after
 from edge_agent.basket.commands import CallStaff, Cancel, Checkout
 from edge_agent.payment.methods import METHODS
@@ -98,6 +98,8 @@ async def call_staff(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
 
 @router.post("/checkout", summary="The customer is done: check the basket can be paid")
 async def checkout_(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
+    if lane_of(svc, lane).settling:
+        raise ApiError(409, "settling", "the box is still being read: the total is not final yet")
     svc.records.journal.apply(basket_of(svc, lane), Checkout())
     return view(svc, lane)
 

@@ -79,6 +79,8 @@ class Lanes:
         self.metrics = metrics
         self.intercept = intercept  # True: the read is not an item (a staff badge)
         self.readers: list[Reader] = []  # followed by ``watch``
+        #: told when a box lane starts or stops settling (the kiosk shows its total again)
+        self.settling_listeners: list[Callable[[str], None]] = []
 
     def __getitem__(self, lane: str) -> LaneController:
         return self.by_id[lane]
@@ -141,6 +143,7 @@ class Lanes:
             self.arrive(lane, events)
 
     def arrive(self, lane: str, events: list[Arrived]) -> None:
+        self._settling(lane, True)
         try:
             self.by_id[lane].arrived_many(events)
         except Exception:  # events that could not be handled (a failed write) never stop the reads
@@ -177,10 +180,19 @@ class Lanes:
             elif isinstance(event, Departed):
                 lane.departed(event)
             elif isinstance(event, Settled):
+                self._settling(event.lane, False)
                 lane.want_check()  # the box settled: one batched check for its new items
         except Exception:  # one event that could not be handled (a failed write) never stops the reads
             self.metrics.event_errors.inc()
             log.exception("lane %s: %s not handled", event.lane, type(event).__name__)
+
+    def _settling(self, lane: str, settling: bool) -> None:
+        controller = self.by_id[lane]
+        if controller.settings.mode != "box" or controller.settling == settling:
+            return
+        controller.settling = settling
+        for listener in self.settling_listeners:
+            listener(lane)
 
     async def run(self, queue: ReadQueue) -> None:
         """Consume reads, let time pass, and run every lane's worker, until cancelled."""

@@ -46,6 +46,10 @@ class LaneController:
             settings.id, journal=records.journal, verifier=verifier, metrics=self.metrics, basket=lambda: self.basket
         )
         self.parse_errors = 0
+        #: a box lane that took new items and whose reader has not yet seen all of the box (the
+        #: kiosk says "counting" instead of a total that is still growing, and checkout waits);
+        #: a departure does not count: an item gone for ``depart_after_s`` is known gone
+        self.settling = False
         self._noise = ThrottledLog(log)  # reads that are not items: a line a minute per kind, and a counter
 
     @property

@@ -266,9 +266,13 @@ function render(b) {
         ),
       ),
   );
-  $("total").textContent = $("paytotal").textContent = rub(b.total);
+  // while the box is still being read the total is not final: say so instead of a moving sum
+  $("total").textContent = b.settling ? t.counting : rub(b.total);
+  $("total").dataset.settling = String(!!b.settling);
+  $("paytotal").textContent = rub(b.total);
   const s = b.state;
-  $("checkout").disabled = !ACTIVE.includes(s) || !b.lines.length || b.problems.some((p) => p.open);
+  $("checkout").disabled =
+    !ACTIVE.includes(s) || !b.lines.length || b.problems.some((p) => p.open) || !!b.settling;
   methodButtons(b.methods || []);
   for (const m of b.methods || []) $(m.id).disabled = s !== "READY_TO_PAY" || !!b.register;
   $("to_pay").disabled = s !== "READY_TO_PAY";

@@ -121,10 +121,12 @@ class RunningStore:
         return dict(http.get(f"/api/kiosk/{lane}/basket").json())
 
     def holds(self, http: Any, lane: str, items: list[Any]) -> bool:
-        """The lane's live basket holds exactly these items (not the last customer's closed one)."""
+        """The lane's live basket holds exactly these items (not the last customer's closed one),
+        and the box has settled (its total is final: checkout takes it)."""
         basket = self.basket(http, lane)
         serials = sorted((line["link"] or "").rsplit("/", 1)[-1] for line in basket["lines"])
-        return basket["state"] not in ("CLOSED", "CANCELLED", "PAID") and serials == sorted(it.serial for it in items)
+        live = basket["state"] not in ("CLOSED", "CANCELLED", "PAID") and not basket["settling"]
+        return live and serials == sorted(it.serial for it in items)
 
     def sell(self, http: Any, lane: str, items: list[Any], tid: bytes = b"") -> None:
         """A customer with no problem to solve: items in the box, checkout, card, items taken away."""

@@ -60,6 +60,7 @@ def wait_basket(http: httpx.Client, lane: str, check: Any, timeout: float = 20) 
 def settled(n: int) -> Any:
     return lambda b: (
         b["state"] not in ("EMPTY", "CLOSED", "CANCELLED")
+        and not b["settling"]
         and len(b["lines"]) == n
         and all(ln["verdict"] for ln in b["lines"] if ln["marked"])
     )

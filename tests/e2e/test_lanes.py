@@ -223,3 +223,53 @@ def test_a_reader_silent_on_an_open_connection_holds_the_basket_as_it_is(tmp_pat
         assert "remove" not in ops and ops["add"] == 5
 
     asyncio.run(scenario())
+
+
+def test_a_dense_box_of_180_items_is_read_settled_and_verified_without_a_moving_total(tmp_path: Path) -> None:
+    """180 marked items tipped into one box, read by the simulated reader at a real reader's
+    rate with a store's RF (misses grow with density), through the LLRP driver and the daemon
+    with the default adaptive settle: every item becomes a line, is checked in one batch when
+    the box settles, and the kiosk's view says "settling" (no total) until then: no view of
+    the basket ever shows a total other than the box's."""
+    from edge_agent.api.deps import view
+
+    items = codes("460000500005", "D", 180)
+
+    async def scenario() -> None:
+        async with CrptSim() as crpt, LLRPReaderSim(reads_per_s=1500, seed=180, miss_rate=0.05) as reader:
+            for code in items:
+                crpt.registry.add(code)
+            cfg = config(tmp_path, items, {"A": reader.port}, crpt).model_copy(
+                update={"lanes": [LaneSettings(id="A", depart_after_s=5.0, zones=[ZoneConfig(reader="box-A")])]}
+            )  # the lane's settle settings as shipped
+            stop = asyncio.Event()
+            daemon = Daemon(cfg)
+            task = asyncio.create_task(daemon.run(stop))
+            await daemon.ready.wait()
+            svc = daemon.services
+            assert svc is not None
+            seen: list[tuple[bool, int, int]] = []  # (settling, lines, total) of every view of the basket
+
+            def look(_: object = None) -> None:
+                v = view(svc, "A")
+                seen.append((v["settling"], len(v["lines"]), v["total"]))
+
+            svc.records.journal.listeners.append(look)
+            daemon.lanes.settling_listeners.append(look)
+            for code in items:
+                reader.place(epc(code))
+
+            def verified() -> bool:
+                look()
+                basket = daemon.lanes["A"].basket
+                return basket is not None and len(basket.lines) == 180 and all(x.verdict for x in basket.lines.values())
+
+            await until(verified, 20)
+            stop.set()
+            await task
+            settled = [(n, total) for settling, n, total in seen if not settling and n]
+            assert settled and set(settled) == {(180, 180 * 100)}  # shown only once all were in
+            assert any(settling and 0 < n < 180 for settling, n, _ in seen)  # it did fill up while counting
+            assert crpt.requests("ts_piot") <= 3  # checked in a batch, not item by item
+
+    asyncio.run(scenario())

@@ -84,6 +84,7 @@ def basket_with(shop: RunningStore, kiosk: httpx.Client, lane: str, product: Any
         if (
             b["id"] != old
             and b["state"] == "SCANNING"
+            and not b["settling"]
             and b["lines"]
             and all(ln["verdict"] for ln in b["lines"] if ln["marked"])
         ):
