@@ -41,6 +41,7 @@ bench: setup
 	$(BIN)/python bench/fanin.py
 	$(BIN)/python bench/security.py
 	$(BIN)/python bench/gate.py
+	$(BIN)/python bench/rf.py
 
 fuzz: setup
 	$(BIN)/python -m tests.fuzz.run --runs-per-target 150000

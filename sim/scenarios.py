@@ -57,6 +57,10 @@ class Item:
         return encode_sgtin198(self.product.gtin, self.serial, CPL)
 
 
+#: unpaid chocolate on the shelf by the exit: the gate's reader reads it weakly now and then
+DOOR_SHELF: Final = (Item(PRODUCTS[3], "SHELF0001"), Item(PRODUCTS[3], "SHELF0002"))
+
+
 @dataclass
 class Outcome:
     shopper: int

@@ -360,3 +360,26 @@ def test_a_lane_whose_register_is_out_of_paper_takes_no_payment_and_every_screen
     assert http.get(f"/api/kiosk/{lane}/basket").json()["register"] is None  # a roll loaded: payments again
     assert http.post(f"/api/kiosk/{lane}/cancel").status_code == 200
     clear(shop, lane, [bread], http)
+
+
+def test_checkout_waits_until_the_box_is_counted(shop: RunningStore, http: httpx.Client) -> None:
+    """A shopper tips 40 loaves into the box and presses pay at once, again and again: until the
+    reader has seen the whole box the kiosk answers 409 ``settling`` (and shows no total); the
+    first checkout it takes has every loaf on the bill."""
+    lane = "lane-1"
+    loaves = [item(shop, BREAD) for _ in range(40)]
+    for it in loaves:
+        shop.place(lane, it.epc)
+    answers: list[str] = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        r = http.post(f"/api/kiosk/{lane}/checkout")
+        if r.status_code == 200:
+            basket = r.json()
+            break
+        answers.append(r.json()["detail"]["code"])
+        time.sleep(0.005)
+    assert "settling" in answers and set(answers) <= {"settling", "empty"}
+    assert len(basket["lines"]) == 40 and basket["total"] == 40 * BREAD.price and not basket["settling"]
+    http.post(f"/api/kiosk/{lane}/cancel").raise_for_status()
+    clear(shop, lane, loaves, http)
