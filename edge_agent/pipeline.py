@@ -223,7 +223,8 @@ class Pipeline:
     def feed(self, read: TagRead) -> tuple[Event, ...]:
         """One read: usually no event (a duplicate), an ``Arrived``, or a move between lanes."""
         self.counters.reads += 1
-        zone = self._zone_cache.get((read.reader_id, read.antenna)) or self.zone_of(read.reader_id, read.antenna)
+        where = (read.reader_id, read.antenna)
+        zone = self._zone_cache.get(where) or self.zone_of(read.reader_id, read.antenna)
         if zone is None:
             self.counters.no_zone += 1
             return NO_EVENTS
@@ -238,10 +239,11 @@ class Pipeline:
         if seen is not None:
             seen.last_seen = now
             seen.count += 1
-            seen.best_rssi = max(seen.best_rssi, rssi)
+            if rssi > seen.best_rssi:  # noqa: PLR1730 (the hot path: a comparison costs less than a call)
+                seen.best_rssi = rssi
             if lane.changed_at is None or not lane.adaptive:
                 return NO_EVENTS
-            source = lane.rounds.get((read.reader_id, read.antenna))
+            source = lane.rounds.get(where)
             if source is not None and key not in source.current:  # inline: the usual case
                 source.current.add(key)
                 source.last = now
