@@ -55,16 +55,49 @@ async def product(svc: Services, request: Request) -> dict[str, Any]:
     )
 
 
-@router.get(
-    "/01/{gtin}/21/{serial}",
-    summary="GS1 Digital Link: the product page (HTML, or JSON on request)",
-    response_model=None,
-)
-@router.get("/01/{gtin}/10/{lot}/21/{serial}", summary="… with the batch/lot (10)", response_model=None)
-@router.get("/01/{gtin}/22/{cpv}/21/{serial}", summary="… with the consumer product variant (22)", response_model=None)
-@router.get(
-    "/01/{gtin}/22/{cpv}/10/{lot}/21/{serial}", summary="… with both qualifiers, in GS1's order", response_model=None
-)
+_QUALIFIERS: dict[str, tuple[str, str]] = {
+    "gtin": (r"^\d{8,14}$", "the GTIN (AI 01), 8 to 14 digits"),
+    "cpv": (r"^.{1,20}$", "the consumer product variant (AI 22)"),
+    "lot": (r"^.{1,20}$", "the batch or lot (AI 10)"),
+    "serial": (r"^.{1,20}$", "the serial number (AI 21), percent-encoded as GS1 Digital Link says"),
+}
+_LINK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the product page (HTML), or its data with `Accept: application/json`",
+        "content": {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": {"type": "object"}}},
+    },
+    404: {"description": "not an item's Digital Link (a typed error: `code`, `message`)"},
+    429: {"description": "too many requests from this client, or too many live checks: `Retry-After`"},
+}
+
+
+def _link(path: str, summary: str) -> dict[str, Any]:
+    """A Digital Link route's OpenAPI: its path parameters (the handler reads the raw path
+    itself, so FastAPI cannot see them) and every status it answers."""
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": _QUALIFIERS[name][1],
+            "schema": {"type": "string", "pattern": _QUALIFIERS[name][0]},
+        }
+        for name in names
+    ]
+    return {
+        "path": path,
+        "summary": summary,
+        "response_model": None,
+        "responses": _LINK_RESPONSES,
+        "openapi_extra": {"parameters": parameters},
+    }
+
+
+@router.get(**_link("/01/{gtin}/21/{serial}", "GS1 Digital Link: the product page (HTML, or JSON on request)"))
+@router.get(**_link("/01/{gtin}/10/{lot}/21/{serial}", "… with the batch/lot (10)"))
+@router.get(**_link("/01/{gtin}/22/{cpv}/21/{serial}", "… with the consumer product variant (22)"))
+@router.get(**_link("/01/{gtin}/22/{cpv}/10/{lot}/21/{serial}", "… with both qualifiers, in GS1's order"))
 # a value with an encoded "/" (%2F, allowed in a serial) arrives decoded into more path segments:
 # the parser reads the path as it came, so anything else under /01/ is its to accept or refuse
 @router.get("/01/{rest:path}", include_in_schema=False, response_model=None)

@@ -105,9 +105,10 @@ def parse_digital_link(uri: str) -> Identity:
     bad = first_non_cset82(serial)
     if bad >= 0:
         raise ParseError("invalid_character", f"{serial[bad]!r} is not in GS1 character set 82", pos)
-    elements = _attributes(uri, end)
+    elements, others = _attributes(uri, end)
     identity = identity_from_elements("digital_link", gtin, serial, elements=elements, end=len(uri))
     identity.qualifiers = tuple(qualifiers)
+    identity.attributes = tuple(others)
     return identity
 
 
@@ -118,19 +119,24 @@ def _unquote(value: str, position: int) -> str:
         raise ParseError("invalid_uri", f"percent-encoding in {value!r} is not UTF-8", position) from None
 
 
-def _attributes(uri: str, path_end: int) -> list[tuple[str, str]]:
+def _attributes(uri: str, path_end: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """The query's GS1 data attributes: those a mark code carries (checked as the КМ's), in a
+    КМ's order; and any other attribute the GS1 dictionary has (15 best before, 11, 16, …),
+    checked against the dictionary and kept as they came. A key (01, 21) or key qualifier
+    (22, 10) belongs in the path, and an AI the dictionary does not have is refused."""
     if path_end >= len(uri) or uri[path_end] != "?":
-        return []
+        return [], []
     query_end = uri.find("#", path_end)
     query = uri[path_end + 1 : query_end if query_end >= 0 else len(uri)]
     found: dict[str, str] = {}
+    others: list[tuple[str, str]] = []
     pos = path_end + 1
     for pair in query.split("&"):
         name, _, raw = pair.partition("=")
         if name.isascii() and name.isdigit():  # a GS1 AI; other keys (linkType, ...) are not ours
-            if (name not in FIXED_AIS and name not in VARIABLE_AIS) or name in ("01", "21"):
-                raise ParseError("unknown_ai", f"AI {name} is not a mark-code attribute", pos)
-            if name in found:
+            if name not in AI_TABLE or name in QUALIFIERS or name == "01" or AI_TABLE[name][4]:
+                raise ParseError("unknown_ai", f"AI {name} is not a data attribute of a Digital Link", pos)
+            if name in found or any(ai == name for ai, _ in others):
                 raise ParseError("duplicate_ai", f"AI {name} appears twice", pos)
             value = _unquote(raw, pos)  # not unquote_plus: '+' is Base64 in AI 92
             if not is_cset82(value):
@@ -138,11 +144,18 @@ def _attributes(uri: str, path_end: int) -> list[tuple[str, str]]:
             if name in FIXED_AIS:
                 if len(value) != FIXED_AIS[name] or not value.isdigit():
                     raise ParseError("bad_length", f"AI {name} takes {FIXED_AIS[name]} digits", pos)
-            else:
+                found[name] = value
+            elif name in VARIABLE_AIS:
                 check_value(name, value, pos)
-            found[name] = value
+                found[name] = value
+            else:
+                _, low, high, sets, _, title = AI_TABLE[name]
+                if not low <= len(value) <= high or (set(sets) == {"N"} and not value.isdigit()):
+                    kind = "digits" if set(sets) == {"N"} else "characters"
+                    raise ParseError("bad_length", f"AI {name} ({title}) takes {low} to {high} {kind}", pos)
+                others.append((name, value))
         pos += len(pair) + 1
-    return [(ai, found[ai]) for ai in _ATTRIBUTE_ORDER if ai in found]
+    return [(ai, found[ai]) for ai in _ATTRIBUTE_ORDER if ai in found], others
 
 
 def build_digital_link(

@@ -48,6 +48,7 @@ class Identity:
     """
 
     __slots__ = (
+        "attributes",
         "crypto",
         "elements",
         "epc",
@@ -100,6 +101,9 @@ class Identity:
         #: a Digital Link's key qualifiers before the serial (22 CPV, 10 lot), in GS1's order;
         #: they qualify the GTIN, they are not part of the КИ or the КМ
         self.qualifiers = qualifiers
+        #: a Digital Link's data attributes no mark code carries (15 best before, 11, 16, …), as
+        #: they came: read and kept, used by nothing here
+        self.attributes: tuple[tuple[str, str], ...] = ()
 
     # -- the identity -------------------------------------------------------------------
     @property

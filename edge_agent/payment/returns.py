@@ -209,7 +209,10 @@ class Returns:
             self._save(row, conn)
             self.records.sold.unsell([line.key for line in lines if line.serialized], conn)
             outbox.announce(row.lane, RETURNED, fact, basket_id=row.basket_id, conn=conn)
-            outbox.announce(row.lane, EPCIS, doc, basket_id=row.basket_id, conn=conn)
+            # the trace goes where a sale's goes (docs/mqtt.md): not in the lane's event batches
+            outbox.append(
+                conn, lane=row.lane, type_=EPCIS, data=doc, basket_id=row.basket_id, topic=outbox.topics.epcis
+            )
 
 
 def _moved(row: ReturnRecord, step: str, **detail: Any) -> ReturnRecord:

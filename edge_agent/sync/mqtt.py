@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -33,6 +33,17 @@ from paho.mqtt.properties import Properties
 from edge_agent.logthrottle import ThrottledLog
 
 log = logging.getLogger("edge_agent.sync.mqtt")
+#: what every payload of this contract is (docs/mqtt.md): a CloudEvent in the JSON event format
+CLOUDEVENTS_JSON: Final = "application/cloudevents+json; charset=UTF-8"
+
+
+def cloudevents_properties(packet: int = PacketTypes.PUBLISH) -> Properties:
+    """MQTT 5 properties of a structured-mode CloudEvent: the Content Type the CloudEvents MQTT
+    binding requires (on MQTT 3.1.1 there is nowhere to say it; the payload says it itself)."""
+    props = Properties(packet)  # type: ignore[no-untyped-call]
+    props.ContentType = CLOUDEVENTS_JSON
+    return props
+
 
 Message = tuple[str, bytes, bool]  # topic, payload, retain
 
@@ -91,6 +102,8 @@ class MqttLink:
         self._acked_lock = threading.Lock()
         self._scheduled = False
         v5 = settings.protocol == "5"
+        #: MQTT 5 says what each payload is (the CloudEvents MQTT binding, structured mode)
+        self._props = cloudevents_properties() if v5 else None
         self._client = paho.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.client_id,
@@ -113,7 +126,8 @@ class MqttLink:
             c.tls_insecure_set(settings.tls_insecure)
         if settings.will is not None:
             topic, payload, retain = settings.will
-            c.will_set(topic, payload, qos=1, retain=retain)
+            will_props = cloudevents_properties(PacketTypes.WILLMESSAGE) if v5 else None
+            c.will_set(topic, payload, qos=1, retain=retain, properties=will_props)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
@@ -158,7 +172,7 @@ class MqttLink:
         """Queue one message; the future resolves with the PUBACK reason code (0 = accepted)."""
         assert self._loop is not None, "start() first"
         fut: asyncio.Future[int] = self._loop.create_future()
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        info = self._client.publish(topic, payload, qos=qos, retain=retain, properties=self._props)
         if qos == 0:
             fut.set_result(0)
         elif info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):
@@ -192,7 +206,7 @@ class MqttLink:
             client.subscribe([(t, 1) for t in self.settings.subscriptions])
         if self.birth is not None:
             for topic, payload, retain in self.birth():
-                client.publish(topic, payload, qos=1, retain=retain)
+                client.publish(topic, payload, qos=1, retain=retain, properties=self._props)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.connected.set)
 

@@ -37,7 +37,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from edge_agent.sync.mqtt import nodelay
+from edge_agent.sync.mqtt import cloudevents_properties, nodelay
 from edge_agent.wire import envelope
 from edge_agent.wire.topics import BATCH, TopicError, parse_cmd, shared_cmd
 from sim.central import db, loyalty, payment
@@ -173,7 +173,7 @@ class CentralNode:
 
     def _publish(self, topic: str, payload: bytes) -> None:
         """Send one message (QoS 1): the transport's part (MQTT here; AMQP in sim/central/amqp.py)."""
-        self.client.publish(topic, payload, qos=1)
+        self.client.publish(topic, payload, qos=1, properties=cloudevents_properties() if self.v5 else None)
 
     def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         self.handle(msg.topic, bytes(msg.payload))
@@ -454,4 +454,7 @@ def publish_stream(
 ) -> None:
     """Central → edge: a catalog or codes snapshot (retained) or delta, as a CloudEvent."""
     ev = envelope.event(f"central://{stream}", f"{stream}.{kind}", {"version": version, **data})
-    client.publish(f"sco/v1/{store}/{stream}/{kind}", envelope.encode(ev), qos=1, retain=kind == "snapshot")
+    props = cloudevents_properties() if client.protocol == MQTTProtocolVersion.MQTTv5 else None
+    client.publish(
+        f"sco/v1/{store}/{stream}/{kind}", envelope.encode(ev), qos=1, retain=kind == "snapshot", properties=props
+    )

@@ -262,6 +262,9 @@ def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(
         same = http.get(qualified, headers={"accept": "application/json"})
         assert same.status_code == 200 and same.json()["serial"] == milk.serial, qualified
     assert http.get(f"/01/{MILK.gtin}/10/L-7/22/A/21/{milk.serial}").status_code == 404  # out of GS1's order
+    # a valid link with data attributes the lane does not use (best before, sell by): the same item
+    dated = http.get(f"{path}?15=261231&16=261224", headers={"accept": "application/json"})
+    assert dated.status_code == 200 and dated.json()["serial"] == milk.serial, dated.text
     slashed = http.get(f"/01/{MILK.gtin}/21/AB%2F12", headers={"accept": "application/json"})  # "/" in a serial
     assert slashed.status_code == 200 and slashed.json()["serial"] == "AB/12", slashed.text
     limiter = shop.services.limits.public
@@ -293,6 +296,12 @@ def test_health_metrics_and_openapi(shop: RunningStore, http: httpx.Client) -> N
         assert name in metrics
     spec = http.get("/openapi.json").json()
     assert {"/api/kiosk/{lane}/basket", "/api/staff/lanes", "/01/{gtin}/21/{serial}", "/healthz"} <= set(spec["paths"])
+    from openapi_spec_validator import validate
+
+    validate(spec)  # the reference validator, unmodified: every path parameter declared, and the rest
+    link = spec["paths"]["/01/{gtin}/22/{cpv}/10/{lot}/21/{serial}"]["get"]
+    assert [p["name"] for p in link["parameters"]] == ["gtin", "cpv", "lot", "serial"]
+    assert {"200", "404", "429"} <= set(link["responses"])
     assert http.get("/").status_code == 200 and "kiosk" in http.get("/kiosk/lane-1").text.lower()
 
 

@@ -203,10 +203,18 @@ def test_two_central_instances_share_the_work_and_handle_each_request_once(
 
 
 def test_birth_and_last_will_on_the_retained_status(mosquitto: Mosquitto, tmp_path: Path) -> None:
+    """The status as central sees it on MQTT 5: online at birth, offline by the Last Will and by
+    a graceful stop; each message says it is a CloudEvent (the binding's Content Type)."""
     seen: list[dict[str, Any]] = []
-    watcher = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv311)
+    types: list[str | None] = []
+
+    def received(client: Any, userdata: Any, message: paho.MQTTMessage) -> None:
+        seen.append(json.loads(message.payload)["data"])
+        types.append(getattr(message.properties, "ContentType", None))
+
+    watcher = paho.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
     watcher.username_pw_set("central", PASSWORD)
-    watcher.on_message = lambda c, u, m: seen.append(json.loads(m.payload)["data"])
+    watcher.on_message = received
     watcher.connect("127.0.0.1", mosquitto.port)
     watcher.subscribe("sco/v1/store-001/agent-1/status", 1)
     watcher.loop_start()
@@ -233,6 +241,7 @@ def test_birth_and_last_will_on_the_retained_status(mosquitto: Mosquitto, tmp_pa
         agent.send_signal(signal.SIGTERM)  # a graceful stop says offline itself
         agent.wait(15)
         wait_for(lambda: seen[-1]["state"] == "offline" and seen[-1].get("reason") == "stopped", 10, "offline")
+        assert types and set(types) == {"application/cloudevents+json; charset=UTF-8"}  # the will's too
     finally:
         agent.kill()
         watcher.loop_stop()

@@ -105,3 +105,29 @@ def test_qualifiers_out_of_gs1_order_or_after_the_serial_are_refused(path: str) 
     with pytest.raises(ParseError) as e:
         parse_digital_link("https://id.gs1.org" + path)
     assert e.value.code == "invalid_uri"
+
+
+def test_data_attributes_the_lane_does_not_use_are_read_and_kept() -> None:
+    """A valid link may carry any GS1 data attribute (best before, production date, sell by):
+    the GS1 syntax engine accepts them, so the phone page must show the item, not refuse it."""
+    link = "https://x/01/04610053149777/21/abc?15=261231&93=dGVz&11=261101&16=261224&linkType=gs1:pip"
+    identity = parse(link)
+    assert (identity.gtin, identity.serial, identity.crypto) == ("04610053149777", "abc", {"93": "dGVz"})
+    assert identity.attributes == (("15", "261231"), ("11", "261101"), ("16", "261224"))
+
+
+@pytest.mark.parametrize(
+    ("link", "code"),
+    [
+        ("https://x/01/04610053149777/21/abc?15=2612", "bad_length"),  # best before is YYMMDD
+        ("https://x/01/04610053149777/21/abc?15=26123X", "bad_length"),
+        ("https://x/01/04610053149777/21/abc?15=261231&15=261231", "duplicate_ai"),
+        ("https://x/01/04610053149777/21/abc?9876=1", "unknown_ai"),  # not in the GS1 dictionary
+        ("https://x/01/04610053149777/21/abc?22=V1", "unknown_ai"),  # a key qualifier goes in the path
+        ("https://x/01/04610053149777/21/abc?414=4610053000005", "unknown_ai"),  # another primary key
+    ],
+)
+def test_a_bad_data_attribute_is_still_a_clear_error(link: str, code: str) -> None:
+    with pytest.raises(ParseError) as e:
+        parse(link)
+    assert e.value.code == code
