@@ -1,9 +1,12 @@
 """An ATOL Web-server with fiscal registers behind it, on real HTTP (docs/fiscal.md).
 
-``POST /api/v2/requests`` ``{"uuid", "request": [task, ...]}`` queues a request for a device
-(``?deviceID=``; one default device otherwise): 201, or 409 for a uuid it already has;
-``GET /api/v2/requests/{uuid}`` answers ``{"results": [{"status", "error": {"code",
-"description"}, "result"}]}`` (404 for an unknown uuid). Each device runs its requests one at a
+``POST /api/v2/requests`` ``{"uuid", "request": [task, ...]}`` (or one task object, as
+``atol-client`` sends it) queues a request for a device (``?deviceID=``; one default device
+otherwise): 201, or 409 for a uuid it already has; ``GET /api/v2/requests/{uuid}`` answers
+``{"results": [{"status", "error": {"code", "description"}, "result"}]}`` (404 for an unknown
+uuid). Also ``GET /`` (what is here), ``/api/v2/serverInfo``, ``/api/v2/devices`` and the
+synchronous queries ``/api/v2/operations/queryDeviceInfo``, ``queryShiftStatus``,
+``queryFnStatus``, ``queryOfdExchangeStatus``; a trailing slash is the same path. Each device runs its requests one at a
 time, in order, taking ``task_s`` per printed document and ``validation_s`` per mark-code
 check. Shapes from ATOL's Web-server documentation, as docs/fiscal.md gives them.
 
@@ -45,6 +48,15 @@ PAPER_OUT, COVER_OPEN, SHIFT_EXPIRED, SHIFT_CLOSED, FN_BLOCKED, VALIDATION_RUNNI
     421,
 )
 POWER_LOSS, REFUSED, BAD_TASK, SHIFT_OPENED = 2, 999, 16, 67
+SERVER_VERSION: Final = "10.10.6.0"  # the ДТО 10 Web-server release whose answers this follows
+MODEL: Final = "АТОЛ 30Ф (simulated)"
+#: ``/api/v2/operations/{name}`` -> the task it runs at once, outside the device's queue
+QUERIES: Final = {
+    "queryDeviceInfo": "getDeviceInfo",
+    "queryShiftStatus": "getShiftStatus",
+    "queryFnStatus": "getFnInfo",
+    "queryOfdExchangeStatus": "ofdExchangeStatus",
+}
 
 
 class TaskFailed(Exception):
@@ -143,33 +155,64 @@ class KktSim:
             return Response(404, {"error": {"code": 404, "description": f"no device {device_id}"}})
         if device.offline:
             raise Drop
-        if req.method == "POST" and req.path == "/api/v2/requests":
-            body = req.json()
-            if (
-                not isinstance(body, dict)
-                or not isinstance(body.get("uuid"), str)
-                or not isinstance(body.get("request"), list)
-            ):
-                return Response(400, {"error": {"code": 400, "description": "uuid and request[] required"}})
-            uuid = body["uuid"]
-            if uuid in self.requests:
-                return Response(409, {"error": {"code": 409, "description": f"request {uuid} exists"}})
-            tasks = [t for t in body["request"] if isinstance(t, dict)]
-            self.requests[uuid] = {
-                "device": device_id,
-                "results": [{"status": "wait", "error": {"code": 0, "description": ""}, "result": None} for _ in tasks],
-            }
-            device.queue.put_nowait((uuid, [t | {"_uuid": uuid} for t in tasks]))
-            if device.lose_answer:
-                device.lose_answer -= 1
-                raise Drop
-            return Response(201, {})
-        if req.method == "GET" and req.path.startswith("/api/v2/requests/"):
-            found = self.requests.get(req.path.rsplit("/", 1)[1])
+        path = req.path.rstrip("/") or "/"
+        if req.method == "GET" and path in ("/", "/api/v2", "/api/v2/serverInfo", "/api/v2/devices"):
+            return self._about(path)
+        if req.method == "GET" and path.startswith("/api/v2/operations/"):
+            return await self._query(device, path.rsplit("/", 1)[1])
+        if req.method == "POST" and path == "/api/v2/requests":
+            return self._post(req, device, device_id)
+        if req.method == "GET" and path.startswith("/api/v2/requests/"):
+            found = self.requests.get(path.rsplit("/", 1)[1])
             if found is None:
                 return Response(404, {"error": {"code": 404, "description": "no such request"}})
             return Response(200, {"results": found["results"]})
         return Response(404, {"error": {"code": 404, "description": f"no {req.method} {req.path}"}})
+
+    def _post(self, req: Request, device: Device, device_id: str) -> Response:
+        body = req.json()
+        request = body.get("request") if isinstance(body, dict) else None
+        if isinstance(request, dict):  # one task, not a list of them (atol-client sends it so)
+            request = [request]
+        if not isinstance(body, dict) or not isinstance(body.get("uuid"), str) or not isinstance(request, list):
+            return Response(
+                400, {"error": {"code": 400, "description": "uuid and request (a task or a list) required"}}
+            )
+        uuid = body["uuid"]
+        if uuid in self.requests:
+            return Response(409, {"error": {"code": 409, "description": f"request {uuid} exists"}})
+        tasks = [t for t in request if isinstance(t, dict)]
+        self.requests[uuid] = {
+            "device": device_id,
+            "results": [{"status": "wait", "error": {"code": 0, "description": ""}, "result": None} for _ in tasks],
+        }
+        device.queue.put_nowait((uuid, [t | {"_uuid": uuid} for t in tasks]))
+        if device.lose_answer:
+            device.lose_answer -= 1
+            raise Drop
+        return Response(201, {})
+
+    def _about(self, path: str) -> Response:
+        devices = [
+            {"deviceID": i, "isDefault": n == 0, "isActive": not d.offline, "model": MODEL, "fnSerial": d.fn_number}
+            for n, (i, d) in enumerate(self.devices.items())
+        ]
+        if path == "/api/v2/devices":
+            return Response(200, {"devices": devices})
+        info = {"version": SERVER_VERSION, "apiVersion": "v2", "simulated": True}
+        if path == "/api/v2/serverInfo":
+            return Response(200, info)
+        return Response(200, {"name": "ATOL Web-server (edge-agent simulator)", "api": "/api/v2", **info})
+
+    async def _query(self, device: Device, name: str) -> Response:
+        """A synchronous query: the task's result at once, as the device would give it now."""
+        task = QUERIES.get(name)
+        if task is None:
+            return Response(404, {"error": {"code": 404, "description": f"no operation {name}"}})
+        try:
+            return Response(200, await self._run(device, {"type": task}))
+        except TaskFailed as e:
+            return Response(500, {"error": {"code": e.code, "description": e.description}})
 
     async def _work(self, device: Device) -> None:
         while True:
@@ -215,6 +258,12 @@ class KktSim:
             "ofdExchangeStatus": self._ofd_status,
             "getDeviceStatus": self._device_status,
             "getFnStatus": self._fn_status,
+            "getDeviceInfo": self._device_info,
+            "getFnInfo": self._fn_info,
+            "getRegistrationInfo": self._registration_info,
+            "reportX": self._report_x,
+            "continuePrint": self._continue_print,
+            "printLastReceiptCopy": self._last_receipt_copy,
         }.get(str(kind))
         if handler is None:
             raise TaskFailed(BAD_TASK, f"unknown task type {kind!r}")
@@ -397,3 +446,49 @@ class KktSim:
 
     async def _fn_status(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
         return {"fnStatus": {"serial": d.fn_number, "blocked": d.fn_blocked(), "fiscalDocumentNumber": d.fd}}
+
+    async def _device_info(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "deviceInfo": {
+                "model": 61,
+                "modelName": MODEL,
+                "serial": d.registration_number[-8:],
+                "firmwareVersion": "5.8.100",
+                "ffdVersion": "1.2",
+                "receiptLineLength": 48,
+            }
+        }
+
+    async def _fn_info(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "fnInfo": {
+                "serial": d.fn_number,
+                "ffdVersion": "1.2",
+                "execution": "fiscal",
+                "state": "blocked" if d.fn_blocked() else "fiscalMode",
+                "numberOfRegistrations": 1,
+                "lastFiscalDocumentNumber": d.fd,
+            }
+        }
+
+    async def _registration_info(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "device": {"registrationNumber": d.registration_number, "fnSerial": d.fn_number, "ffdVersion": "1.2"},
+            "organization": {"name": "ООО «Магазин»", "vatin": "7700000000", "taxationTypes": ["osn"]},
+            "ofd": {"name": "simulated ОФД", "host": "ofd.example", "port": 21101},
+        }
+
+    async def _report_x(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
+        self._printer(d)
+        await asyncio.sleep(d.task_s)
+        return {}  # an X report is printed, not a fiscal document
+
+    async def _continue_print(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
+        self._printer(d)
+        return {}
+
+    async def _last_receipt_copy(self, d: Device, task: dict[str, Any]) -> dict[str, Any]:
+        self._printer(d)
+        if not d.receipts:
+            raise TaskFailed(BAD_TASK, "no receipt printed yet")
+        return {}
