@@ -17,9 +17,15 @@ from edge_agent.llrp.codec import HEADER_SIZE, decode_header, encode_parameter
 from edge_agent.llrp.reports import encode_report_message
 from edge_agent.llrp.schema import IMPINJ_ENABLE_EXTENSIONS, IMPINJ_ENABLE_EXTENSIONS_RESPONSE, PEN_IMPINJ
 
-# LLRP status codes (§16.2.8.1)
-OK, P_FIELD_ERROR, M_UNSUPPORTED, M_UNSUPPORTED_PARAMETER = 0, 101, 108, 111
-A_INVALID: Final = 400  # "Invalid" (e.g. unknown ROSpec id)
+# LLRP status codes (LLRP 1.0.1 §16.2.8.1.1, the same numbers in 1.1)
+OK: Final = 0
+M_UNKNOWN_FIELD: Final = 108  # a message that does not decode
+M_UNSUPPORTED_MESSAGE: Final = 109  # a message this reader does not implement
+M_UNSUPPORTED_VERSION: Final = 110  # a message of a protocol version this reader does not speak
+M_UNSUPPORTED_PARAMETER: Final = 111
+P_FIELD_ERROR: Final = 201  # a field of a parameter (a ROSpecID of 0 or in use, a GPO port)
+A_INVALID: Final = 300  # "Invalid": a spec id that does not exist, a state it cannot go to
+READER_VERSION: Final = 1  # LLRP 1.0.1 (a 1.1 client's GET_SUPPORTED_VERSION is answered 110)
 _ROSPEC_COMMANDS: Final = ("DELETE_ROSPEC", "ENABLE_ROSPEC", "START_ROSPEC", "STOP_ROSPEC", "DISABLE_ROSPEC")
 _ACCESS_COMMANDS: Final = ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC")
 
@@ -140,11 +146,16 @@ class ReaderSession:
 
     # -- frames from the client -----------------------------------------------------------
     def receive_frame(self, frame: bytes) -> list[Action]:
+        if len(frame) >= HEADER_SIZE and (version := decode_header(frame)[0]) != READER_VERSION:
+            # the spec's answer to a version it does not speak: the client falls back to 1.0.1
+            why = f"LLRP version {version} is not supported: this reader speaks {READER_VERSION} (1.0.1)"
+            return [Send(self._frame("ERROR_MESSAGE", _error(M_UNSUPPORTED_VERSION, why), decode_header(frame)[3]))]
         try:
             msg = decode_message(frame)
         except LLRPError as e:
             msg_id = decode_header(frame)[3] if len(frame) >= HEADER_SIZE else 0
-            return [Send(self._frame("ERROR_MESSAGE", _error(M_UNSUPPORTED, e.message), msg_id))]
+            code = M_UNSUPPORTED_MESSAGE if e.code == "unknown_message" else M_UNKNOWN_FIELD
+            return [Send(self._frame("ERROR_MESSAGE", _error(code, e.message), msg_id))]
         if msg.type == "CUSTOM_MESSAGE":
             if self.profile == "impinj" and (msg.body.get("VendorID"), msg.body.get("Subtype")) == (
                 PEN_IMPINJ,
@@ -154,7 +165,7 @@ class ReaderSession:
                 status = encode_parameter("LLRPStatus", {"Status": OK, "ErrorDescription": ""})
                 body = {"VendorID": PEN_IMPINJ, "Subtype": IMPINJ_ENABLE_EXTENSIONS_RESPONSE, "Data": status}
                 return [Send(self._frame("CUSTOM_MESSAGE", body, msg.id))]
-            return [Send(self._frame("ERROR_MESSAGE", _error(M_UNSUPPORTED, "no such custom message"), msg.id))]
+            return [Send(self._frame("ERROR_MESSAGE", _error(M_UNSUPPORTED_MESSAGE, "no such custom message"), msg.id))]
         refused = self._vendor_refusal(msg.body)
         if refused is not None:
             return [Send(self._frame(f"{msg.type}_RESPONSE", _error(M_UNSUPPORTED_PARAMETER, refused), msg.id))]
@@ -265,7 +276,7 @@ class ReaderSession:
             return "GET_ACCESSSPECS_RESPONSE", {**_ok(), "AccessSpecs": list(self.accessspecs.values())}
         if t in ("KEEPALIVE_ACK", "ENABLE_EVENTS_AND_REPORTS", "GET_REPORT"):
             return None
-        return "ERROR_MESSAGE", _error(M_UNSUPPORTED, f"{t} is not supported by this reader")
+        return "ERROR_MESSAGE", _error(M_UNSUPPORTED_MESSAGE, f"{t} is not supported by this reader")
 
     def _rospec_command(self, t: str, rid: int, actions: list[Action]) -> dict[str, Any]:
         ids = list(self.rospecs) if rid == 0 and t in ("DELETE_ROSPEC", "DISABLE_ROSPEC") else [rid]

@@ -66,3 +66,39 @@ def test_a_message_the_reader_cannot_decode_gets_an_error_message_not_a_crash() 
     frame = encode_message(Message("GET_READER_CAPABILITIES", 77, {"RequestedData": 0}))
     (reply,) = session.receive_frame(frame[:10] + b"\x00" * 3)  # the header says more bytes than there are
     assert isinstance(reply, ReaderSend) and reply.frame[6:10] == (77).to_bytes(4, "big")
+
+
+def _answer(frame: bytes) -> tuple[int, int, int, int]:
+    """(version, message type, message id, LLRPStatus code) of a reader's answer, read by hand
+    from the bytes as LLRP 1.0.1 §4 lays them out (not through our codec)."""
+    import struct
+
+    word, _length, msg_id = struct.unpack_from(">HII", frame)
+    body = frame[10:]
+    while body:  # the body's TLV parameters: find LLRPStatus (287)
+        ptype, plen = struct.unpack_from(">HH", body)
+        if ptype & 0x3FF == 287:
+            return (word >> 10) & 7, word & 0x3FF, msg_id, struct.unpack_from(">H", body, 4)[0]
+        body = body[plen:]
+    raise AssertionError("no LLRPStatus in the answer")
+
+
+def test_status_codes_are_the_specs() -> None:
+    """A 1.1 client's first message (GET_SUPPORTED_VERSION, version 2 in the header) gets
+    M_UnsupportedVersion (110), so it falls back to 1.0.1; a message type the reader does not
+    know gets M_UnsupportedMessage (109); a ROSpec that does not exist, A_Invalid (300); a
+    ROSpecID of 0, P_FieldError (201)."""
+    import struct
+
+    session = reader()
+    get_supported_version = struct.pack(">HII", (2 << 10) | 46, 10, 7)
+    [send] = session.receive_frame(get_supported_version)
+    assert isinstance(send, ReaderSend) and _answer(send.frame) == (1, 100, 7, 110)  # ERROR_MESSAGE
+    unknown_type = struct.pack(">HII", (1 << 10) | 999, 10, 8)
+    [send] = session.receive_frame(unknown_type)
+    assert isinstance(send, ReaderSend) and _answer(send.frame) == (1, 100, 8, 109)
+    [send] = session.receive_frame(encode_message(Message("START_ROSPEC", 9, {"ROSpecID": 4242})))
+    assert isinstance(send, ReaderSend) and _answer(send.frame)[2:] == (9, 300)
+    no_id = {"ROSpec": {"ROSpecID": 0, "Priority": 0, "CurrentState": 0}}
+    [send] = session.receive_frame(encode_message(Message("ADD_ROSPEC", 10, no_id)))
+    assert isinstance(send, ReaderSend) and _answer(send.frame)[2:] == (10, 201)
