@@ -25,6 +25,19 @@ M_UNSUPPORTED_VERSION: Final = 110  # a message of a protocol version this reade
 M_UNSUPPORTED_PARAMETER: Final = 111
 P_FIELD_ERROR: Final = 201  # a field of a parameter (a ROSpecID of 0 or in use, a GPO port)
 A_INVALID: Final = 300  # "Invalid": a spec id that does not exist, a state it cannot go to
+DEFAULT_CONTENT: Final = {
+    "EnableROSpecID": False,
+    "EnableSpecIndex": False,
+    "EnableInventoryParamSpecID": False,
+    "EnableAntennaID": True,
+    "EnableChannelIndex": False,
+    "EnablePeakRSSI": True,
+    "EnableFirstSeenTimestamp": True,
+    "EnableLastSeenTimestamp": False,
+    "EnableTagSeenCount": True,
+    "EnableAccessSpecID": False,
+    "C1G2EPCMemorySelector": {"CRCEnabled": False, "PCBitsEnabled": False, "XPCBitsEnabled": False},
+}
 READER_VERSION: Final = 1  # LLRP 1.0.1 (a 1.1 client's GET_SUPPORTED_VERSION is answered 110)
 _ROSPEC_COMMANDS: Final = ("DELETE_ROSPEC", "ENABLE_ROSPEC", "START_ROSPEC", "STOP_ROSPEC", "DISABLE_ROSPEC")
 _ACCESS_COMMANDS: Final = ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC")
@@ -107,7 +120,9 @@ class ReaderSession:
         self.rospecs: dict[int, dict[str, Any]] = {}
         self.rospec_state: dict[int, str] = {}
         self.accessspecs: dict[int, dict[str, Any]] = {}
-        self.report_spec: dict[str, Any] = {"Trigger": 2, "N": 1}
+        #: the reader's default: a report per tag, with what a report holds (LLRP requires the
+        #: TagReportContentSelector inside ROReportSpec: a strict decoder refuses it missing)
+        self.report_spec: dict[str, Any] = {"Trigger": 2, "N": 1, "TagReportContentSelector": DEFAULT_CONTENT}
         self.keepalive_spec: dict[str, Any] = {"Trigger": 0, "Interval": 0}
         self._next_id = 1
 

@@ -102,3 +102,22 @@ def test_status_codes_are_the_specs() -> None:
     no_id = {"ROSpec": {"ROSpecID": 0, "Priority": 0, "CurrentState": 0}}
     [send] = session.receive_frame(encode_message(Message("ADD_ROSPEC", 10, no_id)))
     assert isinstance(send, ReaderSend) and _answer(send.frame)[2:] == (10, 201)
+
+
+def test_the_readers_config_carries_the_report_content_selector_inside_its_ro_report_spec() -> None:
+    """LLRP requires a TagReportContentSelector in ROReportSpec: a strict decoder refuses a
+    GET_READER_CONFIG_RESPONSE without it. Found by walking the answer's bytes."""
+    import struct
+
+    session = reader()
+    request = {"AntennaID": 0, "RequestedData": 0, "GPIPortNum": 0, "GPOPortNum": 0}
+    [send] = session.receive_frame(encode_message(Message("GET_READER_CONFIG", 5, request)))
+    assert isinstance(send, ReaderSend)
+    body, inside = send.frame[10:], None
+    while body:
+        ptype, plen = struct.unpack_from(">HH", body)
+        if ptype & 0x3FF == 237:  # ROReportSpec: Trigger u8, N u16, then its sub-parameters
+            sub = body[4 + 3 : plen]
+            inside = struct.unpack_from(">H", sub)[0] & 0x3FF if sub else None
+        body = body[plen:]
+    assert inside == 238  # TagReportContentSelector
