@@ -388,7 +388,8 @@ def test_checkout_waits_until_the_box_is_counted(shop: RunningStore, http: httpx
             break
         answers.append(r.json()["detail"]["code"])
         time.sleep(0.005)
-    assert "settling" in answers and set(answers) <= {"settling", "empty"}
+    # before the first loaf is read the lane has no open basket (the last shopper's is over)
+    assert "settling" in answers and set(answers) <= {"settling", "empty", "wrong_state"}
     assert len(basket["lines"]) == 40 and basket["total"] == 40 * BREAD.price and not basket["settling"]
     http.post(f"/api/kiosk/{lane}/cancel").raise_for_status()
     clear(shop, lane, loaves, http)
