@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from edge_agent.llrp import Framer, LLRPError, TagReport
 from edge_agent.llrp.schema import PEN_IMPINJ, PEN_ZEBRA
+from sim.gen2 import targets
 from sim.llrp_session import (
     Action,
     Close,
@@ -264,12 +265,24 @@ class LLRPReaderSim:
                         self.watch[r.epc] = time.monotonic()
             access = self.session.access_for(spec.rospec_id)
             pending += [
-                self._vendor(_select(_with_memory(r, tag, access), spec.selector, spec.rospec_id), r, tag, spec)
+                self._vendor(_select(self._access(r, tag, access), spec.selector, spec.rospec_id), r, tag, spec)
                 for r, tag in zip(reads, self.model.last_tags, strict=True)
             ]
             while len(pending) >= spec.every_n:
                 batch, pending = pending[: spec.every_n], pending[spec.every_n :]
                 self._send_report(batch)
+
+    def _access(self, report: TagReport, tag: SimTag, specs: list[dict[str, Any]]) -> TagReport:
+        """Run the first enabled AccessSpec whose C1G2TagSpec targets this tag (sim/gen2.py)."""
+        for spec in specs:
+            command = spec.get("AccessCommand", {})
+            if targets(tag.epc, tag.gen2(), command.get("C1G2TagSpec")):
+                outcome = tag.access(command)
+                self.session.executed(spec["AccessSpecID"])
+                report.access_spec_id = spec["AccessSpecID"]
+                report.reads, report.results = tuple(outcome.reads), tuple(outcome.results)
+                break
+        return report
 
     def _vendor(self, report: TagReport, read: TagReport, tag: SimTag, spec: StartInventory) -> TagReport:
         """Impinj's report contents when the ROReportSpec asked for them: the peak RSSI in
@@ -383,25 +396,6 @@ class LLRPReaderSim:
         }
 
 
-MEMORY_OVERRUN: Final = 4  # C1G2ReadOpSpecResult: the tag has fewer words than asked
-
-
-def _with_memory(report: TagReport, tag: SimTag, access: dict[str, Any] | None) -> TagReport:
-    """Run an enabled AccessSpec's C1G2Read operations on the tag the reader just saw."""
-    if access is None:
-        return report
-    reads = []
-    for op in access.get("AccessCommand", {}).get("C1G2Read", []):
-        memory = tag.memory(op["MB"])
-        start, count = 2 * op["WordPtr"], 2 * op["WordCount"]
-        data = memory[start : start + count]
-        ok = len(data) == count and count > 0
-        reads.append((op["OpSpecID"], 0 if ok else MEMORY_OVERRUN, data if ok else b""))
-    report.access_spec_id = access["AccessSpecID"]
-    report.reads = tuple(reads)
-    return report
-
-
 def _select(r: TagReport, selector: dict[str, Any], rospec_id: int) -> TagReport:
     """Keep only what the client's TagReportContentSelector asked for."""
     if not selector:
@@ -416,6 +410,7 @@ def _select(r: TagReport, selector: dict[str, Any], rospec_id: int) -> TagReport
         rospec_id=rospec_id if selector.get("EnableROSpecID") else None,
         access_spec_id=r.access_spec_id if selector.get("EnableAccessSpecID") else None,
         reads=r.reads,
+        results=r.results,
     )
 
 

@@ -153,11 +153,20 @@ class ReaderSession:
     def report(self, reports: list[TagReport]) -> bytes:
         return encode_report_message(self._id(), reports)
 
-    def access_for(self, rospec_id: int) -> dict[str, Any] | None:
-        """The enabled AccessSpec that applies to this ROSpec's tags, if any."""
-        return next(
-            (a for a in self.accessspecs.values() if a["IsActive"] and a.get("ROSpecID") in (0, rospec_id)), None
-        )
+    def access_for(self, rospec_id: int) -> list[dict[str, Any]]:
+        """The enabled AccessSpecs that apply to this ROSpec's tags, in the order they were added."""
+        return [a for a in self.accessspecs.values() if a["IsActive"] and a.get("ROSpecID") in (0, rospec_id)]
+
+    def executed(self, access_spec_id: int) -> None:
+        """An AccessSpec ran on a tag: one with an operation-count stop trigger is deleted once it
+        has run that many times (LLRP 1.0.1 §12.2.1.2)."""
+        spec = self.accessspecs.get(access_spec_id)
+        if spec is None:
+            return
+        spec["_runs"] = spec.get("_runs", 0) + 1
+        trigger = spec.get("StopTrigger") or {}
+        if trigger.get("Trigger") == 1 and spec["_runs"] >= int(trigger.get("OperationCountValue", 0)) > 0:
+            del self.accessspecs[access_spec_id]
 
     # -- frames from the client -----------------------------------------------------------
     def receive_frame(self, frame: bytes) -> list[Action]:
@@ -288,7 +297,8 @@ class ReaderSession:
                     self.accessspecs[i]["IsActive"] = t == "ENABLE_ACCESSSPEC"
             return t + "_RESPONSE", _ok()
         if t == "GET_ACCESSSPECS":
-            return "GET_ACCESSSPECS_RESPONSE", {**_ok(), "AccessSpecs": list(self.accessspecs.values())}
+            specs = [{k: v for k, v in a.items() if not k.startswith("_")} for a in self.accessspecs.values()]
+            return "GET_ACCESSSPECS_RESPONSE", {**_ok(), "AccessSpecs": specs}
         if t in ("KEEPALIVE_ACK", "ENABLE_EVENTS_AND_REPORTS", "GET_REPORT"):
             return None
         return "ERROR_MESSAGE", _error(M_UNSUPPORTED_MESSAGE, f"{t} is not supported by this reader")

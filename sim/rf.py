@@ -27,10 +27,11 @@ import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from edge_agent.llrp import TagReport
 from edge_agent.reads import TagRead
+from sim.gen2 import Memory, Outcome, run
 
 MAX_READS_PER_S: Final = 1500  # a fast fixed reader (Impinj R700 class) in a box
 MAX_DENSITY_MISS: Final = 0.6
@@ -53,9 +54,29 @@ class SimTag:
     read_chance: float | None = None
     #: taken out of the field (the reader may be half-way through a round that listed it)
     gone: bool = field(default=False, repr=False)
+    #: passwords, locks and whether it was killed (sim/gen2.py), made at the first access
+    chip: Memory | None = field(default=None, repr=False)
 
     def memory(self, bank: int) -> bytes:
-        return {1: self.epc, 2: self.tid, 3: self.user}.get(bank, b"")
+        """A memory bank as Gen2 lays it out (bank 1: StoredCRC, PC, then the EPC)."""
+        return self.gen2().bank(self.epc, bank)
+
+    def gen2(self) -> Memory:
+        if self.chip is None:
+            self.chip = Memory(tid=self.tid, user=self.user)
+        return self.chip
+
+    def access(self, command: dict[str, Any]) -> Outcome:
+        """Run an AccessSpec's operations on this tag: a write may change its EPC or memory."""
+        chip = self.gen2()
+        outcome = run(self.epc, chip, command)
+        self.epc, self.tid, self.user = outcome.epc, chip.tid, chip.user
+        return outcome
+
+    @property
+    def silent(self) -> bool:
+        """Never answers: in a foil bag, or killed."""
+        return self.shielded or (self.chip is not None and self.chip.killed)
 
 
 def density_miss(n: int) -> float:
@@ -106,7 +127,7 @@ class InventoryModel:
         every = not antennas or 0 in antennas
         by_antenna: dict[int, list[SimTag]] = {}
         for t in tags:
-            if t.shielded or t.gone:
+            if t.silent or t.gone:
                 continue
             for a in t.antennas:
                 if every or a in antennas:

@@ -18,6 +18,10 @@ RO_ACCESS_REPORT: Final = MESSAGE_TYPES["RO_ACCESS_REPORT"]
 TAG_REPORT_DATA: Final = 240
 EPC_DATA: Final = 241
 READ_RESULT: Final = 349
+#: the other C1G2 OpSpecResults: Write 350, Kill 351, Lock 352, BlockErase 353, BlockWrite 354
+#: (Write and BlockWrite also carry NumWordsWritten)
+OP_RESULTS: Final = frozenset({350, 351, 352, 353, 354})
+_WORDS_WRITTEN: Final = frozenset({350, 354})
 _U64: Final = struct.Struct(">Q")
 _U32: Final = struct.Struct(">I")
 
@@ -37,6 +41,7 @@ class TagReport:
         "pc",
         "peak_rssi",
         "reads",
+        "results",
         "rospec_id",
         "seen_count",
     )
@@ -56,6 +61,7 @@ class TagReport:
         access_spec_id: int | None = None,
         reads: tuple[tuple[int, int, bytes], ...] = (),
         extensions: tuple[tuple[str, object], ...] = (),
+        results: tuple[tuple[int, int, int, int | None], ...] = (),
     ) -> None:
         self.epc = epc
         self.antenna = antenna
@@ -72,6 +78,8 @@ class TagReport:
         self.reads = reads
         #: vendor parameters the schema knows (``VENDOR_PARAMS``): (name, value), e.g. ImpinjPeakRSSI
         self.extensions = extensions
+        #: other C1G2 OpSpecResults: (parameter type, result code, OpSpecID, words written or None)
+        self.results = results
 
     def _key(self) -> tuple[object, ...]:
         return tuple(getattr(self, s) for s in self.__slots__)
@@ -98,6 +106,10 @@ class TagReport:
             out["last_seen_us"] = self.last_seen_us
         if self.reads:
             out["reads"] = [{"op_spec_id": o, "result": r, "data": d.hex().upper()} for o, r, d in self.reads]
+        if self.results:
+            out["results"] = [
+                {"type": t, "result": r, "op_spec_id": o, "words_written": w} for t, r, o, w in self.results
+            ]
         if self.extensions:
             out["extensions"] = dict(self.extensions)
         return out
@@ -139,6 +151,7 @@ def _tag_report(b: bytes, p: int, end: int) -> TagReport:
     epc = b""
     antenna = rssi = first = last = count = rospec = channel = pc = crc = access = None
     reads: list[tuple[int, int, bytes]] = []
+    results: list[tuple[int, int, int, int | None]] = []
     extensions: list[tuple[str, object]] = []
     while p < end:
         t = b[p]
@@ -200,6 +213,11 @@ def _tag_report(b: bytes, p: int, end: int) -> TagReport:
                 if words < 0 or p + 9 + 2 * words > nxt:
                     raise LLRPError("truncated", "C1G2ReadOpSpecResult shorter than its word count", p)
                 reads.append((b[p + 5] << 8 | b[p + 6], b[p + 4], b[p + 9 : p + 9 + 2 * words]))
+            elif ptype in OP_RESULTS:
+                if nxt < p + (9 if ptype in _WORDS_WRITTEN else 7):
+                    raise LLRPError("truncated", f"OpSpecResult {ptype} shorter than its fields", p)
+                written = b[p + 7] << 8 | b[p + 8] if ptype in _WORDS_WRITTEN else None
+                results.append((ptype, b[p + 4], b[p + 5] << 8 | b[p + 6], written))
             elif ptype == CUSTOM and nxt >= p + 12:
                 key = (_U32.unpack_from(b, p + 4)[0], _U32.unpack_from(b, p + 8)[0])
                 vdef = VENDOR_PARAMS.get(key)
@@ -208,7 +226,20 @@ def _tag_report(b: bytes, p: int, end: int) -> TagReport:
                     extensions.append((vdef.name, decode_vendor(custom, p)[vdef.name]))
             p = nxt
     return TagReport(
-        epc, antenna, rssi, first, last, count, rospec, channel, pc, crc, access, tuple(reads), tuple(extensions)
+        epc,
+        antenna,
+        rssi,
+        first,
+        last,
+        count,
+        rospec,
+        channel,
+        pc,
+        crc,
+        access,
+        tuple(reads),
+        tuple(extensions),
+        tuple(results),
     )
 
 
@@ -244,6 +275,11 @@ def encode_tag_reports(reports: Iterable[TagReport]) -> bytes:
             out += b"\x90" + _U32.pack(r.access_spec_id)
         for op_spec, result, data in r.reads:
             out += struct.pack(">HHBHH", READ_RESULT, 9 + len(data), result, op_spec, len(data) // 2) + data
+        for ptype, result, op_spec, written in r.results:
+            if ptype in _WORDS_WRITTEN:
+                out += struct.pack(">HHBHH", ptype, 9, result, op_spec, written or 0)
+            else:
+                out += struct.pack(">HHBH", ptype, 7, result, op_spec)
         for name, value in r.extensions:
             out += encode_vendor(name, value)
         struct.pack_into(">H", out, start + 2, len(out) - start)

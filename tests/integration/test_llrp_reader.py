@@ -268,3 +268,80 @@ def test_messages_and_parameters_the_agent_does_not_know_keep_the_inventory_runn
             await reader.stop()
 
     run(scenario())
+
+
+class SllurpOnTheSim:
+    """sllurp's client (unmodified) connected to a simulator running on its own thread."""
+
+    def __init__(self, sim: LLRPReaderSim) -> None:
+        from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig
+
+        self.sim, self.loop = sim, asyncio.new_event_loop()
+        self.loop.run_until_complete(sim.start())
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.reports: list[dict[str, Any]] = []
+        config = LLRPReaderConfig({"antennas": [1], "report_every_n_tags": 1})
+        self.client = LLRPReaderClient("127.0.0.1", sim.port, config)
+        self.client.add_tag_report_callback(lambda _reader, reports: self.reports.extend(reports))
+        self.client.connect()
+        deadline = time.monotonic() + 10
+        while not self.reports and time.monotonic() < deadline:  # its start-up done: it inventories
+            time.sleep(0.02)
+
+    def results(self, name: str, count: int, timeout_s: float = 10) -> list[dict[str, Any]]:
+        """Wait for ``count`` reports carrying OpSpecResult ``name``, and a little longer for more."""
+        deadline = time.monotonic() + timeout_s
+        while len([r for r in self.reports if name in r]) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        seen = len(self.reports)
+        while len(self.reports) < seen + 50 and time.monotonic() < deadline:  # 50 more reads: any extra?
+            time.sleep(0.02)
+        return [r[name] for r in self.reports if name in r]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.join(5)
+        asyncio.run_coroutine_threadsafe(self.sim.stop(), self.loop).result(5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+def test_sllurp_reads_the_epc_bank_the_gen2_way_once_for_an_operation_count_of_one() -> None:
+    """Bank 1 is StoredCRC, PC, then the EPC: a Gen2 client reads the EPC at word 2. An
+    AccessSpec with an operation count of 1 runs once, then the reader deletes it."""
+    from sllurp.llrp import C1G2Read
+
+    sim = LLRPReaderSim(reads_per_s=300, seed=10)
+    sim.place(EPC_A, antenna=1)
+    peer = SllurpOnTheSim(sim)
+    try:
+        peer.client.start_access_spec(C1G2Read(OpSpecID=1, MB=1, WordPtr=2, WordCount=6), stop_after_count=1)
+        results = peer.results("C1G2ReadOpSpecResult", 1)
+        pc_and_crc = peer.sim.tags[0].memory(1)[:4]
+    finally:
+        peer.close()
+    assert [(r["Result"], r["ReadData"].hex().upper()) for r in results] == [(0, EPC_A)]
+    assert pc_and_crc[2:] == bytes.fromhex("3000")  # PC: 6 words of EPC
+    assert not sim.session.accessspecs  # deleted after its one run
+
+
+def test_sllurp_writes_user_memory_and_a_permalocked_tid_refuses_its_write() -> None:
+    from sllurp.llrp import C1G2Write
+
+    sim = LLRPReaderSim(reads_per_s=300, seed=11)
+    sim.place(EPC_A, antenna=1, tid=bytes.fromhex("E2801130200020A1B2C3D4E5"), user=bytes(16))
+    peer = SllurpOnTheSim(sim)
+    try:
+        write = C1G2Write(OpSpecID=2, MB=3, WordPtr=1, WriteDataWordCount=2, WriteData=b"\xca\xfe\xba\xbe")
+        peer.client.start_access_spec(write, stop_after_count=1)
+        wrote = peer.results("C1G2WriteOpSpecResult", 1)
+        tid = C1G2Write(OpSpecID=3, MB=2, WordPtr=0, WriteDataWordCount=1, WriteData=b"\x00\x00")
+        peer.client.llrp.nextAccess(tid, stopAfterCount=1)
+        refused = peer.results("C1G2WriteOpSpecResult", 2)[1:]
+        user = sim.tags[0].user
+    finally:
+        peer.close()
+    assert [(w["Result"], w["OpSpecID"], w["NumWordsWritten"]) for w in wrote] == [(0, 2, 2)]
+    assert user == bytes(2) + b"\xca\xfe\xba\xbe" + bytes(10)
+    assert [(w["Result"], w["OpSpecID"]) for w in refused] == [(2, 3)]  # tag memory locked

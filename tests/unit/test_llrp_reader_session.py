@@ -40,8 +40,8 @@ def test_the_agent_starts_an_inventory_on_the_simulated_reader_with_no_socket_be
     (start,) = [a for a in actions if isinstance(a, StartInventory)]
     assert start.every_n >= 1 and start.selector.get("EnableAntennaID")
     assert any(isinstance(a, Keepalives) and a.every_s for a in actions)  # the client asked for keepalives
-    access = session.access_for(start.rospec_id)
-    assert access is not None and access["IsActive"]  # the TID read the client configured
+    [access] = session.access_for(start.rospec_id)
+    assert access["IsActive"]  # the TID read the client configured
     seen = TagReport(EPC, antenna=1, peak_rssi=-50, reads=((OP_READ_TID, 0, b"\xe2\x80\x11\x05"),))
     tags = client.receive_frame(session.report([seen]))
     (report,) = [e for e in tags if isinstance(e, Tags)]
