@@ -173,3 +173,17 @@ def run(epc: bytes, memory: Memory, command: Mapping[str, Any]) -> Outcome:
 def _payloads(op: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
     payloads = op.get("LockPayloads", op.get("C1G2LockPayload", []))
     return payloads if isinstance(payloads, list) else [payloads]
+
+
+def selected(tag: Any, filters: Sequence[Mapping[str, Any]]) -> bool:
+    """The tag takes part in an inventory with these C1G2Filter TagInventoryMasks: each mask's
+    bits equal the tag's memory at its bank and bit pointer (the Select command's default action:
+    matching tags in, the others out)."""
+    for mask in filters:
+        count = int(mask.get("TagMaskNumBits", 8 * len(mask.get("TagMask", b""))))
+        if not count:
+            continue
+        bank = tag.memory(int(mask.get("MB", 1)))
+        if _bits(bank, int(mask.get("Pointer", 0)), count) != _bits(bytes(mask.get("TagMask", b"")), 0, count):
+            return False
+    return True

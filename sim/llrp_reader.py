@@ -24,7 +24,8 @@ from typing import Any, Final
 
 from edge_agent.llrp import Framer, LLRPError, TagReport
 from edge_agent.llrp.schema import PEN_IMPINJ, PEN_ZEBRA
-from sim.gen2 import targets
+from sim.gen2 import selected, targets
+from sim.llrp_inventory import InventoryRun
 from sim.llrp_session import (
     Action,
     Close,
@@ -248,7 +249,8 @@ class LLRPReaderSim:
     # -- inventory ---------------------------------------------------------------------
     async def _run_inventory(self, spec: StartInventory) -> None:
         started = last = time.monotonic()
-        pending: list[TagReport] = []
+        run = InventoryRun(spec.rospec, started, spec.report or {"Trigger": 2, "N": spec.every_n})
+        filters, channel = run.filters(), run.channel()
         while self._client is not None:
             await asyncio.sleep(TICK_S)
             now = time.monotonic()
@@ -258,23 +260,27 @@ class LLRPReaderSim:
                 self.disconnect_after_s = None
                 await self.drop_client()
                 return
-            reads = self.model.step(self.tags, spec.antennas, dt, self._now_us())
+            field_ = [t for t in self.tags if selected(t, filters)] if filters else self.tags
+            reads = self.model.step(field_, spec.antennas, dt, self._now_us())
             if self.watch:
                 for r in reads:
                     if r.epc in self.watch and self.watch[r.epc] is None:
                         self.watch[r.epc] = time.monotonic()
             access = self.session.access_for(spec.rospec_id)
-            pending += [
-                self._vendor(_select(self._access(r, tag, access), spec.selector, spec.rospec_id), r, tag, spec)
-                for r, tag in zip(reads, self.model.last_tags, strict=True)
-            ]
-            while len(pending) >= spec.every_n:
-                batch, pending = pending[: spec.every_n], pending[spec.every_n :]
-                self._send_report(batch)
+            for r, tag in zip(reads, self.model.last_tags, strict=True):
+                r.channel = channel
+                self._vendor(self._access(r, tag, access), r, tag, spec)
+            for batch in run.reads(reads, now) + run.tick(now):  # one RO_ACCESS_REPORT each
+                self._send_report([_select(r, spec.selector, spec.rospec_id, run) for r in batch])
+            if run.ended:  # by its own stop trigger: the reader goes quiet until started again
+                self.session.ended(spec.rospec_id)
+                return
 
     def _access(self, report: TagReport, tag: SimTag, specs: list[dict[str, Any]]) -> TagReport:
         """Run the first enabled AccessSpec whose C1G2TagSpec targets this tag (sim/gen2.py)."""
         for spec in specs:
+            if self.session.accessspecs.get(spec["AccessSpecID"]) is not spec:
+                continue  # deleted since this step began (its operation count was reached)
             command = spec.get("AccessCommand", {})
             if targets(tag.epc, tag.gen2(), command.get("C1G2TagSpec")):
                 outcome = tag.access(command)
@@ -290,6 +296,10 @@ class LLRPReaderSim:
         extensions: list[tuple[str, object]] = []
         if "peak_rssi" in spec.vendor and read.peak_rssi is not None:
             extensions.append(("ImpinjPeakRSSI", read.peak_rssi * 100 + self.rng.randint(-99, 0)))
+        if "phase_angle" in spec.vendor:  # radians 0-2π in 4096 steps, as Impinj reports it
+            extensions.append(("ImpinjRFPhaseAngle", self.rng.randrange(4096)))
+        if "doppler" in spec.vendor:  # a tag at rest: a few Hz either way, in 1/16 Hz
+            extensions.append(("ImpinjRFDopplerFrequency", self.rng.randint(-80, 80)))
         if "serialized_tid" in spec.vendor and tag.tid:
             words = [int.from_bytes(tag.tid[i : i + 2], "big") for i in range(0, len(tag.tid) - 1, 2)]
             extensions.append(("ImpinjSerializedTID", {"TID": words}))
@@ -396,22 +406,27 @@ class LLRPReaderSim:
         }
 
 
-def _select(r: TagReport, selector: dict[str, Any], rospec_id: int) -> TagReport:
-    """Keep only what the client's TagReportContentSelector asked for."""
+def _select(r: TagReport, selector: dict[str, Any], rospec_id: int, run: InventoryRun) -> TagReport:
+    """Keep only what the client's TagReportContentSelector asked for, and all of it."""
     if not selector:
         return r
-    return TagReport(
+    report = TagReport(
         r.epc,
         antenna=r.antenna if selector.get("EnableAntennaID") else None,
         peak_rssi=r.peak_rssi if selector.get("EnablePeakRSSI") else None,
         first_seen_us=r.first_seen_us if selector.get("EnableFirstSeenTimestamp") else None,
-        last_seen_us=r.first_seen_us if selector.get("EnableLastSeenTimestamp") else None,
+        last_seen_us=(r.last_seen_us or r.first_seen_us) if selector.get("EnableLastSeenTimestamp") else None,
         seen_count=r.seen_count if selector.get("EnableTagSeenCount") else None,
         rospec_id=rospec_id if selector.get("EnableROSpecID") else None,
+        channel=r.channel if selector.get("EnableChannelIndex") else None,
         access_spec_id=r.access_spec_id if selector.get("EnableAccessSpecID") else None,
         reads=r.reads,
+        extensions=r.extensions,
         results=r.results,
     )
+    report.spec_index = 1 if selector.get("EnableSpecIndex") else None
+    report.inventory_spec_id = run.inventory_spec_id() if selector.get("EnableInventoryParamSpecID") else None
+    return report
 
 
 async def serve_forever(sim: LLRPReaderSim, on_ready: Callable[[LLRPReaderSim], None] | None = None) -> None:

@@ -56,8 +56,11 @@ class StartInventory:
     antennas: tuple[int, ...]
     every_n: int
     selector: dict[str, Any] = field(default_factory=dict)
-    #: vendor report contents asked for (Impinj: ``peak_rssi``, ``serialized_tid``)
+    #: vendor report contents asked for (Impinj: ``peak_rssi``, ``serialized_tid``, ``phase_angle``)
     vendor: frozenset[str] = frozenset()
+    #: the whole ROSpec (its triggers and filters) and the ROReportSpec in force
+    rospec: dict[str, Any] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,10 +342,21 @@ class ReaderSession:
                 vendor.add("peak_rssi")
             if custom.get("ImpinjEnableSerializedTID"):
                 vendor.add("serialized_tid")
+            if custom.get("ImpinjEnableRFPhaseAngle"):
+                vendor.add("phase_angle")
+            if custom.get("ImpinjEnableRFDopplerFrequency"):
+                vendor.add("doppler")
         return StartInventory(
             rid,
             antennas,
             max(1, int(report.get("N", 1))),
             report.get("TagReportContentSelector", {}),
             frozenset(vendor),
+            spec,
+            report,
         )
+
+    def ended(self, rid: int) -> None:
+        """The ROSpec stopped by its own stop trigger: inactive (enabled, waiting to start again)."""
+        if self.rospec_state.get(rid) == "active":
+            self.rospec_state[rid] = "inactive"

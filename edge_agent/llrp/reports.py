@@ -37,6 +37,7 @@ class TagReport:
         "epc",
         "extensions",
         "first_seen_us",
+        "inventory_spec_id",
         "last_seen_us",
         "pc",
         "peak_rssi",
@@ -44,6 +45,7 @@ class TagReport:
         "results",
         "rospec_id",
         "seen_count",
+        "spec_index",
     )
 
     def __init__(  # noqa: PLR0913, PLR0917  (built per tag on the report hot path)
@@ -80,6 +82,9 @@ class TagReport:
         self.extensions = extensions
         #: other C1G2 OpSpecResults: (parameter type, result code, OpSpecID, words written or None)
         self.results = results
+        #: the AISpec's index in its ROSpec and the InventoryParameterSpecID, when selected
+        self.spec_index: int | None = None
+        self.inventory_spec_id: int | None = None
 
     def _key(self) -> tuple[object, ...]:
         return tuple(getattr(self, s) for s in self.__slots__)
@@ -255,6 +260,10 @@ def encode_tag_reports(reports: Iterable[TagReport]) -> bytes:
             out += struct.pack(">HHH", EPC_DATA, 6 + len(r.epc), len(r.epc) * 8) + r.epc
         if r.rospec_id is not None:
             out += b"\x89" + _U32.pack(r.rospec_id)
+        if r.spec_index is not None:
+            out += struct.pack(">BH", 0x8E, r.spec_index)
+        if r.inventory_spec_id is not None:
+            out += struct.pack(">BH", 0x8A, r.inventory_spec_id)
         if r.antenna is not None:
             out += struct.pack(">BH", 0x81, r.antenna)
         if r.peak_rssi is not None:

@@ -31,6 +31,9 @@ _vendor(PEN_IMPINJ, 52, Def(CUSTOM, "ImpinjEnableRFPhaseAngle", F("RFPhaseAngleM
 _vendor(PEN_IMPINJ, 53, Def(CUSTOM, "ImpinjEnablePeakRSSI", F("PeakRSSIMode:u16"), flat=True))
 _vendor(PEN_IMPINJ, 55, Def(CUSTOM, "ImpinjSerializedTID", F("TID:u16v"), custom=True))
 _vendor(PEN_IMPINJ, 56, Def(CUSTOM, "ImpinjRFPhaseAngle", F("PhaseAngle:u16"), flat=True))
+# the Doppler shift of a tag's reply (Octane LTK: enable 67, value 68, signed, in 1/16 Hz)
+_vendor(PEN_IMPINJ, 67, Def(CUSTOM, "ImpinjEnableRFDopplerFrequency", F("RFDopplerFrequencyMode:u16"), flat=True))
+_vendor(PEN_IMPINJ, 68, Def(CUSTOM, "ImpinjRFDopplerFrequency", F("DopplerFrequency:s16"), flat=True))
 #: Impinj's custom messages (CUSTOM_MESSAGE subtypes): enable the extensions above per connection
 IMPINJ_ENABLE_EXTENSIONS, IMPINJ_ENABLE_EXTENSIONS_RESPONSE = 21, 22
 SEARCH_MODES: Final = {"reader_selected": 0, "single_target": 1, "dual_target": 2, "tagfocus": 3}

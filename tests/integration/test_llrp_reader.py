@@ -273,7 +273,7 @@ def test_messages_and_parameters_the_agent_does_not_know_keep_the_inventory_runn
 class SllurpOnTheSim:
     """sllurp's client (unmodified) connected to a simulator running on its own thread."""
 
-    def __init__(self, sim: LLRPReaderSim) -> None:
+    def __init__(self, sim: LLRPReaderSim, wait: bool = True, **config: Any) -> None:
         from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig
 
         self.sim, self.loop = sim, asyncio.new_event_loop()
@@ -281,15 +281,26 @@ class SllurpOnTheSim:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.reports: list[dict[str, Any]] = []
-        config = LLRPReaderConfig({"antennas": [1], "report_every_n_tags": 1})
-        self.client = LLRPReaderClient("127.0.0.1", sim.port, config)
-        self.client.add_tag_report_callback(lambda _reader, reports: self.reports.extend(reports))
+        self.messages: list[tuple[float, list[dict[str, Any]]]] = []  # (when, the reports of one message)
+
+        def received(_reader: object, reports: list[dict[str, Any]]) -> None:
+            self.reports.extend(reports)
+            self.messages.append((time.monotonic(), list(reports)))
+
+        settings = {"antennas": [1], "report_every_n_tags": 1, **config}
+        self.client = LLRPReaderClient("127.0.0.1", sim.port, LLRPReaderConfig(settings))
+        self.client.add_tag_report_callback(received)
+        self.connected_at = time.monotonic()
         self.client.connect()
+        from sllurp.llrp import LLRPReaderState
+
         deadline = time.monotonic() + 10
-        while not self.reports and time.monotonic() < deadline:  # its start-up done: it inventories
+        while wait and time.monotonic() < deadline:  # its start-up done: it inventories
+            if self.reports and self.client.llrp and self.client.llrp.state == LLRPReaderState.STATE_INVENTORYING:
+                break
             time.sleep(0.02)
 
-    def results(self, name: str, count: int, timeout_s: float = 10) -> list[dict[str, Any]]:
+    def results(self, name: str, count: int, timeout_s: float = 20) -> list[dict[str, Any]]:
         """Wait for ``count`` reports carrying OpSpecResult ``name``, and a little longer for more."""
         deadline = time.monotonic() + timeout_s
         while len([r for r in self.reports if name in r]) < count and time.monotonic() < deadline:
@@ -345,3 +356,63 @@ def test_sllurp_writes_user_memory_and_a_permalocked_tid_refuses_its_write() -> 
     assert [(w["Result"], w["OpSpecID"], w["NumWordsWritten"]) for w in wrote] == [(0, 2, 2)]
     assert user == bytes(2) + b"\xca\xfe\xba\xbe" + bytes(10)
     assert [(w["Result"], w["OpSpecID"]) for w in refused] == [(2, 3)]  # tag memory locked
+
+
+def epc_of(report: dict[str, Any]) -> str:
+    return str(report.get("EPC", b"").decode()).upper()
+
+
+def test_sllurp_duration_n0_and_a_filter_give_one_report_per_tag_at_the_end() -> None:
+    """An ROSpec that stops after 1 s, reporting at its end (N = 0), selecting one EPC with a
+    C1G2TagInventoryMask, with the channel asked for: one report, of that tag only, about 1 s
+    after the start, its TagSeenCount the reads of that second, its ChannelIndex there."""
+    sim = LLRPReaderSim(reads_per_s=300, seed=12)
+    epcs = [f"3034257BF7194E40000030{i:02X}" for i in range(6)]
+    for epc in epcs:
+        sim.place(epc, antenna=1)
+    peer = SllurpOnTheSim(sim, wait=False, duration=1.0, report_every_n_tags=None, tag_filter_mask=[epcs[1]])
+    try:
+        deadline = time.monotonic() + 5
+        while not peer.messages and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)  # and nothing after it: the ROSpec is over
+        messages, state = list(peer.messages), dict(sim.session.rospec_state)
+    finally:
+        peer.close()
+    [(at, reports)] = messages
+    [report] = reports
+    assert epc_of(report) == epcs[1] and report["TagSeenCount"] > 10 and report["ChannelIndex"] == 1
+    assert 0.9 <= at - peer.connected_at <= 1.6
+    assert set(state.values()) == {"inactive"}
+
+
+def test_sllurp_tag_observation_ends_each_aispec_after_n_tags() -> None:
+    """report_every_n_tags = 3: the AISpec stops on observing 3 tags and reports them, again
+    and again (sllurp's way of asking for batches)."""
+    sim = LLRPReaderSim(reads_per_s=300, seed=13)
+    for i in range(6):
+        sim.place(f"3034257BF7194E40000031{i:02X}", antenna=1)
+    peer = SllurpOnTheSim(sim, report_every_n_tags=3)
+    try:
+        deadline = time.monotonic() + 5
+        while len(peer.messages) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        messages = [reports for _, reports in peer.messages[1:5]]
+    finally:
+        peer.close()
+    assert len(messages) == 4 and all(len({epc_of(r) for r in reports}) == 3 for reports in messages)
+
+
+def test_sllurp_gets_impinj_peak_rssi_phase_angle_and_doppler_when_it_asks() -> None:
+    sim = LLRPReaderSim(reads_per_s=300, seed=14, profile="impinj")
+    sim.place(EPC_A, antenna=1)
+    selector = {"EnableRFPhaseAngle": True, "EnablePeakRSSI": True, "EnableRFDopplerFrequency": True}
+    peer = SllurpOnTheSim(sim, impinj_tag_content_selector=selector)
+    try:
+        reports = peer.results("ImpinjRFPhaseAngle", 20)
+        report = next(r for r in peer.reports if "ImpinjRFPhaseAngle" in r)
+    finally:
+        peer.close()
+    assert len(reports) >= 20 and all(0 <= phase < 4096 for phase in reports)
+    assert -8000 <= report["ImpinjPeakRSSI"] <= -3000  # hundredths of a dBm
+    assert isinstance(report["ImpinjRFDopplerFrequency"], int)
