@@ -42,6 +42,7 @@ class InventoryRun:
     ai_tags: set[bytes] = field(default_factory=set)
     held: dict[tuple[bytes, int | None], _Seen] = field(default_factory=dict)
     ended: bool = False
+    aispecs_ended: int = 0  # how many times the AISpec ran to its stop trigger
 
     def __post_init__(self) -> None:
         self.ai_started = self.ai_new_at = self.started
@@ -112,6 +113,7 @@ class InventoryRun:
 
     def _next_aispec(self, now: float) -> list[TagReport]:
         out = self.flush() if self.trigger == END_OF_AISPEC else []
+        self.aispecs_ended += 1
         self.ai_started = self.ai_new_at = now  # the ROSpec goes on: its AISpec runs again
         self.ai_tags.clear()
         return out

@@ -251,6 +251,7 @@ class LLRPReaderSim:
         started = last = time.monotonic()
         run = InventoryRun(spec.rospec, started, spec.report or {"Trigger": 2, "N": spec.every_n})
         filters, channel = run.filters(), run.channel()
+        self._event(self.session.rospec_event(self._now_us(), spec.rospec_id, started=True))
         while self._client is not None:
             await asyncio.sleep(TICK_S)
             now = time.monotonic()
@@ -270,10 +271,14 @@ class LLRPReaderSim:
             for r, tag in zip(reads, self.model.last_tags, strict=True):
                 r.channel = channel
                 self._vendor(self._access(r, tag, access), r, tag, spec)
+            ends = run.aispecs_ended
             for batch in run.reads(reads, now) + run.tick(now):  # one RO_ACCESS_REPORT each
                 self._send_report([_select(r, spec.selector, spec.rospec_id, run) for r in batch])
+            for _ in range(run.aispecs_ended - ends):
+                self._event(self.session.aispec_event(self._now_us(), spec.rospec_id))
             if run.ended:  # by its own stop trigger: the reader goes quiet until started again
                 self.session.ended(spec.rospec_id)
+                self._event(self.session.rospec_event(self._now_us(), spec.rospec_id, started=False))
                 return
 
     def _access(self, report: TagReport, tag: SimTag, specs: list[dict[str, Any]]) -> TagReport:
@@ -306,6 +311,10 @@ class LLRPReaderSim:
         if extensions:
             report.extensions = tuple(extensions)
         return report
+
+    def _event(self, frame: bytes | None) -> None:
+        if frame is not None and self._client is not None and not self.frozen:
+            self._client.write(frame)
 
     def _send_report(self, batch: list[TagReport]) -> None:
         if self._client is None or self.frozen:

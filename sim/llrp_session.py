@@ -38,7 +38,11 @@ DEFAULT_CONTENT: Final = {
     "EnableAccessSpecID": False,
     "C1G2EPCMemorySelector": {"CRCEnabled": False, "PCBitsEnabled": False, "XPCBitsEnabled": False},
 }
-READER_VERSION: Final = 1  # LLRP 1.0.1 (a 1.1 client's GET_SUPPORTED_VERSION is answered 110)
+READER_VERSION: Final = 1  # LLRP 1.0.1
+ROSPEC_EVENT, AISPEC_EVENT = (
+    2,
+    6,
+)  # ReaderEventType (LLRP 1.0.1 §13.2.6.2) (a 1.1 client's GET_SUPPORTED_VERSION is answered 110)
 _ROSPEC_COMMANDS: Final = ("DELETE_ROSPEC", "ENABLE_ROSPEC", "START_ROSPEC", "STOP_ROSPEC", "DISABLE_ROSPEC")
 _ACCESS_COMMANDS: Final = ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC")
 
@@ -127,6 +131,8 @@ class ReaderSession:
         #: TagReportContentSelector inside ROReportSpec: a strict decoder refuses it missing)
         self.report_spec: dict[str, Any] = {"Trigger": 2, "N": 1, "TagReportContentSelector": DEFAULT_CONTENT}
         self.keepalive_spec: dict[str, Any] = {"Trigger": 0, "Interval": 0}
+        #: the ReaderEventTypes the client asked to be told of (2: ROSpec, 6: AISpec end)
+        self.events: set[int] = set()
         self._next_id = 1
 
     # -- frames the reader sends on its own ------------------------------------------------
@@ -149,6 +155,19 @@ class ReaderSession:
     def busy(self, now_us: int) -> bytes:
         """ConnectionAttemptEvent "another connection attempted": LLRP is one client at a time."""
         return self.event(now_us, ConnectionAttemptEvent=4)
+
+    def rospec_event(self, now_us: int, rospec_id: int, started: bool) -> bytes | None:
+        """ROSpecEvent start (0) or end (1), when the client enabled ROSpec events."""
+        if ROSPEC_EVENT not in self.events:
+            return None
+        event = {"Trigger": 0 if started else 1, "ROSpecID": rospec_id, "PreemptingROSpecID": 0}
+        return self.event(now_us, ROSpecEvent=event)
+
+    def aispec_event(self, now_us: int, rospec_id: int) -> bytes | None:
+        """AISpecEvent end of AISpec (0), when the client enabled AISpec events."""
+        if AISPEC_EVENT not in self.events:
+            return None
+        return self.event(now_us, AISpecEvent={"Trigger": 0, "ROSpecID": rospec_id, "SpecIndex": 1})
 
     def keepalive(self) -> bytes:
         return self._frame("KEEPALIVE")
@@ -251,6 +270,9 @@ class ReaderSession:
                 actions.append(Gpo(write["Port"], bool(write["Data"])))
             if body.get("ROReportSpec"):
                 self.report_spec = body["ROReportSpec"]
+            for state in (body.get("ReaderEventNotificationSpec") or {}).get("EventNotificationStates", []):
+                kind = int(state.get("ReaderEventType", -1))
+                (self.events.add if state.get("NotificationEnabled") else self.events.discard)(kind)
             if body.get("KeepAliveSpec"):
                 self.keepalive_spec = body["KeepAliveSpec"]
                 interval = self.keepalive_spec.get("Interval", 0)

@@ -290,6 +290,8 @@ class SllurpOnTheSim:
         settings = {"antennas": [1], "report_every_n_tags": 1, **config}
         self.client = LLRPReaderClient("127.0.0.1", sim.port, LLRPReaderConfig(settings))
         self.client.add_tag_report_callback(received)
+        self.events: list[dict[str, Any]] = []
+        self.client.add_event_callback(lambda _reader, data: self.events.append(dict(data)))
         self.connected_at = time.monotonic()
         self.client.connect()
         from sllurp.llrp import LLRPReaderState
@@ -370,15 +372,20 @@ def test_sllurp_duration_n0_and_a_filter_give_one_report_per_tag_at_the_end() ->
     epcs = [f"3034257BF7194E40000030{i:02X}" for i in range(6)]
     for epc in epcs:
         sim.place(epc, antenna=1)
-    peer = SllurpOnTheSim(sim, wait=False, duration=1.0, report_every_n_tags=None, tag_filter_mask=[epcs[1]])
+    events = {"ROSpecEvent": True, "AISpecEvent": True}
+    peer = SllurpOnTheSim(
+        sim, wait=False, duration=1.0, report_every_n_tags=None, tag_filter_mask=[epcs[1]], event_selector=events
+    )
     try:
         deadline = time.monotonic() + 5
         while not peer.messages and time.monotonic() < deadline:
             time.sleep(0.02)
         time.sleep(0.5)  # and nothing after it: the ROSpec is over
         messages, state = list(peer.messages), dict(sim.session.rospec_state)
+        told = [e["ROSpecEvent"] for e in peer.events if "ROSpecEvent" in e]
     finally:
         peer.close()
+    assert [e["EventType"] for e in told] == ["Start_of_ROSpec", "End_of_ROSpec"], told  # asked for, told
     [(at, reports)] = messages
     [report] = reports
     assert epc_of(report) == epcs[1] and report["TagSeenCount"] > 10 and report["ChannelIndex"] == 1
