@@ -8,11 +8,12 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-# mosquitto: MQTT broker for tests; pcscd + vsmartcard-vpcd: PC/SC with a virtual reader;
+# mosquitto: MQTT broker for tests; pcscd + vsmartcard-vpcd: PC/SC with a virtual reader
+# (pcsc-tools: its scriptor, a third-party client of the virtual tag);
 # libpcsclite-dev + swig: to build pyscard; python3-venv: the virtual environment;
 # openssl: the test CA; chromium: the page tests (Playwright drives Debian's browser);
 # rabbitmq-server (with rabbitmq_mqtt): central's three-node cluster in the delivery tests.
-DEBIAN_PACKAGES=(mosquitto pcscd libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium rabbitmq-server prometheus nodejs)
+DEBIAN_PACKAGES=(mosquitto pcscd pcsc-tools libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium rabbitmq-server prometheus nodejs)
 
 say() { printf 'setup: %s\n' "$*"; }
 

@@ -6,8 +6,11 @@ lifting the tag. vpcd then relays the APDUs pyscard sends, length-prefixed (2 by
 endian); one-byte messages are power off (0), on (1), reset (2) and "get ATR" (4).
 
 ``VirtualNtag`` answers like an NTAG215 behind a PC/SC contactless reader (PC/SC part 3):
-GET DATA for the UID and READ BINARY for memory pages, with the NDEF message in page 4
-onwards. Run alone: ``edge-agent sim pcsc --port 35963 --uri https://...``.
+GET DATA for the UID, READ BINARY for memory pages, with the NDEF message in page 4 onwards,
+and UPDATE BINARY for writes of whole pages, as the tag allows them: the user pages while the
+capability container says read/write, the CC and the static lock bytes one-time-programmable
+(bits are only ever set), the serial number never. Writing 0x0F to the CC's access byte
+makes the NDEF read-only, which is how a tag is locked. Run alone: ``edge-agent sim pcsc --port 35963 --uri https://...``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ SW_OK: Final = b"\x90\x00"
 SW_WRONG_P1P2: Final = b"\x6b\x00"
 SW_NOT_SUPPORTED: Final = b"\x6a\x81"
 SW_INS: Final = b"\x6d\x00"
+SW_FAILED: Final = b"\x63\x00"  # PC/SC part 3: the storage card refused the operation
+SW_WRONG_LENGTH: Final = b"\x67\x00"
+USER_PAGES: Final = range(4, 130)  # NTAG215: 504 bytes of user memory
 NTAG215_PAGES: Final = 135
 NTAG215_CC: Final = bytes([0xE1, 0x10, 0x3E, 0x00])  # NDEF 1.0, 496 data bytes, read/write
 
@@ -68,7 +74,30 @@ class VirtualNtag:
             if start >= len(self.memory):
                 return SW_WRONG_P1P2
             return self.memory[start : start + length].ljust(length, b"\x00") + SW_OK
+        if ins == 0xD6:  # UPDATE BINARY: P2 = page, Lc bytes, whole pages
+            return self._update(p1 << 8 | p2, cmd[5 : 5 + cmd[4]] if len(cmd) > 4 else b"")
         return SW_NOT_SUPPORTED
+
+    @property
+    def read_only(self) -> bool:
+        """The capability container's write-access byte says no writes (0x0F)."""
+        return self.memory[15] != 0x00
+
+    def _update(self, page: int, data: bytes) -> bytes:
+        if not data or len(data) % 4 or len(data) > 16:
+            return SW_WRONG_LENGTH
+        for n in range(len(data) // 4):
+            at, chunk = page + n, data[4 * n : 4 * n + 4]
+            if at in (2, 3):  # static lock bytes and CC: one-time programmable, bits only set
+                old = self.memory[4 * at : 4 * at + 4]
+                keep = 2 if at == 2 else 0  # page 2's first two bytes are the serial's end and internal
+                new = old[:keep] + bytes(a | b for a, b in zip(old[keep:], chunk[keep:], strict=True))
+            elif at in USER_PAGES and not self.read_only:
+                new = chunk
+            else:
+                return SW_FAILED  # the serial number, configuration pages, or a locked tag
+            self.memory = self.memory[: 4 * at] + new + self.memory[4 * at + 4 :]
+        return SW_OK
 
 
 class PcscCardSim:

@@ -57,6 +57,22 @@ def wait_until_empty(timeout: float = 5.0) -> None:
         scard.SCardReleaseContext(context)
 
 
+def wait_until_present(name: str, timeout: float = 5.0) -> None:
+    """Until pcscd sees a tag on reader ``name`` (it polls vpcd)."""
+    hresult, context = scard.SCardEstablishContext(scard.SCARD_SCOPE_USER)
+    assert hresult == scard.SCARD_S_SUCCESS
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _, states = scard.SCardGetStatusChange(context, 0, [(name, scard.SCARD_STATE_UNAWARE)])
+            if any(event & scard.SCARD_STATE_PRESENT for _, event, _ in states or []):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no tag on {name} after {timeout} s")
+    finally:
+        scard.SCardReleaseContext(context)
+
+
 async def next_read(reader: PCSCReader, timeout: float = 10.0) -> TagRead:
     stream = reader.reads()
     return await asyncio.wait_for(anext(stream), timeout)
@@ -151,5 +167,46 @@ def test_reader_unplugged_then_plugged_back(pcscd: Pcscd, slots: tuple[PcscCardS
         slots[1].place(VirtualNtag.with_uri(UID, LINK))
         read = await next_read(reader)
         assert read.raw == LINK
+
+    run(scenario)
+
+
+def scriptor(reader: str, apdus: list[str]) -> list[str]:
+    """pcsc-tools' scriptor (Debian), unmodified: sends each APDU through pcscd, returns each
+    answer's status word."""
+    import subprocess
+
+    stdin = "\n".join(apdus) + "\n"
+    command = ["scriptor", "-r", reader]
+    done = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    answers = [line[2:].split(":")[0].split() for line in done.stdout.splitlines() if line.startswith("< ")]
+    assert len(answers) == len(apdus), done.stdout + done.stderr
+    return ["".join(a[-2:]) for a in answers]
+
+
+def test_pcsc_tools_writes_the_tag_our_driver_reads_and_locks_it(slots: tuple[PcscCardSim, PcscCardSim]) -> None:
+    """A tag encoder's way: scriptor writes a new NDEF message page by page with UPDATE BINARY
+    (the capability container says read/write), the driver reads the new link at the next tap;
+    then scriptor locks the NDEF (CC access byte 0x0F) and the next write is refused."""
+    from edge_agent.codes.ndef import build_message, ndef_tlv, uri_record
+
+    tag = VirtualNtag.with_uri(UID, LINK)
+    slots[0].place(tag)
+    wait_until_present("Virtual PCD 00 00")
+    new_link = "https://shop.example/01/04610053149777/21/NEW123?93=dGVz"
+    data = ndef_tlv(build_message([uri_record(new_link)]))
+    data += b"\x00" * (-len(data) % 4)
+    writes = [f"FF D6 00 {4 + n:02X} 04 " + data[4 * n : 4 * n + 4].hex(" ") for n in range(len(data) // 4)]
+    assert scriptor("Virtual PCD 00 00", ["FF B0 00 03 04", *writes]) == ["9000"] * (1 + len(writes))
+    lock = ["FF D6 00 03 04 00 00 00 0F", "FF D6 00 04 04 03 00 FE 00", "FF D6 00 00 04 00 00 00 00"]
+    assert scriptor("Virtual PCD 00 00", lock) == ["9000", "6300", "6300"]  # locked; the serial never writable
+    slots[0].lift()
+    wait_until_empty()
+
+    async def scenario(reader: PCSCReader) -> None:
+        slots[0].place(tag)  # the same tag, tapped again
+        read = await next_read(reader)
+        assert (read.kind, read.raw) == ("ndef_uri", new_link)
 
     run(scenario)
