@@ -36,10 +36,20 @@ def type3_blocks(message: bytes) -> list[bytes]:
     return [bytes(attr)] + [data[i : i + BLOCK] for i in range(0, len(data), BLOCK)]
 
 
-def emulate_type3(path: str, message: Callable[[], bytes], halt: threading.Event, idm: bytes = _IDM) -> None:
+def emulate_type3(
+    path: str,
+    message: Callable[[], bytes],
+    halt: threading.Event,
+    idm: bytes = _IDM,
+    *,
+    pmm: bytes = _PMM,
+    system: Callable[[int], bytes | None] | None = None,
+) -> None:
     """Present a Type 3 tag with the NDEF ``message()`` on ``path`` until ``halt`` is set.
 
-    ``message`` is called at each activation, so the content can change between taps."""
+    ``message`` is called at each activation, so the content can change between taps; ``pmm``
+    says which chip it is (its second byte, the IC code) and ``system`` answers reads of the
+    blocks past the NDEF data (the rest of the user blocks, the chip's own blocks)."""
     if len(idm) != 8:
         raise ValueError("a Type 3 tag's IDm is 8 bytes")
     clf = nfc.ContactlessFrontend(path)
@@ -47,14 +57,16 @@ def emulate_type3(path: str, message: Callable[[], bytes], halt: threading.Event
 
         def on_startup(target: Any) -> Any:
             target.brty = "212F"
-            target.sensf_res = bytearray(b"\x01" + idm + _PMM + _SYS)
+            target.sensf_res = bytearray(b"\x01" + idm + pmm + _SYS)
             return target
 
         def on_connect(tag: Any) -> bool:
             blocks = type3_blocks(message())
 
             def read(block: int, _rb: int, _re: int) -> bytes | None:
-                return blocks[block] if block < len(blocks) else None
+                if block < len(blocks):
+                    return blocks[block]
+                return system(block) if system is not None else None
 
             for service in NDEF_SERVICES:
                 tag.add_service(service, read, lambda *_: False)

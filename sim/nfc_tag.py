@@ -24,6 +24,9 @@ from edge_agent.codes.ndef import build_message, text_record, uri_record
 from sim.pcsc_card import VirtualNtag
 
 NTAG215_VERSION: Final = bytes.fromhex("0004040201001103")
+#: a FeliCa Lite-S (RC-S966): IC code 0xF1 in the PMm's second byte, as Sony lists it
+LITE_S_PMM: Final = bytes.fromhex("00F1000000014300")
+LITE_S_USER_BLOCKS: Final = 14
 T4T_APP: Final = bytes.fromhex("D2760000850101")
 T4T_CC_FILE, T4T_NDEF_FILE = b"\xe1\x03", b"\xe1\x04"
 ATS: Final = bytes.fromhex("0578807002")  # FSCI 8 (256 bytes), TA/TB/TC present
@@ -133,7 +136,11 @@ class NfcTagSim:
         args: tuple[Any, ...]
         if tag_type == 3:
             uid = bytes.fromhex("02FE") + self._count.to_bytes(6, "big")
-            target, args = emulate_type3, (self.path, lambda: message, self._halt, uid)
+            if len(message) > 16 * (LITE_S_USER_BLOCKS - 1):
+                raise ValueError("an NDEF message this long does not fit a FeliCa Lite-S")
+            system = functools.partial(_lite_s_system_block, uid)
+            target = functools.partial(emulate_type3, pmm=LITE_S_PMM, system=system)
+            args = (self.path, lambda: message, self._halt, uid)
         elif tag_type == 2:
             uid = bytes.fromhex("04") + self._count.to_bytes(6, "big")
             answer = _type2_answer(VirtualNtag(uid, message))
@@ -155,6 +162,30 @@ class NfcTagSim:
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+
+
+def _lite_s_system_block(idm: bytes, block: int) -> bytes | None:
+    """A FeliCa Lite-S's blocks past the NDEF data, as a reader reads them (service 0x000B):
+    the unused user blocks and the registers (zeros), the ID with its data format code, the IDm
+    and PMm, the service and system codes, the memory configuration (NDEF supported), the write
+    counter and state; the write-only challenge, MAC and card key read as zeros."""
+    if block <= LITE_S_USER_BLOCKS:  # user blocks 0-13, REG 14
+        return bytes(16)
+    blocks = {
+        0x80: bytes(16),  # RC: write-only
+        0x81: bytes(16),  # MAC
+        0x82: idm + bytes(8),  # ID: IDd and DFC
+        0x83: idm + LITE_S_PMM,  # D_ID
+        0x84: b"\x0b\x00" + bytes(14),  # SER_C: 0x000B, little endian
+        0x85: b"\xfc\x12" + bytes(14),  # SYS_C: 0x12FC (NDEF)
+        0x86: bytes(16),  # CKV
+        0x87: bytes(16),  # CK: write-only
+        0x88: bytes([0xFF, 0xFF, 0xFF, 0x01]) + bytes(12),  # MC: MC_SP, MC_SYS_OP = 1 (NDEF)
+        0x90: bytes(16),  # WCNT
+        0x91: bytes(16),  # MAC_A
+        0x92: bytes(16),  # STATE
+    }
+    return blocks.get(block)
 
 
 def phone_tap(path: str, timeout: float = 5.0) -> bytes | None:

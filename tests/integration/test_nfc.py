@@ -125,3 +125,35 @@ def test_type_2_and_type_4_tags_are_read_too() -> None:
             await asyncio.to_thread(tag.lift)
 
     run(port, scenario)
+
+
+def test_nfcpy_sees_a_felica_lite_s_and_dumps_it_as_its_tag_tool_does() -> None:
+    """nfcpy's own tag API, as its tag tool's ``show`` uses it: the Type 3 tag is identified as a
+    FeliCa Lite-S (not a FeliCa Standard it cannot answer for), its NDEF is read, and its dump
+    (user blocks, then the system blocks) completes with the chip's IDm in block 0x83."""
+    import nfc
+
+    port = free_udp_port()
+    tag_sim = NfcTagSim(port)
+    idm = tag_sim.place(uri=LINK)
+    found: dict[str, object] = {}
+
+    def connected(tag: object) -> bool:
+        found["product"] = getattr(tag, "product", "")
+        found["uri"] = tag.ndef.records[0].iri if tag.ndef else None  # type: ignore[attr-defined]
+        found["dump"] = tag.dump()  # type: ignore[attr-defined]
+        return False
+
+    clf = nfc.ContactlessFrontend(f"udp:127.0.0.1:{port}")
+    try:
+        started = time.monotonic()
+        clf.connect(
+            rdwr={"targets": ["212F"], "on-connect": connected}, terminate=lambda: time.monotonic() - started > 10
+        )
+    finally:
+        clf.close()
+        tag_sim.lift()
+    assert found["product"] == "FeliCa Lite-S (RC-S966)" and found["uri"] == LINK
+    dump = [str(line) for line in found["dump"]]  # type: ignore[attr-defined]
+    d_id = next(line for line in dump if line.strip().startswith("131:"))
+    assert idm.hex(" ") in d_id and not any("??" in line for line in dump[:3])
