@@ -423,3 +423,18 @@ def test_sllurp_gets_impinj_peak_rssi_phase_angle_and_doppler_when_it_asks() -> 
     assert len(reports) >= 20 and all(0 <= phase < 4096 for phase in reports)
     assert -8000 <= report["ImpinjPeakRSSI"] <= -3000  # hundredths of a dBm
     assert isinstance(report["ImpinjRFDopplerFrequency"], int)
+
+
+def test_sllurp_sets_impinj_search_mode_and_session_and_cleans_up_at_disconnect() -> None:
+    """sllurp's ROSpec life cycle on an Impinj reader: its search mode and Gen2 session are
+    taken, tags are read, and on disconnect it stops and deletes its ROSpec."""
+    sim = LLRPReaderSim(reads_per_s=300, seed=15, profile="impinj")
+    sim.place(EPC_A, antenna=1)
+    peer = SllurpOnTheSim(sim, impinj_search_mode=2, session=1)
+    try:
+        taken = (sim.session.search_mode, sim.session.session, set(sim.session.rospec_state.values()))
+        read = {epc_of(r) for r in peer.reports}
+    finally:
+        peer.close()
+    assert taken == (2, 1, {"active"}) and read == {EPC_A}
+    assert not sim.session.rospecs  # stopped and deleted by the client on its way out
