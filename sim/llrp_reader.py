@@ -248,6 +248,16 @@ class LLRPReaderSim:
 
     # -- inventory ---------------------------------------------------------------------
     async def _run_inventory(self, spec: StartInventory) -> None:
+        if spec.period_s is None:
+            await self._inventory_once(spec)
+            return
+        await asyncio.sleep(spec.offset_s)  # a periodic start trigger: on time, while enabled
+        while self._client is not None and self.session.begin(spec.rospec_id):
+            began = time.monotonic()
+            await self._inventory_once(spec)
+            await asyncio.sleep(max(0.0, spec.period_s - (time.monotonic() - began)))
+
+    async def _inventory_once(self, spec: StartInventory) -> None:
         started = last = time.monotonic()
         run = InventoryRun(spec.rospec, started, spec.report or {"Trigger": 2, "N": spec.every_n})
         filters, channel = run.filters(), run.channel()

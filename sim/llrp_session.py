@@ -9,7 +9,7 @@ due and when the connection ends. Every frame it writes goes through the codec's
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from edge_agent.llrp import LLRPError, Message, TagReport, decode_message, encode_message
@@ -38,11 +38,9 @@ DEFAULT_CONTENT: Final = {
     "EnableAccessSpecID": False,
     "C1G2EPCMemorySelector": {"CRCEnabled": False, "PCBitsEnabled": False, "XPCBitsEnabled": False},
 }
-READER_VERSION: Final = 1  # LLRP 1.0.1
-ROSPEC_EVENT, AISPEC_EVENT = (
-    2,
-    6,
-)  # ReaderEventType (LLRP 1.0.1 §13.2.6.2) (a 1.1 client's GET_SUPPORTED_VERSION is answered 110)
+READER_VERSION: Final = 1  # LLRP 1.0.1 (a 1.1 client's GET_SUPPORTED_VERSION is answered 110)
+ROSPEC_EVENT, AISPEC_EVENT = 2, 6  # ReaderEventTypes (LLRP 1.0.1 §13.2.6.2)
+IMMEDIATE, PERIODIC = 1, 2  # ROSpecStartTrigger types (0 null: START_ROSPEC; 3 GPI: not simulated)
 _ROSPEC_COMMANDS: Final = ("DELETE_ROSPEC", "ENABLE_ROSPEC", "START_ROSPEC", "STOP_ROSPEC", "DISABLE_ROSPEC")
 _ACCESS_COMMANDS: Final = ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC")
 
@@ -65,6 +63,9 @@ class StartInventory:
     #: the whole ROSpec (its triggers and filters) and the ROReportSpec in force
     rospec: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+    #: a periodic start trigger: first after ``offset_s``, then every ``period_s`` (None: once, now)
+    period_s: float | None = None
+    offset_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,9 +343,19 @@ class ReaderSession:
             elif t == "ENABLE_ROSPEC":
                 if state == "disabled":
                     self.rospec_state[i] = "inactive"
-                    if self.rospecs[i].get("ROBoundarySpec", {}).get("StartTrigger", {}).get("Trigger") == 1:
-                        self.rospec_state[i] = "active"  # immediate start trigger
+                    start = self.rospecs[i].get("ROBoundarySpec", {}).get("StartTrigger", {})
+                    if start.get("Trigger") == IMMEDIATE:
+                        self.rospec_state[i] = "active"
                         actions.append(self._start(i))
+                    elif start.get("Trigger") == PERIODIC:  # the reader starts it on time, again and again
+                        periodic = start.get("PeriodicTriggerValue") or {}
+                        actions.append(
+                            replace(
+                                self._start(i),
+                                period_s=max(int(periodic.get("Period", 0)), 1) / 1000,
+                                offset_s=int(periodic.get("Offset", 0)) / 1000,
+                            )
+                        )
             else:
                 if state == "active":
                     actions.append(StopInventory())
@@ -377,6 +388,13 @@ class ReaderSession:
             spec,
             report,
         )
+
+    def begin(self, rid: int) -> bool:
+        """A periodic ROSpec's time came: it starts if it is still enabled and not running."""
+        if self.rospec_state.get(rid) != "inactive":
+            return False
+        self.rospec_state[rid] = "active"
+        return True
 
     def ended(self, rid: int) -> None:
         """The ROSpec stopped by its own stop trigger: inactive (enabled, waiting to start again)."""

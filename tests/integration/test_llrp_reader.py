@@ -438,3 +438,54 @@ def test_sllurp_sets_impinj_search_mode_and_session_and_cleans_up_at_disconnect(
         peer.close()
     assert taken == (2, 1, {"active"}) and read == {EPC_A}
     assert not sim.session.rospecs  # stopped and deleted by the client on its way out
+
+
+def test_a_periodic_rospec_runs_on_time_for_its_duration_and_reports_at_each_end() -> None:
+    """A ROSpec with a periodic start trigger (every 500 ms) and a 200 ms duration stop trigger,
+    reporting at its end (N = 0), as a client sends it over TCP: a report about every 500 ms,
+    each holding the tag once with the reads of its 200 ms; disabling it stops the cycle."""
+    from edge_agent.llrp import Framer, Message, decode_message, encode_message
+    from edge_agent.llrp.inventory import InventoryConfig, rospec
+
+    spec = rospec(InventoryConfig())
+    spec["ROBoundarySpec"] = {
+        "StartTrigger": {"Trigger": 2, "PeriodicTriggerValue": {"Offset": 0, "Period": 500}},
+        "StopTrigger": {"Trigger": 1, "DurationTriggerValue": 200},
+    }
+    spec["ROReportSpec"]["N"] = 0
+
+    async def scenario() -> list[tuple[float, int]]:
+        async with LLRPReaderSim(reads_per_s=300, seed=16) as sim:
+            sim.place(EPC_A, antenna=1)
+            reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+            framer, reports = Framer(), []
+            writer.write(encode_message(Message("ADD_ROSPEC", 1, {"ROSpec": spec})))
+            writer.write(encode_message(Message("ENABLE_ROSPEC", 2, {"ROSpecID": spec["ROSpecID"]})))
+            started = time.monotonic()
+            while time.monotonic() - started < 1.35:
+                try:
+                    data = await asyncio.wait_for(reader.read(65536), 0.1)
+                except TimeoutError:
+                    continue
+                framer.feed(data)
+                for frame in framer.frames():
+                    message = decode_message(frame)
+                    if message.type == "RO_ACCESS_REPORT":
+                        for tag in message.body.get("TagReportData", []):
+                            reports.append((time.monotonic() - started, int(tag.get("TagSeenCount", 0))))
+            writer.write(encode_message(Message("DISABLE_ROSPEC", 3, {"ROSpecID": spec["ROSpecID"]})))
+            await writer.drain()
+            await asyncio.sleep(0.7)
+            quiet = sim.reports_sent
+            await asyncio.sleep(0.6)
+            assert sim.reports_sent == quiet  # disabled: no more periods
+            writer.close()
+            return reports
+
+    reports = run(scenario())
+    assert len(reports) == 3, reports  # at ~0.2, ~0.7 and ~1.2 s
+    assert all(count > 10 for _, count in reports)
+    from itertools import pairwise
+
+    gaps = [b - a for (a, _), (b, _) in pairwise(reports)]
+    assert all(0.4 <= gap <= 0.6 for gap in gaps), gaps
