@@ -18,6 +18,7 @@ from edge_agent.llrp import TagReport
 
 # ROSpecStopTrigger / AISpecStopTrigger types
 NULL, DURATION, GPI_WITH_TIMEOUT, TAG_OBSERVATION = 0, 1, 2, 3
+GPI = GPI_WITH_TIMEOUT
 # TagObservationTrigger types
 UPON_N_TAGS, UPON_NO_NEW_TAGS, N_ATTEMPTS, UPON_N_UNIQUE, UPON_NO_NEW_UNIQUE = 0, 1, 2, 3, 4
 # ROReportTrigger types
@@ -125,6 +126,12 @@ class InventoryRun:
             return False
         return 0 < int(t.get("NumberOfTags", 0)) <= len(self.ai_tags)
 
+    def stop(self) -> list[list[TagReport]]:
+        """Stopped from outside (a GPI event): the end's report, as for any stop trigger."""
+        self.ended = True
+        out = self.flush() if self.trigger != REPORT_NONE else []
+        return [out] if out else []
+
     def flush(self) -> list[TagReport]:
         out = []
         for seen in self.held.values():
@@ -139,7 +146,11 @@ class InventoryRun:
         """The report due because an AISpec or the ROSpec ended by its stop trigger."""
         out: list[TagReport] = []
         stop = (self.rospec.get("ROBoundarySpec") or {}).get("StopTrigger") or {}
-        if stop.get("Trigger") == DURATION and now - self.started >= stop.get("DurationTriggerValue", 0) / 1000:
+        timeout = int((stop.get("GPITriggerValue") or {}).get("Timeout", 0)) if stop.get("Trigger") == GPI else 0
+        ran = now - self.started
+        if (stop.get("Trigger") == DURATION and ran >= stop.get("DurationTriggerValue", 0) / 1000) or (
+            timeout and ran >= timeout / 1000
+        ):
             self.ended = True
             out = self.flush() if self.trigger != REPORT_NONE else []
         elif self._aispec_done(now):

@@ -72,6 +72,8 @@ class LLRPReaderSim:
         self.rng = random.Random(seed)
         #: each general-purpose output's state, and every change (wall-clock time, port, on)
         self.gpo: dict[int, bool] = dict.fromkeys(range(1, gpos + 1), False)
+        #: each general-purpose input's state (a reader has as many inputs as outputs here)
+        self.gpi_state: dict[int, bool] = dict.fromkeys(range(1, gpos + 1), False)
         self.gpo_log: list[tuple[float, int, bool]] = []
         #: the RF (sim/rf.py): density, missed rounds and strays are set on it
         self.model = InventoryModel(random.Random(seed), reads_per_s, miss_rate, capped)
@@ -165,6 +167,15 @@ class LLRPReaderSim:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+    def gpi(self, port: int, on: bool) -> None:
+        """A general-purpose input changes (a light barrier, a door contact): ROSpecs with a GPI
+        start or stop trigger on it start or stop."""
+        if port not in self.gpi_state:
+            raise ValueError(f"no GPI {port}: this reader has {len(self.gpi_state)}")
+        self.gpi_state[port] = on
+        if self._client is not None:
+            self._act(self.session.gpi(self._now_us(), port, on), self._client)
 
     def send_raw(self, frame: bytes) -> None:
         """Bytes as they are to the client (a newer firmware's message, a vendor's oddity)."""
@@ -282,7 +293,8 @@ class LLRPReaderSim:
                 r.channel = channel
                 self._vendor(self._access(r, tag, access), r, tag, spec)
             ends = run.aispecs_ended
-            for batch in run.reads(reads, now) + run.tick(now):  # one RO_ACCESS_REPORT each
+            stopped = run.stop() if spec.rospec_id in self.session.stopping else []
+            for batch in run.reads(reads, now) + run.tick(now) + stopped:  # one RO_ACCESS_REPORT each
                 self._send_report([_select(r, spec.selector, spec.rospec_id, run) for r in batch])
             for _ in range(run.aispecs_ended - ends):
                 self._event(self.session.aispec_event(self._now_us(), spec.rospec_id))
@@ -360,7 +372,7 @@ class LLRPReaderSim:
                 "Model": {"impinj": 2001, "zebra": 7500}.get(self.profile, 1),
                 "FirmwareVersion": f"edge-agent-sim 1 ({self.profile})",
                 "ReceiveSensitivities": [{"Index": 1, "ReceiveSensitivity": 0}],
-                "GPIOCapabilities": {"NumGPIs": 0, "NumGPOs": self.gpos},
+                "GPIOCapabilities": {"NumGPIs": self.gpos, "NumGPOs": self.gpos},
                 "PerAntennaAirProtocols": [
                     {"AntennaID": a, "AirProtocolIDs": b"\x01"} for a in range(1, self.antennas + 1)
                 ],

@@ -40,7 +40,9 @@ DEFAULT_CONTENT: Final = {
 }
 READER_VERSION: Final = 1  # LLRP 1.0.1 (a 1.1 client's GET_SUPPORTED_VERSION is answered 110)
 ROSPEC_EVENT, AISPEC_EVENT = 2, 6  # ReaderEventTypes (LLRP 1.0.1 §13.2.6.2)
-IMMEDIATE, PERIODIC = 1, 2  # ROSpecStartTrigger types (0 null: START_ROSPEC; 3 GPI: not simulated)
+IMMEDIATE, PERIODIC, GPI = 1, 2, 3  # ROSpecStartTrigger types (0 null: by START_ROSPEC)
+GPI_STOP = 2  # ROSpecStopTrigger: a GPI event, or its timeout
+GPI_EVENT = 1  # ReaderEventType
 _ROSPEC_COMMANDS: Final = ("DELETE_ROSPEC", "ENABLE_ROSPEC", "START_ROSPEC", "STOP_ROSPEC", "DISABLE_ROSPEC")
 _ACCESS_COMMANDS: Final = ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC")
 
@@ -104,6 +106,11 @@ def _error(status: int, text: str) -> dict[str, Any]:
     return {"LLRPStatus": {"Status": status, "ErrorDescription": text}}
 
 
+def _gpi_matches(trigger: dict[str, Any], port: int, on: bool) -> bool:
+    gpi = trigger.get("GPITriggerValue") or {}
+    return int(gpi.get("Port", 0)) == port and bool(gpi.get("Event")) == on
+
+
 def _customs(value: Any) -> list[dict[str, Any]]:
     """Every vendor Custom parameter anywhere in a decoded body."""
     found: list[dict[str, Any]] = []
@@ -132,8 +139,10 @@ class ReaderSession:
         #: TagReportContentSelector inside ROReportSpec: a strict decoder refuses it missing)
         self.report_spec: dict[str, Any] = {"Trigger": 2, "N": 1, "TagReportContentSelector": DEFAULT_CONTENT}
         self.keepalive_spec: dict[str, Any] = {"Trigger": 0, "Interval": 0}
-        #: the ReaderEventTypes the client asked to be told of (2: ROSpec, 6: AISpec end)
+        #: the ReaderEventTypes the client asked to be told of (1: GPI, 2: ROSpec, 6: AISpec end)
         self.events: set[int] = set()
+        #: running ROSpecs whose GPI stop trigger fired: they end, and report, at their next step
+        self.stopping: set[int] = set()
         self._next_id = 1
 
     # -- frames the reader sends on its own ------------------------------------------------
@@ -389,6 +398,23 @@ class ReaderSession:
             report,
         )
 
+    def gpi(self, now_us: int, port: int, on: bool) -> list[Action]:
+        """A general-purpose input changed: ROSpecs waiting for it start, running ones whose stop
+        trigger it is stop (at the end of their current step), and the client is told if it asked."""
+        actions: list[Action] = []
+        for rid, spec in self.rospecs.items():
+            bounds = spec.get("ROBoundarySpec") or {}
+            start, stop = bounds.get("StartTrigger") or {}, bounds.get("StopTrigger") or {}
+            state = self.rospec_state[rid]
+            if state == "inactive" and start.get("Trigger") == GPI and _gpi_matches(start, port, on):
+                self.rospec_state[rid] = "active"
+                actions.append(self._start(rid))
+            elif state == "active" and stop.get("Trigger") == GPI_STOP and _gpi_matches(stop, port, on):
+                self.stopping.add(rid)
+        if GPI_EVENT in self.events:
+            actions.append(Send(self.event(now_us, GPIEvent={"Port": port, "Event": on})))
+        return actions
+
     def begin(self, rid: int) -> bool:
         """A periodic ROSpec's time came: it starts if it is still enabled and not running."""
         if self.rospec_state.get(rid) != "inactive":
@@ -398,5 +424,6 @@ class ReaderSession:
 
     def ended(self, rid: int) -> None:
         """The ROSpec stopped by its own stop trigger: inactive (enabled, waiting to start again)."""
+        self.stopping.discard(rid)
         if self.rospec_state.get(rid) == "active":
             self.rospec_state[rid] = "inactive"

@@ -489,3 +489,57 @@ def test_a_periodic_rospec_runs_on_time_for_its_duration_and_reports_at_each_end
 
     gaps = [b - a for (a, _), (b, _) in pairwise(reports)]
     assert all(0.4 <= gap <= 0.6 for gap in gaps), gaps
+
+
+def test_a_gpi_starts_and_stops_the_rospec_that_waits_for_it() -> None:
+    """A light barrier on GPI 1: the ROSpec starts when it closes and stops when it opens, and
+    reports at its end (N = 0); nothing is read while the barrier is open."""
+    from edge_agent.llrp import Framer, Message, decode_message, encode_message
+    from edge_agent.llrp.inventory import InventoryConfig, rospec
+
+    spec = rospec(InventoryConfig())
+    spec["ROBoundarySpec"] = {
+        "StartTrigger": {"Trigger": 3, "GPITriggerValue": {"Port": 1, "Event": True, "Timeout": 0}},
+        "StopTrigger": {
+            "Trigger": 2,
+            "DurationTriggerValue": 0,
+            "GPITriggerValue": {"Port": 1, "Event": False, "Timeout": 0},
+        },
+    }
+    spec["ROReportSpec"]["N"] = 0
+
+    async def scenario() -> tuple[int, list[int], int]:
+        async with LLRPReaderSim(reads_per_s=300, seed=17, gpos=1) as sim:
+            sim.place(EPC_A, antenna=1)
+            reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+            framer, counts = Framer(), []
+
+            async def listen(seconds: float) -> None:
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    try:
+                        data = await asyncio.wait_for(reader.read(65536), 0.05)
+                    except TimeoutError:
+                        continue
+                    framer.feed(data)
+                    for frame in framer.frames():
+                        message = decode_message(frame)
+                        if message.type == "RO_ACCESS_REPORT":
+                            counts.extend(int(t.get("TagSeenCount", 0)) for t in message.body.get("TagReportData", []))
+
+            writer.write(encode_message(Message("ADD_ROSPEC", 1, {"ROSpec": spec})))
+            writer.write(encode_message(Message("ENABLE_ROSPEC", 2, {"ROSpecID": spec["ROSpecID"]})))
+            await listen(0.4)
+            before = sim.reports_sent  # the barrier open: the ROSpec waits
+            sim.gpi(1, True)
+            await listen(0.4)
+            sim.gpi(1, False)
+            await listen(0.3)
+            after = sim.reports_sent
+            await listen(0.3)
+            writer.close()
+            return before, counts, sim.reports_sent - after
+
+    before, counts, later = run(scenario())
+    assert before == 0 and later == 0
+    assert len(counts) == 1 and counts[0] > 20  # one report at the end, of the 0.4 s it ran
