@@ -44,9 +44,12 @@ class InventoryRun:
     held: dict[tuple[bytes, int | None], _Seen] = field(default_factory=dict)
     ended: bool = False
     aispecs_ended: int = 0  # how many times the AISpec ran to its stop trigger
+    rounds: int = 0  # inventory rounds the RF has run (the reader's attempts): at the start, then as told
+    ai_rounds: int = 0  # ... when the AISpec (re)started
 
     def __post_init__(self) -> None:
         self.ai_started = self.ai_new_at = self.started
+        self.ai_rounds = self.rounds
 
     # -- what the spec says -------------------------------------------------------------------
     @property
@@ -115,6 +118,7 @@ class InventoryRun:
     def _next_aispec(self, now: float) -> list[TagReport]:
         out = self.flush() if self.trigger == END_OF_AISPEC else []
         self.aispecs_ended += 1
+        self.ai_rounds = self.rounds
         self.ai_started = self.ai_new_at = now  # the ROSpec goes on: its AISpec runs again
         self.ai_tags.clear()
         return out
@@ -142,8 +146,10 @@ class InventoryRun:
         self.held.clear()
         return out
 
-    def tick(self, now: float) -> list[list[TagReport]]:
-        """The report due because an AISpec or the ROSpec ended by its stop trigger."""
+    def tick(self, now: float, rounds: int = 0) -> list[list[TagReport]]:
+        """The report due because an AISpec or the ROSpec ended by its stop trigger; ``rounds``:
+        the inventory rounds run so far (an AISpec may stop after N attempts)."""
+        self.rounds = rounds
         out: list[TagReport] = []
         stop = (self.rospec.get("ROBoundarySpec") or {}).get("StopTrigger") or {}
         timeout = int((stop.get("GPITriggerValue") or {}).get("Timeout", 0)) if stop.get("Trigger") == GPI else 0
@@ -169,6 +175,8 @@ class InventoryRun:
         if timeout and ran >= timeout / 1000:
             return True
         observed = t.get("Trigger", UPON_N_TAGS)
+        if observed == N_ATTEMPTS:
+            return 0 < int(t.get("NumberOfAttempts", 0)) <= self.rounds - self.ai_rounds
         if observed in (UPON_NO_NEW_TAGS, UPON_NO_NEW_UNIQUE):
             return bool(self.ai_tags) and now - self.ai_new_at >= int(t.get("T", 0)) / 1000
         return False

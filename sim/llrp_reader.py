@@ -270,7 +270,8 @@ class LLRPReaderSim:
 
     async def _inventory_once(self, spec: StartInventory) -> None:
         started = last = time.monotonic()
-        run = InventoryRun(spec.rospec, started, spec.report or {"Trigger": 2, "N": spec.every_n})
+        report_spec = spec.report or {"Trigger": 2, "N": spec.every_n}
+        run = InventoryRun(spec.rospec, started, report_spec, rounds=self.model.rounds)
         filters, channel = run.filters(), run.channel()
         self._event(self.session.rospec_event(self._now_us(), spec.rospec_id, started=True))
         while self._client is not None:
@@ -294,7 +295,8 @@ class LLRPReaderSim:
                 self._vendor(self._access(r, tag, access), r, tag, spec)
             ends = run.aispecs_ended
             stopped = run.stop() if spec.rospec_id in self.session.stopping else []
-            for batch in run.reads(reads, now) + run.tick(now) + stopped:  # one RO_ACCESS_REPORT each
+            due = run.reads(reads, now) + run.tick(now, self.model.rounds) + stopped
+            for batch in due:  # one RO_ACCESS_REPORT each
                 self._send_report([_select(r, spec.selector, spec.rospec_id, run) for r in batch])
             for _ in range(run.aispecs_ended - ends):
                 self._event(self.session.aispec_event(self._now_us(), spec.rospec_id))

@@ -43,6 +43,7 @@ ROSPEC_EVENT, AISPEC_EVENT = 2, 6  # ReaderEventTypes (LLRP 1.0.1 §13.2.6.2)
 IMMEDIATE, PERIODIC, GPI = 1, 2, 3  # ROSpecStartTrigger types (0 null: by START_ROSPEC)
 GPI_STOP = 2  # ROSpecStopTrigger: a GPI event, or its timeout
 GPI_EVENT = 1  # ReaderEventType
+TRUNCATE = 2  # C1G2Filter T: truncate the reply
 _ROSPEC_COMMANDS: Final = ("DELETE_ROSPEC", "ENABLE_ROSPEC", "START_ROSPEC", "STOP_ROSPEC", "DISABLE_ROSPEC")
 _ACCESS_COMMANDS: Final = ("DELETE_ACCESSSPEC", "ENABLE_ACCESSSPEC", "DISABLE_ACCESSSPEC")
 
@@ -104,6 +105,24 @@ def _ok() -> dict[str, Any]:
 
 def _error(status: int, text: str) -> dict[str, Any]:
     return {"LLRPStatus": {"Status": status, "ErrorDescription": text}}
+
+
+def _filter_refusal(spec: dict[str, Any]) -> str | None:
+    """Why this reader refuses the ROSpec's Select filters: it applies masks with the default
+    state-unaware action (matching tags in), and neither truncates replies nor keeps the
+    state-aware inventory flags; it says so rather than ignoring them."""
+    for ai in spec.get("AISpecs", []):
+        for ips in ai.get("InventoryParameterSpecs", []):
+            for conf in ips.get("AntennaConfigurations", []):
+                command = conf.get("C1G2InventoryCommand") or {}
+                if command.get("TagInventoryStateAware"):
+                    return "state-aware filtering (TagInventoryStateAware) is not supported by this reader"
+                for f in command.get("Filters", []):
+                    if f.get("T") == TRUNCATE:
+                        return "truncated replies (C1G2Filter T = 2) are not supported by this reader"
+                    if f.get("StateAwareAction") or (f.get("StateUnawareAction") or {}) not in ({}, 0):
+                        return "only the default filter action (select matching tags) is supported"
+    return None
 
 
 def _gpi_matches(trigger: dict[str, Any], port: int, on: bool) -> bool:
@@ -296,6 +315,8 @@ class ReaderSession:
                 return "ADD_ROSPEC_RESPONSE", _error(P_FIELD_ERROR, f"ROSpecID {rid} is 0 or in use")
             if self.profile == "zebra" and (why := self._zebra_refusal(spec)) is not None:
                 return "ADD_ROSPEC_RESPONSE", _error(P_FIELD_ERROR, why)
+            if (why := _filter_refusal(spec)) is not None:
+                return "ADD_ROSPEC_RESPONSE", _error(M_UNSUPPORTED_PARAMETER, why)
             for ai in spec.get("AISpecs", []):
                 for ips in ai.get("InventoryParameterSpecs", []):
                     for conf in ips.get("AntennaConfigurations", []):

@@ -121,3 +121,38 @@ def test_the_readers_config_carries_the_report_content_selector_inside_its_ro_re
             inside = struct.unpack_from(">H", sub)[0] & 0x3FF if sub else None
         body = body[plen:]
     assert inside == 238  # TagReportContentSelector
+
+
+def test_select_filters_it_cannot_apply_are_refused_not_ignored() -> None:
+    """The reader applies TagInventoryMasks with the default action; a truncated reply or
+    state-aware filtering it does not keep is refused with M_UnsupportedParameter (111), so the
+    client knows, instead of a reader that quietly reads every tag."""
+    from edge_agent.llrp.inventory import InventoryConfig, rospec
+
+    mask = {"MB": 1, "Pointer": 32, "TagMaskNumBits": 16, "TagMask": b"\x30\x34"}
+    answers = []
+    for n, (state_aware, truncate) in enumerate(((False, 0), (False, 2), (True, 0)), start=20):
+        session, spec = reader(), rospec(InventoryConfig())
+        command = {"TagInventoryStateAware": state_aware, "Filters": [{"T": truncate, "TagInventoryMask": mask}]}
+        conf = {"AntennaID": 1, "C1G2InventoryCommand": command}
+        spec["AISpecs"][0]["InventoryParameterSpecs"][0]["AntennaConfigurations"] = [conf]
+        [send] = session.receive_frame(encode_message(Message("ADD_ROSPEC", n, {"ROSpec": spec})))
+        assert isinstance(send, ReaderSend)
+        answers.append(_answer(send.frame)[3])
+    assert answers == [0, 111, 111]
+
+
+def test_an_aispec_stops_after_n_attempts_and_reports_each_time() -> None:
+    """TagObservationTrigger Upon_N_Attempts: the AISpec ends after N inventory rounds, its
+    report (N = 0, trigger end of AISpec) is sent, and it runs again."""
+    from sim.llrp_inventory import InventoryRun
+
+    spec = {
+        "AISpecs": [{"StopTrigger": {"Trigger": 3, "TagObservationTrigger": {"Trigger": 2, "NumberOfAttempts": 4}}}]
+    }
+    run = InventoryRun(spec, 0.0, {"Trigger": 1, "N": 0}, rounds=100)
+    ends = []
+    for step in range(12):  # a round per step, the tag read in each
+        assert run.reads([TagReport(EPC, antenna=1, peak_rssi=-50, first_seen_us=step)], step) == []
+        ends += run.tick(float(step), rounds=101 + step)
+    assert [[(r.epc, r.seen_count) for r in batch] for batch in ends] == [[(EPC, 4)]] * 3
