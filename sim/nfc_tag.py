@@ -24,6 +24,7 @@ from edge_agent.codes.ndef import build_message, text_record, uri_record
 from sim.pcsc_card import VirtualNtag
 
 NTAG215_VERSION: Final = bytes.fromhex("0004040201001103")
+ACK, NAK = b"\x0a", b"\x00"  # a Type 2 tag's 4-bit answers to a WRITE
 #: a FeliCa Lite-S (RC-S966): IC code 0xF1 in the PMm's second byte, as Sony lists it
 LITE_S_PMM: Final = bytes.fromhex("00F1000000014300")
 LITE_S_USER_BLOCKS: Final = 14
@@ -66,14 +67,15 @@ class Type4Card:
 
 
 def _type2_answer(tag: VirtualNtag) -> Callable[[bytes], bytes | None]:
-    memory = tag.memory + tag.memory  # READ wraps around at the end of memory
-
     def answer(cmd: bytes) -> bytes | None:
         if cmd[0] == 0x30 and len(cmd) >= 2:  # READ: 4 pages
+            memory = tag.memory + tag.memory  # READ wraps around at the end of memory
             return memory[4 * cmd[1] : 4 * cmd[1] + 16]
+        if cmd[0] == 0xA2 and len(cmd) == 6:  # WRITE: one page, as the tag allows (sim/pcsc_card.py)
+            return ACK if tag.write_page(cmd[1], cmd[2:6]) else NAK
         if cmd[0] == 0x60:  # GET_VERSION
             return NTAG215_VERSION
-        return b"\x00"  # NAK
+        return NAK
 
     return answer
 

@@ -83,6 +83,10 @@ class VirtualNtag:
         """The capability container's write-access byte says no writes (0x0F)."""
         return self.memory[15] != 0x00
 
+    def write_page(self, page: int, data: bytes) -> bool:
+        """A Type 2 WRITE of one page (the frame nfcpy sends): True when the tag took it."""
+        return self._update(page, data) == SW_OK
+
     def _update(self, page: int, data: bytes) -> bytes:
         if not data or len(data) % 4 or len(data) > 16:
             return SW_WRONG_LENGTH

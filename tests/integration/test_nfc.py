@@ -157,3 +157,41 @@ def test_nfcpy_sees_a_felica_lite_s_and_dumps_it_as_its_tag_tool_does() -> None:
     dump = [str(line) for line in found["dump"]]  # type: ignore[attr-defined]
     d_id = next(line for line in dump if line.strip().startswith("131:"))
     assert idm.hex(" ") in d_id and not any("??" in line for line in dump[:3])
+
+
+def test_nfcpy_writes_the_type_2_tag_and_reads_back_what_it_wrote() -> None:
+    """The NTAG215's capability container says read/write: nfcpy's tag API writes a new NDEF
+    message with Type 2 WRITE commands, and the next tap reads it."""
+    import ndef
+    import nfc
+
+    port = free_udp_port()
+    tag_sim = NfcTagSim(port)
+    tag_sim.place(uri=LINK, tag_type=2)
+    new_link = "https://shop.example/01/04610053149777/21/W1?93=dGVz"
+    seen: list[str] = []
+
+    def tap(on_connect: Callable[[object], bool]) -> None:
+        clf = nfc.ContactlessFrontend(f"udp:127.0.0.1:{port}")
+        try:
+            started = time.monotonic()
+            rdwr = {"targets": ["106A"], "on-connect": on_connect}
+            clf.connect(rdwr=rdwr, terminate=lambda: time.monotonic() - started > 10)
+        finally:
+            clf.close()
+
+    def write(tag: object) -> bool:
+        assert tag.ndef is not None and tag.ndef.is_writeable  # type: ignore[attr-defined]
+        tag.ndef.records = [ndef.UriRecord(new_link)]  # type: ignore[attr-defined]
+        return False
+
+    def read(tag: object) -> bool:
+        seen.append(tag.ndef.records[0].iri)  # type: ignore[attr-defined]
+        return False
+
+    try:
+        tap(write)
+        tap(read)
+    finally:
+        tag_sim.lift()
+    assert seen == [new_link]
