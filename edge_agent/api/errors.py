@@ -8,11 +8,12 @@ Routes raise what the core raises (``BasketError``, ``ServiceError``, ``ParseErr
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final
+from typing import Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from edge_agent.basket import BasketError
 from edge_agent.codes import CodeError
@@ -51,6 +52,32 @@ BY_CODE: Final[dict[str, int]] = {
     "not_sold_here": 404,
     "register_unavailable": 503,
 }
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every refusal's body: a stable code to act on and a message for people."""
+
+    detail: ErrorDetail
+
+
+_MEANINGS: Final = {
+    401: "who is asking is not known: the device is not enrolled, or the staff member not signed in",
+    403: "known, but not allowed this: another lane's kiosk, a kiosk on a staff route, a locked account",
+    404: "no such lane, basket, problem, payment or sale",
+    409: "not now: the basket's or the lane's state does not allow it (the code says which)",
+    429: "too many requests from this caller for now: Retry-After says when to try again",
+    503: "a service this needs is not there now (central, the register, the store's disk)",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the refusals a router's routes answer, with their body."""
+    return {status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses}
 
 
 def retry_after(seconds: float) -> dict[str, str]:

@@ -18,11 +18,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, field_validator
 
 from edge_agent.api.deps import Kiosk, Svc, basket_of, checkout_of, device_of, lane_of, view
-from edge_agent.api.errors import ApiError, retry_after
+from edge_agent.api.errors import ApiError, documented, retry_after
 from edge_agent.basket.commands import CallStaff, Cancel, Checkout
 from edge_agent.payment.methods import METHODS
 
-router = APIRouter(prefix="/api/kiosk/{lane}", tags=["kiosk"])
+router = APIRouter(prefix="/api/kiosk/{lane}", tags=["kiosk"], responses=documented(401, 403, 404, 409, 429, 503))
 log = logging.getLogger("edge_agent.api.kiosk")
 
 

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from edge_agent.api.deps import Ops, Svc, ops_allowed
+from edge_agent.api.errors import documented
 
-router = APIRouter(tags=["ops"])
+router = APIRouter(tags=["ops"], responses=documented(401, 429))
 
 
 @router.get("/healthz", summary="ok or degraded; with the ops token: readers, broker, verification, outbox")

@@ -17,7 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from edge_agent.api.deps import Handheld, Svc, basket_of, lane_of, view
-from edge_agent.api.errors import ApiError, retry_after
+from edge_agent.api.errors import ApiError, documented, retry_after
 from edge_agent.api.views import receipt_view
 from edge_agent.basket.commands import Remove, Resolve
 from edge_agent.codes import parse
@@ -28,7 +28,7 @@ from edge_agent.security.staff import Session, SignIn
 if TYPE_CHECKING:  # with MQTT off, paho is never loaded
     from edge_agent.payment.returns import Returns
 
-router = APIRouter(prefix="/api/staff", tags=["staff"])
+router = APIRouter(prefix="/api/staff", tags=["staff"], responses=documented(401, 403, 404, 409, 429, 503))
 log = logging.getLogger("edge_agent.api.staff")
 bearer = HTTPBearer(auto_error=False)
 CHALLENGE = {"WWW-Authenticate": "Bearer"}

@@ -302,6 +302,10 @@ def test_health_metrics_and_openapi(shop: RunningStore, http: httpx.Client) -> N
     link = spec["paths"]["/01/{gtin}/22/{cpv}/10/{lot}/21/{serial}"]["get"]
     assert [p["name"] for p in link["parameters"]] == ["gtin", "cpv", "lot", "serial"]
     assert {"200", "404", "429"} <= set(link["responses"])
+    # every refusal a kiosk or staff route answers is documented, with its body
+    checkout = spec["paths"]["/api/kiosk/{lane}/checkout"]["post"]["responses"]
+    assert {"200", "401", "403", "404", "409", "429", "503"} <= set(checkout)
+    assert checkout["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert http.get("/").status_code == 200 and "kiosk" in http.get("/kiosk/lane-1").text.lower()
 
 

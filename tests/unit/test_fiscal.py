@@ -256,3 +256,76 @@ def test_the_receipt_deadline_is_the_age_measured_by_the_caller_not_the_wall_clo
     assert jumped.step is Step.RECEIPT and jumped.journal is None
     late = on_answer(at(Step.RECEIPT, receipt=receipt), FISCAL, Refused("paper_out", "no paper"), NOW, receipt_age_s=61)
     assert late.step is Step.CANCELLING
+
+
+# The tasks as the public ATOL clients write them (../shared/reference/fiscal.md: atol-client,
+# node-atol-rpc's typed tasks, fadinflame/atol-webapi): the names a real Web-server reads.
+REFERENCE_SELL = {
+    "type": "sell",
+    "taxationType": "osn",
+    "electronically": False,
+    "operator": {"name": "SCO-07"},
+    "items": [
+        {
+            "type": "position",
+            "name": "Вода 0,5",
+            "price": 59.0,
+            "quantity": 1,
+            "amount": 59.0,
+            "measurementUnit": "piece",
+            "paymentMethod": "fullPayment",
+            "paymentObject": "commodity",
+            "tax": {"type": "vat22"},
+            "imcParams": {
+                "imcType": "auto",
+                "imc": "",
+                "itemEstimatedStatus": "itemPieceSold",
+                "imcModeProcessing": 0,
+                "itemInfoCheckResult": dict.fromkeys(BITS_2106, True) | {"ecrStandAloneFlag": False},
+            },
+            "industryInfo": [{"fois": "030", "date": "2022.03.26", "number": "477", "industryAttribute": ""}],
+        }
+    ],
+    "payments": [{"type": "electronically", "sum": 59.0}],
+}
+REFERENCE_BEGIN = {
+    "type": "beginMarkingCodeValidation",
+    "params": {
+        "imcType": "auto",
+        "imc": "",
+        "itemEstimatedStatus": "itemPieceSold",
+        "imcModeProcessing": 0,
+        "itemQuantity": 1,
+        "itemUnits": "piece",
+    },
+}
+
+
+def _shape(value: object) -> object:
+    """A JSON value's field names and types, nested (lists by their first element)."""
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def _missing(reference: object, mine: object, where: str = "") -> list[str]:
+    """Where ``mine`` lacks a field of ``reference`` or has it with another JSON type."""
+    if isinstance(reference, dict):
+        if not isinstance(mine, dict):
+            return [where or "/"]
+        return [m for k, v in reference.items() for m in _missing(v, mine.get(k), f"{where}/{k}")]
+    if isinstance(reference, list):
+        return [where] if not isinstance(mine, list) else _missing(reference[0], mine[0], f"{where}/0")
+    return [] if reference == mine else [f"{where}: {mine} instead of {reference}"]
+
+
+def test_our_tasks_have_the_field_names_and_types_the_public_clients_send() -> None:
+    """Field by field: a marked sale's task and a mark check's begin task carry every field the
+    public clients send, with the same JSON types (a float price, a list of industryInfo, …)."""
+    from edge_agent.fiscal.atol_tasks import begin_task
+
+    [line] = make_lines([("water", 5_900, 0, True)])
+    assert _missing(_shape(REFERENCE_SELL), _shape(sell_task([line], [Tender(5_900)], RULES))) == []
+    assert _missing(_shape(REFERENCE_BEGIN), _shape(begin_task(line.mark_code or ""))) == []
