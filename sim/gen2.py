@@ -24,7 +24,9 @@ WRITE_OK, WRITE_OVERRUN, WRITE_LOCKED, WRITE_TAG_ERROR = 0, 1, 2, 4
 # C1G2KillOpSpecResult codes
 KILL_OK, KILL_ZERO_PASSWORD, KILL_WRONG_PASSWORD = 0, 1, 6
 # C1G2LockOpSpecResult codes
-LOCK_OK, LOCK_WRONG_PASSWORD = 0, 5
+LOCK_OK, LOCK_WRONG_PASSWORD, LOCK_LOCKED = 0, 5, 7
+# C1G2LockPayload Privilege: lock (writes need the access password), permalock, permaunlock, unlock
+LOCKED, PERMALOCKED, PERMAUNLOCKED, UNLOCKED = 0, 1, 2, 3
 #: C1G2LockPayload DataField -> the bank it locks (0, 1: the passwords in bank 0)
 LOCK_FIELDS: Final = {0: RESERVED, 1: RESERVED, 2: EPC_BANK, 3: TID_BANK, 4: USER_BANK}
 
@@ -58,7 +60,9 @@ class Memory:
     user: bytes = b""
     kill_password: int = 0
     access_password: int = 0
-    locked: set[int] = field(default_factory=lambda: {TID_BANK})  # banks that need the access password
+    #: locked banks: 0 writable only with the access password (with a zero password, as any
+    #: Gen2 tag, it is in the secured state at once), 1 permalocked (never); the TID ships permalocked
+    locked: dict[int, int] = field(default_factory=lambda: {TID_BANK: PERMALOCKED})
     killed: bool = False
 
     def bank(self, epc: bytes, number: int) -> bytes:
@@ -113,7 +117,8 @@ def _write(epc: bytes, memory: Memory, op: Mapping[str, Any]) -> tuple[int, int,
     """(result, words written, the EPC after it) of one Write or BlockWrite."""
     number, data = int(op["MB"]), _words(op.get("WriteData", b""))
     pointer = int(op.get("WordPointer", op.get("WordPtr", 0)))
-    if number in memory.locked and (not memory.access_password or op.get("AccessPassword") != memory.access_password):
+    lock = memory.locked.get(number)
+    if lock == PERMALOCKED or (lock == LOCKED and op.get("AccessPassword", 0) != memory.access_password):
         return WRITE_LOCKED, 0, epc
     if number == EPC_BANK:  # StoredCRC is the tag's to compute; the EPC's length stays the chip's
         if pointer < 2 or 2 * (pointer - 2) + len(data) > len(epc):
@@ -153,12 +158,20 @@ def run(epc: bytes, memory: Memory, command: Mapping[str, Any]) -> Outcome:
         if memory.access_password and op.get("AccessPassword") != memory.access_password:
             out.results.append((LOCK, LOCK_WRONG_PASSWORD, int(op["OpSpecID"]), None))
             continue
+        result = LOCK_OK
         for payload in _payloads(op):
-            locks = LOCK_FIELDS.get(int(payload.get("DataField", -1)))
-            if locks is not None:
-                privilege = int(payload.get("Privilege", 0))
-                (memory.locked.discard if privilege in (2, 3) else memory.locked.add)(locks)
-        out.results.append((LOCK, LOCK_OK, int(op["OpSpecID"]), None))
+            field_bank = LOCK_FIELDS.get(int(payload.get("DataField", -1)))
+            if field_bank is None:
+                continue
+            if memory.locked.get(field_bank) == PERMALOCKED:
+                result = LOCK_LOCKED  # a permalock is for ever
+                continue
+            privilege = int(payload.get("Privilege", LOCKED))
+            if privilege in (PERMAUNLOCKED, UNLOCKED):
+                memory.locked.pop(field_bank, None)
+            else:
+                memory.locked[field_bank] = privilege
+        out.results.append((LOCK, result, int(op["OpSpecID"]), None))
     for op in command.get("C1G2Kill", []):
         if not memory.kill_password:
             result = KILL_ZERO_PASSWORD  # Gen2: a tag with a zero kill password cannot be killed

@@ -543,3 +543,27 @@ def test_a_gpi_starts_and_stops_the_rospec_that_waits_for_it() -> None:
     before, counts, later = run(scenario())
     assert before == 0 and later == 0
     assert len(counts) == 1 and counts[0] > 20  # one report at the end, of the 0.4 s it ran
+
+
+def test_sllurp_block_writes_then_permalocks_user_memory_and_the_next_write_is_refused() -> None:
+    from sllurp.llrp import C1G2BlockWrite, C1G2Lock, C1G2LockPayload, C1G2Write
+
+    sim = LLRPReaderSim(reads_per_s=300, seed=18)
+    sim.place(EPC_A, antenna=1, user=bytes(8))
+    peer = SllurpOnTheSim(sim)
+    try:
+        block = C1G2BlockWrite(OpSpecID=4, MB=3, WordPtr=0, WriteDataWordCount=2, WriteData=b"\x12\x34\x56\x78")
+        peer.client.start_access_spec(block, stop_after_count=1)
+        wrote = peer.results("C1G2BlockWriteOpSpecResult", 1)
+        lock = C1G2Lock(OpSpecID=5, LockPayload=[C1G2LockPayload(Privilege=1, DataField=4)])  # permalock User
+        peer.client.llrp.nextAccess(lock, stopAfterCount=1)
+        locked = peer.results("C1G2LockOpSpecResult", 1)
+        again = C1G2Write(OpSpecID=6, MB=3, WordPtr=0, WriteDataWordCount=1, WriteData=b"\xff\xff")
+        peer.client.llrp.nextAccess(again, stopAfterCount=1)
+        refused = peer.results("C1G2WriteOpSpecResult", 1)
+        user = sim.tags[0].user
+    finally:
+        peer.close()
+    assert [(w["Result"], w["NumWordsWritten"]) for w in wrote] == [(0, 2)]
+    assert [r["Result"] for r in locked] == [0]
+    assert [r["Result"] for r in refused] == [2] and user == b"\x12\x34\x56\x78" + bytes(4)  # locked
