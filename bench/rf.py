@@ -40,11 +40,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from daemon import epc_of, running  # bench/daemon.py: run as a script, this directory is on the path
+
 from drivers.llrp import LLRPSettings
 from edge_agent.basket import Basket
 from edge_agent.codes import check_digit, encode_sgtin198, parse
 from edge_agent.config import Config, LaneSettings, Verify, ZoneConfig
-from edge_agent.daemon import Daemon
 from sim.crpt import CrptSim
 from sim.llrp_reader import LLRPReaderSim
 from sim.rf_scenarios import play_box, play_gate
@@ -52,17 +53,6 @@ from sim.rf_scenarios import play_box, play_gate
 RATE = 1500  # reads/s: a fast fixed reader (Impinj R700 class)
 FLOOD = 150_000  # reads/s asked of a reader gone wild (the rate the issue measured at)
 FIXED_S = 0.3
-
-
-async def running(cfg: Config) -> tuple[Daemon, asyncio.Event, asyncio.Task[None]]:
-    stop = asyncio.Event()
-    daemon = Daemon(cfg)
-    task = asyncio.create_task(daemon.run(stop))
-    ready = asyncio.create_task(daemon.ready.wait())
-    await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
-    if task.done():
-        task.result()  # the daemon failed to start: say why
-    return daemon, stop, task
 
 
 async def inventorying(reader: LLRPReaderSim) -> None:
@@ -77,11 +67,6 @@ def marked(n: int) -> list[str]:
         body = f"046100532{i:04d}"
         out.append(f"01{body}{check_digit(body)}215Rf{i:011d}\x1d93dGVz")
     return out
-
-
-def epc_of(code: str) -> str:
-    item = parse(code)
-    return encode_sgtin198(item.gtin, item.serial, 7)
 
 
 def config(

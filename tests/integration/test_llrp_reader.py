@@ -440,53 +440,85 @@ def test_sllurp_sets_impinj_search_mode_and_session_and_cleans_up_at_disconnect(
     assert not sim.session.rospecs  # stopped and deleted by the client on its way out
 
 
+class RawLLRPClient:
+    """A bare LLRP client over TCP: sends a ROSpec, and notes each tag report's arrival and
+    TagSeenCount (what any client sees, without a session of our driver around it)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        from edge_agent.llrp import Framer
+
+        self.reader, self.writer, self.framer = reader, writer, Framer()
+        self.started = time.monotonic()
+        self.reports: list[tuple[float, int]] = []  # (seconds since the ROSpec was sent, TagSeenCount)
+
+    @classmethod
+    async def connect(cls, sim: LLRPReaderSim) -> RawLLRPClient:
+        return cls(*await asyncio.open_connection("127.0.0.1", sim.port))
+
+    def send(self, kind: str, msg_id: int, body: dict[str, Any]) -> None:
+        from edge_agent.llrp import Message, encode_message
+
+        self.writer.write(encode_message(Message(kind, msg_id, body)))
+
+    def add_and_enable(self, spec: dict[str, Any]) -> None:
+        self.send("ADD_ROSPEC", 1, {"ROSpec": spec})
+        self.send("ENABLE_ROSPEC", 2, {"ROSpecID": spec["ROSpecID"]})
+        self.started = time.monotonic()
+
+    async def listen(self, seconds: float) -> None:
+        from edge_agent.llrp import decode_message
+
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                data = await asyncio.wait_for(self.reader.read(65536), 0.05)
+            except TimeoutError:
+                continue
+            self.framer.feed(data)
+            for frame in self.framer.frames():
+                message = decode_message(frame)
+                if message.type == "RO_ACCESS_REPORT":
+                    at = time.monotonic() - self.started
+                    self.reports += [(at, int(t.get("TagSeenCount", 0))) for t in message.body["TagReportData"]]
+
+
+def reporting_at_the_end(**bounds: Any) -> dict[str, Any]:
+    """Our driver's ROSpec with these start and stop triggers, reporting at its end (N = 0)."""
+    from edge_agent.llrp.inventory import InventoryConfig, rospec
+
+    spec = rospec(InventoryConfig())
+    spec["ROBoundarySpec"] = bounds
+    spec["ROReportSpec"]["N"] = 0
+    return spec
+
+
 def test_a_periodic_rospec_runs_on_time_for_its_duration_and_reports_at_each_end() -> None:
     """A ROSpec with a periodic start trigger (every 500 ms) and a 200 ms duration stop trigger,
     reporting at its end (N = 0), as a client sends it over TCP: a report about every 500 ms,
     each holding the tag once with the reads of its 200 ms; disabling it stops the cycle."""
-    from edge_agent.llrp import Framer, Message, decode_message, encode_message
-    from edge_agent.llrp.inventory import InventoryConfig, rospec
-
-    spec = rospec(InventoryConfig())
-    spec["ROBoundarySpec"] = {
-        "StartTrigger": {"Trigger": 2, "PeriodicTriggerValue": {"Offset": 0, "Period": 500}},
-        "StopTrigger": {"Trigger": 1, "DurationTriggerValue": 200},
-    }
-    spec["ROReportSpec"]["N"] = 0
-
-    async def scenario() -> list[tuple[float, int]]:
-        async with LLRPReaderSim(reads_per_s=300, seed=16) as sim:
-            sim.place(EPC_A, antenna=1)
-            reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
-            framer, reports = Framer(), []
-            writer.write(encode_message(Message("ADD_ROSPEC", 1, {"ROSpec": spec})))
-            writer.write(encode_message(Message("ENABLE_ROSPEC", 2, {"ROSpecID": spec["ROSpecID"]})))
-            started = time.monotonic()
-            while time.monotonic() - started < 1.35:
-                try:
-                    data = await asyncio.wait_for(reader.read(65536), 0.1)
-                except TimeoutError:
-                    continue
-                framer.feed(data)
-                for frame in framer.frames():
-                    message = decode_message(frame)
-                    if message.type == "RO_ACCESS_REPORT":
-                        for tag in message.body.get("TagReportData", []):
-                            reports.append((time.monotonic() - started, int(tag.get("TagSeenCount", 0))))
-            writer.write(encode_message(Message("DISABLE_ROSPEC", 3, {"ROSpecID": spec["ROSpecID"]})))
-            await writer.drain()
-            await asyncio.sleep(0.7)
-            quiet = sim.reports_sent
-            await asyncio.sleep(0.6)
-            assert sim.reports_sent == quiet  # disabled: no more periods
-            writer.close()
-            return reports
-
-    reports = run(scenario())
-    assert len(reports) == 3, reports  # at ~0.2, ~0.7 and ~1.2 s
-    assert all(count > 10 for _, count in reports)
     from itertools import pairwise
 
+    spec = reporting_at_the_end(
+        StartTrigger={"Trigger": 2, "PeriodicTriggerValue": {"Offset": 0, "Period": 500}},
+        StopTrigger={"Trigger": 1, "DurationTriggerValue": 200},
+    )
+
+    async def scenario() -> tuple[list[tuple[float, int]], int]:
+        async with LLRPReaderSim(reads_per_s=300, seed=16) as sim:
+            sim.place(EPC_A, antenna=1)
+            client = await RawLLRPClient.connect(sim)
+            client.add_and_enable(spec)
+            await client.listen(1.35)
+            client.send("DISABLE_ROSPEC", 3, {"ROSpecID": spec["ROSpecID"]})
+            await client.listen(0.7)
+            quiet = sim.reports_sent
+            await client.listen(0.6)
+            client.writer.close()
+            return client.reports[:3], sim.reports_sent - quiet
+
+    reports, after_disabling = run(scenario())
+    assert len(reports) == 3, reports  # at ~0.2, ~0.7 and ~1.2 s
+    assert all(count > 10 for _, count in reports) and after_disabling == 0  # disabled: no more periods
     gaps = [b - a for (a, _), (b, _) in pairwise(reports)]
     assert all(0.4 <= gap <= 0.6 for gap in gaps), gaps
 
@@ -494,51 +526,27 @@ def test_a_periodic_rospec_runs_on_time_for_its_duration_and_reports_at_each_end
 def test_a_gpi_starts_and_stops_the_rospec_that_waits_for_it() -> None:
     """A light barrier on GPI 1: the ROSpec starts when it closes and stops when it opens, and
     reports at its end (N = 0); nothing is read while the barrier is open."""
-    from edge_agent.llrp import Framer, Message, decode_message, encode_message
-    from edge_agent.llrp.inventory import InventoryConfig, rospec
-
-    spec = rospec(InventoryConfig())
-    spec["ROBoundarySpec"] = {
-        "StartTrigger": {"Trigger": 3, "GPITriggerValue": {"Port": 1, "Event": True, "Timeout": 0}},
-        "StopTrigger": {
-            "Trigger": 2,
-            "DurationTriggerValue": 0,
-            "GPITriggerValue": {"Port": 1, "Event": False, "Timeout": 0},
-        },
-    }
-    spec["ROReportSpec"]["N"] = 0
+    gpi = {"Port": 1, "Timeout": 0}
+    spec = reporting_at_the_end(
+        StartTrigger={"Trigger": 3, "GPITriggerValue": gpi | {"Event": True}},
+        StopTrigger={"Trigger": 2, "DurationTriggerValue": 0, "GPITriggerValue": gpi | {"Event": False}},
+    )
 
     async def scenario() -> tuple[int, list[int], int]:
         async with LLRPReaderSim(reads_per_s=300, seed=17, gpos=1) as sim:
             sim.place(EPC_A, antenna=1)
-            reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
-            framer, counts = Framer(), []
-
-            async def listen(seconds: float) -> None:
-                end = time.monotonic() + seconds
-                while time.monotonic() < end:
-                    try:
-                        data = await asyncio.wait_for(reader.read(65536), 0.05)
-                    except TimeoutError:
-                        continue
-                    framer.feed(data)
-                    for frame in framer.frames():
-                        message = decode_message(frame)
-                        if message.type == "RO_ACCESS_REPORT":
-                            counts.extend(int(t.get("TagSeenCount", 0)) for t in message.body.get("TagReportData", []))
-
-            writer.write(encode_message(Message("ADD_ROSPEC", 1, {"ROSpec": spec})))
-            writer.write(encode_message(Message("ENABLE_ROSPEC", 2, {"ROSpecID": spec["ROSpecID"]})))
-            await listen(0.4)
+            client = await RawLLRPClient.connect(sim)
+            client.add_and_enable(spec)
+            await client.listen(0.4)
             before = sim.reports_sent  # the barrier open: the ROSpec waits
             sim.gpi(1, True)
-            await listen(0.4)
+            await client.listen(0.4)
             sim.gpi(1, False)
-            await listen(0.3)
+            await client.listen(0.3)
             after = sim.reports_sent
-            await listen(0.3)
-            writer.close()
-            return before, counts, sim.reports_sent - after
+            await client.listen(0.3)
+            client.writer.close()
+            return before, [count for _, count in client.reports], sim.reports_sent - after
 
     before, counts, later = run(scenario())
     assert before == 0 and later == 0
