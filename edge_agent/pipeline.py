@@ -8,8 +8,8 @@ more strongly by another lane, and de-duplicates it per (lane, identity): a tag 
 (with the set of tags in it) when the evidence says the reader has seen it all: enough of the
 reader's inventory rounds went by with no new tag (see ``Rounds`` and ``rounds_needed``), or
 at the latest ``settle_s`` after the last arrival or departure (a reader that does not repeat
-tags each round, a ``fixed`` lane); in a **tap** lane every new tap (after the tag has been away ``depart_after_s``)
-is an ``Arrived``, and removal is the basket's explicit action. A tag seen by a reader that
+tags each round, a ``fixed`` lane); in a **tap** lane every new tap (after the tag has been
+away ``depart_after_s``) is an ``Arrived``, and removal is the basket's explicit action. A tag seen by a reader that
 is offline (``reader_down``) never departs: not seeing it proves nothing; when the reader is
 back (``reader_up``) the tag has ``depart_after_s`` to be read again. Nor does a tag depart
 while its reader is merely quiet: for a reader that speaks with nothing in its field
@@ -132,13 +132,12 @@ class _Presence:
 
 
 class _Lane:
-    __slots__ = ("adaptive", "changed_at", "config", "miss", "present", "rounds", "settled")
+    __slots__ = ("adaptive", "changed_at", "config", "miss", "present", "rounds")
 
     def __init__(self, config: LaneConfig) -> None:
         self.config = config
         self.present: dict[Key, _Presence] = {}
         self.changed_at: float | None = None  # last arrival/departure not yet settled
-        self.settled: frozenset[Key] = frozenset()
         self.adaptive = config.mode == "box" and config.settle == "adaptive"
         #: while unsettled: each (reader, antenna)'s rounds since the lane changed
         self.rounds: dict[tuple[str, int], Rounds] = {}
@@ -155,8 +154,7 @@ class _Lane:
         the same items: they are new lines to check)."""
         self.changed_at = None
         self.rounds.clear()
-        self.settled = frozenset(self.present)
-        return Settled(self.config.lane, self.settled, now)
+        return Settled(self.config.lane, frozenset(self.present), now)
 
     def seen_whole(self) -> bool:
         """Every antenna that read the box since it changed has gone enough rounds without a new tag."""
