@@ -91,6 +91,8 @@ class LLRPReaderSim:
         #: the protocol state, sans-I/O; it lives as long as the reader is powered (as ROSpecs do)
         self.session = ReaderSession(self._capabilities(), self._config(), profile)
         self.frozen = False
+        #: how long the reader takes to answer a request (a real one: milliseconds)
+        self.answer_delay_s = 0.0
 
     def _now_us(self) -> int:
         """The reader's clock, in microseconds since the epoch (LLRP's timestamps)."""
@@ -221,6 +223,8 @@ class LLRPReaderSim:
                     break
                 framer.feed(data)
                 for frame in framer.frames():
+                    if self.answer_delay_s:
+                        await asyncio.sleep(self.answer_delay_s)
                     closing = self._act(self.session.receive_frame(frame), writer)
                     await writer.drain()
                     if closing:

@@ -276,6 +276,10 @@ class SllurpOnTheSim:
     def __init__(self, sim: LLRPReaderSim, wait: bool = True, **config: Any) -> None:
         from sllurp.llrp import LLRPReaderClient, LLRPReaderConfig
 
+        # sllurp registers a request's completion callback after sending it, from the caller's
+        # thread: a reader answering within microseconds races it (and the callback is lost).
+        # A real reader takes milliseconds; so does this one here.
+        sim.answer_delay_s = 0.01
         self.sim, self.loop = sim, asyncio.new_event_loop()
         self.loop.run_until_complete(sim.start())
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -310,7 +314,8 @@ class SllurpOnTheSim:
         seen = len(self.reports)
         while len(self.reports) < seen + 50 and time.monotonic() < deadline:  # 50 more reads: any extra?
             time.sleep(0.02)
-        return [r[name] for r in self.reports if name in r]
+        found = [r[name] for r in self.reports if name in r]
+        return found
 
     def close(self) -> None:
         self.client.disconnect()
