@@ -93,3 +93,17 @@ def lost_content(page: Any) -> list[str]:
             page.viewport_size["width"],
         )
     )
+
+
+def wait_for_js(page: Any, expression: str, timeout_s: float = 30) -> None:
+    """Until ``expression`` is true on the page. Playwright's ``wait_for_function`` polls by
+    ``eval`` inside the page, which the pages' Content-Security-Policy (script-src 'self')
+    refuses as soon as the first check is false; each check here is a DevTools evaluation,
+    which the policy does not govern."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout_s} s: {expression}")
+        time.sleep(0.05)

@@ -15,7 +15,7 @@ from edge_agent.config import Config, KioskSettings
 from edge_agent.security.devices import COOKIE
 from sim.scenarios import PRODUCTS, Item
 from tests.e2e.axe import violations
-from tests.e2e.browser import ARTIFACTS, lost_content
+from tests.e2e.browser import ARTIFACTS, lost_content, wait_for_js
 from tests.e2e.demo_store import RunningStore
 
 MILK, BREAD, CHOC = PRODUCTS[0], PRODUCTS[2], PRODUCTS[3]
@@ -82,7 +82,7 @@ def finish(shop: RunningStore, page: Any, lane: str, items: list[Item]) -> None:
     """The shopper takes their items out, and the lane's basket is over (closed or cancelled)."""
     for it in items:
         shop.remove(lane, it.epc)
-    page.wait_for_function("['CLOSED', 'CANCELLED'].includes(window.lastUpdate?.basket?.state)")
+    wait_for_js(page, "['CLOSED', 'CANCELLED'].includes(window.lastUpdate?.basket?.state)")
     page.context.close()
 
 
@@ -139,7 +139,7 @@ def test_a_first_time_shopper_goes_through_every_screen_by_touch(
         kiosk.tap(f"#keypad [data-key='{digit}']")
     kiosk.tap("#verify")
     on_screen(kiosk, "review")  # back to the review, with the balance the code unlocked
-    kiosk.wait_for_function(f"document.querySelector('#loyalty').textContent.includes('{BALANCES[lang]}')")
+    wait_for_js(kiosk, f"document.querySelector('#loyalty').textContent.includes('{BALANCES[lang]}')")
     step("loyalty")
 
     kiosk.tap("#to_pay")
@@ -149,7 +149,7 @@ def test_a_first_time_shopper_goes_through_every_screen_by_touch(
     try:
         kiosk.tap("#sbp")
         kiosk.wait_for_selector("#qr img")
-        kiosk.wait_for_function("Number(document.querySelector('#countdown')?.dataset.left) > 0")
+        wait_for_js(kiosk, "Number(document.querySelector('#countdown')?.dataset.left) > 0")
         size = kiosk.eval_on_selector("#qr img", "e => e.getBoundingClientRect().width")
         assert size >= 300  # the QR large enough to scan from a phone at arm's length
         step("sbp")

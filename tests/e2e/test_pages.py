@@ -10,7 +10,7 @@ import pytest
 
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
 from tests.e2e.axe import violations
-from tests.e2e.browser import ARTIFACTS, demo_store
+from tests.e2e.browser import ARTIFACTS, demo_store, wait_for_js
 from tests.e2e.demo_store import RunningStore
 
 MILK, BREAD = PRODUCTS[0], PRODUCTS[2]
@@ -85,7 +85,7 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     assert links and links[0].endswith(f"/01/{MILK.gtin}/21/{milk.serial}")
     fiscal = kiosk.inner_text("#fiscal")  # the register's receipt: its numbers and its QR
     assert "Fiscal receipt" in fiscal and "ФН 9999078900012345" in fiscal and "ФП" in fiscal
-    kiosk.wait_for_function("document.querySelector('#fiscal img').naturalWidth > 0")
+    wait_for_js(kiosk, "document.querySelector('#fiscal img').naturalWidth > 0")
     kiosk.screenshot(path=str(ARTIFACTS / "kiosk-receipt.png"), full_page=True)
     assert violations(kiosk) == []
     shop.remove(lane, milk.epc)
