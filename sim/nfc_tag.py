@@ -25,8 +25,10 @@ from sim.pcsc_card import VirtualNtag
 
 NTAG215_VERSION: Final = bytes.fromhex("0004040201001103")
 ACK, NAK = b"\x0a", b"\x00"  # a Type 2 tag's 4-bit answers to a WRITE
-#: a FeliCa Lite-S (RC-S966): IC code 0xF1 in the PMm's second byte, as Sony lists it
-LITE_S_PMM: Final = bytes.fromhex("00F1000000014300")
+#: a FeliCa Lite-S (RC-S966): IC code 0xF1 in the PMm's second byte, as Sony lists it; the
+#: bytes after it are the response times a reader allows, here a slow tag's (up to ~0.3 s a
+#: read), since this one answers over UDP from Python on a loaded machine
+LITE_S_PMM: Final = bytes.fromhex("00F14B024FFFFFFF")
 LITE_S_USER_BLOCKS: Final = 14
 T4T_APP: Final = bytes.fromhex("D2760000850101")
 T4T_CC_FILE, T4T_NDEF_FILE = b"\xe1\x03", b"\xe1\x04"
