@@ -126,6 +126,7 @@ def shopper(shop: RunningStore, http: Any, token: str, lane: str, items: list[It
         shop.remove(lane, items[0].epc)
         http.post(f"/api/staff/lanes/{lane}/lines/{found['line_id']}/void", headers=staff).raise_for_status()
     until("no open problem", lambda: not any(p["open"] for p in shop.basket(http, lane)["problems"]))
+    until("the box counted", lambda: not shop.basket(http, lane)["settling"])  # else checkout is 409 settling
     http.post(f"/api/kiosk/{lane}/checkout", json={}).raise_for_status()
     http.post(f"/api/kiosk/{lane}/pay", json={"method": "card"}).raise_for_status()
     until("paid", lambda: shop.basket(http, lane)["state"] in ("PAID", "CLOSED"))  # closed once the receipt printed
