@@ -4,12 +4,13 @@
 #   make bench   the benchmarks (one JSON line per figure)
 #   make fuzz    every parser the outside world reaches, over 1,000,000 generated inputs
 #   make screenshots  the README's screenshots, from the browser tests
+#   make lock    refresh uv.lock (the one lock: setup, CI and the package install from it)
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.edge-agent-installed
 
-.PHONY: demo test lint typecheck bench fuzz screenshots setup clean
+.PHONY: demo test lint typecheck bench fuzz screenshots setup clean lock
 
 demo: setup
 	$(BIN)/edge-agent demo
@@ -51,7 +52,13 @@ screenshots: setup
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/setup.sh
+# newer releases within pyproject.toml's ranges, then the venv and the licence table from them
+lock: setup
+	$(BIN)/uv lock --upgrade
+	VENV=$(VENV) scripts/setup.sh
+	$(BIN)/python scripts/licences.py --write
+
+$(STAMP): pyproject.toml uv.lock scripts/setup.sh
 	VENV=$(VENV) scripts/setup.sh
 	touch $@
 

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
+# the one tool that reads the lock; pinned like everything in it
+UV_VERSION=0.13.10
 # mosquitto: MQTT broker for tests; pcscd + vsmartcard-vpcd: PC/SC with a virtual reader
 # (pcsc-tools: its scriptor, a third-party client of the virtual tag);
 # libpcsclite-dev + swig: to build pyscard; python3-venv: the virtual environment;
@@ -61,9 +63,26 @@ if [[ ! -x $VENV/bin/python ]]; then
     say "creating $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-say "installing edge-agent and its [dev] extra into $VENV"
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-"$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+say "installing edge-agent and its [dev] extra into $VENV, from uv.lock"
+# uv (MIT/Apache-2.0) reads the lock; pip installs what it exports, every file checked against
+# the lock's hashes, nothing resolved here: this venv, CI's and the package's hold the same
+# releases (tests/unit/test_lock.py checks it). `make lock` refreshes uv.lock.
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check "uv==$UV_VERSION"
+locked=$VENV/locked-requirements.txt
+"$VENV/bin/uv" export --quiet --frozen --extra dev --no-emit-project --no-header --format requirements-txt -o "$locked"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r "$locked"
+"$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e .
+# and nothing else: what an older set-up or a hand left behind goes (the venv's own setuptools too)
+"$VENV/bin/python" - "$locked" <<'PY'
+import importlib.metadata as md, re, subprocess, sys
+def normal(name): return re.sub(r"[-_.]+", "-", name).lower()
+locked = {normal(re.split(r"[=;\s]", line)[0]) for line in open(sys.argv[1]) if "==" in line}
+extra = sorted({d.metadata["Name"] for d in md.distributions()
+                if normal(d.metadata["Name"]) not in locked | {"edge-agent", "uv"}})
+if extra:
+    print("setup: removing what uv.lock does not name:", " ".join(extra))
+    subprocess.run([sys.executable, "-m", "pip", "uninstall", "-y", "-q", *extra], check=True)
+PY
 # axe-core (Deque, MPL-2.0): the pages' accessibility audit in the browser tests; a test tool
 # from the npm registry, kept in the venv, never served by the product
 # ESLint (MIT) and Prettier (MIT): the pages' linter and formatter in `make lint`; test tools
