@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
+#: the database was written by a newer edge-agent (a downgrade): not restarted by the unit
+EXIT_NEWER_DATABASE = 65
 #: entry points that add sub-commands: ``register(subparsers)`` (docs/adr/0012-simulators-out-of-the-product.md)
 COMMAND_PLUGINS = "edge_agent.commands"
 
@@ -242,12 +244,17 @@ def cmd_config_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from edge_agent.db.database import NewerDatabase
     from edge_agent.run import run_forever
 
     config = _load_config(args)
     if config is None:
         return EXIT_BAD_INPUT
-    run_forever(config)
+    try:
+        run_forever(config)
+    except NewerDatabase as e:
+        print(f"edge-agent {__version__} will not start: {e}", file=sys.stderr)
+        return EXIT_NEWER_DATABASE
     return EXIT_OK
 
 

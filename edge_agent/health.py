@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from drivers.base import Reader
+from edge_agent import __version__
 from edge_agent.clock import ClockWatch
 from edge_agent.db import Database
 from edge_agent.fiscal.desk import Fiscal
@@ -199,6 +200,7 @@ class StoreHealth:
         out: dict[str, object] = {"status": "ok" if all(h.ok for h in parts.values()) else "degraded"}
         out |= {name: h.detail for name, h in parts.items()}
         out["outbox_depth"] = self.outbox_depth()
+        out["version"] = __version__
         return out
 
     def states(self) -> dict[str, tuple[bool, str]]:

@@ -12,10 +12,11 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, generate_latest
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from edge_agent import __version__
 from edge_agent.readqueue import ReadQueue
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ def _online(reader: Reader) -> Callable[[], float]:
 class Metrics:
     def __init__(self) -> None:
         r = self.registry = CollectorRegistry()
+        # edge_agent_build_info{version="..."} 1: the version a store runs, for the fleet's view
+        Info("edge_agent_build", "The running edge-agent's version", registry=r).info({"version": __version__})
         self.reads = Counter("edge_agent_reads", "Tag reads received, per reader", ["reader"], registry=r)
         self.parse_errors = Counter("edge_agent_parse_errors", "Reads that are not an item", registry=r)
         self.store_ok = Gauge("edge_agent_store_ok", "1 when the store can write (0: a full disk, say)", registry=r)

@@ -24,6 +24,20 @@ class StoreError(EdgeError):
     """The database cannot write now (code ``store_unavailable``); nothing of the command stayed."""
 
 
+class NewerDatabase(Exception):
+    """The database has migrations this code does not know: a newer edge-agent wrote it (a
+    downgrade). Opening it would let old code write rows it does not understand; the daemon
+    refuses to start instead (``edge-agent run`` exits with ``EXIT_NEWER_DATABASE``)."""
+
+    def __init__(self, path: Path, schema: int, known: int, written_by: str | None) -> None:
+        self.path, self.schema, self.known, self.written_by = path, schema, known, written_by
+        by = f"edge-agent {written_by}" if written_by else "a newer edge-agent"
+        super().__init__(
+            f"the database {path} has schema {schema}, written by {by}; this edge-agent knows schema {known}: "
+            f"install that version or newer again, or move the database away to start empty"
+        )
+
+
 #: SQLite primary result codes that mean the storage cannot take writes now (full, I/O error,
 #: read-only, cannot open, busy or locked past the timeout, out of memory, corrupt, not a database)
 STORAGE_FAULTS: Final = frozenset({13, 10, 8, 14, 5, 6, 7, 11, 26})
@@ -121,12 +135,22 @@ class Database:
         """Apply the migrations the database has not had yet; returns the schema's version."""
         conn = self.conn
         version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise NewerDatabase(self.path, version, len(MIGRATIONS), self._written_by())
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction():
                 for statement in filter(str.strip, script.split(";")):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number}")
         return len(MIGRATIONS)
+
+    def _written_by(self) -> str | None:
+        """The version of edge-agent that last migrated the database, where it says (schema 15 on)."""
+        try:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'written_by'").fetchone()
+        except sqlite3.Error:
+            return None
+        return str(row[0]) if row else None
 
     # -- transactions ---------------------------------------------------------------------------
     @contextmanager

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from sim.scenarios import PRODUCTS, STAFF_BADGE, STAFF_PIN, Item
+from tests.conftest import run_cli
 from tests.e2e.demo_store import RunningStore
 
 MILK, WATER, BREAD, CHOC, ENERGY = PRODUCTS[:5]
@@ -286,7 +287,10 @@ def test_health_metrics_and_openapi(shop: RunningStore, http: httpx.Client) -> N
         and health["outbox_depth"] >= 0
     )
     assert health["verification"]["local_module"]["status"] == "ready"
+    version = run_cli("--version").stdout.decode().split()[-1]  # one version: the CLI, /healthz, the metric
+    assert health["version"] == version and version[0].isdigit()
     metrics = http.get("/metrics").text
+    assert f'edge_agent_build_info{{version="{version}"}} 1.0' in metrics
     for name in (
         "edge_agent_reads_total",
         "edge_agent_tag_to_basket_seconds_bucket",

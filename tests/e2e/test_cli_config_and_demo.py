@@ -191,3 +191,27 @@ def test_devices_are_provisioned_listed_and_revoked_from_the_cli(tmp_path: Path)
     assert [(d["name"], d["lane"], d["revoked_at"]) for d in listed] == [("kiosk-lane-1", "lane-1", None)]
     assert run_cli("--config", str(config), "device", "revoke", "kiosk-lane-1").returncode == 0
     assert run_cli("--config", str(config), "device", "revoke", "kiosk-lane-1").returncode == 2  # already
+
+
+def test_a_database_from_a_newer_version_is_refused_with_its_writer_named(tmp_path: Path) -> None:
+    # a downgrade: the package of an older version installed over a store a newer one migrated
+    import sqlite3
+
+    from edge_agent.cli import EXIT_NEWER_DATABASE
+    from edge_agent.db.migrations import MIGRATIONS
+
+    db = sqlite3.connect(tmp_path / "edge-agent.db")
+    db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    db.execute("INSERT INTO meta VALUES ('written_by', '9.9.9')")
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.commit()
+    db.close()
+    proc = run_cli("run", env={"EDGE_AGENT__AGENT__DATA_DIR": str(tmp_path), "EDGE_AGENT__HTTP__ENABLED": "false"})
+    assert proc.returncode == EXIT_NEWER_DATABASE == 65
+    err = proc.stderr.decode()
+    assert "edge-agent 9.9.9" in err and f"schema {len(MIGRATIONS) + 1}" in err and "will not start" in err
+    version = run_cli("--version").stdout.decode().split()[-1]
+    assert f"edge-agent {version} will not start" in err
+    # untouched: the newer version can still open it
+    kept = sqlite3.connect(tmp_path / "edge-agent.db").execute("PRAGMA user_version").fetchone()[0]
+    assert kept == len(MIGRATIONS) + 1
