@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from drivers.base import Reader
 from drivers.registry import build_reader
-from edge_agent import health
+from edge_agent import __version__, health
 from edge_agent.attendant import AttendantQueue
 from edge_agent.basket import AlcoholHours, Basket, Rules
 from edge_agent.catalog.seed import seed_catalog
@@ -252,10 +252,23 @@ class Daemon:
 
 
 async def _health_log(svc: Services) -> None:
-    """Sample every component's state and write the changes: the dashboard's health over time."""
+    """Sample every component's state and write the changes: the dashboard's health over time.
+    Once, ``HEALTH_GRACE_S`` after start, the start check: did this version come up (an upgrade
+    that did not is in the retained status and ``edge_agent_start_ok``, and a rollout stops)."""
     written: dict[str, bool] = {}
-    noise, started = ThrottledLog(log), time.monotonic()
+    noise, started, checked = ThrottledLog(log), time.monotonic(), False
     while True:
+        if not checked and time.monotonic() - started >= HEALTH_GRACE_S:
+            checked = True
+            verdict = health.start_check(svc.health.states())
+            svc.metrics.start_ok.set(bool(verdict["ok"]))
+            if svc.sync is not None:
+                svc.sync.start_verdict = verdict
+                svc.sync.publish_status()
+            if verdict["ok"]:
+                log.info("edge-agent %s started: readers, registers, store and broker up", __version__)
+            else:
+                log.error("edge-agent %s did not start healthy: %s", __version__, verdict["failing"])
         svc.health.clock.watch.check()  # a wall-clock jump is logged when it happens, not at the next /healthz
         now = svc.health.states()
         changes = health_changes(written, now)

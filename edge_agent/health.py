@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from drivers.base import Reader
 from edge_agent import __version__
@@ -201,6 +201,7 @@ class StoreHealth:
         out |= {name: h.detail for name, h in parts.items()}
         out["outbox_depth"] = self.outbox_depth()
         out["version"] = __version__
+        out["start"] = start_check(self.states())
         return out
 
     def states(self) -> dict[str, tuple[bool, str]]:
@@ -218,7 +219,26 @@ class StoreHealth:
         if self.broker.sync is not None:
             up = self.broker.sync.link.connected.is_set()
             out["broker"] = (up, "" if up else "disconnected")
+        fault = self.storage.db.fault
+        out["store"] = (fault is None, fault or "")
         return out
+
+
+#: what a new version must have up to count as started (the check services may be away: the
+#: Local Module answers; a lane cannot sell without its reader, the store, the broker, its register)
+START_GATES: Final = ("reader:", "register:", "broker", "store")
+
+
+def start_check(states: Mapping[str, tuple[bool, str]]) -> dict[str, object]:
+    """The start check's verdict from ``StoreHealth.states()``: ok, and what is down and why.
+    Pure; the daemon makes it once, ``HEALTH_GRACE_S`` after start, into the retained status, a
+    metric and the log; ``edge-agent health --wait`` asks the same of /healthz for the unit."""
+    failing = {
+        name: why or "down"
+        for name, (ok, why) in sorted(states.items())
+        if not ok and any(name == g or (g.endswith(":") and name.startswith(g)) for g in START_GATES)
+    }
+    return {"ok": not failing, "version": __version__, "failing": failing}
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,12 @@ class Metrics:
         r = self.registry = CollectorRegistry()
         # edge_agent_build_info{version="..."} 1: the version a store runs, for the fleet's view
         Info("edge_agent_build", "The running edge-agent's version", registry=r).info({"version": __version__})
+        self.start_ok = Gauge(
+            "edge_agent_start_ok",
+            "1 once this version came up with its readers, registers, store and broker; 0 if it did not",
+            registry=r,
+        )
+        self.start_ok.set(1)
         self.reads = Counter("edge_agent_reads", "Tag reads received, per reader", ["reader"], registry=r)
         self.parse_errors = Counter("edge_agent_parse_errors", "Reads that are not an item", registry=r)
         self.store_ok = Gauge("edge_agent_store_ok", "1 when the store can write (0: a full disk, say)", registry=r)

@@ -71,6 +71,8 @@ class Sync:
         self.fiscal = fiscal or dict  # each lane's register, for the retained status
         self.verification = verification or dict  # the check services (Local Module sync age)
         self.lanes = [lane.id for lane in config.lanes]
+        #: the start check's verdict once made (``health.start_check``): in every status after it
+        self.start_verdict: dict[str, Any] | None = None
         self.status_topic = self.topics.status(self.agent)
         self.resp_topic = self.topics.resp(self.agent)
         will = (self.status_topic, status_payload(self.source, "offline", reason="connection lost"), True)
@@ -138,6 +140,7 @@ class Sync:
                 delivery=self.delivery_health(self.warn_s),
                 verification=self.verification(),
                 lanes=self.lanes,
+                start=self.start_verdict,
             )
             self.link.publish(self.status_topic, payload, retain=True)
 

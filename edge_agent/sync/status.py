@@ -21,6 +21,7 @@ def status_payload(
     delivery: dict[str, Any] | None = None,
     verification: dict[str, Any] | None = None,
     lanes: list[str] | None = None,
+    start: dict[str, Any] | None = None,
 ) -> bytes:
     data: dict[str, Any] = {"state": state, "version": __version__, "readers": readers or {}}
     if lanes is not None:  # the lanes whose events this agent sends: central confirms them to it only
@@ -35,4 +36,6 @@ def status_payload(
         data["delivery"] = delivery
     if verification:
         data["verification"] = verification
+    if start:  # after an install or upgrade: did this version come up healthy (docs/operations.md)
+        data["start"] = start
     return envelope.encode(envelope.event(source, "agent.status", data))
