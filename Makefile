@@ -4,13 +4,14 @@
 #   make bench   the benchmarks (one JSON line per figure)
 #   make fuzz    every parser the outside world reaches, over 1,000,000 generated inputs
 #   make screenshots  the README's screenshots, from the browser tests
+#   make package the store's .deb and the simulators' (dist/); make package-test tries them
 #   make lock    refresh uv.lock (the one lock: setup, CI and the package install from it)
 SHELL := /bin/bash
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.edge-agent-installed
 
-.PHONY: demo test lint typecheck bench fuzz screenshots setup clean lock
+.PHONY: demo test lint typecheck bench fuzz screenshots setup clean lock package repo package-test
 
 demo: setup
 	$(BIN)/edge-agent demo
@@ -52,6 +53,18 @@ screenshots: setup
 
 setup: $(STAMP)
 
+# the store's Debian package and the simulators' (dist/*.deb), from uv.lock
+package: setup
+	packaging/build-deb.sh
+
+# a signed apt repository of dist/*.deb (dist/repo); GNUPGHOME and REPO_KEY pick the key
+repo: package
+	packaging/build-repo.sh
+
+# the packages on a fresh Debian 12 root: install, sell, upgrade, downgrade, purge
+package-test: setup
+	$(BIN)/pytest -n 0 -p no:cacheprovider tests/package
+
 # newer releases within pyproject.toml's ranges, then the venv and the licence table from them
 lock: setup
 	$(BIN)/uv lock --upgrade
@@ -63,4 +76,4 @@ $(STAMP): pyproject.toml uv.lock scripts/setup.sh
 	touch $@
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist *.egg-info

@@ -14,8 +14,11 @@ UV_VERSION=0.13.10
 # (pcsc-tools: its scriptor, a third-party client of the virtual tag);
 # libpcsclite-dev + swig: to build pyscard; python3-venv: the virtual environment;
 # openssl: the test CA; chromium: the page tests (Playwright drives Debian's browser);
-# rabbitmq-server (with rabbitmq_mqtt): central's three-node cluster in the delivery tests.
-DEBIAN_PACKAGES=(mosquitto pcscd pcsc-tools libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium rabbitmq-server prometheus nodejs)
+# rabbitmq-server (with rabbitmq_mqtt): central's three-node cluster in the delivery tests;
+# debootstrap, apt-utils (apt-ftparchive), gpg: the package, its signed repository and the fresh
+# Debian root it is tried on (make package, make repo, make package-test).
+DEBIAN_PACKAGES=(mosquitto pcscd pcsc-tools libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium
+    rabbitmq-server prometheus nodejs debootstrap apt-utils gpg)
 
 say() { printf 'setup: %s\n' "$*"; }
 
