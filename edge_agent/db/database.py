@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
+from edge_agent import __version__
 from edge_agent.db.migrations import MIGRATIONS
 from edge_agent.errors import EdgeError
 
@@ -142,10 +143,16 @@ class Database:
                 for statement in filter(str.strip, script.split(";")):
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {number}")
+        if self._written_by() != __version__:  # once per upgrade, not per start
+            with self.transaction():
+                conn.execute(
+                    "INSERT INTO meta VALUES ('written_by', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (__version__,),
+                )
         return len(MIGRATIONS)
 
     def _written_by(self) -> str | None:
-        """The version of edge-agent that last migrated the database, where it says (schema 15 on)."""
+        """The version of edge-agent that last opened the database, where it says (schema 11 on)."""
         try:
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'written_by'").fetchone()
         except sqlite3.Error:

@@ -100,4 +100,9 @@ MIGRATIONS: Final[list[str]] = [
     UPDATE devices SET used_at = created_at;
     CREATE INDEX devices_spent ON devices (spent_sha256) WHERE spent_sha256 IS NOT NULL;
     """,
+    # 11: which version of edge-agent last opened the database (0.3.0 on): an older version
+    # refusing it (a downgrade) names the version to install again (docs/operations.md)
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]

@@ -48,6 +48,25 @@ def test_migrations_run_once_and_the_catalog_round_trips(tmp_path: Path) -> None
     assert again.catalogue.product(MILK.gtin) == MILK and again.catalogue.product("04699999999993") is None
 
 
+def test_an_older_database_is_migrated_keeping_its_rows_and_names_its_new_writer(tmp_path: Path) -> None:
+    import sqlite3
+
+    from edge_agent import __version__
+    from edge_agent.db import Database
+
+    old = sqlite3.connect(tmp_path / "old.db")  # what 0.2.0 left: schema 10, no meta
+    for number, script in enumerate(MIGRATIONS[:10], start=1):
+        old.executescript(script)
+        old.execute(f"PRAGMA user_version = {number}")
+    old.execute("INSERT INTO baskets (id, lane, state, opened_at) VALUES ('b-open', 'lane-1', 'OPEN', 1.0)")
+    old.commit()
+    old.close()
+    db = Database(tmp_path / "old.db")
+    assert db.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) >= 11
+    assert db.conn.execute("SELECT value FROM meta WHERE key = 'written_by'").fetchone() == (__version__,)
+    assert db.conn.execute("SELECT id, state FROM baskets").fetchall() == [("b-open", "OPEN")]
+
+
 def test_a_refused_command_leaves_no_trace(tmp_path: Path) -> None:
     store = open_repositories(tmp_path / "a.db", tz=MSK)
     basket = store.journal.open_basket("b1", "lane-1")
