@@ -76,3 +76,31 @@ def test_every_metric_the_alerts_and_the_dashboard_use_is_exported(scrape: bytes
     used = rules | names_in(queries)
     assert len(used) >= 20 and used - exported == set()
     assert len(dashboard["panels"]) >= 15 and len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
+
+
+FLEET = PROMETHEUS / "fleet"
+
+
+def test_the_fleet_configuration_and_its_alerts_are_valid_and_pass_their_unit_tests() -> None:
+    for config in ("store.yml", "fleet/prometheus.yml"):  # a store's Prometheus, and central's federating it
+        checked = promtool("check", "config", "--syntax-only", config)
+        assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+    rules = promtool("check", "rules", "fleet/fleet-alerts.yml", "fleet/fleet-target.yml")
+    assert rules.returncode == 0 and b"SUCCESS: 7 rules found" in rules.stdout, rules.stderr.decode()
+    tested = promtool("test", "rules", "fleet/fleet-alerts.test.yml")
+    assert tested.returncode == 0 and b"SUCCESS" in tested.stdout, tested.stdout.decode() + tested.stderr.decode()
+    federated = (FLEET / "prometheus.yml").read_text()
+    assert "/federate" in federated and "honor_labels: true" in federated and "'{job=\"edge-agent\"}'" in federated
+
+
+def test_every_metric_the_fleet_alerts_and_dashboard_use_is_exported(scrape: bytes) -> None:
+    exported = names_in(scrape.decode())
+    dashboard = json.loads((ROOT / "config" / "grafana" / "fleet.json").read_text())
+    queries = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    used = names_in((FLEET / "fleet-alerts.yml").read_text()) | names_in(queries)
+    # edge_agent_fleet_target_info is central's own recording rule, not a daemon's metric
+    assert {"edge_agent_build_info", "edge_agent_start_ok"} <= used
+    assert used - exported == {"edge_agent_fleet_target_info"}
+    assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"]) >= 8
+    worst_first = next(p for p in dashboard["panels"] if p["type"] == "table")
+    assert worst_first["targets"][0]["expr"].startswith("sort_desc(")
