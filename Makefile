@@ -63,7 +63,7 @@ repo: package
 
 # the packages on a fresh Debian 12 root: install, sell, upgrade, downgrade, purge
 package-test: setup
-	$(BIN)/pytest -n 0 -p no:cacheprovider tests/package
+	EDGE_AGENT_PACKAGE_TEST=1 $(BIN)/pytest -n 0 -s tests/package
 
 # newer releases within pyproject.toml's ranges, then the venv and the licence table from them
 lock: setup

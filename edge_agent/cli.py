@@ -294,7 +294,11 @@ def cmd_health(args: argparse.Namespace, out: TextIO) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edge-agent", description="Self-checkout edge daemon.")
     p.add_argument("--version", action="version", version=f"edge-agent {__version__}")
-    p.add_argument("--config", help="configuration file (default: $EDGE_AGENT_CONFIG or config/edge-agent.toml)")
+    p.add_argument(
+        "--config",
+        help="configuration file (default: $EDGE_AGENT_CONFIG, else config/edge-agent.toml, "
+        "else /etc/edge-agent/edge-agent.toml)",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     code = sub.add_parser("code", help="mark codes, EPCs and Digital Links").add_subparsers(

@@ -1,6 +1,7 @@
 """Configuration: one TOML file plus environment overrides, validated on load.
 
-``EDGE_AGENT_CONFIG`` names the file (default ``config/edge-agent.toml``). Any key can be
+``EDGE_AGENT_CONFIG`` names the file (default ``config/edge-agent.toml`` in a source tree,
+else the package's ``/etc/edge-agent/edge-agent.toml``). Any key can be
 overridden as ``EDGE_AGENT__<SECTION>__<KEY>=value`` (value read as a TOML value when it is
 one, else as a string), e.g. ``EDGE_AGENT__MQTT__PORT=1884``. A bad file or override raises
 :class:`ConfigError` naming the key and the reason; the CLI prints it and exits 2.
@@ -37,7 +38,8 @@ from edge_agent.errors import EdgeError
 from edge_agent.fiscal.registry import RegisterConfig
 from edge_agent.security.secrets import SECRETS, is_loopback, refusals
 
-DEFAULT_PATH: Final = Path("config/edge-agent.toml")
+DEFAULT_PATH: Final = Path("config/edge-agent.toml")  # a source tree's (make demo)
+INSTALLED_PATH: Final = Path("/etc/edge-agent/edge-agent.toml")  # the Debian package's
 ENV_FILE: Final = "EDGE_AGENT_CONFIG"
 ENV_PREFIX: Final = "EDGE_AGENT__"
 
@@ -208,7 +210,8 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
     """Read, merge and validate the configuration."""
     env = os.environ if env is None else env
     if path is None:
-        path = Path(env.get(ENV_FILE, str(DEFAULT_PATH)))
+        default = DEFAULT_PATH if DEFAULT_PATH.exists() or not INSTALLED_PATH.exists() else INSTALLED_PATH
+        path = Path(env.get(ENV_FILE, str(default)))
     where = str(path)
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))

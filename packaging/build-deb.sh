@@ -3,11 +3,13 @@
 # edge-agent-sim_<version>_<arch>.deb (the simulators and the demo) into $OUT (dist/).
 #
 # The daemon is a self-contained virtual environment at /opt/edge-agent made with Debian's own
-# python3 from uv.lock, every file checked against the lock's hashes (docs/adr/0027-debian-package.md).
+# python3 from uv.lock, every file checked against the lock's hashes (docs/adr/0022-a-debian-package-with-its-own-venv.md).
 # It is built in a staging directory and its paths rewritten to /opt/edge-agent, as dh-virtualenv
 # does; no .pyc is shipped (postinst compiles them, prerm removes them).
+#
+# SOURCE=<tree> packages another checkout (the upgrade test builds the previous release so).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "${SOURCE:-$(dirname "$0")/..}"
 ROOT=$PWD
 OUT=${OUT:-$ROOT/dist}
 UV=${UV:-$ROOT/.venv/bin/uv}
@@ -40,8 +42,8 @@ PIP=("$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-compi
 # central's simulated services on RabbitMQ); the store's package runs without them
 mkdir -p "$SIM$PREFIX/$SITE"
 mv "$VENV/$SITE/sim" "$SIM$PREFIX/$SITE/sim"
-"$UV" export --quiet --frozen --extra dev --no-emit-project --no-header --format requirements-txt \
-    | awk '/^pika==/{p=1} p{print} p && !/\\$/{exit}' >"$STAGE/sim.txt"
+"$UV" export --quiet --frozen --extra dev --no-emit-project --no-header --format requirements-txt -o "$STAGE/dev.txt"
+awk '/^pika==/{p=1} p{print} p && !/\\$/{exit}' "$STAGE/dev.txt" >"$STAGE/sim.txt"
 "${PIP[@]}" --require-hashes --target "$SIM$PREFIX/$SITE" -r "$STAGE/sim.txt"
 rm -rf "$SIM$PREFIX/$SITE/bin"
 
@@ -57,7 +59,7 @@ install -D -m 0640 config/production.example.toml "$MAIN/etc/edge-agent/edge-age
 mkdir -p "$MAIN/usr/bin" && ln -s "$PREFIX/bin/edge-agent" "$MAIN/usr/bin/edge-agent"
 install -D -m 0644 LICENSE "$MAIN/usr/share/doc/edge-agent/copyright"
 install -m 0644 docs/licences.md "$MAIN/usr/share/doc/edge-agent/licences.md"
-for f in config/prometheus/alerts.yml config/grafana/edge-agent.json config/mosquitto/*.conf; do
+for f in config/prometheus/alerts.yml config/prometheus/store.yml config/grafana/edge-agent.json config/mosquitto/*.conf; do
     [[ -e $f ]] && install -D -m 0644 "$f" "$MAIN/usr/share/edge-agent/${f#config/}"
 done
 install -D -m 0644 LICENSE "$SIM/usr/share/doc/edge-agent-sim/copyright"

@@ -18,7 +18,7 @@ UV_VERSION=0.13.10
 # debootstrap, apt-utils (apt-ftparchive), gpg: the package, its signed repository and the fresh
 # Debian root it is tried on (make package, make repo, make package-test).
 DEBIAN_PACKAGES=(mosquitto pcscd pcsc-tools libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium
-    rabbitmq-server prometheus nodejs debootstrap apt-utils gpg)
+    rabbitmq-server prometheus nodejs debootstrap apt-utils gpg iproute2)
 
 say() { printf 'setup: %s\n' "$*"; }
 
