@@ -16,7 +16,8 @@ UV_VERSION=0.13.10
 # openssl: the test CA; chromium: the page tests (Playwright drives Debian's browser);
 # rabbitmq-server (with rabbitmq_mqtt): central's three-node cluster in the delivery tests;
 # debootstrap, apt-utils (apt-ftparchive), gpg: the package, its signed repository and the fresh
-# Debian root it is tried on (make package, make repo, make package-test).
+# Debian root it is tried on (make package, make repo, make package-test; iproute2 brings up its
+# loopback).
 DEBIAN_PACKAGES=(mosquitto pcscd pcsc-tools libpcsclite-dev swig vsmartcard-vpcd python3-venv openssl chromium
     rabbitmq-server prometheus nodejs debootstrap apt-utils gpg iproute2)
 
