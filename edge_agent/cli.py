@@ -39,8 +39,6 @@ EXIT_OK = 0
 EXIT_BAD_INPUT = 2
 #: the database was written by a newer edge-agent (a downgrade): not restarted by the unit
 EXIT_NEWER_DATABASE = 65
-#: `edge-agent health`: the daemon did not come up (or is not up) with what a lane needs
-EXIT_UNHEALTHY = 1
 #: entry points that add sub-commands: ``register(subparsers)`` (docs/adr/0012-simulators-out-of-the-product.md)
 COMMAND_PLUGINS = "edge_agent.commands"
 
@@ -260,37 +258,6 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-def cmd_health(args: argparse.Namespace, out: TextIO) -> int:
-    """Ask the running daemon's /healthz (with the ops token) for its start check, until it is ok
-    or ``--wait`` seconds passed: the unit's ExecStartPost, so an upgrade that does not come up
-    fails its start, and the package's postinst and the rollout with it (docs/operations.md)."""
-    import time
-
-    import httpx
-
-    config = _load_config(args)
-    if config is None:
-        return EXIT_BAD_INPUT
-    http = config.http
-    host = "127.0.0.1" if http.host in ("0.0.0.0", "::", "") else http.host
-    url = f"{'https' if http.tls_cert else 'http'}://{host}:{http.port}/healthz"
-    headers = {"authorization": f"Bearer {http.ops_token}"} if http.ops_token else {}
-    deadline = time.monotonic() + args.wait
-    while True:
-        try:  # its own server on this host: the ops token is the check, not the certificate's name
-            report = httpx.get(url, headers=headers, verify=False, timeout=2.0).json()
-            verdict = report.get("start") or {"ok": False, "failing": {"http": "no ops token: /healthz details"}}
-        except (httpx.HTTPError, ValueError) as e:
-            verdict = {"ok": False, "failing": {"http": f"{url}: {e or type(e).__name__}"}}
-        if verdict["ok"] or time.monotonic() >= deadline:
-            break
-        time.sleep(1.0)
-    out.write(json.dumps(verdict, ensure_ascii=False) + "\n")
-    if not verdict["ok"]:
-        print(f"edge-agent {__version__} is not healthy: {verdict['failing']}", file=sys.stderr)
-    return EXIT_OK if verdict["ok"] else EXIT_UNHEALTHY
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="edge-agent", description="Self-checkout edge daemon.")
     p.add_argument("--version", action="version", version=f"edge-agent {__version__}")
@@ -371,12 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run_p = sub.add_parser("run", help="run the daemon (readers, lanes, baskets) until SIGTERM")
     run_p.set_defaults(func=cmd_run)
-    health_p = sub.add_parser("health", help="is the running daemon up with its readers, registers, store, broker?")
-    health_p.add_argument("--wait", type=float, default=0.0, metavar="S", help="keep asking for up to S seconds")
-    health_p.set_defaults(func=cmd_health)
+    from edge_agent.health_cli import register as health_commands
     from edge_agent.security.cli import register as security_commands
 
-    for needs_config in (run_p, health_p, check_p, check_code, *security_commands(sub)):
+    for needs_config in (run_p, check_p, check_code, *health_commands(sub), *security_commands(sub)):
         # `edge-agent run --config FILE` as well as `edge-agent --config FILE run`
         needs_config.add_argument("--config", default=argparse.SUPPRESS, help="configuration file")
     for plugin in entry_points(group=COMMAND_PLUGINS):  # e.g. `sim` and `demo`, from sim/cli.py

@@ -66,7 +66,7 @@ install -D -m 0644 LICENSE "$SIM/usr/share/doc/edge-agent-sim/copyright"
 # the demo store: edge-agent --config /usr/share/edge-agent-sim/demo.toml demo [--headless]
 install -D -m 0644 config/edge-agent.toml "$SIM/usr/share/edge-agent-sim/demo.toml"
 
-control() {  # package dir, name, description, depends, recommends
+control() {  # package dir, name, description, depends, recommends, suggests
     local dir=$1 size
     size=$(du -sk --exclude=DEBIAN "$dir" | cut -f1)
     mkdir -p "$dir/DEBIAN"
@@ -74,13 +74,15 @@ control() {  # package dir, name, description, depends, recommends
         printf 'Package: %s\nVersion: %s\nArchitecture: %s\nMaintainer: edge-agent developers <edge-agent@localhost>\n' "$2" "$VERSION" "$ARCH"
         printf 'Installed-Size: %s\nSection: net\nPriority: optional\nDepends: %s\n' "$size" "$4"
         [[ -n $5 ]] && printf 'Recommends: %s\n' "$5"
+        [[ -n ${6:-} ]] && printf 'Suggests: %s\n' "$6"
         printf 'Description: %s\n' "$3"
     } >"$dir/DEBIAN/control"
 }
 control "$MAIN" edge-agent "self-checkout edge daemon (RFID/NFC/DataMatrix, Chestny Znak checks, MQTT)
  Reads tags and mark codes through reader drivers, checks every marked item before sale,
  builds the customer's basket, prints fiscal receipts and syncs the store over MQTT." \
-    "python3 (>= $PYVER), python3 (<< $NEXT_PY), libpcsclite1, passwd, init-system-helpers" "pcscd, libusb-1.0-0"
+    "python3 (>= $PYVER), python3 (<< $NEXT_PY), libpcsclite1, passwd, init-system-helpers" "pcscd, libusb-1.0-0" \
+    "mosquitto, prometheus"
 control "$SIM" edge-agent-sim "simulators and demo store for edge-agent (not for a store)
  Simulated LLRP and NFC readers, scanners, the Chestny Znak services, ATOL's Web-server,
  payments and central: the whole store on one machine for tests and demos." \
