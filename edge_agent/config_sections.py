@@ -4,12 +4,14 @@ and the kiosk's timers, the fiscal registers, lanes, exit gates, tags, staff and
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, create_model, field_validator, model_validator
 
 from edge_agent.config_types import Name, Section
 from edge_agent.fiscal.registry import RegisterConfig
+from edge_agent.fiscal.requisites import DEFAULT_FOUNDATION
 from edge_agent.verify.registry import ONLINE, VerifySettings
 
 
@@ -48,6 +50,26 @@ Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
 VatType = Literal["none", "vat0", "vat5", "vat7", "vat10", "vat22", "vat105", "vat107", "vat110", "vat122"]
 
 
+class FoundationSettings(Section):
+    """One row of tag 1260's decree table (``[[fiscal.foundation]]``; docs/compliance.md)."""
+
+    #: 1262: the federal executive body's id
+    foiv: Annotated[str, Field(pattern=r"^\d{3}$")]
+    #: 1263: the decree's date
+    issued: date
+    #: 1264: the decree's number
+    number: Annotated[str, Field(min_length=1, max_length=32)]
+    #: checks made from this day (the store's time zone) carry this decree
+    effective: date
+
+
+def _default_foundation() -> list[FoundationSettings]:
+    return [
+        FoundationSettings(foiv=d.foiv, issued=d.issued, number=d.number, effective=d.effective)
+        for d in DEFAULT_FOUNDATION
+    ]
+
+
 class FiscalSettings(Section):
     #: the tax system of the store's receipts
     taxation: Literal["osn", "usnIncome", "usnIncomeOutcome", "esn", "patent"] = "osn"
@@ -70,6 +92,17 @@ class FiscalSettings(Section):
     #: the ОФД queue's oldest unsent document older than this turns health degraded (the ФН blocks at 30 days)
     ofd_warn_days: Annotated[float, Field(gt=0, le=30)] = 3.0
     registers: list[RegisterConfig] = []
+    #: tag 1260's decree (1262/1263/1264) by the day of the check; default: ПП №477 of 26.03.2022,
+    #: then ПП №1944 of 21.11.2023 from 1 Apr 2024. A new decree is a new row with its day.
+    foundation: Annotated[list[FoundationSettings], Field(min_length=1)] = Field(default_factory=_default_foundation)
+
+    @field_validator("foundation")
+    @classmethod
+    def _one_decree_a_day(cls, rows: list[FoundationSettings]) -> list[FoundationSettings]:
+        days = [r.effective for r in rows]
+        if len(set(days)) != len(days):
+            raise ValueError("two decrees take effect on the same day: which one is in force?")
+        return sorted(rows, key=lambda r: r.effective)
 
 
 class ZoneConfig(Section):

@@ -27,7 +27,7 @@ from edge_agent.catalog.seed import seed_catalog
 from edge_agent.clock import ClockWatch
 from edge_agent.config import Config
 from edge_agent.dashboard import health_changes
-from edge_agent.fiscal.desk import fiscal_from_config
+from edge_agent.fiscal.desk import fiscal_from_config, foundation_of
 from edge_agent.gate.gates import GateFacts, Gates
 from edge_agent.hub import Hub
 from edge_agent.lanes import Lanes
@@ -104,6 +104,7 @@ class Daemon:
             verifier,
             metrics=metrics,
             intercept=lambda read: badges.take(read) or gates.take(read),  # neither is an item
+            foundation=foundation_of(cfg),
         )
         lanes.restore(records.journal.restore())
         lanes.watch(self.readers)

@@ -10,18 +10,15 @@ and the permissive-mode answer (``industryInfo``, tag 1260 with 1265).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 from edge_agent.basket import Line
 from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.fiscal.marks import EstimatedStatus, imc
 from edge_agent.fiscal.receipt import Position, Receipt, ReceiptRules, Tender, return_receipt, sell_receipt
-from edge_agent.verify.policy import FISCAL_1262, FISCAL_1263, FISCAL_1264
 
 #: tag 1212: 33 "a good with a mark code" for marked lines, 1 "a good" otherwise [unverified: docs/fiscal.md]
 MARKED_OBJECT, PLAIN_OBJECT = "commodityWithMarking", "commodity"
-#: 1263 in ATOL's date format (yyyy.mm.dd)
-_BASE_DATE: Final = ".".join(reversed(FISCAL_1263.split(".")))
 
 
 def _rub(kop: int) -> float:
@@ -49,10 +46,11 @@ def position_json(p: Position) -> dict[str, Any]:
         "imcModeProcessing": 0,
         "itemInfoCheckResult": p.mark.check.to_dict()["itemInfoCheckResult"],
     }
-    if p.mark.industry_1265 is not None:  # no answer from any service (assisted sale): no 1260
-        pos["industryInfo"] = [
-            {"fois": FISCAL_1262, "date": _BASE_DATE, "number": FISCAL_1264, "industryAttribute": p.mark.industry_1265}
-        ]
+    doc = p.mark.foundation
+    if p.mark.industry_1265 is not None and doc is not None:  # no service answered (assisted sale): no 1260
+        # 1263 in ATOL's date format (yyyy.mm.dd)
+        info = {"fois": doc.foiv, "date": doc.issued.strftime("%Y.%m.%d"), "number": doc.number}
+        pos["industryInfo"] = [info | {"industryAttribute": p.mark.industry_1265}]
     return pos
 
 

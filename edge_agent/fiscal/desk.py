@@ -32,6 +32,7 @@ from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.fiscal.marks import MarkCheck
 from edge_agent.fiscal.receipt import Receipt, ReceiptRules
 from edge_agent.fiscal.register import NEEDS_STAFF, FiscalRegister, RegisterError, RegisterStatus, Shift
+from edge_agent.fiscal.requisites import Foundation, FoundationDocument
 from edge_agent.logthrottle import ThrottledLog
 
 log = logging.getLogger("edge_agent.fiscal")
@@ -323,5 +324,16 @@ def fiscal_from_config(config: Config, journal: Journal, basket_of: Callable[[st
         desks[r.lane] = FiscalDesk(
             r.lane, register, journal, tz=tz, settings=settings, basket=functools.partial(basket_of, r.lane)
         )
-    rules = ReceiptRules("SCO", f.operator_vatin, f.taxation, f.vat_default, dict(f.vat), f.electronically)
+    rules = ReceiptRules(
+        "SCO", f.operator_vatin, f.taxation, f.vat_default, dict(f.vat), f.electronically, foundation_of(config)
+    )
     return Fiscal(desks, rules, f.receipt_deadline_s)
+
+
+def foundation_of(config: Config) -> Foundation:
+    """Tag 1260's decree table of the store, in its time zone: the receipts' and the verdicts'."""
+    rows = config.fiscal.foundation
+    documents = tuple(
+        FoundationDocument(foiv=r.foiv, issued=r.issued, number=r.number, effective=r.effective) for r in rows
+    )
+    return Foundation(documents, ZoneInfo(config.store.timezone))

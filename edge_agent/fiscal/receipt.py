@@ -20,6 +20,7 @@ from typing import Final, Literal
 from edge_agent.basket import Line
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.marks import EstimatedStatus, MarkCheck
+from edge_agent.fiscal.requisites import Foundation, FoundationDocument
 
 Taxation = Literal["osn", "usnIncome", "usnIncomeOutcome", "esn", "patent"]
 VAT_TYPES: Final = frozenset({"none", "vat0", "vat5", "vat7", "vat10", "vat22", "vat105", "vat107", "vat110", "vat122"})
@@ -40,6 +41,8 @@ class ReceiptRules:
     vat_by_category: Mapping[str, str] = field(default_factory=dict)
     #: send the receipt electronically (to the customer's phone/e-mail) rather than print it
     electronically: bool = False
+    #: tag 1260's decree by the day of each line's check (``[[fiscal.foundation]]``)
+    foundation: Foundation = field(default_factory=Foundation)
 
     def vat(self, category: str) -> str:
         return self.vat_by_category.get(category, self.vat_default)
@@ -56,12 +59,14 @@ class Tender:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PositionMark:
     """A marked position's code, the status it is sold (or returned) in, the register's check
-    (tag 2106) and the permissive-mode answer (tag 1265; None: no service answered)."""
+    (tag 2106) and the permissive-mode answer (tag 1265; None: no service answered) with the
+    decree it was checked under (1262–1264, by the day of the check)."""
 
     code: str
     status: EstimatedStatus
     check: MarkCheck
     industry_1265: str | None = None
+    foundation: FoundationDocument | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,7 +111,14 @@ def _position(lines: Sequence[Line], rules: ReceiptRules, status: EstimatedStatu
             raise ReceiptError(
                 "unchecked_code", f"line {first.id} ({first.name}): the register has not checked its code"
             )
-        mark = PositionMark(code=first.mark_code, status=status, check=first.kkt, industry_1265=first.fiscal_1265)
+        tag_1265 = first.fiscal_1265
+        mark = PositionMark(
+            code=first.mark_code,
+            status=status,
+            check=first.kkt,
+            industry_1265=tag_1265,
+            foundation=rules.foundation.document(tag_1265) if tag_1265 is not None else None,
+        )
     return Position(
         name=first.name,
         price=first.amount,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from drivers.base import Health, HealthState, Reader
 from edge_agent.basket import Basket
 from edge_agent.config import LaneSettings
+from edge_agent.fiscal.requisites import Foundation
 from edge_agent.lanes.held import HeldFor
 from edge_agent.lanes.lane import LaneController
 from edge_agent.metrics import Metrics
@@ -71,9 +72,10 @@ class Lanes:
         *,
         metrics: Metrics,
         intercept: Callable[[TagRead], bool] = lambda read: False,
+        foundation: Foundation | None = None,
     ) -> None:
         settings = list(settings)
-        self.by_id = {s.id: LaneController(s, records, verifier, metrics) for s in settings}
+        self.by_id = {s.id: LaneController(s, records, verifier, metrics, foundation=foundation) for s in settings}
         self.records = records
         self.pipeline = pipeline_for(settings)
         self.metrics = metrics

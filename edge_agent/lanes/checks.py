@@ -15,6 +15,7 @@ from edge_agent.basket.commands import Verdict
 from edge_agent.basket.journal import Journal
 from edge_agent.codes import Identity
 from edge_agent.db import StoreError
+from edge_agent.fiscal.requisites import Foundation
 from edge_agent.metrics import Metrics
 from edge_agent.verify.chain import Verifier
 
@@ -32,8 +33,10 @@ class LaneChecks:
         verifier: Verifier | None,
         metrics: Metrics,
         basket: Callable[[], Basket | None],
+        foundation: Foundation | None = None,
     ) -> None:
         self.lane, self.journal, self.verifier, self.metrics, self.basket = lane, journal, verifier, metrics, basket
+        self.foundation = foundation  # tag 1260's decree table, as the receipts use it
         self.unverified: set[int] = set()  # marked lines not checked yet
         self.identities: dict[int, Identity] = {}  # line id -> what the check services are asked about
         self.recheck = False  # verdicts could not be written: check again when the store can
@@ -85,7 +88,7 @@ class LaneChecks:
                 outcome=verdict.outcome.value,
                 reason=verdict.reasons[0].message if verdict.reasons else "",
                 fiscal_1265=verdict.tag_1265,
-                fiscal=verdict.fiscal(),
+                fiscal=verdict.fiscal(self.foundation),
                 source=ctx.source if ctx else None,
                 req_id=ctx.req_id if ctx else None,
                 req_timestamp=ctx.req_timestamp if ctx else None,

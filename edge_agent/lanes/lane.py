@@ -15,6 +15,7 @@ from edge_agent.clock import wall_time
 from edge_agent.codes import Identity, ParseError
 from edge_agent.config import LaneSettings
 from edge_agent.db import StoreError
+from edge_agent.fiscal.requisites import Foundation
 from edge_agent.lanes.checks import LaneChecks
 from edge_agent.lanes.held import HeldEvents, HeldFor
 from edge_agent.lanes.items import resolve
@@ -33,7 +34,13 @@ class LaneController:
     check worker (``checks``)."""
 
     def __init__(
-        self, settings: LaneSettings, records: Repositories, verifier: Verifier | None, metrics: Metrics | None = None
+        self,
+        settings: LaneSettings,
+        records: Repositories,
+        verifier: Verifier | None,
+        metrics: Metrics | None = None,
+        *,
+        foundation: Foundation | None = None,
     ) -> None:
         self.settings, self.records = settings, records
         self.metrics = metrics or Metrics()
@@ -43,7 +50,12 @@ class LaneController:
         self.lines: dict[Key, int] = {}  # pipeline key -> line id
         self.held = HeldEvents()
         self.checks = LaneChecks(
-            settings.id, journal=records.journal, verifier=verifier, metrics=self.metrics, basket=lambda: self.basket
+            settings.id,
+            journal=records.journal,
+            verifier=verifier,
+            metrics=self.metrics,
+            basket=lambda: self.basket,
+            foundation=foundation,
         )
         self.parse_errors = 0
         #: a box lane that took new items and whose reader has not yet seen all of the box (the

@@ -8,8 +8,8 @@ or nicotine priced outside [smp, mrp]. An offline answer (Local Module) denies o
 blocked and sold (§4.3). Every hit is kept, in that order; the first is the reason shown.
 
 A verdict carries what the receipt needs: the full КМ for tag 2000 and the 1260 industry
-requisite (1262 ``030``, 1263 ``26.03.2022``, 1264 ``477``, 1265 ``UUID=…&Time=…`` with
-``&Inst=…&Ver=…`` for offline answers) (§6).
+requisite (1262–1264 the decree in force on the day of the check, ``fiscal/requisites.py``;
+1265 ``UUID=…&Time=…`` with ``&Inst=…&Ver=…`` for offline answers) (§6).
 """
 
 from __future__ import annotations
@@ -21,13 +21,14 @@ from enum import StrEnum
 from typing import Any, Final, NewType
 from zoneinfo import ZoneInfo
 
+from edge_agent.fiscal.requisites import Foundation
+
 TOBACCO: Final = 3
 ALT_TOBACCO: Final = 12
 NICOTINE: Final = 16
 PRICE_CONTROLLED: Final = frozenset({TOBACCO, ALT_TOBACCO, NICOTINE})
 #: eliminationState values under which a withdrawn code may still be sold (§3.4)
 SALE_ALLOWED_ELIMINATIONS: Final = frozenset({1, 2})
-FISCAL_1262, FISCAL_1263, FISCAL_1264 = "030", "26.03.2022", "477"
 
 
 #: the service that answered (a backend's ``source``: ``ts_piot``, ``true_api``, ``local_module``);
@@ -152,12 +153,13 @@ class Verdict:
             value += f"&Inst={c.inst or ''}&Ver={c.version or ''}"
         return value
 
-    def fiscal(self) -> dict[str, object]:
-        """Tag 2000 and the 1260 requisite (None when no service answered)."""
+    def fiscal(self, foundation: Foundation | None = None) -> dict[str, object]:
+        """Tag 2000 and the 1260 requisite (None when no service answered), its decree from
+        ``foundation`` (the store's table; default: the built-in one, Moscow time)."""
         tag_1265 = self.tag_1265
         industry = None
         if tag_1265 is not None:
-            industry = {"1262": FISCAL_1262, "1263": FISCAL_1263, "1264": FISCAL_1264, "1265": tag_1265}
+            industry = (foundation or Foundation()).tag_1260(tag_1265)
         return {"2000": self.mark_code, "1260": industry}
 
     def to_dict(self) -> dict[str, object]:

@@ -94,7 +94,7 @@ def test_a_receipt_carries_each_mark_code_with_2106_and_1260_and_vat_per_categor
                 "ecrStandAloneFlag": False,
             }
             assert item["industryInfo"] == [
-                {"fois": "030", "date": "2022.03.26", "number": "477", "industryAttribute": TAG_1265}
+                {"fois": "030", "date": "2023.11.21", "number": "1944", "industryAttribute": TAG_1265}
             ]
             assert item["tax"] == {"type": "vat22"} and item["paymentObject"] == "commodityWithMarking"
         plain = {i["name"]: i["tax"]["type"] for i in receipt["items"] if "imcParams" not in i}
