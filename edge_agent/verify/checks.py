@@ -13,6 +13,7 @@ from typing import Final
 from edge_agent.codes import Identity, parse
 from edge_agent.verify.chain import Verifier
 from edge_agent.verify.local_module import LocalModuleBackend
+from edge_agent.verify.ts_piot import TsPiotBackend
 
 AUTHENTICITY_MAX_AGE_S: Final = 60.0
 HEALTH_EVERY_S: Final = 10.0
@@ -73,6 +74,13 @@ class CodeChecks:
         if self.verifier is not None:
             online = self.verifier.online
             out["online"] = type(online).__name__ if online is not None else None
+            if error := getattr(self.verifier, "online_error", None):
+                out["online_error"] = error  # e.g. True API direct after its sunset
+            if isinstance(online, TsPiotBackend):
+                try:
+                    out["ts_piot"] = await asyncio.wait_for(online.info(), 1.0)
+                except Exception as e:  # unreachable or odd: said, not raised
+                    out["ts_piot"] = {"status": "unreachable", "error": type(e).__name__}
             local = self.verifier.local
             if isinstance(local, LocalModuleBackend):
                 try:
@@ -86,5 +94,7 @@ class CodeChecks:
                 except Exception as e:  # whatever went wrong, health says so instead of failing
                     out["local_module"] = {"status": "unreachable", "error": type(e).__name__}
                     out["ok"] = False
+            if out.get("online_error"):  # selling on the Local Module alone: the configuration needs a hand
+                out["ok"] = False
         self._health = (time.monotonic(), out)
         return out

@@ -12,6 +12,7 @@ To add a service: ``edge_agent/verify/<service>.py``, its simulator in ``sim/``,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Final
@@ -24,6 +25,8 @@ from edge_agent.verify import true_api, ts_piot
 from edge_agent.verify.backend import Backend, VerifyError
 from edge_agent.verify.chain import Verifier
 from edge_agent.verify.local_module import LocalModuleBackend
+
+log = logging.getLogger("edge_agent.verify")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,10 @@ def secret_keys() -> dict[str, str]:
 
 
 class ConfiguredVerifier(Verifier):
-    """A Verifier that owns its backends' connections."""
+    """A Verifier that owns its backends' connections. ``online_error``: why the configured
+    online service is not in the chain (it could not start, or its sunset passed)."""
+
+    online_error: str | None = None
 
     async def aclose(self) -> None:
         for backend in (self.online, self.local):
@@ -82,18 +88,23 @@ async def verifier_from_config(verify: VerifySettings, timezone: str, mode: str 
     if mode not in ("chain", "local", *ONLINE):
         raise VerifyError("request_error", f"unknown check mode {mode!r} (chain, local, {', '.join(ONLINE)})")
     online: Backend | None = None
+    online_error: str | None = None
     name = verify.backend if mode == "chain" else mode
     service = ONLINE.get(name)
     if service is not None:
         keys = service.keys.model_validate(verify.model_dump(include=set(service.keys.model_fields)))
         try:
             online = await service.build(keys, verify)
-        except VerifyError:
+        except VerifyError as e:
             if mode != "chain":
                 raise
+            online_error = f"{name}: {e.message}"
+            log.error("the online check service is not in the chain (the Local Module answers): %s", online_error)
     local: Backend | None = None
     if mode in ("chain", "local") and verify.local_module_url:
         local = LocalModuleBackend(
             verify.local_module_url, verify.local_module_user, verify.local_module_password, verify.client_id
         )
-    return ConfiguredVerifier(online, local, ZoneInfo(timezone), budget_s=verify.online_timeout_s)
+    verifier = ConfiguredVerifier(online, local, ZoneInfo(timezone), budget_s=verify.online_timeout_s)
+    verifier.online_error = online_error
+    return verifier

@@ -1,5 +1,9 @@
 """True API direct: CDN discovery, hosts ranked by health, refreshed every 6-7 h in the
-background, a failing host benched for 15 min (docs/sources.md §2)."""
+background, a failing host benched for 15 min (docs/sources.md §2).
+
+Direct calls with an API key end by law (``direct_true_api_until``, default 1 Mar 2026 per the
+ТС ПИоТ FAQ; docs/compliance.md): from that day the backend refuses to start and refuses every
+check without a call, so the chain goes on with the Local Module and health says why."""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
@@ -33,6 +38,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("edge_agent.verify.true_api")
 
+#: the last day of direct True API calls with an API key is the day before this; the ТС ПИоТ
+#: FAQ (честныйзнак.рф/ts-piot/faq) says 1 Mar 2026, a vendor 1 Jul 2026: the earlier, configurable
+DIRECT_UNTIL: Final = date(2026, 3, 1)
+
+
+def sunset_error(until: date) -> VerifyError:
+    return VerifyError(
+        "sunset",
+        f"direct True API calls ended on {until.isoformat()}: checks go through ТС ПИоТ "
+        '(verify.backend = "ts_piot"); the Local Module answers meanwhile',
+    )
+
 
 class TrueApiBackend(Backend):
     """True API direct. ``start()`` discovers and ranks hosts and keeps doing it in the
@@ -40,9 +57,19 @@ class TrueApiBackend(Backend):
 
     source = Source("true_api")
 
-    def __init__(self, cdn_url: str, api_key: str, bench_s: float = BENCH_S, **kw: Any) -> None:
+    def __init__(
+        self,
+        cdn_url: str,
+        api_key: str,
+        bench_s: float = BENCH_S,
+        *,
+        until: date | None = None,
+        today: Callable[[], date] = date.today,
+        **kw: Any,
+    ) -> None:
         super().__init__(**kw)
         self.cdn_url, self.api_key, self.bench_s = cdn_url.rstrip("/"), api_key, bench_s
+        self.until, self.today = until, today  # until: None = no sunset (a bench, a test peer)
         self.hosts: list[str] = []  # best first
         self.benched: dict[str, float] = {}  # host -> monotonic time it may return
         self._refresher: asyncio.Task[None] | None = None
@@ -73,7 +100,12 @@ class TrueApiBackend(Backend):
             return None
         return float(body.get("avgTimeMs", 1e9))
 
+    def _sunset(self) -> None:
+        if self.until is not None and self.today() >= self.until:
+            raise sunset_error(self.until)
+
     async def start(self) -> None:
+        self._sunset()
         await self.refresh()
         self._refresher = asyncio.create_task(self._refresh_forever())
 
@@ -97,6 +129,7 @@ class TrueApiBackend(Backend):
         return [h for h in self.hosts if self.benched.get(h, 0) <= now]
 
     async def check(self, items: Sequence[Identity]) -> list[CheckResult]:
+        self._sunset()  # a daemon started before the day does not go on calling after it
         codes = _mark_codes(items)
         last: VerifyError | None = None
         for host in self.available():
@@ -126,11 +159,14 @@ class TrueApiKeys(Section):
 
     true_api_cdn_url: Url = "http://127.0.0.1:18081"
     true_api_key: str = "sim-api-key"
+    #: from this day True API is never called directly (ТС ПИоТ only); move it only if the
+    #: chain's agreement with the operator says so
+    direct_true_api_until: date = DIRECT_UNTIL
 
 
 async def build(keys: TrueApiKeys, verify: VerifySettings) -> Backend:
     """Discovers the CDN's hosts first: a VerifyError if it cannot."""
-    backend = TrueApiBackend(keys.true_api_cdn_url, keys.true_api_key)
+    backend = TrueApiBackend(keys.true_api_cdn_url, keys.true_api_key, until=keys.direct_true_api_until)
     try:
         await backend.start()
     except BaseException:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from edge_agent import __version__
 from edge_agent.codes import Identity
 from edge_agent.config_types import Section, Url
-from edge_agent.verify.backend import Backend, CheckResult, _group, _mark_codes, _post, _results
+from edge_agent.verify.backend import Backend, CheckResult, _group, _json, _mark_codes, _post, _results
 from edge_agent.verify.policy import Source
 
 if TYPE_CHECKING:
@@ -22,7 +22,13 @@ class TsPiotBackend(Backend):
     def __init__(self, base_url: str, client_info: dict[str, str], api_version: int = 2, **kw: Any) -> None:
         super().__init__(**kw)
         self.url = f"{base_url.rstrip('/')}/api/v{api_version}/codes/check"
+        self.info_url = f"{base_url.rstrip('/')}/api/v{api_version}/info"
         self.client_info = client_info
+
+    async def info(self) -> dict[str, object]:
+        """The ТС ПИоТ instance's own state (``GET /api/v{n}/info``: its status and version)."""
+        body = _json(await self.client.get(self.info_url))
+        return {"status": body.get("status"), "version": body.get("version")} if isinstance(body, dict) else {}
 
     async def check(self, items: Sequence[Identity]) -> list[CheckResult]:
         _mark_codes(items)

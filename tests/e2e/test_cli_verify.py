@@ -55,10 +55,20 @@ def test_code_check_prints_the_verdict_and_exits_by_outcome(crpt: dict[str, str]
     verdict = json.loads(ok.stdout)
     assert verdict["outcome"] == "ALLOWED" and verdict["source"] == "ts_piot"
     assert verdict["fiscal"]["1260"]["1265"].startswith("UUID=")
-    blocked = run_cli("code", "check", BLOCKED, "--backend", "true_api", "--json", env=crpt)
+    blocked = run_cli("code", "check", BLOCKED, "--json", env=crpt)
     assert blocked.returncode == 1 and json.loads(blocked.stdout)["reasons"][0]["code"] == "BLOCKED"
     offline = run_cli("code", "check", SELLABLE, "--backend", "local", env=crpt)
     assert offline.returncode == 0 and offline.stdout.decode().startswith("ALLOWED via local_module")
+
+
+def test_true_api_direct_is_refused_after_its_sunset_unless_the_date_is_moved(crpt: dict[str, str]) -> None:
+    # ТС ПИоТ only since 1 Mar 2026 (docs/compliance.md): asking True API directly is refused
+    refused = run_cli("code", "check", BLOCKED, "--backend", "true_api", "--json", env=crpt)
+    assert refused.returncode != 0 and "direct True API calls ended on 2026-03-01" in refused.stderr.decode()
+    moved = {**crpt, "EDGE_AGENT__VERIFY__DIRECT_TRUE_API_UNTIL": "2099-01-01"}  # a chain's own agreement
+    blocked = run_cli("code", "check", BLOCKED, "--backend", "true_api", "--json", env=moved)
+    assert blocked.returncode == 1 and json.loads(blocked.stdout)["reasons"][0]["code"] == "BLOCKED"
+    assert json.loads(blocked.stdout)["source"] == "true_api"
 
 
 def test_nothing_reachable_is_unavailable_with_exit_3() -> None:

@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from edge_agent.codes import Identity, parse
+from edge_agent.config_sections import Verify
 from edge_agent.verify import Outcome
 from edge_agent.verify.backend import VerifyError
 from edge_agent.verify.chain import Verifier
+from edge_agent.verify.checks import CodeChecks
 from edge_agent.verify.local_module import LocalModuleBackend
+from edge_agent.verify.registry import verifier_from_config
 from edge_agent.verify.true_api import TrueApiBackend
 from edge_agent.verify.ts_piot import TsPiotBackend
 from sim.crpt import API_KEY, SYNC_LIMIT_MS, CrptSim
@@ -44,7 +48,7 @@ def lm(sim: CrptSim) -> LocalModuleBackend:
 
 
 async def true_api(sim: CrptSim, key: str = API_KEY) -> TrueApiBackend:
-    backend = TrueApiBackend(sim.url("cdn"), key)
+    backend = TrueApiBackend(sim.url("cdn"), key)  # no sunset: the client itself, as a peer would use it
     await backend.start()
     return backend
 
@@ -140,6 +144,50 @@ def test_true_api_bad_token_is_not_retried_elsewhere() -> None:
             await backend.check(items(WATER))
         await backend.aclose()
         assert info.value.code == "unauthorized" and not backend.benched
+
+    run(scenario)
+
+
+def test_after_its_sunset_true_api_is_never_called_and_the_local_module_answers() -> None:
+    # ТС ПИоТ only: a daemon started before the day stops calling True API on the day
+    async def scenario(sim: CrptSim) -> None:
+        sim.registry.add(MILK)
+        day = [date(2026, 2, 28)]
+        backend = TrueApiBackend(sim.url("cdn"), API_KEY, until=date(2026, 3, 1), today=lambda: day[0])
+        await backend.start()
+        chain = Verifier(backend, lm(sim), MSK)
+        assert (await chain.verify(items(MILK)))[0].context.source == "true_api"  # type: ignore[union-attr]
+        day[0] = date(2026, 3, 1)
+        calls = [sim.requests(f"host{i}") for i in range(3)] + [sim.requests("cdn")]
+        verdict = (await chain.verify(items(MILK)))[0]
+        assert verdict.allowed and verdict.context is not None and verdict.context.source == "local_module"
+        assert [sim.requests(f"host{i}") for i in range(3)] + [sim.requests("cdn")] == calls  # not one call
+        await backend.aclose()
+        late = TrueApiBackend(sim.url("cdn"), API_KEY, until=date(2026, 3, 1), today=lambda: date(2026, 12, 7))
+        with pytest.raises(VerifyError, match="direct True API calls ended on 2026-03-01") as refused:
+            await late.start()
+        assert refused.value.code == "sunset" and sim.requests("cdn") == calls[-1]
+        await late.aclose()
+
+    run(scenario)
+
+
+def test_health_shows_the_ts_piot_instance_and_why_an_online_service_is_not_in_the_chain() -> None:
+    async def scenario(sim: CrptSim) -> None:
+        keys = {
+            "ts_piot_url": sim.url("ts_piot"),
+            "local_module_url": sim.url("lm"),
+            "true_api_cdn_url": sim.url("cdn"),
+        }
+        piot = await verifier_from_config(Verify.model_validate(keys), "Europe/Moscow")
+        health = await CodeChecks(piot, lambda ki: None).health()
+        assert health["ts_piot"] == {"status": "ready", "version": "sim"} and "online_error" not in health
+        await piot.aclose()
+        direct = await verifier_from_config(Verify.model_validate(keys | {"backend": "true_api"}), "UTC")
+        health = await CodeChecks(direct, lambda ki: None).health()
+        assert direct.online is None and str(health["online_error"]).startswith("true_api: direct True API calls ended")
+        assert health["ok"] is False  # degraded: the store sells on the Local Module alone
+        await direct.aclose()
 
     run(scenario)
 
