@@ -38,6 +38,10 @@ class KioskSettings(Section):
     #: the receipt stays this long (or until "Done"), then a thank-you for ``thanks_s``
     receipt_s: Annotated[float, Field(gt=0, le=600)] = 30.0
     thanks_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    #: CSS pixels per millimetre on this kiosk's screen (96 dpi CSS: 3.78; measure a 100 mm line)
+    pixels_per_mm: Annotated[float, Field(gt=1, le=40)] = 3.78
+    #: the receipt QR's side on screen, its quiet zone aside; at least 20 mm since 1 Sep 2025
+    receipt_qr_mm: Annotated[float, Field(ge=20, le=80)] = 22.0
 
 
 if TYPE_CHECKING:

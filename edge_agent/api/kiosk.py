@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from edge_agent.api.deps import Kiosk, Svc, basket_of, checkout_of, device_of, lane_of, view
 from edge_agent.api.errors import ApiError, documented, retry_after
+from edge_agent.api.views import RECEIPT_QR_BORDER
 from edge_agent.basket.commands import CallStaff, Cancel, Checkout
 from edge_agent.payment.methods import METHODS
 
@@ -147,7 +148,7 @@ async def receipt_qr(lane: str, svc: Svc, kiosk: Kiosk) -> Response:
     if not receipt.get("qr"):
         raise ApiError(404, "no_receipt", "no receipt printed for this lane's basket")
     out = io.BytesIO()
-    segno.make(receipt["qr"], error="m").save(out, kind="svg", scale=4, border=2)
+    segno.make(receipt["qr"], error="m").save(out, kind="svg", scale=4, border=RECEIPT_QR_BORDER)
     return Response(out.getvalue(), media_type="image/svg+xml")
 
 

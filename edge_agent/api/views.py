@@ -5,8 +5,10 @@ The product view for phones carries no basket, customer or payment data at all."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 from urllib.parse import quote
+
+import segno
 
 from edge_agent.basket import Basket, Product
 from edge_agent.fiscal.document import FiscalDocument
@@ -111,10 +113,15 @@ def payment_view(row: PaymentRecord | None) -> dict[str, Any] | None:
     }
 
 
+#: modules of quiet zone on each side of the receipt QR's SVG (api/kiosk.py renders it so)
+RECEIPT_QR_BORDER: Final = 2
+
+
 def receipt_view(fiscal: FiscalDocument | None, total: int, kind: int = 1) -> dict[str, Any] | None:
     """A printed receipt's fiscal data for the customer: numbers, date and the receipt's QR text."""
     if fiscal is None:
         return None
+    qr = fiscal.qr(total, kind)
     return {
         "fd": fiscal.number,
         "fp": fiscal.sign,
@@ -122,7 +129,11 @@ def receipt_view(fiscal: FiscalDocument | None, total: int, kind: int = 1) -> di
         "at": fiscal.at,
         "shift": fiscal.shift,
         "number": fiscal.receipt_number,
-        "qr": fiscal.qr(total, kind),
+        "qr": qr,
+        # the QR's modules across, and the quiet zone its SVG adds on each side: the kiosk sizes
+        # the image so the code itself is at least kiosk.receipt_qr_mm wide (docs/compliance.md)
+        "qr_modules": segno.make(qr, error="m").symbol_size(border=0)[0],
+        "qr_border": RECEIPT_QR_BORDER,
     }
 
 

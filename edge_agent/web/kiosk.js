@@ -345,13 +345,23 @@ function fiscal(r) {
   if (!r) return null;
   const at = when(r.at, basket && basket.timezone);
   const src = `/api/kiosk/${encodeURIComponent(lane)}/receipt/qr.svg?fd=${encodeURIComponent(r.fd)}`;
+  const side = qrSide(r);
   return h(
     "div",
     { id: "fiscal" },
     h("p", {}, `${t.fiscal_receipt} № ${r.number} · ${t.shift} ${r.shift} · ${at}`),
     h("p", { class: "muted" }, `ФН ${r.fn} · ФД ${r.fd} · ФП ${r.fp}`),
-    h("img", { alt: t.receipt_qr, src }),
+    h("img", { alt: t.receipt_qr, src, width: side, height: side }),
   );
+}
+// the receipt QR's side in CSS pixels: the code itself (its quiet zone aside) at least
+// kiosk.receipt_qr_mm wide on this screen (kiosk.pixels_per_mm), as the 2025 rules ask
+function qrSide(r) {
+  const k = (basket && basket.kiosk) || {};
+  const mm = k.receipt_qr_mm || 22;
+  const ppm = k.pixels_per_mm || 3.78;
+  const modules = r.qr_modules || 21;
+  return Math.ceil((mm * ppm * (modules + 2 * (r.qr_border || 0))) / modules);
 }
 function thanks() {
   ui.thanksUntil = Date.now() + 1000 * ((basket && basket.kiosk && basket.kiosk.thanks_s) || 5);

@@ -8,17 +8,23 @@ from typing import Any
 
 import pytest
 
+from edge_agent.config import Config, KioskSettings
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
 from tests.e2e.axe import violations
-from tests.e2e.browser import ARTIFACTS, demo_store, wait_for_js
+from tests.e2e.browser import ARTIFACTS, wait_for_js
 from tests.e2e.demo_store import RunningStore
 
 MILK, BREAD = PRODUCTS[0], PRODUCTS[2]
+PIXELS_PER_MM = 7.9
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
-    yield from demo_store(tmp_path_factory, "pages")
+    # a dense kiosk screen (200 dpi: 7.9 CSS px a millimetre): the receipt QR must still be 20 mm
+    dense = Config().model_copy(update={"kiosk": KioskSettings(pixels_per_mm=PIXELS_PER_MM)})
+    store = RunningStore(tmp_path_factory.mktemp("pages") / "var", dense).start()
+    yield store
+    store.stop()
 
 
 def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
@@ -86,6 +92,11 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     fiscal = kiosk.inner_text("#fiscal")  # the register's receipt: its numbers and its QR
     assert "Fiscal receipt" in fiscal and "ФН 9999078900012345" in fiscal and "ФП" in fiscal
     wait_for_js(kiosk, "document.querySelector('#fiscal img').naturalWidth > 0")
+    # the QR of the receipt at least 20 x 20 mm on this screen, its quiet zone aside (the 2025 rules):
+    # the SVG is 4 px a module with 2 modules of quiet zone each side
+    natural, shown = kiosk.eval_on_selector("#fiscal img", "e => [e.naturalWidth, e.getBoundingClientRect().width]")
+    modules = natural / 4 - 4
+    assert shown * modules / (modules + 4) >= 20 * PIXELS_PER_MM
     kiosk.screenshot(path=str(ARTIFACTS / "kiosk-receipt.png"), full_page=True)
     assert violations(kiosk) == []
     shop.remove(lane, milk.epc)
