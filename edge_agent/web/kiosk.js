@@ -193,9 +193,20 @@ function problemText(b, p) {
   const line = p.line_id ? b.lines.find((l) => l.id === p.line_id) : null;
   return (line ? `${line.name}: ` : "") + (t.problems[p.code] || p.message);
 }
+/** Nothing of one shopper for the next: their card or phone, the code, their points, messages. */
+function forgetShopper() {
+  $("loyalty").textContent = "";
+  $("loyaltymsg").textContent = "";
+  $("notice").textContent = "";
+  $("ref").value = "";
+  $("otp").value = "";
+  $("otpbox").hidden = true;
+  $("refbox").hidden = false;
+}
 function render(b) {
   if (b.id && b.id !== ui.basketId) {
     // a new basket: a new shopper (or the same one's first item)
+    if (ui.basketId) forgetShopper();
     const over = ui.over;
     ui = fresh();
     ui.basketId = b.id;
@@ -403,6 +414,7 @@ async function walkAway(k) {
 }
 /** The shopper is gone: basket ``id`` (theirs) stays behind the welcome screen. */
 function behind(id) {
+  forgetShopper();
   ui = fresh();
   ui.over = id;
   ui.basketId = id;

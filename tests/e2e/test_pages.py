@@ -126,3 +126,16 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     assert violations(staff) == []
     returns = shop.call(lambda: [r["kind"] for r in shop.store.kkt.receipts()])  # type: ignore[union-attr]
     assert returns.count("sellReturn") == 1
+
+    # the next shopper at this kiosk sees nothing of the last one: no points, no phone, no code
+    if kiosk.is_visible("#done"):  # the last shopper taps Done on their receipt
+        kiosk.click("#done")
+    kiosk.wait_for_selector("text=Welcome!", timeout=20_000)
+    bread = Item(BREAD, "P0000003")
+    shop.place(lane, bread.epc)
+    kiosk.wait_for_selector(f"text={BREAD.name}")
+    page = kiosk.inner_text("body")
+    assert "500" not in page and "+79990000001" not in page
+    assert kiosk.input_value("#ref") == "" and kiosk.input_value("#otp") == ""
+    assert kiosk.inner_text("#loyalty") == "" and kiosk.inner_text("#loyaltymsg") == ""
+    shop.remove(lane, bread.epc)
