@@ -5,6 +5,7 @@ The product view for phones carries no basket, customer or payment data at all."
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -117,6 +118,12 @@ def payment_view(row: PaymentRecord | None) -> dict[str, Any] | None:
 RECEIPT_QR_BORDER: Final = 2
 
 
+@functools.lru_cache(maxsize=64)
+def _qr_modules(text: str) -> int:
+    """The receipt QR's modules across (built once per receipt, not at every push of the view)."""
+    return int(segno.make(text, error="m").symbol_size(border=0)[0])
+
+
 def receipt_view(fiscal: FiscalDocument | None, total: int, kind: int = 1) -> dict[str, Any] | None:
     """A printed receipt's fiscal data for the customer: numbers, date and the receipt's QR text."""
     if fiscal is None:
@@ -132,7 +139,7 @@ def receipt_view(fiscal: FiscalDocument | None, total: int, kind: int = 1) -> di
         "qr": qr,
         # the QR's modules across, and the quiet zone its SVG adds on each side: the kiosk sizes
         # the image so the code itself is at least kiosk.receipt_qr_mm wide (docs/compliance.md)
-        "qr_modules": segno.make(qr, error="m").symbol_size(border=0)[0],
+        "qr_modules": _qr_modules(qr),
         "qr_border": RECEIPT_QR_BORDER,
     }
 

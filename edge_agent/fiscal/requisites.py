@@ -77,9 +77,9 @@ class Foundation:
     documents: tuple[FoundationDocument, ...] = DEFAULT_FOUNDATION
     tz: ZoneInfo = MOSCOW
 
-    def document(self, tag_1265: str, today: date | None = None) -> FoundationDocument:
-        """The decree of the check behind ``tag_1265`` (``today`` when it has no time)."""
-        day = check_day(tag_1265, self.tz) or today or datetime.now(self.tz).date()
+    def document(self, tag_1265: str) -> FoundationDocument:
+        """The decree of the check behind ``tag_1265`` (today's when it has no time)."""
+        day = check_day(tag_1265, self.tz) or datetime.now(self.tz).date()
         return in_force(self.documents, day)
 
     def tag_1260(self, tag_1265: str) -> dict[str, str]:

@@ -40,6 +40,9 @@ class Verifier:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.online, self.local, self.tz, self.budget_s, self.clock = online, local, tz, budget_s, clock
+        #: why the configured online service is not in the chain (it could not start, or its
+        #: sunset passed: verify/registry.py), for health
+        self.online_error: str | None = None
 
     async def verify(self, items: Sequence[Identity], unit_prices: Sequence[int | None] | None = None) -> list[Verdict]:
         """One verdict per item, in order, within about ``budget_s`` + 0.1 s."""

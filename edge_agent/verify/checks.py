@@ -74,8 +74,8 @@ class CodeChecks:
         if self.verifier is not None:
             online = self.verifier.online
             out["online"] = type(online).__name__ if online is not None else None
-            if error := getattr(self.verifier, "online_error", None):
-                out["online_error"] = error  # e.g. True API direct after its sunset
+            if self.verifier.online_error:
+                out["online_error"] = self.verifier.online_error  # e.g. True API direct after its sunset
             if isinstance(online, TsPiotBackend):
                 try:
                     out["ts_piot"] = await asyncio.wait_for(online.info(), 1.0)
@@ -94,7 +94,7 @@ class CodeChecks:
                 except Exception as e:  # whatever went wrong, health says so instead of failing
                     out["local_module"] = {"status": "unreachable", "error": type(e).__name__}
                     out["ok"] = False
-            if out.get("online_error"):  # selling on the Local Module alone: the configuration needs a hand
+            if self.verifier.online_error:  # selling on the Local Module alone: the configuration needs a hand
                 out["ok"] = False
         self._health = (time.monotonic(), out)
         return out

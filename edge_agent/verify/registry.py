@@ -70,10 +70,7 @@ def secret_keys() -> dict[str, str]:
 
 
 class ConfiguredVerifier(Verifier):
-    """A Verifier that owns its backends' connections. ``online_error``: why the configured
-    online service is not in the chain (it could not start, or its sunset passed)."""
-
-    online_error: str | None = None
+    """A Verifier that owns its backends' connections."""
 
     async def aclose(self) -> None:
         for backend in (self.online, self.local):
