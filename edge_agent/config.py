@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from drivers.registry import DRIVERS, ReaderConfig
+from edge_agent.age.registry import Age
 from edge_agent.config_sections import (
     CheckoutSettings,
     Clock,
@@ -174,6 +175,7 @@ class Config(Section):
     http: Http = Http()
     mqtt: Mqtt = Mqtt()
     verify: Verify = Verify()
+    age: Age = Age()
     checkout: CheckoutSettings = CheckoutSettings()
     kiosk: KioskSettings = KioskSettings()
     fiscal: FiscalSettings = FiscalSettings()
@@ -237,7 +239,12 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Conf
         for zone in lane.zones:
             if zone.reader not in readers:
                 raise ConfigError(where, f"lanes.{lane.id}.zones", f"reader {zone.reader!r} is not in [[readers]]")
-    zoned = {zone.reader for lane in config.lanes for zone in lane.zones}
+        for scanner in lane.scanners:
+            if scanner not in readers:
+                raise ConfigError(where, f"lanes.{lane.id}.scanners", f"reader {scanner!r} is not in [[readers]]")
+    zoned = {zone.reader for lane in config.lanes for zone in lane.zones} | {
+        s for lane in config.lanes for s in lane.scanners
+    }
     for gate in config.gates:
         if gate.reader not in readers:
             raise ConfigError(where, f"gates.{gate.id}.reader", f"reader {gate.reader!r} is not in [[readers]]")

@@ -129,6 +129,9 @@ class LaneSettings(Section):
     miss_per_round: Annotated[float, Field(gt=0, lt=0.9)] = 0.05
     settle_error: Annotated[float, Field(gt=0, lt=0.5)] = 0.001
     zones: list[ZoneConfig] = []
+    #: the kiosk's 2D scanners that read the shopper's documents (a digital ID's QR), not items
+    #: (a scanner in ``zones`` reads both)
+    scanners: list[Name] = []
 
 
 class GateSettings(Section):

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from drivers.base import Reader
 from drivers.registry import build_reader
 from edge_agent import __version__, health
+from edge_agent.age.registry import age_backend
 from edge_agent.attendant import AttendantQueue
 from edge_agent.basket import AlcoholHours, Basket, Rules
 from edge_agent.catalog.seed import seed_catalog
@@ -105,6 +106,7 @@ class Daemon:
             metrics=metrics,
             intercept=lambda read: badges.take(read) or gates.take(read),  # neither is an item
             foundation=foundation_of(cfg),
+            age=age_backend(cfg.age),
         )
         lanes.restore(records.journal.restore())
         lanes.watch(self.readers)
@@ -167,6 +169,8 @@ class Daemon:
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(records.db.close)
             stack.push_async_callback(verifier.aclose)
+            if lanes.age is not None:
+                stack.push_async_callback(lanes.age.aclose)
             if sync is not None:
                 await self._start_sync(sync, stack)
             for reader in self.readers:

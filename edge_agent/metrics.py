@@ -81,6 +81,12 @@ class Metrics:
         )
         self.check = Histogram("edge_agent_check_seconds", "Mark-code check of a batch", buckets=_LATENCY, registry=r)
         self.verdicts = Counter("edge_agent_verdicts", "Mark-code verdicts", ["outcome"], registry=r)
+        self.age_documents = Counter(
+            "edge_agent_age_documents",
+            "Age documents shown at lanes, by outcome and reason",
+            ["outcome", "reason"],
+            registry=r,
+        )
         self.cloned_tags = Counter(
             "edge_agent_cloned_tags",
             "Reads whose chip (TID) is not the one the item's EPC is bound to, per lane or gate",

@@ -71,6 +71,7 @@ class DemoStore:
         self.pcsc_card: Any = None
         self.depart_s = 0.6
         self.readers: dict[str, Any] = {}
+        self.scanners: dict[str, Any] = {}  # lane -> its kiosk's simulated 2D scanner
         self.staff_desk: Any = None
         self.url = ""
         #: what the demo provisioned: a program's token per device, a browser's enrolment link
@@ -134,6 +135,8 @@ class DemoStore:
         from sim.crpt import CrptSim
         from sim.kkt import Device, KktSim
         from sim.llrp_reader import LLRPReaderSim
+        from sim.max_id import MaxIdSim
+        from sim.scanner import ScannerSim
         from sim.scenarios import DOOR_SHELF, PRODUCTS
 
         shutil.rmtree(self.data_dir, ignore_errors=True)
@@ -158,6 +161,10 @@ class DemoStore:
             for lane in self.box_lanes:
                 reader = LLRPReaderSim(reads_per_s=800, seed=hash(lane) % 1000, miss_rate=0.02)
                 self.readers[lane] = await stack.enter_async_context(reader)
+                scanner = self.scanners[lane] = ScannerSim(self.data_dir / f"scanner-{lane}")  # the kiosk's 2D scanner
+                scanner.plug()
+                stack.callback(scanner.unplug)
+            self.max_id = await stack.enter_async_context(MaxIdSim())  # the digital ID issuer (age)
             # the handheld's badge reader; the exit gate: antenna 1 inside the door, 2 outside, GPO 1 its light
             self.staff_desk = await stack.enter_async_context(LLRPReaderSim(reads_per_s=200, seed=7))
             gate = LLRPReaderSim(antennas=2, gpos=1, reads_per_s=600, seed=11, miss_rate=0.02)
@@ -184,6 +191,9 @@ class DemoStore:
                     nfc_port=self.nfc_port,
                     pcsc=self.pcsc,
                     depart_s=self.depart_s,
+                    max_id_url=self.max_id.url,
+                    max_id_keys=self.max_id.keys,
+                    scanners={lane: sim.link for lane, sim in self.scanners.items()},
                 ),
                 strict=self.strict,
             )
@@ -226,7 +236,7 @@ class DemoStore:
     async def _readers_online(self) -> None:
         from drivers.base import HealthState
 
-        llrp = {r.id for r in self.config.readers if r.driver == "llrp"}  # the simulated UHF readers
+        llrp = {r.id for r in self.config.readers if r.driver in ("llrp", "scanner")}  # UHF readers, kiosk scanners
         while not all(r.health.state is HealthState.ONLINE for r in self.daemon.readers if r.reader_id in llrp):
             await asyncio.sleep(0.05)
 

@@ -27,6 +27,10 @@ class DemoParts:
     nfc_port: int | None
     pcsc: bool
     depart_s: float
+    #: the digital ID issuer (age documents) and its pinned keys; each box lane's kiosk scanner
+    max_id_url: str = ""
+    max_id_keys: dict[str, str] | None = None
+    scanners: dict[str, Path] | None = None  # lane -> its scanner's device link
 
 
 def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
@@ -37,6 +41,7 @@ def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
     from drivers.llrp import LLRPSettings
     from drivers.nfc import NfcSettings
     from drivers.pcsc import PCSCSettings
+    from drivers.scanner import ScannerSettings
     from edge_agent.config import (
         CheckoutSettings,
         FiscalSettings,
@@ -72,13 +77,16 @@ def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
             settle_s=0.3,
             depart_after_s=parts.depart_s,
             zones=[ZoneConfig(reader=f"box-{lane}", min_rssi=-70)],
+            scanners=[f"scan-{lane}"] if lane in (parts.scanners or {}) else [],
         )
         for lane in parts.box_readers
     ]
-    readers: list[LLRPSettings | NfcSettings | PCSCSettings] = [
+    readers: list[LLRPSettings | NfcSettings | PCSCSettings | ScannerSettings] = [
         LLRPSettings(id=f"box-{lane}", driver="llrp", port=port, read_tid_words=6)
         for lane, port in parts.box_readers.items()
     ]
+    for lane, link in (parts.scanners or {}).items():
+        readers.append(ScannerSettings(id=f"scan-{lane}", driver="scanner", path=str(link), gap_s=0.05))
     readers.append(LLRPSettings(id="staff-desk", driver="llrp", port=parts.staff_desk_port, role="staff"))
     readers.append(LLRPSettings(id="gate-exit", driver="llrp", port=parts.gate_port, read_tid_words=6))
     if parts.nfc_port:
@@ -97,6 +105,11 @@ def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
             "verify": Verify.model_validate(
                 {"ts_piot_url": parts.ts_piot_url, "local_module_url": parts.local_module_url}
             ),
+            "age": base.age.model_validate(
+                {"backend": "max", "max_url": parts.max_id_url, "max_issuer_keys": parts.max_id_keys or {}}
+            )
+            if parts.max_id_url
+            else base.age,
             "checkout": CheckoutSettings(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),
             "fiscal": FiscalSettings(
                 vat={"dairy": "vat10", "bakery": "vat10"},

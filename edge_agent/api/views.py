@@ -34,6 +34,7 @@ def basket_view(
             "discount": 0,
             "customer": None,
             "loyalty_verified": False,
+            "age": None,
             "payment": None,
         }
     lines = []
@@ -92,6 +93,10 @@ def basket_view(
         "discount": basket.discount,
         "customer": basket.customer is not None,
         "loyalty_verified": basket.verified,
+        #: the last age document shown, its decision only (accepted / refused / unavailable, why)
+        "age": None
+        if basket.age_proof is None
+        else {"outcome": basket.age_proof.outcome, "reason": basket.age_proof.reason},
         "payment": payment_view(payment),
     }
 

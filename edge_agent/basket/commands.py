@@ -13,7 +13,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
-from edge_agent.basket.machine import Basket, Line, Product
+from edge_agent.basket.customer import AgeChecked, Discount, Identify
+from edge_agent.basket.machine import Basket
+from edge_agent.basket.values import Line, Product
 from edge_agent.fiscal.marks import MarkCheck
 
 
@@ -211,30 +213,6 @@ class PaymentResult:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Identify:
-    op: ClassVar[str] = "identify"
-    customer: str
-    #: the phone number the customer typed (the electronic receipt goes there), if that is how
-    contact: str | None = None
-    #: with a possession factor (a one-time code, the app's signed QR); older journals: without
-    verified: bool = False
-
-    def apply(self, basket: Basket) -> None:
-        basket.identify(self.customer, self.contact, self.verified)
-
-    def args(self) -> dict[str, object]:
-        return (
-            {"customer": self.customer}
-            | ({"contact": self.contact} if self.contact else {})
-            | ({"verified": True} if self.verified else {})
-        )
-
-    @classmethod
-    def from_args(cls, a: dict[str, Any]) -> Identify:
-        return cls(customer=a["customer"], contact=a.get("contact"), verified=bool(a.get("verified", False)))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class RegisterChecked:
     """The lane's fiscal register checked a line's mark code; ``refusal`` says why it may not
     be sold, None when it may."""
@@ -253,32 +231,6 @@ class RegisterChecked:
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> RegisterChecked:
         return cls(line_id=a["line_id"], check=MarkCheck.from_dict(a["check"]), refusal=a.get("refusal"))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Discount:
-    """Loyalty points held centrally, spread over the lines as discounts (line id → kopecks)."""
-
-    op: ClassVar[str] = "discount"
-    allocation: dict[int, int]
-    hold_id: str
-    points: int | None = None
-
-    def apply(self, basket: Basket) -> None:
-        basket.apply_discount(self.allocation, self.hold_id)
-
-    def args(self) -> dict[str, object]:
-        allocation = {str(k): v for k, v in self.allocation.items()}
-        out: dict[str, object] = {"allocation": allocation, "hold_id": self.hold_id}
-        if self.points is not None:
-            out["points"] = self.points
-        return out
-
-    @classmethod
-    def from_args(cls, a: dict[str, Any]) -> Discount:
-        return cls(
-            allocation={int(k): v for k, v in a["allocation"].items()}, hold_id=a["hold_id"], points=a.get("points")
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +300,7 @@ Command = (
     | Close
     | Cancel
     | CallStaff
+    | AgeChecked
 )
 COMMANDS: dict[str, type[Command]] = {
     c.op: c
@@ -366,6 +319,7 @@ COMMANDS: dict[str, type[Command]] = {
         Close,
         Cancel,
         CallStaff,
+        AgeChecked,
     )
 }
 

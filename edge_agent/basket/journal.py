@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from edge_agent.basket.commands import Command, PaymentResult, Verdict, from_journal
-from edge_agent.basket.machine import Basket, BasketError, Rules, State
+from edge_agent.basket.machine import Basket, BasketError, State
+from edge_agent.basket.values import Rules
 from edge_agent.db import Database, Outbox, StoreError
 from edge_agent.wire.events import EVENT_TYPES, OPENED, basket_event
 

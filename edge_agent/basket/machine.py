@@ -14,15 +14,21 @@ so a journal of the calls replays the basket exactly. Money is integer kopecks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime, time
+from datetime import datetime
 from enum import StrEnum
-from typing import Final, Literal
-from zoneinfo import ZoneInfo
+from typing import Final
 
+from edge_agent.basket.values import (
+    AgeProof,
+    Level,
+    Line,
+    Problem,
+    Product,
+    Resolution,
+    Rules,
+)
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.marks import MarkCheck
-
-Level = Literal["MEDIUM", "CRITICAL"]
 
 
 class State(StrEnum):
@@ -46,84 +52,6 @@ class BasketError(EdgeError):
     """A command that the basket's state does not allow (``code`` stable, ``message`` human)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Product:
-    gtin: str
-    name: str
-    price: int  # kopecks
-    vat: int = 20  # percent
-    category: str = ""
-    group: str | None = None  # Chestny Znak product group, when marked
-    marked: bool = False
-    min_age: int = 0
-    alcohol: bool = False
-    qty_limit: int | None = None
-    loyalty_price: int | None = None  # kopecks with a loyalty card (a catalogue promotion), if any
-
-
-@dataclass(frozen=True, slots=True)
-class AlcoholHours:
-    """No alcohol sale from ``start`` to ``end`` local time (171-FZ: 23:00-08:00; regions may widen)."""
-
-    start: time = time(23, 0)
-    end: time = time(8, 0)
-
-    def forbidden(self, local: time) -> bool:
-        if self.start <= self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    tz: ZoneInfo
-    alcohol_hours: AlcoholHours = AlcoholHours()
-
-
-@dataclass(frozen=True, slots=True)
-class Resolution:
-    by: str  # staff id, or "customer" / "system"
-    device: str
-    at: datetime
-    action: str  # approved, line_removed, paid_otherwise, ...
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    id: int
-    code: str
-    level: Level
-    line_id: int | None
-    message: str
-    resolution: Resolution | None = None
-
-    @property
-    def open(self) -> bool:
-        return self.resolution is None
-
-
-@dataclass(frozen=True, slots=True)
-class Line:
-    id: int
-    key: str  # the item's identity: КИ for serialized items, else GTIN
-    gtin: str
-    name: str
-    price: int
-    serialized: bool
-    marked: bool
-    mark_code: str | None = None
-    verdict: str | None = None  # ALLOWED / BLOCKED / UNAVAILABLE once checked
-    fiscal_1265: str | None = None
-    category: str = ""
-    discount: int = 0  # kopecks of loyalty redemption allocated to this line
-    kkt: MarkCheck | None = None  # the fiscal register's own check of the mark code
-    tid: str | None = None  # the chip's TID (hex) as read when it arrived, if the reader reads it
-
-    @property
-    def amount(self) -> int:
-        return self.price - self.discount
-
-
 @dataclass
 class Basket:
     id: str
@@ -138,6 +66,9 @@ class Basket:
     contact: str | None = None  # the customer's phone for the electronic receipt, if typed
     #: the customer proved possession (a one-time code, the app's signed QR): points may be shown and spent
     verified: bool = False
+    #: the age a document proved the shopper over (0: none yet), and the last document's fate
+    age_over: int = 0
+    age_proof: AgeProof | None = None
     _next: int = 1
     #: serialized lines by КИ (``line_by_key`` in a box of thousands is a look-up, not a scan)
     _serials: dict[str, int] = field(default_factory=dict, repr=False)
@@ -181,8 +112,8 @@ class Basket:
             allowed = ", ".join(s.value for s in states)
             raise BasketError("wrong_state", f"basket is {self.state.value}; this needs {allowed}")
 
-    def _problem(self, code: str, level: Level, line_id: int | None, message: str) -> Problem:
-        problem = Problem(self._id(), code, level, line_id, message)
+    def _problem(self, code: str, level: Level, line_id: int | None, message: str, *, min_age: int = 0) -> Problem:
+        problem = Problem(self._id(), code, level, line_id, message, min_age=min_age)
         self.problems[problem.id] = problem
         if self.state in (State.SCANNING, State.CHECKOUT, State.READY_TO_PAY, State.OPEN):
             self.state = State.NEEDS_ASSISTANCE
@@ -259,7 +190,15 @@ class Basket:
             h = self.rules.alcohol_hours
             self._problem("ALCOHOL_HOURS", "CRITICAL", line.id, f"no alcohol sale {h.start:%H:%M}-{h.end:%H:%M}")
         if product.min_age:
-            self._problem("AGE_RESTRICTED", "MEDIUM", line.id, f"{product.name}: buyer must be {product.min_age}+")
+            age = self._problem(
+                "AGE_RESTRICTED",
+                "MEDIUM",
+                line.id,
+                f"{product.name}: buyer must be {product.min_age}+",
+                min_age=product.min_age,
+            )
+            if self.age_proof is not None and self.age_over >= product.min_age:  # proved earlier in this basket
+                self.problems[age.id] = replace(age, resolution=self._age_resolution(self.age_proof))
         if product.qty_limit is not None:
             count = sum(1 for line_ in self.lines.values() if line_.gtin == gtin)
             if count > product.qty_limit:
@@ -375,6 +314,26 @@ class Basket:
     def cancel(self) -> None:
         self._require(*BEFORE_PAYMENT)
         self.state = State.CANCELLED
+
+    def age_checked(self, proof: AgeProof, device: str) -> int:
+        """The shopper showed an age document; accepted, it resolves every open age problem it
+        covers (and those of items added after); refused or unchecked, they stay for staff.
+        Returns how many problems it resolved."""
+        self._require(*BEFORE_PAYMENT)
+        self.age_proof = proof
+        if proof.outcome != "accepted":
+            return 0
+        self.age_over = max(self.age_over, proof.age_over)
+        resolved = 0
+        for p in list(self.problems.values()):
+            if p.open and p.code == "AGE_RESTRICTED" and p.min_age <= self.age_over:
+                self.problems[p.id] = replace(p, resolution=self._age_resolution(proof, device))
+                resolved += 1
+        self._after_change()
+        return resolved
+
+    def _age_resolution(self, proof: AgeProof, device: str = "") -> Resolution:
+        return Resolution("customer", device or self.lane, proof.at, f"age_proven:{proof.method}")
 
     def call_staff(self) -> None:
         """The customer pressed "call staff": a MEDIUM problem staff resolve when they have helped

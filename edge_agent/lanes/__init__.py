@@ -19,11 +19,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 
 from drivers.base import Health, HealthState, Reader
+from edge_agent.age import AgeBackend
 from edge_agent.basket import Basket
 from edge_agent.config import LaneSettings
 from edge_agent.fiscal.requisites import Foundation
 from edge_agent.lanes.held import HeldFor
 from edge_agent.lanes.lane import LaneController
+from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.pipeline import Arrived, Departed, Event, LaneConfig, Pipeline, Settled, Zone
 from edge_agent.readqueue import ReadQueue
@@ -73,14 +75,22 @@ class Lanes:
         metrics: Metrics,
         intercept: Callable[[TagRead], bool] = lambda read: False,
         foundation: Foundation | None = None,
+        age: AgeBackend | None = None,
     ) -> None:
         settings = list(settings)
-        self.by_id = {s.id: LaneController(s, records, verifier, metrics, foundation=foundation) for s in settings}
+        self.by_id = {
+            s.id: LaneController(s, records, verifier, metrics, foundation=foundation, age=age) for s in settings
+        }
+        self.age = age
+        self.scanner_lane = {scanner: s.id for s in settings for scanner in s.scanners}  # document scanners
+        zoned = {z.reader for s in settings for z in s.zones}
+        self.documents_only = frozenset(self.scanner_lane) - zoned  # read no items
         self.records = records
         self.pipeline = pipeline_for(settings)
         self.metrics = metrics
         self.intercept = intercept  # True: the read is not an item (a staff badge)
         self.readers: list[Reader] = []  # followed by ``watch``
+        self._noise = ThrottledLog(log)
         #: told when a box lane starts or stops settling (the kiosk shows its total again)
         self.settling_listeners: list[Callable[[str], None]] = []
 
@@ -132,7 +142,10 @@ class Lanes:
         arrivals: dict[str, list[Arrived]] = {}
         for read in reads:
             self.metrics.reads.labels(read.reader_id).inc()
-            if self.intercept(read):
+            if self.intercept(read) or self._age_document(read):
+                continue
+            if read.reader_id in self.documents_only:
+                self._not_a_document(read)
                 continue
             for event in self.pipeline.feed(read):
                 if isinstance(event, Arrived):
@@ -143,6 +156,23 @@ class Lanes:
                 self.dispatch(event)
         for lane, events in arrivals.items():
             self.arrive(lane, events)
+
+    def _age_document(self, read: TagRead) -> bool:
+        """A scan that is an age document (not an item) goes to its lane's age check."""
+        if self.age is None or read.kind != "barcode" or not self.age.recognizes(read.raw):
+            return False
+        zone = self.pipeline.zone_of(read.reader_id, read.antenna)
+        lane = self.by_id.get(self.scanner_lane.get(read.reader_id) or (zone.lane if zone is not None else ""))
+        if lane is None or lane.age is None:
+            log.info("an age document scanned on %s, which is no lane's", read.reader_id)
+        else:
+            lane.age.shown(read.raw)
+        return True
+
+    def _not_a_document(self, read: TagRead) -> None:
+        """A document scanner read something that is no document it knows (an item's code)."""
+        self.metrics.parse_errors.inc()
+        self._noise.info(read.reader_id, "%s read %r: not a document this lane takes", read.reader_id, read.raw[:40])
 
     def arrive(self, lane: str, events: list[Arrived]) -> None:
         self._settling(lane, True)

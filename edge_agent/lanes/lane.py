@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from edge_agent.age import AgeBackend
 from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import Add, Remove
 from edge_agent.clock import wall_time
@@ -16,6 +17,7 @@ from edge_agent.codes import Identity, ParseError
 from edge_agent.config import LaneSettings
 from edge_agent.db import StoreError
 from edge_agent.fiscal.requisites import Foundation
+from edge_agent.lanes.age import LaneAge
 from edge_agent.lanes.checks import LaneChecks
 from edge_agent.lanes.held import HeldEvents, HeldFor
 from edge_agent.lanes.items import resolve
@@ -41,6 +43,7 @@ class LaneController:
         metrics: Metrics | None = None,
         *,
         foundation: Foundation | None = None,
+        age: AgeBackend | None = None,
     ) -> None:
         self.settings, self.records = settings, records
         self.metrics = metrics or Metrics()
@@ -56,6 +59,14 @@ class LaneController:
             metrics=self.metrics,
             basket=lambda: self.basket,
             foundation=foundation,
+        )
+        #: the shopper's age documents (a digital-ID QR at the lane's scanner), when [age] names a service
+        self.age = (
+            None
+            if age is None
+            else LaneAge(
+                settings.id, backend=age, journal=records.journal, metrics=self.metrics, basket=lambda: self.basket
+            )
         )
         self.parse_errors = 0
         #: a box lane that took new items and whose reader has not yet seen all of the box (the

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from edge_agent.basket import Basket, BasketError, State
-from edge_agent.basket.commands import Cancel, Discount, Identify
+from edge_agent.basket.commands import Cancel
+from edge_agent.basket.customer import Discount, Identify
 from edge_agent.basket.journal import Journal
 from edge_agent.config import CheckoutSettings
 from edge_agent.loyalty import Allocation, allocate

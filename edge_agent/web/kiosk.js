@@ -193,6 +193,26 @@ function problemText(b, p) {
   const line = p.line_id ? b.lines.find((l) => l.id === p.line_id) : null;
   return (line ? `${line.name}: ` : "") + (t.problems[p.code] || p.message);
 }
+/** An 18+ item: the digital ID's QR proves age without staff; what became of the last one shown. */
+function ageNotice(b) {
+  const open = b.problems.some((p) => p.open && p.code === "AGE_RESTRICTED");
+  const last = b.age && (open || b.age.outcome === "accepted") ? b.age : null;
+  if (!open && !last) return null;
+  const said = last
+    ? t.age[last.outcome === "accepted" ? "accepted" : last.reason] || t.age.unavailable
+    : null;
+  return h(
+    "div",
+    {
+      class: `problem ${last && last.outcome === "accepted" ? "OK" : "MEDIUM"}`,
+      dataset: { age: last ? last.reason || last.outcome : "offer" },
+    },
+    said ? h("p", { role: "alert" }, said) : null,
+    open && b.age_documents && !(last && ["underage", "unavailable"].includes(last.reason))
+      ? h("p", {}, t.age_offer)
+      : null,
+  );
+}
 /** Nothing of one shopper for the next: their card or phone, the code, their points, messages. */
 function forgetShopper() {
   $("loyalty").textContent = "";
@@ -276,6 +296,7 @@ function render(b) {
           problemText(b, p),
         ),
       ),
+    ageNotice(b),
   );
   // while the box is still being read the total is not final: say so instead of a moving sum
   $("total").textContent = b.settling ? t.counting : rub(b.total);

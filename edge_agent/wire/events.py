@@ -28,6 +28,7 @@ EVENT_TYPES: Final[dict[str, str]] = {
     "close": "basket.closed",
     "cancel": "basket.cancelled",
     "call_staff": "basket.help_requested",
+    "age_checked": "basket.age_checked",  # an age document's decision (no personal data)
 }
 OPENED: Final = "basket.opened"
 POSTED: Final = "transaction.posted"

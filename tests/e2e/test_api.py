@@ -283,7 +283,7 @@ def test_health_metrics_and_openapi(shop: RunningStore, http: httpx.Client) -> N
     health = http.get("/healthz").json()
     assert health["status"] == "ok" and health["broker"]["connected"] is True
     assert (
-        set(health["readers"]) == {"box-lane-1", "box-lane-2", "staff-desk", "gate-exit"}
+        set(health["readers"]) == {"box-lane-1", "box-lane-2", "scan-lane-1", "scan-lane-2", "staff-desk", "gate-exit"}
         and health["outbox_depth"] >= 0
     )
     assert health["verification"]["local_module"]["status"] == "ready"

@@ -15,10 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from drivers.scanner_lines import LineFramer, Scan
 from drivers.tap import nfc_tag_read
+from edge_agent.age import token as age_token
 from edge_agent.api.kiosk import Identify, Pay, Redeem
 from edge_agent.api.staff import PinLogin
 from edge_agent.codes import ParseError, parse
@@ -239,6 +241,23 @@ def event_batches(data: bytes) -> None:
         assert again == good
 
 
+_AGE_KEY = Ed25519PrivateKey.from_private_bytes(bytes(32))
+_AGE_KEYS = {"k": _AGE_KEY.public_key()}
+
+
+def age_documents(data: bytes) -> None:
+    """A scan on a kiosk's document scanner: a TokenError (unreadable or forged) or a token
+    the issuer's key signed; a token's own text always reads back to the same token."""
+    text = data.decode("latin-1")
+    try:
+        tok = age_token.parse(text)
+        age_token.verify(tok, _AGE_KEYS)
+    except age_token.TokenError as e:
+        assert e.code in ("unreadable", "forged")
+        return
+    assert age_token.parse(text) == tok and 0 <= tok.age_over <= 150
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "mark_codes": mark_codes,
     "ndef": ndef,
@@ -250,6 +269,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "register_answers": register_answers,
     "credentials": credentials,
     "event_batches": event_batches,
+    "age_documents": age_documents,
 }
 
 #: a few valid inputs per target, so the fuzzer starts from the real shapes
@@ -279,6 +299,10 @@ SEEDS: dict[str, list[bytes]] = {
     "event_batches": [
         b'[{"specversion": "1.0", "id": "1", "source": "sco://s/l", "type": "item.added", '
         b'"data": {"n": 1}}, {"specversion": "1.0", "id": "2"}]'
+    ],
+    "age_documents": [
+        age_token.sign(_AGE_KEY, {"kid": "k", "jti": "j", "iat": 0, "exp": 30, "age_over": 18}).encode(),
+        b"MAXID1.eyJraWQiOiJrIn0.c2ln",
     ],
     "mqtt_json": [b"\x02\x05\x05\x00\x00\x00\x00\x00\x01\x02\x07\x01\x05\x03\x04\x01\x00\x00\x00\x01"],
     "mqtt": [
