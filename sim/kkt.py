@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import re
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -334,6 +335,18 @@ class KktSim:
         missing = [c for c in codes if c not in d.accepted]
         if missing:
             raise TaskFailed(NOT_CHECKED, f"{len(missing)} mark code(s) not checked on this register")
+        for n, item in enumerate(items, start=1):
+            imc_params = item.get("imcParams")
+            if isinstance(imc_params, dict):
+                checked, sold = d.accepted[imc_params["imc"]]["sale"], _sale_params(imc_params)
+                if checked != sold:
+                    raise TaskFailed(BAD_TASK, f"position {n}: its code was checked as {checked}, sold as {sold}")
+                if imc_params.get("itemUnits") == "kilogram" and (
+                    item.get("measurementUnit") != "kilogram" or item.get("quantity") != imc_params.get("itemQuantity")
+                ):
+                    raise TaskFailed(BAD_TASK, f"position {n}: a weighed item's quantity is not its checked weight")
+                if "itemFractionalAmount" in imc_params and item.get("quantity") != 1:
+                    raise TaskFailed(BAD_TASK, f"position {n}: a part of a pack is one position of quantity 1")
         total = round(sum(float(i.get("amount", 0)) for i in items), 2)
         paid = round(sum(float(p.get("sum", 0)) for p in task.get("payments", [])), 2)
         if total != paid or not items:
@@ -373,6 +386,7 @@ class KktSim:
             "imc": params["imc"],
             "code": code,
             "status": params.get("itemEstimatedStatus"),
+            "sale": _sale_params(params),
             "ready_at": time.monotonic() + d.validation_s,
         }
         d.checks += 1
@@ -385,10 +399,18 @@ class KktSim:
         if time.monotonic() < v["ready_at"]:
             return {"ready": False, "sentImcRequest": not d.offline_checks, "driverError": {"code": 0}}
         crypto = v["code"] not in d.bad_crypto
+        # the operator knows a weighed item (its code carries AI 310n): sold as a piece, the
+        # planned status (2003) is wrong
+        weighed = re.search(r"\x1d310\d", v["code"]) is not None
+        dry = v["status"] in ("itemDryForSale", "itemDryReturn")
         operator = (
             None
             if d.offline_checks
-            else ("itemSaleStopped" if v["code"] in d.stopped else "itemEstimatedStatusCorrect")
+            else (
+                "itemSaleStopped"
+                if v["code"] in d.stopped
+                else ("itemEstimatedStatusCorrect" if weighed == dry else "itemEstimatedStatusIncorrect")
+            )
         )
         bits = {
             "imcCheckFlag": True,
@@ -417,7 +439,7 @@ class KktSim:
         v = d.validating
         if v is None or "result" not in v:
             raise TaskFailed(BAD_TASK, "no finished mark code check to accept")
-        d.accepted[v["imc"]] = v["result"]
+        d.accepted[v["imc"]] = v["result"] | {"sale": v["sale"]}
         d.validating = None
         return {"itemInfoCheckResult": v["result"]["itemInfoCheckResult"]}
 
@@ -492,3 +514,28 @@ class KktSim:
         if not d.receipts:
             raise TaskFailed(BAD_TASK, "no receipt printed yet")
         return {}
+
+
+FRACTION = re.compile(r"^([1-9][0-9]*)/([1-9][0-9]*)$")
+
+
+def _sale_params(params: dict[str, Any]) -> dict[str, Any]:
+    """What a mark check (or a receipt's ``imcParams``) says is sold: status, quantity, unit
+    and part of a pack; ``TaskFailed`` for what ATOL refuses (a part that is not less than its
+    pack, a weighed status in pieces, a zero)."""
+    status = params.get("itemEstimatedStatus", "itemPieceSold")
+    if status not in ("itemPieceSold", "itemPieceReturn", "itemDryForSale", "itemDryReturn"):
+        raise TaskFailed(BAD_TASK, f"itemEstimatedStatus {status!r} is not a status this register knows")
+    quantity, units = params.get("itemQuantity", 1), params.get("itemUnits", "piece")
+    if not isinstance(quantity, int | float) or isinstance(quantity, bool) or quantity <= 0:
+        raise TaskFailed(BAD_TASK, f"itemQuantity {quantity!r} must be a positive number")
+    if status.startswith("itemDry") and units == "piece":
+        raise TaskFailed(BAD_TASK, "a weighed or measured item (itemDry*) needs its unit (itemUnits)")
+    fraction = params.get("itemFractionalAmount")
+    if fraction is not None:
+        m = FRACTION.match(str(fraction))
+        if m is None or int(m[1]) >= int(m[2]):
+            raise TaskFailed(BAD_TASK, f"itemFractionalAmount {fraction!r}: n/d with 0 < n < d")
+        if status.startswith("itemDry"):
+            raise TaskFailed(BAD_TASK, "a part of a pack is sold as a piece (itemPieceSold), not by weight")
+    return {"status": status, "quantity": quantity, "units": units, "fraction": fraction}

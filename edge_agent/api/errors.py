@@ -51,6 +51,9 @@ BY_CODE: Final[dict[str, int]] = {
     "no_sale": 404,
     "not_sold_here": 404,
     "register_unavailable": 503,
+    "no_line": 404,
+    "bad_part": 422,  # a part of a pack no sale can have (0 < n < d)
+    "not_a_pack": 422,
 }
 
 

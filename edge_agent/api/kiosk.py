@@ -42,6 +42,10 @@ class Redeem(BaseModel):
     points: int | None = Field(default=None, ge=1, description="none: as many as the program allows")
 
 
+class Part(BaseModel):
+    units: int = Field(ge=1, le=10_000, description="how many units of the pack the shopper takes")
+
+
 class Pay(BaseModel):
     method: str = Field(description="a registered payment method (payment/methods.py): card, sbp")
 
@@ -94,6 +98,12 @@ async def verify(lane: str, body: OneTimeCode, svc: Svc, kiosk: Kiosk) -> dict[s
 @router.post("/help", summary="The customer calls staff: an intervention in the attendant's queue")
 async def call_staff(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     svc.records.journal.apply(basket_of(svc, lane), CallStaff())
+    return view(svc, lane)
+
+
+@router.post("/lines/{line_id}/part", summary="Take part of a pack sold in parts (tag 1291): the line is repriced")
+async def take_part(lane: str, line_id: int, body: Part, *, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
+    lane_of(svc, lane).set_part(line_id, body.units)
     return view(svc, lane)
 
 

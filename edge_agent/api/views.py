@@ -52,6 +52,11 @@ def basket_view(
                 "verdict": line.verdict,
                 "category": line.category,
                 "link": link,
+                #: a weighed item's weight and price per kilogram; a pack's part and its size
+                "grams": line.grams,
+                "unit_price": line.unit_price,
+                "part": list(line.part) if line.part else None,
+                "pack_units": line.pack_units or None,
                 "register_check": None
                 if line.kkt is None
                 else (

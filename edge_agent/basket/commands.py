@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
-from edge_agent.basket.customer import AgeChecked, Discount, Identify
+from edge_agent.basket.customer import AgeChecked, Discount, Identify, SetPart
 from edge_agent.basket.machine import Basket
 from edge_agent.basket.values import Line, Product
 from edge_agent.fiscal.marks import MarkCheck
@@ -37,6 +37,7 @@ class Add:
     #: the chip's TID as read (hex), and whether it contradicts the EPC's bound TID (a copied tag)
     tid: str | None = None
     cloned: bool = False
+    grams: int | None = None  # a weighed item's weight, from its mark code
 
     def apply(self, basket: Basket) -> Line | None:
         return basket.add(
@@ -48,6 +49,7 @@ class Add:
             sold_here=self.sold_here,
             tid=self.tid,
             cloned=self.cloned,
+            grams=self.grams,
         )
 
     def args(self) -> dict[str, object]:
@@ -63,6 +65,8 @@ class Add:
             out["tid"] = self.tid
         if self.cloned:
             out["cloned"] = True
+        if self.grams is not None:
+            out["grams"] = self.grams
         return out
 
     @classmethod
@@ -77,6 +81,7 @@ class Add:
             sold_here=a.get("sold_here", False),
             tid=a.get("tid"),
             cloned=a.get("cloned", False),
+            grams=a.get("grams"),
         )
 
 
@@ -301,6 +306,7 @@ Command = (
     | Cancel
     | CallStaff
     | AgeChecked
+    | SetPart
 )
 COMMANDS: dict[str, type[Command]] = {
     c.op: c
@@ -320,6 +326,7 @@ COMMANDS: dict[str, type[Command]] = {
         Cancel,
         CallStaff,
         AgeChecked,
+        SetPart,
     )
 }
 

@@ -1,5 +1,5 @@
-"""The customer's own basket commands: who they are (loyalty), their points as discounts, and
-the age they proved with a document. Journal forms as in ``commands.py``."""
+"""The customer's own basket commands: who they are (loyalty), their points as discounts, the
+age they proved with a document, and how much of a pack they take. Journal forms as in ``commands.py``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from edge_agent.basket.machine import Basket
-from edge_agent.basket.values import AgeProof
+from edge_agent.basket.values import AgeProof, Line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,3 +86,22 @@ class AgeChecked:
         at = datetime.fromisoformat(a["at"])
         proof = AgeProof(a["outcome"], a["reason"], a["age_over"], a["method"], at)
         return cls(proof=proof, device=a["device"], ref=a.get("ref", ""))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetPart:
+    """The shopper takes ``units`` of a pack sold in parts (tag 1291): the line is repriced."""
+
+    op: ClassVar[str] = "set_part"
+    line_id: int
+    units: int
+
+    def apply(self, basket: Basket) -> Line:
+        return basket.set_part(self.line_id, self.units)
+
+    def args(self) -> dict[str, object]:
+        return {"line_id": self.line_id, "units": self.units}
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> SetPart:
+        return cls(line_id=a["line_id"], units=a["units"])

@@ -26,9 +26,10 @@ from edge_agent.basket.values import (
     Product,
     Resolution,
     Rules,
+    weighed_price,
 )
 from edge_agent.errors import EdgeError
-from edge_agent.fiscal.marks import MarkCheck
+from edge_agent.fiscal.marks import MarkCheck, MeasureError
 
 
 class State(StrEnum):
@@ -149,9 +150,11 @@ class Basket:
         sold_here: bool = False,
         tid: str | None = None,
         cloned: bool = False,
+        grams: int | None = None,
     ) -> Line | None:
         """An item arrives (box, tap or scan). A serialized item (``ki``) already in the basket
-        adds nothing; returns the new line, or None."""
+        adds nothing; returns the new line, or None. ``grams``: a weighed item's weight, from
+        its mark code."""
         self._require(State.OPEN, State.SCANNING, State.NEEDS_ASSISTANCE, State.CHECKOUT, State.READY_TO_PAY)
         key = ki or gtin
         if ki is not None and self.line_by_key(ki) is not None:
@@ -164,19 +167,26 @@ class Basket:
             self._put(line)
             self._problem("UNKNOWN_ITEM", "CRITICAL", line.id, f"GTIN {gtin} is not in the catalogue")
             return line
+        weighed = product.sold_by == "weight"
         line = Line(
             self._id(),
             key,
             gtin,
             product.name,
-            product.price,
+            weighed_price(product.price, grams or 0) if weighed else product.price,
             ki is not None,
             product.marked,
             mark_code,
             category=product.category,
             tid=tid,
+            grams=grams if weighed and grams else None,
+            unit_price=product.price if weighed or product.pack_units > 1 else None,
+            pack_units=product.pack_units if product.pack_units > 1 else 0,
+            egais=product.egais,
         )
         self._put(line)
+        if weighed and not grams:
+            self._problem("WEIGHT_UNKNOWN", "CRITICAL", line.id, f"{product.name}: its code carries no weight")
         if cloned:
             self._problem(
                 "CLONED_TAG",
@@ -250,6 +260,23 @@ class Basket:
         self.lines[line_id] = replace(line, kkt=check)
         if refusal is not None:
             self._problem("MARKING_REFUSED_BY_REGISTER", "CRITICAL", line_id, refusal)
+
+    def set_part(self, line_id: int, units: int) -> Line:
+        """The shopper takes ``units`` of a pack sold in parts: the line is repriced, and a
+        marked one is checked again for that quantity before it can be paid."""
+        self._require(*BEFORE_PAYMENT)
+        line = self.lines.get(line_id)
+        if line is None:
+            raise BasketError("no_line", f"no line {line_id}")
+        try:
+            line.with_part(units)  # refused before anything changes
+        except MeasureError as e:
+            raise BasketError(e.code, e.message) from None
+        self._drop_discounts()
+        self.lines[line_id] = self.lines[line_id].with_part(units)
+        if self.state in (State.CHECKOUT, State.READY_TO_PAY):
+            self.state = State.SCANNING
+        return self.lines[line_id]
 
     def checkout(self) -> None:
         self._require(State.SCANNING, State.NEEDS_ASSISTANCE)

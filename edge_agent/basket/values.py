@@ -3,12 +3,12 @@ machine, ``machine.py``, replaces them, never changes them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from edge_agent.fiscal.marks import MarkCheck
+from edge_agent.fiscal.marks import PIECE, MarkCheck, Measure, MeasureError
 
 Level = Literal["MEDIUM", "CRITICAL"]
 
@@ -26,6 +26,13 @@ class Product:
     alcohol: bool = False
     qty_limit: int | None = None
     loyalty_price: int | None = None  # kopecks with a loyalty card (a catalogue promotion), if any
+    #: ``weight``: ``price`` is per kilogram and each item's weight is in its mark code (AI 310n)
+    sold_by: Literal["piece", "weight"] = "piece"
+    #: a marked pack of this many units that may be sold in part (tag 1291); 0: whole packs only
+    pack_units: int = 0
+    #: stamped strong alcohol: each bottle's excise stamp is scanned and the sale goes through ЕГАИС
+    egais: bool = False
+    volume_ml: int = 0  # a bottle's volume (ЕГАИС's legacy cheque names it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +93,50 @@ class Line:
     discount: int = 0  # kopecks of loyalty redemption allocated to this line
     kkt: MarkCheck | None = None  # the fiscal register's own check of the mark code
     tid: str | None = None  # the chip's TID (hex) as read when it arrived, if the reader reads it
+    #: a weighed item's weight (its mark code's AI 310n); ``price`` is then for that weight
+    grams: int | None = None
+    #: the part of a pack sold (numerator, denominator); ``price`` is then the part's
+    part: tuple[int, int] | None = None
+    unit_price: int | None = None  # per kilogram (weighed) or per whole pack (sold in parts)
+    pack_units: int = 0  # the pack may be sold in parts of this many units
+    egais: bool = False  # stamped alcohol: sold only with its excise stamp, through ЕГАИС
+    stamp: str | None = None  # the bottle's excise stamp (PDF417 text), once scanned
 
     @property
     def amount(self) -> int:
         return self.price - self.discount
+
+    def with_part(self, units: int) -> Line:
+        """The line selling ``units`` of its pack (all of them: the whole pack), repriced, with
+        its checks to be made again for that quantity (``MeasureError`` for a part no sale has)."""
+        if self.pack_units < 2:
+            raise MeasureError("not_a_pack", f"{self.name} is not sold in parts of a pack")
+        if not 1 <= units <= self.pack_units:
+            raise MeasureError("bad_part", f"{units} of a pack of {self.pack_units}: 1 to {self.pack_units}")
+        whole = self.unit_price if self.unit_price is not None else self.price
+        part = None if units == self.pack_units else (units, self.pack_units)
+        price = whole if part is None else (whole * units + self.pack_units // 2) // self.pack_units
+        Measure(part=part)  # validated
+        again = self.marked and part != self.part
+        return replace(
+            self,
+            part=part,
+            price=price,
+            unit_price=whole,
+            verdict=None if again else self.verdict,
+            fiscal_1265=None if again else self.fiscal_1265,
+            kkt=None if again else self.kkt,
+        )
+
+    @property
+    def measure(self) -> Measure:
+        """How much of the item the line sells (what the register is told)."""
+        return Measure(grams=self.grams, part=self.part) if self.grams or self.part else PIECE
+
+
+def weighed_price(per_kg: int, grams: int) -> int:
+    """Kopecks for ``grams`` at ``per_kg`` kopecks a kilogram, half a kopeck up."""
+    return (per_kg * grams + 500) // 1000
 
 
 @dataclass(frozen=True, slots=True)

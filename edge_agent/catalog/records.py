@@ -11,23 +11,31 @@ from edge_agent.basket import Product
 from edge_agent.db import Database
 from edge_agent.gate.records import TidBindings
 
-_COLUMNS = "gtin, name, price, vat, category, grp, marked, min_age, alcohol, qty_limit, loyalty_price"
+#: each column and the Product field it holds (booleans as 0/1)
+_FIELDS = {
+    "gtin": "gtin",
+    "name": "name",
+    "price": "price",
+    "vat": "vat",
+    "category": "category",
+    "grp": "group",
+    "marked": "marked",
+    "min_age": "min_age",
+    "alcohol": "alcohol",
+    "qty_limit": "qty_limit",
+    "loyalty_price": "loyalty_price",
+    "sold_by": "sold_by",
+    "pack_units": "pack_units",
+    "egais": "egais",
+    "volume_ml": "volume_ml",
+}
+_COLUMNS = ", ".join(_FIELDS)
+_INSERT = f"INSERT OR REPLACE INTO catalog ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})"
+_BOOLEANS = frozenset({"marked", "alcohol", "egais"})
 
 
 def _row(p: Product) -> tuple[object, ...]:
-    return (
-        p.gtin,
-        p.name,
-        p.price,
-        p.vat,
-        p.category,
-        p.group,
-        int(p.marked),
-        p.min_age,
-        int(p.alcohol),
-        p.qty_limit,
-        p.loyalty_price,
-    )
+    return tuple(int(v) if isinstance(v := getattr(p, f), bool) else v for f in _FIELDS.values())
 
 
 class Catalogue:
@@ -36,29 +44,16 @@ class Catalogue:
 
     def upsert_products(self, products: Iterable[Product]) -> None:
         with self.db.transaction() as conn:
-            conn.executemany(
-                f"INSERT OR REPLACE INTO catalog ({_COLUMNS}) VALUES ({', '.join('?' * 11)})",
-                [_row(p) for p in products],
-            )
+            conn.executemany(_INSERT, [_row(p) for p in products])
 
     def product(self, gtin: str) -> Product | None:
         row = self.db.reads.execute(f"SELECT {_COLUMNS} FROM catalog WHERE gtin = ?", (gtin,)).fetchone()
         if row is None:
             return None
-        gtin_, name, price, vat, category, grp, marked, min_age, alcohol, qty_limit, loyalty_price = row
-        return Product(
-            gtin=gtin_,
-            name=name,
-            price=price,
-            vat=vat,
-            category=category,
-            group=grp,
-            marked=bool(marked),
-            min_age=min_age,
-            alcohol=bool(alcohol),
-            qty_limit=qty_limit,
-            loyalty_price=loyalty_price,
-        )
+        values: dict[str, Any] = {
+            f: bool(v) if f in _BOOLEANS else v for f, v in zip(_FIELDS.values(), row, strict=True)
+        }
+        return Product(**values)
 
     def receive_codes(self, pairs: Iterable[tuple[str, str]]) -> None:
         now = time.time()
@@ -85,7 +80,7 @@ class Catalogue:
                     conn.execute("DELETE FROM catalog")
                 conn.executemany("DELETE FROM catalog WHERE gtin = ?", [(g,) for g in data.get("delete", [])])
                 rows = [_row(Product(**p)) for p in data.get("products", [])]
-                conn.executemany(f"INSERT OR REPLACE INTO catalog ({_COLUMNS}) VALUES ({', '.join('?' * 11)})", rows)
+                conn.executemany(_INSERT, rows)
             else:
                 if snapshot:
                     conn.execute("DELETE FROM received_codes")

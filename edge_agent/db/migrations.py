@@ -105,4 +105,12 @@ MIGRATIONS: Final[list[str]] = [
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 12: weighed goods and packs sold in parts, and stamped strong alcohol (ЕГАИС) in the
+    # catalogue (docs/fiscal.md)
+    """
+    ALTER TABLE catalog ADD COLUMN sold_by TEXT NOT NULL DEFAULT 'piece';
+    ALTER TABLE catalog ADD COLUMN pack_units INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE catalog ADD COLUMN egais INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE catalog ADD COLUMN volume_ml INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

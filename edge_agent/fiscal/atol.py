@@ -20,7 +20,7 @@ import httpx
 from edge_agent.config_types import Url
 from edge_agent.fiscal.atol_tasks import begin_task, fiscal_document, receipt_task
 from edge_agent.fiscal.document import DocumentError, FiscalDocument
-from edge_agent.fiscal.marks import CheckAnswerError, EstimatedStatus, MarkCheck, read_status
+from edge_agent.fiscal.marks import PIECE, CheckAnswerError, EstimatedStatus, MarkCheck, Measure, read_status
 from edge_agent.fiscal.receipt import Receipt
 from edge_agent.fiscal.register import (
     FiscalRegister,
@@ -120,15 +120,17 @@ class AtolRegister:
         raise AssertionError("unreachable")
 
     # -- marks --------------------------------------------------------------------------------
-    async def check_mark(self, code: str, status: EstimatedStatus = "itemPieceSold") -> MarkCheck:
+    async def check_mark(
+        self, code: str, status: EstimatedStatus = "itemPieceSold", measure: Measure = PIECE
+    ) -> MarkCheck:
         try:
-            await self._one(begin_task(code, status))
+            await self._one(begin_task(code, status, measure))
         except RegisterError as e:
             if e.kind != "validation_running":
                 raise
             # a check left running (the agent restarted mid-check): cancel it and begin again
             await self._one({"type": "cancelMarkingCodeValidation"})
-            await self._one(begin_task(code, status))
+            await self._one(begin_task(code, status, measure))
         deadline = time.monotonic() + self.task_deadline_s
         while True:
             try:

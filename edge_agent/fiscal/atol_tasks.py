@@ -14,7 +14,7 @@ from typing import Any
 
 from edge_agent.basket import Line
 from edge_agent.fiscal.document import FiscalDocument
-from edge_agent.fiscal.marks import EstimatedStatus, imc
+from edge_agent.fiscal.marks import PIECE, EstimatedStatus, Measure, imc
 from edge_agent.fiscal.receipt import Position, Receipt, ReceiptRules, Tender, return_receipt, sell_receipt
 
 #: tag 1212: 33 "a good with a mark code" for marked lines, 1 "a good" otherwise [unverified: docs/fiscal.md]
@@ -30,9 +30,9 @@ def position_json(p: Position) -> dict[str, Any]:
         "type": "position",
         "name": p.name,
         "price": _rub(p.price),
-        "quantity": p.quantity,
+        "quantity": p.measure.quantity if p.measure.grams else p.quantity,
         "amount": _rub(p.amount),
-        "measurementUnit": "piece",
+        "measurementUnit": p.measure.unit,
         "paymentMethod": "fullPayment",
         "tax": {"type": p.vat},
         "paymentObject": MARKED_OBJECT if p.marked else PLAIN_OBJECT,
@@ -45,7 +45,7 @@ def position_json(p: Position) -> dict[str, Any]:
         "itemEstimatedStatus": p.mark.status,
         "imcModeProcessing": 0,
         "itemInfoCheckResult": p.mark.check.to_dict()["itemInfoCheckResult"],
-    }
+    } | _quantity(p.mark.measure)
     doc = p.mark.foundation
     if p.mark.industry_1265 is not None and doc is not None:  # no service answered (assisted sale): no 1260
         # 1263 in ATOL's date format (yyyy.mm.dd)
@@ -83,7 +83,16 @@ def return_task(
     return receipt_task(return_receipt(lines, tenders, rules, contact))
 
 
-def begin_task(code: str, status: EstimatedStatus = "itemPieceSold") -> dict[str, Any]:
+def _quantity(measure: Measure) -> dict[str, Any]:
+    """The quantity of a marked item as ATOL's ``imcParams`` and mark check carry it: kilograms
+    for a weighed item, 1 piece otherwise, and a part of a pack as ``itemFractionalAmount``."""
+    out: dict[str, Any] = {"itemQuantity": measure.quantity, "itemUnits": measure.unit}
+    if measure.fraction is not None:
+        out["itemFractionalAmount"] = measure.fraction
+    return out
+
+
+def begin_task(code: str, status: EstimatedStatus = "itemPieceSold", measure: Measure = PIECE) -> dict[str, Any]:
     return {
         "type": "beginMarkingCodeValidation",
         "params": {
@@ -91,9 +100,8 @@ def begin_task(code: str, status: EstimatedStatus = "itemPieceSold") -> dict[str
             "imc": imc(code),
             "itemEstimatedStatus": status,
             "imcModeProcessing": 0,
-            "itemQuantity": 1,
-            "itemUnits": "piece",
-        },
+        }
+        | _quantity(measure),
     }
 
 

@@ -200,7 +200,7 @@ class FiscalDesk:
                     check = MarkCheck(bits={}, operator_status=None)
                     refusal: str | None = NO_CODE
                 else:
-                    answer = await self.register.check_mark(line.mark_code)
+                    answer = await self.register.check_mark(line.mark_code, line.measure.status(), line.measure)
                     self._ok()
                     check, refusal = answer, answer.refusal()
                 self.checks += 1
@@ -261,7 +261,7 @@ class FiscalDesk:
         for p in receipt.positions:
             if p.mark is None:
                 continue
-            check = await self.register.check_mark(p.mark.code, p.mark.status)
+            check = await self.register.check_mark(p.mark.code, p.mark.status, p.mark.measure)
             self.checks += 1
             self.rechecks += 1
             self._rechecked[p.mark.code] = check

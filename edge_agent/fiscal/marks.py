@@ -13,10 +13,59 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-EstimatedStatus = Literal["itemPieceSold", "itemPieceReturn"]
+from edge_agent.errors import EdgeError
+
+#: tag 2003: a piece (or a part of a pack) sold or returned, a weighed item sold or returned
+EstimatedStatus = Literal["itemPieceSold", "itemPieceReturn", "itemDryForSale", "itemDryReturn"]
 #: the five booleans of tag 2106, bit 0 first
 BITS_2106: Final = ("imcCheckFlag", "imcCheckResult", "imcStatusInfo", "imcEstimatedStatusCorrect", "ecrStandAloneFlag")
 OPERATOR_OK: Final = "itemEstimatedStatusCorrect"
+
+
+class MeasureError(EdgeError):
+    """A quantity no sale can have: a part of a pack that is not less than the pack, a zero."""
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """How much of one marked item a sale (or return) takes: a piece, a weight in grams (tag
+    2108 kilogram, 2003 ``itemDryForSale``), or a part of a pack, numerator and denominator
+    (tag 1291 with 1293/1294; ATOL's ``itemFractionalAmount`` "n/d"): 0 < n < d."""
+
+    grams: int | None = None
+    part: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.grams is not None and self.part is not None:
+            raise MeasureError("bad_measure", "an item is sold by weight or by part of a pack, not both")
+        if self.grams is not None and not 0 < self.grams <= 1_000_000:
+            raise MeasureError("bad_weight", f"a weight of {self.grams} g")
+        if self.part is not None:
+            n, d = self.part
+            if not (isinstance(n, int) and isinstance(d, int) and 0 < n < d):
+                raise MeasureError("bad_part", f"a part {n}/{d} of a pack: 0 < numerator < denominator")
+
+    def status(self, sale: bool = True) -> EstimatedStatus:
+        if self.grams is not None:
+            return "itemDryForSale" if sale else "itemDryReturn"
+        return "itemPieceSold" if sale else "itemPieceReturn"
+
+    @property
+    def unit(self) -> Literal["piece", "kilogram"]:
+        return "kilogram" if self.grams is not None else "piece"
+
+    @property
+    def quantity(self) -> float:
+        """The quantity the register is told (kilograms to the gram; 1 for a piece or a part,
+        whose fraction goes separately)."""
+        return round(self.grams / 1000, 3) if self.grams is not None else 1
+
+    @property
+    def fraction(self) -> str | None:
+        return None if self.part is None else f"{self.part[0]}/{self.part[1]}"
+
+
+PIECE: Final = Measure()
 
 
 class CheckAnswerError(ValueError):

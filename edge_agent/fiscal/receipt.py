@@ -19,7 +19,7 @@ from typing import Final, Literal
 
 from edge_agent.basket import Line
 from edge_agent.errors import EdgeError
-from edge_agent.fiscal.marks import EstimatedStatus, MarkCheck
+from edge_agent.fiscal.marks import PIECE, EstimatedStatus, MarkCheck, Measure
 from edge_agent.fiscal.requisites import Foundation, FoundationDocument
 
 Taxation = Literal["osn", "usnIncome", "usnIncomeOutcome", "esn", "patent"]
@@ -67,20 +67,24 @@ class PositionMark:
     check: MarkCheck
     industry_1265: str | None = None
     foundation: FoundationDocument | None = None
+    measure: Measure = PIECE  # how much of the item: a piece, a weight, a part of its pack
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Position:
     name: str
-    price: int  # kopecks per unit
+    price: int  # kopecks per unit (per kilogram for a weighed item; the part's price for a part of a pack)
     quantity: int
     vat: str
     marked: bool
     mark: PositionMark | None = None
+    measure: Measure = PIECE
+    #: a weighed item's amount (its weight at ``price`` a kilogram, less any discount)
+    total: int | None = None
 
     @property
     def amount(self) -> int:
-        return self.price * self.quantity
+        return self.total if self.total is not None else self.price * self.quantity
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,8 +105,9 @@ class Receipt:
         return sum(p.amount for p in self.positions)
 
 
-def _position(lines: Sequence[Line], rules: ReceiptRules, status: EstimatedStatus) -> Position:
+def _position(lines: Sequence[Line], rules: ReceiptRules, sale: bool) -> Position:
     first = lines[0]
+    measure, status = first.measure, first.measure.status(sale)
     mark = None
     if first.marked:
         if first.mark_code is None:
@@ -118,24 +123,30 @@ def _position(lines: Sequence[Line], rules: ReceiptRules, status: EstimatedStatu
             check=first.kkt,
             industry_1265=tag_1265,
             foundation=rules.foundation.document(tag_1265) if tag_1265 is not None else None,
+            measure=measure,
         )
+    weighed = measure.grams is not None and first.unit_price is not None
     return Position(
         name=first.name,
-        price=first.amount,
+        price=first.unit_price if weighed and first.unit_price is not None else first.amount,
         quantity=len(lines),
         vat=rules.vat(first.category),
         marked=first.marked,
         mark=mark,
+        measure=measure,
+        total=first.amount if weighed else None,
     )
 
 
-def positions(lines: Iterable[Line], rules: ReceiptRules, status: EstimatedStatus = "itemPieceSold") -> list[Position]:
-    """Marked items one by one; the rest grouped by product and price, in basket order."""
+def positions(lines: Iterable[Line], rules: ReceiptRules, sale: bool = True) -> list[Position]:
+    """Marked, weighed and part-of-a-pack items one by one; the rest grouped by product and
+    price, in basket order."""
     groups: dict[tuple[object, ...], list[Line]] = {}
     for line in lines:
-        key = ("line", line.id) if line.marked else ("product", line.gtin, line.name, line.amount, line.category)
+        alone = line.marked or line.grams is not None or line.part is not None
+        key = ("line", line.id) if alone else ("product", line.gtin, line.name, line.amount, line.category)
         groups.setdefault(key, []).append(line)
-    return [_position(group, rules, status) for group in groups.values()]
+    return [_position(group, rules, sale) for group in groups.values()]
 
 
 def _receipt(
@@ -145,7 +156,7 @@ def _receipt(
     rules: ReceiptRules,
     *,
     contact: str | None,
-    status: EstimatedStatus,
+    sale: bool,
 ) -> Receipt:
     if not lines:
         raise ReceiptError("empty_receipt", "a receipt needs at least one line")
@@ -155,7 +166,7 @@ def _receipt(
         raise ReceiptError("sum_mismatch", f"payments {paid} kop for positions of {total} kop")
     return Receipt(
         kind=kind,
-        positions=tuple(positions(lines, rules, status)),
+        positions=tuple(positions(lines, rules, sale)),
         tenders=tuple(tenders),
         taxation=rules.taxation,
         operator=rules.operator,
@@ -169,14 +180,15 @@ def sell_receipt(
     lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
 ) -> Receipt:
     """The ``sell`` receipt of a paid basket's lines."""
-    return _receipt("sell", lines, tenders, rules, contact=contact, status="itemPieceSold")
+    return _receipt("sell", lines, tenders, rules, contact=contact, sale=True)
 
 
 def return_receipt(
     lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
 ) -> Receipt:
-    """The ``sellReturn`` receipt of the returned lines of a past sale (``itemPieceReturn``)."""
-    return _receipt("sellReturn", lines, tenders, rules, contact=contact, status="itemPieceReturn")
+    """The ``sellReturn`` receipt of the returned lines of a past sale (``itemPieceReturn``,
+    ``itemDryReturn`` for a weighed item)."""
+    return _receipt("sellReturn", lines, tenders, rules, contact=contact, sale=False)
 
 
 def kopecks(rub: float) -> int:

@@ -15,7 +15,7 @@ from typing import Final, Literal, Protocol
 from edge_agent.config_types import Name, Section
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.document import FiscalDocument
-from edge_agent.fiscal.marks import EstimatedStatus, MarkCheck
+from edge_agent.fiscal.marks import PIECE, EstimatedStatus, MarkCheck, Measure
 from edge_agent.fiscal.receipt import Receipt
 
 ErrorKind = Literal[
@@ -107,9 +107,11 @@ class FiscalRegister(Protocol):
     async def print_receipt(self, uuid: str, receipt: Receipt) -> FiscalDocument:
         """Print ``receipt`` as the request named ``uuid`` (at most once) and return its document."""
 
-    async def check_mark(self, code: str, status: EstimatedStatus = "itemPieceSold") -> MarkCheck:
-        """Check a mark code on the register; accepted for the next receipt when it may be sold,
-        declined otherwise."""
+    async def check_mark(
+        self, code: str, status: EstimatedStatus = "itemPieceSold", measure: Measure = PIECE
+    ) -> MarkCheck:
+        """Check a mark code on the register for the quantity sold (a piece, a weight, a part of
+        a pack); accepted for the next receipt when it may be sold, declined otherwise."""
 
     async def shift(self) -> Shift: ...
 

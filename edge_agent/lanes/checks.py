@@ -39,11 +39,13 @@ class LaneChecks:
         self.foundation = foundation  # tag 1260's decree table, as the receipts use it
         self.unverified: set[int] = set()  # marked lines not checked yet
         self.identities: dict[int, Identity] = {}  # line id -> what the check services are asked about
+        self.units: dict[int, int] = {}  # line id -> the units of its pack sold (a part), when not 1
         self.recheck = False  # verdicts could not be written: check again when the store can
         self._wanted = asyncio.Event()  # a check is due
 
-    def add(self, line_id: int, identity: Identity) -> None:
+    def add(self, line_id: int, identity: Identity, units: int = 1) -> None:
         self.identities[line_id] = identity
+        self.units[line_id] = units
         self.unverified.add(line_id)
 
     def discard(self, line_id: int) -> None:
@@ -52,6 +54,7 @@ class LaneChecks:
     def reset(self, unverified: set[int] | None = None) -> None:
         """A new basket (nothing to check), or a restored one (its marked lines without verdicts)."""
         self.identities.clear()
+        self.units.clear()
         self.unverified = set(unverified or ())
 
     def want(self) -> None:
@@ -76,7 +79,9 @@ class LaneChecks:
         if not ids:
             return
         started = time.perf_counter()
-        verdicts = await self.verifier.verify([self.identities[i] for i in ids])
+        verdicts = await self.verifier.verify(
+            [self.identities[i] for i in ids], units=[self.units.get(i, 1) for i in ids]
+        )
         self.metrics.latency("check", time.perf_counter() - started)
         for n, (line_id, verdict) in enumerate(zip(ids, verdicts, strict=True)):
             self.metrics.verdicts.labels(verdict.outcome.value).inc()

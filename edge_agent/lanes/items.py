@@ -26,6 +26,18 @@ class ItemFacts:
     tid: str | None  # the chip's TID as read (hex), if the reader reported it
     bound_tid: str | None  # the TID the store knows the item's EPC was encoded on
     cloned: bool  # read on another chip than its own: a copy of the EPC
+    grams: int | None = None  # a weighed item's net weight, from its mark code (AI 310n)
+
+
+def weight_grams(identity: Identity) -> int | None:
+    """The net weight a mark code carries (GS1 AI 310n: kilograms, six digits, the AI's last
+    digit the number of decimals), in grams; None without one."""
+    for ai, value in identity.extra.items():
+        if len(ai) == 4 and ai.startswith("310") and value.isdigit():
+            decimals = int(ai[3])
+            grams = int(value) * 10 ** (3 - decimals) if decimals <= 3 else round(int(value) / 10 ** (decimals - 3))
+            return grams or None
+    return None
 
 
 def identity_of(read: TagRead) -> Identity | ParseError:
@@ -69,4 +81,5 @@ def resolve(
         tid=tid,
         bound_tid=bound,
         cloned=cloned,
+        grams=weight_grams(checked_as),
     )

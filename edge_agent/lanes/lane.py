@@ -3,6 +3,7 @@ and its marked items are checked on a worker of its own (``checks.py``)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -10,10 +11,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from edge_agent.age import AgeBackend
-from edge_agent.basket import Basket, BasketError, State
+from edge_agent.basket import Basket, BasketError, Line, State
 from edge_agent.basket.commands import Add, Remove
+from edge_agent.basket.customer import SetPart
 from edge_agent.clock import wall_time
-from edge_agent.codes import Identity, ParseError
+from edge_agent.codes import Identity, ParseError, parse
 from edge_agent.config import LaneSettings
 from edge_agent.db import StoreError
 from edge_agent.fiscal.requisites import Foundation
@@ -170,6 +172,7 @@ class LaneController:
                 sold_here=records.sold.sold_here(ki),
                 tid=facts.tid,
                 cloned=facts.cloned,
+                grams=facts.grams,
             )
             adds.append((event, add, facts.checked_as))
         if adds:
@@ -243,6 +246,18 @@ class LaneController:
         for event in self.held.release(HeldFor.BASKET_PAYING):
             if isinstance(event, Arrived):
                 self.arrived(event)
+
+    def set_part(self, line_id: int, units: int) -> Line:
+        """The shopper takes ``units`` of a pack (the kiosk): repriced and, marked, checked
+        again with that many units (enough must be left in the pack)."""
+        if self.basket is None:
+            raise BasketError("no_line", f"no line {line_id}")
+        line: Line = self.records.journal.apply(self.basket, SetPart(line_id=line_id, units=units))
+        if line.marked and line.verdict is None and line.mark_code:
+            with contextlib.suppress(ParseError):
+                self.checks.add(line.id, parse(line.mark_code), units=line.part[0] if line.part else 1)
+                self.checks.want()
+        return line
 
     def want_check(self) -> None:
         """Check the lines not yet checked, on this lane's worker (a box settled, a tap)."""

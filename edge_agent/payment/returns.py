@@ -123,7 +123,9 @@ class Returns:
                 for line in lines:
                     if line.marked and line.mark_code and line.id not in row.detail.checks:
                         async with desk.lock:
-                            check = await desk.register.check_mark(line.mark_code, "itemPieceReturn")
+                            check = await desk.register.check_mark(
+                                line.mark_code, line.measure.status(sale=False), line.measure
+                            )
                         if check.refusal():
                             return _moved(row, ReturnStep.FAILED, message=check.refusal())
                         row = _moved(row, row.step, checks={**row.detail.checks, line.id: check})

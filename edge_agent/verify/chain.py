@@ -44,9 +44,16 @@ class Verifier:
         #: sunset passed: verify/registry.py), for health
         self.online_error: str | None = None
 
-    async def verify(self, items: Sequence[Identity], unit_prices: Sequence[int | None] | None = None) -> list[Verdict]:
-        """One verdict per item, in order, within about ``budget_s`` + 0.1 s."""
+    async def verify(
+        self,
+        items: Sequence[Identity],
+        unit_prices: Sequence[int | None] | None = None,
+        units: Sequence[int] | None = None,
+    ) -> list[Verdict]:
+        """One verdict per item, in order, within about ``budget_s`` + 0.1 s. ``units``: how
+        many units of each item's pack are sold (a part of a pack: enough must be left)."""
         prices: list[int | None] = list(unit_prices) if unit_prices is not None else [None] * len(items)
+        counts = list(units) if units is not None else [1] * len(items)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.budget_s
         online = asyncio.create_task(self.online.check(items)) if self.online else None
@@ -60,7 +67,7 @@ class Verifier:
                     local = asyncio.create_task(self.local.check(items))
                 try:
                     results = await asyncio.wait_for(asyncio.shield(online), max(0.0, deadline - loop.time()))
-                    return self._decide(items, results, prices)
+                    return self._decide(items, results, prices, counts)
                 except TimeoutError:
                     why.append(f"online: no answer within {self.budget_s} s")
                 except VerifyError as e:
@@ -71,7 +78,7 @@ class Verifier:
                 try:
                     limit = max(LOCAL_GRACE_S, deadline - loop.time()) if online else self.budget_s
                     results = await asyncio.wait_for(local, limit)
-                    return self._decide(items, results, prices)
+                    return self._decide(items, results, prices, counts)
                 except TimeoutError:
                     why.append("Local Module: no answer in time")
                 except VerifyError as e:
@@ -87,9 +94,11 @@ class Verifier:
                 with contextlib.suppress(asyncio.CancelledError, VerifyError):
                     await task  # also collects an exception that came after we stopped waiting
 
-    def _decide(self, items: Sequence[Identity], results: list[CheckResult], prices: list[int | None]) -> list[Verdict]:
+    def _decide(
+        self, items: Sequence[Identity], results: list[CheckResult], prices: list[int | None], units: list[int]
+    ) -> list[Verdict]:
         now = self.clock()
         return [
-            decide(item.mark_code or item.ki, r.answer, r.context, now, tz=self.tz, unit_price=price)
-            for item, r, price in zip(items, results, prices, strict=True)
+            decide(item.mark_code or item.ki, r.answer, r.context, now, tz=self.tz, unit_price=price, units=n)
+            for item, r, price, n in zip(items, results, prices, units, strict=True)
         ]

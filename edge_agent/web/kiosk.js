@@ -150,11 +150,38 @@ function verdict(line) {
 function groups(lines) {
   const out = new Map();
   for (const l of lines) {
-    const key = `${l.name}|${l.price}`;
+    // a weighed item or a pack sold in parts is a row of its own: its weight or part is its own
+    const key = l.grams || l.pack_units ? `line|${l.id}` : `${l.name}|${l.price}`;
     if (!out.has(key)) out.set(key, { name: l.name, price: l.price, category: l.category, lines: [] });
     out.get(key).lines.push(l);
   }
   return [...out.values()];
+}
+const kg = (grams) =>
+  (grams / 1000).toLocaleString(lang() === "ru" ? "ru-RU" : "en-GB", { minimumFractionDigits: 3 });
+/** How much of the item: "0,352 кг × 1 290,00 ₽/кг", or a choice of how many of the pack's units. */
+function measure(l) {
+  if (l.grams)
+    return h(
+      "div",
+      { class: "muted", dataset: { weight: l.grams } },
+      `${kg(l.grams)} ${t.kg} × ${rub(l.unit_price)}/${t.kg}`,
+    );
+  if (!l.pack_units) return null;
+  const taken = l.part ? l.part[0] : l.pack_units;
+  const choice = h(
+    "select",
+    { id: `part-${l.id}`, dataset: { part: l.id } },
+    Array.from({ length: l.pack_units }, (_, i) =>
+      h(
+        "option",
+        { value: i + 1, ...(i + 1 === taken ? { selected: "" } : {}) },
+        `${i + 1} ${t.of_pack} ${l.pack_units}`,
+      ),
+    ),
+  );
+  choice.onchange = () => act(() => api(`/lines/${l.id}/part`, { units: Number(choice.value) }));
+  return h("div", { class: "part" }, h("label", { for: `part-${l.id}` }, `${t.take_units}: `), choice);
 }
 function row(g, blocked) {
   const n = g.lines.length;
@@ -177,6 +204,7 @@ function row(g, blocked) {
       n > 1 ? [" ", h("b", { class: "qty" }, `×${n}`)] : null,
       " ",
       cat,
+      n === 1 ? measure(g.lines[0]) : null,
       h("div", { class: "items" }, items),
     ),
     h(

@@ -29,6 +29,7 @@ EVENT_TYPES: Final[dict[str, str]] = {
     "cancel": "basket.cancelled",
     "call_staff": "basket.help_requested",
     "age_checked": "basket.age_checked",  # an age document's decision (no personal data)
+    "set_part": "basket.line_part_set",  # the shopper takes part of a pack (tag 1291)
 }
 OPENED: Final = "basket.opened"
 POSTED: Final = "transaction.posted"

@@ -4,7 +4,7 @@ map that is not a map, is refused as a whole with a ``PayloadError`` naming the 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -36,6 +36,11 @@ class ProductData(_Strict):
     alcohol: bool = False
     qty_limit: Annotated[int, Field(ge=1)] | None = None
     loyalty_price: Kopecks | None = None
+    #: ``weight``: ``price`` per kilogram, each item's weight in its mark code
+    sold_by: Literal["piece", "weight"] = "piece"
+    pack_units: Annotated[int, Field(ge=0, le=10_000)] = 0  # a marked pack sold in parts
+    egais: bool = False  # stamped strong alcohol (ЕГАИС)
+    volume_ml: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
 class CatalogData(_Strict):
