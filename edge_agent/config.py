@@ -35,6 +35,7 @@ from edge_agent.config_sections import (
     ZoneConfig,
 )
 from edge_agent.config_types import Name, Port, Section
+from edge_agent.egais.sales import EgaisSettings
 from edge_agent.errors import EdgeError
 from edge_agent.fiscal.registry import RegisterConfig
 from edge_agent.security.secrets import SECRETS, is_loopback, refusals
@@ -179,6 +180,7 @@ class Config(Section):
     checkout: CheckoutSettings = CheckoutSettings()
     kiosk: KioskSettings = KioskSettings()
     fiscal: FiscalSettings = FiscalSettings()
+    egais: EgaisSettings = EgaisSettings()
     security: Security = Security()
     staff: list[StaffConfig] = []
     readers: list[ReaderConfig] = []

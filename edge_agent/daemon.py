@@ -111,7 +111,13 @@ class Daemon:
         lanes.restore(records.journal.restore())
         lanes.watch(self.readers)
         checks = CodeChecks(verifier, records.catalogue.mark_code_for)
-        fiscal = fiscal_from_config(cfg, records.journal, lambda lane: lanes[lane].basket)
+        fiscal = fiscal_from_config(
+            cfg,
+            records.journal,
+            lambda lane: lanes[lane].basket,
+            live=lanes.basket,
+            volume_of=lambda gtin: p.volume_ml if (p := records.catalogue.product(gtin)) else 0,
+        )
         readers_health, registers = health.Readers(self.readers), health.Registers(fiscal)
         sync = checkout = returns = None
         if cfg.mqtt.enabled:
@@ -180,6 +186,8 @@ class Daemon:
             for lane, desk in fiscal.desks.items():
                 stack.push_async_callback(desk.register.aclose)
                 tasks.append(asyncio.create_task(desk.run(), name=f"fiscal-{lane}"))
+            if fiscal.egais is not None:
+                stack.push_async_callback(fiscal.egais.aclose)
             tasks.append(asyncio.create_task(_health_log(svc), name="health-log"))
             if sync is not None:
                 tasks.append(asyncio.create_task(self._housekeeping(svc), name="housekeeping"))
@@ -246,6 +254,8 @@ class Daemon:
             try:
                 await svc.checkout.resume()
                 await svc.returns.resume()
+                if svc.fiscal.egais is not None:  # cheques a crash or a timeout left unsettled
+                    await svc.fiscal.egais.settle()
             except Exception as e:  # one failed round never stops the next
                 noise.warning(type(e).__name__, "resuming payments failed: %s", e)
             if time.monotonic() - last_status > STATUS_EVERY_S:

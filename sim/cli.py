@@ -1,5 +1,5 @@
 """The simulators' and the demo's sub-commands of ``edge-agent``: ``sim llrp|pcsc|nfc|scanner|
-crpt|kkt|central`` and ``demo``. They join the product's command line through the
+crpt|kkt|central|utm|max-id`` and ``demo``. They join the product's command line through the
 ``edge_agent.commands`` entry point (pyproject.toml), so ``edge_agent`` never imports ``sim``.
 """
 
@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from edge_agent.cli import EXIT_BAD_INPUT, EXIT_OK, input_lines
 from edge_agent.codes import check_digit, encode_sgtin96
 from edge_agent.config import load_or_explain
+from sim.cli_services import add_parsers
 
 
 def cmd_sim_llrp(args: argparse.Namespace, out: TextIO) -> int:
@@ -317,6 +318,8 @@ def register(sub: Any) -> None:
         help="this service accepts requests and never answers",
     )
     crpt_sim.set_defaults(func=cmd_sim_crpt)
+
+    add_parsers(sim)  # sim utm, sim max-id (sim/cli_services.py)
 
     kkt_sim = sim.add_parser("kkt", help="ATOL's Web-server with fiscal registers (ККТ) over HTTP")
     kkt_sim.add_argument("--port", type=int, default=16732, help="ATOL's default port")

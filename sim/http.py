@@ -91,8 +91,14 @@ class JsonServer:
                 except Drop:
                     writer.transport.abort()
                     return
-                body = b"" if response.body is None else json.dumps(response.body).encode()
-                headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+                if isinstance(response.body, bytes):  # a service that speaks XML (the УТМ)
+                    body, kind = response.body, response.headers.pop("content-type", "application/xml")
+                else:
+                    body, kind = (
+                        b"" if response.body is None else json.dumps(response.body).encode(),
+                        "application/json",
+                    )
+                headers = [("content-type", kind), ("content-length", str(len(body)))]
                 headers += list(response.headers.items())
                 writer.write(conn.send(h11.Response(status_code=response.status, headers=headers)) or b"")
                 writer.write(conn.send(h11.Data(data=body)) or b"")

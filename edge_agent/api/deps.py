@@ -103,6 +103,7 @@ def view(svc: Services, lane: str) -> dict[str, Any]:
     out["paused"] = controller.paused  # why the lane takes no items now (a full disk), or null
     out["settling"] = controller.settling  # the box is still being read: no total yet
     out["age_documents"] = controller.age is not None  # the kiosk offers the digital ID for 18+ items
+    out["notice"] = controller.notice  # what became of the last document scanned (a bad stamp), or null
     desk = svc.fiscal.desks.get(lane)
     out["register"] = desk.refusal() if desk is not None else None  # why it takes no payment now, or null
     out["timezone"] = svc.config.store.timezone  # the kiosk shows times in the store's zone

@@ -57,6 +57,9 @@ def basket_view(
                 "unit_price": line.unit_price,
                 "part": list(line.part) if line.part else None,
                 "pack_units": line.pack_units or None,
+                #: stamped alcohol: the bottle's excise stamp once scanned (its short form), else null
+                "egais": line.egais,
+                "stamp": line.stamp[:3] + "…" + line.stamp[-4:] if line.stamp else None,
                 "register_check": None
                 if line.kkt is None
                 else (
@@ -102,6 +105,8 @@ def basket_view(
         "age": None
         if basket.age_proof is None
         else {"outcome": basket.age_proof.outcome, "reason": basket.age_proof.reason},
+        #: ЕГАИС accepted the stamped bottles: the url its QR on the receipt carries
+        "egais": None if basket.egais is None else {"url": basket.egais.url},
         "payment": payment_view(payment),
     }
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, ClassVar, Self
 
-from edge_agent.basket.customer import AgeChecked, Discount, Identify, SetPart
+from edge_agent.basket.customer import AgeChecked, BindStamp, Discount, EgaisAnswered, Identify, SetPart
 from edge_agent.basket.machine import Basket
 from edge_agent.basket.values import Line, Product
 from edge_agent.fiscal.marks import MarkCheck
@@ -307,6 +307,8 @@ Command = (
     | CallStaff
     | AgeChecked
     | SetPart
+    | BindStamp
+    | EgaisAnswered
 )
 COMMANDS: dict[str, type[Command]] = {
     c.op: c
@@ -327,6 +329,8 @@ COMMANDS: dict[str, type[Command]] = {
         CallStaff,
         AgeChecked,
         SetPart,
+        BindStamp,
+        EgaisAnswered,
     )
 }
 

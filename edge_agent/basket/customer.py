@@ -1,5 +1,6 @@
 """The customer's own basket commands: who they are (loyalty), their points as discounts, the
-age they proved with a document, and how much of a pack they take. Journal forms as in ``commands.py``."""
+age they proved with a document, how much of a pack they take, a bottle's stamp they scan;
+and ЕГАИС's answer for those bottles. Journal forms as in ``commands.py``."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from edge_agent.basket.machine import Basket
-from edge_agent.basket.values import AgeProof, Line
+from edge_agent.basket.values import AgeProof, EgaisSale, Line
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,3 +106,56 @@ class SetPart:
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> SetPart:
         return cls(line_id=a["line_id"], units=a["units"])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BindStamp:
+    """The shopper scanned a bottle's excise stamp (PDF417) at the lane."""
+
+    op: ClassVar[str] = "bind_stamp"
+    stamp: str
+    at: datetime
+
+    def apply(self, basket: Basket) -> Line:
+        return basket.bind_stamp(self.stamp, self.at)
+
+    def args(self) -> dict[str, object]:
+        return {"stamp": self.stamp, "at": self.at.isoformat()}
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> BindStamp:
+        return cls(stamp=a["stamp"], at=datetime.fromisoformat(a["at"]))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EgaisAnswered:
+    """The store's УТМ answered the cheque of the basket's stamped bottles: accepted (its url
+    and sign, for the receipt and the sale's record), or refused / not reached."""
+
+    op: ClassVar[str] = "egais_answered"
+    cheque: str
+    url: str = ""
+    sign: str = ""
+    lines: tuple[int, ...] = ()
+    refusal: str = ""
+    code: str = "EGAIS_REFUSED"  # or EGAIS_UNAVAILABLE: the УТМ did not answer
+
+    def apply(self, basket: Basket) -> None:
+        sale = EgaisSale(self.cheque, self.url, self.sign, self.lines) if not self.refusal else None
+        basket.egais_answered(sale, self.refusal, self.code)
+
+    def args(self) -> dict[str, object]:
+        if self.refusal:
+            return {"cheque": self.cheque, "refusal": self.refusal, "code": self.code}
+        return {"cheque": self.cheque, "url": self.url, "sign": self.sign, "lines": list(self.lines)}
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> EgaisAnswered:
+        return cls(
+            cheque=a["cheque"],
+            url=a.get("url", ""),
+            sign=a.get("sign", ""),
+            lines=tuple(a.get("lines", ())),
+            refusal=a.get("refusal", ""),
+            code=a.get("code", "EGAIS_REFUSED"),
+        )

@@ -15,46 +15,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
-from enum import StrEnum
-from typing import Final
 
+from edge_agent.basket.shopper import ShopperRules
 from edge_agent.basket.values import (
+    BEFORE_PAYMENT,
     AgeProof,
+    BasketError,
+    EgaisSale,
     Level,
     Line,
     Problem,
     Product,
     Resolution,
     Rules,
+    State,
     weighed_price,
 )
-from edge_agent.errors import EdgeError
-from edge_agent.fiscal.marks import MarkCheck, MeasureError
+from edge_agent.fiscal.marks import MarkCheck
 
-
-class State(StrEnum):
-    OPEN = "OPEN"
-    SCANNING = "SCANNING"
-    NEEDS_ASSISTANCE = "NEEDS_ASSISTANCE"
-    CHECKOUT = "CHECKOUT"
-    READY_TO_PAY = "READY_TO_PAY"
-    PAYMENT_PENDING = "PAYMENT_PENDING"
-    PAID = "PAID"
-    CLOSED = "CLOSED"
-    CANCELLED = "CANCELLED"
-
-
-BEFORE_PAYMENT: Final = frozenset(
-    {State.OPEN, State.SCANNING, State.NEEDS_ASSISTANCE, State.CHECKOUT, State.READY_TO_PAY}
-)
-
-
-class BasketError(EdgeError):
-    """A command that the basket's state does not allow (``code`` stable, ``message`` human)."""
+__all__ = ["BEFORE_PAYMENT", "Basket", "BasketError", "State"]
 
 
 @dataclass
-class Basket:
+class Basket(ShopperRules):
     id: str
     lane: str
     rules: Rules
@@ -70,6 +53,8 @@ class Basket:
     #: the age a document proved the shopper over (0: none yet), and the last document's fate
     age_over: int = 0
     age_proof: AgeProof | None = None
+    #: the УТМ's acceptance of the stamped bottles (ЕГАИС), until the lines change
+    egais: EgaisSale | None = None
     _next: int = 1
     #: serialized lines by КИ (``line_by_key`` in a box of thousands is a look-up, not a scan)
     _serials: dict[str, int] = field(default_factory=dict, repr=False)
@@ -125,6 +110,11 @@ class Basket:
         if line.serialized:
             self._serials[line.key] = line.id
 
+    def _lines_changed(self) -> None:
+        """Discounts and ЕГАИС's acceptance were for the old lines (the shell returns the cheque)."""
+        self._drop_discounts()
+        self.egais = None
+
     def _drop_discounts(self) -> None:
         """The lines changed: an allocation made for the old lines no longer holds. Line
         discounts come only with a loyalty hold (``apply_discount``), so without one there are none."""
@@ -161,7 +151,7 @@ class Basket:
             return None
         if self.state in (State.CHECKOUT, State.READY_TO_PAY):
             self.state = State.SCANNING  # back to scanning: the total changed
-        self._drop_discounts()
+        self._lines_changed()
         if product is None:
             line = Line(self._id(), key, gtin, "unknown item", 0, ki is not None, False, mark_code)
             self._put(line)
@@ -187,6 +177,8 @@ class Basket:
         self._put(line)
         if weighed and not grams:
             self._problem("WEIGHT_UNKNOWN", "CRITICAL", line.id, f"{product.name}: its code carries no weight")
+        if product.egais:
+            self._problem("STAMP_NEEDED", "CRITICAL", line.id, f"{product.name}: scan the bottle's excise stamp")
         if cloned:
             self._problem(
                 "CLONED_TAG",
@@ -224,7 +216,7 @@ class Basket:
         line = self.lines.pop(line_id)
         if line.serialized:
             self._serials.pop(line.key, None)
-        self._drop_discounts()
+        self._lines_changed()
         for p in list(self.problems.values()):
             if p.line_id == line_id and p.open:
                 self.problems[p.id] = replace(p, resolution=Resolution(by, device, now, "line_removed"))
@@ -260,23 +252,6 @@ class Basket:
         self.lines[line_id] = replace(line, kkt=check)
         if refusal is not None:
             self._problem("MARKING_REFUSED_BY_REGISTER", "CRITICAL", line_id, refusal)
-
-    def set_part(self, line_id: int, units: int) -> Line:
-        """The shopper takes ``units`` of a pack sold in parts: the line is repriced, and a
-        marked one is checked again for that quantity before it can be paid."""
-        self._require(*BEFORE_PAYMENT)
-        line = self.lines.get(line_id)
-        if line is None:
-            raise BasketError("no_line", f"no line {line_id}")
-        try:
-            line.with_part(units)  # refused before anything changes
-        except MeasureError as e:
-            raise BasketError(e.code, e.message) from None
-        self._drop_discounts()
-        self.lines[line_id] = self.lines[line_id].with_part(units)
-        if self.state in (State.CHECKOUT, State.READY_TO_PAY):
-            self.state = State.SCANNING
-        return self.lines[line_id]
 
     def checkout(self) -> None:
         self._require(State.SCANNING, State.NEEDS_ASSISTANCE)
@@ -341,26 +316,7 @@ class Basket:
     def cancel(self) -> None:
         self._require(*BEFORE_PAYMENT)
         self.state = State.CANCELLED
-
-    def age_checked(self, proof: AgeProof, device: str) -> int:
-        """The shopper showed an age document; accepted, it resolves every open age problem it
-        covers (and those of items added after); refused or unchecked, they stay for staff.
-        Returns how many problems it resolved."""
-        self._require(*BEFORE_PAYMENT)
-        self.age_proof = proof
-        if proof.outcome != "accepted":
-            return 0
-        self.age_over = max(self.age_over, proof.age_over)
-        resolved = 0
-        for p in list(self.problems.values()):
-            if p.open and p.code == "AGE_RESTRICTED" and p.min_age <= self.age_over:
-                self.problems[p.id] = replace(p, resolution=self._age_resolution(proof, device))
-                resolved += 1
-        self._after_change()
-        return resolved
-
-    def _age_resolution(self, proof: AgeProof, device: str = "") -> Resolution:
-        return Resolution("customer", device or self.lane, proof.at, f"age_proven:{proof.method}")
+        self.egais = None
 
     def call_staff(self) -> None:
         """The customer pressed "call staff": a MEDIUM problem staff resolve when they have helped

@@ -5,12 +5,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, time
-from typing import Literal
+from enum import StrEnum
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
+from edge_agent.errors import EdgeError
 from edge_agent.fiscal.marks import PIECE, MarkCheck, Measure, MeasureError
 
 Level = Literal["MEDIUM", "CRITICAL"]
+
+
+class State(StrEnum):
+    OPEN = "OPEN"
+    SCANNING = "SCANNING"
+    NEEDS_ASSISTANCE = "NEEDS_ASSISTANCE"
+    CHECKOUT = "CHECKOUT"
+    READY_TO_PAY = "READY_TO_PAY"
+    PAYMENT_PENDING = "PAYMENT_PENDING"
+    PAID = "PAID"
+    CLOSED = "CLOSED"
+    CANCELLED = "CANCELLED"
+
+
+BEFORE_PAYMENT: Final = frozenset(
+    {State.OPEN, State.SCANNING, State.NEEDS_ASSISTANCE, State.CHECKOUT, State.READY_TO_PAY}
+)
+
+
+class BasketError(EdgeError):
+    """A command that the basket's state does not allow (``code`` stable, ``message`` human)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +160,17 @@ class Line:
 def weighed_price(per_kg: int, grams: int) -> int:
     """Kopecks for ``grams`` at ``per_kg`` kopecks a kilogram, half a kopeck up."""
     return (per_kg * grams + 500) // 1000
+
+
+@dataclass(frozen=True, slots=True)
+class EgaisSale:
+    """The store's УТМ accepted the basket's stamped bottles: its cheque, and what the receipt
+    carries (the url as a QR, the sign printed)."""
+
+    cheque: str
+    url: str
+    sign: str
+    lines: tuple[int, ...]  # the stamped lines the cheque sold
 
 
 @dataclass(frozen=True, slots=True)

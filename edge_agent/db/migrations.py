@@ -113,4 +113,12 @@ MIGRATIONS: Final[list[str]] = [
     ALTER TABLE catalog ADD COLUMN egais INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE catalog ADD COLUMN volume_ml INTEGER NOT NULL DEFAULT 0;
     """,
+    # 13: the cheques sent to the store's УТМ (ЕГАИС), each written before it is sent
+    # (edge_agent/egais/records.py)
+    """
+    CREATE TABLE egais_cheques (id TEXT PRIMARY KEY, basket_id TEXT NOT NULL, kind TEXT NOT NULL,
+                                number INTEGER NOT NULL, xml BLOB NOT NULL, state TEXT NOT NULL, url TEXT,
+                                sign TEXT, error TEXT, created_at REAL NOT NULL, answered_at REAL);
+    CREATE INDEX egais_cheques_basket ON egais_cheques (basket_id);
+    """,
 ]

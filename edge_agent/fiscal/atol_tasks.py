@@ -61,12 +61,24 @@ def receipt_task(r: Receipt) -> dict[str, Any]:
         "taxationType": r.taxation,
         "electronically": r.electronically,
         "operator": operator,
-        "items": [position_json(p) for p in r.positions],
+        "items": [position_json(p) for p in r.positions] + _egais_items(r.egais),
         "payments": [{"type": t.kind, "sum": _rub(t.kop)} for t in r.tenders],
     }
     if r.contact:
         task["clientInfo"] = {"emailOrPhone": r.contact}
     return task
+
+
+def _egais_items(egais: tuple[str, str] | None) -> list[dict[str, Any]]:
+    """ЕГАИС's answer on the receipt: its sign printed in groups of four, its url as a QR."""
+    if egais is None:
+        return []
+    url, sign = egais
+    grouped = " ".join(sign[i : i + 4] for i in range(0, len(sign), 4))
+    return [
+        {"type": "text", "text": f"ЕГАИС: {grouped}"},
+        {"type": "barcode", "barcode": url, "barcodeType": "QR", "scale": 2},
+    ]
 
 
 def sell_task(

@@ -28,6 +28,8 @@ from edge_agent.basket.journal import Journal
 from edge_agent.basket.machine import BEFORE_PAYMENT
 from edge_agent.config import Config
 from edge_agent.db import StoreError
+from edge_agent.egais.records import EgaisCheques
+from edge_agent.egais.sales import EgaisDesk
 from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.fiscal.marks import MarkCheck
 from edge_agent.fiscal.receipt import Receipt, ReceiptRules
@@ -308,11 +310,21 @@ class Fiscal:
     rules: ReceiptRules = field(default_factory=ReceiptRules)
     #: how long a paid basket waits for its receipt before the money is given back
     receipt_deadline_s: float = 60.0
+    #: the store's УТМ for stamped alcohol (ЕГАИС), when ``[egais] enabled``
+    egais: EgaisDesk | None = None
 
 
-def fiscal_from_config(config: Config, journal: Journal, basket_of: Callable[[str], Basket | None]) -> Fiscal:
+def fiscal_from_config(
+    config: Config,
+    journal: Journal,
+    basket_of: Callable[[str], Basket | None],
+    *,
+    live: Callable[[str], Basket | None] = lambda basket_id: None,
+    volume_of: Callable[[str], int] = lambda gtin: 0,
+) -> Fiscal:
     """A desk per configured register (its model's driver, ``fiscal/registry.py``), the receipt rules
-    of the store."""
+    of the store, and the УТМ's desk (``live``: a live basket by id; ``volume_of``: a bottle's
+    volume by GTIN)."""
     f = config.fiscal
     close_at = datetime.strptime(f.close_shift_at, "%H:%M").time() if f.close_shift_at else None
     settings = DeskSettings(close_at, ofd_warn_s=f.ofd_warn_days * 86400, check_while_scanning=f.check_while_scanning)
@@ -327,7 +339,23 @@ def fiscal_from_config(config: Config, journal: Journal, basket_of: Callable[[st
     rules = ReceiptRules(
         "SCO", f.operator_vatin, f.taxation, f.vat_default, dict(f.vat), f.electronically, foundation_of(config)
     )
-    return Fiscal(desks, rules, f.receipt_deadline_s)
+    egais = None
+    if config.egais.enabled:
+
+        def shift(lane: str) -> int:
+            state = desks[lane].state if lane in desks else None
+            return state.shift.number if state is not None else 1
+
+        egais = EgaisDesk(
+            config.egais,
+            journal=journal,
+            cheques=EgaisCheques(journal.db),
+            tz=tz,
+            live=live,
+            volume_of=volume_of,
+            shift_of=shift,
+        )
+    return Fiscal(desks, rules, f.receipt_deadline_s, egais)
 
 
 def foundation_of(config: Config) -> Foundation:

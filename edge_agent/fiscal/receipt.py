@@ -99,6 +99,8 @@ class Receipt:
     operator_vatin: str | None = None
     electronically: bool = False
     contact: str | None = None  # the customer's phone or e-mail (tag 1008)
+    #: ЕГАИС's answer for the stamped bottles: its url (a QR on the receipt) and sign (printed)
+    egais: tuple[str, str] | None = None
 
     @property
     def total(self) -> int:
@@ -157,6 +159,7 @@ def _receipt(
     *,
     contact: str | None,
     sale: bool,
+    egais: tuple[str, str] | None = None,
 ) -> Receipt:
     if not lines:
         raise ReceiptError("empty_receipt", "a receipt needs at least one line")
@@ -173,22 +176,33 @@ def _receipt(
         operator_vatin=rules.operator_vatin,
         electronically=rules.electronically,
         contact=contact or None,
+        egais=egais,
     )
 
 
 def sell_receipt(
-    lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
+    lines: Sequence[Line],
+    tenders: Sequence[Tender],
+    rules: ReceiptRules,
+    contact: str | None = None,
+    *,
+    egais: tuple[str, str] | None = None,
 ) -> Receipt:
-    """The ``sell`` receipt of a paid basket's lines."""
-    return _receipt("sell", lines, tenders, rules, contact=contact, sale=True)
+    """The ``sell`` receipt of a paid basket's lines (``egais``: the УТМ's url and sign)."""
+    return _receipt("sell", lines, tenders, rules, contact=contact, sale=True, egais=egais)
 
 
 def return_receipt(
-    lines: Sequence[Line], tenders: Sequence[Tender], rules: ReceiptRules, contact: str | None = None
+    lines: Sequence[Line],
+    tenders: Sequence[Tender],
+    rules: ReceiptRules,
+    contact: str | None = None,
+    *,
+    egais: tuple[str, str] | None = None,
 ) -> Receipt:
     """The ``sellReturn`` receipt of the returned lines of a past sale (``itemPieceReturn``,
     ``itemDryReturn`` for a weighed item)."""
-    return _receipt("sellReturn", lines, tenders, rules, contact=contact, sale=False)
+    return _receipt("sellReturn", lines, tenders, rules, contact=contact, sale=False, egais=egais)
 
 
 def kopecks(rub: float) -> int:

@@ -22,10 +22,10 @@ from drivers.base import Health, HealthState, Reader
 from edge_agent.age import AgeBackend
 from edge_agent.basket import Basket
 from edge_agent.config import LaneSettings
+from edge_agent.egais import stamp
 from edge_agent.fiscal.requisites import Foundation
 from edge_agent.lanes.held import HeldFor
 from edge_agent.lanes.lane import LaneController
-from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
 from edge_agent.pipeline import Arrived, Departed, Event, LaneConfig, Pipeline, Settled, Zone
 from edge_agent.readqueue import ReadQueue
@@ -90,7 +90,6 @@ class Lanes:
         self.metrics = metrics
         self.intercept = intercept  # True: the read is not an item (a staff badge)
         self.readers: list[Reader] = []  # followed by ``watch``
-        self._noise = ThrottledLog(log)
         #: told when a box lane starts or stops settling (the kiosk shows its total again)
         self.settling_listeners: list[Callable[[str], None]] = []
 
@@ -142,10 +141,7 @@ class Lanes:
         arrivals: dict[str, list[Arrived]] = {}
         for read in reads:
             self.metrics.reads.labels(read.reader_id).inc()
-            if self.intercept(read) or self._age_document(read):
-                continue
-            if read.reader_id in self.documents_only:
-                self._not_a_document(read)
+            if self.intercept(read) or self._document(read):
                 continue
             for event in self.pipeline.feed(read):
                 if isinstance(event, Arrived):
@@ -157,22 +153,27 @@ class Lanes:
         for lane, events in arrivals.items():
             self.arrive(lane, events)
 
-    def _age_document(self, read: TagRead) -> bool:
-        """A scan that is an age document (not an item) goes to its lane's age check."""
-        if self.age is None or read.kind != "barcode" or not self.age.recognizes(read.raw):
+    def _document(self, read: TagRead) -> bool:
+        """A scan that is the shopper's document, not an item: a digital ID's age QR, or a
+        bottle's excise stamp (on a document scanner, anything else is a bad stamp)."""
+        if read.kind != "barcode":
             return False
         zone = self.pipeline.zone_of(read.reader_id, read.antenna)
         lane = self.by_id.get(self.scanner_lane.get(read.reader_id) or (zone.lane if zone is not None else ""))
-        if lane is None or lane.age is None:
-            log.info("an age document scanned on %s, which is no lane's", read.reader_id)
-        else:
+        if lane is not None and lane.age is not None and lane.age.recognizes(read.raw):
             lane.age.shown(read.raw)
+            return True
+        if self.age is not None and self.age.recognizes(read.raw):
+            log.info("an age document scanned on %s, which is no lane's", read.reader_id)
+            return True
+        if lane is None or not (read.reader_id in self.documents_only or stamp.looks_like(read.raw)):
+            return False
+        try:
+            lane.stamp_scanned(read.raw)
+        finally:
+            for listener in self.settling_listeners:  # the kiosk says what became of it
+                listener(lane.id)
         return True
-
-    def _not_a_document(self, read: TagRead) -> None:
-        """A document scanner read something that is no document it knows (an item's code)."""
-        self.metrics.parse_errors.inc()
-        self._noise.info(read.reader_id, "%s read %r: not a document this lane takes", read.reader_id, read.raw[:40])
 
     def arrive(self, lane: str, events: list[Arrived]) -> None:
         self._settling(lane, True)

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from edge_agent.age import AgeBackend
 from edge_agent.basket import Basket, BasketError, Line, State
 from edge_agent.basket.commands import Add, Remove
-from edge_agent.basket.customer import SetPart
+from edge_agent.basket.customer import BindStamp, SetPart
 from edge_agent.clock import wall_time
 from edge_agent.codes import Identity, ParseError, parse
 from edge_agent.config import LaneSettings
 from edge_agent.db import StoreError
+from edge_agent.egais import stamp
 from edge_agent.fiscal.requisites import Foundation
 from edge_agent.lanes.age import LaneAge
 from edge_agent.lanes.checks import LaneChecks
@@ -71,6 +72,8 @@ class LaneController:
             )
         )
         self.parse_errors = 0
+        #: what the kiosk tells the shopper about their last document scan (a bad stamp), or None
+        self.notice: dict[str, str] | None = None
         #: a box lane that took new items and whose reader has not yet seen all of the box (the
         #: kiosk says "counting" instead of a total that is still growing, and checkout waits);
         #: a departure does not count: an item gone for ``depart_after_s`` is known gone
@@ -86,6 +89,7 @@ class LaneController:
             self.basket = self.records.journal.open_basket(f"{self.id}-{uuid.uuid4().hex[:12]}", self.id)
             self.lines.clear()
             self.checks.reset()
+            self.notice = None
         return self.basket
 
     def adopt(self, basket: Basket) -> None:
@@ -258,6 +262,29 @@ class LaneController:
                 self.checks.add(line.id, parse(line.mark_code), units=line.part[0] if line.part else 1)
                 self.checks.want()
         return line
+
+    def stamp_scanned(self, text: str) -> None:
+        """The shopper scanned what should be a bottle's excise stamp: it goes on the bottle's
+        line, or the kiosk says why not (``notice``)."""
+        try:
+            found = stamp.parse(text)
+        except stamp.StampError as e:
+            self.notice = {"code": f"stamp_{e.code}", "message": e.message}
+            self.metrics.refusals.labels(f"stamp_{e.code}").inc()
+            self._noise.info(e.code, "lane %s: not an excise stamp: %s", self.id, e.message)
+            return
+        if self.basket is None:
+            self.notice = {"code": "no_bottle", "message": "no bottle waits for its stamp"}
+            return
+        try:
+            self.records.journal.apply(self.basket, BindStamp(stamp=found.text, at=datetime.now(UTC)))
+        except BasketError as e:
+            self.notice = {"code": e.code, "message": e.message}
+            return
+        except StoreError:
+            self.notice = {"code": "store_unavailable", "message": "the stamp could not be recorded: scan it again"}
+            return
+        self.notice = None
 
     def want_check(self) -> None:
         """Check the lines not yet checked, on this lane's worker (a box settled, a tap)."""

@@ -26,6 +26,7 @@ from typing import Final
 
 from edge_agent.basket import Basket, BasketError, State
 from edge_agent.basket.commands import StartPayment
+from edge_agent.basket.customer import EgaisAnswered
 from edge_agent.clock import Mono
 from edge_agent.config import CheckoutSettings
 from edge_agent.errors import EdgeError
@@ -143,6 +144,7 @@ class CheckoutFlow(LoyaltyAtCheckout):
             if basket.state is not State.READY_TO_PAY:
                 raise BasketError("wrong_state", f"basket is {basket.state.value}; payment needs READY_TO_PAY")
             await self.register_ready(basket)
+            await self.egais_ready(basket)
             pid = f"{basket.id}:pay:{len(self.records.payments.of_basket(basket.id)) + 1}"
             attempt = Attempt(
                 id=pid,
@@ -175,6 +177,17 @@ class CheckoutFlow(LoyaltyAtCheckout):
             raise BasketError("register_unavailable", f"the receipt printer does not answer: {e.message}") from None
         if basket.state is not State.READY_TO_PAY:
             raise BasketError("open_problems", "the register refused a mark code: staff needed")
+
+    async def egais_ready(self, basket: Basket) -> None:
+        """Stamped bottles: the store's УТМ accepts them before any money moves, or each is a
+        problem (set aside) and the rest of the basket is paid (``egais/sales.py``)."""
+        if not any(line.egais for line in basket.lines.values()):
+            return
+        if self.fiscal.egais is None:
+            why = "this store does not sell stamped alcohol at the kiosk ([egais] is off)"
+            self.journal.apply(basket, EgaisAnswered(cheque="", refusal=why, code="EGAIS_UNAVAILABLE"))
+            raise BasketError("egais_unavailable", why)
+        await self.fiscal.egais.sell(basket)
 
     async def resume(self) -> int:
         """Carry every unfinished attempt on from its last committed step (start-up, and every
@@ -265,8 +278,9 @@ class CheckoutFlow(LoyaltyAtCheckout):
         if basket is None or desk is None:
             return Refused("no_register", f"basket {attempt.basket_id} has no live lane with a register")
         try:
+            egais = (basket.egais.url, basket.egais.sign) if basket.egais is not None else None
             receipt = sell_receipt(
-                list(basket.lines.values()), [Tender(attempt.amount)], self.fiscal.rules, basket.contact
+                list(basket.lines.values()), [Tender(attempt.amount)], self.fiscal.rules, basket.contact, egais=egais
             )
             return Ok(await desk.fiscalize(action.uuid, receipt))
         except ReceiptError as e:

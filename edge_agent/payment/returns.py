@@ -27,6 +27,8 @@ from typing import Any
 from edge_agent.basket import Basket, Line
 from edge_agent.codes import ParseError, parse
 from edge_agent.config import CheckoutSettings
+from edge_agent.egais.cheque import UtmAnswerError, UtmRefused
+from edge_agent.egais.utm import UtmDown
 from edge_agent.fiscal.desk import Fiscal
 from edge_agent.fiscal.receipt import ReceiptError, Tender, return_receipt
 from edge_agent.fiscal.register import RegisterError
@@ -101,11 +103,18 @@ class Returns:
                     row = await self._step(row)
                     if row.step != ReturnStep.DONE:  # done was written with its effects
                         self._save(row)
-            except (RegisterError, OutcomeUnknown, AnswerError) as e:  # tried again by the housekeeping
+            except (RegisterError, OutcomeUnknown, AnswerError, UtmDown, UtmAnswerError) as e:  # tried again later
                 row = self.records.returns.get(rid) or row  # with what the step saved before it failed
                 row = _moved(row, row.step, waiting=str(e))
                 self._save(row)
             return row
+
+    def _egais(self, return_id: str) -> tuple[str, str] | None:
+        """The УТМ's url and sign of a return's bottles, for its receipt."""
+        if self.fiscal.egais is None:
+            return None
+        record = self.fiscal.egais.cheques.get(f"{return_id}:egais")
+        return (record.url, record.sign) if record is not None and record.url and record.sign else None
 
     def _lines(self, row: ReturnRecord) -> tuple[Basket, list[Line]]:
         sale = self.records.journal.sale(row.basket_id)
@@ -130,13 +139,20 @@ class Returns:
                             return _moved(row, ReturnStep.FAILED, message=check.refusal())
                         row = _moved(row, row.step, checks={**row.detail.checks, line.id: check})
                         self._save(row)
+                if self.fiscal.egais is not None:  # stamped bottles go back through the УТМ first
+                    try:
+                        await self.fiscal.egais.return_bottles(row.id, sale, lines)
+                    except UtmRefused as e:
+                        return _moved(row, ReturnStep.FAILED, message=f"ЕГАИС refused the return: {e.message}")
                 return _moved(row, ReturnStep.RECEIPT, receipt=ReceiptRequest(uuid=receipt_uuid(row.id, 1)))
             case ReturnStep.RECEIPT:
                 assert desk is not None and detail.receipt is not None
                 sale, lines = self._lines(row)
                 receipt = detail.receipt
                 try:
-                    printed = return_receipt(lines, [Tender(row.amount)], self.fiscal.rules, sale.contact)
+                    printed = return_receipt(
+                        lines, [Tender(row.amount)], self.fiscal.rules, sale.contact, egais=self._egais(row.id)
+                    )
                     fiscal = await desk.fiscalize(receipt.uuid, printed)
                 except ReceiptError as e:
                     return _moved(row, ReturnStep.FAILED, message=e.message)

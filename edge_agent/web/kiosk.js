@@ -216,6 +216,8 @@ function row(g, blocked) {
     ),
   );
 }
+/** Problems the shopper solves themselves (no staff needed). */
+const SHOPPER_STEPS = ["STAMP_NEEDED"];
 function problemText(b, p) {
   // which item it is about, not only what
   const line = p.line_id ? b.lines.find((l) => l.id === p.line_id) : null;
@@ -319,12 +321,19 @@ function render(b) {
         h(
           "div",
           { class: `problem ${p.level}`, dataset: { problem: p.code } },
-          h("b", {}, `${t.staff_needed}:`),
+          h("b", {}, `${SHOPPER_STEPS.includes(p.code) ? t.your_step : t.staff_needed}:`),
           " ",
           problemText(b, p),
         ),
       ),
     ageNotice(b),
+    b.notice
+      ? h(
+          "div",
+          { class: "problem MEDIUM", dataset: { notice: b.notice.code }, role: "alert" },
+          t.notices[b.notice.code] || b.notice.message,
+        )
+      : null,
   );
   // while the box is still being read the total is not final: say so instead of a moving sum
   $("total").textContent = b.settling ? t.counting : rub(b.total);

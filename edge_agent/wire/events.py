@@ -30,6 +30,8 @@ EVENT_TYPES: Final[dict[str, str]] = {
     "call_staff": "basket.help_requested",
     "age_checked": "basket.age_checked",  # an age document's decision (no personal data)
     "set_part": "basket.line_part_set",  # the shopper takes part of a pack (tag 1291)
+    "bind_stamp": "basket.stamp_scanned",  # a bottle's excise stamp, on its line
+    "egais_answered": "basket.egais_answered",  # the УТМ accepted (url, sign) or refused the bottles
 }
 OPENED: Final = "basket.opened"
 POSTED: Final = "transaction.posted"

@@ -26,6 +26,8 @@ from edge_agent.api.staff import PinLogin
 from edge_agent.codes import ParseError, parse
 from edge_agent.codes.ndef import NdefError, parse_message
 from edge_agent.config import Config
+from edge_agent.egais import cheque as egais_cheque
+from edge_agent.egais import stamp as egais_stamp
 from edge_agent.fiscal.atol import read_results
 from edge_agent.fiscal.marks import CheckAnswerError, read_status
 from edge_agent.fiscal.register import RegisterError
@@ -258,6 +260,17 @@ def age_documents(data: bytes) -> None:
     assert age_token.parse(text) == tok and 0 <= tok.age_over <= 150
 
 
+def egais(data: bytes) -> None:
+    """A scan on a document scanner as an excise stamp, and a УТМ's answer: a StampError, an
+    answer, UtmRefused or UtmAnswerError; nothing else."""
+    with contextlib.suppress(egais_stamp.StampError):
+        parsed = egais_stamp.parse(data.decode("latin-1"))
+        assert len(parsed.text) in (68, 150)
+    with contextlib.suppress(egais_cheque.UtmRefused, egais_cheque.UtmAnswerError):
+        answer = egais_cheque.read_answer(data)
+        assert answer.url.startswith(("http://", "https://")) and answer.sign
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "mark_codes": mark_codes,
     "ndef": ndef,
@@ -270,6 +283,7 @@ TARGETS: dict[str, Callable[[bytes], None]] = {
     "credentials": credentials,
     "event_batches": event_batches,
     "age_documents": age_documents,
+    "egais": egais,
 }
 
 #: a few valid inputs per target, so the fuzzer starts from the real shapes
@@ -299,6 +313,11 @@ SEEDS: dict[str, list[bytes]] = {
     "event_batches": [
         b'[{"specversion": "1.0", "id": "1", "source": "sco://s/l", "type": "item.added", '
         b'"data": {"n": 1}}, {"specversion": "1.0", "id": "2"}]'
+    ],
+    "egais": [
+        b"<A><url>https://check.egais.ru?id=1</url><sign>ABCD</sign><ver>2</ver></A>",
+        b"<A><error>bad</error></A>",
+        b"22N" + b"0" * 147,
     ],
     "age_documents": [
         age_token.sign(_AGE_KEY, {"kid": "k", "jti": "j", "iat": 0, "exp": 30, "age_over": 18}).encode(),

@@ -23,6 +23,7 @@ from edge_agent.config import (
     Mqtt,
     StoreSettings,
 )
+from edge_agent.egais.sales import EgaisSettings
 from edge_agent.fiscal.atol import AtolSettings
 from edge_agent.fiscal.desk import fiscal_from_config
 from edge_agent.payment.flow import CheckoutFlow
@@ -46,9 +47,11 @@ def config(
     data_dir: Path | None = None,
     kkt_url: str | None = None,
     receipt_deadline_s: float = 3.0,
+    utm_url: str | None = None,
     **mqtt: Any,
 ) -> Config:
-    """The agent's configuration; ``kkt_url``: lane-1 prints its receipts on that ATOL Web-server."""
+    """The agent's configuration; ``kkt_url``: lane-1 prints its receipts on that ATOL Web-server;
+    ``utm_url``: stamped bottles are sold through that УТМ."""
     fiscal = FiscalSettings()
     if kkt_url:
         fiscal = FiscalSettings(
@@ -58,7 +61,9 @@ def config(
             task_deadline_s=2.0,
             request_timeout_s=1.0,
         )
+    egais = EgaisSettings(enabled=True, utm_url=utm_url, timeout_s=1.0) if utm_url else EgaisSettings()
     return Config(
+        egais=egais,
         fiscal=fiscal,
         lanes=[LaneSettings(id="lane-1")],
         store=StoreSettings(id="store-001"),
@@ -75,7 +80,7 @@ class Edge:
         self.store = open_repositories(db, tz=MSK, topics=topics)
         self.sync = Sync(cfg, outbox=self.store.outbox, requests=self.store.requests, catalogue=self.store.catalogue)
         self.baskets: dict[str, Basket] = {}
-        self.fiscal = fiscal_from_config(cfg, self.store.journal, self.lane_basket)
+        self.fiscal = fiscal_from_config(cfg, self.store.journal, self.lane_basket, live=self.baskets.get)
         self.checkout = CheckoutFlow(
             self.store, self.sync.requester, settings=cfg.checkout, lookup=self.baskets.get, fiscal=self.fiscal
         )
@@ -105,6 +110,8 @@ class Edge:
         await asyncio.gather(*self._desks, return_exceptions=True)
         for desk in self.fiscal.desks.values():
             await desk.register.aclose()
+        if self.fiscal.egais is not None:
+            await self.fiscal.egais.aclose()
         await self.sync.stop()
         self.store.db.conn.close()
 

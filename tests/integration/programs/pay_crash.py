@@ -8,7 +8,8 @@ and finishes them. The last line of stdout is a JSON summary (including how many
 
 With ``KKT_URL`` set, lane-1 prints its receipts on that ATOL Web-server: the cigarettes are
 a marked item (checked on the register at pay time) and each request to the register is a
-step too.
+step too. With ``UTM_URL`` set too, a bottle of vodka with its excise stamp is sold through
+that УТМ first, and each cheque sent to it is a step.
 
 Usage: pay_crash.py DATA_DIR BROKER_PORT BASKET_ID
 """
@@ -29,7 +30,10 @@ from typing import Any
 
 from edge_agent.basket import Product, State
 from edge_agent.basket.commands import Add, Checkout, Verdict
+from edge_agent.basket.customer import BindStamp
+from edge_agent.config import Config
 from edge_agent.db import Database, Outbox
+from edge_agent.egais.utm import UtmClient
 from edge_agent.fiscal.atol import AtolRegister
 from edge_agent.sync.mqtt import MqttLink
 from sim.central.loyalty import app_qr
@@ -37,6 +41,8 @@ from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config
 
 CRASH_AT = int(os.environ.get("CRASH_AT", "0"))
 KKT_URL = os.environ.get("KKT_URL")
+UTM_URL = os.environ.get("UTM_URL")
+VODKA = Product("04600000000077", "Vodka 0.5 l", 49_900, 20, "alcohol", egais=True, volume_ml=500)
 MARKED_CIGS = Product(CIGS.gtin, CIGS.name, CIGS.price, CIGS.vat, CIGS.category, group="tobacco", marked=True)
 #: steps so far; "quiet" while the publisher does its bookkeeping (not a step: its timing varies)
 COUNT = {"steps": 0, "quiet": 0}
@@ -52,6 +58,7 @@ _transaction = Database.transaction
 _mark_sent = Outbox.mark_sent
 _publish = MqttLink.publish
 _post = AtolRegister._post
+_utm_send = UtmClient.send
 
 
 @contextlib.contextmanager
@@ -82,15 +89,28 @@ async def counted_post(self: AtolRegister, uuid: str, tasks: Any) -> None:
     step()
 
 
+async def counted_utm_send(self: UtmClient, xml: bytes) -> Any:
+    answer = await _utm_send(self, xml)
+    step()
+    return answer
+
+
 AtolRegister._post = counted_post  # type: ignore[method-assign]
+UtmClient.send = counted_utm_send  # type: ignore[method-assign]
 Database.transaction = counted_transaction  # type: ignore[assignment,method-assign]
 Outbox.mark_sent = quiet_mark_sent  # type: ignore[method-assign]
 MqttLink.publish = counted_publish  # type: ignore[method-assign]
 
 
+def with_till(cfg: Config, basket_id: str) -> Config:
+    """Each run is another till of the one УТМ (its own database numbers its cheques from 1)."""
+    return cfg.model_copy(update={"egais": cfg.egais.model_copy(update={"kassa_prefix": f"{basket_id}-"})})
+
+
 async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
     edge = await Edge(
-        config(port, data_dir=data_dir, kkt_url=KKT_URL, receipt_deadline_s=60), data_dir / "edge.db"
+        with_till(config(port, data_dir=data_dir, kkt_url=KKT_URL, receipt_deadline_s=60, utm_url=UTM_URL), basket_id),
+        data_dir / "edge.db",
     ).start()
     found = edge.baskets.get(basket_id)
     closed = edge.store.db.conn.execute("SELECT state FROM baskets WHERE id = ?", (basket_id,)).fetchone()
@@ -99,7 +119,8 @@ async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
         found = edge.baskets[basket_id]
     if found is not None:
         basket = found
-        for n, product in enumerate((BREAD, MILK, MARKED_CIGS if KKT_URL else CIGS)):  # lines not there yet
+        products = (BREAD, MILK, MARKED_CIGS if KKT_URL else CIGS, *((VODKA,) if UTM_URL else ()))
+        for n, product in enumerate(products):  # lines not there yet
             ki = f"01{product.gtin}21S{n}"
             code = f"{ki}\x1d93ab{n}c" if product.marked else None
             if basket.line_by_key(ki) is None and basket.state in (State.OPEN, State.SCANNING):
@@ -111,6 +132,10 @@ async def main(data_dir: Path, port: int, basket_id: str) -> dict[str, Any]:
                     basket,
                     Verdict(line_id=line.id, outcome="ALLOWED", fiscal_1265=f"UUID={basket_id}&Time=1764580000000"),
                 )
+        if UTM_URL and any(line.egais and line.stamp is None for line in basket.lines.values()):
+            # the bottle's stamp, one per run: "...-<n>" is the run's number
+            stamp = "22N" + "0" * 141 + f"{int(basket_id.rsplit('-', 1)[-1]):06d}"
+            edge.store.journal.apply(basket, BindStamp(stamp=stamp, at=datetime(2026, 11, 23, 9, tzinfo=UTC)))
         if basket.state is State.SCANNING:
             edge.store.journal.apply(basket, Checkout())
         while basket.state not in (State.CLOSED, State.CANCELLED):
