@@ -138,6 +138,7 @@ class DemoStore:
         from sim.max_id import MaxIdSim
         from sim.scanner import ScannerSim
         from sim.scenarios import DOOR_SHELF, PRODUCTS
+        from sim.utm import UtmSim
 
         shutil.rmtree(self.data_dir, ignore_errors=True)
         self.data_dir.mkdir(parents=True)
@@ -165,6 +166,7 @@ class DemoStore:
                 scanner.plug()
                 stack.callback(scanner.unplug)
             self.max_id = await stack.enter_async_context(MaxIdSim())  # the digital ID issuer (age)
+            self.utm = await stack.enter_async_context(UtmSim())  # the store's ЕГАИС УТМ
             # the handheld's badge reader; the exit gate: antenna 1 inside the door, 2 outside, GPO 1 its light
             self.staff_desk = await stack.enter_async_context(LLRPReaderSim(reads_per_s=200, seed=7))
             gate = LLRPReaderSim(antennas=2, gpos=1, reads_per_s=600, seed=11, miss_rate=0.02)
@@ -192,6 +194,7 @@ class DemoStore:
                     pcsc=self.pcsc,
                     depart_s=self.depart_s,
                     max_id_url=self.max_id.url,
+                    utm_url=self.utm.url,
                     max_id_keys=self.max_id.keys,
                     scanners={lane: sim.link for lane, sim in self.scanners.items()},
                 ),
@@ -297,6 +300,7 @@ class DemoStore:
             len(json.loads(ln)) for (ln,) in agent.execute("SELECT lines FROM returns WHERE step = 'done'")
         )
         fiscal = self._fiscal_summary(agent, paid_ids, kept)
+        law = self._law_summary(agent, paid_ids)
         agent_totals = {}
         for basket_id in paid_ids:
             row = agent.execute(
@@ -325,6 +329,7 @@ class DemoStore:
             "every_event_confirmed_by_central": unconfirmed == 0,
             "every_shopper_finished": all(not o.error for o in outcomes),
             "no_gate_alarm_for_the_door_shelf": shelf_alarms == 0,
+            "one_egais_cheque_per_stamped_sale": law.pop("one_egais_cheque_per_stamped_sale"),
         }
         m = self.daemon.metrics
         return {
@@ -351,12 +356,56 @@ class DemoStore:
             },
             "loyalty_ledger_balanced": balanced,
             "fiscal": fiscal,
+            **law,
             "latency_ms": {
                 "tag_to_basket_p99": percentile([s * 1000 for s in m.samples["tag_to_basket"]], 99),
                 "check_p99": percentile([s * 1000 for s in m.samples["check"]], 99),
                 "pay_p99": percentile([o.pay_ms for o in outcomes if o.pay_ms is not None], 99),
             },
             "errors": [o.error for o in outcomes if o.error][:5],
+        }
+
+    def _law_summary(self, agent: sqlite3.Connection, paid: set[str]) -> dict[str, Any]:
+        """The 2026 rules as the records say: ages proved by the digital ID, weighed lines and
+        parts of packs sold, and the УТМ's cheques against the paid baskets with bottles: each
+        paid basket with a stamped bottle has exactly one accepted sale cheque, the УТМ holds as
+        sold exactly those baskets' stamps, and any other cheque it took was returned."""
+
+        def args(op: str) -> list[tuple[str, dict[str, Any]]]:
+            rows = agent.execute("SELECT basket_id, args FROM journal WHERE op = ? ORDER BY basket_id, seq", (op,))
+            return [(b, json.loads(a)) for b, a in rows]
+
+        answered: dict[str, dict[str, Any]] = {}
+        for basket_id, a in args("egais_answered"):
+            answered[basket_id] = a  # the last answer of each basket
+        stamps: dict[str, set[str]] = {}  # paid basket -> the stamps of the bottles it sold
+        for basket_id in {b for b, _a in args("bind_stamp")} & paid:
+            sale = self.services.records.journal.sale(basket_id)
+            sold = {line.stamp for line in sale.lines.values() if line.stamp} if sale is not None else set()
+            if sold:
+                stamps[basket_id] = sold
+        stamped_paid = set(stamps)
+        cheques = agent.execute("SELECT id, basket_id, kind, state FROM egais_cheques").fetchall()
+        accepted_sales = [(cid, b) for cid, b, kind, state in cheques if kind == "sale" and state == "accepted"]
+        returned = {
+            cid.removesuffix(":return") for cid, _b, kind, state in cheques if kind == "return" and state == "accepted"
+        }
+        standing = [(cid, b) for cid, b in accepted_sales if cid not in returned]
+        utm_sales = self.utm.sales()
+        one_each = (
+            all(sum(1 for _c, b in standing if b == basket) == 1 for basket in stamped_paid)
+            and all(answered.get(b, {}).get("cheque") == cid for cid, b in standing)
+            and {b for _c, b in standing} == stamped_paid
+            and len(utm_sales) == len(accepted_sales)
+            and self.utm.sold == set().union(*stamps.values())
+        )
+        return {
+            "age_by_digital_id": sum(1 for _b, a in args("age_checked") if a["outcome"] == "accepted"),
+            "weighed_lines": sum(1 for _b, a in args("add") if a.get("grams")),
+            "part_lines": sum(1 for _b, a in args("set_part") if a["units"] < 10),
+            "egais_cheques": len(utm_sales),
+            "egais_returns": sum(1 for c in self.utm.cheques if c.kind == "return"),
+            "one_egais_cheque_per_stamped_sale": one_each,
         }
 
     def _fiscal_summary(self, agent: sqlite3.Connection, paid: set[str], kept: dict[str, int]) -> dict[str, Any]:
@@ -439,6 +488,9 @@ async def _run(config: Config, out: TextIO, *, headless: bool, shoppers: int, se
         )
         w(f"  MQTT (embedded)  127.0.0.1:{store.config.mqtt.port}   central loyalty + payment simulators\n")
         w(f"  Chestny Znak     TS PIoT {store.crpt.url('ts_piot')}   Local Module {store.crpt.url('lm')}\n")
+        w(f"  ЕГАИС УТМ        {store.utm.url}   digital ID issuer {store.max_id.url}\n")
+        for lane, scanner in store.scanners.items():
+            w(f"  2D scanner       {lane}: {scanner.link} (age QR codes and excise stamps)\n")
         for lane, reader in store.readers.items():
             w(f"  LLRP reader      {lane}: 127.0.0.1:{reader.port}\n")
         w(f"  exit gate        exit: LLRP 127.0.0.1:{store.gate.port} (antenna 1 inside, 2 outside, GPO 1)\n")
@@ -511,7 +563,7 @@ async def _feed(store: DemoStore, out: TextIO) -> None:
         lane = store.daemon.lanes["lane-1"]
         basket = lane.basket
         if basket is None or (basket.state.value in ("OPEN", "SCANNING", "NEEDS_ASSISTANCE") and len(basket.lines) < 5):
-            item = helper.new_item(PRODUCTS[helper.rng.randrange(len(PRODUCTS) - 1)])
+            item = helper.new_item(PRODUCTS[helper.rng.randrange(6)])  # not the tobacco, nor the 2026 cases
             helper.register(item)
             reader.place(item.epc, antenna=1)
         elif basket.state.value == "CLOSED":  # the customer leaves with the paid items: the gate stays silent

@@ -31,6 +31,7 @@ class DemoParts:
     max_id_url: str = ""
     max_id_keys: dict[str, str] | None = None
     scanners: dict[str, Path] | None = None  # lane -> its scanner's device link
+    utm_url: str = ""  # the store's ЕГАИС УТМ
 
 
 def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
@@ -105,6 +106,9 @@ def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
             "verify": Verify.model_validate(
                 {"ts_piot_url": parts.ts_piot_url, "local_module_url": parts.local_module_url}
             ),
+            "egais": base.egais.model_copy(update={"enabled": True, "utm_url": parts.utm_url, "timeout_s": 2.0})
+            if parts.utm_url
+            else base.egais,
             "age": base.age.model_validate(
                 {"backend": "max", "max_url": parts.max_id_url, "max_issuer_keys": parts.max_id_keys or {}}
             )

@@ -32,7 +32,16 @@ PRODUCTS: Final = (
     Product("04600000000022", "Энергетический напиток 0,45 л", 11_900, 20, "drinks", min_age=18),
     Product("04600000000039", "Кроссовки беговые", 549_000, 20, "shoes", "shoes", marked=True),
     Product("04600000000046", "Сигареты (блок)", 229_000, 20, "tobacco", min_age=18),
+    # by weight: 1 290,00 ₽ a kilogram, each piece's weight in its mark code (AI 3103)
+    Product("04600000000053", "Сыр Российский весовой", 129_000, 10, "dairy", "milk", marked=True, sold_by="weight"),
+    # a marked pack of ten, sold in part (tag 1291)
+    Product("04600000000060", "Йогурт питьевой, 10 шт.", 50_000, 10, "dairy", "milk", marked=True, pack_units=10),
+    # stamped strong alcohol: its excise stamp is scanned and the sale goes through ЕГАИС
+    Product(
+        "04600000000077", "Водка 0,5 л", 49_900, 20, "alcohol", min_age=18, alcohol=True, egais=True, volume_ml=500
+    ),
 )
+CHEESE, YOGURT, VODKA = PRODUCTS[7], PRODUCTS[8], PRODUCTS[9]
 STAFF_PIN: Final = "1234"
 LANE_PHONES: Final = {"lane-1": "+79990000002", "lane-2": "+79990000001"}
 STAFF_BADGE: Final = "E28011700000020F1A2B3C4D"  # a UHF staff card: put it in any box
@@ -43,6 +52,7 @@ TROUBLE: Final = ("counterfeit", "already_sold", "expired", "age", "declined_car
 class Item:
     product: Product
     serial: str
+    grams: int = 0  # a weighed item's weight, in its mark code
 
     @property
     def ki(self) -> str:
@@ -50,7 +60,13 @@ class Item:
 
     @property
     def mark_code(self) -> str:
-        return f"{self.ki}\x1d93{self.serial[-4:]}"
+        weight = f"\x1d3103{self.grams:06d}" if self.grams else ""
+        return f"{self.ki}\x1d93{self.serial[-4:]}{weight}"
+
+    @property
+    def stamp(self) -> str:
+        """A bottle's excise stamp (150 characters), its own by its serial."""
+        return ("22N" + self.serial.upper().encode().hex().upper()).ljust(150, "0")[:150]
 
     @property
     def epc(self) -> str:
@@ -160,6 +176,15 @@ class Shoppers:
         outcome = Outcome(i, lane, trouble)
         reader = self.store.readers[lane]
         items = [self.new_item(p) for p in self.rng.sample(PRODUCTS[:4], self.rng.randint(2, 4))]
+        if i % 4 == 0:  # a piece of cheese, weighed at the counter: its weight is in its code
+            items.append(self.new_item(CHEESE))
+            items[-1].grams = self.rng.randint(150, 900)
+        pack = self.new_item(YOGURT) if i % 5 == 2 else None  # a pack of ten, of which the shopper takes three
+        items += [pack] if pack else []
+        if i % 8 == 5:  # a bottle of vodka: its stamp scanned, sold through ЕГАИС (by day: the law's hours)
+            items.append(self.new_item(VODKA))
+        digital_id = i % 8 == 3  # an energy drink, and the shopper proves their age with the digital ID
+        items += [self.new_item(PRODUCTS[4])] if digital_id else []
         for item in items:
             self.register(item)
         if trouble == "counterfeit":
@@ -180,14 +205,19 @@ class Shoppers:
             basket = await self.settled(http, lane, len(items))
         finally:
             self.store.crpt.ts_piot.hang = False
+        basket = await self.shopper_steps(http, lane, basket=basket, items=items, pack=pack, digital_id=digital_id)
         outcome.basket = basket["id"]
         for p in basket["problems"]:
             outcome.problems[p["code"]] = outcome.problems.get(p["code"], 0) + 1
         headers = {"authorization": f"Bearer {staff}"}
-        for p in [p for p in basket["problems"] if p["open"]]:
+        voided: set[int] = set()  # lines staff took away: their other problems went with them
+        for p in sorted((p for p in basket["problems"] if p["open"]), key=lambda p: p["level"] != "CRITICAL"):
+            if p["line_id"] in voided:
+                continue
             if p["level"] == "MEDIUM":
                 r = await http.post(f"/api/staff/lanes/{lane}/problems/{p['id']}/approve", headers=headers)
             else:  # staff take the item away
+                voided.add(p["line_id"])
                 line = next(ln for ln in basket["lines"] if ln["id"] == p["line_id"])
                 item = next(it for it in items if (line["link"] or "").endswith(f"/21/{it.serial}"))
                 reader.remove(item.epc)
@@ -224,6 +254,41 @@ class Shoppers:
             self.sold.extend(items)
         await self.box_empty(lane, items)  # the customer leaves; the box empties
         return outcome
+
+    async def shopper_steps(
+        self,
+        http: httpx.AsyncClient,
+        lane: str,
+        *,
+        basket: dict[str, Any],
+        items: list[Item],
+        pack: Item | None,
+        digital_id: bool,
+    ) -> dict[str, Any]:
+        """What the shopper does on the kiosk before staff are needed: scan a bottle's stamp,
+        prove their age with the digital ID, take three of a pack."""
+        scanner = self.store.scanners[lane]
+        for item in items:
+            if item.product.egais:
+                scanner.scan(item.stamp)
+                await self.until(http, lane, lambda b: all(ln["stamp"] for ln in b["lines"] if ln["egais"]))
+        needs_age = any(p["code"] == "AGE_RESTRICTED" and p["open"] for p in basket["problems"])
+        if needs_age and digital_id:
+            scanner.scan(self.store.max_id.issue(age_over=18))
+            await self.until(http, lane, lambda b: b["age"] is not None)
+        if pack is not None:
+            line = next(ln for ln in basket["lines"] if (ln["link"] or "").endswith(f"/21/{pack.serial}"))
+            (await http.post(f"/api/kiosk/{lane}/lines/{line['id']}/part", json={"units": 3})).raise_for_status()
+        return await self.settled(http, lane, len(items))
+
+    async def until(self, http: httpx.AsyncClient, lane: str, check: Any, timeout_s: float = 20) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            b = (await http.get(f"/api/kiosk/{lane}/basket")).json()
+            if check(b):
+                return dict(b)
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"{lane}: the kiosk never showed what the shopper waited for: {b}")
 
     async def box_empty(self, lane: str, items: list[Item], timeout_s: float = 20) -> None:
         """Until the lane holds none of ``items`` (they departed: the reader read on without them),

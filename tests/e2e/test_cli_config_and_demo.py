@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import ROOT, run_cli
+from tests.e2e.demo_store import open_for_alcohol
 
 
 def test_config_check_prints_the_effective_configuration_with_env_override() -> None:
@@ -74,7 +75,7 @@ def test_headless_demo_runs_shoppers_and_proves_its_invariants(tmp_path: Path) -
         "--seed",
         "3",
         "--json",
-        env={"EDGE_AGENT__AGENT__DATA_DIR": str(tmp_path)},
+        env={"EDGE_AGENT__AGENT__DATA_DIR": str(tmp_path), "EDGE_AGENT__STORE__TIMEZONE": open_for_alcohol()},
     )
     assert proc.returncode == 0, proc.stderr.decode()[-3000:] + proc.stdout.decode()[-2000:]
     summary = json.loads(proc.stdout.decode().splitlines()[-1])
@@ -84,6 +85,10 @@ def test_headless_demo_runs_shoppers_and_proves_its_invariants(tmp_path: Path) -
     assert summary["payments"]["double_captures"] == 0 and summary["loyalty_ledger_balanced"] is True
     assert summary["verdicts"]["blocked"] >= 1  # shopper 1 brings a counterfeit
     assert summary["latency_ms"]["tag_to_basket_p99"] <= 100
+    # the law of 2026 at the lane: an age proved by the digital ID, a weighed cheese, three of a
+    # pack of yogurt, and a bottle of vodka through the store's УТМ, one cheque for its sale
+    assert summary["age_by_digital_id"] >= 1 and summary["weighed_lines"] >= 1 and summary["part_lines"] >= 1
+    assert summary["egais_cheques"] >= 1 and summary["checks"]["one_egais_cheque_per_stamped_sale"] is True
     # the manager's dashboard, computed from the same store, tells the same story
     from zoneinfo import ZoneInfo
 
