@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python bench/security.py
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/rf.py
+	$(BIN)/python bench/age.py
 
 fuzz: setup
 	$(BIN)/python -m tests.fuzz.run --runs-per-target 150000

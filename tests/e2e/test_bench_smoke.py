@@ -100,3 +100,12 @@ def test_gate_bench_times_walk_outs_to_the_light_and_counts_a_directionless_gate
     latency = figures["alarm_latency_ms"]
     assert latency["missed"] == 0 and latency["alarms"] == 6 and latency["walk_between_fields_ms"] == 250
     assert figures["false_alarms"]["ours"] == 0 and figures["false_alarms"]["naive_directionless"] > 0
+
+
+def test_age_bench_times_both_paths_to_payable_in_one_store() -> None:
+    [figure] = bench("age.py", "--quick", "--attendant-s", "30")
+    assert figure["figure"] == "age_problem_to_payable" and figure["n"] == 3
+    assert figure["digital_id_p50"] > 0 and figure["staff_system_p50"] > 0
+    ratio = figure["digital_id_p50"] / figure["staff_system_p50"]
+    assert abs(figure["ratio_to_staff_system"] - ratio) <= 0.02
+    assert figure["ratio_to_staff_with_attendant"] < figure["ratio_to_staff_system"]  # the person is the cost
