@@ -105,15 +105,33 @@ async def digital_link(request: Request, svc: Svc) -> Response:
     client = request.client.host if request.client else "?"
     if not svc.limits.public.allow(client):
         return JSONResponse(body_of(ApiError(429, "rate_limited", "too many requests")), 429, {"Retry-After": "1"})
-    data = await product(svc, request)
     headers = {"Cache-Control": "no-store", "Vary": "Accept"}
-    if "application/json" in request.headers.get("accept", ""):
+    wants_json = "application/json" in request.headers.get("accept", "")
+    try:
+        data = await product(svc, request)
+    except ApiError as e:
+        if wants_json or e.status != 404:
+            raise
+        lang = lang_of(request.headers.get("accept-language", ""))
+        page = _PAGES.get_template("product.html").render(lang=lang, t=texts(lang), error=e.code, item={})
+        return HTMLResponse(page, status_code=404, headers=headers)
+    if wants_json:
         return JSONResponse(data, headers=headers)
     tz = ZoneInfo(svc.config.store.timezone)  # times in the store's zone, not UTC
     return HTMLResponse(render(data, request.headers.get("accept-language", ""), tz), headers=headers)
 
 
 _PAGES = Environment(loader=FileSystemLoader(WEB), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def verdict_key(outcome: str, offline: bool, codes: list[str]) -> str:
+    """What the page says of a verdict: never "checked with Chestny ZNAK" for one the store's
+    copy of the registry gave, and "code not found" when the registry does not know the code."""
+    if outcome == "ALLOWED":
+        return "allowed_offline" if offline else "genuine"
+    if outcome == "BLOCKED":
+        return "not_found" if "NOT_FOUND" in codes else "blocked"
+    return "unavailable"
 
 
 def rub(kop: int | None, lang: Lang) -> str:
@@ -123,20 +141,23 @@ def rub(kop: int | None, lang: Lang) -> str:
 def render(data: dict[str, Any], accept_language: str, tz: ZoneInfo) -> str:
     """The product page (``web/product.html``) in the reader's language; every value escaped."""
     lang = lang_of(accept_language)
+    t = texts(lang)
     verdict = None
     if data["known"] and data["authenticity"] is not None:
         v = data["authenticity"]
+        codes = [str(r.get("code")) for r in v.get("reasons", [])]
         verdict = {
-            "key": {"ALLOWED": "genuine", "BLOCKED": "blocked"}.get(v["outcome"], "unavailable"),
+            "key": verdict_key(str(v["outcome"]), bool(v.get("offline")), codes),
             "outcome": v["outcome"],
             "checked": local_time(str(v.get("checked_at") or ""), tz, lang),
-            "source": str(v.get("source") or ""),
-            "reasons": [r["message"] for r in v.get("reasons", [])],
+            # where the verdict came from, in plain words: online, the store's copy, not checked
+            "source": t["product_sources"].get(str(v.get("source") or "none"), t["product_sources"]["none"]),
+            "reasons": [t["product_reasons"].get(code, t["product_reason_other"]) for code in codes],
         }
     loyalty = data.get("loyalty_price")
     return _PAGES.get_template("product.html").render(
         lang=lang,
-        t=texts(lang),
+        t=t,
         item=data,
         price=rub(data.get("price"), lang),
         loyalty_price=rub(loyalty, lang) if loyalty is not None and loyalty != data.get("price") else "",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from edge_agent.api.locale import Lang
 
@@ -19,7 +19,8 @@ def _all() -> dict[str, dict[str, str]]:
     return texts
 
 
-def texts(lang: Lang) -> dict[str, str]:
+def texts(lang: Lang) -> dict[str, Any]:
+    """A page's texts: strings, and tables of them by code (``product_reasons``, ``notices``)."""
     return _all()[lang]
 
 
