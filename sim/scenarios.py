@@ -267,13 +267,13 @@ class Shoppers:
     ) -> dict[str, Any]:
         """What the shopper does on the kiosk before staff are needed: scan a bottle's stamp,
         prove their age with the digital ID, take three of a pack."""
-        scanner = self.store.scanners[lane]
+        scanner = self.store.scanners.get(lane)  # none on a machine without pseudo-terminals: staff step in
         for item in items:
-            if item.product.egais:
+            if item.product.egais and scanner is not None:
                 scanner.scan(item.stamp)
                 await self.until(http, lane, lambda b: all(ln["stamp"] for ln in b["lines"] if ln["egais"]))
         needs_age = any(p["code"] == "AGE_RESTRICTED" and p["open"] for p in basket["problems"])
-        if needs_age and digital_id:
+        if needs_age and digital_id and scanner is not None:
             scanner.scan(self.store.max_id.issue(age_over=18))
             await self.until(http, lane, lambda b: b["age"] is not None)
         if pack is not None:

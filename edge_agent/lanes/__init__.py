@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from drivers.base import Health, HealthState, Reader
 from edge_agent.age import AgeBackend
+from edge_agent.age import token as age_token
 from edge_agent.basket import Basket
 from edge_agent.config import LaneSettings
 from edge_agent.egais import stamp
@@ -163,8 +164,15 @@ class Lanes:
         if lane is not None and lane.age is not None and lane.age.recognizes(read.raw):
             lane.age.shown(read.raw)
             return True
-        if self.age is not None and self.age.recognizes(read.raw):
-            log.info("an age document scanned on %s, which is no lane's", read.reader_id)
+        if age_token.looks_like(read.raw):  # a digital ID where no lane takes one: said, never an item
+            if lane is not None:
+                lane.notice = {
+                    "code": "age_off",
+                    "message": "this kiosk does not take the digital ID: staff check ages",
+                }
+                for listener in self.settling_listeners:
+                    listener(lane.id)
+            log.info("an age document scanned on %s, which takes none", read.reader_id)
             return True
         if lane is None or not (read.reader_id in self.documents_only or stamp.looks_like(read.raw)):
             return False

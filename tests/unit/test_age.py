@@ -152,3 +152,23 @@ def test_a_restart_restores_the_proof_and_the_journal_keeps_no_personal_data(tmp
     assert restored.state is State.SCANNING
     (args,) = store.db.conn.execute("SELECT args FROM journal WHERE op = 'age_checked'").fetchone()
     assert set(json.loads(args)) == {"outcome", "reason", "age_over", "method", "at", "device", "ref"}
+
+
+def test_a_document_scanner_never_adds_an_item_and_says_what_it_read(tmp_path: Path) -> None:
+    """On a lane whose kiosk takes no digital ID, its QR is told so (staff check the age); a
+    scan that is no stamp is told so; neither becomes an item."""
+    from edge_agent.config import LaneSettings, ZoneConfig
+    from edge_agent.lanes import Lanes
+    from edge_agent.metrics import Metrics
+    from edge_agent.reads import TagRead
+
+    records = open_repositories(tmp_path / "a.db", tz=MSK)
+    settings = LaneSettings(id="lane-1", zones=[ZoneConfig(reader="box-1")], scanners=["scan-1"])
+    lanes = Lanes([settings], records, None, metrics=Metrics())
+    told: list[str] = []
+    lanes.settling_listeners.append(told.append)
+    lanes.feed([TagRead("scan-1", 0, "barcode", qr())])
+    assert lanes["lane-1"].notice is not None and lanes["lane-1"].notice["code"] == "age_off"
+    lanes.feed([TagRead("scan-1", 0, "barcode", "4600000000077")])  # the bottle's barcode, not its stamp
+    assert lanes["lane-1"].notice is not None and lanes["lane-1"].notice["code"] == "stamp_bad_length"
+    assert lanes["lane-1"].basket is None and told == ["lane-1", "lane-1"]  # the kiosk was told, twice
