@@ -137,17 +137,19 @@ class EgaisAnswered:
     url: str = ""
     sign: str = ""
     lines: tuple[int, ...] = ()
+    amounts: tuple[int, ...] = ()  # the bottles' prices on the cheque
     refusal: str = ""
     code: str = "EGAIS_REFUSED"  # or EGAIS_UNAVAILABLE: the УТМ did not answer
 
     def apply(self, basket: Basket) -> None:
-        sale = EgaisSale(self.cheque, self.url, self.sign, self.lines) if not self.refusal else None
+        sale = EgaisSale(self.cheque, self.url, self.sign, self.lines, self.amounts) if not self.refusal else None
         basket.egais_answered(sale, self.refusal, self.code)
 
     def args(self) -> dict[str, object]:
         if self.refusal:
             return {"cheque": self.cheque, "refusal": self.refusal, "code": self.code}
-        return {"cheque": self.cheque, "url": self.url, "sign": self.sign, "lines": list(self.lines)}
+        out: dict[str, object] = {"cheque": self.cheque, "url": self.url, "sign": self.sign, "lines": list(self.lines)}
+        return out | ({"amounts": list(self.amounts)} if self.amounts else {})
 
     @classmethod
     def from_args(cls, a: dict[str, Any]) -> EgaisAnswered:
@@ -156,6 +158,7 @@ class EgaisAnswered:
             url=a.get("url", ""),
             sign=a.get("sign", ""),
             lines=tuple(a.get("lines", ())),
+            amounts=tuple(a.get("amounts", ())),
             refusal=a.get("refusal", ""),
             code=a.get("code", "EGAIS_REFUSED"),
         )

@@ -121,6 +121,12 @@ class Basket(ShopperRules):
         if self.hold_id is not None:
             self.lines = {i: replace(line, discount=0) for i, line in self.lines.items()}
             self.hold_id = None
+            self._prices_changed()
+
+    def _prices_changed(self) -> None:
+        """ЕГАИС's cheque named the bottles' old prices: void (the shell returns it, a new one goes)."""
+        if self.egais is not None and any(self.lines[i].amount != p for i, p in self.egais.prices if i in self.lines):
+            self.egais = None
 
     def _after_change(self) -> None:
         if self.state is State.NEEDS_ASSISTANCE and not self.open_problems():
@@ -303,6 +309,7 @@ class Basket(ShopperRules):
                 raise BasketError("bad_discount", f"discount {kop} on line {line_id} priced {line.price}")
         self.lines = {i: replace(line, discount=allocation.get(i, 0)) for i, line in self.lines.items()}
         self.hold_id = hold_id
+        self._prices_changed()
 
     def drop_discount(self) -> None:
         """The hold was released (declined payment, cancel): full prices again."""

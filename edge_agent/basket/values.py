@@ -171,6 +171,11 @@ class EgaisSale:
     url: str
     sign: str
     lines: tuple[int, ...]  # the stamped lines the cheque sold
+    amounts: tuple[int, ...] = ()  # each one's price on the cheque (kopecks, after discounts)
+
+    @property
+    def prices(self) -> tuple[tuple[int, int], ...]:
+        return tuple(zip(self.lines, self.amounts, strict=False))
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,10 +200,6 @@ def _kop(rub: str) -> int:
     return sign * (int(whole) * 100 + int((frac + "00")[:2]))
 
 
-def stamps_of(xml: bytes) -> list[str]:
-    return [b.stamp for b in read_cheque(xml)[0].bottles]
-
-
 def negated(xml: bytes, number: int, at: datetime) -> bytes:
     """The return cheque undoing a sale cheque: the same store, till and bottles, negative prices."""
     sale, form = read_cheque(xml)

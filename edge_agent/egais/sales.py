@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Annotated, Literal
@@ -38,7 +39,7 @@ from edge_agent.egais.cheque import (
     bottles_of,
     cheque_xml,
     negated,
-    stamps_of,
+    read_cheque,
 )
 from edge_agent.egais.records import ChequeRecord, EgaisCheques
 from edge_agent.egais.utm import UtmClient, UtmDown
@@ -95,7 +96,7 @@ class EgaisDesk:
         ``BasketError`` (``egais_refused``, ``egais_unavailable``) saying why."""
         bottles = stamped(basket)
         if not bottles or (basket.egais is not None and set(basket.egais.lines) == {b.id for b in bottles}):
-            return
+            return  # accepted for these bottles at these prices (a price change voids it: basket/machine.py)
         if any(b.stamp is None for b in bottles):
             raise BasketError("stamp_needed", "a bottle's excise stamp is not scanned yet")
         async with self._lock:
@@ -114,14 +115,13 @@ class EgaisDesk:
         except (UtmDown, UtmAnswerError) as e:
             self._refused(basket, record, e.message, "not_sent" if e.code == "not_sent" else "sending")
             raise BasketError("egais_unavailable", f"the store's УТМ cannot take the sale now: {e.message}") from None
-        lines = tuple(b.id for b in bottles)
+        lines, amounts = tuple(b.id for b in bottles), tuple(b.amount for b in bottles)
 
-        def accepted(conn: object) -> None:
-            self.cheques.answered(conn, record.id, "accepted", url=answer.url, sign=answer.sign)  # type: ignore[arg-type]
+        def accepted(conn: sqlite3.Connection) -> None:
+            self.cheques.answered(conn, record.id, "accepted", url=answer.url, sign=answer.sign)
 
-        self.journal.apply(
-            basket, EgaisAnswered(cheque=record.id, url=answer.url, sign=answer.sign, lines=lines), also=accepted
-        )
+        sale = EgaisAnswered(cheque=record.id, url=answer.url, sign=answer.sign, lines=lines, amounts=amounts)
+        self.journal.apply(basket, sale, also=accepted)
 
     def _write(self, basket: Basket, bottles: Sequence[Line]) -> ChequeRecord:
         n = sum(1 for r in self.cheques.of_basket(basket.id) if r.kind == "sale") + 1
@@ -134,17 +134,19 @@ class EgaisDesk:
 
     def _resend(self, basket: Basket, bottles: Sequence[Line]) -> ChequeRecord | None:
         """The cheque of these very bottles, written and maybe sent before a crash: sent again."""
-        want = {b.stamp for b in bottles}
+        want = {(b.stamp, b.amount) for b in bottles}
         for record in self.cheques.of_basket(basket.id):
-            if record.kind == "sale" and record.state == "sending" and set(stamps_of(record.xml)) == want:
-                return record
+            if record.kind == "sale" and record.state == "sending":
+                sent = {(bottle.stamp, bottle.price) for bottle in read_cheque(record.xml)[0].bottles}
+                if sent == want:
+                    return record
         return None
 
     def _refused(self, basket: Basket, record: ChequeRecord, why: str, state: str) -> None:
         code = "EGAIS_REFUSED" if state == "refused" else "EGAIS_UNAVAILABLE"
         self._noise.warning(code, "lane %s: ЕГАИС: %s", basket.lane, why)
 
-        def write(conn: object) -> None:
+        def write(conn: sqlite3.Connection) -> None:
             if state != "sending":  # unknown: stays to be sent again (settle)
                 self.cheques.answered(conn, record.id, state, error=why)  # type: ignore[arg-type]
 

@@ -128,6 +128,20 @@ def test_a_bottle_waits_for_its_stamp_and_egais_answer_and_a_line_change_voids_t
     assert b.egais is None  # the cheque was for the old lines: the shell returns it
 
 
+def test_a_discount_that_changes_a_bottles_price_voids_the_acceptance() -> None:
+    b = Basket("b-1", "lane-1", Rules(MSK))
+    bottle = b.add(VODKA, VODKA.gtin, NOON, ki="v1")
+    bread = b.add(Product("04607001234560", "Bread", 5_500), "04607001234560", NOON)
+    assert bottle is not None and bread is not None
+    b.bind_stamp(NEW, NOON)
+    b.checkout()
+    b.egais_answered(EgaisSale("b-1:egais:1", "https://check", "SIGN", (bottle.id,), (49_900,)), "")
+    b.apply_discount({bread.id: 500}, "hold-1")  # points on the bread: the bottle's price stands
+    assert b.egais is not None
+    b.apply_discount({bottle.id: 1_000}, "hold-2")  # on the bottle: ЕГАИС was told another price
+    assert b.egais is None
+
+
 def test_a_refusal_makes_each_bottle_a_critical_problem() -> None:
     b = Basket("b-1", "lane-1", Rules(MSK))
     bottle = b.add(VODKA, VODKA.gtin, NOON, ki="v1")
