@@ -162,6 +162,20 @@ async def receipt_qr(lane: str, svc: Svc, kiosk: Kiosk) -> Response:
     return Response(out.getvalue(), media_type="image/svg+xml")
 
 
+@router.get(
+    "/lines/{line_id}/qr.svg",
+    summary="A line's product page as a QR code for the shopper's phone (the kiosk never leaves its app)",
+    response_class=Response,
+)
+async def line_qr(lane: str, line_id: int, svc: Svc, kiosk: Kiosk) -> Response:
+    line = next((ln for ln in view(svc, lane)["lines"] if ln["id"] == line_id), None)
+    if line is None or not line.get("link"):
+        raise ApiError(404, "no_line", "no line with a product page on this lane's basket")
+    out = io.BytesIO()
+    segno.make(line["link"], error="m").save(out, kind="svg", scale=4, border=2)
+    return Response(out.getvalue(), media_type="image/svg+xml")
+
+
 @router.websocket("/ws")
 async def ws(websocket: WebSocket, lane: str, svc: Svc) -> None:
     if svc.lanes.get(lane) is None:

@@ -400,7 +400,7 @@ function receipt(b) {
         h(
           "tr",
           {},
-          h("td", {}, l.link ? h("a", { href: l.link }, l.name) : l.name),
+          h("td", {}, l.name, l.link ? phoneQr(l) : null),
           h("td", { class: "num" }, rub(l.amount)),
         ),
       ),
@@ -408,6 +408,16 @@ function receipt(b) {
     h("p", { class: "total" }, `${t.total}: ${rub(b.total)}`),
     fiscal(b.payment && b.payment.receipt),
     h("div", { class: "nav" }, h("button", { id: "done", class: "primary big", onclick: thanks }, t.done)),
+  );
+}
+/** A line's product page for the shopper's phone: a QR shown in place (a kiosk never navigates away). */
+function phoneQr(l) {
+  const src = `/api/kiosk/${encodeURIComponent(lane)}/lines/${l.id}/qr.svg`;
+  return h(
+    "details",
+    { class: "phoneqr", dataset: { qr: l.id } },
+    h("summary", {}, t.on_phone),
+    h("img", { alt: `${t.on_phone}: ${l.name}`, src, width: 160, height: 160, loading: "lazy" }),
   );
 }
 function fiscal(r) {

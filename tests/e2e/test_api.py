@@ -253,7 +253,7 @@ def test_the_phone_page_shows_product_price_and_authenticity_and_nothing_else(
     blocked = http.get(f"/01/{MILK.gtin}/21/{fake.serial}", headers={"accept": "application/json"}).json()
     assert blocked["authenticity"]["outcome"] == "BLOCKED" and blocked["authenticity"]["reasons"]
     english = http.get(f"/01/{MILK.gtin}/21/{fake.serial}", headers={"accept-language": "en"}).text
-    assert "Sale not allowed" in english and "89.90\u00a0₽" in english
+    assert "Code not found in Chestny ZNAK" in english and "89.90\u00a0₽" in english  # never issued
     assert http.get(f"/01/{BREAD.gtin}/21/X1", headers={"accept": "application/json"}).json()["authenticity"] is None
     unknown = http.get("/01/04699999999998/21/X1", headers={"accept": "application/json"})
     assert unknown.json().get("known") is False, unknown.text

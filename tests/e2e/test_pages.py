@@ -3,10 +3,12 @@ Playwright with an explicit executable path). Screenshots are kept in test-artif
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import segno
 
 from edge_agent.config import Config, KioskSettings
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
@@ -87,8 +89,23 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     finally:
         shop.call(lambda: setattr(shop.store.central.settings, "customer_delay_s", 0.05))  # type: ignore[union-attr]
     kiosk.wait_for_selector("text=Thank you!", timeout=20_000)
-    links = kiosk.eval_on_selector_all("#receipt a", "els => els.map(e => e.href)")
-    assert links and links[0].endswith(f"/01/{MILK.gtin}/21/{milk.serial}")
+    # the kiosk never navigates away: each item's page is a QR for the shopper's phone, shown in place
+    assert kiosk.eval_on_selector_all("#receipt a[href]", "els => els.length") == 0
+    here = kiosk.url
+    kiosk.click("#receipt details[data-qr] summary")
+    qr = kiosk.wait_for_selector("#receipt details[open] img")
+    kiosk.wait_for_function(
+        "() => { const i = document.querySelector('#receipt details[open] img'); return i.complete && i.naturalWidth > 0 }"
+    )
+    assert kiosk.url == here
+    with shop.store.client() as http:
+        line = next(ln for ln in shop.basket(http, lane)["lines"] if ln["link"])
+        links = [line["link"]]
+        svg = http.get(qr.get_attribute("src") or "")
+        expected = io.BytesIO()
+        segno.make(line["link"], error="m").save(expected, kind="svg", scale=4, border=2)
+        assert svg.status_code == 200 and svg.content == expected.getvalue()  # the link, in the QR
+    assert links[0].endswith(f"/01/{MILK.gtin}/21/{milk.serial}")
     fiscal = kiosk.inner_text("#fiscal")  # the register's receipt: its numbers and its QR
     assert "Fiscal receipt" in fiscal and "ФН 9999078900012345" in fiscal and "ФП" in fiscal
     wait_for_js(kiosk, "document.querySelector('#fiscal img').naturalWidth > 0")
