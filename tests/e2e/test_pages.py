@@ -94,9 +94,7 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     here = kiosk.url
     kiosk.click("#receipt details[data-qr] summary")
     qr = kiosk.wait_for_selector("#receipt details[open] img")
-    kiosk.wait_for_function(
-        "() => { const i = document.querySelector('#receipt details[open] img'); return i.complete && i.naturalWidth > 0 }"
-    )
+    kiosk.wait_for_function("i => i.complete && i.naturalWidth > 0", arg=qr)  # the QR drawn, in place
     assert kiosk.url == here
     with shop.store.client() as http:
         line = next(ln for ln in shop.basket(http, lane)["lines"] if ln["link"])
