@@ -242,10 +242,12 @@ class Shoppers:
         if trouble == "declined_card":
             self.store.script_customer(lane, "decline:insufficient_funds")
             await http.post(f"/api/kiosk/{lane}/pay", json={"method": "card"})
-            await self.wait_state(http, lane, {"READY_TO_PAY"})
+            await self.wait_state(http, lane, {"READY_TO_PAY"}, attempts=1)
         method = "sbp" if self.rng.random() < 0.4 else "card"
         (await http.post(f"/api/kiosk/{lane}/pay", json={"method": method})).raise_for_status()
-        final = await self.wait_state(http, lane, {"CLOSED", "READY_TO_PAY"})
+        final = await self.wait_state(
+            http, lane, {"CLOSED", "READY_TO_PAY"}, attempts=2 if trouble == "declined_card" else 1
+        )
         outcome.pay_ms = (time.perf_counter() - started) * 1000
         outcome.paid = final["state"] == "CLOSED"
         for item in items:
@@ -312,11 +314,17 @@ class Shoppers:
             await asyncio.sleep(0.05)
         raise TimeoutError(f"{lane}: the basket did not settle: {b}")
 
-    async def wait_state(self, http: httpx.AsyncClient, lane: str, states: set[str], timeout_s: float = 30) -> Any:
+    async def wait_state(
+        self, http: httpx.AsyncClient, lane: str, states: set[str], timeout_s: float = 30, *, attempts: int = 0
+    ) -> Any:
+        """The basket in one of ``states`` with no payment under way; ``attempts``: once its
+        ``attempts``-th payment exists (the kiosk's "pay" may answer before it does)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             b = (await http.get(f"/api/kiosk/{lane}/basket")).json()
-            if b["state"] in states and (b["payment"] is None or b["payment"]["step"] not in ("creating", "pending")):
+            payment = b["payment"]
+            begun = not attempts or (payment is not None and payment["id"].endswith(f":pay:{attempts}"))
+            if b["state"] in states and begun and (payment is None or payment["step"] not in ("creating", "pending")):
                 return b
             await asyncio.sleep(0.05)
         raise TimeoutError(f"{lane}: basket stuck in {b['state']}")

@@ -202,8 +202,12 @@ class FiscalDesk:
                     check = MarkCheck(bits={}, operator_status=None)
                     refusal: str | None = NO_CODE
                 else:
-                    answer = await self.register.check_mark(line.mark_code, line.measure.status(), line.measure)
+                    measure = line.measure
+                    answer = await self.register.check_mark(line.mark_code, measure.status(), measure)
                     self._ok()
+                    current = basket.lines.get(line.id)
+                    if current is None or current.measure != measure:
+                        continue  # the shopper took part of the pack meanwhile: checked again, for that
                     check, refusal = answer, answer.refusal()
                 self.checks += 1
                 self.refusals += refusal is not None

@@ -116,6 +116,7 @@ class CheckoutFlow(LoyaltyAtCheckout):
         method_of(method)
         started = time.perf_counter()
         await self.register_ready(basket)  # the lane's register can print and has checked every code
+        await self.egais_ready(basket)  # the УТМ took the bottles, or the kiosk hears why not
         created = self._created.setdefault(basket.id, asyncio.Event())
         task = asyncio.create_task(self._pay_in_background(basket, method, started))
         self._background.add(task)

@@ -158,3 +158,32 @@ def test_the_register_refuses_a_weighed_item_sold_as_a_piece_and_a_part_that_is_
         assert as_piece.bits["imcEstimatedStatusCorrect"] is False
         assert by_weight.refusal() is None
         assert bad_part["status"] == "error" and "0 < n < d" in bad_part["error"]["description"]
+
+
+def test_a_part_taken_while_the_register_checks_the_whole_pack_is_checked_again_for_the_part(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    """The register's check of the whole pack comes back after the shopper chose three of ten:
+    that answer is not the part's, so the part is checked again and the receipt prints."""
+    with KktThread(validation_s=0.3) as kkt:
+
+        async def scenario(edge: Edge) -> Any:
+            basket = edge.basket("lane-1", [BREAD], ready=False)
+            at = datetime.fromisoformat(AT)
+            ki = YOGURT_CODE.split("\x1d", maxsplit=1)[0]
+            pack = edge.store.journal.apply(
+                basket, Add(product=YOGURT, gtin=YOGURT.gtin, at=at, ki=ki, mark_code=YOGURT_CODE)
+            )
+            await until(lambda: kkt.call(lambda d: d.validating is not None))  # the whole pack, being checked
+            edge.store.journal.apply(basket, SetPart(line_id=pack.id, units=3))
+            edge.store.journal.apply(basket, Verdict(line_id=pack.id, outcome="ALLOWED", fiscal_1265=TAG_1265))
+            await until(lambda: basket.lines[pack.id].kkt is not None)
+            checks = kkt.call(lambda d: d.checks)
+            edge.store.journal.apply(basket, CheckoutCommand())
+            return basket, checks, await edge.checkout.pay(basket, "card")
+
+        basket, checks, outcome = run_edge(config(mosquitto.port, kkt_url=kkt.url), tmp_path / "edge.db", scenario)
+        assert checks == 2 and outcome.result == "paid" and basket.state is State.CLOSED  # whole, then the part
+        [receipt] = kkt.receipts()
+        [yogurt] = [i for i in receipt["items"] if i.get("name") == YOGURT.name]
+        assert yogurt["imcParams"]["itemFractionalAmount"] == "3/10"
