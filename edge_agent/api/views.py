@@ -31,6 +31,7 @@ def basket_view(
             "lines": [],
             "problems": [],
             "total": 0,
+            "total_payable": 0,
             "discount": 0,
             "customer": None,
             "loyalty_verified": False,
@@ -91,6 +92,7 @@ def basket_view(
         }
         for p in basket.problems.values()
     ]
+    aside = {p.line_id for p in basket.problems.values() if p.open and p.level == "CRITICAL" and p.line_id}
     return {
         "lane": lane,
         "id": basket.id,
@@ -98,6 +100,8 @@ def basket_view(
         "lines": lines,
         "problems": problems,
         "total": basket.total,
+        #: what would be paid without the items to set aside (a CRITICAL problem: blocked, refused)
+        "total_payable": basket.total - sum(ln.amount for i, ln in basket.lines.items() if i in aside),
         "discount": basket.discount,
         "customer": basket.customer is not None,
         "loyalty_verified": basket.verified,

@@ -147,11 +147,12 @@ function verdict(line) {
   return h("span", { class: `badge ${v}` }, word);
 }
 /** Lines of one product at one price, together: two chocolate bars are one row "×2". */
-function groups(lines) {
+function groups(lines, aside = new Set()) {
   const out = new Map();
   for (const l of lines) {
-    // a weighed item or a pack sold in parts is a row of its own: its weight or part is its own
-    const key = l.grams || l.pack_units ? `line|${l.id}` : `${l.name}|${l.price}`;
+    // a weighed item, a pack sold in parts or an item to set aside is a row of its own: its
+    // weight, its part or its problem is its own (a blocked bottle never hides behind its twin)
+    const key = l.grams || l.pack_units || aside.has(l.id) ? `line|${l.id}` : `${l.name}|${l.price}`;
     if (!out.has(key)) out.set(key, { name: l.name, price: l.price, category: l.category, lines: [] });
     out.get(key).lines.push(l);
   }
@@ -183,8 +184,9 @@ function measure(l) {
   choice.onchange = () => act(() => api(`/lines/${l.id}/part`, { units: Number(choice.value) }));
   return h("div", { class: "part" }, h("label", { for: `part-${l.id}` }, `${t.take_units}: `), choice);
 }
-function row(g, blocked) {
+function row(g, blocked, aside = new Set()) {
   const n = g.lines.length;
+  const setAside = n === 1 && aside.has(g.lines[0].id);
   const discount = g.lines.reduce((s, l) => s + l.discount, 0);
   const name = (t.categories || {})[g.category] || g.category;
   const cat = g.category ? h("span", { class: `pict cat-${g.category}` }, name) : null;
@@ -205,6 +207,7 @@ function row(g, blocked) {
       " ",
       cat,
       n === 1 ? measure(g.lines[0]) : null,
+      setAside ? h("div", { class: "setaside", dataset: { setaside: g.lines[0].id } }, t.set_aside) : null,
       h("div", { class: "items" }, items),
     ),
     h(
@@ -292,6 +295,9 @@ function render(b) {
   $("marks").value = marked.length - checking;
   $("marks").dataset.checking = String(checking);
   const blocked = new Set(b.problems.filter((p) => p.open && p.line_id).map((p) => p.line_id));
+  const aside = new Set(
+    b.problems.filter((p) => p.open && p.line_id && p.level === "CRITICAL").map((p) => p.line_id),
+  );
   fill(
     $("lines"),
     b.lines.length
@@ -304,7 +310,7 @@ function render(b) {
             h("th", { scope: "col" }, t.item),
             h("th", { scope: "col", class: "num" }, t.price),
           ),
-          groups(b.lines).map((g) => row(g, blocked)),
+          groups(b.lines, aside).map((g) => row(g, blocked, aside)),
         ]
       : [],
   );
@@ -336,7 +342,10 @@ function render(b) {
       : null,
   );
   // while the box is still being read the total is not final: say so instead of a moving sum
-  $("total").textContent = b.settling ? t.counting : rub(b.total);
+  // what will be paid: an item to set aside is out of the total until it is resolved
+  const payable = b.total_payable ?? b.total;
+  $("total").textContent = b.settling ? t.counting : rub(payable);
+  $("aside_note").textContent = !b.settling && payable !== b.total ? t.without_aside : "";
   $("total").dataset.settling = String(!!b.settling);
   $("paytotal").textContent = rub(b.total);
   const s = b.state;

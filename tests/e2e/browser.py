@@ -102,8 +102,16 @@ def wait_for_js(page: Any, expression: str, timeout_s: float = 30) -> None:
     which the policy does not govern."""
     import time
 
+    from playwright.sync_api import Error
+
     deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
+    while True:
+        try:
+            if page.evaluate(expression):
+                return
+        except Error as e:  # the page is navigating (a language switch reloads it): ask the new one
+            if "context was destroyed" not in str(e) and "navigat" not in str(e):
+                raise
         if time.monotonic() > deadline:
             raise AssertionError(f"not true after {timeout_s} s: {expression}")
         time.sleep(0.05)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from sim.scenarios import PRODUCTS, STAFF_PIN, Item
-from tests.e2e.browser import ARTIFACTS, demo_store
+from tests.e2e.browser import ARTIFACTS, demo_store, wait_for_js
 from tests.e2e.demo_store import RunningStore, until
 
 ENERGY = PRODUCTS[4]
@@ -144,9 +144,9 @@ def test_every_bad_qr_is_refused_with_advice_and_staff_still_approve(
         ("ru", "Срок действия QR-кода истёк", "цифрового ID из MAX"),
         ("en", "That QR code has expired", "digital ID QR code from MAX"),
     ):
-        kiosk.wait_for_function(f"document.documentElement.lang === '{lang}'")
+        wait_for_js(kiosk, f"document.documentElement.lang === '{lang}'")
         notice = kiosk.wait_for_selector("[data-age=expired]")
-        kiosk.wait_for_function(f"document.querySelector('[data-age=expired]').innerText.includes({expired_text!r})")
+        wait_for_js(kiosk, f"document.querySelector('[data-age=expired]').innerText.includes({expired_text!r})")
         assert expired_text in notice.inner_text() and offer in notice.inner_text()
         kiosk.screenshot(path=str(ARTIFACTS / f"kiosk-age-expired-{lang}.png"))
         kiosk.tap("#lang")  # the shopper switches language

@@ -14,7 +14,7 @@ import pytest
 
 from edge_agent.config import Config
 from sim.scenarios import CHEESE, VODKA, YOGURT, Item
-from tests.e2e.browser import ARTIFACTS, chromium
+from tests.e2e.browser import ARTIFACTS, chromium, wait_for_js
 from tests.e2e.demo_store import RunningStore, open_for_alcohol, until
 
 
@@ -80,7 +80,7 @@ def test_weighed_part_and_stamped_goods_on_the_kiosk_from_box_to_receipt(shop: R
         kiosk.wait_for_selector("[data-age=accepted]")
         kiosk.screenshot(path=str(ARTIFACTS / "kiosk-weighed-part-stamped.png"), full_page=True)
         kiosk.tap("#lang")
-        kiosk.wait_for_function("document.documentElement.lang === 'en'")
+        wait_for_js(kiosk, "document.documentElement.lang === 'en'")
         assert "0.352 kg × ₽1,290.00/kg" in kiosk.inner_text("[data-weight='352']")
         until("a settled box", lambda: not shop.basket(http, "lane-1")["settling"])
         http.post("/api/kiosk/lane-1/checkout").raise_for_status()
