@@ -42,6 +42,7 @@ from edge_agent.egais.cheque import (
     read_cheque,
 )
 from edge_agent.egais.records import ChequeRecord, EgaisCheques
+from edge_agent.egais.records import State as ChequeState
 from edge_agent.egais.utm import UtmClient, UtmDown
 from edge_agent.logthrottle import ThrottledLog
 
@@ -86,7 +87,6 @@ class EgaisDesk:
         self.settings, self.journal, self.cheques, self.tz = settings, journal, cheques, tz
         self.live, self.volume_of, self.shift_of = live, volume_of, shift_of
         self.client = UtmClient(settings.utm_url, settings.form, settings.timeout_s)
-        self.cheques_sent = 0
         self._lock = asyncio.Lock()  # one cheque at a time: a sale and the housekeeping never race
         self._noise = ThrottledLog(log)
 
@@ -108,7 +108,7 @@ class EgaisDesk:
 
     async def _sell(self, basket: Basket, bottles: Sequence[Line], record: ChequeRecord) -> None:
         try:
-            answer = await self._send(record)
+            answer = await self.client.send(record.xml)
         except UtmRefused as e:
             self._refused(basket, record, e.message, "refused")
             raise BasketError("egais_refused", f"ЕГАИС did not accept the bottles: {e.message}") from None
@@ -142,19 +142,15 @@ class EgaisDesk:
                     return record
         return None
 
-    def _refused(self, basket: Basket, record: ChequeRecord, why: str, state: str) -> None:
+    def _refused(self, basket: Basket, record: ChequeRecord, why: str, state: ChequeState) -> None:
         code = "EGAIS_REFUSED" if state == "refused" else "EGAIS_UNAVAILABLE"
         self._noise.warning(code, "lane %s: ЕГАИС: %s", basket.lane, why)
 
         def write(conn: sqlite3.Connection) -> None:
             if state != "sending":  # unknown: stays to be sent again (settle)
-                self.cheques.answered(conn, record.id, state, error=why)  # type: ignore[arg-type]
+                self.cheques.answered(conn, record.id, state, error=why)
 
         self.journal.apply(basket, EgaisAnswered(cheque=record.id, refusal=why, code=code), also=write)
-
-    async def _send(self, record: ChequeRecord) -> UtmAnswer:
-        self.cheques_sent += 1
-        return await self.client.send(record.xml)
 
     def _xml(
         self, kind: Literal["sale", "return"], lane: str, number: int, rows: list[tuple[str, str, int, int]]
@@ -203,7 +199,7 @@ class EgaisDesk:
 
     async def _learn(self, record: ChequeRecord) -> None:
         try:
-            answer = await self._send(record)
+            answer = await self.client.send(record.xml)
         except UtmRefused as e:
             with self.journal.db.transaction() as conn:
                 self.cheques.answered(conn, record.id, "refused", error=e.message)
@@ -252,7 +248,7 @@ class EgaisDesk:
                 self.cheques.create(conn, record)
         elif record.state == "accepted" and record.url and record.sign:
             return UtmAnswer(record.url, record.sign)
-        answer = await self._send(record)
+        answer = await self.client.send(record.xml)
         with self.journal.db.transaction() as conn:
             self.cheques.answered(conn, record.id, "accepted", url=answer.url, sign=answer.sign)
         return answer

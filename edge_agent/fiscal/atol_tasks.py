@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from edge_agent.basket import Line
+from edge_agent.egais.cheque import UtmAnswer
 from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.fiscal.marks import PIECE, EstimatedStatus, Measure, imc
 from edge_agent.fiscal.receipt import Position, Receipt, ReceiptRules, Tender, return_receipt, sell_receipt
@@ -73,11 +74,10 @@ def _egais_items(egais: tuple[str, str] | None) -> list[dict[str, Any]]:
     """ЕГАИС's answer on the receipt: its sign printed in groups of four, its url as a QR."""
     if egais is None:
         return []
-    url, sign = egais
-    grouped = " ".join(sign[i : i + 4] for i in range(0, len(sign), 4))
+    answer = UtmAnswer(*egais)
     return [
-        {"type": "text", "text": f"ЕГАИС: {grouped}"},
-        {"type": "barcode", "barcode": url, "barcodeType": "QR", "scale": 2},
+        {"type": "text", "text": f"ЕГАИС: {answer.printed_sign}"},
+        {"type": "barcode", "barcode": answer.url, "barcodeType": "QR", "scale": 2},
     ]
 
 

@@ -3,51 +3,22 @@ agents in other processes (or its own loop) against it and read what was printed
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sim.kkt import Device, KktSim
+from tests.integration.sim_thread import SimThread
 
 T = TypeVar("T")
 
 
-class KktThread:
+class KktThread(SimThread[KktSim]):
     def __init__(self, **device: Any) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._device = device
-        self.sim: KktSim | None = None
-
-    def __enter__(self) -> KktThread:
-        self._thread.start()
-
-        async def start() -> KktSim:
-            return await KktSim({"default": Device(**self._device)}).start()
-
-        self.sim = asyncio.run_coroutine_threadsafe(start(), self.loop).result(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.sim is not None
-        asyncio.run_coroutine_threadsafe(self.sim.stop(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-
-    @property
-    def url(self) -> str:
-        assert self.sim is not None
-        return self.sim.url
+        super().__init__(lambda: KktSim({"default": Device(**device)}).start())
 
     def call(self, fn: Callable[[Device], T]) -> T:
         """Run ``fn`` on the device in the simulator's loop (its state is that loop's)."""
-
-        async def run() -> T:
-            assert self.sim is not None
-            return fn(self.sim.device())
-
-        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+        return self.on_loop(lambda sim: fn(sim.device()))
 
     def receipts(self) -> list[dict[str, Any]]:
         return self.call(lambda d: [dict(r) for r in d.receipts])
