@@ -28,7 +28,10 @@ ATTACKER = "127.0.0.2"
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStore]:
     config = Config(
         security=Security(pin_max_failures=5, pin_lockout_s=300, sign_in_per_min=20, identify_per_min=6),
-        http=Http(header_timeout_s=1.0, public_rate_per_s=0.5, public_burst=3, public_checks_per_s=1.0),
+        # the header deadline is short to keep the test quick, but not so short that a loaded
+        # 2-core machine (another worker brute-forcing PINs) misses it on an honest connection:
+        # at 1 s, CI once saw the kiosk's own WebSocket cut before its upgrade was read
+        http=Http(header_timeout_s=3.0, public_rate_per_s=0.5, public_burst=3, public_checks_per_s=1.0),
     )
     store = RunningStore(tmp_path_factory.mktemp("sec") / "var", config, strict=True).start()
     yield store
