@@ -8,15 +8,21 @@ import time
 from collections.abc import Callable, Iterable
 
 from edge_agent.basket import Basket, State
-from edge_agent.basket.interventions import Intervention, gate_alarms, ordered, queue
+from edge_agent.basket.interventions import Intervention, gate_alarms, lane_faults, ordered, queue
 from edge_agent.gate.records import GateAlarms
 
 
 class AttendantQueue:
-    """``baskets``: the lanes' live baskets now."""
+    """``baskets``: the lanes' live baskets now; ``faults``: the lanes' open faults as (lane,
+    code, since) (``lane_faults.py``)."""
 
-    def __init__(self, baskets: Callable[[], Iterable[Basket]], alarms: GateAlarms) -> None:
-        self.baskets, self.alarms = baskets, alarms
+    def __init__(
+        self,
+        baskets: Callable[[], Iterable[Basket]],
+        alarms: GateAlarms,
+        faults: Callable[[], Iterable[tuple[str, str, float]]] = list,
+    ) -> None:
+        self.baskets, self.alarms, self.faults = baskets, alarms, faults
         #: (basket, problem) -> when it was first seen open
         self.first_seen: dict[tuple[str, int], float] = {}
 
@@ -37,4 +43,4 @@ class AttendantQueue:
             del self.first_seen[gone]
         now = time.time()
         alarms = [a.to_dict() for a in self.alarms.list()]
-        return ordered(queue(live, self.first_seen, now) + gate_alarms(alarms, now))
+        return ordered(queue(live, self.first_seen, now) + gate_alarms(alarms, now) + lane_faults(self.faults(), now))

@@ -23,6 +23,9 @@ class CheckoutSettings(Section):
     request_attempts: Annotated[int, Field(ge=1, le=50)] = 5
     #: how often a pending payment is asked for its state
     poll_s: Annotated[float, Field(gt=0, le=10)] = 0.1
+    #: how long a shopper waits on central's payment service not answering before the kiosk
+    #: says so, staff are alerted and the attempt is resolved in the background
+    answer_s: Annotated[float, Field(gt=0, le=300)] = 15.0
 
 
 class KioskSettings(Section):

@@ -31,6 +31,7 @@ from edge_agent.dashboard import health_changes
 from edge_agent.fiscal.desk import fiscal_from_config, foundation_of
 from edge_agent.gate.gates import GateFacts, Gates
 from edge_agent.hub import Hub
+from edge_agent.lane_faults import LaneFaults
 from edge_agent.lanes import Lanes
 from edge_agent.logthrottle import ThrottledLog
 from edge_agent.metrics import Metrics
@@ -137,6 +138,14 @@ class Daemon:
             checkout = CheckoutFlow(records, sync.requester, settings=cfg.checkout, lookup=lanes.basket, fiscal=fiscal)
             returns = Returns(records, sync.requester, cfg.checkout, fiscal)
         hub, limits = Hub(), Limits.of(cfg)
+        faults = LaneFaults(
+            lambda: list(lanes),
+            desk=fiscal.desks.get,
+            central_silent_since=lambda: checkout.central_silent_since if checkout is not None else None,
+            kiosks=hub.clients,
+            paused=lambda lane: (c := lanes.get(lane)) is not None and c.paused is not None,
+            changed=hub.notify,
+        )
         svc = self.services = Services(
             config=cfg,
             records=records,
@@ -156,7 +165,7 @@ class Daemon:
                 http=health.Http(limits.connections) if cfg.http.enabled else None,
                 outbox_depth=records.outbox.depth,
             ),
-            attendant=AttendantQueue(lanes.live_baskets, records.gate_alarms),
+            attendant=AttendantQueue(lanes.live_baskets, records.gate_alarms, faults.open),
             tokens=tokens,
             devices=Devices(records.devices),
             limits=limits,
@@ -165,6 +174,7 @@ class Daemon:
             sync=sync,
             checkout=checkout,
             returns=returns,
+            faults=faults,
             public_base_url=cfg.http.public_base_url,
         )
         self._listen(svc)
@@ -189,6 +199,7 @@ class Daemon:
             if fiscal.egais is not None:
                 stack.push_async_callback(fiscal.egais.aclose)
             tasks.append(asyncio.create_task(_health_log(svc), name="health-log"))
+            tasks.append(asyncio.create_task(faults.run(), name="lane-faults"))
             if sync is not None:
                 tasks.append(asyncio.create_task(self._housekeeping(svc), name="housekeeping"))
             stack.push_async_callback(_cancel, tasks)

@@ -17,6 +17,7 @@ from edge_agent.fiscal.desk import Fiscal
 from edge_agent.gate.gates import Gates
 from edge_agent.health import StoreHealth
 from edge_agent.hub import Hub
+from edge_agent.lane_faults import LaneFaults
 from edge_agent.lanes import Lanes
 from edge_agent.metrics import Metrics
 from edge_agent.repositories import Repositories
@@ -82,5 +83,7 @@ class Services:
     sync: Sync | None = None
     checkout: CheckoutFlow | None = None
     returns: Returns | None = None
+    #: what stops each lane now (register, central, its kiosk, the disk), pushed as it changes
+    faults: LaneFaults | None = None
     #: the base of the Digital Link URIs on receipts and tags (the demo points it at itself)
     public_base_url: str = ""

@@ -106,6 +106,7 @@ def view(svc: Services, lane: str) -> dict[str, Any]:
     out["notice"] = controller.notice  # what became of the last document scanned (a bad stamp), or null
     desk = svc.fiscal.desks.get(lane)
     out["register"] = desk.refusal() if desk is not None else None  # why it takes no payment now, or null
+    out["faults"] = svc.faults.of(lane) if svc.faults is not None else []  # lane_faults.py's codes
     out["timezone"] = svc.config.store.timezone  # the kiosk shows times in the store's zone
     out["kiosk"] = svc.config.kiosk.model_dump()  # its idle and receipt timers
     out["methods"] = [m.to_dict() for m in METHODS.values()]  # a button each (payment/methods.py)

@@ -128,6 +128,16 @@ async def pay(lane: str, body: Pay, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     return view(svc, lane)
 
 
+@router.post(
+    "/pay/cancel",
+    summary="The customer cancels the payment they are making; the basket may then be paid another way",
+)
+async def cancel_payment(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
+    if not checkout_of(svc).cancel_payment(basket_of(svc, lane)):
+        raise ApiError(409, "no_payment_waiting", "no payment is waiting for the customer on this lane")
+    return view(svc, lane)
+
+
 @router.post("/cancel", summary="The customer walks away: release loyalty, cancel the basket")
 async def cancel(lane: str, svc: Svc, kiosk: Kiosk) -> dict[str, Any]:
     basket = basket_of(svc, lane)

@@ -14,6 +14,7 @@ import segno
 from edge_agent.basket import Basket, Product
 from edge_agent.fiscal.document import FiscalDocument
 from edge_agent.payment.records import PaymentRecord
+from edge_agent.payment.steps import reason_code
 
 
 def digital_link(base: str, gtin: str, serial: str) -> str:
@@ -128,6 +129,8 @@ def payment_view(row: PaymentRecord | None) -> dict[str, Any] | None:
         "status": row.status,
         "qr": row.payment.qr if row.payment else None,
         "message": row.message,
+        #: why it did not pay, as a code the kiosk translates (payment/steps.py reason_code)
+        "reason": reason_code(row.message),
         "started": row.started,
         "receipt": receipt_view(receipt, row.amount),
     }

@@ -100,6 +100,28 @@ def gate_alarms(alarms: Iterable[Mapping[str, object]], now: float) -> list[Inte
     return out
 
 
+def lane_faults(faults: Iterable[tuple[str, str, float]], now: float) -> list[Intervention]:
+    """A lane's faults (``lane_faults.py``: payments down, a kiosk offline, the printer) as
+    CRITICAL interventions with no action: they clear when the fault does. One per lane and
+    cause, however long it lasts; its code upper-cased (``PAYMENTS_DOWN``)."""
+    return [
+        Intervention(
+            lane=lane,
+            basket="",
+            problem=0,
+            code=code.upper(),
+            level="CRITICAL",
+            message=code,
+            line_id=None,
+            line_name=None,
+            since=since,
+            waiting_s=max(0.0, now - since),
+            actions=(),
+        )
+        for lane, code, since in faults
+    ]
+
+
 def ordered(items: Iterable[Intervention]) -> list[Intervention]:
     """Most urgent first: CRITICAL before MEDIUM, then whoever has waited longest."""
     return sorted(items, key=lambda i: (URGENCY.get(i.level, 2), i.since, i.lane, i.problem))

@@ -146,6 +146,15 @@ class FiscalDesk:
             return f"the receipt printer needs staff: {what}"
         return None
 
+    def fault(self) -> str | None:
+        """The kind of what stops this register printing (``lane_faults.py``'s codes), or None."""
+        if self.error is not None and (self.error.kind in NEEDS_STAFF or self.error.kind == "unavailable"):
+            return self.error.kind
+        s = self.state
+        if s is not None and (s.fn_blocked or not s.paper or s.cover_open):
+            return "fn_blocked" if s.fn_blocked else "paper_out" if not s.paper else "cover_open"
+        return None
+
     def status(self) -> DeskHealth:
         s = self.state
         ofd_age = None

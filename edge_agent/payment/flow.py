@@ -33,11 +33,14 @@ from edge_agent.errors import EdgeError
 from edge_agent.fiscal.desk import Fiscal
 from edge_agent.fiscal.receipt import ReceiptError, Tender, sell_receipt
 from edge_agent.fiscal.register import RegisterError
-from edge_agent.payment.loyalty_steps import LoyaltyAtCheckout
 from edge_agent.payment.methods import method_of
 from edge_agent.payment.provider import AnswerError, ProviderPayment, Refund, payment_answer
 from edge_agent.payment.steps import (
+    CANCELLED,
     FINAL,
+    NO_ANSWER,
+    PAID_STATUSES,
+    WAITING,
     Action,
     Answer,
     Attempt,
@@ -50,9 +53,11 @@ from edge_agent.payment.steps import (
     Step,
     Transition,
     final_result,
+    given_up,
     next_action,
     on_answer,
 )
+from edge_agent.payment.waiting import CustomerWaits, Waits
 from edge_agent.repositories import Repositories
 from edge_agent.sync.rpc import OutcomeUnknown, Requester, ServiceError
 from edge_agent.wire.envelope import Event
@@ -72,7 +77,7 @@ class PaymentOutcome:
     payment: ProviderPayment | None = None
 
 
-class CheckoutFlow(LoyaltyAtCheckout):
+class CheckoutFlow(CustomerWaits):
     def __init__(
         self,
         records: Repositories,
@@ -90,6 +95,12 @@ class CheckoutFlow(LoyaltyAtCheckout):
         self._created: dict[str, asyncio.Event] = {}  # basket id -> its attempt left "creating"
         self._background: set[asyncio.Task[None]] = set()
         self._waits = Waits()
+        #: attempts the shopper cancelled at the kiosk (their driver stops waiting and records it)
+        self._cancelled: set[str] = set()
+        #: attempt id -> when central last answered it (monotonic): its silence is measured from there
+        self._answered: dict[str, float] = {}
+        #: since when central's services have not answered (monotonic), or None: a lane fault
+        self.central_silent_since: float | None = None
         #: called when a kiosk's payment is over with (lane, result: paid, declined, timeout,
         #: unknown or error, seconds from "pay" to it)
         self.finished: list[Callable[[str, str, float], None]] = []
@@ -211,34 +222,63 @@ class CheckoutFlow(LoyaltyAtCheckout):
 
     async def _drive(self, pid: str) -> PaymentOutcome:
         attempt = self._attempt(pid)
-        try:
-            while attempt.step not in FINAL:
-                basket = self.lookup(attempt.basket_id)
-                facts = self._facts(basket)
-                action = next_action(attempt, facts, self.settings.customer_timeout_s)
+        while attempt.step not in FINAL:
+            if pid in self._cancelled and attempt.step in WAITING:
+                return self._give_up(attempt, CANCELLED)
+            basket = self.lookup(attempt.basket_id)
+            facts = self._facts(basket)
+            action = next_action(attempt, facts, self.settings.customer_timeout_s)
+            try:
                 answer = await self._perform(action, attempt)
-                receipt_age = None
-                if attempt.step is Step.RECEIPT and attempt.receipt is not None:
-                    receipt = attempt.receipt
-                    receipt_age = self._waits.age(f"{pid}:receipt", receipt.since, receipt.since_mono)
-                transition = on_answer(
-                    attempt,
-                    facts,
-                    answer,
-                    datetime.now(UTC),
-                    receipt_deadline_s=self.fiscal.receipt_deadline_s,
-                    receipt_age_s=receipt_age,
-                )
-                self._record(attempt, basket, transition)
-                attempt = self._attempt(pid)
-                if attempt.step in FINAL:
-                    self._waits.forget(pid)
-                if transition.result is not None:
-                    return PaymentOutcome(transition.result, pid, attempt.message, attempt.payment)
-        except (OutcomeUnknown, AnswerError) as e:
-            log.warning("payment %s: %s; it is resumed in the background", pid, e)
-            return PaymentOutcome("unknown", pid, str(e))
+            except (OutcomeUnknown, AnswerError) as e:
+                if attempt.step not in WAITING:
+                    log.warning("payment %s: %s; it is resumed in the background", pid, e)
+                    return PaymentOutcome("unknown", pid, str(e))
+                if pid in self._cancelled or self._silent_for(attempt) >= self.settings.answer_s:
+                    # the shopper is not kept waiting on a service that does not answer: they
+                    # are told, staff alerted, and the attempt is resolved in the background
+                    log.warning("payment %s: %s; the shopper is told, it is resolved in the background", pid, e)
+                    return self._give_up(attempt, CANCELLED if pid in self._cancelled else NO_ANSWER)
+                await asyncio.sleep(max(0.2, self.settings.poll_s))  # the shopper waits: ask again
+                continue
+            self._answered[pid] = time.monotonic()
+            receipt_age = None
+            if attempt.step is Step.RECEIPT and attempt.receipt is not None:
+                receipt = attempt.receipt
+                receipt_age = self._waits.age(f"{pid}:receipt", receipt.since, receipt.since_mono)
+            if pid in self._cancelled and attempt.step in WAITING and not _paid(answer):
+                # the shopper cancelled while the card terminal waited: what central answered
+                # is kept (an authorisation to cancel), the wait ends here
+                if isinstance(answer, Ok) and isinstance(answer.result, ProviderPayment):
+                    self._record(attempt, basket, Transition(attempt.step, answer.result))
+                return self._give_up(self._attempt(pid), CANCELLED)
+            transition = on_answer(
+                attempt,
+                facts,
+                answer,
+                datetime.now(UTC),
+                receipt_deadline_s=self.fiscal.receipt_deadline_s,
+                receipt_age_s=receipt_age,
+            )
+            self._record(attempt, basket, transition)
+            attempt = self._attempt(pid)
+            if attempt.step in FINAL:
+                self._forget(pid)
+            if transition.result is not None:
+                return PaymentOutcome(transition.result, pid, attempt.message, attempt.payment)
+        self._forget(pid)
         return PaymentOutcome(final_result(attempt.step), pid, attempt.message, attempt.payment)
+
+    def _give_up(self, attempt: Attempt, why: str) -> PaymentOutcome:
+        self._cancelled.discard(attempt.id)
+        transition = given_up(attempt, datetime.now(UTC), why)
+        self._record(attempt, self.lookup(attempt.basket_id), transition)
+        return PaymentOutcome(transition.result or "unknown", attempt.id, why, attempt.payment)
+
+    def _forget(self, pid: str) -> None:
+        self._waits.forget(pid)
+        self._answered.pop(pid, None)
+        self._cancelled.discard(pid)
 
     def _facts(self, basket: Basket | None) -> BasketFacts:
         if basket is None:
@@ -322,36 +362,11 @@ class CheckoutFlow(LoyaltyAtCheckout):
             created.set()  # the kiosk's "pay" may answer: the provider has the payment
         self.records.payments.save(a.record(), conn)
 
-    async def _get_payment(self, provider: str, basket_id: str) -> ProviderPayment:
-        answer = await self._call("payment", "get", {"id": provider}, key=None, basket_id=basket_id)
-        return ProviderPayment.from_json(answer)
 
-    async def _wait_for_customer(self, attempt: Attempt, wait: AwaitCustomer) -> ProviderPayment:
-        """Ask for the payment's state until the customer has acted or the kiosk's patience ends."""
-        provider = wait.provider_id
-        payment = attempt.payment
-        if payment is None:
-            raise ValueError(f"payment {attempt.id}: waiting for a customer without a payment")
-        news = self._news.setdefault(provider, asyncio.Event())
-        # the kiosk's patience on the monotonic clock: a wall clock that jumps cancels nothing
-        patience = wait.deadline - attempt.started
-        waited = self._waits.age(f"{attempt.id}:wait", attempt.started, attempt.started_mono)
-        deadline = time.monotonic() + patience - waited
-        try:
-            while payment.status == "PENDING_CUSTOMER" and time.monotonic() < deadline:
-                try:  # a notification, or the next poll, whichever comes first
-                    left = max(0.0, deadline - time.monotonic())
-                    await asyncio.wait_for(news.wait(), min(self.settings.poll_s, left))
-                except TimeoutError:
-                    payment = await self._get_payment(provider, attempt.basket_id)
-                    continue
-                news.clear()
-                # a notification only says "ask now": anyone on the broker could have sent it, so
-                # the state that counts is the one central answers to payment.get
-                payment = await self._get_payment(provider, attempt.basket_id)
-            return payment
-        finally:
-            self._news.pop(provider, None)
+def _paid(answer: Answer) -> bool:
+    return (
+        isinstance(answer, Ok) and isinstance(answer.result, ProviderPayment) and answer.result.status in PAID_STATUSES
+    )
 
 
 def _payment_in(result: object) -> ProviderPayment | None:
@@ -362,26 +377,3 @@ def _payment_in(result: object) -> ProviderPayment | None:
         return ProviderPayment.from_json(result)
     except AnswerError:
         return None
-
-
-class Waits:
-    """How long each wait of an attempt has lasted, on the monotonic clock: from its monotonic
-    start when that was recorded in this boot (a restart of the daemon included); else anchored
-    once by its recorded wall-clock start and on the monotonic clock from there. So a wall clock
-    that jumps (an NTP step, a VM resumed) neither ends a wait early nor stretches it."""
-
-    def __init__(self) -> None:
-        self._began: dict[str, float] = {}
-
-    def age(self, key: str, wall_start: float | None, mono_start: Mono | None) -> float:
-        if mono_start is not None and (age := mono_start.age()) is not None:
-            return age
-        began = self._began.get(key)
-        if began is None:
-            behind = max(0.0, time.time() - wall_start) if wall_start is not None else 0.0
-            began = self._began[key] = time.monotonic() - behind
-        return time.monotonic() - began
-
-    def forget(self, attempt_id: str) -> None:
-        for key in [k for k in self._began if k.startswith(f"{attempt_id}:")]:
-            del self._began[key]

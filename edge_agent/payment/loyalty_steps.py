@@ -6,6 +6,8 @@ it; every call that moves points carries a key derived from the basket (docs/mqt
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +20,9 @@ from edge_agent.loyalty import Allocation, allocate
 from edge_agent.payment import loyalty_answers
 from edge_agent.payment.loyalty_answers import Identified, Quote, verified_balance
 from edge_agent.repositories import Repositories
-from edge_agent.sync.rpc import Requester
+from edge_agent.sync.rpc import OutcomeUnknown, Requester, ServiceError
+
+log = logging.getLogger("edge_agent.payment")
 
 
 class LoyaltyAtCheckout:
@@ -29,6 +33,7 @@ class LoyaltyAtCheckout:
     requester: Requester
     settings: CheckoutSettings
     _locks: dict[str, asyncio.Lock]
+    central_silent_since: float | None
 
     def _lock(self, basket_id: str) -> asyncio.Lock:
         return self._locks.setdefault(basket_id, asyncio.Lock())
@@ -36,16 +41,27 @@ class LoyaltyAtCheckout:
     async def _call(
         self, service: str, op: str, data: Mapping[str, object], *, key: str | None, basket_id: str
     ) -> Mapping[str, Any]:
-        """Central's answer as it came (JSON): the caller parses it into its type."""
-        return await self.requester.call(
-            service,
-            op,
-            data,
-            key,
-            basket_id=basket_id,
-            timeout_s=self.settings.request_timeout_s,
-            attempts=self.settings.request_attempts,
-        )
+        """Central's answer as it came (JSON): the caller parses it into its type. Whether
+        central answers at all is kept (``central_silent_since``: a lane fault for kiosks and staff)."""
+        try:
+            answer = await self.requester.call(
+                service,
+                op,
+                data,
+                key,
+                basket_id=basket_id,
+                timeout_s=self.settings.request_timeout_s,
+                attempts=self.settings.request_attempts,
+            )
+        except OutcomeUnknown:
+            if self.central_silent_since is None:
+                self.central_silent_since = time.monotonic()
+            raise
+        except ServiceError:
+            self.central_silent_since = None  # a refusal is an answer
+            raise
+        self.central_silent_since = None
+        return answer
 
     # -- loyalty before payment ---------------------------------------------------------------
     async def identify(self, basket: Basket, kind: str, ref: str) -> Identified:
@@ -133,15 +149,18 @@ class LoyaltyAtCheckout:
                 State.READY_TO_PAY,
             ):
                 raise BasketError("wrong_state", f"basket is {basket.state.value}; it cannot be cancelled now")
-            if basket.hold_id is not None:
-                await self._call(
-                    "loyalty",
-                    "release",
-                    {"hold_id": basket.hold_id},
-                    key=f"{basket.hold_id}:release",
-                    basket_id=basket.id,
-                )
-            await self._release_stale_holds(basket)
+            try:
+                if basket.hold_id is not None:
+                    await self._call(
+                        "loyalty",
+                        "release",
+                        {"hold_id": basket.hold_id},
+                        key=f"{basket.hold_id}:release",
+                        basket_id=basket.id,
+                    )
+                await self._release_stale_holds(basket)
+            except OutcomeUnknown as e:  # central is silent: the shopper is not held back by it
+                log.warning("basket %s: points not released (%s): their hold lapses at central", basket.id, e)
             self.journal.apply(basket, Cancel())
 
     async def _release_stale_holds(self, basket: Basket, keep: str | None = None) -> None:

@@ -27,179 +27,68 @@ the basket PAID and the card captured:
 
 from __future__ import annotations
 
-import uuid as uuidlib
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
-from enum import StrEnum
-from typing import Final
 
 from edge_agent.basket.commands import Close, PaymentResult
-from edge_agent.clock import Mono
 from edge_agent.fiscal.document import FiscalDocument
+from edge_agent.payment.attempt import (
+    CANCELLED,
+    FINAL,
+    NO_ANSWER,
+    NO_RECEIPT,
+    OUTCOME_UNKNOWN,
+    PAID_STATUSES,
+    TOO_SLOW,
+    WAITING,
+    Action,
+    Answer,
+    Attempt,
+    AwaitCustomer,
+    BasketFacts,
+    Call,
+    Calls,
+    Fiscalize,
+    Ok,
+    Refused,
+    Step,
+    Transition,
+    final_result,
+    reason_code,
+    receipt_uuid,
+)
 from edge_agent.payment.provider import ProviderPayment, Refund
-from edge_agent.payment.records import PaymentRecord, ReceiptRequest
+from edge_agent.payment.records import ReceiptRequest
 
-
-class Step(StrEnum):
-    CREATING = "creating"
-    PENDING = "pending"
-    RECEIPT = "receipt"
-    CAPTURING = "capturing"
-    LOYALTY = "loyalty"
-    ABANDONED = "abandoned"
-    CANCELLING = "cancelling"
-    REFUNDING = "refunding"
-    DONE = "done"
-    FAILED = "failed"
-    REFUNDED = "refunded"
-
-
-FINAL: Final = frozenset({Step.DONE, Step.FAILED, Step.REFUNDED})
-PAID_STATUSES: Final = frozenset({"AUTHORIZED", "CAPTURED"})
-TOO_SLOW: Final = "the customer did not pay in time"
-NO_RECEIPT: Final = "the receipt could not be printed"
-#: register answers after which the request may or may not have run: ask for the same uuid again
-OUTCOME_UNKNOWN: Final = frozenset({"unavailable", "bad_answer", "unknown_uuid"})
-_RECEIPTS: Final = uuidlib.UUID("6f1d2b40-9c1e-4d7a-8f55-2f0e8a1c5b01")
-
-
-def receipt_uuid(attempt_id: str, n: int) -> str:
-    """The uuid of the ``n``-th receipt request of an attempt: the same after any restart."""
-    return str(uuidlib.uuid5(_RECEIPTS, f"{attempt_id}:receipt:{n}"))
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Attempt:
-    """One payment attempt as the ``payments`` table holds it."""
-
-    id: str
-    basket_id: str
-    method: str
-    amount: int
-    step: Step
-    started: float = 0.0
-    started_mono: Mono | None = None
-    payment: ProviderPayment | None = None  # the provider's payment, as last seen
-    message: str = ""
-    receipt: ReceiptRequest | None = None
-
-    @classmethod
-    def from_row(cls, row: PaymentRecord) -> Attempt:
-        return cls(
-            id=row.id,
-            basket_id=row.basket_id,
-            method=row.method,
-            amount=row.amount,
-            step=Step(row.step),
-            started=row.started,
-            started_mono=row.started_mono,
-            payment=row.payment,
-            message=row.message,
-            receipt=row.receipt,
-        )
-
-    def record(self) -> PaymentRecord:
-        return PaymentRecord(
-            id=self.id,
-            basket_id=self.basket_id,
-            method=self.method,
-            amount=self.amount,
-            step=self.step.value,
-            started=self.started,
-            started_mono=self.started_mono,
-            payment=self.payment,
-            message=self.message,
-            receipt=self.receipt,
-        )
-
-    @property
-    def provider_id(self) -> str:
-        if self.payment is None:
-            raise ValueError(f"payment {self.id}: the provider has no payment yet")
-        return self.payment.id
-
-    @property
-    def status(self) -> str | None:
-        return self.payment.status if self.payment else None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class BasketFacts:
-    """What the steps need to know of the basket (None of it when the basket is not live here)."""
-
-    live: bool = False
-    paid: bool = False
-    customer: str | None = None
-    hold_id: str | None = None
-    lines: tuple[tuple[int, str], ...] = ()  # (amount after discount, category)
-    stale_holds: tuple[str, ...] = ()  # holds taken for this basket that its lines no longer carry
-    fiscal: bool = False  # the lane has a fiscal register: a receipt before the sale is final
-
-
-# -- what a step needs done -------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Call:
-    service: str
-    op: str
-    data: Mapping[str, object]
-    key: str | None = None  # idempotency key (None: a read, safe to repeat)
-
-
-@dataclass(frozen=True, slots=True)
-class Calls:
-    """Several calls in order; the answer is the last one's (the first refusal stops them)."""
-
-    calls: tuple[Call, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AwaitCustomer:
-    """Wait until the customer has acted on ``provider_id`` or ``deadline`` (epoch s) passed."""
-
-    provider_id: str
-    deadline: float
-
-
-@dataclass(frozen=True, slots=True)
-class Fiscalize:
-    """Print the basket's receipt as request ``uuid`` (at most once), after ``pause_s``."""
-
-    uuid: str
-    pause_s: float = 0.0
-
-
-Action = Call | Calls | AwaitCustomer | Fiscalize
-
-
-# -- what came back ---------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Ok:
-    #: the provider's payment (create, get, capture, cancel, the customer's wait), a refund,
-    #: the printed receipt's document, or None (loyalty calls)
-    result: ProviderPayment | Refund | FiscalDocument | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Refused:
-    code: str
-    message: str
-    payment: ProviderPayment | None = None  # the payment as the refusal shows it
-
-
-Answer = Ok | Refused
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    step: Step
-    payment: ProviderPayment | None = None  # None: keep the one known
-    message: str = ""
-    journal: PaymentResult | Close | None = None  # the basket command written with the step
-    alert: tuple[str, Mapping[str, object]] | None = None  # an event type and its data
-    receipt: ReceiptRequest | None = None  # None: keep the one known
-    #: the kiosk's outcome when its wait ends here (paid, declined, timeout); None: go on
-    result: str | None = None
+#: the attempt's values live in attempt.py; callers take them from here with the machine
+__all__ = [
+    "CANCELLED",
+    "FINAL",
+    "NO_ANSWER",
+    "NO_RECEIPT",
+    "OUTCOME_UNKNOWN",
+    "PAID_STATUSES",
+    "TOO_SLOW",
+    "WAITING",
+    "Action",
+    "Answer",
+    "Attempt",
+    "AwaitCustomer",
+    "BasketFacts",
+    "Call",
+    "Calls",
+    "Fiscalize",
+    "Ok",
+    "Refused",
+    "Step",
+    "Transition",
+    "final_result",
+    "given_up",
+    "next_action",
+    "on_answer",
+    "reason_code",
+    "receipt_uuid",
+]
 
 
 def next_action(a: Attempt, facts: BasketFacts, customer_timeout_s: float) -> Action:
@@ -239,6 +128,10 @@ def next_action(a: Attempt, facts: BasketFacts, customer_timeout_s: float) -> Ac
                     )
                 )
             return Calls(tuple(calls))
+        case Step.ABANDONED if a.payment is None:  # given up before central answered the create:
+            # the same create again (same key) tells whether it ran, and gives its payment
+            data = {"basket": a.basket_id, "method": a.method, "amount": a.amount}
+            return Call("payment", "create", data, f"{a.id}:create")
         case Step.ABANDONED:
             return Call("payment", "get", {"id": a.provider_id})
         case Step.CANCELLING:
@@ -311,6 +204,8 @@ def on_answer(
                 "paid after the kiosk gave up: refunded",
                 alert=("alert.late_payment_refunded", fact),
             )
+        case Step.ABANDONED, Refused(_, message, _) if a.payment is None:  # never created: nothing to undo
+            return Transition(Step.FAILED, message=f"{a.message}; {message}")
         case ((Step.ABANDONED | Step.CANCELLING | Step.REFUNDING), Refused(code, message, _)):
             alert = (
                 "alert.payment_needs_staff",
@@ -318,6 +213,26 @@ def on_answer(
             )
             return Transition(Step.FAILED, message=f"{a.step.value} refused: {message}", alert=alert)
     raise ValueError(f"payment {a.id}: no transition from {a.step.value} on {answer}")
+
+
+def given_up(a: Attempt, now: datetime, why: str) -> Transition:
+    """The shopper stops waiting (``why``: ``NO_ANSWER``, central's payment service silent past
+    the deadline; ``CANCELLED``, they cancelled at the kiosk): the basket may be paid again
+    and the attempt is resolved in the background, never dropped (``ABANDONED``: asked again
+    until its outcome is known; an authorisation is cancelled, a late payment refunded)."""
+    if a.step not in WAITING:
+        raise ValueError(f"payment {a.id}: the shopper is not waiting in step {a.step.value}")
+    alert = None
+    if why == NO_ANSWER:
+        alert = ("alert.payment_unanswered", {"payment": a.id, "basket": a.basket_id, "step": a.step.value})
+    result = "unknown" if why == NO_ANSWER else "cancelled"
+    return Transition(
+        Step.ABANDONED,
+        message=why,
+        journal=PaymentResult(approved=False, at=now, message=why),
+        alert=alert,
+        result=result,
+    )
 
 
 def _after_money(status: str | None) -> Step:
@@ -386,8 +301,3 @@ def _customer_acted(a: Attempt, payment: ProviderPayment, now: datetime, fiscal:
     return Transition(
         Step.ABANDONED, payment, TOO_SLOW, PaymentResult(approved=False, at=now, message=TOO_SLOW), result="timeout"
     )
-
-
-def final_result(step: Step) -> str:
-    """The kiosk's word for an attempt that ended: paid, declined or refunded."""
-    return {Step.DONE: "paid", Step.FAILED: "declined"}.get(step, step.value)

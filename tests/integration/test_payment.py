@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 
 from edge_agent.basket import State
+from edge_agent.payment import steps as payment_steps
 from sim.central import db, loyalty, payment
 from sim.central.node import CentralNode
 from tests.conftest import ROOT
-from tests.integration.broker import Mosquitto
+from tests.integration.broker import PASSWORD, Mosquitto
 from tests.integration.syncenv import BREAD, CIGS, MILK, Edge, config, rows, run_edge, settle, sms_code
 
 
@@ -246,3 +247,119 @@ def test_kill_9_at_every_step_of_a_payment_captures_once_and_books_points_once(
     )
     holds = rows(central, "SELECT state, COUNT(*) FROM holds GROUP BY state")
     assert dict(holds).get("held", 0) == 0  # no points left blocked by a crash
+
+
+def _restart(tmp_path: Path, mosquitto: Mosquitto) -> CentralNode:
+    """Central's payment service back after an outage: the same database, a new process's node."""
+    node = CentralNode(tmp_path / "central.db", port=mosquitto.port, username="central", password=PASSWORD)
+    node.start()
+    assert node.ready.wait(10)
+    return node
+
+
+def test_a_payment_service_silent_mid_payment_frees_the_shopper_and_the_late_card_is_cancelled(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    """Central answers the create, then goes silent while the card terminal waits: past
+    ``answer_s`` the shopper is free (the basket may be paid again or cancelled), staff alerted;
+    the card the customer tapped meanwhile is cancelled once central is back, never captured."""
+    nodes: list[CentralNode] = []
+
+    async def scenario(edge: Edge) -> Any:
+        basket = edge.basket("lane-1", [BREAD])
+        payment.script_customer(central.conn, basket.id, "late:1.5")  # taps at 1.5 s, with central down
+        paying = asyncio.create_task(edge.checkout.pay(basket, "card"))
+        while (
+            not edge.store.payments.of_basket(basket.id)
+            or edge.store.payments.of_basket(basket.id)[-1].step != "pending"
+        ):
+            await asyncio.sleep(0.02)
+        await asyncio.to_thread(central.stop)
+        started = time.monotonic()
+        outcome = await paying
+        freed_after = time.monotonic() - started
+        state, silent = basket.state, edge.checkout.central_silent_since is not None
+        nodes.append(await asyncio.to_thread(_restart, tmp_path, mosquitto))
+        while await edge.checkout.resume() and edge.store.payments.of_basket(basket.id)[-1].step != "failed":
+            await asyncio.sleep(0.1)
+        return outcome, freed_after, state, silent, edge.store.payments.of_basket(basket.id)[-1], edge.checkout
+
+    try:
+        outcome, freed_after, state, silent, attempt, flow = run(
+            mosquitto, tmp_path, scenario, request_timeout_s=0.3, request_attempts=2, answer_s=1.0
+        )
+        _freed_and_cancelled(tmp_path, outcome, freed_after, state, silent, attempt, flow)
+    finally:
+        for node in nodes:
+            node.stop()
+
+
+def _freed_and_cancelled(
+    tmp_path: Path, outcome: Any, freed_after: float, state: State, silent: bool, attempt: Any, flow: Any
+) -> None:
+    assert outcome.result == "unknown" and outcome.message == payment_steps.NO_ANSWER and state is State.READY_TO_PAY
+    assert freed_after < 1.0 + 2 * 0.6 + 1.0  # the deadline, one round of unanswered tries, slack
+    assert silent and flow.central_silent_since is None  # a lane fault while silent, gone once central answers
+    assert attempt.step == "failed" and attempt.message == "authorized after the kiosk gave up: cancelled"
+    central = SimpleNamespace(conn=db.connect(tmp_path / "central.db"))  # the restarted node's records
+    assert rows(central, "SELECT status, reason, captures FROM payments") == [("CANCELED", "canceled_by_merchant", 0)]
+    settle(
+        central, lambda: rows(central, "SELECT COUNT(*) FROM events WHERE type = 'alert.payment_unanswered'") == [(1,)]
+    )
+
+
+def test_a_payment_service_down_before_the_create_is_resolved_by_the_same_create_later(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    """The create was never answered: the shopper is freed past the deadline, and the attempt is
+    resolved with the same idempotency key once central is back (its payment lapses unpaid)."""
+    nodes: list[CentralNode] = []
+
+    async def scenario(edge: Edge) -> Any:
+        basket = edge.basket("lane-1", [MILK])
+        payment.script_customer(central.conn, basket.id, "timeout")
+        await asyncio.to_thread(central.stop)
+        first = await edge.checkout.pay(basket, "card")
+        while basket.state is State.PAYMENT_PENDING:  # the housekeeping's rounds
+            await edge.checkout.resume()
+        nodes.append(await asyncio.to_thread(_restart, tmp_path, mosquitto))
+        await edge.checkout.resume()
+        return first, basket.state, edge.store.payments.of_basket(basket.id)
+
+    try:
+        first, state, attempts = run(
+            mosquitto, tmp_path, scenario, request_timeout_s=0.3, request_attempts=2, answer_s=1.0
+        )
+    finally:
+        for node in nodes:
+            node.stop()
+    assert first.result == "unknown" and state is State.READY_TO_PAY
+    assert len(attempts) == 1 and attempts[0].step == "abandoned" and attempts[0].payment is not None
+    central = SimpleNamespace(conn=db.connect(tmp_path / "central.db"))  # the restarted node's records
+    assert rows(central, "SELECT COUNT(*), SUM(captures) FROM payments") == [(1, 0)]  # one create, never captured
+
+
+def test_the_shopper_cancels_a_card_payment_the_terminal_waits_for(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    async def scenario(edge: Edge) -> Any:
+        basket = edge.basket("lane-1", [BREAD])
+        payment.script_customer(central.conn, basket.id, "timeout")  # never taps
+        paying = asyncio.create_task(edge.checkout.pay(basket, "card"))
+        while (
+            basket.state is not State.PAYMENT_PENDING or edge.store.payments.of_basket(basket.id)[-1].step != "pending"
+        ):
+            await asyncio.sleep(0.02)
+        started = time.monotonic()
+        assert edge.checkout.cancel_payment(basket)
+        outcome = await paying
+        took = time.monotonic() - started
+        after = basket.state
+        again = edge.checkout.cancel_payment(basket)  # nothing waits any more
+        await edge.checkout.cancel(basket)
+        return outcome, took, after, again, basket.state
+
+    outcome, took, after, again, final = run(mosquitto, tmp_path, scenario, customer_timeout_s=60.0, poll_s=5.0)
+    assert outcome.result == "cancelled" and took < 2.0 and after is State.READY_TO_PAY  # not the 60 s wait
+    assert again is False and final is State.CANCELLED
+    assert rows(central, "SELECT captures FROM payments") == [(0,)]

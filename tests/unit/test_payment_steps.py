@@ -206,3 +206,39 @@ def test_a_row_written_by_an_earlier_version_reads_back() -> None:
     assert row.payment is not None and row.payment.qr == "https://qr.nspk.ru/AD1" and row.status == "AUTHORIZED"
     assert row.receipt is not None and row.receipt.fiscal is not None and row.receipt.fiscal.number == 7
     assert row.receipt.fiscal.qr(9_000) == "t=20261201T1015&s=90.00&fn=9999078900012345&i=7&fp=123456&n=1"
+
+
+def test_a_shopper_freed_from_a_silent_service_leaves_the_attempt_to_be_resolved() -> None:
+    from edge_agent.payment.steps import NO_ANSWER, given_up
+
+    t = given_up(at(Step.PENDING, "PENDING_CUSTOMER"), NOW, NO_ANSWER)
+    assert t.step is Step.ABANDONED and t.result == "unknown" and t.alert is not None
+    assert t.alert[0] == "alert.payment_unanswered"
+    assert isinstance(t.journal, PaymentResult) and not t.journal.approved  # the basket may be paid again
+    with pytest.raises(ValueError):
+        given_up(at(Step.CAPTURING, "AUTHORIZED"), NOW, NO_ANSWER)  # the money moved: not the shopper's wait
+
+
+def test_an_attempt_given_up_before_central_answered_asks_the_same_create_again() -> None:
+    abandoned = at(Step.ABANDONED)
+    action = next_action(abandoned, BasketFacts(), 90)
+    assert action == Call("payment", "create", {"basket": "b1", "method": "card", "amount": 9_000}, f"{CARD.id}:create")
+    assert on_answer(abandoned, BasketFacts(), Ok(pp("AUTHORIZED")), NOW).step is Step.CANCELLING  # it ran: undone
+    never = on_answer(abandoned, BasketFacts(), Refused("invalid_amount", "no"), NOW)
+    assert never.step is Step.FAILED and never.alert is None  # it never ran: nothing to undo, nobody to call
+
+
+def test_why_a_payment_did_not_pay_is_a_code_the_kiosk_translates() -> None:
+    from edge_agent.payment.steps import CANCELLED, NO_ANSWER, NO_RECEIPT, TOO_SLOW, reason_code
+
+    said = {
+        TOO_SLOW: "timeout",
+        NO_ANSWER: "no_answer",
+        CANCELLED: "cancelled",
+        f"{NO_RECEIPT} (paper_out: no paper)": "no_receipt",
+        "insufficient_funds": "insufficient_funds",
+        "capture failed: lapsed": "declined",
+        "Карта отклонена": "declined",
+        "": None,
+    }
+    assert {m: reason_code(m) for m in said} == said
