@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection
 
 from edge_agent.api.errors import ApiError
 from edge_agent.api.views import basket_view
-from edge_agent.basket import Basket
+from edge_agent.basket import Basket, State
 from edge_agent.lanes import LaneController
 from edge_agent.payment.flow import CheckoutFlow
 from edge_agent.payment.methods import METHODS
@@ -107,6 +107,9 @@ def view(svc: Services, lane: str) -> dict[str, Any]:
     desk = svc.fiscal.desks.get(lane)
     out["register"] = desk.refusal() if desk is not None else None  # why it takes no payment now, or null
     out["faults"] = svc.faults.of(lane) if svc.faults is not None else []  # lane_faults.py's codes
+    #: a cancelled purchase's items still in the box: the kiosk asks for them to be taken out
+    cancelled = basket is not None and basket.state is State.CANCELLED and controller.settings.mode == "box"
+    out["left_in_box"] = len(controller.lines) if cancelled else 0
     out["timezone"] = svc.config.store.timezone  # the kiosk shows times in the store's zone
     out["kiosk"] = svc.config.kiosk.model_dump()  # its idle and receipt timers
     out["methods"] = [m.to_dict() for m in METHODS.values()]  # a button each (payment/methods.py)

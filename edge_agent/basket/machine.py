@@ -19,6 +19,7 @@ from datetime import datetime
 from edge_agent.basket.shopper import ShopperRules
 from edge_agent.basket.values import (
     BEFORE_PAYMENT,
+    NON_BLOCKING,
     AgeProof,
     BasketError,
     EgaisSale,
@@ -82,7 +83,8 @@ class Basket(ShopperRules):
         return sum(line.discount for line in self.lines.values())
 
     def open_problems(self) -> list[Problem]:
-        return [p for p in self.problems.values() if p.open]
+        """The open problems that stop the purchase (a help request is open, and stops nothing)."""
+        return [p for p in self.problems.values() if p.open and p.code not in NON_BLOCKING]
 
     def line_by_key(self, key: str) -> Line | None:
         line_id = self._serials.get(key)
@@ -101,7 +103,7 @@ class Basket(ShopperRules):
     def _problem(self, code: str, level: Level, line_id: int | None, message: str, *, min_age: int = 0) -> Problem:
         problem = Problem(self._id(), code, level, line_id, message, min_age=min_age)
         self.problems[problem.id] = problem
-        if self.state in (State.SCANNING, State.CHECKOUT, State.READY_TO_PAY, State.OPEN):
+        if code not in NON_BLOCKING and self.state in (State.SCANNING, State.CHECKOUT, State.READY_TO_PAY, State.OPEN):
             self.state = State.NEEDS_ASSISTANCE
         return problem
 

@@ -31,6 +31,10 @@ BEFORE_PAYMENT: Final = frozenset(
     {State.OPEN, State.SCANNING, State.NEEDS_ASSISTANCE, State.CHECKOUT, State.READY_TO_PAY}
 )
 
+#: problems that are open until staff close them but stop nothing: the shopper asked for help
+#: and may go on shopping and pay meanwhile
+NON_BLOCKING: Final = frozenset({"HELP_REQUESTED"})
+
 
 class BasketError(EdgeError):
     """A command that the basket's state does not allow (``code`` stable, ``message`` human)."""

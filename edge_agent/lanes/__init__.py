@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from drivers.base import Health, HealthState, Reader
 from edge_agent.age import AgeBackend
 from edge_agent.age import token as age_token
-from edge_agent.basket import Basket
+from edge_agent.basket import Basket, State
 from edge_agent.config import LaneSettings
 from edge_agent.egais import stamp
 from edge_agent.fiscal.requisites import Foundation
@@ -220,6 +220,9 @@ class Lanes:
                 lane.arrived(event)
             elif isinstance(event, Departed):
                 lane.departed(event)
+                if lane.basket is not None and lane.basket.state is State.CANCELLED:
+                    for listener in self.settling_listeners:  # the kiosk counts what is left in the box
+                        listener(lane.id)
             elif isinstance(event, Settled):
                 self._settling(event.lane, False)
                 lane.want_check()  # the box settled: one batched check for its new items

@@ -13,11 +13,23 @@ const api = (path, body) =>
     body === undefined
       ? {}
       : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
-  ).then(async (r) => {
-    const d = await r.json();
-    if (!r.ok) throw d.detail || d;
-    return d;
-  });
+  ).then(
+    async (r) => {
+      let d;
+      try {
+        d = await r.json();
+      } catch {
+        throw { code: "bad_answer" };
+      }
+      if (!r.ok) throw d.detail && d.detail.code ? d.detail : { code: "invalid_request" };
+      return d;
+    },
+    () => {
+      throw { code: "network" }; // no answer at all: the kiosk's own network
+    },
+  );
+/** What the shopper reads for a refusal: its translation, never its code or English. */
+const errorText = (e) => (e && t.errors[e.code]) || t.errors.generic;
 const $ = (id) => document.getElementById(id);
 document.title = t.title;
 $("title").textContent = `${t.title} · ${lane}`;
@@ -38,6 +50,8 @@ for (const [id, key] of [
   ["loyalty_back", "back"],
   ["pay_back", "back"],
   ["still_here", "still_here"],
+  ["confirm_yes", "yes_cancel"],
+  ["confirm_no", "no_continue"],
   ["marks_label", "checking_n"],
 ])
   $(id).textContent = t[key];
@@ -66,8 +80,18 @@ const fresh = () => ({
   over: null,
   thanksUntil: 0,
   basketId: null,
+  cancelAfterPayment: false,
 });
 let ui = fresh();
+/** Lane faults after which no payment is taken here (lane_faults.py STOPS_PAYMENT). */
+const STOPS_PAYMENT = [
+  "paper_out",
+  "cover_open",
+  "fn_blocked",
+  "register_offline",
+  "register_error",
+  "payments_down",
+];
 const ACTIVE = ["OPEN", "SCANNING", "NEEDS_ASSISTANCE"],
   BEFORE_PAY = ["CHECKOUT", "READY_TO_PAY"];
 
@@ -224,7 +248,7 @@ const SHOPPER_STEPS = ["STAMP_NEEDED"];
 function problemText(b, p) {
   // which item it is about, not only what
   const line = p.line_id ? b.lines.find((l) => l.id === p.line_id) : null;
-  return (line ? `${line.name}: ` : "") + (t.problems[p.code] || p.message);
+  return (line ? `${line.name}: ` : "") + (t.problems[p.code] || t.errors.generic);
 }
 /** An 18+ item: the digital ID's QR proves age without staff; what became of the last one shown. */
 function ageNotice(b) {
@@ -281,7 +305,20 @@ function render(b) {
     };
   }
   basket = b;
-  if (!b.problems.some((p) => p.open && p.code === "HELP_REQUESTED")) $("notice").textContent = "";
+  const helping = b.problems.some((p) => p.open && p.code === "HELP_REQUESTED");
+  $("notice").textContent = helping ? t.help_sent : "";
+  const faults = b.faults || [];
+  fill(
+    $("faults"),
+    faults
+      .filter((f) => t.faults[f])
+      .map((f) => h("p", { class: "problem CRITICAL", dataset: { fault: f }, role: "alert" }, t.faults[f])),
+  );
+  const noPayment = faults.some((f) => STOPS_PAYMENT.includes(f));
+  const left = b.left_in_box || 0;
+  $("empty_box").hidden = !left;
+  $("empty_box").textContent = left ? `${t.empty_box} ${t.left_in_box}: ${left}` : "";
+  $("start").disabled = !!left;
   if (b.lines.length !== lineCount) {
     lineCount = b.lines.length;
     lastActive = Date.now();
@@ -314,15 +351,11 @@ function render(b) {
         ]
       : [],
   );
-  const registerDown = b.register && ["READY_TO_PAY", "CHECKOUT", "SCANNING"].includes(b.state);
   fill(
     $("problems"),
     b.paused ? h("div", { class: "problem CRITICAL", dataset: { paused: b.paused.code } }, t.paused) : null,
-    registerDown
-      ? h("div", { class: "problem CRITICAL", dataset: { register: "down" } }, t.register_down)
-      : null,
     b.problems
-      .filter((p) => p.open)
+      .filter((p) => p.open && p.code !== "HELP_REQUESTED")
       .map((p) =>
         h(
           "div",
@@ -337,7 +370,7 @@ function render(b) {
       ? h(
           "div",
           { class: "problem MEDIUM", dataset: { notice: b.notice.code }, role: "alert" },
-          t.notices[b.notice.code] || b.notice.message,
+          t.notices[b.notice.code] || t.errors.generic,
         )
       : null,
   );
@@ -350,18 +383,28 @@ function render(b) {
   $("paytotal").textContent = rub(b.total);
   const s = b.state;
   $("checkout").disabled =
-    !ACTIVE.includes(s) || !b.lines.length || b.problems.some((p) => p.open) || !!b.settling;
+    !ACTIVE.includes(s) ||
+    !b.lines.length ||
+    b.problems.some((p) => p.open && p.code !== "HELP_REQUESTED") ||
+    !!b.settling;
   methodButtons(b.methods || []);
-  for (const m of b.methods || []) $(m.id).disabled = s !== "READY_TO_PAY" || !!b.register;
+  for (const m of b.methods || []) $(m.id).disabled = s !== "READY_TO_PAY" || !!b.register || noPayment;
   $("to_pay").disabled = s !== "READY_TO_PAY";
+  const p = b.payment;
   $("to_loyalty").hidden = !!b.loyalty_verified;
   $("redeem").hidden = !b.loyalty_verified;
   $("redeem").disabled = s !== "READY_TO_PAY" || b.discount > 0;
-  $("pay_back").disabled = s === "PAYMENT_PENDING";
-  $("cancel").disabled = !b.id || ["PAYMENT_PENDING", "PAID", "CLOSED", "CANCELLED"].includes(s);
+  // while the terminal waits, Back cancels the payment (the basket may then be paid another way)
+  $("pay_back").textContent = s === "PAYMENT_PENDING" ? t.cancel_payment : t.back;
+  $("pay_back").disabled =
+    s === "PAYMENT_PENDING" && !!(p && p.step && !["creating", "pending"].includes(p.step));
+  $("cancel").disabled = !b.id || ["PAID", "CLOSED", "CANCELLED"].includes(s);
+  if (ui.cancelAfterPayment && s === "READY_TO_PAY") {
+    ui.cancelAfterPayment = false; // the payment is off: now the purchase
+    cancelPurchase();
+  }
   $("resume").hidden = !(b.id && b.id === ui.over && ACTIVE.concat(BEFORE_PAY).includes(s));
   $("resume").textContent = `${t.resume} (${b.lines.length})`;
-  const p = b.payment;
   if (s === "PAYMENT_PENDING" && p && p.qr) {
     if (!$("qr").dataset.payment || $("qr").dataset.payment !== p.id) {
       $("qr").dataset.payment = p.id;
@@ -385,7 +428,7 @@ function render(b) {
     ["failed", "abandoned", "cancelling", "refunding", "refunded"].includes(p.step) &&
     s === "READY_TO_PAY"
   )
-    say(`${t.declined}: ${p.message}`);
+    say(`${t.declined}: ${t.pay_reasons[p.reason] || t.pay_reasons.declined}`);
   else say("");
   if (["PAID", "CLOSED"].includes(s)) receipt(b);
   show(screen(b));
@@ -561,7 +604,7 @@ async function act(fn) {
     if (r && r.lines) render(r);
     else if (r && r.basket) render(r.basket);
   } catch (e) {
-    const text = t.errors[e.code] || e.message || JSON.stringify(e);
+    const text = errorText(e);
     say(text);
     $("loyaltymsg").textContent = text;
   }
@@ -589,6 +632,11 @@ $("to_pay").onclick = () => {
   render(basket);
 };
 $("pay_back").onclick = () => {
+  if (basket && basket.state === "PAYMENT_PENDING") {
+    say(t.cancelling_payment);
+    act(() => api("/pay/cancel", {}));
+    return;
+  }
   ui.pay = false;
   render(basket);
 };
@@ -625,28 +673,56 @@ $("verify").onclick = () =>
   });
 $("redeem").onclick = () => act(() => api("/redeem", {}));
 $("checkout").onclick = () => act(() => api("/checkout", {}));
-$("cancel").onclick = () =>
+/** Cancel asks first; a payment under way is cancelled, then the purchase. */
+$("cancel").onclick = () => {
+  $("confirm").hidden = false;
+  $("confirm_no").focus();
+};
+$("confirm_no").onclick = () => {
+  $("confirm").hidden = true;
+};
+$("confirm_yes").onclick = () => {
+  $("confirm").hidden = true;
+  if (basket && basket.state === "PAYMENT_PENDING") {
+    ui.cancelAfterPayment = true;
+    act(() => api("/pay/cancel", {}));
+  } else cancelPurchase();
+};
+function cancelPurchase() {
   act(async () => {
     const r = await api("/cancel", {});
     ui.started = false;
     return r;
   });
-$("help").onclick = () =>
-  act(async () => {
-    const r = await api("/help", {});
-    $("notice").textContent = t.help_sent;
-    return r;
-  });
+}
+$("help").onclick = () => act(() => api("/help", {})); // staff come; the purchase goes on
 function connect() {
   const ws = new WebSocket(
     `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/api/kiosk/${encodeURIComponent(lane)}/ws`,
   );
+  ws.onopen = () => offline(false);
   ws.onmessage = (m) => {
     const d = JSON.parse(m.data);
+    offline(false);
     render(d.basket);
     window.lastUpdate = d;
   };
-  ws.onclose = () => setTimeout(connect, 1000);
+  ws.onclose = () => {
+    offline(true);
+    setTimeout(connect, 1000);
+  };
+}
+/** The kiosk's own connection to the lane: while it is gone nothing on screen can be trusted
+ *  or done; it comes back by itself (the attendant sees the kiosk offline meanwhile). */
+function offline(gone) {
+  if ($("offline").hidden === !gone) return;
+  $("offline").hidden = !gone;
+  $("offline").textContent = gone ? t.offline : "";
+  document.body.classList.toggle("offline", gone);
+  if (!gone) {
+    say(""); // "no connection" from a tap while it was gone: stale now
+    $("loyaltymsg").textContent = "";
+  }
 }
 show("welcome");
 connect();

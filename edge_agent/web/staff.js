@@ -24,9 +24,11 @@ async function call(path, method = "GET", body) {
     sessionStorage.removeItem("staff-token");
     show();
   }
-  if (!r.ok) throw d.detail || d;
+  if (!r.ok) throw d.detail && d.detail.code ? d.detail : { code: "invalid_request" };
   return d;
 }
+/** What staff read for a refusal: its translation, never its code or English. */
+const errorText = (e) => (e && t.errors[e.code]) || t.errors.generic;
 function signedIn(tok) {
   token = tok;
   sessionStorage.setItem("staff-token", tok);
@@ -38,7 +40,7 @@ $("pinbtn").onclick = async () => {
       (await call("/api/staff/token", "POST", { staff_id: $("staff_id").value, pin: $("pin").value })).token,
     );
   } catch (e) {
-    $("msg").textContent = e.message;
+    $("msg").textContent = errorText(e);
   }
 };
 $("pin").addEventListener("keydown", (ev) => {
@@ -64,7 +66,7 @@ $("lookup").onclick = async () => {
       2,
     );
   } catch (e) {
-    $("codeinfo").textContent = e.message;
+    $("codeinfo").textContent = errorText(e);
   }
 };
 function showSale(s, message = "") {
@@ -94,7 +96,7 @@ $("findsale").onclick = async () => {
   try {
     showSale(await call(`/api/staff/sales?code=${encodeURIComponent($("retcode").value)}`));
   } catch (e) {
-    $("sale").textContent = e.message;
+    $("sale").textContent = errorText(e);
   }
 };
 async function giveBack(basket) {
@@ -106,7 +108,7 @@ async function giveBack(basket) {
       r.step === "done" ? `${t.return_done}: ${rub(r.amount)}` : r.message || r.step,
     );
   } catch (e) {
-    $("retmsg").textContent = e.message;
+    $("retmsg").textContent = errorText(e);
   }
 }
 function register(f) {

@@ -213,10 +213,24 @@ def test_a_kept_basket_waits_behind_the_welcome_screen(tmp_path_factory: pytest.
         on_screen(kiosk, "items")
         assert kiosk.eval_on_selector_all("tr[data-group]", "els => els.length") == 1
         kiosk.tap("#cancel")
+        kiosk.wait_for_selector("#confirm:not([hidden])")
+        kiosk.tap("#confirm_no")  # cancel asks first: "no" keeps the purchase
+        assert kiosk.is_hidden("#confirm") and window_state(kiosk) == "SCANNING"
+        kiosk.tap("#cancel")
+        kiosk.tap("#confirm_yes")
         on_screen(kiosk, "welcome")
-        finish(shop, kiosk, lane, [item])
+        # the box still holds the item: the kiosk asks for it to be taken out, Start waits
+        kiosk.wait_for_selector("#empty_box:not([hidden])")
+        assert "Still in the box: 1" in kiosk.inner_text("#empty_box") and kiosk.is_disabled("#start")
+        shop.remove(lane, item.epc)
+        kiosk.wait_for_selector("#empty_box[hidden]", state="attached")
+        assert not kiosk.is_disabled("#start")
     finally:
         shop.stop()
+
+
+def window_state(page: Any) -> str:
+    return str(page.evaluate("window.lastUpdate.basket.state"))
 
 
 def tab_to(page: Any, element: str, limit: int = 60) -> None:
@@ -290,5 +304,8 @@ def test_text_at_200_percent_loses_nothing(shop: RunningStore, browser: Any) -> 
     on_screen(kiosk, "pay")
     assert lost_content(kiosk) == [], "pay"
     kiosk.tap("#cancel")
+    kiosk.wait_for_selector("#confirm:not([hidden])")
+    assert lost_content(kiosk) == [], "cancel?"
+    kiosk.tap("#confirm_yes")
     on_screen(kiosk, "welcome")
     finish(shop, kiosk, lane, items)
