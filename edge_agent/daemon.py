@@ -242,6 +242,7 @@ class Daemon:
                 hub.notify(lane)
 
             svc.checkout.finished.append(paid)
+            svc.checkout.moved.append(hub.notify)
             if svc.sync is not None:
                 svc.sync.on_notification = svc.checkout.notified
 

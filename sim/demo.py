@@ -22,12 +22,15 @@ import socket
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from edge_agent.config import Config
 from edge_agent.dashboard import percentile
 from edge_agent.services import Services
 from sim.demo_config import DemoParts, demo_config
+
+if TYPE_CHECKING:
+    from sim.central.node import CentralNode
 
 log = logging.getLogger("sim.demo")
 
@@ -81,6 +84,8 @@ class DemoStore:
         self.tokens: dict[str, str] = {}
         self.enrol: dict[str, str] = {}
         self.ops_token = secrets.token_urlsafe(18)
+        self.central: CentralNode | None = None  # central's loyalty and payment services (None: down)
+        self.broker_port = 0
         self.ca = self.data_dir / "tls" / "ca.crt"
 
     def device_headers(self, path: str) -> dict[str, str]:
@@ -134,7 +139,7 @@ class DemoStore:
         from edge_agent.daemon import Daemon
         from edge_agent.security.tls import make_ca, make_cert
         from edge_agent.sync.embedded import EmbeddedBroker
-        from sim.central.node import CentralNode, publish_stream
+        from sim.central.node import publish_stream
         from sim.crpt import CrptSim
         from sim.kkt import Device, KktSim
         from sim.llrp_reader import LLRPReaderSim
@@ -213,12 +218,12 @@ class DemoStore:
             # (the demo broker has no ACL: a local process can publish on it; a store runs Mosquitto)
             broker = await EmbeddedBroker("127.0.0.1", broker_port).start()
             stack.push_async_callback(broker.stop)
-            self.central = CentralNode(self.data_dir / "central.db", port=broker_port, protocol="3.1.1", shared=False)
-            self.central.start()
-            stack.push_async_callback(asyncio.to_thread, self.central.stop)  # before the broker it uses
-            await asyncio.to_thread(self.central.ready.wait, 10)
+            self.broker_port = broker_port
+            await asyncio.to_thread(self.central_up)
+            stack.push_async_callback(asyncio.to_thread, self.central_down)  # before the broker it uses
             products = [{f: getattr(p, f) for f in p.__dataclass_fields__} for p in PRODUCTS]
             snapshot = {"products": products}
+            assert self.central is not None
             publish_stream(
                 self.central.client, self.config.store.id, "catalog", kind="snapshot", version=1, data=snapshot
             )
@@ -263,6 +268,23 @@ class DemoStore:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
+
+    def central_down(self) -> None:
+        """Central's loyalty and payment services stop answering (its node stops; the store's
+        broker stays up): the payment outage a newcomer or a test can bring about."""
+        if self.central is not None:
+            self.central.stop()
+            self.central = None
+
+    def central_up(self) -> None:
+        """Central back after an outage: the same records, a new node."""
+        from sim.central.node import CentralNode
+
+        if self.central is None:
+            node = CentralNode(self.data_dir / "central.db", port=self.broker_port, protocol="3.1.1", shared=False)
+            node.start()
+            node.ready.wait(10)
+            self.central = node
 
     def script_customer(self, lane: str, instrument: str) -> None:
         """The next shopper paying on ``lane`` behaves so at central's simulated payment service

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from edge_agent.config import Config
 
@@ -114,10 +115,15 @@ def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
             )
             if parts.max_id_url
             else base.age,
-            "checkout": CheckoutSettings(customer_timeout_s=20, request_timeout_s=2.0, poll_s=0.05),
+            # the demo's timings, unless the caller (a test) set its own
+            "checkout": CheckoutSettings(
+                **({"customer_timeout_s": 20, "request_timeout_s": 2.0, "poll_s": 0.05} | _set(base.checkout))
+            ),
             "fiscal": FiscalSettings(
                 vat={"dairy": "vat10", "bakery": "vat10"},
-                receipt_deadline_s=20,
+                receipt_deadline_s=base.fiscal.receipt_deadline_s
+                if "receipt_deadline_s" in base.fiscal.model_fields_set
+                else 20,
                 registers=[AtolSettings(lane=lane.id, url=parts.kkt_url, device_id=lane.id) for lane in lanes],
             ),
             "staff": [staff],
@@ -128,3 +134,8 @@ def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
             ],
         }
     )
+
+
+def _set(section: Any) -> dict[str, Any]:
+    """The fields of a settings section its maker set explicitly."""
+    return {name: getattr(section, name) for name in section.model_fields_set}

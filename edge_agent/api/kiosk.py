@@ -6,6 +6,7 @@ customer's one-time code (or the app's signed QR); replacing a lane's customer i
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import logging
@@ -198,14 +199,26 @@ async def ws(websocket: WebSocket, lane: str, svc: Svc) -> None:
         return
     await websocket.accept()
     queue = svc.hub.subscribe(lane)
-    try:
+
+    async def push() -> None:
         await websocket.send_json({"basket": view(svc, lane), "read_at": None, "sent_at": time.time()})
         while True:
             read_at = await queue.get()
             await websocket.send_json({"basket": view(svc, lane), "read_at": read_at, "sent_at": time.time()})
-    except (WebSocketDisconnect, RuntimeError):
-        pass
+
+    async def gone() -> None:  # the kiosk sends nothing: a receive ends only when it is gone
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    tasks = {asyncio.create_task(push()), asyncio.create_task(gone())}
+    try:  # whichever ends first: a kiosk that went away stops counting at once, not at the next push
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                task.result()
     finally:
+        for task in tasks:
+            task.cancel()
         svc.hub.unsubscribe(lane, queue)
         with contextlib.suppress(RuntimeError):
             await websocket.close()

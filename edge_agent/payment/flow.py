@@ -104,6 +104,9 @@ class CheckoutFlow(CustomerWaits):
         #: called when a kiosk's payment is over with (lane, result: paid, declined, timeout,
         #: unknown or error, seconds from "pay" to it)
         self.finished: list[Callable[[str, str, float], None]] = []
+        #: told of a lane whose payment moved a step without its basket changing (the kiosk
+        #: shows "tap your card" once the provider has the payment, "printing" at the receipt)
+        self.moved: list[Callable[[str], None]] = []
         self.alerts = 0
         self.notifications = 0
 
@@ -356,6 +359,9 @@ class CheckoutFlow(CustomerWaits):
         else:  # nothing to journal, or the basket is not live here (closed meanwhile): the step alone
             with self.records.db.transaction() as conn:
                 write(conn)
+            if basket is not None:
+                for listener in self.moved:
+                    listener(basket.lane)
 
     def _save(self, a: Attempt, conn: sqlite3.Connection) -> None:
         if a.step is not Step.CREATING and (created := self._created.get(a.basket_id)) is not None:

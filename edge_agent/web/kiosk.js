@@ -279,6 +279,12 @@ function forgetShopper() {
   $("otp").value = "";
   $("otpbox").hidden = true;
   $("refbox").hidden = false;
+  say(""); // a decline, a "cancelled"
+  fill($("receipt")); // their receipt: lines, numbers, QR
+  delete $("receipt").dataset.basket;
+  delete $("receipt").dataset.fd;
+  fill($("qr"));
+  delete $("qr").dataset.payment;
 }
 function render(b) {
   if (b.id && b.id !== ui.basketId) {
@@ -422,7 +428,9 @@ function render(b) {
     fill($("qr"));
     delete $("qr").dataset.payment;
   }
-  if (s === "PAYMENT_PENDING") say((p && t[`wait_${p.method}`]) || t.paying);
+  if (s === "PAYMENT_PENDING" && p && p.step === "receipt")
+    say(noPayment ? t.printing_stuck : t.printing); // paid: the receipt comes, or the money goes back
+  else if (s === "PAYMENT_PENDING") say((p && t[`wait_${p.method}`]) || t.paying);
   else if (
     p &&
     ["failed", "abandoned", "cancelling", "refunding", "refunded"].includes(p.step) &&
