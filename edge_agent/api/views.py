@@ -34,6 +34,7 @@ def basket_view(
             "total": 0,
             "total_payable": 0,
             "discount": 0,
+            "card_discount": 0,
             "customer": None,
             "loyalty_verified": False,
             "age": None,
@@ -48,6 +49,10 @@ def basket_view(
                 "gtin": line.gtin,
                 "name": line.name,
                 "price": line.price,
+                #: off with the loyalty card (its card price, once the customer identified)
+                "card_discount": line.card_discount,
+                #: the card's price for this line, shown before the customer identifies, or null
+                "card_price": line.card_price,
                 "discount": line.discount,
                 "amount": line.amount,
                 "marked": line.marked,
@@ -104,6 +109,7 @@ def basket_view(
         #: what would be paid without the items to set aside (a CRITICAL problem: blocked, refused)
         "total_payable": basket.total - sum(ln.amount for i, ln in basket.lines.items() if i in aside),
         "discount": basket.discount,
+        "card_discount": basket.card_discount,
         "customer": basket.customer is not None,
         "loyalty_verified": basket.verified,
         #: the last age document shown, its decision only (accepted / refused / unavailable, why)

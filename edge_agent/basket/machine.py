@@ -75,12 +75,18 @@ class Basket(ShopperRules):
     # -- queries ----------------------------------------------------------------------------
     @property
     def total(self) -> int:
-        """What the customer pays: line prices less their loyalty discounts (kopecks)."""
+        """What the customer pays: line prices less card prices and points (kopecks)."""
         return sum(line.amount for line in self.lines.values())
 
     @property
     def discount(self) -> int:
+        """Kopecks paid with points."""
         return sum(line.discount for line in self.lines.values())
+
+    @property
+    def card_discount(self) -> int:
+        """Kopecks off with the customer's card prices."""
+        return sum(line.card_discount for line in self.lines.values())
 
     def open_problems(self) -> list[Problem]:
         """The open problems that stop the purchase (a help request is open, and stops nothing)."""
@@ -181,6 +187,8 @@ class Basket(ShopperRules):
             unit_price=product.price if weighed or product.pack_units > 1 else None,
             pack_units=product.pack_units if product.pack_units > 1 else 0,
             egais=product.egais,
+            card_unit=product.loyalty_price if product.loyalty_price is not None else None,
+            carded=self.customer is not None,  # an identified customer gets the card price at once
         )
         self._put(line)
         if weighed and not grams:
@@ -299,6 +307,10 @@ class Basket(ShopperRules):
         self.customer = customer
         self.contact = contact or (self.contact if same else None)
         self.verified = verified or (same and self.verified)
+        if any(not line.carded for line in self.lines.values()):  # card prices from now on
+            self._drop_discounts()
+            self.lines = {i: replace(line, carded=True) for i, line in self.lines.items()}
+            self._prices_changed()
 
     def apply_discount(self, allocation: dict[int, int], hold_id: str) -> None:
         """Loyalty redemption held centrally, as line-level discounts (docs/sources.md §3.1)."""
@@ -307,8 +319,8 @@ class Basket(ShopperRules):
             line = self.lines.get(line_id)
             if line is None:
                 raise BasketError("no_line", f"no line {line_id}")
-            if not 0 <= kop <= line.price:
-                raise BasketError("bad_discount", f"discount {kop} on line {line_id} priced {line.price}")
+            if not 0 <= kop <= line.card_amount:
+                raise BasketError("bad_discount", f"discount {kop} on line {line_id} priced {line.card_amount}")
         self.lines = {i: replace(line, discount=allocation.get(i, 0)) for i, line in self.lines.items()}
         self.hold_id = hold_id
         self._prices_changed()

@@ -128,10 +128,37 @@ class Line:
     pack_units: int = 0  # the pack may be sold in parts of this many units
     egais: bool = False  # stamped alcohol: sold only with its excise stamp, through ЕГАИС
     stamp: str | None = None  # the bottle's excise stamp (PDF417 text), once scanned
+    #: the catalogue's price with the loyalty card, on the same basis as ``unit_price`` (a piece,
+    #: a kilogram, a whole pack), or None; it applies once the customer identified (``carded``)
+    card_unit: int | None = None
+    carded: bool = False
+
+    @property
+    def card_price(self) -> int | None:
+        """The line's price with the card (its weight or part of the card's unit price), or None."""
+        if self.card_unit is None:
+            return None
+        if self.grams:
+            return weighed_price(self.card_unit, self.grams)
+        if self.part:
+            n, d = self.part
+            return (self.card_unit * n + d // 2) // d
+        return self.card_unit
+
+    @property
+    def card_discount(self) -> int:
+        """Kopecks off the price with the customer's card (the program's card price), else 0."""
+        card = self.card_price
+        return max(0, self.price - card) if self.carded and card is not None else 0
+
+    @property
+    def card_amount(self) -> int:
+        """The price after the card discount, before points: what points may be spent on."""
+        return self.price - self.card_discount
 
     @property
     def amount(self) -> int:
-        return self.price - self.discount
+        return self.price - self.card_discount - self.discount
 
     def with_part(self, units: int) -> Line:
         """The line selling ``units`` of its pack (all of them: the whole pack), repriced, with

@@ -101,7 +101,7 @@ class LoyaltyAtCheckout:
             raise BasketError("not_verified", "points are spent only after the code sent to the customer's phone")
         if basket.state is not State.READY_TO_PAY:
             raise BasketError("wrong_state", f"basket is {basket.state.value}; redemption needs READY_TO_PAY")
-        lines = [(line.id, line.price, line.category) for line in basket.lines.values()]
+        lines = [(line.id, line.card_amount, line.category) for line in basket.lines.values()]
         wire = [{"line": i, "price": p, "category": c} for i, p, c in lines]
         quote = Quote.from_json(
             await self._call(

@@ -53,6 +53,10 @@ for (const [id, key] of [
   ["confirm_yes", "yes_cancel"],
   ["confirm_no", "no_continue"],
   ["marks_label", "checking_n"],
+  ["points_label", "points_how_many"],
+  ["spend", "spend"],
+  ["spend_none", "spend_none"],
+  ["spend_half", "spend_half"],
 ])
   $(id).textContent = t[key];
 document.querySelectorAll("[data-t]").forEach((e) => (e.textContent = t[e.dataset.t]));
@@ -81,6 +85,7 @@ const fresh = () => ({
   thanksUntil: 0,
   basketId: null,
   cancelAfterPayment: false,
+  balance: 0,
 });
 let ui = fresh();
 /** Lane faults after which no payment is taken here (lane_faults.py STOPS_PAYMENT). */
@@ -176,7 +181,8 @@ function groups(lines, aside = new Set()) {
   for (const l of lines) {
     // a weighed item, a pack sold in parts or an item to set aside is a row of its own: its
     // weight, its part or its problem is its own (a blocked bottle never hides behind its twin)
-    const key = l.grams || l.pack_units || aside.has(l.id) ? `line|${l.id}` : `${l.name}|${l.price}`;
+    const key =
+      l.grams || l.pack_units || aside.has(l.id) ? `line|${l.id}` : `${l.name}|${l.price}|${l.card_discount}`;
     if (!out.has(key)) out.set(key, { name: l.name, price: l.price, category: l.category, lines: [] });
     out.get(key).lines.push(l);
   }
@@ -212,6 +218,7 @@ function row(g, blocked, aside = new Set()) {
   const n = g.lines.length;
   const setAside = n === 1 && aside.has(g.lines[0].id);
   const discount = g.lines.reduce((s, l) => s + l.discount, 0);
+  const card = g.lines.reduce((s, l) => s + (l.card_discount || 0), 0);
   const name = (t.categories || {})[g.category] || g.category;
   const cat = g.category ? h("span", { class: `pict cat-${g.category}` }, name) : null;
   const bad = g.lines.some((l) => blocked.has(l.id));
@@ -239,7 +246,10 @@ function row(g, blocked, aside = new Set()) {
       { class: "num" },
       n > 1 ? [h("span", { class: "muted" }, `${n} × ${rub(g.price)}`), h("br")] : null,
       rub(g.price * n),
-      discount ? [h("br"), h("span", { class: "discount" }, `−${rub(discount)}`)] : null,
+      card
+        ? [h("br"), h("span", { class: "discount", dataset: { card: card } }, `−${rub(card)} ${t.by_card}`)]
+        : null,
+      discount ? [h("br"), h("span", { class: "discount" }, `−${rub(discount)} ${t.by_points}`)] : null,
     ),
   );
 }
@@ -279,6 +289,8 @@ function forgetShopper() {
   $("otp").value = "";
   $("otpbox").hidden = true;
   $("refbox").hidden = false;
+  $("redeembox").hidden = true;
+  $("points").value = "";
   say(""); // a decline, a "cancelled"
   fill($("receipt")); // their receipt: lines, numbers, QR
   delete $("receipt").dataset.basket;
@@ -398,8 +410,10 @@ function render(b) {
   $("to_pay").disabled = s !== "READY_TO_PAY";
   const p = b.payment;
   $("to_loyalty").hidden = !!b.loyalty_verified;
-  $("redeem").hidden = !b.loyalty_verified;
-  $("redeem").disabled = s !== "READY_TO_PAY" || b.discount > 0;
+  $("redeem").hidden = !b.loyalty_verified || b.discount > 0;
+  $("redeem").disabled = s !== "READY_TO_PAY";
+  if (b.discount > 0 || s !== "READY_TO_PAY") $("redeembox").hidden = true;
+  cardLines(b);
   // while the terminal waits, Back cancels the payment (the basket may then be paid another way)
   $("pay_back").textContent = s === "PAYMENT_PENDING" ? t.cancel_payment : t.back;
   $("pay_back").disabled =
@@ -465,7 +479,10 @@ function receipt(b) {
         ),
       ),
     ),
+    b.card_discount ? h("p", { class: "discount" }, `${t.card_discount}: −${rub(b.card_discount)}`) : null,
+    b.discount ? h("p", { class: "discount" }, `${t.points_discount}: −${rub(b.discount)}`) : null,
     h("p", { class: "total" }, `${t.total}: ${rub(b.total)}`),
+    b.payment ? h("p", { id: "paid_by" }, `${t.paid_by}: ${t[`paid_${b.payment.method}`] || ""}`) : null,
     fiscal(b.payment && b.payment.receipt),
     h("div", { class: "nav" }, h("button", { id: "done", class: "primary big", onclick: thanks }, t.done)),
   );
@@ -663,6 +680,7 @@ $("identify").onclick = () =>
     $("refbox").hidden = !r.verified;
     $("loyaltymsg").textContent = r.verified ? "" : r.code_sent ? t.code_sent : r.program;
     if (r.verified) {
+      ui.balance = r.balance;
       $("loyalty").textContent = `${r.program}: ${t.balance} ${r.balance}`;
       ui.loyalty = false;
     } else $("otp").focus();
@@ -675,11 +693,44 @@ $("verify").onclick = () =>
     $("refbox").hidden = false;
     $("otp").value = "";
     $("loyaltymsg").textContent = "";
+    ui.balance = r.balance;
     $("loyalty").textContent = `${t.balance}: ${r.balance}`;
     ui.loyalty = false;
     return r;
   });
-$("redeem").onclick = () => act(() => api("/redeem", {}));
+/** Points: the shopper says how many (all they may spend here is the default); none is a choice too. */
+$("redeem").onclick = () => {
+  $("redeembox").hidden = false;
+  $("points").value = ui.balance ? String(ui.balance) : "";
+  $("points").focus();
+};
+$("spend").onclick = () =>
+  act(async () => {
+    const wanted = Number($("points").value.replace(/\D/g, ""));
+    const r = await api("/redeem", wanted > 0 ? { points: wanted } : {});
+    $("redeembox").hidden = true;
+    return r;
+  });
+$("spend_half").onclick = () => {
+  $("points").value = String(Math.floor(Number($("points").value.replace(/\D/g, "") || ui.balance) / 2));
+};
+$("spend_none").onclick = () => {
+  $("redeembox").hidden = true;
+};
+/** What the card took off and what points paid, above the total (and on the receipt). */
+function cardLines(b) {
+  const saving = b.lines.reduce((s, l) => s + Math.max(0, l.price - (l.card_price ?? l.price)), 0);
+  const card = b.card_discount || 0;
+  $("card_line").hidden = !card && !saving;
+  $("card_line").textContent = card
+    ? `${t.card_discount}: −${rub(card)}`
+    : saving
+      ? `${t.card_would_save}: −${rub(saving)}`
+      : "";
+  $("card_line").dataset.applied = String(!!card);
+  $("points_line").hidden = !b.discount;
+  $("points_line").textContent = b.discount ? `${t.points_discount}: −${rub(b.discount)}` : "";
+}
 $("checkout").onclick = () => act(() => api("/checkout", {}));
 /** Cancel asks first; a payment under way is cancelled, then the purchase. */
 $("cancel").onclick = () => {

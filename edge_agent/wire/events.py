@@ -56,7 +56,8 @@ def posted_transaction(basket: Basket, tender: dict[str, Any] | None, paid_at: s
             "name": line.name,
             "category": line.category,
             "unitPriceKop": line.price,
-            "discountKop": line.discount,
+            "cardDiscountKop": line.card_discount,  # the loyalty card's price
+            "discountKop": line.discount,  # points spent on the line
             "extendedKop": line.amount,
             "markingCode": line.mark_code,
             "fiscal1265": line.fiscal_1265,
@@ -68,6 +69,7 @@ def posted_transaction(basket: Basket, tender: dict[str, Any] | None, paid_at: s
         "lane": basket.lane,
         "lines": lines,
         "totalKop": basket.total,
+        "cardDiscountKop": basket.card_discount,
         "discountKop": basket.discount,
         "tender": tender,
         "customer": basket.customer,

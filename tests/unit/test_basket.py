@@ -222,3 +222,27 @@ def test_the_attendant_queue_puts_critical_first_then_the_longest_waiting() -> N
     q = queue([one, two], seen, now=200.0)
     assert [(i.lane, i.code) for i in q] == [("lane-2", "MARKING_BLOCKED"), ("lane-1", "HELP_REQUESTED")]
     assert q[1].waiting_s == 100.0 and q[1].actions == ("approve",) and q[0].actions == ()
+
+
+def test_card_prices_apply_once_the_customer_identifies_and_points_go_on_what_is_left() -> None:
+    from dataclasses import replace
+
+    choc = Product("04600000000015", "Chocolate", 12_900, 20, "sweets", loyalty_price=9_900)
+    cheese = replace(choc, gtin="04600000000046", name="Cheese", price=129_000, loyalty_price=99_000, sold_by="weight")
+    b = basket()
+    first = b.add(choc, choc.gtin, NOON)
+    weighed = b.add(cheese, cheese.gtin, NOON, grams=352)
+    b.add(BREAD, BREAD.gtin, NOON)  # no card price
+    assert first is not None and weighed is not None
+    assert b.card_discount == 0 and b.total == 12_900 + 45_408 + 5_500  # before: full prices
+    assert b.lines[first.id].card_price == 9_900 and b.lines[weighed.id].card_price == 34_848
+    b.identify("C-1", "+79990000001")
+    assert b.lines[first.id].card_discount == 3_000 and b.lines[weighed.id].card_discount == 45_408 - 34_848
+    assert b.card_discount == 3_000 + 10_560 and b.total == 9_900 + 34_848 + 5_500
+    later = b.add(choc, choc.gtin, NOON)  # an item after identifying: at the card price at once
+    assert later is not None and b.lines[later.id].amount == 9_900
+    b.checkout()
+    with pytest.raises(BasketError, match="bad_discount"):
+        b.apply_discount({first.id: 9_901}, "H-1")  # points pay at most what the card left
+    b.apply_discount({first.id: 9_900}, "H-1")
+    assert b.lines[first.id].amount == 0 and b.total == 34_848 + 5_500 + 9_900
