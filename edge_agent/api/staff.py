@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -163,21 +163,41 @@ async def lanes(svc: Svc, staff: Staff) -> dict[str, Any]:
 
 
 @router.get("/dashboard", summary="The store's figures since a time (default: the last 24 h) and their SVG charts")
-async def dashboard(svc: Svc, staff: Staff, hours: float = Query(default=24.0, gt=0, le=24 * 90)) -> dict[str, Any]:
+async def dashboard(
+    svc: Svc,
+    staff: Staff,
+    hours: float = Query(default=24.0, gt=0, le=24 * 90),
+    lang: Literal["ru", "en"] = Query(default="ru", description="the charts' language"),
+) -> dict[str, Any]:
+    from edge_agent.api.texts import texts
     from edge_agent.dashboard import availability, charts, figures
     from edge_agent.dashboard.records import baskets_since
 
     until = time.time()
     since, tz = until - hours * 3600, ZoneInfo(svc.config.store.timezone)
     baskets, verdicts = baskets_since(svc.records.db, since)
-    out = figures(baskets, verdicts, tz)
+    alarms = [(a.gate, a.reason) for a in svc.records.gate_alarms.list(open_only=False) if a.at >= since]
+    out = figures(baskets, verdicts, tz, gate_alarms=alarms)
     health = availability(svc.records.health.rows(since), since, until)
+    said = texts(lang)
+    words = {"titles": said["dashboard"]["titles"], "labels": {**said["problems"], **said["dashboard"]["labels"]}}
+    registers = {}  # each lane's register now: its shift and what waits for the ОФД
+    for lane, desk in svc.fiscal.desks.items():
+        s = desk.status()
+        registers[lane] = {
+            "ok": s.ok,
+            "shift": s.register.shift.state if s.register else None,
+            "shift_number": s.register.shift.number if s.register else None,
+            "ofd_unsent": s.register.unsent_documents if s.register else None,
+            "ofd_oldest_age_s": None if s.ofd_oldest_age_s is None else round(s.ofd_oldest_age_s),
+        }
     return {
         "hours": hours,
         "timezone": svc.config.store.timezone,
         "figures": out,
+        "registers": registers,
         "health": health,
-        "charts": charts(out, health=health, since=since, until=until, tz=tz),
+        "charts": charts(out, health=health, since=since, until=until, tz=tz, words=words),
     }
 
 

@@ -64,10 +64,14 @@ def age_rows(shop: RunningStore, basket_id: str) -> list[dict[str, Any]]:
 
 def decided(shop: RunningStore, http: httpx.Client, lane: str, n: int) -> dict[str, Any]:
     """The lane's basket once its ``n``-th age document has been decided."""
-    return until(  # type: ignore[no-any-return]
-        f"age decision {n} on {lane}",
-        lambda: (b := shop.basket(http, lane))["id"] and len(age_rows(shop, b["id"])) >= n and b,
-    )
+
+    def after_it() -> dict[str, Any] | None:
+        basket_id = shop.basket(http, lane)["id"]
+        if not basket_id or len(age_rows(shop, basket_id)) < n:
+            return None
+        return shop.basket(http, lane)  # read after the decision was seen written, never before it
+
+    return until(f"age decision {n} on {lane}", after_it)  # type: ignore[no-any-return]
 
 
 def test_a_digital_id_proves_age_without_staff_and_its_qr_is_refused_on_another_lane(

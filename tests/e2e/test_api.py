@@ -110,7 +110,11 @@ def test_a_customer_pays_by_card_and_the_websocket_shows_every_step(shop: Runnin
             if msg["basket"]["state"] == "CLOSED":
                 break
     receipt = msg["basket"]
-    assert receipt["total"] == MILK.price + BREAD.price
+    assert MILK.loyalty_price is not None  # the customer identified: the milk at its card price
+    assert (
+        receipt["total"] == MILK.loyalty_price + BREAD.price
+        and receipt["card_discount"] == MILK.price - MILK.loyalty_price
+    )
     link = next(ln["link"] for ln in receipt["lines"] if ln["name"] == MILK.name)
     assert link.startswith(shop.services.public_base_url + "/01/" + MILK.gtin + "/21/")
     clear(shop, lane, items, http)
