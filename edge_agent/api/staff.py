@@ -297,10 +297,15 @@ def _sale_view(svc: Svc, basket_id: str) -> dict[str, Any]:
         }
         for line in sale.lines.values()
     ]
+    attempts = svc.records.payments.of_basket(basket_id)
+    paid = next((p for p in reversed(attempts) if p.receipt and p.receipt.fiscal), None)
     return {
         "basket": basket_id,
         "lane": sale.lane,
         "total": sale.total,
+        #: the sale's receipt (number, date, shift), for the return's header; null without a register
+        "receipt": receipt_view(paid.receipt.fiscal, sale.total) if paid and paid.receipt else None,
+        "method": paid.method if paid else None,
         "lines": lines,
         "returns": [return_view(r) for r in returns],
     }

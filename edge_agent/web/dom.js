@@ -31,3 +31,30 @@ export function svg(markup) {
   const doc = new DOMParser().parseFromString(markup, "image/svg+xml");
   return document.importNode(doc.documentElement, true);
 }
+
+/**
+ * Keep ``parent``'s children in step with ``items`` without redrawing them: each item's element
+ * is keyed by ``key(item)`` and rebuilt by ``make(item)`` only when its signature ``sig(item)``
+ * changed; the rest stay the same nodes (a finger on a button is never under a new one), moved
+ * only when the order changes; elements of items gone are removed.
+ */
+export function keyed(parent, items, key, make, sig = (x) => JSON.stringify(x)) {
+  const old = new Map([...parent.children].map((e) => [e.dataset.key, e]));
+  let at = 0;
+  for (const item of items) {
+    const k = String(key(item)),
+      s = sig(item);
+    let el = old.get(k);
+    if (!el || el.dataset.sig !== s) {
+      const made = make(item);
+      made.dataset.key = k;
+      made.dataset.sig = s;
+      if (el) el.replaceWith(made);
+      el = made;
+    }
+    old.delete(k);
+    if (parent.children[at] !== el) parent.insertBefore(el, parent.children[at] || null);
+    at += 1;
+  }
+  for (const el of old.values()) el.remove();
+}

@@ -142,8 +142,12 @@ def test_kiosk_and_staff_pages_take_a_customer_from_a_blocked_item_to_a_receipt(
     staff.wait_for_selector(f"section[data-lane={lane}] [data-register=ok]")
     staff.fill("#retcode", links[0])
     staff.click("#findsale")
+    assert "Кассовый чек №" in staff.inner_text("#salehead")  # the sale's header: its receipt and date
     staff.check("[data-return]")
     staff.click("#giveback")
+    staff.wait_for_selector("#retconfirm:not([hidden])")  # asked first: what and how much
+    assert "Вернуть товаров: 1" in staff.inner_text("#retquestion")
+    staff.click("#retyes")
     staff.wait_for_selector("text=Возврат оформлен")
     assert "возвращён" in staff.inner_text("#sale")
     staff.screenshot(path=str(ARTIFACTS / "staff-return.png"), full_page=True)
