@@ -32,7 +32,9 @@ const api = (path, body) =>
 const errorText = (e) => (e && t.errors[e.code]) || t.errors.generic;
 const $ = (id) => document.getElementById(id);
 document.title = t.title;
-$("title").textContent = `${t.title} · ${lane}`;
+// the shopper's words: which checkout this is, never the lane's id or the basket's state
+const number = lane.match(/(\d+)$/);
+$("title").textContent = number ? `${t.title} · ${t.checkout_no} ${number[1]}` : t.title;
 $("lang").textContent = t.lang;
 $("lang").onclick = toggle;
 $("otplabel").textContent = t.otp;
@@ -149,6 +151,8 @@ function show(name) {
   $("review_nav").hidden = name !== "review";
   $("basket_title").textContent = name === "review" ? t.step_review : t.step_items;
   $("footer").hidden = !["items", "review", "loyalty", "pay"].includes(name);
+  $("paybar").hidden = !["items", "review", "loyalty", "pay"].includes(name);
+  $("bar_total").hidden = !["items", "review"].includes(name);
   $("steps").hidden = ["welcome", "thanks"].includes(name);
   const at = { items: 0, review: 1, loyalty: 1, pay: 2, receipt: 3 }[name];
   $("steps")
@@ -341,7 +345,6 @@ function render(b) {
     lineCount = b.lines.length;
     lastActive = Date.now();
   }
-  $("state").textContent = t.states[b.state] || b.state;
   $("empty").textContent = b.lines.length ? "" : t.empty;
   const marked = b.lines.filter((l) => l.marked),
     checking = marked.filter((l) => !l.verdict).length;

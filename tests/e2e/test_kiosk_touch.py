@@ -309,3 +309,54 @@ def test_text_at_200_percent_loses_nothing(shop: RunningStore, browser: Any) -> 
     kiosk.tap("#confirm_yes")
     on_screen(kiosk, "welcome")
     finish(shop, kiosk, lane, items)
+
+
+#: text a shopper reads smaller than 18 CSS px, as "tag#id: text (size)"
+SMALL_TEXT = """() => [...document.querySelectorAll('main *, header *')]
+  .filter(e => e.offsetParent !== null && !e.closest('[hidden]') && e.childNodes.length)
+  .filter(e => [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+  .filter(e => parseFloat(getComputedStyle(e).fontSize) < 18)
+  .map(e => `${e.tagName.toLowerCase()}#${e.id}: ${e.textContent.trim().slice(0, 30)}`
+    + ` (${getComputedStyle(e).fontSize})`)"""
+
+
+@pytest.mark.parametrize(
+    ("name", "viewport", "scale"),
+    [
+        ("1024x768", {"width": 1024, "height": 768}, 1),
+        ("portrait", {"width": 1080, "height": 1920}, 1),
+        ("zoom200", {"width": 512, "height": 384}, 2),
+    ],
+)
+def test_the_total_and_the_next_step_stay_on_screen_with_a_long_basket(
+    shop: RunningStore, browser: Any, name: str, viewport: dict[str, int], scale: int
+) -> None:
+    """Fourteen different items: the list scrolls, the total and the next step (and Cancel) stay
+    in view at the bottom of the screen; the header speaks the shopper's words, every text is
+    at least 18 px, and a portrait kiosk uses its width."""
+    lane = "lane-2"
+    kiosk = open_kiosk(shop, browser, lane, "ru", viewport=viewport, device_scale_factor=scale, has_touch=True)
+    assert "lane-2" not in kiosk.inner_text("header") and "касса 2" in kiosk.inner_text("header")
+    items = [Item(p, f"{name[:4].upper()}{n:04d}") for n, p in enumerate([BREAD, CHOC] * 7)]
+    for it in items:
+        shop.place(lane, it.epc)
+    wait_for_js(kiosk, "(window.lastUpdate?.basket?.lines?.length || 0) === 14")
+    kiosk.wait_for_selector("#checkout:not([disabled])")
+
+    def in_view(selector: str) -> bool:
+        box = kiosk.locator(selector).bounding_box()
+        return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= viewport["height"] + 1
+
+    kiosk.evaluate("window.scrollTo(0, 0)")
+    assert in_view("#total") and in_view("#checkout") and in_view("#cancel"), name
+    kiosk.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    assert in_view("#total") and in_view("#checkout"), name
+    assert kiosk.evaluate(SMALL_TEXT) == [], name
+    if name == "portrait":
+        width = kiosk.eval_on_selector("#basket", "e => e.getBoundingClientRect().width")
+        assert width >= 0.9 * viewport["width"]
+    kiosk.screenshot(path=str(ARTIFACTS / f"kiosk-ru-{name}-long-basket.png"))
+    kiosk.tap("#cancel")
+    kiosk.tap("#confirm_yes")
+    on_screen(kiosk, "welcome")
+    finish(shop, kiosk, lane, items)
