@@ -17,7 +17,6 @@ import json
 import logging
 import secrets
 import shutil
-import signal
 import socket
 import sqlite3
 import time
@@ -132,7 +131,7 @@ class DemoStore:
         wanted.append(Device("handheld-1", "handheld", reader="staff-desk"))
         for device in wanted:
             self.tokens[device.name] = devices.provision(device).token
-            self.enrol[device.name] = self.url + devices.provision(device, enrol=True, keep=True).enrol_path()
+        self.new_links()
 
     async def __aenter__(self) -> DemoStore:
         """Each part entered on one exit stack: a part that fails to start stops those before it."""
@@ -268,6 +267,18 @@ class DemoStore:
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.aclose()
+
+    def new_links(self) -> dict[str, str]:
+        """Fresh one-time enrolment links for every kiosk and the handheld (a link works once;
+        the devices already enrolled keep their credentials)."""
+        from edge_agent.security.devices import Device
+
+        devices = self.services.devices
+        wanted = [Device(f"kiosk-{lane}", "kiosk", lane=lane) for lane in self.daemon.lanes]
+        wanted.append(Device("handheld-1", "handheld", reader="staff-desk"))
+        for device in wanted:
+            self.enrol[device.name] = self.url + devices.provision(device, enrol=True, keep=True).enrol_path()
+        return {device.name: self.enrol[device.name] for device in wanted}
 
     def central_down(self) -> None:
         """Central's loyalty and payment services stop answering (its node stops; the store's
@@ -474,11 +485,15 @@ def run(
 async def _run(config: Config, out: TextIO, *, headless: bool, shoppers: int, seed: int, as_json: bool) -> int:
     import logging
 
-    from sim.scenarios import PRODUCTS, STAFF_BADGE, STAFF_PIN, Shoppers
+    from sim.demo_play import play
+    from sim.scenarios import Shoppers
 
-    logging.basicConfig(level=logging.WARNING)
-    logging.getLogger("nfc").setLevel(logging.WARNING)
     data_dir = Path(config.agent.data_dir) / "demo"
+    if headless:
+        logging.basicConfig(level=logging.WARNING)
+    else:  # the terminal is for a person: links, codes, alarms; the logs go to a file
+        data_dir.mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(filename=data_dir / "demo.log", level=logging.INFO, force=True)
     port = 0 if headless else config.http.port
     async with DemoStore(config, port, data_dir, nfc_pad=not headless) as store:
         if headless:
@@ -499,136 +514,5 @@ async def _run(config: Config, out: TextIO, *, headless: bool, shoppers: int, se
                 )
             out.write(json.dumps(summary, ensure_ascii=False) + "\n")
             return 0 if summary["invariants_ok"] else 1
-        w = out.write
-        w(
-            f"edge-agent demo: store {config.store.id}, {len(store.daemon.lanes)} self-checkout lanes "
-            f"({len(store.box_lanes)} RFID boxes{', 1 NFC pad' if store.nfc_port else ''}), all on this machine\n\n"
-        )
-        w(f"  HTTPS            the demo's own CA: {store.ca} (trust it in the browser, or accept the warning)\n")
-        w("  kiosks: open each device's one-time enrolment link in its browser (it becomes that lane's kiosk)\n")
-        for lane in store.daemon.lanes:
-            w(f"    {lane:<14} {store.enrol[f'kiosk-{lane}']}\n")
-        w(
-            f"  staff handheld   {store.enrol['handheld-1']}   (staff id s-1, PIN {STAFF_PIN}; or badge + PIN on "
-            f"the staff desk reader 127.0.0.1:{store.staff_desk.port}, badge {STAFF_BADGE})\n"
-        )
-        w(
-            f"  ops token        {store.ops_token}   ({store.url}/docs, /healthz details and /metrics need it as a "
-            "Bearer token)\n"
-        )
-        w(f"  MQTT (embedded)  127.0.0.1:{store.config.mqtt.port}   central loyalty + payment simulators\n")
-        w(f"  Chestny Znak     TS PIoT {store.crpt.url('ts_piot')}   Local Module {store.crpt.url('lm')}\n")
-        w(f"  ЕГАИС УТМ        {store.utm.url}   digital ID issuer {store.max_id.url}\n")
-        for lane, scanner in store.scanners.items():
-            w(f"  2D scanner       {lane}: {scanner.link} (age QR codes and excise stamps)\n")
-        for lane, reader in store.readers.items():
-            w(f"  LLRP reader      {lane}: 127.0.0.1:{reader.port}\n")
-        w(f"  exit gate        exit: LLRP 127.0.0.1:{store.gate.port} (antenna 1 inside, 2 outside, GPO 1)\n")
-        if store.nfc_port:
-            w(f"  NFC pad          lane-3: nfcpy udp:127.0.0.1:{store.nfc_port}   kiosk {store.url}/kiosk/lane-3\n")
-        if store.pcsc:
-            w(f"  PC/SC pad        lane-4: pcscd + vpcd slot {VPCD_PORT}   kiosk {store.url}/kiosk/lane-4\n")
-        else:
-            w(f"  PC/SC pad        not started: no pcscd at {PCSCD_SOCKET} (start pcscd with vsmartcard-vpcd)\n")
-        w(
-            "\nHow to play: items arrive in lane-1's box every few seconds (watch /kiosk/lane-1), and a\n"
-            "bottle of water is tapped on lane-3's NFC pad now and then (/kiosk/lane-3). Identify with\n"
-            "phone +79990000002 (the one-time code \"sent by SMS\" is printed here), press 'Go to payment',\n"
-            "then pay by card or SBP. Staff approve the age check of the energy drink on the staff page.\n"
-            "A phone's view of an item: any receipt link. Now and then someone walks out through the exit\n"
-            "gate with an unpaid item: the staff page alarms and the gate's light (GPO 1) goes on.\n"
-            "Products: " + ", ".join(p.name for p in PRODUCTS) + "\nCtrl-C stops the store.\n"
-        )
-        out.flush()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        feeder = asyncio.create_task(_feed(store, out))
-        await stop.wait()
-        feeder.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await feeder
+        await play(store, out)
     return 0
-
-
-async def _feed(store: DemoStore, out: TextIO) -> None:
-    """Interactive mode: a customer puts an item in lane-1's box now and then, up to five; the
-    SMS gateway's messages (one-time codes) are printed as they are sent."""
-    from sim.scenarios import CHEESE, PRODUCTS, Shoppers
-
-    helper = Shoppers(store, 1)
-    reader = store.readers["lane-1"]
-    tick, sms_seen = 0, 0
-    walking: set[asyncio.Task[None]] = set()
-
-    def walk_out(epc: str) -> None:  # past the exit gate's antennas, inside -> outside
-        task = asyncio.create_task(store.gate.walk(epc, (1, 2), 0.25))
-        walking.add(task)
-        task.add_done_callback(walking.discard)
-
-    while True:
-        tick += 1
-        for sms_id, phone, text in helper.sms_since(sms_seen):
-            sms_seen = sms_id
-            out.write(f"  SMS to {phone}: {text}\n")
-            out.flush()
-        if store.pad is not None and tick % 3 == 0:  # a customer taps a bottle of water on the pad
-            water = helper.new_item(PRODUCTS[1])
-            helper.register(water)
-            link = f"{store.services.public_base_url}/01/{water.product.gtin}/21/{water.serial}"
-            store.pad.place(uri=f"{link}?93={water.serial[-4:]}")
-            await asyncio.sleep(1.5)
-            await asyncio.to_thread(store.pad.lift)
-        if store.pcsc_card is not None and tick % 3 == 1:  # and a chocolate bar on the PC/SC pad
-            from sim.pcsc_card import VirtualNtag
-
-            bar = helper.new_item(PRODUCTS[3])
-            uid = bytes.fromhex("04") + tick.to_bytes(6, "big")
-            link = f"{store.services.public_base_url}/01/{bar.product.gtin}/21/{bar.serial}"
-            with contextlib.suppress(OSError):
-                await asyncio.to_thread(store.pcsc_card.place, VirtualNtag.with_uri(uid, link))
-                await asyncio.sleep(1.5)
-                await asyncio.to_thread(store.pcsc_card.lift)
-        lane = store.daemon.lanes["lane-1"]
-        basket = lane.basket
-        if basket is None or (basket.state.value in ("OPEN", "SCANNING", "NEEDS_ASSISTANCE") and len(basket.lines) < 5):
-            item = helper.new_item(_law_case(tick) or PRODUCTS[helper.rng.randrange(6)])  # no tobacco
-            item.grams = helper.rng.randint(150, 900) if item.product is CHEESE else 0
-            helper.register(item)
-            reader.place(item.epc, antenna=1)
-            await _shopper_shows(store, item, out)
-        elif basket.state.value == "CLOSED":  # the customer leaves with the paid items: the gate stays silent
-            for tag in list(reader.tags):
-                walk_out(tag.epc.hex())
-            reader.tags.clear()
-        if tick % 5 == 0:  # and now and then someone walks out with an item nobody paid for
-            thief = helper.new_item(PRODUCTS[3])
-            walk_out(thief.epc)
-            out.write(f"  exit gate: someone walks out with an unpaid {thief.product.name}\n")
-            out.flush()
-        await asyncio.sleep(4.0)
-
-
-def _law_case(tick: int) -> Any:
-    """Now and then one of 2026's cases on lane-1: a weighed cheese, a bottle of vodka, an energy drink."""
-    from sim.scenarios import CHEESE, PRODUCTS, VODKA
-
-    return {7: CHEESE, 11: VODKA, 13: PRODUCTS[4]}.get(tick % 14)
-
-
-async def _shopper_shows(store: DemoStore, item: Any, out: TextIO) -> None:
-    """What the shopper shows the kiosk's scanner for it: the bottle's stamp, or the digital ID."""
-    from sim.scenarios import PRODUCTS, VODKA
-
-    scanner = store.scanners.get("lane-1")
-    if scanner is None or item.product not in (VODKA, PRODUCTS[4]):
-        return
-    await asyncio.sleep(2.0)  # time to see the kiosk ask for it
-    if item.product is VODKA:
-        scanner.scan(item.stamp)
-        out.write("  lane-1: the shopper scans the vodka's excise stamp (sold through the УТМ at payment)\n")
-    else:
-        scanner.scan(store.max_id.issue(age_over=18))
-        out.write("  lane-1: the shopper shows the digital ID's QR for the energy drink: no staff needed\n")
-    out.flush()

@@ -107,6 +107,12 @@ def create_app(services_: Services, tls: bool = False) -> Any:
             return HTMLResponse(NOT_ENROLLED.format(what="a staff handheld", kind="handheld NAME"), 403)
         return FileResponse(WEB / "staff.html")
 
+    @app.get("/api/kiosks", tags=["pages"], summary="Each lane's kiosk page, for the index page (names only)")
+    async def kiosks() -> dict[str, list[dict[str, str]]]:
+        # public: a lane's name and page say nothing a shopper cannot read on the screen; the
+        # page itself still needs the lane's enrolled kiosk
+        return {"kiosks": [{"lane": lane, "page": f"/kiosk/{lane}"} for lane in services_.lanes]}
+
     @app.get("/api/lanes", tags=["ops"], summary="The lanes of this store", dependencies=[Ops])
     async def lanes() -> dict[str, list[str]]:
         return {"lanes": list(services_.lanes)}
