@@ -164,7 +164,10 @@ def test_paper_out_before_payment_and_during_printing(shop: RunningStore, browse
     wait_for_js(kiosk, "window.lastUpdate.basket.payment?.step === 'pending'")
     shop.call(lambda: setattr(device, "paper", False))
     try:
-        wait_for_js(kiosk, f"document.querySelector('#payment').textContent === {json.dumps(en['printing'])}")
+        # paid: "printing", and "stuck" as soon as the register's refusal is known (the failed
+        # print itself may tell it before the status poll does)
+        said = f"[{json.dumps(en['printing'])}, {json.dumps(en['printing_stuck'])}]"
+        wait_for_js(kiosk, f"{said}.includes(document.querySelector('#payment').textContent)")
         shop.wait(desk.housekeeping())
         wait_for_js(kiosk, f"document.querySelector('#payment').textContent === {json.dumps(en['printing_stuck'])}")
         shot(kiosk, "en-paper-out-while-printing")
