@@ -110,6 +110,8 @@ def basket_view(
         "total_payable": basket.total - sum(ln.amount for i, ln in basket.lines.items() if i in aside),
         "discount": basket.discount,
         "card_discount": basket.card_discount,
+        #: the points the closed sale earned (central's accrual), or null
+        "points_earned": basket.points_earned,
         "customer": basket.customer is not None,
         "loyalty_verified": basket.verified,
         #: the last age document shown, its decision only (accepted / refused / unavailable, why)

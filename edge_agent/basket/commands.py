@@ -266,12 +266,23 @@ class DropDiscount(_Bare):
         basket.drop_discount()
 
 
-@dataclass(frozen=True, slots=True)
-class Close(_Bare):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Close:
+    """The sale is over: money captured, loyalty booked. ``points_earned``: what central's
+    accrual gave the customer (the receipt screen says it), None without a customer."""
+
     op: ClassVar[str] = "close"
+    points_earned: int | None = None
 
     def apply(self, basket: Basket) -> None:
-        basket.close()
+        basket.close(self.points_earned)
+
+    def args(self) -> dict[str, object]:
+        return {} if self.points_earned is None else {"points_earned": self.points_earned}
+
+    @classmethod
+    def from_args(cls, a: dict[str, Any]) -> Close:
+        return cls(points_earned=a.get("points_earned"))  # journals before it was kept: None
 
 
 @dataclass(frozen=True, slots=True)

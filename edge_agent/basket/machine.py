@@ -56,6 +56,7 @@ class Basket(ShopperRules):
     age_proof: AgeProof | None = None
     #: the УТМ's acceptance of the stamped bottles (ЕГАИС), until the lines change
     egais: EgaisSale | None = None
+    points_earned: int | None = None  # the points the closed sale earned (central's accrual)
     _next: int = 1
     #: serialized lines by КИ (``line_by_key`` in a box of thousands is a look-up, not a scan)
     _serials: dict[str, int] = field(default_factory=dict, repr=False)
@@ -330,9 +331,10 @@ class Basket(ShopperRules):
         self._require(*BEFORE_PAYMENT)
         self._drop_discounts()
 
-    def close(self) -> None:
+    def close(self, points_earned: int | None = None) -> None:
         self._require(State.PAID)
         self.state = State.CLOSED
+        self.points_earned = points_earned
 
     def cancel(self) -> None:
         self._require(*BEFORE_PAYMENT)

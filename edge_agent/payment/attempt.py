@@ -154,10 +154,17 @@ Action = Call | Calls | AwaitCustomer | Fiscalize
 
 # -- what came back ---------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
+class Accrued:
+    """Central's accrual answered: the points the sale earned."""
+
+    points: int
+
+
+@dataclass(frozen=True, slots=True)
 class Ok:
     #: the provider's payment (create, get, capture, cancel, the customer's wait), a refund,
     #: the printed receipt's document, or None (loyalty calls)
-    result: ProviderPayment | Refund | FiscalDocument | None = None
+    result: ProviderPayment | Refund | FiscalDocument | Accrued | None = None
 
 
 @dataclass(frozen=True, slots=True)

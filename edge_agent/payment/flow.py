@@ -41,6 +41,7 @@ from edge_agent.payment.steps import (
     NO_ANSWER,
     PAID_STATUSES,
     WAITING,
+    Accrued,
     Action,
     Answer,
     Attempt,
@@ -305,13 +306,13 @@ class CheckoutFlow(CustomerWaits):
         if isinstance(action, Fiscalize):
             return await self._fiscalize(attempt, action)
         calls = action.calls if isinstance(action, Calls) else (action,)
-        answer: ProviderPayment | Refund | None = None
+        answer: ProviderPayment | Refund | Accrued | None = None
         for call in calls:
             try:
                 result = await self._call(call.service, call.op, call.data, key=call.key, basket_id=attempt.basket_id)
             except ServiceError as e:
                 return Refused(e.code, e.message, _payment_in(e.result))
-            answer = payment_answer(call.op, result) if call.service == "payment" else None
+            answer = payment_answer(call.op, result) if call.service == "payment" else _accrued(call.op, result)
         return Ok(answer)
 
     async def _fiscalize(self, attempt: Attempt, action: Fiscalize) -> Answer:
@@ -367,6 +368,13 @@ class CheckoutFlow(CustomerWaits):
         if a.step is not Step.CREATING and (created := self._created.get(a.basket_id)) is not None:
             created.set()  # the kiosk's "pay" may answer: the provider has the payment
         self.records.payments.save(a.record(), conn)
+
+
+def _accrued(op: str, result: object) -> Accrued | None:
+    """The points central's accrual gave, when the answer says so in the documented shape."""
+    if op != "accrue" or not isinstance(result, dict) or not isinstance(result.get("points"), int):
+        return None
+    return Accrued(result["points"])
 
 
 def _paid(answer: Answer) -> bool:

@@ -41,6 +41,7 @@ from edge_agent.payment.attempt import (
     PAID_STATUSES,
     TOO_SLOW,
     WAITING,
+    Accrued,
     Action,
     Answer,
     Attempt,
@@ -70,6 +71,7 @@ __all__ = [
     "PAID_STATUSES",
     "TOO_SLOW",
     "WAITING",
+    "Accrued",
     "Action",
     "Answer",
     "Attempt",
@@ -172,8 +174,9 @@ def on_answer(
         case Step.CAPTURING, Refused(code, message, payment):  # the authorization lapsed: sale recorded, money not
             alert = ("alert.capture_failed", {"payment": a.id, "error": code, "message": message})
             return Transition(Step.FAILED, payment, f"capture failed: {message}", alert=alert)
-        case Step.LOYALTY, Ok():
-            return Transition(Step.DONE, journal=Close() if facts.paid else None)
+        case Step.LOYALTY, Ok(result):
+            earned = result.points if isinstance(result, Accrued) else None
+            return Transition(Step.DONE, journal=Close(points_earned=earned) if facts.paid else None)
         case Step.LOYALTY, Refused(code, message, _):  # the money is captured: the sale stands, points by hand
             alert = (
                 "alert.loyalty_failed",

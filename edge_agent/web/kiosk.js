@@ -459,13 +459,10 @@ function render(b) {
   show(screen(b));
 }
 function receipt(b) {
-  if (
-    $("receipt").dataset.basket === b.id &&
-    $("receipt").dataset.fd === String(((b.payment && b.payment.receipt) || {}).fd || "")
-  )
-    return;
+  const seen = `${((b.payment && b.payment.receipt) || {}).fd || ""}|${b.points_earned ?? ""}`;
+  if ($("receipt").dataset.basket === b.id && $("receipt").dataset.fd === seen) return;
   $("receipt").dataset.basket = b.id;
-  $("receipt").dataset.fd = String(((b.payment && b.payment.receipt) || {}).fd || "");
+  $("receipt").dataset.fd = seen; // redrawn once the points the sale earned are known
   fill(
     $("receipt"),
     h("h2", { tabindex: "-1" }, t.receipt),
@@ -486,6 +483,9 @@ function receipt(b) {
     b.discount ? h("p", { class: "discount" }, `${t.points_discount}: −${rub(b.discount)}`) : null,
     h("p", { class: "total" }, `${t.total}: ${rub(b.total)}`),
     b.payment ? h("p", { id: "paid_by" }, `${t.paid_by}: ${t[`paid_${b.payment.method}`] || ""}`) : null,
+    b.points_earned !== null && b.points_earned !== undefined // an identified customer's sale, once booked
+      ? h("p", { id: "earned", class: "discount" }, `${t.points_earned}: ${b.points_earned}`)
+      : null,
     fiscal(b.payment && b.payment.receipt),
     h("div", { class: "nav" }, h("button", { id: "done", class: "primary big", onclick: thanks }, t.done)),
   );

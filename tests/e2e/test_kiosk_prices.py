@@ -94,6 +94,10 @@ def test_the_card_price_is_applied_when_the_customer_identifies_and_points_are_c
     receipt = text(kiosk, "#receipt")
     assert f"{t['card_discount']}: −" in receipt and rub(saving) in receipt and t["points_discount"] in receipt
     assert f"{t['paid_by']}: {t['paid_card']}" in receipt
+    # once central has booked the points, the receipt says what the sale earned (the program
+    # gives none when points were spent: 0)
+    kiosk.wait_for_selector("#earned")
+    assert text(kiosk, "#earned") == f"{t['points_earned']}: 0"
     kiosk.screenshot(path=str(ARTIFACTS / f"prices-{lang}-receipt.png"), full_page=True)
     # the fiscal receipt's lines carry what was paid: card price less the points on each line
     printed = shop.call(lambda: shop.store.kkt.receipts()[-1])  # type: ignore[union-attr]

@@ -248,6 +248,14 @@ def test_nothing_of_one_shopper_is_left_for_the_next(
     on_screen(kiosk, "receipt", timeout=20_000)
     kiosk.wait_for_selector("#fiscal")
     fd = kiosk.evaluate("String(window.lastUpdate.basket.payment.receipt.fd)")
+    wait_for_js(kiosk, "window.lastUpdate.basket.state === 'CLOSED'")
+    print(
+        "DEBUG",
+        kiosk.evaluate("JSON.stringify([window.lastUpdate.basket.points_earned, window.lastUpdate.basket.customer])"),
+    )
+    kiosk.wait_for_selector("#earned")  # the points the sale earned, once central booked them
+    earned = f"{t['points_earned']}: {kiosk.evaluate('window.lastUpdate.basket.points_earned')}"
+    assert kiosk.inner_text("#earned") == earned
     kiosk.tap("#done")
     on_screen(kiosk, "welcome", timeout=10_000)
     for it in first:
@@ -262,7 +270,7 @@ def test_nothing_of_one_shopper_is_left_for_the_next(
     fields = kiosk.evaluate("[...document.querySelectorAll('input')].map(e => e.value).join('|')")
     left = [
         said
-        for said in (phone, phone[1:], balance, declined, f"ФД {fd}", t["balance"], BREAD.name)
+        for said in (phone, phone[1:], balance, declined, f"ФД {fd}", t["balance"], BREAD.name, earned)
         if said in page or said in fields
     ]
     shot(kiosk, f"{lang}-second-shopper")

@@ -242,3 +242,11 @@ def test_why_a_payment_did_not_pay_is_a_code_the_kiosk_translates() -> None:
         "": None,
     }
     assert {m: reason_code(m) for m in said} == said
+
+
+def test_the_points_a_sale_earned_close_it() -> None:
+    from edge_agent.payment.attempt import Accrued
+
+    t = on_answer(at(Step.LOYALTY, "CAPTURED"), PAID_BASKET, Ok(Accrued(37)), NOW)
+    assert t.step is Step.DONE and t.journal == Close(points_earned=37)
+    assert Close.from_args({}) == Close() and Close(points_earned=37).args() == {"points_earned": 37}  # old journals
