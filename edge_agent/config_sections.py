@@ -5,6 +5,7 @@ and the kiosk's timers, the fiscal registers, lanes, exit gates, tags, staff and
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, create_model, field_validator, model_validator
@@ -45,6 +46,8 @@ class KioskSettings(Section):
     pixels_per_mm: Annotated[float, Field(gt=1, le=40)] = 3.78
     #: the receipt QR's side on screen, its quiet zone aside; at least 20 mm since 1 Sep 2025
     receipt_qr_mm: Annotated[float, Field(ge=20, le=80)] = 22.0
+    #: the products' pictures the catalogue names (PNG, JPEG, WebP files); none: pictograms only
+    images_dir: Path | None = None
 
 
 if TYPE_CHECKING:

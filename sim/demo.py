@@ -143,6 +143,7 @@ class DemoStore:
         from sim.kkt import Device, KktSim
         from sim.llrp_reader import LLRPReaderSim
         from sim.max_id import MaxIdSim
+        from sim.pictures import write_pictures
         from sim.scanner import ScannerSim
         from sim.scenarios import DOOR_SHELF, PRODUCTS
         from sim.utm import UtmSim
@@ -192,6 +193,7 @@ class DemoStore:
                 parts=DemoParts(
                     data_dir=self.data_dir,
                     catalog=catalog,
+                    images=write_pictures(self.data_dir / "images"),
                     http_port=self.http_port,
                     public_base_url=self.url,
                     broker_port=broker_port,

@@ -32,6 +32,7 @@ class DemoParts:
     max_id_url: str = ""
     max_id_keys: dict[str, str] | None = None
     scanners: dict[str, Path] | None = None  # lane -> its scanner's device link
+    images: Path | None = None  # the catalogue's product pictures
     utm_url: str = ""  # the store's ЕГАИС УТМ
 
 
@@ -115,6 +116,7 @@ def demo_config(base: Config, *, parts: DemoParts, strict: bool) -> Config:
             )
             if parts.max_id_url
             else base.age,
+            "kiosk": base.kiosk.model_copy(update={"images_dir": parts.images or base.kiosk.images_dir}),
             # the demo's timings, unless the caller (a test) set its own
             "checkout": CheckoutSettings(
                 **({"customer_timeout_s": 20, "request_timeout_s": 2.0, "poll_s": 0.05} | _set(base.checkout))

@@ -25,10 +25,20 @@ from edge_agent.codes import encode_sgtin198
 
 CPL: Final = 7  # company prefix length of the demo GTINs
 PRODUCTS: Final = (
-    Product("04610053149777", "Молоко 3,2 % 1 л", 8_990, 10, "dairy", "milk", marked=True, loyalty_price=8_490),
+    Product(
+        "04610053149777",
+        "Молоко 3,2 % 1 л",
+        8_990,
+        10,
+        "dairy",
+        "milk",
+        marked=True,
+        loyalty_price=8_490,
+        image="milk.png",
+    ),
     Product("04653820923088", "Вода питьевая 0,5 л", 4_900, 20, "water", "water", marked=True),
     Product("04607001234562", "Хлеб бородинский", 5_500, 10, "bakery"),
-    Product("04600000000015", "Шоколад тёмный", 12_900, 20, "sweets", loyalty_price=9_900),
+    Product("04600000000015", "Шоколад тёмный", 12_900, 20, "sweets", loyalty_price=9_900, image="chocolate.png"),
     Product("04600000000022", "Энергетический напиток 0,45 л", 11_900, 20, "drinks", min_age=18),
     Product("04600000000039", "Кроссовки беговые", 549_000, 20, "shoes", "shoes", marked=True),
     Product("04600000000046", "Сигареты (блок)", 229_000, 20, "tobacco", min_age=18),

@@ -6,6 +6,7 @@ guard in front of it all (Host, body size, Origin, security headers). The API's 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from edge_agent import __version__
 from edge_agent.api.deps import Ops, Svc, device_of
 from edge_agent.security.devices import COOKIE, LinkReused
+from edge_agent.wire.stream_payloads import IMAGE_NAME
 
 log = logging.getLogger("edge_agent.api")
 
@@ -106,6 +108,20 @@ def create_app(services_: Services, tls: bool = False) -> Any:
         if device is None or device.kind != "handheld":
             return HTMLResponse(NOT_ENROLLED.format(what="a staff handheld", kind="handheld NAME"), 403)
         return FileResponse(WEB / "staff.html")
+
+    @app.get(
+        "/images/{name}",
+        tags=["pages"],
+        summary="A product's picture from the store's images directory (PNG, JPEG, WebP)",
+        response_class=FileResponse,
+    )
+    async def image(name: str) -> FileResponse:
+        folder = services_.config.kiosk.images_dir
+        # the catalogue's names are checked on the way in; checked again here: a plain name of a
+        # raster picture, so no path ever leaves the folder and no SVG (script) is served
+        if folder is None or not re.fullmatch(IMAGE_NAME, name) or not (folder / name).is_file():
+            raise errors.ApiError(404, "no_image", "no such picture")
+        return FileResponse(folder / name, headers={"cache-control": "public, max-age=86400"})
 
     @app.get("/api/kiosks", tags=["pages"], summary="Each lane's kiosk page, for the index page (names only)")
     async def kiosks() -> dict[str, list[dict[str, str]]]:

@@ -110,8 +110,11 @@ def view(svc: Services, lane: str) -> dict[str, Any]:
     #: a cancelled purchase's items still in the box: the kiosk asks for them to be taken out
     cancelled = basket is not None and basket.state is State.CANCELLED and controller.settings.mode == "box"
     out["left_in_box"] = len(controller.lines) if cancelled else 0
+    if svc.config.kiosk.images_dir is None:  # no pictures in this store: pictograms
+        for line in out["lines"]:
+            line["image"] = None
     out["timezone"] = svc.config.store.timezone  # the kiosk shows times in the store's zone
-    out["kiosk"] = svc.config.kiosk.model_dump()  # its idle and receipt timers
+    out["kiosk"] = svc.config.kiosk.model_dump(mode="json", exclude={"images_dir"})  # its idle and receipt timers
     out["methods"] = [m.to_dict() for m in METHODS.values()]  # a button each (payment/methods.py)
     payment = out.get("payment")
     if payment and payment.get("started"):  # until when the kiosk waits for the customer (the SBP countdown)

@@ -58,6 +58,8 @@ def basket_view(
                 "marked": line.marked,
                 "verdict": line.verdict,
                 "category": line.category,
+                #: the product's picture (``GET /images/{name}``), or null: the kiosk draws its pictogram
+                "image": f"/images/{line.image}" if line.image else None,
                 "link": link,
                 #: a weighed item's weight and price per kilogram; a pack's part and its size
                 "grams": line.grams,

@@ -190,6 +190,7 @@ class Basket(ShopperRules):
             egais=product.egais,
             card_unit=product.loyalty_price if product.loyalty_price is not None else None,
             carded=self.customer is not None,  # an identified customer gets the card price at once
+            image=product.image,
         )
         self._put(line)
         if weighed and not grams:

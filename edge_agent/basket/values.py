@@ -60,6 +60,8 @@ class Product:
     #: stamped strong alcohol: each bottle's excise stamp is scanned and the sale goes through ЕГАИС
     egais: bool = False
     volume_ml: int = 0  # a bottle's volume (ЕГАИС's legacy cheque names it)
+    #: the product's picture: a file name in the store's images directory (``kiosk.images_dir``)
+    image: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,7 @@ class Line:
     #: a kilogram, a whole pack), or None; it applies once the customer identified (``carded``)
     card_unit: int | None = None
     carded: bool = False
+    image: str | None = None  # the product's picture (a file name), if the catalogue has one
 
     @property
     def card_price(self) -> int | None:

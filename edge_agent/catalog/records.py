@@ -28,6 +28,7 @@ _FIELDS = {
     "pack_units": "pack_units",
     "egais": "egais",
     "volume_ml": "volume_ml",
+    "image": "image",
 }
 _COLUMNS = ", ".join(_FIELDS)
 _INSERT = f"INSERT OR REPLACE INTO catalog ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})"

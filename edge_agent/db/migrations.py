@@ -121,4 +121,8 @@ MIGRATIONS: Final[list[str]] = [
                                 sign TEXT, error TEXT, created_at REAL NOT NULL, answered_at REAL);
     CREATE INDEX egais_cheques_basket ON egais_cheques (basket_id);
     """,
+    # 14: a product's picture (a file name in kiosk.images_dir), as central's catalogue names it
+    """
+    ALTER TABLE catalog ADD COLUMN image TEXT;
+    """,
 ]

@@ -187,7 +187,8 @@ function groups(lines, aside = new Set()) {
     // weight, its part or its problem is its own (a blocked bottle never hides behind its twin)
     const key =
       l.grams || l.pack_units || aside.has(l.id) ? `line|${l.id}` : `${l.name}|${l.price}|${l.card_discount}`;
-    if (!out.has(key)) out.set(key, { name: l.name, price: l.price, category: l.category, lines: [] });
+    if (!out.has(key))
+      out.set(key, { name: l.name, price: l.price, category: l.category, image: l.image, lines: [] });
     out.get(key).lines.push(l);
   }
   return [...out.values()];
@@ -233,7 +234,14 @@ function row(g, blocked, aside = new Set()) {
   return h(
     "tr",
     { dataset: { group: g.name, qty: n }, class: bad ? "blocked" : null },
-    h("td", { class: "art" }, pictogram(g.category)),
+    h(
+      "td",
+      { class: "art" },
+      // the catalogue's picture of the product where it has one (beside its name: no alt text)
+      g.image
+        ? h("img", { class: "photo", src: g.image, alt: "", width: 44, height: 44 })
+        : pictogram(g.category),
+    ),
     h(
       "td",
       {},
@@ -303,6 +311,7 @@ function forgetShopper() {
   delete $("qr").dataset.payment;
 }
 function render(b) {
+  if (!b) return; // a tap before the lane's first push: it comes, and draws the screen
   if (b.id && b.id !== ui.basketId) {
     // a new basket: a new shopper (or the same one's first item)
     if (ui.basketId) forgetShopper();

@@ -4,7 +4,7 @@ map that is not a map, is refused as a whole with a ``PayloadError`` naming the 
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -18,6 +18,11 @@ Km = Annotated[str, Field(min_length=18, max_length=512)]
 
 class PayloadError(EdgeError):
     """A stream message whose data is not what the contract says (code ``bad_payload``)."""
+
+
+#: a product picture's file name: letters, digits, dot, dash, underscore; a raster format (an SVG
+#: could carry script, and a name with a path could leave the images directory)
+IMAGE_NAME: Final = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(png|jpg|jpeg|webp)$"
 
 
 class _Strict(BaseModel):
@@ -41,6 +46,8 @@ class ProductData(_Strict):
     pack_units: Annotated[int, Field(ge=0, le=10_000)] = 0  # a marked pack sold in parts
     egais: bool = False  # stamped strong alcohol (ЕГАИС)
     volume_ml: Annotated[int, Field(ge=0, le=100_000)] = 0
+    #: the product's picture: a plain file name in the store's images directory (no path)
+    image: Annotated[str, Field(pattern=IMAGE_NAME)] | None = None
 
 
 class CatalogData(_Strict):

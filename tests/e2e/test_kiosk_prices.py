@@ -106,3 +106,32 @@ def test_the_card_price_is_applied_when_the_customer_identifies_and_points_are_c
     kiosk.tap("#done")
     on_screen(kiosk, "welcome", timeout=10_000)
     finish(shop, kiosk, lane, items)
+
+
+def test_a_product_with_a_picture_shows_it_and_one_without_its_pictogram(shop: RunningStore, browser: Any) -> None:
+    """The catalogue names the chocolate's picture (the demo draws it): the kiosk shows it; the
+    bread has none: its pictogram. The pictures' route serves plain raster files and nothing else."""
+    assert shop.store is not None
+    lane = "lane-2"
+    kiosk = open_kiosk(shop, browser, lane, "ru", viewport={"width": 1024, "height": 768}, has_touch=True)
+    errors: list[str] = []
+    kiosk.on("pageerror", lambda e: errors.append(str(e)))
+    items = [Item(CHOC, "PIC00001"), Item(BREAD, "PIC00002")]
+    kiosk.tap("#start")
+    for it in items:
+        shop.place(lane, it.epc)
+    kiosk.wait_for_selector(f"tr[data-group='{CHOC.name}'] img.photo")
+    wait_for_js(kiosk, f"document.querySelector(\"tr[data-group='{CHOC.name}'] img.photo\").naturalWidth === 96")
+    assert kiosk.locator(f"tr[data-group='{BREAD.name}'] td.art svg").count() == 1
+    assert kiosk.locator(f"tr[data-group='{BREAD.name}'] img").count() == 0
+    with shop.store.client() as http:
+        picture = http.get("/images/chocolate.png")
+        assert picture.status_code == 200 and picture.headers["content-type"] == "image/png"
+        assert picture.content.startswith(b"\x89PNG")
+        for bad in ("chocolate.svg", "..%2Fcatalog.json", "%2Fetc%2Fpasswd", ".hidden.png", "none.png"):
+            assert http.get(f"/images/{bad}").status_code == 404, bad
+    kiosk.tap("#cancel")
+    kiosk.tap("#confirm_yes")
+    on_screen(kiosk, "welcome")
+    assert errors == []  # the page never failed
+    finish(shop, kiosk, lane, items)
