@@ -66,3 +66,4 @@ def test_a_newcomer_s_demo_prints_links_not_logs_and_stops_cleanly_on_ctrl_c(tmp
             proc.wait()
     assert proc.returncode == 0, err.decode()[-2000:]
     assert b"Traceback" not in out + err, (out + err).decode()[-3000:]
+    assert not re.search(rb"^(DEBUG|INFO|WARNING|ERROR):", err, re.MULTILINE), err.decode()[-2000:]  # in demo.log
