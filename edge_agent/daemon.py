@@ -265,6 +265,7 @@ class Daemon:
         while True:
             try:
                 await svc.checkout.resume()
+                await svc.checkout.probe_central()  # silent before: is it back? (kiosks wait on it)
                 await svc.returns.resume()
                 if svc.fiscal.egais is not None:  # cheques a crash or a timeout left unsettled
                     await svc.fiscal.egais.settle()

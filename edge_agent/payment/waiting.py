@@ -12,6 +12,7 @@ from edge_agent.clock import Mono
 from edge_agent.payment.loyalty_steps import LoyaltyAtCheckout
 from edge_agent.payment.provider import ProviderPayment
 from edge_agent.payment.steps import WAITING, Attempt, AwaitCustomer
+from edge_agent.sync.rpc import OutcomeUnknown, ServiceError
 
 
 class CustomerWaits(LoyaltyAtCheckout):
@@ -28,6 +29,21 @@ class CustomerWaits(LoyaltyAtCheckout):
 
     async def _drive(self, pid: str) -> object:
         raise NotImplementedError
+
+    async def probe_central(self) -> bool:
+        """While central has been silent, ask it something harmless (a payment that does not
+        exist): any answer, a refusal too, ends the "payments down" fault. Without it, kiosks that
+        stopped taking payments because central was silent would never call it again to learn it
+        is back. True when central answered (or was never silent)."""
+        if self.central_silent_since is None:
+            return True
+        try:
+            await self._call("payment", "get", {"id": "probe"}, key=None, basket_id="probe")
+        except ServiceError:
+            pass  # "no such payment": an answer
+        except OutcomeUnknown:
+            return False
+        return self.central_silent_since is None
 
     def _silent_for(self, attempt: Attempt) -> float:
         """How long central has not answered this attempt: since its last answer, else its start."""

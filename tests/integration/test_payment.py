@@ -19,6 +19,7 @@ import pytest
 
 from edge_agent.basket import State
 from edge_agent.payment import steps as payment_steps
+from edge_agent.sync.rpc import OutcomeUnknown
 from sim.central import db, loyalty, payment
 from sim.central.node import CentralNode
 from tests.conftest import ROOT
@@ -363,3 +364,30 @@ def test_the_shopper_cancels_a_card_payment_the_terminal_waits_for(
     assert outcome.result == "cancelled" and took < 2.0 and after is State.READY_TO_PAY  # not the 60 s wait
     assert again is False and final is State.CANCELLED
     assert rows(central, "SELECT captures FROM payments") == [(0,)]
+
+
+def test_payments_down_ends_when_central_answers_again_though_nobody_pays(
+    mosquitto: Mosquitto, tmp_path: Path, central: CentralNode
+) -> None:
+    """A loyalty look-up went unanswered (central down): the lanes' "payments down" fault is on
+    and the kiosks take no payment, so no payment would ever ask central again; the housekeeping's
+    probe does, and the fault ends once central is back."""
+    nodes: list[CentralNode] = []
+
+    async def scenario(edge: Edge) -> Any:
+        basket = edge.basket("lane-1", [BREAD])
+        await asyncio.to_thread(central.stop)
+        with pytest.raises(OutcomeUnknown):
+            await edge.checkout.identify(basket, "phone", "+79990000001")
+        down = edge.checkout.central_silent_since is not None
+        still_down = await edge.checkout.probe_central()
+        nodes.append(await asyncio.to_thread(_restart, tmp_path, mosquitto))
+        back = await edge.checkout.probe_central()
+        return down, still_down, back, edge.checkout.central_silent_since
+
+    try:
+        down, still_down, back, since = run(mosquitto, tmp_path, scenario, request_timeout_s=0.3, request_attempts=2)
+    finally:
+        for node in nodes:
+            node.stop()
+    assert down and not still_down and back and since is None
