@@ -4,6 +4,7 @@ it the way browsers and handhelds do: over HTTP and WebSocket from the outside."
 from __future__ import annotations
 
 import asyncio
+import errno
 import threading
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -35,6 +36,7 @@ class RunningStore:
         self.store: DemoStore | None = None
         self.error: BaseException | None = None
         self._stop: asyncio.Event | None = None
+        self.data_dir = data_dir
         self.thread = threading.Thread(target=self._main, args=(data_dir,), daemon=True)
 
     def _main(self, data_dir: Path) -> None:
@@ -52,9 +54,15 @@ class RunningStore:
             self.error = e
             self.ready.set()
 
-    def start(self) -> RunningStore:
+    def start(self, tries: int = 3) -> RunningStore:
+        """Start the store; a port another test took between our pick and our bind (the
+        simulators' free ports are found, then bound: a race with the other worker) is tried
+        again with fresh ports."""
         self.thread.start()
         self.ready.wait(60)
+        if isinstance(self.error, OSError) and self.error.errno == errno.EADDRINUSE and tries > 1:
+            again = RunningStore(self.data_dir, self.config, self.strict)
+            return again.start(tries - 1)
         if self.error is not None or self.store is None:
             raise RuntimeError(f"the demo store did not start: {self.error!r}")
         return self

@@ -83,6 +83,7 @@ def finish(shop: RunningStore, page: Any, lane: str, items: list[Item]) -> None:
     for it in items:
         shop.remove(lane, it.epc)
     wait_for_js(page, "['CLOSED', 'CANCELLED'].includes(window.lastUpdate?.basket?.state)")
+    wait_for_js(page, "(window.lastUpdate?.basket?.left_in_box || 0) === 0")  # the box empty for the next one
     page.context.close()
 
 
@@ -115,7 +116,8 @@ def test_a_first_time_shopper_goes_through_every_screen_by_touch(
     kiosk.wait_for_selector(f"tr[data-group='{CHOC.name}'][data-qty='2']")  # two bars: one row, ×2
     kiosk.wait_for_selector(f"tr[data-group='{MILK.name}'] .badge.ALLOWED")  # the milk's mark: verified
     assert kiosk.eval_on_selector_all("tr[data-group]", "els => els.length") == 2
-    assert kiosk.eval_on_selector_all("tr[data-group] svg.pictogram", "els => els.length") == 2
+    # each row its product's picture (the chocolate and the milk have one) or its pictogram
+    assert kiosk.eval_on_selector_all("tr[data-group] td.art :is(svg.pictogram, img.photo)", "els => els.length") == 2
     assert kiosk.get_attribute("#steps li[aria-current]", "data-step") == "items"
     step("items")
 
