@@ -325,6 +325,7 @@ function render(b) {
     // the last shopper's, finished
     b = {
       ...b,
+      finished: true, // shown as empty, but over: Start never makes it the next shopper's
       state: "EMPTY",
       lines: [],
       problems: [],
@@ -648,7 +649,8 @@ async function act(fn) {
 }
 $("start").onclick = () => {
   ui.started = true;
-  if (basket && !["CLOSED", "CANCELLED"].includes(basket.state)) ui.over = null; // a kept basket: theirs now
+  // a kept basket (walked away from, not finished): theirs now
+  if (basket && !basket.finished && !["CLOSED", "CANCELLED"].includes(basket.state)) ui.over = null;
   render(basket);
 };
 $("resume").onclick = () => {

@@ -279,3 +279,31 @@ def test_nothing_of_one_shopper_is_left_for_the_next(
     kiosk.tap("#confirm_yes")
     on_screen(kiosk, "welcome")
     finish(shop, kiosk, lane, [second])
+
+
+def test_a_kiosk_opened_after_a_purchase_starts_the_next_one_whatever_is_pushed(
+    shop: RunningStore, browser: Any
+) -> None:
+    """The kiosk (re)loads after the last purchase closed (a reboot, the network back): Start gives
+    the next shopper an empty list, and a push that comes then (a lane fault, a payment's step)
+    never brings the last shopper's receipt back."""
+    assert shop.store is not None
+    lane = "lane-2"
+    bread = Item(BREAD, "AFTER001")
+    shop.store.script_customer(lane, "ok")
+    with shop.store.client() as http:
+        shop.place(lane, bread.epc)
+        until("the bread on the bill", lambda: len(http.get(f"/api/kiosk/{lane}/basket").json()["lines"]) == 1)
+        until("checked out", lambda: http.post(f"/api/kiosk/{lane}/checkout").status_code == 200)
+        assert http.post(f"/api/kiosk/{lane}/pay", json={"method": "sbp"}).status_code == 200
+        until("paid and closed", lambda: http.get(f"/api/kiosk/{lane}/basket").json()["state"] == "CLOSED")
+    shop.remove(lane, bread.epc)
+    kiosk = open_kiosk(shop, browser, lane, "ru", viewport=LANDSCAPE, has_touch=True)
+    wait_for_js(kiosk, "window.lastUpdate?.basket?.state === 'CLOSED'")
+    kiosk.tap("#start")
+    on_screen(kiosk, "items")
+    sent = kiosk.evaluate("window.lastUpdate.sent_at")
+    shop.call(lambda: shop.services.hub.notify(lane))  # any push
+    wait_for_js(kiosk, f"window.lastUpdate.sent_at > {sent}")
+    assert kiosk.get_attribute("main", "data-screen") == "items" and kiosk.is_visible("#empty")
+    kiosk.context.close()
