@@ -110,7 +110,9 @@ def wait_for_js(page: Any, expression: str, timeout_s: float = 30) -> None:
             if page.evaluate(expression):
                 return
         except Error as e:  # the page is navigating (a language switch reloads it): ask the new one
-            if "context was destroyed" not in str(e) and "navigat" not in str(e):
+            # (mid-load the document may not have its root yet: "Cannot read properties of null")
+            mid_load = "context was destroyed" in str(e) or "navigat" in str(e) or "of null" in str(e)
+            if not mid_load:
                 raise
         if time.monotonic() > deadline:
             raise AssertionError(f"not true after {timeout_s} s: {expression}")
