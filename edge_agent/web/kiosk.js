@@ -315,11 +315,12 @@ function render(b) {
   if (b.id && b.id !== ui.basketId) {
     // a new basket: a new shopper (or the same one's first item)
     if (ui.basketId) forgetShopper();
-    const over = ui.over;
+    const over = ui.over,
+      tapped = ui.started && !ui.basketId; // Start tapped before the lane's first push
     ui = fresh();
     ui.basketId = b.id;
     ui.over = ["CLOSED", "CANCELLED"].includes(b.state) ? b.id : over; // finished before this page opened
-    ui.started = b.id !== ui.over;
+    ui.started = b.id !== ui.over || tapped;
   }
   if (b.id && b.id === ui.over && ["CLOSED", "CANCELLED"].includes(b.state)) {
     // the last shopper's, finished
