@@ -15,7 +15,7 @@ from sim.scenarios import PRODUCTS, Item
 from tests.conftest import ROOT
 from tests.e2e.browser import ARTIFACTS, wait_for_js
 from tests.e2e.demo_store import RunningStore
-from tests.e2e.test_kiosk_touch import finish, on_screen, open_kiosk
+from tests.e2e.test_kiosk_touch import finish, identify_by_phone, on_screen, open_kiosk
 
 BREAD, CHOC = PRODUCTS[2], PRODUCTS[3]
 TEXTS = json.loads((ROOT / "edge_agent" / "web" / "texts.json").read_text(encoding="utf-8"))
@@ -55,15 +55,7 @@ def test_the_card_price_is_applied_when_the_customer_identifies_and_points_are_c
     assert rub(CHOC.price + BREAD.price) in text(kiosk, "#total")
     kiosk.tap("#checkout")
     on_screen(kiosk, "review")
-    kiosk.tap("#to_loyalty")
-    on_screen(kiosk, "loyalty")
-    phone = "+79990000002"
-    kiosk.fill("#ref", phone)
-    kiosk.tap("#identify")
-    kiosk.wait_for_selector("#otpbox:not([hidden])")
-    kiosk.fill("#otp", shop.sms_code(phone))
-    kiosk.tap("#verify")
-    on_screen(kiosk, "review")
+    identify_by_phone(shop, kiosk, "+79990000002")
     # identified: the card's price, as a discount line and on the item's row
     wait_for_js(kiosk, "document.querySelector('#card_line').dataset.applied === 'true'")
     line = text(kiosk, "#card_line")

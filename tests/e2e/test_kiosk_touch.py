@@ -78,6 +78,18 @@ def open_kiosk(shop: RunningStore, browser: Any, lane: str, lang: str, **context
     return page
 
 
+def identify_by_phone(shop: RunningStore, page: Any, phone: str) -> None:
+    """From the review screen: the loyalty step, the phone typed, the texted code, back to review."""
+    page.tap("#to_loyalty")
+    on_screen(page, "loyalty")
+    page.fill("#ref", phone)
+    page.tap("#identify")
+    page.wait_for_selector("#otpbox:not([hidden])")
+    page.fill("#otp", shop.sms_code(phone))
+    page.tap("#verify")
+    on_screen(page, "review")
+
+
 def finish(shop: RunningStore, page: Any, lane: str, items: list[Item]) -> None:
     """The shopper takes their items out, and the lane's basket is over (closed or cancelled)."""
     for it in items:

@@ -20,7 +20,7 @@ from tests.conftest import ROOT
 from tests.e2e.browser import ARTIFACTS, wait_for_js
 from tests.e2e.demo_store import RunningStore, until
 from tests.e2e.netcut import CuttableLink
-from tests.e2e.test_kiosk_touch import finish, on_screen, open_kiosk
+from tests.e2e.test_kiosk_touch import finish, identify_by_phone, on_screen, open_kiosk
 
 MILK, BREAD, CHOC = PRODUCTS[0], PRODUCTS[2], PRODUCTS[3]
 TEXTS = json.loads((ROOT / "edge_agent" / "web" / "texts.json").read_text(encoding="utf-8"))
@@ -229,14 +229,7 @@ def test_nothing_of_one_shopper_is_left_for_the_next(
     first = [Item(BREAD, f"{lang}ONE001")]
     to_pay(shop, kiosk, lane, first)
     kiosk.tap("#pay_back")
-    kiosk.tap("#to_loyalty")
-    on_screen(kiosk, "loyalty")
-    kiosk.fill("#ref", phone)
-    kiosk.tap("#identify")
-    kiosk.wait_for_selector("#otpbox:not([hidden])")
-    kiosk.fill("#otp", shop.sms_code(phone))
-    kiosk.tap("#verify")
-    on_screen(kiosk, "review")
+    identify_by_phone(shop, kiosk, phone)
     wait_for_js(kiosk, f"document.querySelector('#loyalty').textContent.includes('{balance}')")
     kiosk.tap("#to_pay")
     shop.store.script_customer(lane, "decline:insufficient_funds")
